@@ -1,0 +1,264 @@
+//! `demo-origin`: a small real HTTP origin for the demo and the end-to-end tests.
+//!
+//! It serves the demo sign-up and login pages from `www/demo/`, accepts sign-ups only with a
+//! valid `X-Gate-Verdict` (the check an origin team adds), and records every request it
+//! receives so tests can assert exactly what reached it:
+//!
+//! - `GET /__origin/records` → `{"records": [...]}`; `DELETE /__origin/records` clears them.
+//! - any other path is recorded; unknown paths echo the request back as JSON.
+//!
+//! It listens on 127.0.0.1 only. `--port 0` picks a free port; the first line on stdout is
+//! `demo-origin listening on http://127.0.0.1:<port>`.
+
+use gate::key::Key;
+use gate::time::UnixTime;
+use gate::verdict;
+use serde_json::{Value, json};
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use tiny_http::{Header, Method, Request, Response, Server};
+
+struct Origin {
+    www: PathBuf,
+    key: Option<Key>,
+    records: Mutex<Vec<Value>>,
+    base: String,
+}
+
+fn main() {
+    let mut port: u16 = 8788;
+    let mut www = Path::new(env!("CARGO_MANIFEST_DIR")).join("www/demo");
+    let mut dev_vars = Path::new(env!("CARGO_MANIFEST_DIR")).join(".dev.vars");
+    let mut args = std::env::args().skip(1);
+    while let Some(a) = args.next() {
+        match a.as_str() {
+            "--port" => port = args.next().and_then(|p| p.parse().ok()).unwrap_or_else(|| usage("--port N")),
+            "--www" => www = args.next().map(PathBuf::from).unwrap_or_else(|| usage("--www DIR")),
+            "--dev-vars" => {
+                dev_vars = args.next().map(PathBuf::from).unwrap_or_else(|| usage("--dev-vars FILE"))
+            }
+            "-h" | "--help" => usage(""),
+            other => usage(&format!("unknown argument {other}")),
+        }
+    }
+    let secret = std::env::var("ORIGIN_SECRET").ok().or_else(|| read_dev_var(&dev_vars, "ORIGIN_SECRET"));
+    if secret.is_none() {
+        eprintln!(
+            "demo-origin: no ORIGIN_SECRET (env or {}); every sign-up will be refused",
+            dev_vars.display()
+        );
+    }
+    let server = match Server::http(("127.0.0.1", port)) {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("demo-origin: cannot listen on 127.0.0.1:{port}: {e}");
+            std::process::exit(1);
+        }
+    };
+    let port = server.server_addr().to_ip().map(|a| a.port()).unwrap_or(port);
+    let base = format!("http://127.0.0.1:{port}");
+    println!("demo-origin listening on {base}");
+    let origin = Arc::new(Origin {
+        www,
+        key: secret.map(|s| Key::new(s.as_bytes())),
+        records: Mutex::new(Vec::new()),
+        base,
+    });
+    let server = Arc::new(server);
+    let workers: Vec<_> = (0..8)
+        .map(|_| {
+            let server = server.clone();
+            let origin = origin.clone();
+            std::thread::spawn(move || {
+                while let Ok(req) = server.recv() {
+                    origin.handle(req);
+                }
+            })
+        })
+        .collect();
+    for w in workers {
+        let _ = w.join();
+    }
+}
+
+fn usage(problem: &str) -> ! {
+    if !problem.is_empty() {
+        eprintln!("demo-origin: {problem}");
+    }
+    eprintln!("usage: demo-origin [--port 8788] [--www www/demo] [--dev-vars .dev.vars]");
+    std::process::exit(if problem.is_empty() { 0 } else { 2 })
+}
+
+/// Reads `NAME=value` from a `.dev.vars` file (quotes optional).
+fn read_dev_var(path: &Path, name: &str) -> Option<String> {
+    let text = std::fs::read_to_string(path).ok()?;
+    text.lines().find_map(|l| {
+        let (k, v) = l.split_once('=')?;
+        (k.trim() == name).then(|| v.trim().trim_matches('"').to_string())
+    })
+}
+
+#[allow(clippy::disallowed_methods)] // a real server reads its own clock; the core never does
+fn now() -> UnixTime {
+    UnixTime(
+        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0),
+    )
+}
+
+/// Adds a header when it is well-formed (all callers pass constants or URLs).
+fn with_header(
+    resp: Response<std::io::Cursor<Vec<u8>>>,
+    name: &str,
+    value: &str,
+) -> Response<std::io::Cursor<Vec<u8>>> {
+    match Header::from_bytes(name.as_bytes(), value.as_bytes()) {
+        Ok(h) => resp.with_header(h),
+        Err(()) => resp,
+    }
+}
+
+impl Origin {
+    fn handle(&self, mut req: Request) {
+        let method = req.method().as_str().to_string();
+        let url = req.url().to_string();
+        let (path, query) = match url.split_once('?') {
+            Some((p, q)) => (p.to_string(), q.to_string()),
+            None => (url.clone(), String::new()),
+        };
+        let mut body = Vec::new();
+        let _ = req.as_reader().read_to_end(&mut body);
+        let headers: Vec<(String, String)> = req
+            .headers()
+            .iter()
+            .map(|h| (h.field.as_str().as_str().to_ascii_lowercase(), h.value.to_string()))
+            .collect();
+
+        if path == "/__origin/records" {
+            let resp = match req.method() {
+                Method::Delete => {
+                    self.records.lock().map(|mut r| r.clear()).ok();
+                    json_response(200, &json!({"cleared": true}))
+                }
+                _ => {
+                    let records = self.records.lock().map(|r| r.clone()).unwrap_or_default();
+                    json_response(200, &json!({"records": records}))
+                }
+            };
+            let _ = req.respond(resp);
+            return;
+        }
+        if path == "/__origin/health" {
+            let _ = req.respond(json_response(200, &json!({"ok": true})));
+            return;
+        }
+
+        let verdict_header = headers.iter().find(|(k, _)| k == "x-gate-verdict").map(|(_, v)| v.clone());
+        let verdict = match (&verdict_header, &self.key) {
+            (None, _) => json!({"present": false, "valid": false}),
+            (Some(_), None) => {
+                json!({"present": true, "valid": false, "error": "origin has no ORIGIN_SECRET"})
+            }
+            (Some(h), Some(key)) => match verdict::verify(h, key, now(), 60, &method, &path) {
+                Ok(v) => {
+                    json!({"present": true, "valid": true, "id": v.id, "score": v.score, "reasons": v.reasons, "d": v.difficulty, "k": v.k})
+                }
+                Err(e) => json!({"present": true, "valid": false, "error": e.to_string()}),
+            },
+        };
+        let verified = verdict.get("valid") == Some(&json!(true));
+        let record = json!({
+            "method": method,
+            "path": path,
+            "query": query,
+            "headers": headers.iter().map(|(k, v)| json!([k, v])).collect::<Vec<_>>(),
+            "body": String::from_utf8_lossy(&body),
+            "body_len": body.len(),
+            "verdict": verdict,
+        });
+        if let Ok(mut r) = self.records.lock() {
+            let seq = r.len();
+            let mut record = record.clone();
+            if let Some(obj) = record.as_object_mut() {
+                obj.insert("seq".into(), json!(seq));
+            }
+            r.push(record);
+        }
+
+        let wants_json = path.starts_with("/api/")
+            || headers
+                .iter()
+                .any(|(k, v)| k == "accept" && v.contains("application/json") && !v.contains("text/html"));
+        let resp = match (method.as_str(), path.as_str()) {
+            ("GET" | "HEAD", "/") => redirect(302, "/signup"),
+            ("GET" | "HEAD", "/signup") => self.page("signup.html"),
+            ("GET" | "HEAD", "/login") => self.page("login.html"),
+            ("GET" | "HEAD", "/account") => html(
+                200,
+                "<!doctype html><title>Account</title><h1>Your account</h1><p>You are logged in.</p>",
+            ),
+            ("POST", "/signup" | "/api/register") if !verified => json_response(
+                403,
+                &json!({"error": "unverified", "message": "sign-ups must come through the gate"}),
+            ),
+            ("POST", "/signup" | "/api/register") => {
+                let email = form_value(&body, "email").unwrap_or_default();
+                if wants_json {
+                    json_response(201, &json!({"ok": true, "email": email}))
+                } else {
+                    html(
+                        200,
+                        &format!(
+                            "<!doctype html><html lang=\"en\"><meta charset=\"utf-8\"><title>Welcome</title><h1>Welcome!</h1><p id=\"result\">Signed up as {}</p></html>",
+                            escape_html(&email)
+                        ),
+                    )
+                }
+            }
+            ("POST", "/login") => redirect(303, &format!("{}/account", self.base)),
+            _ => json_response(200, &json!({"echo": record})),
+        };
+        let _ = req.respond(resp);
+    }
+
+    fn page(&self, name: &str) -> Response<std::io::Cursor<Vec<u8>>> {
+        match std::fs::read(self.www.join(name)) {
+            Ok(bytes) => with_header(
+                Response::from_data(bytes).with_status_code(200),
+                "Content-Type",
+                "text/html; charset=utf-8",
+            ),
+            Err(_) => html(404, "<!doctype html><title>Not found</title><p>Page not found."),
+        }
+    }
+}
+
+fn form_value(body: &[u8], name: &str) -> Option<String> {
+    form_urlencoded::parse(body)
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v.into_owned())
+        .or_else(|| serde_json::from_slice::<Value>(body).ok()?.get(name)?.as_str().map(str::to_string))
+}
+
+fn escape_html(s: &str) -> String {
+    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
+}
+
+fn html(status: u16, body: &str) -> Response<std::io::Cursor<Vec<u8>>> {
+    with_header(
+        Response::from_string(body).with_status_code(status),
+        "Content-Type",
+        "text/html; charset=utf-8",
+    )
+}
+
+fn json_response(status: u16, v: &Value) -> Response<std::io::Cursor<Vec<u8>>> {
+    with_header(
+        Response::from_string(v.to_string()).with_status_code(status),
+        "Content-Type",
+        "application/json",
+    )
+}
+
+fn redirect(status: u16, location: &str) -> Response<std::io::Cursor<Vec<u8>>> {
+    with_header(Response::from_string("").with_status_code(status), "Location", location)
+}

@@ -1,0 +1,196 @@
+//! A native client for API callers and tests: fetch a challenge, solve it on every core,
+//! submit the request. Not part of the Wasm builds.
+
+use crate::challenge::{self, ChallengeJson};
+use crate::pow::{self, Step};
+use crate::solution::{self, Solution};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::time::Duration;
+
+/// What went wrong talking to the gate.
+#[derive(Debug, thiserror::Error)]
+pub enum ClientError {
+    /// Transport error.
+    #[error("http: {0}")]
+    Http(String),
+    /// The gate answered something unexpected.
+    #[error("gate answered {status}: {body}")]
+    Gate {
+        /// HTTP status.
+        status: u16,
+        /// Body text.
+        body: String,
+    },
+    /// The challenge could not be read.
+    #[error("challenge: {0}")]
+    Challenge(String),
+}
+
+/// An HTTP agent that never follows redirects and treats every status as a response.
+pub fn agent() -> ureq::Agent {
+    ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .max_redirects(0)
+        .timeout_global(Some(Duration::from_secs(60)))
+        .build()
+        .into()
+}
+
+/// Fetches a challenge for `route` from the gate at `base` (e.g. `http://127.0.0.1:8787`).
+pub fn fetch_challenge(
+    agent: &ureq::Agent,
+    base: &str,
+    prefix: &str,
+    route: &str,
+    user_agent: &str,
+) -> Result<ChallengeJson, ClientError> {
+    let url = format!("{}{prefix}/challenge", base.trim_end_matches('/'));
+    let mut resp = agent
+        .get(&url)
+        .query("route", route)
+        .header("User-Agent", user_agent)
+        .header("Accept", "application/json")
+        .call()
+        .map_err(|e| ClientError::Http(e.to_string()))?;
+    let status = resp.status().as_u16();
+    let body = resp.body_mut().read_to_string().map_err(|e| ClientError::Http(e.to_string()))?;
+    if status != 200 {
+        return Err(ClientError::Gate { status, body });
+    }
+    serde_json::from_str(&body).map_err(|e| ClientError::Challenge(e.to_string()))
+}
+
+/// Solves every sub-puzzle of `token`, spreading sub-puzzles over `threads` threads.
+pub fn solve(token: &str, signals: &[u8], threads: usize) -> Result<Solution, ClientError> {
+    let bytes = challenge::token_bytes(token).map_err(|e| ClientError::Challenge(e.to_string()))?;
+    let c = challenge::decode(&bytes).map_err(|e| ClientError::Challenge(e.to_string()))?.challenge;
+    let seed = pow::seed(&bytes, signals);
+    let k = usize::from(c.k);
+    let next = AtomicUsize::new(0);
+    let failed = AtomicBool::new(false);
+    let slots: Vec<std::sync::Mutex<u64>> = (0..k).map(|_| std::sync::Mutex::new(0)).collect();
+    std::thread::scope(|s| {
+        for _ in 0..threads.clamp(1, k.max(1)) {
+            s.spawn(|| {
+                loop {
+                    let i = next.fetch_add(1, Ordering::Relaxed);
+                    let Some(slot) = slots.get(i) else { break };
+                    let Ok(index) = u32::try_from(i) else { break };
+                    let mut search = pow::Search::new(&seed, index, c.difficulty, 0);
+                    let nonce = loop {
+                        match search.step(1 << 16) {
+                            Step::Found { nonce, .. } => break Some(nonce),
+                            Step::Exhausted => break None,
+                            Step::Pending { .. } => {}
+                        }
+                    };
+                    match (nonce, slot.lock()) {
+                        (Some(n), Ok(mut s)) => *s = n,
+                        _ => failed.store(true, Ordering::Relaxed),
+                    }
+                }
+            });
+        }
+    });
+    if failed.load(Ordering::Relaxed) {
+        return Err(ClientError::Challenge("a sub-puzzle has no solution".into()));
+    }
+    let nonces = slots.into_iter().map(|m| m.into_inner().unwrap_or(0)).collect();
+    Ok(Solution { token: bytes, nonces, signals: signals.to_vec() })
+}
+
+/// The number of threads to solve with by default.
+pub fn default_threads() -> usize {
+    std::thread::available_parallelism().map(usize::from).unwrap_or(1)
+}
+
+/// How the solution travels with the request.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Carrier {
+    /// `X-Gate-Solution` header.
+    Header,
+    /// `gate-solution` field appended to a URL-encoded form body.
+    Form,
+}
+
+/// A request to make through the gate.
+#[derive(Clone, Debug)]
+pub struct Submission {
+    /// Full URL, e.g. `http://127.0.0.1:8787/signup`.
+    pub url: String,
+    /// HTTP method.
+    pub method: String,
+    /// Body bytes (may be empty).
+    pub body: Vec<u8>,
+    /// Content-Type of the body.
+    pub content_type: Option<String>,
+    /// User-Agent for both the challenge and the submission (they are bound together).
+    pub user_agent: String,
+    /// Extra headers.
+    pub headers: Vec<(String, String)>,
+    /// Where the solution goes.
+    pub carrier: Carrier,
+}
+
+/// The gate's (or origin's) answer.
+#[derive(Clone, Debug)]
+pub struct Answer {
+    /// HTTP status.
+    pub status: u16,
+    /// Body text.
+    pub body: String,
+    /// Response headers.
+    pub headers: Vec<(String, String)>,
+}
+
+/// Sends a submission carrying `solution`.
+pub fn send(agent: &ureq::Agent, sub: &Submission, solution: &str) -> Result<Answer, ClientError> {
+    let mut body = sub.body.clone();
+    let mut builder = ureq::http::Request::builder().method(sub.method.as_str()).uri(&sub.url);
+    builder = builder.header("User-Agent", &sub.user_agent);
+    for (k, v) in &sub.headers {
+        builder = builder.header(k, v);
+    }
+    match sub.carrier {
+        Carrier::Header => {
+            builder = builder.header(solution::HEADER, solution);
+            if let Some(ct) = &sub.content_type {
+                builder = builder.header("Content-Type", ct);
+            }
+        }
+        Carrier::Form => {
+            if !body.is_empty() {
+                body.push(b'&');
+            }
+            let field: String = form_urlencoded::Serializer::new(String::new())
+                .append_pair(solution::FIELD, solution)
+                .finish();
+            body.extend_from_slice(field.as_bytes());
+            builder = builder.header("Content-Type", "application/x-www-form-urlencoded");
+        }
+    }
+    let req = builder.body(body).map_err(|e| ClientError::Http(e.to_string()))?;
+    let mut resp = agent.run(req).map_err(|e| ClientError::Http(e.to_string()))?;
+    let status = resp.status().as_u16();
+    let headers = resp
+        .headers()
+        .iter()
+        .map(|(k, v)| (k.as_str().to_string(), v.to_str().unwrap_or("").to_string()))
+        .collect();
+    let body = resp.body_mut().read_to_string().map_err(|e| ClientError::Http(e.to_string()))?;
+    Ok(Answer { status, body, headers })
+}
+
+/// Fetches a challenge for the submission's path, solves it, and sends the request.
+pub fn submit(
+    agent: &ureq::Agent,
+    prefix: &str,
+    sub: &Submission,
+    threads: usize,
+) -> Result<Answer, ClientError> {
+    let url = url::Url::parse(&sub.url).map_err(|e| ClientError::Http(e.to_string()))?;
+    let base = url.origin().ascii_serialization();
+    let c = fetch_challenge(agent, &base, prefix, url.path(), &sub.user_agent)?;
+    let solution = solve(&c.token, b"", threads)?;
+    send(agent, sub, &solution.encode())
+}

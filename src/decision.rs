@@ -1,0 +1,280 @@
+//! Decisions are values: a rejection carries a public reason for the client and a private
+//! detail for the operator's log, and knows its HTTP status.
+
+use serde::Serialize;
+use std::fmt;
+
+/// Why a request on a protected route was not forwarded.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum RejectKind {
+    /// No solution in the header or the form.
+    MissingSolution,
+    /// The solution or its token cannot be parsed.
+    MalformedSolution,
+    /// The token's protocol version is not one this gate speaks.
+    UnsupportedVersion,
+    /// The solution, or the request body, is larger than allowed.
+    TooLarge,
+    /// The token was signed with a key this gate does not hold (rotated out, or forged).
+    UnknownKey,
+    /// The token's signature does not verify.
+    BadSignature,
+    /// The challenge has expired.
+    Expired,
+    /// The challenge claims to be issued in the future (clock skew beyond the allowance).
+    NotYetValid,
+    /// The challenge was issued for another route.
+    WrongRoute,
+    /// The challenge was issued to a different client (network or browser changed).
+    BindingMismatch,
+    /// At least one sub-puzzle's nonce does not meet the signed difficulty.
+    InsufficientWork,
+    /// This challenge has already been used.
+    AlreadySpent,
+    /// The single-use ledger could not be reached and the gate fails closed.
+    LedgerUnavailable,
+    /// The gate's configuration is invalid, so protected routes stay closed.
+    Misconfigured,
+    /// A challenge was requested for a route the gate does not protect.
+    UnknownRoute,
+    /// A gate endpoint that does not exist.
+    NotFound,
+    /// A gate endpoint called with the wrong method.
+    MethodNotAllowed,
+    /// The origin could not be reached.
+    OriginUnavailable,
+}
+
+impl RejectKind {
+    /// Every kind, for tables and tests.
+    pub const ALL: [RejectKind; 18] = [
+        RejectKind::MissingSolution,
+        RejectKind::MalformedSolution,
+        RejectKind::UnsupportedVersion,
+        RejectKind::TooLarge,
+        RejectKind::UnknownKey,
+        RejectKind::BadSignature,
+        RejectKind::Expired,
+        RejectKind::NotYetValid,
+        RejectKind::WrongRoute,
+        RejectKind::BindingMismatch,
+        RejectKind::InsufficientWork,
+        RejectKind::AlreadySpent,
+        RejectKind::LedgerUnavailable,
+        RejectKind::Misconfigured,
+        RejectKind::UnknownRoute,
+        RejectKind::NotFound,
+        RejectKind::MethodNotAllowed,
+        RejectKind::OriginUnavailable,
+    ];
+
+    /// The HTTP status the client gets.
+    pub fn status(self) -> u16 {
+        match self {
+            RejectKind::MalformedSolution | RejectKind::UnsupportedVersion | RejectKind::UnknownRoute => 400,
+            RejectKind::MissingSolution | RejectKind::Expired | RejectKind::NotYetValid => 401,
+            RejectKind::UnknownKey
+            | RejectKind::BadSignature
+            | RejectKind::WrongRoute
+            | RejectKind::BindingMismatch
+            | RejectKind::InsufficientWork => 403,
+            RejectKind::NotFound => 404,
+            RejectKind::MethodNotAllowed => 405,
+            RejectKind::AlreadySpent => 409,
+            RejectKind::TooLarge => 413,
+            RejectKind::OriginUnavailable => 502,
+            RejectKind::LedgerUnavailable | RejectKind::Misconfigured => 503,
+        }
+    }
+
+    /// The stable machine-readable code (the JSON `error` field).
+    pub fn code(self) -> &'static str {
+        match self {
+            RejectKind::MissingSolution => "missing_solution",
+            RejectKind::MalformedSolution => "malformed_solution",
+            RejectKind::UnsupportedVersion => "unsupported_version",
+            RejectKind::TooLarge => "too_large",
+            RejectKind::UnknownKey => "unknown_key",
+            RejectKind::BadSignature => "bad_signature",
+            RejectKind::Expired => "expired",
+            RejectKind::NotYetValid => "not_yet_valid",
+            RejectKind::WrongRoute => "wrong_route",
+            RejectKind::BindingMismatch => "binding_mismatch",
+            RejectKind::InsufficientWork => "insufficient_work",
+            RejectKind::AlreadySpent => "already_spent",
+            RejectKind::LedgerUnavailable => "ledger_unavailable",
+            RejectKind::Misconfigured => "misconfigured",
+            RejectKind::UnknownRoute => "unknown_route",
+            RejectKind::NotFound => "not_found",
+            RejectKind::MethodNotAllowed => "method_not_allowed",
+            RejectKind::OriginUnavailable => "origin_unavailable",
+        }
+    }
+
+    /// The message the client sees: generic, helpful, and never a detail an attacker could
+    /// use to tune a forgery.
+    pub fn public_message(self) -> &'static str {
+        match self {
+            RejectKind::MissingSolution => {
+                "This request needs a solved challenge. Fetch one from the challenge URL, solve it and send the solution."
+            }
+            RejectKind::MalformedSolution => "The challenge solution could not be read.",
+            RejectKind::UnsupportedVersion => {
+                "The challenge solution uses a protocol version this site does not accept. Fetch a new challenge."
+            }
+            RejectKind::TooLarge => "The request is too large.",
+            RejectKind::UnknownKey | RejectKind::BadSignature => {
+                "The challenge is not valid. Fetch a new challenge."
+            }
+            RejectKind::Expired | RejectKind::NotYetValid => {
+                "The challenge has expired. Fetch a new challenge."
+            }
+            RejectKind::WrongRoute => "The challenge was issued for a different page. Fetch a new challenge.",
+            RejectKind::BindingMismatch => {
+                "The challenge was issued to a different browser or network. Fetch a new challenge."
+            }
+            RejectKind::InsufficientWork => "The challenge solution is not correct. Fetch a new challenge.",
+            RejectKind::AlreadySpent => "This challenge has already been used. Fetch a new challenge.",
+            RejectKind::LedgerUnavailable | RejectKind::Misconfigured => {
+                "Sign-up is temporarily unavailable. Please try again in a few minutes."
+            }
+            RejectKind::UnknownRoute => "Challenges are only issued for protected routes.",
+            RejectKind::NotFound => "Not found.",
+            RejectKind::MethodNotAllowed => "Method not allowed.",
+            RejectKind::OriginUnavailable => "The site is temporarily unreachable.",
+        }
+    }
+
+    /// Whether a fresh challenge would help, so the response carries a challenge URL.
+    pub fn offers_challenge(self) -> bool {
+        matches!(
+            self,
+            RejectKind::MissingSolution
+                | RejectKind::MalformedSolution
+                | RejectKind::UnsupportedVersion
+                | RejectKind::UnknownKey
+                | RejectKind::BadSignature
+                | RejectKind::Expired
+                | RejectKind::NotYetValid
+                | RejectKind::WrongRoute
+                | RejectKind::BindingMismatch
+                | RejectKind::InsufficientWork
+                | RejectKind::AlreadySpent
+        )
+    }
+
+    /// Seconds a client should wait before retrying, for the `Retry-After` header.
+    pub fn retry_after(self) -> Option<u32> {
+        match self {
+            RejectKind::LedgerUnavailable | RejectKind::OriginUnavailable => Some(5),
+            RejectKind::Misconfigured => Some(60),
+            _ => None,
+        }
+    }
+}
+
+impl fmt::Display for RejectKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.code())
+    }
+}
+
+/// A rejection: the kind decides what the client sees; `detail` is for the operator's log.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Rejection {
+    kind: RejectKind,
+    detail: String,
+}
+
+impl Rejection {
+    /// A rejection with a private detail.
+    pub fn new(kind: RejectKind, detail: impl Into<String>) -> Rejection {
+        Rejection { kind, detail: detail.into() }
+    }
+
+    /// What went wrong, in the categories clients see.
+    pub fn kind(&self) -> RejectKind {
+        self.kind
+    }
+
+    /// The private detail, for logs only.
+    pub fn detail(&self) -> &str {
+        &self.detail
+    }
+
+    /// The JSON body the client gets; `challenge_url` is attached when a retry can help.
+    pub fn body(&self, challenge_url: Option<&str>) -> ErrorBody {
+        ErrorBody {
+            error: self.kind.code(),
+            message: self.kind.public_message(),
+            challenge: challenge_url.filter(|_| self.kind.offers_challenge()).map(str::to_string),
+        }
+    }
+}
+
+impl fmt::Display for Rejection {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.kind.code(), self.detail)
+    }
+}
+
+/// The JSON error body: `{"error": code, "message": ..., "challenge": url?}`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct ErrorBody {
+    /// Stable machine-readable code.
+    pub error: &'static str,
+    /// Human-readable message.
+    pub message: &'static str,
+    /// Where to fetch a fresh challenge, when that helps.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub challenge: Option<String>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn statuses_follow_the_protocol() {
+        let table: &[(RejectKind, u16, &str)] = &[
+            (RejectKind::MalformedSolution, 400, "malformed_solution"),
+            (RejectKind::MissingSolution, 401, "missing_solution"),
+            (RejectKind::Expired, 401, "expired"),
+            (RejectKind::BadSignature, 403, "bad_signature"),
+            (RejectKind::UnknownKey, 403, "unknown_key"),
+            (RejectKind::InsufficientWork, 403, "insufficient_work"),
+            (RejectKind::WrongRoute, 403, "wrong_route"),
+            (RejectKind::BindingMismatch, 403, "binding_mismatch"),
+            (RejectKind::AlreadySpent, 409, "already_spent"),
+            (RejectKind::TooLarge, 413, "too_large"),
+            (RejectKind::LedgerUnavailable, 503, "ledger_unavailable"),
+            (RejectKind::Misconfigured, 503, "misconfigured"),
+        ];
+        for (kind, status, code) in table {
+            assert_eq!(kind.status(), *status, "{kind:?}");
+            assert_eq!(kind.code(), *code);
+        }
+    }
+
+    #[test]
+    fn codes_are_unique_and_messages_never_empty() {
+        let mut codes: Vec<_> = RejectKind::ALL.iter().map(|k| k.code()).collect();
+        codes.sort_unstable();
+        codes.dedup();
+        assert_eq!(codes.len(), RejectKind::ALL.len());
+        assert!(RejectKind::ALL.iter().all(|k| !k.public_message().is_empty()));
+    }
+
+    #[test]
+    fn body_hides_detail_and_offers_challenge_only_when_useful() {
+        let r = Rejection::new(RejectKind::InsufficientWork, "sub-puzzle 3 has 2 zero bits");
+        let json = serde_json::to_string(&r.body(Some("/__gate/challenge?route=/signup"))).unwrap();
+        assert!(!json.contains("sub-puzzle"));
+        assert!(json.contains("\"challenge\":\"/__gate/challenge?route=/signup\""));
+        let busy = Rejection::new(RejectKind::LedgerUnavailable, "do error");
+        assert_eq!(busy.body(Some("/x")).challenge, None);
+        assert_eq!(r.to_string(), "insufficient_work: sub-puzzle 3 has 2 zero bits");
+    }
+}

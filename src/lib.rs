@@ -1,0 +1,33 @@
+//! # gate
+//!
+//! An edge sign-up gate: a Cloudflare Worker that lets a site keep registrations open during
+//! an attack by pricing each sign-up with a signed, single-use proof of work and checking what
+//! the edge sees about the client, while logins and every other route pass untouched.
+//!
+//! The crate is one library with three products, split by Cargo features:
+//!
+//! - the **core** (no feature): challenges, proof of work, verification, configuration. It is
+//!   sans-IO: it never reads a clock, randomness or the network; time and random bytes are
+//!   arguments, so native `cargo test` covers it fully;
+//! - **`edge`**: the Worker glue in [`edge`] (wasm32 only), built with `worker-build`;
+//! - **`solver`**: the browser solver export in `solver` (wasm32 only).
+#![forbid(unsafe_code)]
+
+pub mod binding;
+pub mod challenge;
+#[cfg(not(target_arch = "wasm32"))]
+pub mod client;
+pub mod config;
+pub mod decision;
+pub mod form;
+pub mod key;
+pub mod ledger;
+pub mod pow;
+pub mod route;
+pub mod solution;
+pub mod time;
+pub mod user_agent;
+pub mod verdict;
+
+#[cfg(all(target_arch = "wasm32", feature = "edge"))]
+pub mod edge;
