@@ -30,16 +30,23 @@ pub struct ClientView<'a> {
 impl Binding {
     /// Computes the binding of a client view.
     pub fn of(view: &ClientView<'_>) -> Binding {
+        let family_major = UserAgent::parse(view.user_agent.unwrap_or("")).family_major();
+        Binding::from_parts(view.asn, view.country, &family_major)
+    }
+
+    /// The binding of already reduced parts: `SHA-256("gate binding v1\0" ‖ "asn=<n|->\0" ‖
+    /// "country=<CC|->" ‖ "\0ua=<family/major>")`, first 16 bytes.
+    pub fn from_parts(asn: Option<u32>, country: Option<&str>, family_major: &str) -> Binding {
         let mut h = Sha256::new();
         h.update(b"gate binding v1\0");
-        match view.asn {
+        match asn {
             Some(asn) => h.update(format!("asn={asn}\0")),
             None => h.update(b"asn=-\0"),
         }
         h.update(b"country=");
-        h.update(view.country.unwrap_or("-").to_ascii_uppercase());
+        h.update(country.unwrap_or("-").to_ascii_uppercase());
         h.update(b"\0ua=");
-        h.update(UserAgent::parse(view.user_agent.unwrap_or("")).family_major());
+        h.update(family_major);
         let digest: [u8; 32] = h.finalize().into();
         let mut out = [0u8; BINDING_LEN];
         for (o, d) in out.iter_mut().zip(digest) {

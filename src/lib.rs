@@ -15,7 +15,7 @@
 
 pub mod binding;
 pub mod challenge;
-#[cfg(not(target_arch = "wasm32"))]
+#[cfg(all(not(target_arch = "wasm32"), feature = "cli"))]
 pub mod client;
 pub mod config;
 pub mod decision;

@@ -22,10 +22,10 @@ use crate::verdict::Verdict;
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use facts::EdgeFacts;
-use futures_util::StreamExt as _;
 pub use ledger::Ledger;
 use respond::LogLine;
 use worker::{Context, Env, Method, Request, Response, Result, event};
+use worker::{wasm_bindgen, wasm_bindgen_futures, web_sys};
 
 /// Headers through which frameworks let clients override the method.
 const METHOD_OVERRIDES: &[&str] = &["X-HTTP-Method-Override", "X-HTTP-Method", "X-Method-Override"];
@@ -143,13 +143,7 @@ fn gate_endpoint(req: &Request, loaded: &Loaded, sub: &str, now: UnixTime) -> Re
 }
 
 /// A protected route: read the solution, verify, spend, forward with a verdict.
-async fn protect(
-    mut req: Request,
-    env: &Env,
-    config: &Config,
-    route: &Route,
-    now: UnixTime,
-) -> Result<Response> {
+async fn protect(req: Request, env: &Env, config: &Config, route: &Route, now: UnixTime) -> Result<Response> {
     let facts = EdgeFacts::read(&req);
     let challenge_url = format!("{}/challenge?route={}", config.prefix, route.path);
     let reject = |r: Rejection, id: Option<&[u8; 16]>, req: &Request| {
@@ -166,7 +160,7 @@ async fn protect(
         );
         return reject(r, None, &req);
     }
-    let body = match read_capped(&mut req, config.max_body).await {
+    let body = match read_capped(&req, config.max_body).await {
         Ok(b) => b,
         Err(r) => return reject(r, None, &req),
     };
@@ -264,20 +258,44 @@ async fn protect(
     Ok(resp)
 }
 
+/// How much of an oversized chunked upload is read and discarded before the gate gives up on
+/// it. Draining a modest overflow keeps the client's connection reusable (abandoning a body
+/// mid-upload breaks keep-alive connections, notably in `wrangler dev`'s proxy); anything
+/// larger is cancelled so the gate never pays for an unbounded upload.
+const DRAIN_LIMIT: usize = 1 << 20;
+
 /// Reads the body, refusing more than `cap` bytes whatever the client declared.
-async fn read_capped(req: &mut Request, cap: usize) -> std::result::Result<Vec<u8>, Rejection> {
+async fn read_capped(req: &Request, cap: usize) -> std::result::Result<Vec<u8>, Rejection> {
+    use wasm_bindgen::JsCast as _;
     if matches!(req.method(), Method::Get | Method::Head) {
         return Ok(Vec::new());
     }
-    let Ok(mut stream) = req.stream() else { return Ok(Vec::new()) };
+    let Some(stream) = req.inner().body() else { return Ok(Vec::new()) };
+    let read_error = |e: wasm_bindgen::JsValue| {
+        Rejection::new(RejectKind::MalformedSolution, format!("body read: {:?}", e.as_string()))
+    };
+    let reader: web_sys::ReadableStreamDefaultReader = stream.get_reader().unchecked_into();
     let mut body = Vec::new();
-    while let Some(chunk) = stream.next().await {
-        let chunk =
-            chunk.map_err(|e| Rejection::new(RejectKind::MalformedSolution, format!("body read: {e}")))?;
-        if body.len() + chunk.len() > cap {
-            return Err(Rejection::new(RejectKind::TooLarge, format!("body over {cap} bytes")));
+    let mut total: usize = 0;
+    loop {
+        let chunk = wasm_bindgen_futures::JsFuture::from(reader.read()).await.map_err(read_error)?;
+        let done = js_sys::Reflect::get(&chunk, &"done".into()).map_err(read_error)?;
+        if done.as_bool().unwrap_or(true) {
+            break;
         }
-        body.extend_from_slice(&chunk);
+        let value = js_sys::Reflect::get(&chunk, &"value".into()).map_err(read_error)?;
+        let bytes = js_sys::Uint8Array::new(&value);
+        total = total.saturating_add(bytes.length() as usize);
+        if total > cap.saturating_add(DRAIN_LIMIT) {
+            let _ = wasm_bindgen_futures::JsFuture::from(reader.cancel()).await;
+            break;
+        }
+        if total <= cap {
+            body.extend_from_slice(&bytes.to_vec());
+        }
+    }
+    if total > cap {
+        return Err(Rejection::new(RejectKind::TooLarge, format!("body of {total}+ bytes is over {cap}")));
     }
     Ok(body)
 }

@@ -1,0 +1,3 @@
+//! Code shared by several test targets.
+#![allow(dead_code)]
+pub mod vectors;

@@ -1,0 +1,169 @@
+//! Known-answer checks shared by the native tests (`tests/vectors.rs`) and the Wasm tests
+//! (`tests/wasm_node.rs`, `tests/wasm_browser.rs`): both builds must agree bit for bit with
+//! `tests/data/vectors.json`, which an independent Python implementation generated.
+
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use gate::binding::Binding;
+use gate::challenge::{self, Terms};
+use gate::key::{Key, KeyRing, hex};
+use gate::pow;
+use gate::solution::{self, Expectation, Solution};
+use gate::time::UnixTime;
+use gate::verdict::{self, Verdict};
+use serde_json::Value;
+
+pub const VECTORS: &str = include_str!("../data/vectors.json");
+
+pub fn vectors() -> Value {
+    serde_json::from_str(VECTORS).expect("vectors.json parses")
+}
+
+fn unhex(s: &str) -> Vec<u8> {
+    (0..s.len()).step_by(2).map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap()).collect()
+}
+
+fn arr<const N: usize>(s: &str) -> [u8; N] {
+    unhex(s).try_into().unwrap()
+}
+
+fn str_of<'a>(v: &'a Value, k: &str) -> &'a str {
+    v[k].as_str().unwrap_or_else(|| panic!("{k} is not a string in {v}"))
+}
+
+fn u64_of(v: &Value, k: &str) -> u64 {
+    v[k].as_u64().unwrap_or_else(|| panic!("{k} is not a number in {v}"))
+}
+
+/// Key ids are HMAC(key, "gate key id v1")[..4].
+pub fn check_keys() -> usize {
+    let v = vectors();
+    let keys = v["keys"].as_array().unwrap();
+    for k in keys {
+        assert_eq!(Key::new(str_of(k, "secret").as_bytes()).id().to_hex(), str_of(k, "kid"));
+    }
+    keys.len()
+}
+
+/// Client bindings from reduced parts.
+pub fn check_bindings() -> usize {
+    let v = vectors();
+    let items = v["bindings"].as_array().unwrap();
+    for b in items {
+        let asn = b["asn"].as_u64().map(|n| n as u32);
+        let got = Binding::from_parts(asn, b["country"].as_str(), str_of(b, "family_major"));
+        assert_eq!(hex(&got.0), str_of(b, "binding"), "{b}");
+    }
+    items.len()
+}
+
+/// Issuing reproduces the token; the seed, digests and the solution string match.
+pub fn check_challenges() -> usize {
+    let v = vectors();
+    let items = v["challenges"].as_array().unwrap();
+    for c in items {
+        let key = Key::new(str_of(c, "secret").as_bytes());
+        let terms = Terms {
+            route: str_of(c, "route").to_string(),
+            difficulty: u64_of(c, "difficulty") as u8,
+            k: u64_of(c, "k") as u8,
+            risk: u64_of(c, "risk") as u8,
+            ttl: u64_of(c, "expires_at") - u64_of(c, "issued_at"),
+            binding: Binding(arr(str_of(c, "binding"))),
+        };
+        let signed =
+            challenge::issue(&key, &terms, UnixTime(u64_of(c, "issued_at")), arr(str_of(c, "id"))).unwrap();
+        assert_eq!(signed.token(), str_of(c, "token"), "token for {}", str_of(c, "route"));
+        assert_eq!(signed.to_json().signature, URL_SAFE_NO_PAD.encode(unhex(str_of(c, "signature"))));
+        let seed = pow::seed(signed.bytes(), str_of(c, "signals").as_bytes());
+        assert_eq!(hex(&seed), str_of(c, "seed"));
+        let nonces: Vec<u64> = c["nonces"].as_array().unwrap().iter().map(|n| n.as_u64().unwrap()).collect();
+        for (i, (n, d)) in nonces.iter().zip(c["digests"].as_array().unwrap()).enumerate() {
+            let mut block = pow::block(&seed, i as u32);
+            pow::set_nonce(&mut block, *n);
+            let state = pow::digest_block(&block);
+            let bytes: Vec<u8> = state.iter().flat_map(|w| w.to_be_bytes()).collect();
+            assert_eq!(hex(&bytes), d.as_str().unwrap());
+            // the vector's nonce is the smallest solution, so the stepped search finds exactly it
+            assert_eq!(pow::solve(&seed, i as u32, terms.difficulty), Some(*n));
+        }
+        let sol = Solution {
+            token: signed.bytes().to_vec(),
+            nonces,
+            signals: str_of(c, "signals").as_bytes().to_vec(),
+        };
+        assert_eq!(sol.encode(), str_of(c, "solution"));
+    }
+    items.len()
+}
+
+/// Single-block digests and zero-bit counts.
+pub fn check_pow() -> usize {
+    let v = vectors();
+    let items = v["pow"].as_array().unwrap();
+    for p in items {
+        let seed: [u8; 32] = arr(str_of(p, "seed"));
+        let nonce: u64 = str_of(p, "nonce").parse().unwrap();
+        let index = u64_of(p, "index") as u32;
+        let mut block = pow::block(&seed, index);
+        pow::set_nonce(&mut block, nonce);
+        let bytes: Vec<u8> = pow::digest_block(&block).iter().flat_map(|w| w.to_be_bytes()).collect();
+        assert_eq!(hex(&bytes), str_of(p, "digest"));
+        assert_eq!(u64::from(pow::zero_bits(&seed, index, nonce)), u64_of(p, "zero_bits"));
+    }
+    items.len()
+}
+
+/// Verdict headers sign and verify identically.
+pub fn check_verdicts() -> usize {
+    let v = vectors();
+    let items = v["verdicts"].as_array().unwrap();
+    for x in items {
+        let key = Key::new(str_of(x, "secret").as_bytes());
+        let verdict = Verdict {
+            time: UnixTime(u64_of(x, "time")),
+            id: str_of(x, "id").into(),
+            method: str_of(x, "method").into(),
+            path: str_of(x, "path").into(),
+            difficulty: u64_of(x, "difficulty") as u8,
+            k: u64_of(x, "k") as u8,
+            score: u64_of(x, "score") as u32,
+            reasons: x["reasons"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|r| r.as_str().unwrap().to_string())
+                .collect(),
+        };
+        assert_eq!(verdict.sign(&key), str_of(x, "header"));
+        let back =
+            verdict::verify(str_of(x, "header"), &key, verdict.time, 60, &verdict.method, &verdict.path)
+                .unwrap();
+        assert_eq!(back, verdict);
+    }
+    items.len()
+}
+
+/// Every rejection vector gets the expected kind (or passes).
+pub fn check_rejections() -> usize {
+    let v = vectors();
+    let items = v["rejections"].as_array().unwrap();
+    for r in items {
+        let keys = KeyRing::new(Key::new(str_of(r, "secret").as_bytes()), None);
+        let expect = Expectation {
+            keys: &keys,
+            now: UnixTime(u64_of(r, "now")),
+            skew: u64_of(r, "skew"),
+            route: str_of(r, "route"),
+            binding: Binding(arr(str_of(r, "binding"))),
+        };
+        let got = solution::verify(str_of(r, "solution"), &expect).err().map(|e| e.kind().code());
+        assert_eq!(got, r["expect"].as_str(), "{}", str_of(r, "name"));
+    }
+    items.len()
+}
+
+/// Runs every check; returns how many vectors were checked.
+pub fn check_all() -> usize {
+    check_keys() + check_bindings() + check_challenges() + check_pow() + check_verdicts() + check_rejections()
+}

@@ -1,0 +1,166 @@
+// Starts the real pieces for end-to-end tests: the demo origin (a Rust binary) and the Worker
+// under `wrangler dev` (workerd), each on a free 127.0.0.1 port with its own state directory and
+// secrets, and stops them afterwards. Nothing here mocks the gate, the ledger or the origin.
+import { spawn, execFile } from 'node:child_process';
+import { once } from 'node:events';
+import fs from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import crypto from 'node:crypto';
+import { promisify } from 'node:util';
+
+export const ROOT = path.resolve(import.meta.dirname, '../..');
+const BIN_DIR = path.join(ROOT, 'target', 'debug');
+const WRANGLER = path.join(ROOT, 'node_modules', '.bin', 'wrangler');
+
+export const env = {
+  ...process.env,
+  WRANGLER_SEND_METRICS: 'false',
+  CLOUDFLARE_CF_FETCH_ENABLED: 'false',
+  PATH: `${path.join(ROOT, 'node_modules', '.bin')}:${path.join(os.homedir(), '.cargo', 'bin')}:${process.env.PATH}`,
+};
+
+export function randomSecret() {
+  return crypto.randomBytes(32).toString('base64url');
+}
+
+export async function freePort() {
+  const srv = net.createServer();
+  srv.listen(0, '127.0.0.1');
+  await once(srv, 'listening');
+  const { port } = srv.address();
+  srv.close();
+  await once(srv, 'close');
+  return port;
+}
+
+function tmpdir(prefix) {
+  return fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+}
+
+/** Kills a detached child and its process group (wrangler leaves workerd otherwise). */
+async function stopChild(child) {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const exited = once(child, 'exit');
+  try { process.kill(-child.pid, 'SIGTERM'); } catch { /* already gone */ }
+  const timer = setTimeout(() => { try { process.kill(-child.pid, 'SIGKILL'); } catch { /* gone */ } }, 5000);
+  await exited;
+  clearTimeout(timer);
+}
+
+/** Waits until `pattern` appears in the child's combined output. */
+function waitFor(child, output, pattern, what, timeoutMs = 120_000) {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`${what} not ready after ${timeoutMs} ms:\n${output.text.slice(-3000)}`)), timeoutMs);
+    const check = () => {
+      const m = output.text.match(pattern);
+      if (m) { clearTimeout(timer); resolve(m); }
+    };
+    output.listeners.push(check);
+    child.on('exit', (code) => { clearTimeout(timer); reject(new Error(`${what} exited with ${code}:\n${output.text.slice(-3000)}`)); });
+    check();
+  });
+}
+
+function capture(child) {
+  const output = { text: '', listeners: [] };
+  const onData = (d) => { output.text += d.toString(); for (const l of output.listeners) l(); };
+  child.stdout.on('data', onData);
+  child.stderr.on('data', onData);
+  return output;
+}
+
+/** The demo origin on a free port. `records()` is what it received, in order. */
+export async function startOrigin({ originSecret }) {
+  const child = spawn(path.join(BIN_DIR, 'demo-origin'), ['--port', '0', '--dev-vars', '/nonexistent'], {
+    env: { ...env, ORIGIN_SECRET: originSecret },
+    detached: true,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const output = capture(child);
+  const m = await waitFor(child, output, /listening on (http:\/\/127\.0\.0\.1:\d+)/, 'demo-origin', 30_000);
+  const url = m[1];
+  return {
+    url,
+    output,
+    async records() {
+      const r = await fetch(`${url}/__origin/records`);
+      return (await r.json()).records;
+    },
+    async reset() {
+      await fetch(`${url}/__origin/records`, { method: 'DELETE' });
+    },
+    stop: () => stopChild(child),
+  };
+}
+
+/**
+ * The Worker under `wrangler dev` on a free port. `vars` override wrangler.toml [vars];
+ * `secrets` go in a private env file (so the developer's .dev.vars is never read);
+ * `config` picks another wrangler config (fixtures).
+ */
+export async function startGate({ origin, secrets, vars = {}, config = 'wrangler.toml' }) {
+  const port = await freePort();
+  const inspector = await freePort();
+  const dir = tmpdir('gate-e2e-');
+  const envFile = path.join(dir, 'secrets.env');
+  fs.writeFileSync(envFile, Object.entries(secrets).map(([k, v]) => `${k}=${v}\n`).join(''), { mode: 0o600 });
+  const args = [
+    'dev', '--local', '--ip', '127.0.0.1', '--port', String(port), '--inspector-port', String(inspector),
+    '--show-interactive-dev-session=false', '--persist-to', path.join(dir, 'state'),
+    '--env-file', envFile, '--config', config,
+  ];
+  for (const [k, v] of Object.entries({ ORIGIN: origin, ...vars })) args.push('--var', `${k}:${v}`);
+  const child = spawn(WRANGLER, args, { cwd: ROOT, env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+  const output = capture(child);
+  await waitFor(child, output, /Ready on http:\/\/127\.0\.0\.1:\d+/, 'wrangler dev');
+  const url = `http://127.0.0.1:${port}`;
+  // wrangler prints Ready a moment before workerd answers: wait for a real response
+  for (let i = 0; i < 100; i++) {
+    try { await fetch(`${url}/__gate/health-probe`); break; } catch { await new Promise((r) => setTimeout(r, 100)); }
+  }
+  return {
+    url,
+    output,
+    /** The structured log lines the Worker printed so far. */
+    logLines() {
+      return output.text.split('\n').map((l) => l.replace(/\x1b\[[0-9;]*m/g, '')).flatMap((l) => {
+        const i = l.indexOf('{"');
+        if (i < 0) return [];
+        try { return [JSON.parse(l.slice(i))]; } catch { return []; }
+      }).filter((j) => j.gate);
+    },
+    /** Waits (up to 10 s) for a log line matching `pred`: wrangler prints them asynchronously. */
+    async waitForLog(pred, timeoutMs = 10_000) {
+      const end = Date.now() + timeoutMs;
+      for (;;) {
+        const hit = this.logLines().find(pred);
+        if (hit || Date.now() > end) return hit;
+        await new Promise((r) => setTimeout(r, 50));
+      }
+    },
+    stop: async () => { await stopChild(child); fs.rmSync(dir, { recursive: true, force: true }); },
+  };
+}
+
+const execFileP = promisify(execFile);
+
+/** Runs the native `gate` CLI. */
+export async function gateCli(...args) {
+  const { stdout } = await execFileP(path.join(BIN_DIR, 'gate'), args, { env, maxBuffer: 1 << 24 });
+  return stdout.trim();
+}
+
+/** Fetches a challenge JSON for `route` with this User-Agent. */
+export async function challenge(gateUrl, route, userAgent = 'gate-e2e/1.0') {
+  const r = await fetch(`${gateUrl}/__gate/challenge?route=${encodeURIComponent(route)}`, { headers: { 'User-Agent': userAgent } });
+  if (r.status !== 200) throw new Error(`challenge ${r.status}: ${await r.text()}`);
+  return r.json();
+}
+
+/** Fetches and solves (with the native CLI) a challenge; returns the solution string. */
+export async function solved(gateUrl, route, userAgent = 'gate-e2e/1.0', signals = '') {
+  const c = await challenge(gateUrl, route, userAgent);
+  return gateCli('solve', '--token', c.token, '--signals', signals);
+}

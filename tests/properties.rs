@@ -1,0 +1,90 @@
+//! Property tests: whatever bytes arrive, the verifier and the parsers return a value and
+//! never panic (a panic would kill the Worker's Wasm instance).
+#![cfg(not(target_arch = "wasm32"))]
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)] // tests may panic
+
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use gate::binding::Binding;
+use gate::challenge::{self, Terms};
+use gate::form::{self, BodyKind};
+use gate::key::{Key, KeyRing};
+use gate::route;
+use gate::solution::{self, Expectation, Solution};
+use gate::time::UnixTime;
+use gate::user_agent::UserAgent;
+use proptest::prelude::*;
+
+fn ring() -> KeyRing {
+    KeyRing::new(Key::new(b"property-test secret, long enough!!!"), None)
+}
+
+fn expect(keys: &KeyRing) -> Expectation<'_> {
+    Expectation { keys, now: UnixTime(1_700_000_010), skew: 30, route: "/signup", binding: Binding([1; 16]) }
+}
+
+fn valid_solution() -> Solution {
+    let terms =
+        Terms { route: "/signup".into(), difficulty: 4, k: 3, risk: 0, ttl: 300, binding: Binding([1; 16]) };
+    let signed = challenge::issue(ring().current(), &terms, UnixTime(1_700_000_000), [3; 16]).unwrap();
+    solution::solve(signed.bytes(), b"").unwrap()
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 2000, ..ProptestConfig::default() })]
+
+    #[test]
+    fn arbitrary_strings_never_panic(raw in ".{0,600}") {
+        let keys = ring();
+        let _ = solution::verify(&raw, &expect(&keys));
+    }
+
+    #[test]
+    fn arbitrary_bytes_in_every_part_never_panic(
+        token in proptest::collection::vec(any::<u8>(), 0..400),
+        nonces in proptest::collection::vec(any::<u8>(), 0..600),
+        signals in proptest::collection::vec(any::<u8>(), 0..200),
+        dots in 0usize..4,
+    ) {
+        let keys = ring();
+        let mut raw = URL_SAFE_NO_PAD.encode(&token);
+        for part in [&nonces, &signals].iter().take(dots) {
+            raw.push('.');
+            raw.push_str(&URL_SAFE_NO_PAD.encode(part));
+        }
+        let _ = solution::verify(&raw, &expect(&keys));
+        let _ = challenge::decode(&token);
+    }
+
+    #[test]
+    fn any_single_byte_change_to_a_valid_token_is_rejected(at in 0usize..103, bit in 0u8..8) {
+        let keys = ring();
+        let mut sol = valid_solution();
+        prop_assume!(at < sol.token.len());
+        sol.token[at] ^= 1 << bit;
+        let result = solution::verify(&sol.encode(), &expect(&keys));
+        prop_assert!(result.is_err(), "tampered byte {at} bit {bit} accepted");
+    }
+
+    #[test]
+    fn parsers_never_panic(
+        body in proptest::collection::vec(any::<u8>(), 0..500),
+        ct in "(multipart/form-data; boundary=[a-z-]{0,12}|application/json|application/x-www-form-urlencoded|[ -~]{0,40})",
+        ua in ".{0,200}",
+        path in ".{0,100}",
+        header in ".{0,300}",
+    ) {
+        let _ = form::field(&BodyKind::of(Some(&ct)), &body, "gate-solution");
+        let _ = UserAgent::parse(&ua).family_major();
+        let _ = route::normalize(&path);
+        let _ = route::parse_list(&path);
+        let key = Key::new(b"origin secret for property tests!!!");
+        let _ = gate::verdict::verify(&header, &key, UnixTime(0), 60, "POST", "/signup");
+    }
+}
+
+#[test]
+fn the_valid_solution_used_above_verifies() {
+    let keys = ring();
+    assert!(solution::verify(&valid_solution().encode(), &expect(&keys)).is_ok());
+}

@@ -1,0 +1,40 @@
+//! The known-answer vectors again, compiled to wasm32 and run under Node by
+//! wasm-bindgen-test: the Wasm build must agree with the native one bit for bit.
+//!
+//! `cargo test --target wasm32-unknown-unknown --test wasm_node`
+#![cfg(target_arch = "wasm32")]
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)] // tests may panic
+
+mod common;
+use common::vectors;
+use wasm_bindgen_test::wasm_bindgen_test;
+
+#[wasm_bindgen_test]
+fn key_ids() {
+    assert_eq!(vectors::check_keys(), 3);
+}
+
+#[wasm_bindgen_test]
+fn bindings() {
+    assert_eq!(vectors::check_bindings(), 4);
+}
+
+#[wasm_bindgen_test]
+fn challenges_seeds_and_nonces() {
+    assert_eq!(vectors::check_challenges(), 3);
+}
+
+#[wasm_bindgen_test]
+fn pow_digests() {
+    assert_eq!(vectors::check_pow(), 4);
+}
+
+#[wasm_bindgen_test]
+fn verdict_headers() {
+    assert_eq!(vectors::check_verdicts(), 2);
+}
+
+#[wasm_bindgen_test]
+fn rejections() {
+    assert_eq!(vectors::check_rejections(), 15);
+}
