@@ -1,0 +1,23 @@
+// Times the wasm32 verifier under Node (built by scripts/bench from benches/wasm_verify.rs):
+// verify of the default proof vs one bare SHA-256 of the same bytes, in the same process.
+import { createRequire } from 'node:module';
+const require = createRequire(import.meta.url);
+const wasm = require(process.argv[2]);
+
+function time(fn, n) {
+  fn(Math.max(1, n / 10)); // warm up
+  let best = Infinity;
+  for (let round = 0; round < 5; round++) {
+    const t0 = performance.now();
+    fn(n);
+    best = Math.min(best, (performance.now() - t0) / n);
+  }
+  return best * 1000; // µs per op, best of 5 rounds
+}
+
+const raw = wasm.default_solution();
+const passed = wasm.verify_n(raw, 1);
+if (passed !== 1) throw new Error('the benchmark proof does not verify');
+const verify = time((n) => wasm.verify_n(raw, n), 20000);
+const sha = time((n) => wasm.sha256_n(raw, n), 200000);
+console.log(JSON.stringify({ solution_bytes: raw.length, verify_us: verify, sha256_us: sha, ratio: verify / sha }));

@@ -1,0 +1,28 @@
+//! Native verification cost: one full `verify` of a default proof (k = 16) against one bare
+//! SHA-256 of the same solution bytes. `scripts/bench` prints the ratio.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
+
+#[path = "common/fixture.rs"]
+mod fixture;
+
+use criterion::{Criterion, criterion_group, criterion_main};
+use gate::config::defaults;
+use gate::solution;
+use sha2::{Digest, Sha256};
+use std::hint::black_box;
+
+fn verify(c: &mut Criterion) {
+    let raw = fixture::solution(defaults::DIFFICULTY, defaults::K);
+    let keys = fixture::keys();
+    let expect = fixture::expectation(&keys);
+    assert!(solution::verify(&raw, &expect).is_ok());
+    let mut g = c.benchmark_group("verify");
+    g.bench_function("verify_default_proof", |b| {
+        b.iter(|| solution::verify(black_box(&raw), black_box(&expect)))
+    });
+    g.bench_function("sha256_of_solution_bytes", |b| b.iter(|| Sha256::digest(black_box(raw.as_bytes()))));
+    g.finish();
+}
+
+criterion_group!(benches, verify);
+criterion_main!(benches);

@@ -1,0 +1,36 @@
+//! The verifier compiled to wasm32 for `scripts/bench`: Node loads it and times, in one run,
+//! `verify` of the default proof and a bare SHA-256 of the same bytes. Built as a cdylib
+//! example with the Worker's release profile, so it measures what the Worker runs.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
+
+#[path = "common/fixture.rs"]
+mod fixture;
+
+use gate::config::defaults;
+use gate::solution;
+use sha2::{Digest, Sha256};
+use wasm_bindgen::prelude::*;
+
+/// The default proof's wire string.
+#[wasm_bindgen]
+pub fn default_solution() -> String {
+    fixture::solution(defaults::DIFFICULTY, defaults::K)
+}
+
+/// Verifies `raw` `n` times; returns how many passed (so the work cannot be optimized away).
+#[wasm_bindgen]
+pub fn verify_n(raw: &str, n: u32) -> u32 {
+    let keys = fixture::keys();
+    let expect = fixture::expectation(&keys);
+    (0..n).filter(|_| solution::verify(std::hint::black_box(raw), &expect).is_ok()).count() as u32
+}
+
+/// SHA-256 of `raw` `n` times; returns a byte of the last digest.
+#[wasm_bindgen]
+pub fn sha256_n(raw: &str, n: u32) -> u32 {
+    let mut last = 0;
+    for _ in 0..n {
+        last = Sha256::digest(std::hint::black_box(raw.as_bytes()))[0];
+    }
+    u32::from(last)
+}
