@@ -1,4 +1,4 @@
-//! Native verification cost: one full `verify` of a default proof (k = 16) against one bare
+//! Native verification cost: one full `verify` of a default proof (k = 32) against one bare
 //! SHA-256 of the same solution bytes. `scripts/bench` prints the ratio.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
 

@@ -46,6 +46,12 @@ with_wasm_env() {
   fi
 }
 
+# The Worker's wasm32 build: Wasm SIMD on (the verifier's multi-buffer SHA-256), its own target dir.
+WORKER_RUSTFLAGS="-C target-feature=+simd128"
+worker_target_dir() {
+  if [ "$(wasm_route)" = debian ]; then echo "$ROOT/target-debian/worker"; else echo "$ROOT/target/worker"; fi
+}
+
 # Root or sudo for apt.
 as_root() {
   if [ "$(id -u)" = 0 ]; then "$@"; elif command -v sudo >/dev/null; then sudo "$@"; else

@@ -115,9 +115,9 @@ pub mod defaults {
     /// Protected routes.
     pub const ROUTES: &str = "POST /signup, POST /api/register";
     /// Leading zero bits per sub-puzzle.
-    pub const DIFFICULTY: u8 = 18;
+    pub const DIFFICULTY: u8 = 17;
     /// Sub-puzzles.
-    pub const K: u8 = 16;
+    pub const K: u8 = 32;
     /// Challenge lifetime, seconds.
     pub const TTL: u64 = 300;
     /// Clock skew, seconds.
@@ -319,7 +319,7 @@ mod tests {
         assert_eq!(c.origin.as_str(), "http://127.0.0.1:8788/");
         assert_eq!(c.prefix, "/__gate");
         assert_eq!(c.routes.len(), 2);
-        assert_eq!((c.difficulty, c.k, c.ttl, c.skew), (18, 16, 300, 30));
+        assert_eq!((c.difficulty, c.k, c.ttl, c.skew), (17, 32, 300, 30));
         assert!(!c.fail_open);
     }
 

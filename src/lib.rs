@@ -10,7 +10,8 @@
 //!   sans-IO: it never reads a clock, randomness or the network; time and random bytes are
 //!   arguments, so native `cargo test` covers it fully;
 //! - **`edge`**: the Worker glue in [`edge`] (wasm32 only), built with `worker-build`;
-//! - **`solver`**: the browser solver export in `solver` (wasm32 only).
+//! - **`solver`**: the browser solver export in `solver` (wasm32 only): the stepped search
+//!   over the specialised kernel in [`pow::kernel`].
 #![forbid(unsafe_code)]
 
 pub mod binding;
@@ -22,6 +23,7 @@ pub mod decision;
 pub mod form;
 pub mod key;
 pub mod ledger;
+pub mod page;
 pub mod pow;
 pub mod route;
 pub mod solution;
@@ -31,3 +33,6 @@ pub mod verdict;
 
 #[cfg(all(target_arch = "wasm32", feature = "edge"))]
 pub mod edge;
+
+#[cfg(all(target_arch = "wasm32", feature = "solver"))]
+pub mod solver;

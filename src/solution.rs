@@ -197,14 +197,11 @@ pub fn verify_parsed(solution: Solution, expect: &Expectation<'_>) -> Result<Ver
         return Err(malformed(format!("{} nonces for k = {}", solution.nonces.len(), c.k)));
     }
     let seed = pow::seed(&solution.token, &solution.signals);
-    for (i, nonce) in (0u32..).zip(&solution.nonces) {
-        let bits = pow::zero_bits(&seed, i, *nonce);
-        if bits < u32::from(c.difficulty) {
-            return Err(Rejection::new(
-                RejectKind::InsufficientWork,
-                format!("sub-puzzle {i} has {bits} zero bits, needs {}", c.difficulty),
-            ));
-        }
+    if let Some((i, bits)) = pow::first_insufficient(&seed, &solution.nonces, c.difficulty) {
+        return Err(Rejection::new(
+            RejectKind::InsufficientWork,
+            format!("sub-puzzle {i} has {bits} zero bits, needs {}", c.difficulty),
+        ));
     }
     Ok(Verified { challenge: c, signals: solution.signals })
 }

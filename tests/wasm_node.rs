@@ -1,7 +1,8 @@
 //! The known-answer vectors again, compiled to wasm32 and run under Node by
 //! wasm-bindgen-test: the Wasm build must agree with the native one bit for bit.
 //!
-//! `cargo test --target wasm32-unknown-unknown --test wasm_node`
+//! `cargo test --target wasm32-unknown-unknown --no-default-features --features solver --test wasm_node`
+//! (and again with `-C target-feature=+simd128` for the four-lane kernel)
 #![cfg(target_arch = "wasm32")]
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)] // tests may panic
 
@@ -37,4 +38,16 @@ fn verdict_headers() {
 #[wasm_bindgen_test]
 fn rejections() {
     assert_eq!(vectors::check_rejections(), 15);
+}
+
+#[cfg(feature = "solver")]
+#[wasm_bindgen_test]
+fn solver_finds_the_vector_nonces() {
+    assert_eq!(common::solver::check_solver_vectors(), 4 + 3 + 2);
+}
+
+#[cfg(feature = "solver")]
+#[wasm_bindgen_test]
+fn solver_crosses_high_words() {
+    common::solver::check_solver_crosses_high_words();
 }

@@ -1,5 +1,5 @@
-//! The proof every verification benchmark checks: a default-terms challenge (k = 16,
-//! difficulty 18), solved once, so native and Wasm measure exactly the same bytes.
+//! The proof every verification benchmark checks: a default-terms challenge (k = 32,
+//! difficulty 17), solved once, so native and Wasm measure exactly the same bytes.
 #![allow(dead_code)] // each benchmark uses part of it
 
 use gate::binding::Binding;

@@ -18,6 +18,11 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use tiny_http::{Header, Method, Request, Response, Server};
 
+/// The policy the demo pages are served with (README § Content-Security-Policy).
+const CSP: &str = "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; worker-src 'self'; \
+                   connect-src 'self'; style-src 'self'; img-src 'self'; object-src 'none'; \
+                   base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
+
 struct Origin {
     www: PathBuf,
     key: Option<Key>,
@@ -190,11 +195,13 @@ impl Origin {
                 .any(|(k, v)| k == "accept" && v.contains("application/json") && !v.contains("text/html"));
         let resp = match (method.as_str(), path.as_str()) {
             ("GET" | "HEAD", "/") => redirect(302, "/signup"),
-            ("GET" | "HEAD", "/signup") => self.page("signup.html"),
-            ("GET" | "HEAD", "/login") => self.page("login.html"),
+            ("GET" | "HEAD", "/signup") => self.page("signup.html", "text/html; charset=utf-8"),
+            ("GET" | "HEAD", "/login") => self.page("login.html", "text/html; charset=utf-8"),
+            ("GET" | "HEAD", "/demo.css") => self.page("demo.css", "text/css"),
+            ("GET" | "HEAD", "/noscript.css") => self.page("noscript.css", "text/css"),
             ("GET" | "HEAD", "/account") => html(
                 200,
-                "<!doctype html><title>Account</title><h1>Your account</h1><p>You are logged in.</p>",
+                "<!doctype html><html lang=\"en\"><meta charset=\"utf-8\"><title>Account</title><main><h1>Your account</h1><p>You are logged in.</p></main></html>",
             ),
             ("POST", "/signup" | "/api/register") if !verified => json_response(
                 403,
@@ -208,7 +215,7 @@ impl Origin {
                     html(
                         200,
                         &format!(
-                            "<!doctype html><html lang=\"en\"><meta charset=\"utf-8\"><title>Welcome</title><h1>Welcome!</h1><p id=\"result\">Signed up as {}</p></html>",
+                            "<!doctype html><html lang=\"en\"><meta charset=\"utf-8\"><title>Welcome</title><main><h1>Welcome!</h1><p id=\"result\">Signed up as {}</p></main></html>",
                             escape_html(&email)
                         ),
                     )
@@ -220,13 +227,18 @@ impl Origin {
         let _ = req.respond(resp);
     }
 
-    fn page(&self, name: &str) -> Response<std::io::Cursor<Vec<u8>>> {
+    /// A file from `www/demo`, with the strict Content-Security-Policy the widget is built for:
+    /// scripts and workers from this origin only, and WebAssembly compilation.
+    fn page(&self, name: &str, content_type: &str) -> Response<std::io::Cursor<Vec<u8>>> {
         match std::fs::read(self.www.join(name)) {
-            Ok(bytes) => with_header(
-                Response::from_data(bytes).with_status_code(200),
-                "Content-Type",
-                "text/html; charset=utf-8",
-            ),
+            Ok(bytes) => {
+                let resp = with_header(
+                    Response::from_data(bytes).with_status_code(200),
+                    "Content-Type",
+                    content_type,
+                );
+                with_header(resp, "Content-Security-Policy", CSP)
+            }
             Err(_) => html(404, "<!doctype html><title>Not found</title><p>Page not found."),
         }
     }

@@ -38,7 +38,11 @@ async fn fetch(req: Request, env: Env, _ctx: Context) -> Result<Response> {
         Ok(resp) => Ok(resp),
         Err(e) => {
             worker::console_error!("{}", serde_json::json!({"gate": "error", "error": e.to_string()}));
-            respond::rejection(&Rejection::new(RejectKind::OriginUnavailable, e.to_string()), None)
+            respond::rejection(
+                &Rejection::new(RejectKind::OriginUnavailable, e.to_string()),
+                None,
+                &respond::Audience::Api,
+            )
         }
     }
 }
@@ -46,8 +50,8 @@ async fn fetch(req: Request, env: Env, _ctx: Context) -> Result<Response> {
 async fn handle(req: Request, env: &Env, loaded: &Loaded, now: UnixTime) -> Result<Response> {
     let path = req.path();
     let prefix = loaded.prefix.as_str();
-    if path == prefix || path.strip_prefix(prefix).is_some_and(|rest| rest.starts_with('/')) {
-        return gate_endpoint(&req, loaded, &path[prefix.len()..], now);
+    if let Some(sub) = path.strip_prefix(prefix).filter(|rest| rest.is_empty() || rest.starts_with('/')) {
+        return gate_endpoint(&req, env, loaded, sub, now).await;
     }
     let method = req.method().to_string();
     let mut methods = vec![method.clone()];
@@ -65,25 +69,72 @@ async fn handle(req: Request, env: &Env, loaded: &Loaded, now: UnixTime) -> Resu
     match (protected, &loaded.config) {
         (None, _) => match &loaded.origin {
             Some(origin) => proxy::pass_through(origin, &req).await,
-            None => respond::rejection(&Rejection::new(RejectKind::Misconfigured, "no valid ORIGIN"), None),
+            None => respond::rejection(
+                &Rejection::new(RejectKind::Misconfigured, "no valid ORIGIN"),
+                None,
+                &respond::Audience::of(&req),
+            ),
         },
         (Some(route), Ok(config)) => protect(req, env, config, &route, now).await,
         (Some(route), Err(errors)) => {
             let r = Rejection::new(RejectKind::Misconfigured, errors.to_string());
             let facts = EdgeFacts::read(&req);
             log_reject(&r, &req, &facts, Some(&route.path), None, now);
-            respond::rejection(&r, None)
+            respond::rejection(&r, None, &respond::Audience::of(&req))
         }
     }
 }
 
-/// `GET <prefix>/challenge?route=/signup`, and 404 for anything else under the prefix.
-fn gate_endpoint(req: &Request, loaded: &Loaded, sub: &str, now: UnixTime) -> Result<Response> {
+/// The widget's files, served from Workers static assets (`www/dist`, built by
+/// `scripts/build-widget`) under the gate prefix. Nothing else there is reachable.
+const WIDGET_FILES: &[&str] = &[
+    "gate.js",
+    "gate-worker.js",
+    "gate_solver.js",
+    "gate_solver_bg.wasm",
+    "gate_solver_simd.js",
+    "gate_solver_simd_bg.wasm",
+];
+
+/// Serves a widget file from the `ASSETS` binding, same-origin only.
+async fn widget_file(env: &Env, name: &str) -> Result<Response> {
+    let assets = env.assets("ASSETS")?;
+    let resp = assets.fetch(format!("https://assets.local/{name}"), None).await?;
+    if resp.status_code() != 200 {
+        return Ok(resp);
+    }
+    let headers = worker::Headers::new();
+    for (k, v) in resp.headers().entries() {
+        headers.append(&k, &v)?;
+    }
+    headers.set("Cache-Control", "public, max-age=300")?;
+    headers.set("X-Content-Type-Options", "nosniff")?;
+    headers.set("Cross-Origin-Resource-Policy", "same-origin")?;
+    Ok(resp.with_headers(headers))
+}
+
+/// `GET <prefix>/challenge?route=/signup`, the widget files, and 404 for anything else.
+async fn gate_endpoint(
+    req: &Request,
+    env: &Env,
+    loaded: &Loaded,
+    sub: &str,
+    now: UnixTime,
+) -> Result<Response> {
     let facts = EdgeFacts::read(req);
     let reject = |r: Rejection| {
         log_reject(&r, req, &facts, None, None, now);
-        respond::rejection(&r, None)
+        respond::rejection(&r, None, &respond::Audience::Api)
     };
+    if let Some(name) = sub.strip_prefix('/').filter(|n| WIDGET_FILES.contains(n)) {
+        if !matches!(req.method(), Method::Get | Method::Head) {
+            return reject(Rejection::new(RejectKind::MethodNotAllowed, "widget files need GET"));
+        }
+        return match widget_file(env, name).await {
+            Ok(resp) => Ok(resp),
+            Err(e) => reject(Rejection::new(RejectKind::Misconfigured, format!("widget asset {name}: {e}"))),
+        };
+    }
     match sub {
         "/challenge" => {}
         _ => return reject(Rejection::new(RejectKind::NotFound, format!("no gate endpoint {sub:?}"))),
@@ -145,10 +196,11 @@ fn gate_endpoint(req: &Request, loaded: &Loaded, sub: &str, now: UnixTime) -> Re
 /// A protected route: read the solution, verify, spend, forward with a verdict.
 async fn protect(req: Request, env: &Env, config: &Config, route: &Route, now: UnixTime) -> Result<Response> {
     let facts = EdgeFacts::read(&req);
+    let audience = respond::Audience::of(&req);
     let challenge_url = format!("{}/challenge?route={}", config.prefix, route.path);
     let reject = |r: Rejection, id: Option<&[u8; 16]>, req: &Request| {
         log_reject(&r, req, &facts, Some(&route.path), id, now);
-        respond::rejection(&r, Some(&challenge_url))
+        respond::rejection(&r, Some(&challenge_url), &audience)
     };
 
     // 1. size: the declared length first, then the bytes actually read.

@@ -1,8 +1,9 @@
 //! Turns decisions into responses and one structured log line each.
 
 use crate::decision::Rejection;
+use crate::page::{self, Lang};
 use serde::Serialize;
-use worker::{Headers, Response, Result};
+use worker::{Headers, Request, Response, Result};
 
 /// A JSON response with the given status and no caching.
 pub fn json<T: Serialize>(status: u16, body: &T) -> Result<Response> {
@@ -14,9 +15,57 @@ pub fn json<T: Serialize>(status: u16, body: &T) -> Result<Response> {
     Ok(Response::ok(text)?.with_status(status).with_headers(headers))
 }
 
+/// How the client wants refusals: JSON (API clients, scripts) or a page (browser navigations).
+#[derive(Clone, Debug)]
+pub enum Audience {
+    /// `{"error": .., "message": .., "challenge": ..}`.
+    Api,
+    /// A translated HTML page with a link back to `back` (a same-site path).
+    Person {
+        /// Page language.
+        lang: Lang,
+        /// Where "go back" points.
+        back: Option<String>,
+    },
+}
+
+impl Audience {
+    /// Reads `Accept`, `Sec-Fetch-Mode`, `Accept-Language` and `Referer`.
+    pub fn of(req: &Request) -> Audience {
+        let h = |name: &str| req.headers().get(name).ok().flatten();
+        if !page::wants_html(h("Accept").as_deref(), h("Sec-Fetch-Mode").as_deref()) {
+            return Audience::Api;
+        }
+        let own_origin = req.url().ok().map(|u| u.origin().ascii_serialization());
+        let back = h("Referer").and_then(|r| {
+            let r = url::Url::parse(&r).ok()?;
+            (Some(r.origin().ascii_serialization()) == own_origin).then(|| match r.query() {
+                Some(q) => format!("{}?{q}", r.path()),
+                None => r.path().to_string(),
+            })
+        });
+        Audience::Person { lang: page::negotiate(h("Accept-Language").as_deref()), back }
+    }
+}
+
+/// An HTML response with the given status and no caching.
+pub fn html(status: u16, body: String) -> Result<Response> {
+    let headers = Headers::new();
+    headers.set("Content-Type", "text/html; charset=utf-8")?;
+    headers.set("Cache-Control", "no-store")?;
+    headers.set("X-Content-Type-Options", "nosniff")?;
+    headers.set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'")?;
+    Ok(Response::ok(body)?.with_status(status).with_headers(headers))
+}
+
 /// The client-facing response for a rejection. The private detail is not in it.
-pub fn rejection(r: &Rejection, challenge_url: Option<&str>) -> Result<Response> {
-    let resp = json(r.kind().status(), &r.body(challenge_url))?;
+pub fn rejection(r: &Rejection, challenge_url: Option<&str>, audience: &Audience) -> Result<Response> {
+    let resp = match audience {
+        Audience::Api => json(r.kind().status(), &r.body(challenge_url))?,
+        Audience::Person { lang, back } => {
+            html(r.kind().status(), page::render(r.kind(), *lang, back.as_deref()))?
+        }
+    };
     if let Some(secs) = r.kind().retry_after() {
         resp.headers().set("Retry-After", &secs.to_string())?;
     }

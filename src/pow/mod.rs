@@ -6,6 +6,8 @@
 //! padding it is exactly one 64-byte block: the solver prepares the block once and per try
 //! writes 8 nonce bytes and runs one compression, and the verifier does the same `k` times.
 
+pub mod kernel;
+
 use sha2::block_api::compress256;
 use sha2::{Digest, Sha256};
 
@@ -87,6 +89,23 @@ pub fn zero_bits(seed: &[u8; SEED_LEN], index: u32, nonce: u64) -> u32 {
 /// Whether `nonce` solves sub-puzzle `index` at `difficulty`.
 pub fn meets(seed: &[u8; SEED_LEN], index: u32, nonce: u64, difficulty: u8) -> bool {
     zero_bits(seed, index, nonce) >= u32::from(difficulty)
+}
+
+/// The first sub-puzzle whose nonce does not meet `difficulty`, and the zero bits it has.
+/// In Wasm builds with `simd128` (the Worker) four sub-puzzles are checked per pass; elsewhere
+/// one at a time with `sha2`'s compression (SHA extensions natively).
+pub fn first_insufficient(seed: &[u8; SEED_LEN], nonces: &[u64], difficulty: u8) -> Option<(u32, u32)> {
+    #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+    {
+        kernel::first_insufficient::<kernel::V128>(seed, nonces, difficulty)
+    }
+    #[cfg(not(all(target_arch = "wasm32", target_feature = "simd128")))]
+    {
+        (0u32..)
+            .zip(nonces)
+            .map(|(i, n)| (i, zero_bits(seed, i, *n)))
+            .find(|(_, bits)| *bits < u32::from(difficulty))
+    }
 }
 
 /// The state of a stepped search for one sub-puzzle, so a caller (a browser Web Worker) can

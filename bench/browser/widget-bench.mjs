@@ -1,0 +1,145 @@
+#!/usr/bin/env node
+// The widget benchmark (scripts/bench widget): in ONE headless-Chromium run,
+//   - our solver's hash rate (simd128 and scalar builds, www/dist), 1 thread and all threads;
+//   - the peers' published solvers (bench/browser/peers.mjs), counted the same way;
+//   - time to solve the default challenge through the real gate (wrangler dev + demo origin),
+//     p50/p95 over >= 30 solves with the shipped widget (gate.solve);
+//   - widget payloads, ours and the peers', raw and gzip;
+// and prints ratios, including against the native solver rates passed in by scripts/bench
+// (criterion; with and without the CPU's SHA extensions).
+//
+//   node bench/browser/widget-bench.mjs [--seconds 3] [--solves 30] [--native-sha MHs] [--native-soft MHs]
+import { readFileSync } from 'node:fs';
+import { gzipSync, constants } from 'node:zlib';
+import { join } from 'node:path';
+import { loadavg } from 'node:os';
+import { serve } from './server.mjs';
+import { measurePeers, peerPayloads, peerRoots } from './peers.mjs';
+import { launch } from '../../tests/e2e/browser.mjs';
+import { startOrigin, startGate, randomSecret, ROOT } from '../../tests/e2e/harness.mjs';
+
+const args = process.argv.slice(2);
+const opt = (name, dflt) => {
+  const i = args.indexOf(`--${name}`);
+  return i >= 0 ? Number(args[i + 1]) : dflt;
+};
+const SECONDS = opt('seconds', 3);
+const SOLVES = opt('solves', 30);
+const NATIVE_SHA = opt('native-sha', NaN) * 1e6;
+const NATIVE_SOFT = opt('native-soft', NaN) * 1e6;
+
+const mhs = (x) => (x / 1e6).toFixed(2);
+const kb = (x) => (x / 1024).toFixed(1);
+const ratio = (a, b) => (Number.isFinite(a / b) ? `${(a / b).toFixed(a / b >= 10 ? 0 : 2)}x` : 'n/a');
+const pct = (xs, p) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))];
+};
+
+function ourPayload() {
+  const files = ['gate.js', 'gate-worker.js', 'gate_solver_simd.js', 'gate_solver_simd_bg.wasm'];
+  const rows = files.map((f) => {
+    const b = readFileSync(join(ROOT, 'www', 'dist', f));
+    return { path: `www/dist/${f}`, raw: b.length, gzip: gzipSync(b, { level: constants.Z_BEST_COMPRESSION }).length };
+  });
+  const scalar = ['gate_solver.js', 'gate_solver_bg.wasm'].map((f) => readFileSync(join(ROOT, 'www', 'dist', f)));
+  return {
+    name: 'gate (ours)',
+    files: rows,
+    raw: rows.reduce((a, r) => a + r.raw, 0),
+    gzip: rows.reduce((a, r) => a + r.gzip, 0),
+    note: `what a simd128 browser downloads; a browser without SIMD loads the scalar glue+Wasm instead (${kb(scalar.reduce((a, b) => a + gzipSync(b, { level: 9 }).length, 0))} kB gzip)`,
+  };
+}
+
+async function main() {
+  const load = [loadavg()[0]];
+  const server = await serve({ ...peerRoots(), '/dist/': join(ROOT, 'www', 'dist'), '/ours/': join(ROOT, 'bench', 'browser', 'ours') });
+  const browser = await launch();
+  const originSecret = randomSecret();
+  const origin = await startOrigin({ originSecret });
+  const gate = await startGate({ origin: origin.url, secrets: { GATE_SECRET: randomSecret(), ORIGIN_SECRET: originSecret } });
+  try {
+    const page = await browser.newPage();
+    const threads = await page.evaluate(() => navigator.hardwareConcurrency);
+
+    // our solver
+    await page.goto(`${server.url}/ours/index.html`);
+    await page.waitForFunction(() => window.oursBenchReady === true);
+    const ours = {};
+    for (const build of ['gate_solver_simd', 'gate_solver']) {
+      const one = await page.evaluate((a) => window.oursBench.run(a), { build, threads: 1, seconds: SECONDS });
+      const all = await page.evaluate((a) => window.oursBench.run(a), { build, threads, seconds: SECONDS });
+      ours[build] = { one: one.hps, all: all.hps, simd: one.simd };
+    }
+
+    // peers, same page machinery and counting
+    const peers = await measurePeers(page, server.url, { seconds: SECONDS });
+
+    // time to solve the default challenge with the shipped widget, through the gate
+    const site = await browser.newPage();
+    await site.goto(`${gate.url}/signup`);
+    await site.waitForFunction(() => window.gate && typeof window.gate.solve === 'function');
+    const defaults = await (await fetch(`${gate.url}/__gate/challenge?route=/signup`)).json();
+    const times = [];
+    await site.evaluate(() => window.gate.solve('/signup')); // warm-up (module compile, worker start)
+    for (let i = 0; i < SOLVES; i++) {
+      times.push(await site.evaluate(async () => {
+        const t0 = performance.now();
+        await window.gate.solve('/signup');
+        return performance.now() - t0;
+      }));
+    }
+    load.push(loadavg()[0]);
+
+    // report
+    const simd1 = ours.gate_solver_simd.one;
+    const byName = Object.fromEntries(peers.map((p) => [p.name, p]));
+    const webcrypto = byName['webcrypto-anubis-style'];
+    const webcryptoBest = byName['webcrypto-1-block'];
+    console.log(`\nbrowser solvers, headless Chromium ${browser.version()}, ${threads} threads, ${SECONDS} s windows (load ${load.map((l) => l.toFixed(1)).join(' -> ')})`);
+    console.log(`${'solver'.padEnd(34)}${'hash'.padEnd(22)}${'1 thread MH/s'.padStart(14)}${'all MH/s'.padStart(10)}${'ours(simd)/it'.padStart(15)}`);
+    const row = (name, hash, one, all) => console.log(`${name.padEnd(34)}${hash.padEnd(22)}${mhs(one).padStart(14)}${mhs(all).padStart(10)}${ratio(simd1, one).padStart(15)}`);
+    row('gate, Wasm simd128 (shipped)', 'SHA-256', simd1, ours.gate_solver_simd.all);
+    row('gate, Wasm scalar (fallback)', 'SHA-256', ours.gate_solver.one, ours.gate_solver.all);
+    for (const p of peers) row(p.name, p.hash, p.singleThreadHps, p.allThreadsHps);
+    if (Number.isFinite(NATIVE_SHA)) row('native solver, SHA extensions', 'SHA-256 (criterion)', NATIVE_SHA, NaN);
+    if (Number.isFinite(NATIVE_SOFT)) row('native solver, portable', 'SHA-256 (criterion)', NATIVE_SOFT, NaN);
+
+    const p50 = pct(times, 50);
+    const p95 = pct(times, 95);
+    console.log(`\ntime to solve the default challenge (difficulty ${defaults.difficulty}, k = ${defaults.k}: ${(defaults.k * 2 ** defaults.difficulty / 1e6).toFixed(1)} M hashes expected) with gate.solve, ${SOLVES} solves`);
+    console.log(`  p50 ${p50.toFixed(0)} ms   p95 ${p95.toFixed(0)} ms   p95/p50 ${(p95 / p50).toFixed(2)}   min ${Math.min(...times).toFixed(0)} ms   max ${Math.max(...times).toFixed(0)} ms`);
+
+    const payloads = [ourPayload(), ...(await peerPayloads()).filter((p) => !p.name.startsWith('webcrypto'))];
+    console.log('\nwidget payload (what a site serves for the widget to work)');
+    for (const p of payloads) console.log(`  ${p.name.padEnd(20)}${kb(p.raw).padStart(8)} kB${kb(p.gzip).padStart(8)} kB gzip   ${p.files.map((f) => f.path.split('/').pop()).join(' + ')}`);
+    console.log(`  ${payloads[0].note}`);
+
+    const aims = [
+      ['ours / WebCrypto-per-nonce loop, Anubis-style', simd1 / webcrypto.singleThreadHps, '>=', 100],
+      ['ours / best-case one-block WebCrypto loop', simd1 / webcryptoBest.singleThreadHps, '', null],
+      ['ours / @cap.js/wasm', simd1 / byName.cap.singleThreadHps, '>=', 3],
+      ['ours / friendly-pow Wasm', simd1 / byName['friendly-captcha'].singleThreadHps, '>=', 2],
+      ['ours / native with SHA extensions', simd1 / NATIVE_SHA, '>=', 0.5],
+      ['widget payload, kB gzip', payloads[0].gzip / 1024, '<=', 20],
+      ['solve time p95/p50', p95 / p50, '<=', 1.5],
+    ];
+    console.log('\naims (per thread)');
+    for (const [what, value, op, need] of aims) {
+      const verdict = need === null || !Number.isFinite(value) ? '' : (op === '>=' ? value >= need : value <= need) ? 'met' : 'NOT met';
+      console.log(`  ${what.padEnd(48)} ${Number.isFinite(value) ? value.toFixed(2).padStart(8) : '     n/a'}  ${need === null ? '' : `aim ${op} ${need}`.padEnd(10)} ${verdict}`);
+    }
+    console.log(`WIDGET_BENCH_JSON ${JSON.stringify({ ours, peers: peers.map((p) => ({ name: p.name, one: p.singleThreadHps, all: p.allThreadsHps })), times, payloads: payloads.map((p) => ({ name: p.name, raw: p.raw, gzip: p.gzip })), native: { sha: NATIVE_SHA, soft: NATIVE_SOFT } })}`);
+  } finally {
+    await browser.close();
+    await server.close();
+    await gate.stop();
+    await origin.stop();
+  }
+}
+
+main().catch((e) => {
+  console.error(e);
+  process.exit(1);
+});

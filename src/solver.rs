@@ -1,0 +1,112 @@
+//! The browser solver: the core's proof-of-work search compiled to Wasm with wasm-bindgen.
+//!
+//! A stepped API so a Web Worker can run a bounded number of tries, report progress, and be
+//! cancelled between steps (by `terminate()`):
+//!
+//! ```js
+//! const s = new Solver(tokenBytes, signalsBytes);   // once per challenge
+//! s.begin(i, 0, 0);                                 // sub-puzzle i from nonce 0
+//! while (!s.solve_step(250_000)) postMessage({ tries: s.tries() });
+//! postMessage({ nonce: s.nonce_hex() });
+//! ```
+//!
+//! Built twice by `scripts/build-widget`: with `simd128` (four nonces per instruction) and
+//! without (one nonce at a time); the widget loads the first the browser can run.
+
+use crate::challenge;
+use crate::pow::kernel::Scanner;
+use crate::pow::{self, Step};
+use wasm_bindgen::prelude::*;
+
+#[cfg(target_feature = "simd128")]
+type Lanes = (crate::pow::kernel::V128, crate::pow::kernel::V128);
+#[cfg(not(target_feature = "simd128"))]
+type Lanes = u32;
+
+/// A solver for one challenge.
+#[wasm_bindgen]
+pub struct Solver {
+    seed: [u8; pow::SEED_LEN],
+    difficulty: u8,
+    k: u8,
+    scanner: Option<Scanner>,
+    found: Option<u64>,
+    exhausted: bool,
+}
+
+#[wasm_bindgen]
+impl Solver {
+    /// Reads the token (raw bytes, not base64) and computes the seed with the client signals.
+    #[wasm_bindgen(constructor)]
+    pub fn new(token: &[u8], signals: &[u8]) -> Result<Solver, JsValue> {
+        let c = challenge::decode(token).map_err(|_| JsValue::from_str("invalid challenge token"))?.challenge;
+        Ok(Solver {
+            // the compact SHA-256 keeps the module small; tests pin it to `pow::seed`
+            seed: crate::pow::kernel::seed(token, signals),
+            difficulty: c.difficulty,
+            k: c.k,
+            scanner: None,
+            found: None,
+            exhausted: false,
+        })
+    }
+
+    /// Number of sub-puzzles.
+    pub fn k(&self) -> u32 {
+        u32::from(self.k)
+    }
+
+    /// Leading zero bits required per sub-puzzle.
+    pub fn difficulty(&self) -> u32 {
+        u32::from(self.difficulty)
+    }
+
+    /// True in the `simd128` build.
+    pub fn simd() -> bool {
+        cfg!(target_feature = "simd128")
+    }
+
+    /// Starts sub-puzzle `index` at nonce `start_hi << 32 | start_lo`.
+    pub fn begin(&mut self, index: u32, start_hi: u32, start_lo: u32) {
+        let start = (u64::from(start_hi) << 32) | u64::from(start_lo);
+        self.scanner = Some(Scanner::new(&self.seed, index, self.difficulty, start));
+        self.found = None;
+        self.exhausted = false;
+    }
+
+    /// Tries about `budget` nonces; true once a nonce is found (then see `nonce_hex`).
+    pub fn solve_step(&mut self, budget: u32) -> bool {
+        if self.found.is_some() {
+            return true;
+        }
+        let Some(scanner) = self.scanner.as_mut() else { return false };
+        match scanner.step::<Lanes>(u64::from(budget)) {
+            Step::Found { nonce, .. } => {
+                self.found = Some(nonce);
+                true
+            }
+            Step::Pending { .. } => false,
+            Step::Exhausted => {
+                self.exhausted = true;
+                false
+            }
+        }
+    }
+
+    /// Nonces tried on the current sub-puzzle.
+    pub fn tries(&self) -> f64 {
+        self.scanner.as_ref().map_or(0.0, |s| s.tries() as f64)
+    }
+
+    /// The found nonce as 16 hex digits (big-endian), or an empty string.
+    pub fn nonce_hex(&self) -> String {
+        // by hand rather than `format!`, which would pull the formatting machinery into the module
+        let Some(n) = self.found else { return String::new() };
+        (0..16).rev().map(|i| char::from_digit(((n >> (4 * i)) & 0xf) as u32, 16).unwrap_or('0')).collect()
+    }
+
+    /// True if the nonce space ran out (2^64 tries; not reachable in practice).
+    pub fn exhausted(&self) -> bool {
+        self.exhausted
+    }
+}

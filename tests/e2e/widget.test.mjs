@@ -1,0 +1,280 @@
+// The browser widget end to end: headless Chromium + wrangler dev + the demo origin. A person
+// fills the demo form; the assertions are on what the origin itself received.
+import { describe, it, before, after, beforeEach } from 'node:test';
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
+import { AxeBuilder } from '@axe-core/playwright';
+import { startOrigin, startGate, randomSecret, ROOT } from './harness.mjs';
+import { launch } from './browser.mjs';
+
+const SHOTS = path.join(ROOT, 'docs', 'screenshots');
+
+describe('the widget on the demo sign-up page', () => {
+  const originSecret = randomSecret();
+  let origin, gate, browser;
+
+  before(async () => {
+    fs.mkdirSync(SHOTS, { recursive: true });
+    origin = await startOrigin({ originSecret });
+    // the shipped defaults (difficulty 17, k = 32), except a short TTL for the expiry test
+    gate = await startGate({ origin: origin.url, secrets: { GATE_SECRET: randomSecret(), ORIGIN_SECRET: originSecret }, vars: { CHALLENGE_TTL: '30' } });
+    browser = await launch();
+  });
+  after(async () => { await browser?.close(); await gate?.stop(); await origin?.stop(); });
+  beforeEach(() => origin.reset());
+
+  const posts = async () => (await origin.records()).filter((r) => r.method === 'POST');
+
+  async function fill(page, email = 'person@example.com') {
+    await page.fill('#email', email);
+    await page.fill('#password', 'correct horse battery');
+  }
+
+  it('a person fills the form and submits: exactly one verified sign-up reaches the origin', async () => {
+    const context = await browser.newContext();
+    const page = await context.newPage();
+    const errors = [];
+    page.on('pageerror', (e) => errors.push(String(e)));
+    page.on('console', (m) => { if (m.type() === 'error') errors.push(m.text()); });
+    await page.goto(`${gate.url}/signup`);
+    await page.screenshot({ path: path.join(SHOTS, 'idle.png') });
+    await fill(page);
+    await page.click('button[type=submit]');
+    await page.waitForURL(`${gate.url}/signup`, { waitUntil: 'load' });
+    await page.waitForSelector('#result');
+    assert.equal(await page.textContent('#result'), 'Signed up as person@example.com');
+    const recs = await posts();
+    assert.equal(recs.length, 1);
+    assert.equal(recs[0].path, '/signup');
+    assert.equal(recs[0].verdict.valid, true, JSON.stringify(recs[0].verdict));
+    assert.equal(recs[0].verdict.d, 17);
+    assert.equal(recs[0].verdict.k, 32);
+    assert.deepEqual(errors, [], 'no console errors under the strict CSP');
+    await context.close();
+  });
+
+  it('solves in the background once the form is focused, and announces start and done only', async () => {
+    const context = await browser.newContext();
+    const page = await context.newPage();
+    await page.goto(`${gate.url}/signup`);
+    const status = page.locator('form[data-gate] [role=status]');
+    assert.equal(await status.getAttribute('aria-live'), 'polite');
+    assert.equal(await page.getAttribute('form', 'data-gate-state'), 'idle');
+    // record every text the live region shows: start and done, never percentages
+    await page.evaluate(() => {
+      window.__announced = [];
+      const el = document.querySelector('form[data-gate] [role=status] span');
+      new MutationObserver(() => window.__announced.push(el.textContent)).observe(el, { childList: true, characterData: true, subtree: true });
+    });
+    await page.focus('#email');
+    await page.waitForSelector('form[data-gate-state=solved]');
+    await page.screenshot({ path: path.join(SHOTS, 'done.png') });
+    const announced = await page.evaluate(() => window.__announced);
+    assert.deepEqual(announced, ['Verifying your browser…', 'Verified.']);
+    const field = await page.inputValue('input[name=gate-solution]');
+    assert.match(field, /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/);
+    assert.equal(await page.evaluate(() => window.gate.simd), true, 'Chromium gets the simd128 build');
+    await context.close();
+  });
+
+  it('works with the keyboard alone, and submitting early holds the form until solved', async () => {
+    const context = await browser.newContext();
+    const page = await context.newPage();
+    await page.goto(`${gate.url}/signup`);
+    await page.keyboard.press('Tab'); // email (first focusable after the page loads)
+    await page.keyboard.type('keys@example.com');
+    await page.keyboard.press('Tab');
+    await page.keyboard.type('correct horse battery');
+    await page.keyboard.press('Enter'); // submit right away: the widget holds it
+    await page.waitForSelector('#result');
+    assert.equal(await page.textContent('#result'), 'Signed up as keys@example.com');
+    const recs = await posts();
+    assert.equal(recs.length, 1);
+    assert.equal(recs[0].verdict.valid, true);
+    await context.close();
+  });
+
+  it('shows the solving state while working', async () => {
+    const context = await browser.newContext();
+    const page = await context.newPage();
+    // slow the solver down so the state can be seen: one worker, small steps
+    await page.addInitScript(() => Object.defineProperty(navigator, 'hardwareConcurrency', { get: () => 1 }));
+    await page.goto(`${gate.url}/signup`);
+    await page.focus('#email');
+    await page.waitForFunction(() => {
+      const bar = document.querySelector('form[data-gate] progress');
+      return bar && !bar.hidden && bar.value > 0;
+    });
+    await page.screenshot({ path: path.join(SHOTS, 'solving.png') });
+    await page.waitForSelector('form[data-gate-state=solved]');
+    await context.close();
+  });
+
+  it('speaks the visitor\'s language (navigator.languages), or the one the site sets', async () => {
+    for (const [locale, want] of [['de-DE', 'Überprüft.'], ['ja-JP', '確認が完了しました。'], ['zh-CN', '验证完成。'], ['es-MX', 'Verificado.']]) {
+      const context = await browser.newContext({ locale });
+      const page = await context.newPage();
+      await page.goto(`${gate.url}/signup`);
+      await page.focus('#email');
+      await page.waitForSelector('form[data-gate-state=solved]');
+      assert.equal(await page.textContent('form[data-gate] [role=status] span'), want, locale);
+      await context.close();
+    }
+    const context = await browser.newContext({ locale: 'ja-JP' });
+    const page = await context.newPage();
+    await page.goto(`${gate.url}/signup`);
+    // a form added later (single-page app), with the language set by the site
+    await page.evaluate(() => {
+      const f = document.createElement('form');
+      f.id = 'late';
+      f.action = '/signup';
+      f.setAttribute('data-gate-lang', 'de');
+      f.innerHTML = '<label for="x">Name</label><input id="x">';
+      document.body.append(f);
+      window.gate.attach(f);
+      f.querySelector('#x').focus();
+    });
+    await page.waitForSelector('#late[data-gate-state=solved]');
+    assert.equal(await page.textContent('#late [role=status] span'), 'Überprüft.');
+    await context.close();
+  });
+
+  it('shows a clear error after retrying a failing network, and recovers on "Try again"', async () => {
+    const context = await browser.newContext();
+    const page = await context.newPage();
+    let calls = 0;
+    let fail = true;
+    await page.route('**/__gate/challenge*', (route) => { calls++; return fail ? route.abort('connectionrefused') : route.continue(); });
+    await page.goto(`${gate.url}/signup`);
+    await fill(page);
+    await page.waitForSelector('form[data-gate-state=error]', { timeout: 20_000 });
+    assert.equal(calls, 5, 'five attempts with backoff before giving up');
+    assert.equal(await page.textContent('form[data-gate] [role=status] span'), 'Verification failed. Check your connection and try again.');
+    await page.screenshot({ path: path.join(SHOTS, 'error.png') });
+    assert.deepEqual(await posts(), [], 'nothing is sent half-verified');
+    fail = false;
+    await page.click('form[data-gate] [role=status] button');
+    await page.waitForSelector('form[data-gate-state=solved]');
+    await page.click('button[type=submit]');
+    await page.waitForSelector('#result');
+    assert.equal((await posts()).length, 1);
+    await context.close();
+  });
+
+  it('refreshes an expired challenge transparently before sending', async () => {
+    const context = await browser.newContext();
+    const page = await context.newPage();
+    let challenges = 0;
+    page.on('request', (r) => { if (r.url().includes('/__gate/challenge')) challenges++; });
+    await page.goto(`${gate.url}/signup`);
+    await fill(page);
+    await page.waitForSelector('form[data-gate-state=solved]');
+    // the TTL is 30 s and the widget refreshes with less than 15 s left: move the page's clock
+    await page.evaluate(() => { const now = Date.now; Date.now = () => now() + 20_000; });
+    await page.click('button[type=submit]');
+    await page.waitForSelector('#result');
+    assert.equal(challenges, 2);
+    const recs = await posts();
+    assert.equal(recs.length, 1);
+    assert.equal(recs[0].verdict.valid, true);
+    await context.close();
+  });
+
+  it('still works without Web Workers (solves on the page)', async () => {
+    const context = await browser.newContext();
+    const page = await context.newPage();
+    await page.addInitScript(() => { window.Worker = undefined; });
+    await page.goto(`${gate.url}/signup`);
+    await fill(page);
+    await page.click('button[type=submit]');
+    await page.waitForSelector('#result');
+    assert.equal((await posts()).length, 1);
+    await context.close();
+  });
+
+  it('without WebAssembly, explains why and never sends the form', async () => {
+    const context = await browser.newContext();
+    const page = await context.newPage();
+    await page.addInitScript(() => { delete window.WebAssembly; });
+    await page.goto(`${gate.url}/signup`);
+    await page.waitForSelector('form[data-gate-state=error]');
+    assert.match(await page.textContent('form[data-gate] [role=status] span'), /WebAssembly/);
+    await fill(page);
+    await page.click('button[type=submit]');
+    await page.waitForTimeout(500);
+    assert.deepEqual(await posts(), []);
+    await context.close();
+  });
+
+  it('with JavaScript disabled, the page explains and the origin receives no sign-up', async () => {
+    const context = await browser.newContext({ javaScriptEnabled: false });
+    const page = await context.newPage();
+    await page.goto(`${gate.url}/signup`);
+    assert.ok(await page.isVisible('#gate-noscript'));
+    assert.match(await page.textContent('#gate-noscript'), /JavaScript is needed to sign up/);
+    assert.equal(await page.isVisible('form[data-gate]'), false, 'the form is hidden, so it cannot be sent half-verified');
+    await page.screenshot({ path: path.join(SHOTS, 'noscript.png') });
+    // even a crafted navigation post gets a page, not the origin
+    const resp = await page.request.post(`${gate.url}/signup`, {
+      form: { email: 'x@example.com', password: 'correct horse battery' },
+      headers: { Accept: 'text/html', 'Sec-Fetch-Mode': 'navigate', 'Accept-Language': 'de-DE,de' },
+    });
+    assert.equal(resp.status(), 401);
+    assert.match(await resp.text(), /Bitte aktivieren Sie JavaScript/);
+    assert.deepEqual(await posts(), []);
+    await context.close();
+  });
+
+  it('rejects a plain HTTP client posting the form without solving', async () => {
+    const r = await fetch(`${gate.url}/signup`, { method: 'POST', headers: { 'Content-Type': 'application/x-www-form-urlencoded' }, body: 'email=bot%40example.com&password=x' });
+    assert.equal(r.status, 401);
+    assert.equal((await r.json()).error, 'missing_solution');
+    assert.deepEqual(await posts(), []);
+  });
+
+  it('passes the login form through untouched', async () => {
+    const context = await browser.newContext();
+    const page = await context.newPage();
+    await page.goto(`${gate.url}/login`);
+    assert.equal(await page.locator('script[src*="gate.js"]').count(), 0);
+    await fill(page, 'member@example.com');
+    await page.click('button[type=submit]');
+    await page.waitForURL(`${gate.url}/account`);
+    assert.match(await page.textContent('h1'), /Your account/);
+    const recs = await posts();
+    assert.equal(recs.length, 1);
+    assert.equal(recs[0].path, '/login');
+    assert.equal(recs[0].verdict.present, false);
+    await context.close();
+  });
+
+  it('the demo page passes an axe-core audit in every widget state', async () => {
+    const context = await browser.newContext();
+    const page = await context.newPage();
+    await page.goto(`${gate.url}/signup`);
+    const idle = await new AxeBuilder({ page }).analyze();
+    assert.deepEqual(idle.violations.map((v) => `${v.id}: ${v.help}`), []);
+    await page.focus('#email');
+    await page.waitForSelector('form[data-gate-state=solved]');
+    const solved = await new AxeBuilder({ page }).analyze();
+    assert.deepEqual(solved.violations.map((v) => `${v.id}: ${v.help}`), []);
+    await page.goto(`${gate.url}/login`);
+    const login = await new AxeBuilder({ page }).analyze();
+    assert.deepEqual(login.violations.map((v) => `${v.id}: ${v.help}`), []);
+    await context.close();
+  });
+
+  it('serves only the widget files under the prefix, same-origin', async () => {
+    for (const f of ['gate.js', 'gate-worker.js', 'gate_solver_simd_bg.wasm', 'gate_solver_bg.wasm']) {
+      const r = await fetch(`${gate.url}/__gate/${f}`);
+      assert.equal(r.status, 200, f);
+      assert.equal(r.headers.get('cross-origin-resource-policy'), 'same-origin');
+    }
+    assert.equal((await fetch(`${gate.url}/__gate/gate_solver_bg.wasm`)).headers.get('content-type'), 'application/wasm');
+    assert.equal((await fetch(`${gate.url}/__gate/.stamp`)).status, 404);
+    assert.equal((await fetch(`${gate.url}/gate.js`)).status, 200, 'root paths go to the origin (its echo), not to the assets');
+    const echoed = (await origin.records()).find((r) => r.path === '/gate.js');
+    assert.ok(echoed, 'the origin saw /gate.js');
+  });
+});

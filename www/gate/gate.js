@@ -1,0 +1,434 @@
+// The sign-up gate widget. Drop-in:
+//
+//   <script src="/__gate/gate.js" defer></script>
+//   <form method="post" action="/signup" data-gate> ... </form>
+//
+// It fetches a challenge early, solves it with the Rust solver in Web Workers, writes the
+// hidden `gate-solution` field and holds the submit until the solution is ready. Attributes on
+// the form: data-gate-mode="visible|invisible", data-gate-start="focus|load",
+// data-gate-lang="en|zh-CN|es|de|ja". For single-page apps: `gate.solve(route)` resolves
+// to the solution string; events gate:progress, gate:solved, gate:error bubble from the form
+// (or fire on document for gate.solve).
+(() => {
+  'use strict';
+  const script = document.currentScript;
+  const BASE = new URL('.', (script && script.src) || location.href);
+  const FIELD = 'gate-solution';
+  /** Refresh a challenge that has less than this many seconds left. */
+  const MARGIN = 15;
+
+  const MESSAGES = {
+    en: {
+      verifying: 'Verifying your browser…',
+      verified: 'Verified.',
+      waiting: 'Verifying your browser before sending…',
+      error: 'Verification failed. Check your connection and try again.',
+      retry: 'Try again',
+      unsupported: "Your browser can't run the security check needed to sign up. Please turn on JavaScript and WebAssembly, or use an up-to-date browser.",
+    },
+    'zh-CN': {
+      verifying: '正在验证您的浏览器…',
+      verified: '验证完成。',
+      waiting: '正在验证您的浏览器，完成后将自动提交…',
+      error: '验证失败。请检查网络连接后重试。',
+      retry: '重试',
+      unsupported: '您的浏览器无法运行注册所需的安全检查。请启用 JavaScript 和 WebAssembly，或使用最新版本的浏览器。',
+    },
+    es: {
+      verifying: 'Verificando tu navegador…',
+      verified: 'Verificado.',
+      waiting: 'Verificando tu navegador antes de enviar…',
+      error: 'No se pudo verificar. Comprueba tu conexión e inténtalo de nuevo.',
+      retry: 'Reintentar',
+      unsupported: 'Tu navegador no puede ejecutar la comprobación de seguridad necesaria para registrarte. Activa JavaScript y WebAssembly o usa un navegador actualizado.',
+    },
+    de: {
+      verifying: 'Browser wird überprüft…',
+      verified: 'Überprüft.',
+      waiting: 'Browser wird vor dem Senden überprüft…',
+      error: 'Die Überprüfung ist fehlgeschlagen. Bitte Verbindung prüfen und erneut versuchen.',
+      retry: 'Erneut versuchen',
+      unsupported: 'Ihr Browser kann die für die Registrierung nötige Sicherheitsprüfung nicht ausführen. Bitte aktivieren Sie JavaScript und WebAssembly oder verwenden Sie einen aktuellen Browser.',
+    },
+    ja: {
+      verifying: 'ブラウザを確認しています…',
+      verified: '確認が完了しました。',
+      waiting: '送信前にブラウザを確認しています…',
+      error: '確認できませんでした。接続を確認して、もう一度お試しください。',
+      retry: '再試行',
+      unsupported: 'お使いのブラウザでは登録に必要なセキュリティチェックを実行できません。JavaScript と WebAssembly を有効にするか、最新のブラウザをご利用ください。',
+    },
+  };
+
+  /** The first supported language: attribute, then the browser's preferences, then English. */
+  function language(el) {
+    const wanted = [];
+    const attr = (el && el.getAttribute('data-gate-lang')) || (script && script.getAttribute('data-gate-lang'));
+    if (attr) wanted.push(attr);
+    wanted.push(...(navigator.languages || [navigator.language || 'en']));
+    for (const tag of wanted) {
+      const lower = String(tag).toLowerCase();
+      const exact = Object.keys(MESSAGES).find((k) => k.toLowerCase() === lower);
+      if (exact) return exact;
+      const base = lower.split('-')[0];
+      if (base === 'zh') return 'zh-CN';
+      if (MESSAGES[base]) return base;
+    }
+    return 'en';
+  }
+
+  const b64 = {
+    decode(s) {
+      const bin = atob(s.replace(/-/g, '+').replace(/_/g, '/'));
+      return Uint8Array.from(bin, (c) => c.charCodeAt(0));
+    },
+    encode(bytes) {
+      let bin = '';
+      for (const b of bytes) bin += String.fromCharCode(b);
+      return btoa(bin).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '');
+    },
+  };
+
+  /** Whether this browser validates a Wasm module that uses simd128 (wasm-feature-detect's probe). */
+  const simd = (() => {
+    try {
+      return WebAssembly.validate(new Uint8Array([0, 97, 115, 109, 1, 0, 0, 0, 1, 5, 1, 96, 0, 1, 123, 3, 2, 1, 0, 10, 10, 1, 8, 0, 65, 0, 253, 15, 253, 98, 11]));
+    } catch {
+      return false;
+    }
+  })();
+  const wasmAvailable = typeof WebAssembly === 'object' && typeof WebAssembly.instantiate === 'function';
+  const solverFiles = simd
+    ? { glue: new URL('gate_solver_simd.js', BASE).href, wasm: new URL('gate_solver_simd_bg.wasm', BASE).href }
+    : { glue: new URL('gate_solver.js', BASE).href, wasm: new URL('gate_solver_bg.wasm', BASE).href };
+
+  class GateError extends Error {
+    constructor(code, message) {
+      super(message || code);
+      this.code = code;
+    }
+  }
+
+  const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+  /** GET a challenge, retrying network errors and 5xx with backoff (0.5, 1, 2, 4 s). */
+  async function fetchChallenge(route) {
+    const url = new URL('challenge', BASE);
+    url.searchParams.set('route', route);
+    let last;
+    for (let attempt = 0; attempt < 5; attempt++) {
+      if (attempt) await sleep(500 * 2 ** (attempt - 1));
+      try {
+        const r = await fetch(url, { credentials: 'same-origin', cache: 'no-store', headers: { Accept: 'application/json' } });
+        if (r.ok) {
+          const c = await r.json();
+          // the server's clock, so expiry is judged on its time, not a skewed local one
+          c.offset = c.issued_at - Date.now() / 1000;
+          return c;
+        }
+        last = new GateError('http_' + r.status);
+        if (r.status < 500) break;
+      } catch (err) {
+        last = new GateError('network', String(err));
+      }
+    }
+    throw last;
+  }
+
+  function secondsLeft(c) {
+    return c.expires_at - (Date.now() / 1000 + c.offset);
+  }
+
+  /**
+   * Solves challenge `c` across min(hardwareConcurrency, k) module workers; falls back to the
+   * page's own thread when workers cannot start. Calls onProgress(fraction).
+   */
+  async function solveChallenge(c, signals, onProgress) {
+    const token = b64.decode(c.token);
+    const k = c.k;
+    const expected = k * 2 ** c.difficulty;
+    const nonces = new Array(k);
+    const triesBy = new Array(k).fill(0);
+    let next = 0;
+    let done = 0;
+    let lastReport = 0;
+    const report = (force) => {
+      const now = Date.now();
+      if (!force && now - lastReport < 100) return;
+      lastReport = now;
+      const tried = triesBy.reduce((a, b) => a + b, 0);
+      onProgress(Math.min(0.99, Math.max(done / k, tried / expected)));
+    };
+    const threads = Math.max(1, Math.min(navigator.hardwareConcurrency || 2, k));
+    const workers = [];
+    try {
+      await new Promise((resolve, reject) => {
+        let started = 0;
+        const assign = (w) => {
+          if (next < k) w.postMessage({ type: 'solve', index: next++ });
+        };
+        for (let i = 0; i < threads; i++) {
+          let w;
+          try {
+            w = new Worker(new URL('gate-worker.js', BASE), { type: 'module', name: 'gate-solver' });
+          } catch (err) {
+            reject(new GateError('worker', String(err)));
+            return;
+          }
+          workers.push(w);
+          w.onerror = (e) => reject(new GateError('worker', e.message || 'worker failed'));
+          w.onmessage = ({ data: m }) => {
+            if (m.type === 'ready') {
+              started++;
+              assign(w);
+            } else if (m.type === 'progress') {
+              triesBy[m.index] = m.tries;
+              report(false);
+            } else if (m.type === 'found') {
+              nonces[m.index] = m.nonce;
+              triesBy[m.index] = m.tries;
+              done++;
+              report(true);
+              if (done === k) resolve();
+              else assign(w);
+            } else if (m.type === 'error') {
+              reject(new GateError(started ? 'solver' : 'worker', m.message));
+            }
+          };
+          w.postMessage({ type: 'init', glue: solverFiles.glue, wasm: solverFiles.wasm, token, signals });
+        }
+      });
+    } catch (err) {
+      if (err.code !== 'worker' || done > 0) throw err;
+      // No workers (old browser, blocked by policy): solve on this thread in slices.
+      for (const w of workers) w.terminate();
+      workers.length = 0;
+      const glue = await import(solverFiles.glue);
+      await glue.default({ module_or_path: solverFiles.wasm });
+      const solver = new glue.Solver(token, signals);
+      for (let i = 0; i < k; i++) {
+        solver.begin(i, 0, 0);
+        while (!solver.solve_step(1 << 15)) {
+          triesBy[i] = solver.tries();
+          report(false);
+          await sleep(0);
+        }
+        nonces[i] = solver.nonce_hex();
+        done++;
+        report(true);
+      }
+    } finally {
+      for (const w of workers) w.terminate();
+    }
+    const bytes = new Uint8Array(8 * k);
+    nonces.forEach((hex, i) => {
+      for (let j = 0; j < 8; j++) bytes[8 * i + j] = parseInt(hex.slice(2 * j, 2 * j + 2), 16);
+    });
+    return `${c.token}.${b64.encode(bytes)}${signals.length ? '.' + b64.encode(signals) : ''}`;
+  }
+
+  /** Client signals bound into the seed (none yet: an empty byte string). */
+  function collectSignals() {
+    return new Uint8Array(0);
+  }
+
+  /** Fetches and solves a challenge for `route`: { solution, challenge }. */
+  async function obtain(route, onProgress) {
+    if (!wasmAvailable) throw new GateError('unsupported');
+    const c = await fetchChallenge(route);
+    const solution = await solveChallenge(c, collectSignals(), onProgress);
+    return { solution, challenge: c };
+  }
+
+  function emit(target, name, detail) {
+    target.dispatchEvent(new CustomEvent(name, { bubbles: true, detail }));
+  }
+
+  /** The widget on one form. */
+  function attach(form) {
+    const action = new URL(form.getAttribute('action') || location.href, location.href);
+    if (action.origin !== location.origin) {
+      console.warn('gate: only same-origin forms are supported', form);
+      return;
+    }
+    const route = action.pathname;
+    const visible = form.getAttribute('data-gate-mode') !== 'invisible';
+    const messages = MESSAGES[language(form)];
+    let field = form.querySelector(`input[name="${FIELD}"]`);
+    if (!field) {
+      field = document.createElement('input');
+      field.type = 'hidden';
+      field.name = FIELD;
+      form.appendChild(field);
+    }
+
+    // One polite live region: it announces start, done and errors, never each percent.
+    const status = document.createElement('div');
+    status.className = 'gate-status';
+    status.setAttribute('role', 'status');
+    status.setAttribute('aria-live', 'polite');
+    const text = document.createElement('span');
+    const bar = document.createElement('progress');
+    bar.max = 1;
+    bar.value = 0;
+    bar.setAttribute('aria-hidden', 'true');
+    bar.tabIndex = -1;
+    const retry = document.createElement('button');
+    retry.type = 'button';
+    retry.textContent = messages.retry;
+    retry.hidden = true;
+    const reducedMotion = window.matchMedia && matchMedia('(prefers-reduced-motion: reduce)').matches;
+    Object.assign(status.style, { fontSize: '0.875em', marginTop: '0.5em', display: 'flex', gap: '0.5em', alignItems: 'center', flexWrap: 'wrap' });
+    Object.assign(bar.style, { width: '6em', height: '0.5em' });
+    if (!visible) {
+      // visually hidden, still announced (errors only)
+      Object.assign(status.style, { position: 'absolute', width: '1px', height: '1px', overflow: 'hidden', clip: 'rect(0 0 0 0)', whiteSpace: 'nowrap' });
+    }
+    status.append(text, bar, retry);
+    bar.hidden = true;
+    form.appendChild(status);
+
+    let pending = null; // Promise<{solution, challenge}>
+    let result = null;
+    let holding = null; // the submitter waiting for a solution
+    let state = 'idle';
+
+    const show = (next, message, { announce = true } = {}) => {
+      state = next;
+      form.setAttribute('data-gate-state', next);
+      bar.hidden = !(visible && next === 'solving' && !reducedMotion);
+      retry.hidden = next !== 'error';
+      if (!visible && next !== 'error') return;
+      // Changing the text is what the live region announces.
+      if (announce) text.textContent = message;
+    };
+
+    const start = () => {
+      if (pending) return pending;
+      result = null;
+      field.value = '';
+      show('solving', holding ? messages.waiting : messages.verifying);
+      pending = obtain(route, (fraction) => {
+        if (!reducedMotion) bar.value = fraction;
+        emit(form, 'gate:progress', { fraction });
+      }).then(
+        (r) => {
+          result = r;
+          pending = null;
+          field.value = r.solution;
+          show('solved', messages.verified);
+          emit(form, 'gate:solved', { solution: r.solution });
+          if (holding) release();
+          return r;
+        },
+        (err) => {
+          pending = null;
+          const code = err.code || 'error';
+          show('error', code === 'unsupported' ? messages.unsupported : messages.error);
+          holding = null;
+          form.removeAttribute('aria-busy');
+          emit(form, 'gate:error', { code, message: String(err.message || err) });
+          return null;
+        },
+      );
+      return pending;
+    };
+
+    const fresh = () => result && secondsLeft(result.challenge) > MARGIN;
+
+    const release = () => {
+      const submitter = holding;
+      holding = null;
+      form.removeAttribute('aria-busy');
+      if (typeof form.requestSubmit === 'function') {
+        form.requestSubmit(submitter && submitter.form === form ? submitter : undefined);
+      } else {
+        if (submitter && submitter.name) {
+          const extra = document.createElement('input');
+          extra.type = 'hidden';
+          extra.name = submitter.name;
+          extra.value = submitter.value;
+          form.appendChild(extra);
+        }
+        form.submit();
+      }
+    };
+
+    form.addEventListener('submit', (e) => {
+      if (state === 'solved' && fresh()) {
+        // This submission spends the solution; a later one (a single-page app that stays on
+        // the page) solves a new challenge when it is submitted.
+        state = 'spent';
+        result = null;
+        form.setAttribute('data-gate-state', 'spent');
+        return;
+      }
+      e.preventDefault();
+      if (!wasmAvailable) {
+        show('error', messages.unsupported);
+        return;
+      }
+      holding = e.submitter || true;
+      form.setAttribute('aria-busy', 'true');
+      if (!pending) {
+        result = null;
+        start();
+      }
+      show('solving', messages.waiting);
+    });
+
+    retry.addEventListener('click', () => {
+      start();
+    });
+
+    // A page restored from the back/forward cache must not reuse a spent solution.
+    addEventListener('pageshow', (e) => {
+      if (e.persisted) {
+        result = null;
+        field.value = '';
+        pending = null;
+        start();
+      }
+    });
+
+    if (!wasmAvailable) {
+      show('error', messages.unsupported);
+      return;
+    }
+    if (form.getAttribute('data-gate-start') === 'load') {
+      start();
+    } else {
+      const onFirst = () => {
+        form.removeEventListener('focusin', onFirst);
+        form.removeEventListener('pointerdown', onFirst);
+        start();
+      };
+      form.addEventListener('focusin', onFirst);
+      form.addEventListener('pointerdown', onFirst);
+    }
+    show('idle', '', { announce: false });
+  }
+
+  const api = {
+    version: 1,
+    /** Solves a challenge for `route`; resolves to the solution string. */
+    async solve(route) {
+      try {
+        const { solution } = await obtain(route, (fraction) => emit(document, 'gate:progress', { fraction }));
+        emit(document, 'gate:solved', { solution });
+        return solution;
+      } catch (err) {
+        emit(document, 'gate:error', { code: err.code || 'error', message: String(err.message || err) });
+        throw err;
+      }
+    },
+    /** Attaches the widget to a form added after page load. */
+    attach,
+    simd,
+  };
+  window.gate = api;
+
+  const init = () => document.querySelectorAll('form[data-gate]').forEach(attach);
+  if (document.readyState === 'loading') document.addEventListener('DOMContentLoaded', init);
+  else init();
+})();
