@@ -18,6 +18,8 @@ function time(fn, n) {
 const raw = wasm.default_solution();
 const passed = wasm.verify_n(raw, 1);
 if (passed !== 1) throw new Error('the benchmark proof does not verify');
+if (wasm.assess_n(1) !== 0) throw new Error('the Chrome fixture should score 0');
 const verify = time((n) => wasm.verify_n(raw, n), 20000);
 const sha = time((n) => wasm.sha256_n(raw, n), 200000);
-console.log(JSON.stringify({ solution_bytes: raw.length, verify_us: verify, sha256_us: sha, ratio: verify / sha }));
+const assess = time((n) => wasm.assess_n(n), 20000);
+console.log(JSON.stringify({ solution_bytes: raw.length, verify_us: verify, sha256_us: sha, ratio: verify / sha, assess_us: assess }));

@@ -34,3 +34,17 @@ pub fn sha256_n(raw: &str, n: u32) -> u32 {
     }
     u32::from(last)
 }
+
+/// Assesses the Chrome fixture (parsing its signal bytes, as the Worker does) `n` times; returns
+/// the last score.
+#[wasm_bindgen]
+pub fn assess_n(n: u32) -> u32 {
+    let facts = fixture::chrome_facts();
+    let mut score = 0;
+    for _ in 0..n {
+        let client =
+            gate::signals::ClientSide::parse(std::hint::black_box(fixture::CHROME_SIGNALS.as_bytes()));
+        score = gate::signals::assess(std::hint::black_box(&facts), &client).score;
+    }
+    score
+}

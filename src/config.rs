@@ -5,6 +5,7 @@
 
 use crate::key::{Key, KeyRing};
 use crate::route::{self, Route};
+use crate::signals::RiskPolicy;
 use std::fmt;
 use url::Url;
 
@@ -38,6 +39,8 @@ pub struct Config {
     pub keys: KeyRing,
     /// Key for the verdict header the origin checks.
     pub origin_key: Key,
+    /// How fingerprint risk scores turn into extra work or a refusal.
+    pub risk: RiskPolicy,
 }
 
 /// One configuration problem. Secret values never appear in these.
@@ -126,6 +129,12 @@ pub mod defaults {
     pub const MAX_BODY: usize = 64 * 1024;
     /// Ledger shards.
     pub const LEDGER_SHARDS: u32 = 32;
+    /// Risk score from which challenges get harder.
+    pub const RISK_MORE_WORK: u32 = 30;
+    /// Risk score from which requests are refused.
+    pub const RISK_DENY: u32 = 80;
+    /// Most extra difficulty bits risk can add.
+    pub const RISK_MAX_EXTRA_BITS: u8 = 6;
 }
 
 /// Reads and validates the configuration through `get(name)`.
@@ -191,6 +200,25 @@ pub fn load(get: impl Fn(&str) -> Option<String>) -> Loaded {
     let skew = number(&var, "CLOCK_SKEW", defaults::SKEW, 0, 300, &mut errors);
     let max_body = number(&var, "MAX_BODY_BYTES", defaults::MAX_BODY, 1024, 10 * 1024 * 1024, &mut errors);
     let ledger_shards = number(&var, "LEDGER_SHARDS", defaults::LEDGER_SHARDS, 1, 1024, &mut errors);
+    let risk = RiskPolicy {
+        more_work_at: number(&var, "RISK_MORE_WORK", defaults::RISK_MORE_WORK, 1, 10_000, &mut errors),
+        deny_at: number(&var, "RISK_DENY", defaults::RISK_DENY, 1, 10_000, &mut errors),
+        max_extra_bits: number(
+            &var,
+            "RISK_MAX_EXTRA_BITS",
+            defaults::RISK_MAX_EXTRA_BITS,
+            0,
+            15,
+            &mut errors,
+        ),
+    };
+    if risk.deny_at <= risk.more_work_at {
+        errors.push(ConfigError::Invalid {
+            var: "RISK_DENY",
+            value: risk.deny_at.to_string(),
+            reason: format!("must be above RISK_MORE_WORK ({})", risk.more_work_at),
+        });
+    }
     let fail_open = match var("FAIL_OPEN").as_deref() {
         None | Some("false") | Some("0") | Some("no") => false,
         Some("true") | Some("1") | Some("yes") => true,
@@ -232,6 +260,7 @@ pub fn load(get: impl Fn(&str) -> Option<String>) -> Loaded {
             fail_open,
             keys: KeyRing::new(Key::new(g.as_bytes()), previous.map(|p| Key::new(p.as_bytes()))),
             origin_key: Key::new(o.as_bytes()),
+            risk,
         }),
         _ => Err(ConfigErrors(errors)),
     };

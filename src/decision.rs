@@ -45,11 +45,15 @@ pub enum RejectKind {
     MethodNotAllowed,
     /// The origin could not be reached.
     OriginUnavailable,
+    /// The fingerprint checks put the request over the deny threshold.
+    Denied,
+    /// The risk at submission needs more work than the challenge asked for.
+    RiskIncreased,
 }
 
 impl RejectKind {
     /// Every kind, for tables and tests.
-    pub const ALL: [RejectKind; 18] = [
+    pub const ALL: [RejectKind; 20] = [
         RejectKind::MissingSolution,
         RejectKind::MalformedSolution,
         RejectKind::UnsupportedVersion,
@@ -68,6 +72,8 @@ impl RejectKind {
         RejectKind::NotFound,
         RejectKind::MethodNotAllowed,
         RejectKind::OriginUnavailable,
+        RejectKind::Denied,
+        RejectKind::RiskIncreased,
     ];
 
     /// The HTTP status the client gets.
@@ -79,7 +85,9 @@ impl RejectKind {
             | RejectKind::BadSignature
             | RejectKind::WrongRoute
             | RejectKind::BindingMismatch
-            | RejectKind::InsufficientWork => 403,
+            | RejectKind::InsufficientWork
+            | RejectKind::Denied
+            | RejectKind::RiskIncreased => 403,
             RejectKind::NotFound => 404,
             RejectKind::MethodNotAllowed => 405,
             RejectKind::AlreadySpent => 409,
@@ -110,6 +118,8 @@ impl RejectKind {
             RejectKind::NotFound => "not_found",
             RejectKind::MethodNotAllowed => "method_not_allowed",
             RejectKind::OriginUnavailable => "origin_unavailable",
+            RejectKind::Denied => "denied",
+            RejectKind::RiskIncreased => "risk_increased",
         }
     }
 
@@ -144,6 +154,12 @@ impl RejectKind {
             RejectKind::NotFound => "Not found.",
             RejectKind::MethodNotAllowed => "Method not allowed.",
             RejectKind::OriginUnavailable => "The site is temporarily unreachable.",
+            RejectKind::Denied => {
+                "This request was refused. If you are signing up yourself, please use your usual browser, with JavaScript on, from your usual network."
+            }
+            RejectKind::RiskIncreased => {
+                "The challenge no longer matches this request. Fetch a new challenge."
+            }
         }
     }
 
@@ -162,6 +178,7 @@ impl RejectKind {
                 | RejectKind::BindingMismatch
                 | RejectKind::InsufficientWork
                 | RejectKind::AlreadySpent
+                | RejectKind::RiskIncreased
         )
     }
 

@@ -79,6 +79,7 @@ pub fn wants_html(accept: Option<&str>, sec_fetch_mode: Option<&str>) -> bool {
 pub fn text(kind: RejectKind, lang: Lang) -> (&'static str, &'static str) {
     use RejectKind as K;
     enum Case {
+        Denied,
         NoScript,
         Retry,
         TooLarge,
@@ -96,12 +97,34 @@ pub fn text(kind: RejectKind, lang: Lang) -> (&'static str, &'static str) {
         | K::WrongRoute
         | K::BindingMismatch
         | K::InsufficientWork
-        | K::AlreadySpent => Case::Retry,
+        | K::AlreadySpent
+        | K::RiskIncreased => Case::Retry,
         K::TooLarge => Case::TooLarge,
         K::LedgerUnavailable | K::Misconfigured | K::OriginUnavailable => Case::Closed,
+        K::Denied => Case::Denied,
         _ => Case::Other,
     };
     match (case, lang) {
+        (Case::Denied, Lang::En) => (
+            "We couldn't accept this sign-up",
+            "This sign-up looked automated, so it was not sent. If you are signing up yourself, please use your usual browser, with JavaScript on, from your usual network, and try again.",
+        ),
+        (Case::Denied, Lang::ZhCn) => (
+            "无法接受此次注册",
+            "此次注册看起来像是自动程序提交的，因此没有被发送。如果是您本人注册，请使用常用的浏览器（启用 JavaScript）并通过常用网络重试。",
+        ),
+        (Case::Denied, Lang::Es) => (
+            "No pudimos aceptar este registro",
+            "Este registro parecía automatizado, así que no se envió. Si te estás registrando tú, usa tu navegador habitual, con JavaScript activado, desde tu red habitual, e inténtalo de nuevo.",
+        ),
+        (Case::Denied, Lang::De) => (
+            "Diese Registrierung konnte nicht angenommen werden",
+            "Diese Registrierung wirkte automatisiert und wurde daher nicht gesendet. Wenn Sie sich selbst registrieren, verwenden Sie bitte Ihren gewohnten Browser mit aktiviertem JavaScript in Ihrem gewohnten Netzwerk und versuchen Sie es erneut.",
+        ),
+        (Case::Denied, Lang::Ja) => (
+            "この登録を受け付けられませんでした",
+            "この登録は自動化されたものと判断されたため、送信されませんでした。ご本人による登録の場合は、普段お使いのブラウザ（JavaScript を有効にした状態）と普段のネットワークから、もう一度お試しください。",
+        ),
         (Case::NoScript, Lang::En) => (
             "Please turn on JavaScript",
             "Signing up runs a short, private security check in your browser, and it needs JavaScript. Turn on JavaScript, go back, and send the form again.",

@@ -4,11 +4,14 @@
 //! cancelled between steps (by `terminate()`):
 //!
 //! ```js
-//! const s = new Solver(tokenBytes, signalsBytes);   // once per challenge
+//! const s = new Solver(tokenBytes, signalsBytes);   // once per challenge; check s.valid()
 //! s.begin(i, 0, 0);                                 // sub-puzzle i from nonce 0
 //! while (!s.solve_step(250_000)) postMessage({ tries: s.tries() });
-//! postMessage({ nonce: s.nonce_hex() });
+//! postMessage({ hi: s.nonce_hi(), lo: s.nonce_lo() });
 //! ```
+//!
+//! No strings cross the boundary (numbers and byte slices only), which keeps wasm-bindgen's
+//! text-decoding glue and the formatting machinery out of the module.
 //!
 //! Built twice by `scripts/build-widget`: with `simd128` (four nonces per instruction) and
 //! without (one nonce at a time); the widget loads the first the browser can run.
@@ -37,18 +40,27 @@ pub struct Solver {
 #[wasm_bindgen]
 impl Solver {
     /// Reads the token (raw bytes, not base64) and computes the seed with the client signals.
+    /// An unreadable token gives a solver with `valid() == false` and `k() == 0`.
     #[wasm_bindgen(constructor)]
-    pub fn new(token: &[u8], signals: &[u8]) -> Result<Solver, JsValue> {
-        let c = challenge::decode(token).map_err(|_| JsValue::from_str("invalid challenge token"))?.challenge;
-        Ok(Solver {
+    pub fn new(token: &[u8], signals: &[u8]) -> Solver {
+        let (difficulty, k) = match challenge::decode(token) {
+            Ok(d) => (d.challenge.difficulty, d.challenge.k),
+            Err(_) => (0, 0),
+        };
+        Solver {
             // the compact SHA-256 keeps the module small; tests pin it to `pow::seed`
             seed: crate::pow::kernel::seed(token, signals),
-            difficulty: c.difficulty,
-            k: c.k,
+            difficulty,
+            k,
             scanner: None,
             found: None,
             exhausted: false,
-        })
+        }
+    }
+
+    /// Whether the token could be read.
+    pub fn valid(&self) -> bool {
+        self.k > 0
     }
 
     /// Number of sub-puzzles.
@@ -98,11 +110,14 @@ impl Solver {
         self.scanner.as_ref().map_or(0.0, |s| s.tries() as f64)
     }
 
-    /// The found nonce as 16 hex digits (big-endian), or an empty string.
-    pub fn nonce_hex(&self) -> String {
-        // by hand rather than `format!`, which would pull the formatting machinery into the module
-        let Some(n) = self.found else { return String::new() };
-        (0..16).rev().map(|i| char::from_digit(((n >> (4 * i)) & 0xf) as u32, 16).unwrap_or('0')).collect()
+    /// The high 32 bits of the found nonce (0 before one is found).
+    pub fn nonce_hi(&self) -> u32 {
+        (self.found.unwrap_or(0) >> 32) as u32
+    }
+
+    /// The low 32 bits of the found nonce.
+    pub fn nonce_lo(&self) -> u32 {
+        self.found.unwrap_or(0) as u32
     }
 
     /// True if the nonce space ran out (2^64 tries; not reachable in practice).

@@ -66,6 +66,59 @@ impl Family {
     }
 }
 
+/// The operating system a User-Agent claims, named as `Sec-CH-UA-Platform` names it.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash)]
+pub enum Platform {
+    /// Windows.
+    Windows,
+    /// macOS.
+    MacOs,
+    /// Linux (desktop).
+    Linux,
+    /// Android.
+    Android,
+    /// iOS and iPadOS.
+    Ios,
+    /// ChromeOS.
+    ChromeOs,
+    /// Not stated.
+    Unknown,
+}
+
+impl Platform {
+    /// Reads the platform from a User-Agent string.
+    pub fn of(raw: &str) -> Platform {
+        if raw.contains("iPhone") || raw.contains("iPad") || raw.contains("iPod") {
+            Platform::Ios
+        } else if raw.contains("Android") {
+            Platform::Android
+        } else if raw.contains("CrOS") {
+            Platform::ChromeOs
+        } else if raw.contains("Windows") {
+            Platform::Windows
+        } else if raw.contains("Macintosh") || raw.contains("Mac OS X") {
+            Platform::MacOs
+        } else if raw.contains("Linux") || raw.contains("X11") {
+            Platform::Linux
+        } else {
+            Platform::Unknown
+        }
+    }
+
+    /// The platform named by a `Sec-CH-UA-Platform` value or `navigator.userAgentData.platform`.
+    pub fn from_client_hint(value: &str) -> Platform {
+        match value.trim().trim_matches('"').to_ascii_lowercase().as_str() {
+            "windows" => Platform::Windows,
+            "macos" => Platform::MacOs,
+            "linux" => Platform::Linux,
+            "android" => Platform::Android,
+            "ios" => Platform::Ios,
+            "chrome os" | "chromeos" | "chromium os" => Platform::ChromeOs,
+            _ => Platform::Unknown,
+        }
+    }
+}
+
 /// A parsed User-Agent header.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct UserAgent {
@@ -75,6 +128,10 @@ pub struct UserAgent {
     pub major: Option<u32>,
     /// True when the header claims a mobile device (`Mobile`, `Android`, `iPhone`, `iPad`).
     pub mobile: bool,
+    /// The claimed operating system.
+    pub platform: Platform,
+    /// The iOS major version (`CPU iPhone OS 17_7`), for browsers on iOS (all WebKit).
+    pub ios_major: Option<u32>,
 }
 
 /// Marker tokens in priority order: the first one present decides the family. Chromium-based
@@ -98,19 +155,23 @@ impl UserAgent {
     pub fn parse(raw: &str) -> UserAgent {
         let raw = raw.trim();
         let mobile = ["Mobile", "Android", "iPhone", "iPad"].iter().any(|m| raw.contains(m));
+        let platform = Platform::of(raw);
+        let ios_major = if platform == Platform::Ios { version_after(raw, " OS ").flatten() } else { None };
+        let ua =
+            |family: Family, major: Option<u32>| UserAgent { family, major, mobile, platform, ios_major };
         if raw.is_empty() {
-            return UserAgent { family: Family::Missing, major: None, mobile };
+            return ua(Family::Missing, None);
         }
         if raw.starts_with("Mozilla/") {
             for (marker, family) in MARKERS {
                 if let Some(major) = version_after(raw, marker) {
-                    return UserAgent { family: family.clone(), major, mobile };
+                    return ua(family.clone(), major);
                 }
             }
             if (raw.contains("Safari/") || raw.contains("AppleWebKit/"))
                 && let Some(major) = version_after(raw, "Version/")
             {
-                return UserAgent { family: Family::Safari, major, mobile };
+                return ua(Family::Safari, major);
             }
         }
         // First product token: `name/version ...`.
@@ -126,7 +187,49 @@ impl UserAgent {
             .collect::<String>()
             .to_ascii_lowercase();
         let family = if name.is_empty() { Family::Other("unknown".into()) } else { Family::Other(name) };
-        UserAgent { family, major: version.and_then(leading_number), mobile }
+        ua(family, version.and_then(leading_number))
+    }
+
+    /// True for browsers on iOS: whatever the brand, they are WebKit (no client hints).
+    pub fn on_ios(&self) -> bool {
+        self.platform == Platform::Ios
+    }
+
+    /// Whether this browser sends `Sec-Fetch-*` request headers (Chromium 80+, Firefox 90+,
+    /// Safari and every iOS browser from 16.4, counted here from 17).
+    pub fn sends_fetch_metadata(&self) -> bool {
+        let major = self.major.unwrap_or(0);
+        if self.on_ios() {
+            return self.ios_major.unwrap_or(0) >= 17;
+        }
+        match self.family {
+            Family::Chrome | Family::Edge | Family::HeadlessChrome => major >= 80,
+            Family::Opera => major >= 67,
+            Family::Samsung => major >= 13,
+            Family::Firefox => major >= 90,
+            Family::Safari => major >= 17,
+            _ => false,
+        }
+    }
+
+    /// Whether this browser sends `Sec-CH-UA` and has `navigator.userAgentData` in a secure
+    /// context (Chromium 90+, not on iOS).
+    pub fn sends_client_hints(&self) -> bool {
+        let major = self.major.unwrap_or(0);
+        if self.on_ios() {
+            return false;
+        }
+        match self.family {
+            Family::Chrome | Family::Edge | Family::HeadlessChrome => major >= 90,
+            Family::Opera => major >= 76,
+            Family::Samsung => major >= 15,
+            _ => false,
+        }
+    }
+
+    /// The Chromium engine version a Chromium-based UA carries in `Chrome/NNN`.
+    pub fn chromium_major(raw: &str) -> Option<u32> {
+        version_after(raw, "Chrome/").flatten()
     }
 
     /// `family/major`, e.g. `chrome/131`, `curl/8`, `-` when missing.
@@ -240,6 +343,64 @@ mod tests {
                 .is_chromium()
         );
         assert!(!UserAgent::parse("curl/8.5.0").family.is_browser());
+    }
+
+    #[test]
+    fn platforms_and_capabilities() {
+        let cases: &[(&str, Platform, bool, bool)] = &[
+            (
+                "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36",
+                Platform::Windows,
+                true,
+                true,
+            ),
+            (
+                "Mozilla/5.0 (Macintosh; Intel Mac OS X 10.15; rv:133.0) Gecko/20100101 Firefox/133.0",
+                Platform::MacOs,
+                true,
+                false,
+            ),
+            (
+                "Mozilla/5.0 (X11; Linux x86_64; rv:78.0) Gecko/20100101 Firefox/78.0",
+                Platform::Linux,
+                false,
+                false,
+            ),
+            (
+                "Mozilla/5.0 (Linux; Android 10; K) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Mobile Safari/537.36",
+                Platform::Android,
+                true,
+                true,
+            ),
+            (
+                "Mozilla/5.0 (iPhone; CPU iPhone OS 17_7 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) CriOS/131.0.6778.73 Mobile/15E148 Safari/604.1",
+                Platform::Ios,
+                true,
+                false,
+            ),
+            (
+                "Mozilla/5.0 (iPhone; CPU iPhone OS 15_8 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/15.6 Mobile/15E148 Safari/604.1",
+                Platform::Ios,
+                false,
+                false,
+            ),
+            (
+                "Mozilla/5.0 (X11; CrOS x86_64 14541.0.0) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36",
+                Platform::ChromeOs,
+                true,
+                true,
+            ),
+            ("curl/8.5.0", Platform::Unknown, false, false),
+        ];
+        for (raw, platform, fetch_md, hints) in cases {
+            let ua = UserAgent::parse(raw);
+            assert_eq!(ua.platform, *platform, "{raw}");
+            assert_eq!(ua.sends_fetch_metadata(), *fetch_md, "fetch metadata {raw}");
+            assert_eq!(ua.sends_client_hints(), *hints, "client hints {raw}");
+        }
+        assert_eq!(UserAgent::parse(cases[4].0).ios_major, Some(17));
+        assert_eq!(Platform::from_client_hint("\"macOS\""), Platform::MacOs);
+        assert_eq!(Platform::from_client_hint("Chrome OS"), Platform::ChromeOs);
     }
 
     #[test]

@@ -35,3 +35,43 @@ pub fn solution(difficulty: u8, k: u8) -> String {
 pub fn expectation(keys: &KeyRing) -> Expectation<'_> {
     Expectation { keys, now: NOW.plus(5), skew: defaults::SKEW, route: ROUTE, binding: BINDING }
 }
+
+/// The facts of a Chrome 131 form post from a residential network in Berlin.
+pub fn chrome_facts() -> gate::facts::RequestFacts {
+    use gate::facts::{CfFacts, Headers, RequestFacts};
+    RequestFacts {
+        method: "POST".into(),
+        path: "/signup".into(),
+        scheme: "https".into(),
+        host: "example.com".into(),
+        headers: Headers::from_pairs([
+            (
+                "user-agent",
+                "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36",
+            ),
+            ("sec-ch-ua", "\"Google Chrome\";v=\"131\", \"Chromium\";v=\"131\", \"Not_A Brand\";v=\"24\""),
+            ("sec-ch-ua-mobile", "?0"),
+            ("sec-ch-ua-platform", "\"Windows\""),
+            ("accept", "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"),
+            ("sec-fetch-site", "same-origin"),
+            ("sec-fetch-mode", "navigate"),
+            ("sec-fetch-dest", "document"),
+            ("accept-encoding", "gzip, deflate, br, zstd"),
+            ("accept-language", "de-DE,de;q=0.9,en;q=0.8"),
+            ("content-type", "application/x-www-form-urlencoded"),
+        ]),
+        client_ip: Some("203.0.113.7".into()),
+        cf: CfFacts {
+            asn: Some(3320),
+            country: Some("DE".into()),
+            timezone: Some("Europe/Berlin".into()),
+            tls_version: Some("TLSv1.3".into()),
+            http_protocol: Some("HTTP/2".into()),
+            client_tcp_rtt: Some(20),
+            ..Default::default()
+        },
+    }
+}
+
+/// The signals this Chrome's widget would send (as bytes, like the solution carries them).
+pub const CHROME_SIGNALS: &str = r#"{"v":1,"webdriver":false,"automation":[],"softwareRenderer":false,"outer":[1280,800],"screen":[1920,1080],"timeZone":"Europe/Berlin","languages":["de-DE","de","en"],"plugins":5,"uaData":{"brands":[["Google Chrome","131"],["Chromium","131"],["Not_A Brand","24"]],"mobile":false,"platform":"Windows"},"cores":8,"rtt":38}"#;

@@ -1,41 +1,83 @@
-//! Turns a `worker::Request` and its `request.cf` into plain facts for the core.
+//! Turns a `worker::Request` and its `request.cf` into plain facts for the core. Every
+//! `cf` field is read from the raw object and may be absent (local dev, zones without Bot
+//! Management): absent is `None`, never an error.
 
-use crate::binding::ClientView;
+use crate::binding::{Binding, ClientView};
+use crate::facts::{BotFacts, CfFacts, Headers, RequestFacts};
 use crate::time::UnixTime;
 use wasm_bindgen::JsValue;
 use worker::Request;
 use worker::worker_sys::ext::RequestExt as _;
 
-/// What the edge knows about the client, as plain data. Absent fields are `None`.
-#[derive(Clone, Debug, Default)]
-pub struct EdgeFacts {
-    /// `cf.asn`.
-    pub asn: Option<u32>,
-    /// `cf.country`.
-    pub country: Option<String>,
-    /// `cf.colo`.
-    pub colo: Option<String>,
-    /// The `User-Agent` header.
-    pub user_agent: Option<String>,
+/// Most headers kept, and longest value kept, per request (a hostile client can send more).
+const MAX_HEADERS: usize = 100;
+const MAX_HEADER_LEN: usize = 8192;
+
+/// Reads the facts of a request. Never fails.
+pub fn read(req: &Request) -> RequestFacts {
+    let url = req.url().ok();
+    let headers: Vec<(String, String)> = req
+        .headers()
+        .entries()
+        .take(MAX_HEADERS)
+        .map(|(k, v)| {
+            let v = if v.len() > MAX_HEADER_LEN { v.chars().take(MAX_HEADER_LEN).collect() } else { v };
+            (k.to_ascii_lowercase(), v)
+        })
+        .collect();
+    let headers = Headers(headers);
+    let cf = req.inner().cf().map(JsValue::from);
+    RequestFacts {
+        method: req.method().to_string(),
+        path: req.path(),
+        scheme: url.as_ref().map(|u| u.scheme().to_string()).unwrap_or_default(),
+        host: url
+            .as_ref()
+            .and_then(|u| {
+                u.host_str().map(|h| match u.port() {
+                    Some(p) => format!("{h}:{p}"),
+                    None => h.to_string(),
+                })
+            })
+            .unwrap_or_default(),
+        client_ip: headers.get("cf-connecting-ip").map(str::to_string),
+        headers,
+        cf: cf.as_ref().map(cf_facts).unwrap_or_default(),
+    }
 }
 
-impl EdgeFacts {
-    /// Reads the facts from a request. Never fails: missing or odd values become `None`.
-    pub fn read(req: &Request) -> EdgeFacts {
-        let cf = req.inner().cf().map(JsValue::from);
-        let cf = cf.as_ref();
-        EdgeFacts {
-            asn: cf.and_then(|c| number(c, "asn")).and_then(|n| u32::try_from(n).ok()),
-            country: cf.and_then(|c| string(c, "country")),
-            colo: cf.and_then(|c| string(c, "colo")),
-            user_agent: req.headers().get("User-Agent").ok().flatten(),
-        }
+fn cf_facts(cf: &JsValue) -> CfFacts {
+    let bot = field(cf, "botManagement").map(|b| BotFacts {
+        score: number(&b, "score").and_then(|n| u8::try_from(n).ok()),
+        verified_bot: boolean(&b, "verifiedBot"),
+        ja3_hash: string(&b, "ja3Hash"),
+        ja4: string(&b, "ja4"),
+        js_detection_passed: field(&b, "jsDetection").and_then(|j| boolean(&j, "passed")),
+    });
+    CfFacts {
+        asn: number(cf, "asn").and_then(|n| u32::try_from(n).ok()),
+        as_organization: string(cf, "asOrganization"),
+        country: string(cf, "country"),
+        timezone: string(cf, "timezone"),
+        // an empty tlsVersion is meaningful (no TLS), so keep it
+        tls_version: field(cf, "tlsVersion")
+            .and_then(|v| v.as_string())
+            .map(|s| s.chars().take(32).collect()),
+        tls_cipher: string(cf, "tlsCipher"),
+        http_protocol: string(cf, "httpProtocol"),
+        client_tcp_rtt: number(cf, "clientTcpRtt").and_then(|n| u32::try_from(n).ok()),
+        colo: string(cf, "colo"),
+        bot,
     }
+}
 
-    /// The view the client binding is computed from.
-    pub fn client_view(&self) -> ClientView<'_> {
-        ClientView { asn: self.asn, country: self.country.as_deref(), user_agent: self.user_agent.as_deref() }
-    }
+/// The binding of the client as the edge sees it.
+pub fn binding(facts: &RequestFacts) -> Binding {
+    Binding::of(&ClientView {
+        asn: facts.cf.asn,
+        country: facts.cf.country.as_deref(),
+        user_agent: facts.user_agent(),
+    })
 }
 
 fn field(obj: &JsValue, name: &str) -> Option<JsValue> {
@@ -44,6 +86,10 @@ fn field(obj: &JsValue, name: &str) -> Option<JsValue> {
 
 fn string(obj: &JsValue, name: &str) -> Option<String> {
     field(obj, name)?.as_string().filter(|s| !s.is_empty() && s.len() <= 256)
+}
+
+fn boolean(obj: &JsValue, name: &str) -> Option<bool> {
+    field(obj, name)?.as_bool()
 }
 
 fn number(obj: &JsValue, name: &str) -> Option<u64> {

@@ -1,7 +1,7 @@
 //! The Worker: thin glue between `worker::Request` and the sans-IO core.
 //!
-//! Routing only: gate endpoints under the prefix, protected routes through verification and
-//! the single-use ledger, everything else straight to the origin.
+//! Routing only: gate endpoints under the prefix, protected routes through verification,
+//! fingerprint assessment and the single-use ledger, everything else straight to the origin.
 
 mod env;
 pub mod facts;
@@ -10,20 +10,19 @@ pub mod ledger;
 mod proxy;
 mod respond;
 
-use crate::binding::Binding;
 use crate::challenge::{self, Terms};
 use crate::config::{Config, Loaded};
 use crate::decision::{RejectKind, Rejection};
 use crate::form::{self, BodyKind};
 use crate::route::{self, Route};
+use crate::signals::{self, Assessment, ClientSide};
 use crate::solution::{self, Expectation, Verified};
 use crate::time::UnixTime;
 use crate::verdict::Verdict;
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use facts::EdgeFacts;
 pub use ledger::Ledger;
-use respond::LogLine;
+use respond::{Audience, LogLine};
 use worker::{Context, Env, Method, Request, Response, Result, event};
 use worker::{wasm_bindgen, wasm_bindgen_futures, web_sys};
 
@@ -41,7 +40,7 @@ async fn fetch(req: Request, env: Env, _ctx: Context) -> Result<Response> {
             respond::rejection(
                 &Rejection::new(RejectKind::OriginUnavailable, e.to_string()),
                 None,
-                &respond::Audience::Api,
+                &Audience::Api,
             )
         }
     }
@@ -72,15 +71,16 @@ async fn handle(req: Request, env: &Env, loaded: &Loaded, now: UnixTime) -> Resu
             None => respond::rejection(
                 &Rejection::new(RejectKind::Misconfigured, "no valid ORIGIN"),
                 None,
-                &respond::Audience::of(&req),
+                &Audience::of(&req),
             ),
         },
         (Some(route), Ok(config)) => protect(req, env, config, &route, now).await,
         (Some(route), Err(errors)) => {
             let r = Rejection::new(RejectKind::Misconfigured, errors.to_string());
-            let facts = EdgeFacts::read(&req);
-            log_reject(&r, &req, &facts, Some(&route.path), None, now);
-            respond::rejection(&r, None, &respond::Audience::of(&req))
+            let mut line = LogLine::reject(&r, &facts::read(&req), now);
+            line.route = Some(route.path);
+            line.emit();
+            respond::rejection(&r, None, &Audience::of(&req))
         }
     }
 }
@@ -113,7 +113,8 @@ async fn widget_file(env: &Env, name: &str) -> Result<Response> {
     Ok(resp.with_headers(headers))
 }
 
-/// `GET <prefix>/challenge?route=/signup`, the widget files, and 404 for anything else.
+/// The gate's own endpoints: `challenge`, `ping` (for the widget's round-trip measurement),
+/// the widget files, and 404 for anything else.
 async fn gate_endpoint(
     req: &Request,
     env: &Env,
@@ -121,142 +122,188 @@ async fn gate_endpoint(
     sub: &str,
     now: UnixTime,
 ) -> Result<Response> {
-    let facts = EdgeFacts::read(req);
-    let reject = |r: Rejection| {
-        log_reject(&r, req, &facts, None, None, now);
-        respond::rejection(&r, None, &respond::Audience::Api)
+    let facts = facts::read(req);
+    let reject = |r: Rejection, a: Option<&Assessment>| {
+        let mut line = LogLine::reject(&r, &facts, now);
+        if let Some(a) = a {
+            line = line.assessed(a);
+        }
+        line.emit();
+        respond::rejection(&r, None, &Audience::Api)
     };
     if let Some(name) = sub.strip_prefix('/').filter(|n| WIDGET_FILES.contains(n)) {
         if !matches!(req.method(), Method::Get | Method::Head) {
-            return reject(Rejection::new(RejectKind::MethodNotAllowed, "widget files need GET"));
+            return reject(Rejection::new(RejectKind::MethodNotAllowed, "widget files need GET"), None);
         }
         return match widget_file(env, name).await {
             Ok(resp) => Ok(resp),
-            Err(e) => reject(Rejection::new(RejectKind::Misconfigured, format!("widget asset {name}: {e}"))),
+            Err(e) => {
+                reject(Rejection::new(RejectKind::Misconfigured, format!("widget asset {name}: {e}")), None)
+            }
         };
     }
     match sub {
         "/challenge" => {}
-        _ => return reject(Rejection::new(RejectKind::NotFound, format!("no gate endpoint {sub:?}"))),
+        "/ping" => {
+            let resp = Response::empty()?.with_status(204);
+            resp.headers().set("Cache-Control", "no-store")?;
+            return Ok(resp);
+        }
+        _ => return reject(Rejection::new(RejectKind::NotFound, format!("no gate endpoint {sub:?}")), None),
     }
     if req.method() != Method::Get {
-        return reject(Rejection::new(RejectKind::MethodNotAllowed, "challenge needs GET"));
+        return reject(Rejection::new(RejectKind::MethodNotAllowed, "challenge needs GET"), None);
     }
     let config = match &loaded.config {
         Ok(c) => c,
-        Err(e) => return reject(Rejection::new(RejectKind::Misconfigured, e.to_string())),
+        Err(e) => return reject(Rejection::new(RejectKind::Misconfigured, e.to_string()), None),
     };
-    let wanted =
-        req.url()?.query_pairs().find(|(k, _)| k == "route").map(|(_, v)| v.into_owned()).unwrap_or_default();
-    let normalized = route::normalize(&wanted);
+    let query: Vec<(String, String)> =
+        req.url()?.query_pairs().map(|(k, v)| (k.into_owned(), v.into_owned())).collect();
+    let param = |name: &str| query.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str());
+    let wanted = param("route").unwrap_or_default();
+    let normalized = route::normalize(wanted);
     let Some(route) =
         config.routes.iter().find(|r| r.matches(&[r.method.as_deref().unwrap_or("POST")], &normalized))
     else {
-        return reject(Rejection::new(
-            RejectKind::UnknownRoute,
-            format!("route {wanted:?} is not protected"),
-        ));
+        return reject(
+            Rejection::new(RejectKind::UnknownRoute, format!("route {wanted:?} is not protected")),
+            None,
+        );
+    };
+
+    // The risk at issue time sets the price: the widget sends its signals with the request.
+    let client = match param("signals") {
+        None | Some("") => ClientSide::Absent,
+        Some(s) => match URL_SAFE_NO_PAD.decode(s) {
+            Ok(bytes) => ClientSide::parse(&bytes),
+            Err(_) => ClientSide::Malformed("signals parameter is not base64url".into()),
+        },
+    };
+    let assessment = signals::assess(&facts, &client);
+    let difficulty = match config.risk.verdict(config.difficulty, assessment.score) {
+        signals::Verdict::Deny => {
+            let r = Rejection::new(RejectKind::Denied, format!("risk {} at issue", assessment.score));
+            return reject(r, Some(&assessment));
+        }
+        signals::Verdict::Work(d) => d,
     };
     let id = match facts::random_id() {
         Ok(id) => id,
-        Err(e) => return reject(Rejection::new(RejectKind::Misconfigured, format!("no randomness: {e}"))),
+        Err(e) => {
+            return reject(Rejection::new(RejectKind::Misconfigured, format!("no randomness: {e}")), None);
+        }
     };
     let terms = Terms {
         route: route.path.clone(),
-        difficulty: config.difficulty,
+        difficulty,
         k: config.k,
-        risk: 0,
+        risk: assessment.risk_byte(),
         ttl: config.ttl,
-        binding: Binding::of(&facts.client_view()),
+        binding: facts::binding(&facts),
     };
     let signed = match challenge::issue(config.keys.current(), &terms, now, id) {
         Ok(s) => s,
-        Err(e) => return reject(Rejection::new(RejectKind::Misconfigured, e.to_string())),
+        Err(e) => return reject(Rejection::new(RejectKind::Misconfigured, e.to_string()), None),
     };
-    let path = req.path();
-    LogLine {
-        gate: "decision",
-        t: now.seconds(),
-        action: "issue",
-        status: 200,
-        method: "GET",
-        path: &path,
-        route: Some(&route.path),
-        id: Some(URL_SAFE_NO_PAD.encode(id)),
-        asn: facts.asn,
-        country: facts.country.as_deref(),
-        colo: facts.colo.as_deref(),
-        ua: crate::user_agent::UserAgent::parse(facts.user_agent.as_deref().unwrap_or("")).family_major(),
-        ..LogLine::default()
-    }
-    .emit();
+    let mut line = LogLine::new("issue", 200, &facts, now).assessed(&assessment);
+    line.route = Some(route.path.clone());
+    line.id = Some(URL_SAFE_NO_PAD.encode(id));
+    line.difficulty = Some(difficulty);
+    line.emit();
     respond::json(200, &signed.to_json())
 }
 
-/// A protected route: read the solution, verify, spend, forward with a verdict.
+/// A protected route: read the solution, verify, assess, spend, forward with a verdict.
 async fn protect(req: Request, env: &Env, config: &Config, route: &Route, now: UnixTime) -> Result<Response> {
-    let facts = EdgeFacts::read(&req);
-    let audience = respond::Audience::of(&req);
+    let facts = facts::read(&req);
+    let audience = Audience::of(&req);
     let challenge_url = format!("{}/challenge?route={}", config.prefix, route.path);
-    let reject = |r: Rejection, id: Option<&[u8; 16]>, req: &Request| {
-        log_reject(&r, req, &facts, Some(&route.path), id, now);
+    let reject = |r: Rejection, id: Option<&[u8; 16]>, a: Option<&Assessment>| {
+        let mut line = LogLine::reject(&r, &facts, now);
+        line.route = Some(route.path.clone());
+        line.id = id.map(|i| URL_SAFE_NO_PAD.encode(i));
+        if let Some(a) = a {
+            line = line.assessed(a);
+        }
+        line.emit();
         respond::rejection(&r, Some(&challenge_url), &audience)
     };
 
     // 1. size: the declared length first, then the bytes actually read.
-    let declared = req.headers().get("Content-Length")?.and_then(|v| v.trim().parse::<u64>().ok());
+    let declared = facts.headers.get("content-length").and_then(|v| v.trim().parse::<u64>().ok());
     if declared.is_some_and(|n| n > config.max_body as u64) {
         let r = Rejection::new(
             RejectKind::TooLarge,
             format!("Content-Length {declared:?} over {}", config.max_body),
         );
-        return reject(r, None, &req);
+        return reject(r, None, None);
     }
     let body = match read_capped(&req, config.max_body).await {
         Ok(b) => b,
-        Err(r) => return reject(r, None, &req),
+        Err(r) => return reject(r, None, None),
     };
 
     // 2. the solution: header for API clients, form field for browsers.
-    let raw = match req.headers().get(solution::HEADER)? {
-        Some(h) => Some(h),
-        None => {
-            let kind = BodyKind::of(req.headers().get("Content-Type")?.as_deref());
-            form::field(&kind, &body, solution::FIELD)
-        }
+    let raw = match facts.headers.get(solution::HEADER) {
+        Some(h) => Some(h.to_string()),
+        None => form::field(&BodyKind::of(facts.headers.get("content-type")), &body, solution::FIELD),
     };
     let Some(raw) = raw else {
         return reject(
             Rejection::new(RejectKind::MissingSolution, "no header and no form field"),
             None,
-            &req,
+            None,
         );
     };
 
-    // 3. verify (pure), cheapest checks first.
+    // 3. verify (pure), cheapest checks first; the work is checked at the signed difficulty.
     let expect = Expectation {
         keys: &config.keys,
         now,
         skew: config.skew,
         route: &route.path,
-        binding: Binding::of(&facts.client_view()),
+        binding: facts::binding(&facts),
     };
     let verified: Verified = match solution::verify(&raw, &expect) {
         Ok(v) => v,
-        Err(r) => return reject(r, None, &req),
+        Err(r) => return reject(r, None, None),
     };
     let id = verified.challenge.id;
 
-    // 4. single use, only after the work is known to be paid.
+    // 4. fingerprint: the submission, with the signals the work was bound to. The work was
+    // checked at the signed difficulty; if the risk now calls for more than one extra bit
+    // beyond it, the client must fetch a harder challenge. (One bit of slack: a browser's
+    // challenge fetch and its form post legitimately differ in a few headers.)
+    let assessment = signals::assess(&facts, &ClientSide::parse(&verified.signals));
+    match config.risk.verdict(config.difficulty, assessment.score) {
+        signals::Verdict::Deny => {
+            let r = Rejection::new(RejectKind::Denied, format!("risk {} at submission", assessment.score));
+            return reject(r, Some(&id), Some(&assessment));
+        }
+        signals::Verdict::Work(required) if required > verified.challenge.difficulty.saturating_add(1) => {
+            let r = Rejection::new(
+                RejectKind::RiskIncreased,
+                format!(
+                    "risk {} needs difficulty {required}, challenge has {}",
+                    assessment.score, verified.challenge.difficulty
+                ),
+            );
+            return reject(r, Some(&id), Some(&assessment));
+        }
+        signals::Verdict::Work(_) => {}
+    }
+
+    // 5. single use, only after the work is known to be paid.
     let forget_after = verified.challenge.expires_at.plus(config.skew);
-    let mut reasons = Vec::new();
+    let mut reasons = assessment.codes();
     match ledger::spend(env, config.ledger_shards, &id, forget_after).await {
         Ok(true) => {}
         Ok(false) => {
             return reject(
                 Rejection::new(RejectKind::AlreadySpent, "replay of a spent challenge"),
                 Some(&id),
-                &req,
+                Some(&assessment),
             );
         }
         Err(ledger::Unavailable(why)) if config.fail_open => {
@@ -267,46 +314,37 @@ async fn protect(req: Request, env: &Env, config: &Config, route: &Route, now: U
             reasons.push("ledger_unavailable_fail_open".to_string());
         }
         Err(ledger::Unavailable(why)) => {
-            return reject(Rejection::new(RejectKind::LedgerUnavailable, why), Some(&id), &req);
+            return reject(Rejection::new(RejectKind::LedgerUnavailable, why), Some(&id), Some(&assessment));
         }
     }
 
-    // 5. forward with a signed verdict.
-    let path = req.path();
-    let method = req.method().to_string();
+    // 6. forward with a signed verdict.
     let verdict = Verdict {
         time: now,
         id: URL_SAFE_NO_PAD.encode(id),
-        method: method.clone(),
-        path: path.clone(),
+        method: facts.method.clone(),
+        path: facts.path.clone(),
         difficulty: verified.challenge.difficulty,
         k: verified.challenge.k,
-        score: u32::from(verified.challenge.risk),
+        score: assessment.score,
         reasons,
     }
     .sign(&config.origin_key);
     let resp = match proxy::forward(&config.origin, &req, body, &verdict).await {
         Ok(resp) => resp,
         Err(e) => {
-            return reject(Rejection::new(RejectKind::OriginUnavailable, e.to_string()), Some(&id), &req);
+            return reject(
+                Rejection::new(RejectKind::OriginUnavailable, e.to_string()),
+                Some(&id),
+                Some(&assessment),
+            );
         }
     };
-    LogLine {
-        gate: "decision",
-        t: now.seconds(),
-        action: "forward",
-        status: resp.status_code(),
-        method: &method,
-        path: &path,
-        route: Some(&route.path),
-        id: Some(URL_SAFE_NO_PAD.encode(id)),
-        asn: facts.asn,
-        country: facts.country.as_deref(),
-        colo: facts.colo.as_deref(),
-        ua: ua_family(&facts),
-        ..LogLine::default()
-    }
-    .emit();
+    let mut line = LogLine::new("forward", resp.status_code(), &facts, now).assessed(&assessment);
+    line.route = Some(route.path.clone());
+    line.id = Some(URL_SAFE_NO_PAD.encode(id));
+    line.difficulty = Some(verified.challenge.difficulty);
+    line.emit();
     Ok(resp)
 }
 
@@ -350,37 +388,4 @@ async fn read_capped(req: &Request, cap: usize) -> std::result::Result<Vec<u8>, 
         return Err(Rejection::new(RejectKind::TooLarge, format!("body of {total}+ bytes is over {cap}")));
     }
     Ok(body)
-}
-
-fn ua_family(facts: &EdgeFacts) -> String {
-    crate::user_agent::UserAgent::parse(facts.user_agent.as_deref().unwrap_or("")).family_major()
-}
-
-fn log_reject(
-    r: &Rejection,
-    req: &Request,
-    facts: &EdgeFacts,
-    route: Option<&str>,
-    id: Option<&[u8; 16]>,
-    now: UnixTime,
-) {
-    let method = req.method().to_string();
-    let path = req.path();
-    LogLine {
-        gate: "decision",
-        t: now.seconds(),
-        action: "reject",
-        status: r.kind().status(),
-        code: Some(r.kind().code()),
-        detail: Some(r.detail()),
-        method: &method,
-        path: &path,
-        route,
-        id: id.map(|i| URL_SAFE_NO_PAD.encode(i)),
-        asn: facts.asn,
-        country: facts.country.as_deref(),
-        colo: facts.colo.as_deref(),
-        ua: ua_family(facts),
-    }
-    .emit();
 }

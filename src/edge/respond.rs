@@ -1,7 +1,11 @@
 //! Turns decisions into responses and one structured log line each.
 
 use crate::decision::Rejection;
+use crate::facts::RequestFacts;
 use crate::page::{self, Lang};
+use crate::signals::Assessment;
+use crate::time::UnixTime;
+use crate::user_agent::UserAgent;
 use serde::Serialize;
 use worker::{Headers, Request, Response, Result};
 
@@ -72,9 +76,11 @@ pub fn rejection(r: &Rejection, challenge_url: Option<&str>, audience: &Audience
     Ok(resp)
 }
 
-/// One decision, as the JSON log line operators read (`wrangler tail`, Workers Logs).
-#[derive(Debug, Default, Serialize)]
-pub struct LogLine<'a> {
+/// One decision, as the JSON log line operators read (`wrangler tail`, Workers Logs). It
+/// carries every fingerprint reason with its private detail; never a secret, never the raw
+/// client signals.
+#[derive(Debug, Serialize)]
+pub struct LogLine {
     /// Always "decision".
     pub gate: &'static str,
     /// Unix seconds.
@@ -88,31 +94,78 @@ pub struct LogLine<'a> {
     pub code: Option<&'static str>,
     /// Private detail (never a secret).
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub detail: Option<&'a str>,
+    pub detail: Option<String>,
     /// Request method.
-    pub method: &'a str,
+    pub method: String,
     /// Request path.
-    pub path: &'a str,
+    pub path: String,
     /// Protected route matched.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub route: Option<&'a str>,
+    pub route: Option<String>,
     /// Challenge id (base64url), when known.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
+    /// Difficulty issued or paid.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub difficulty: Option<u8>,
+    /// Risk score.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub score: Option<u32>,
+    /// Fingerprint findings (code, weight, detail).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub reasons: Vec<crate::signals::Reason>,
     /// `cf.asn`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub asn: Option<u32>,
     /// `cf.country`.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub country: Option<&'a str>,
+    pub country: Option<String>,
     /// `cf.colo`.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub colo: Option<&'a str>,
+    pub colo: Option<String>,
     /// Browser family/major from the User-Agent.
     pub ua: String,
 }
 
-impl LogLine<'_> {
+impl LogLine {
+    /// A line for `action` on the request described by `facts`.
+    pub fn new(action: &'static str, status: u16, facts: &RequestFacts, now: UnixTime) -> LogLine {
+        LogLine {
+            gate: "decision",
+            t: now.seconds(),
+            action,
+            status,
+            code: None,
+            detail: None,
+            method: facts.method.clone(),
+            path: facts.path.clone(),
+            route: None,
+            id: None,
+            difficulty: None,
+            score: None,
+            reasons: Vec::new(),
+            asn: facts.cf.asn,
+            country: facts.cf.country.clone(),
+            colo: facts.cf.colo.clone(),
+            ua: UserAgent::parse(facts.user_agent().unwrap_or("")).family_major(),
+        }
+    }
+
+    /// A line for a rejection.
+    pub fn reject(r: &Rejection, facts: &RequestFacts, now: UnixTime) -> LogLine {
+        let mut line = LogLine::new("reject", r.kind().status(), facts, now);
+        line.code = Some(r.kind().code());
+        line.detail = Some(r.detail().to_string());
+        line
+    }
+
+    /// Adds the fingerprint assessment.
+    pub fn assessed(mut self, a: &Assessment) -> LogLine {
+        self.score = Some(a.score);
+        self.reasons = a.reasons.clone();
+        self
+    }
+
     /// Writes the line to the Worker log.
     pub fn emit(&self) {
         match serde_json::to_string(self) {

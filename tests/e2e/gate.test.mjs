@@ -341,7 +341,7 @@ describe('gate configuration problems and key rotation', () => {
       assert.equal(r.status, 200);
       const recs = await origin.records();
       assert.equal(recs.length, 1);
-      assert.deepEqual(recs[0].verdict.reasons, ['ledger_unavailable_fail_open']);
+      assert.ok(recs[0].verdict.reasons.includes('ledger_unavailable_fail_open'), recs[0].verdict.reasons);
     } finally {
       await open.stop();
     }

@@ -6,7 +6,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { AxeBuilder } from '@axe-core/playwright';
 import { startOrigin, startGate, randomSecret, ROOT } from './harness.mjs';
-import { launch } from './browser.mjs';
+import { launch, person } from './browser.mjs';
 
 const SHOTS = path.join(ROOT, 'docs', 'screenshots');
 
@@ -32,7 +32,7 @@ describe('the widget on the demo sign-up page', () => {
   }
 
   it('a person fills the form and submits: exactly one verified sign-up reaches the origin', async () => {
-    const context = await browser.newContext();
+    const context = await person(browser);
     const page = await context.newPage();
     const errors = [];
     page.on('pageerror', (e) => errors.push(String(e)));
@@ -55,7 +55,7 @@ describe('the widget on the demo sign-up page', () => {
   });
 
   it('solves in the background once the form is focused, and announces start and done only', async () => {
-    const context = await browser.newContext();
+    const context = await person(browser);
     const page = await context.newPage();
     await page.goto(`${gate.url}/signup`);
     const status = page.locator('form[data-gate] [role=status]');
@@ -73,13 +73,13 @@ describe('the widget on the demo sign-up page', () => {
     const announced = await page.evaluate(() => window.__announced);
     assert.deepEqual(announced, ['Verifying your browser…', 'Verified.']);
     const field = await page.inputValue('input[name=gate-solution]');
-    assert.match(field, /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/);
+    assert.match(field, /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/, 'token.nonces.signals');
     assert.equal(await page.evaluate(() => window.gate.simd), true, 'Chromium gets the simd128 build');
     await context.close();
   });
 
   it('works with the keyboard alone, and submitting early holds the form until solved', async () => {
-    const context = await browser.newContext();
+    const context = await person(browser);
     const page = await context.newPage();
     await page.goto(`${gate.url}/signup`);
     await page.keyboard.press('Tab'); // email (first focusable after the page loads)
@@ -96,7 +96,7 @@ describe('the widget on the demo sign-up page', () => {
   });
 
   it('shows the solving state while working', async () => {
-    const context = await browser.newContext();
+    const context = await person(browser);
     const page = await context.newPage();
     // slow the solver down so the state can be seen: one worker, small steps
     await page.addInitScript(() => Object.defineProperty(navigator, 'hardwareConcurrency', { get: () => 1 }));
@@ -113,7 +113,7 @@ describe('the widget on the demo sign-up page', () => {
 
   it('speaks the visitor\'s language (navigator.languages), or the one the site sets', async () => {
     for (const [locale, want] of [['de-DE', 'Überprüft.'], ['ja-JP', '確認が完了しました。'], ['zh-CN', '验证完成。'], ['es-MX', 'Verificado.']]) {
-      const context = await browser.newContext({ locale });
+      const context = await person(browser, { locale });
       const page = await context.newPage();
       await page.goto(`${gate.url}/signup`);
       await page.focus('#email');
@@ -121,7 +121,7 @@ describe('the widget on the demo sign-up page', () => {
       assert.equal(await page.textContent('form[data-gate] [role=status] span'), want, locale);
       await context.close();
     }
-    const context = await browser.newContext({ locale: 'ja-JP' });
+    const context = await person(browser, { locale: 'ja-JP' });
     const page = await context.newPage();
     await page.goto(`${gate.url}/signup`);
     // a form added later (single-page app), with the language set by the site
@@ -141,7 +141,7 @@ describe('the widget on the demo sign-up page', () => {
   });
 
   it('shows a clear error after retrying a failing network, and recovers on "Try again"', async () => {
-    const context = await browser.newContext();
+    const context = await person(browser);
     const page = await context.newPage();
     let calls = 0;
     let fail = true;
@@ -163,7 +163,7 @@ describe('the widget on the demo sign-up page', () => {
   });
 
   it('refreshes an expired challenge transparently before sending', async () => {
-    const context = await browser.newContext();
+    const context = await person(browser);
     const page = await context.newPage();
     let challenges = 0;
     page.on('request', (r) => { if (r.url().includes('/__gate/challenge')) challenges++; });
@@ -182,7 +182,7 @@ describe('the widget on the demo sign-up page', () => {
   });
 
   it('still works without Web Workers (solves on the page)', async () => {
-    const context = await browser.newContext();
+    const context = await person(browser);
     const page = await context.newPage();
     await page.addInitScript(() => { window.Worker = undefined; });
     await page.goto(`${gate.url}/signup`);
@@ -194,7 +194,7 @@ describe('the widget on the demo sign-up page', () => {
   });
 
   it('without WebAssembly, explains why and never sends the form', async () => {
-    const context = await browser.newContext();
+    const context = await person(browser);
     const page = await context.newPage();
     await page.addInitScript(() => { delete window.WebAssembly; });
     await page.goto(`${gate.url}/signup`);
@@ -208,7 +208,7 @@ describe('the widget on the demo sign-up page', () => {
   });
 
   it('with JavaScript disabled, the page explains and the origin receives no sign-up', async () => {
-    const context = await browser.newContext({ javaScriptEnabled: false });
+    const context = await person(browser, { javaScriptEnabled: false });
     const page = await context.newPage();
     await page.goto(`${gate.url}/signup`);
     assert.ok(await page.isVisible('#gate-noscript'));
@@ -234,7 +234,7 @@ describe('the widget on the demo sign-up page', () => {
   });
 
   it('passes the login form through untouched', async () => {
-    const context = await browser.newContext();
+    const context = await person(browser);
     const page = await context.newPage();
     await page.goto(`${gate.url}/login`);
     assert.equal(await page.locator('script[src*="gate.js"]').count(), 0);
@@ -250,7 +250,7 @@ describe('the widget on the demo sign-up page', () => {
   });
 
   it('the demo page passes an axe-core audit in every widget state', async () => {
-    const context = await browser.newContext();
+    const context = await person(browser);
     const page = await context.newPage();
     await page.goto(`${gate.url}/signup`);
     const idle = await new AxeBuilder({ page }).analyze();

@@ -13,6 +13,7 @@ onmessage = async ({ data: m }) => {
       const glue = await import(m.glue);
       await glue.default({ module_or_path: m.wasm });
       solver = new glue.Solver(m.token, m.signals);
+      if (!solver.valid()) throw new Error('invalid challenge token');
       postMessage({ type: 'ready', simd: glue.Solver.simd() });
     } else if (m.type === 'solve') {
       solver.begin(m.index, 0, 0);
@@ -20,7 +21,8 @@ onmessage = async ({ data: m }) => {
         if (solver.exhausted()) throw new Error('nonce space exhausted');
         postMessage({ type: 'progress', index: m.index, tries: solver.tries() });
       }
-      postMessage({ type: 'found', index: m.index, nonce: solver.nonce_hex(), tries: solver.tries() });
+      const hex = (n) => (n >>> 0).toString(16).padStart(8, '0');
+      postMessage({ type: 'found', index: m.index, nonce: hex(solver.nonce_hi()) + hex(solver.nonce_lo()), tries: solver.tries() });
     }
   } catch (err) {
     postMessage({ type: 'error', message: String(err && err.message ? err.message : err) });

@@ -19,6 +19,7 @@
 
   const MESSAGES = {
     en: {
+      denied: "This sign-up looks automated, so it can't continue. If you're signing up yourself, please use your usual browser and network.",
       verifying: 'Verifying your browser…',
       verified: 'Verified.',
       waiting: 'Verifying your browser before sending…',
@@ -27,6 +28,7 @@
       unsupported: "Your browser can't run the security check needed to sign up. Please turn on JavaScript and WebAssembly, or use an up-to-date browser.",
     },
     'zh-CN': {
+      denied: '此次注册看起来像是自动程序，无法继续。如果是您本人注册，请使用常用的浏览器和网络。',
       verifying: '正在验证您的浏览器…',
       verified: '验证完成。',
       waiting: '正在验证您的浏览器，完成后将自动提交…',
@@ -35,6 +37,7 @@
       unsupported: '您的浏览器无法运行注册所需的安全检查。请启用 JavaScript 和 WebAssembly，或使用最新版本的浏览器。',
     },
     es: {
+      denied: 'Este registro parece automatizado y no puede continuar. Si te estás registrando tú, usa tu navegador y red habituales.',
       verifying: 'Verificando tu navegador…',
       verified: 'Verificado.',
       waiting: 'Verificando tu navegador antes de enviar…',
@@ -43,6 +46,7 @@
       unsupported: 'Tu navegador no puede ejecutar la comprobación de seguridad necesaria para registrarte. Activa JavaScript y WebAssembly o usa un navegador actualizado.',
     },
     de: {
+      denied: 'Diese Registrierung wirkt automatisiert und kann nicht fortgesetzt werden. Wenn Sie sich selbst registrieren, nutzen Sie bitte Ihren gewohnten Browser und Ihr gewohntes Netzwerk.',
       verifying: 'Browser wird überprüft…',
       verified: 'Überprüft.',
       waiting: 'Browser wird vor dem Senden überprüft…',
@@ -51,6 +55,7 @@
       unsupported: 'Ihr Browser kann die für die Registrierung nötige Sicherheitsprüfung nicht ausführen. Bitte aktivieren Sie JavaScript und WebAssembly oder verwenden Sie einen aktuellen Browser.',
     },
     ja: {
+      denied: 'この登録は自動化されたものと判断されたため、続行できません。ご本人の場合は、普段お使いのブラウザとネットワークをご利用ください。',
       verifying: 'ブラウザを確認しています…',
       verified: '確認が完了しました。',
       waiting: '送信前にブラウザを確認しています…',
@@ -112,9 +117,10 @@
   const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
   /** GET a challenge, retrying network errors and 5xx with backoff (0.5, 1, 2, 4 s). */
-  async function fetchChallenge(route) {
+  async function fetchChallenge(route, signals) {
     const url = new URL('challenge', BASE);
     url.searchParams.set('route', route);
+    if (signals.length) url.searchParams.set('signals', b64.encode(signals));
     let last;
     for (let attempt = 0; attempt < 5; attempt++) {
       if (attempt) await sleep(500 * 2 ** (attempt - 1));
@@ -126,7 +132,7 @@
           c.offset = c.issued_at - Date.now() / 1000;
           return c;
         }
-        last = new GateError('http_' + r.status);
+        last = new GateError(r.status === 403 ? 'denied' : 'http_' + r.status);
         if (r.status < 500) break;
       } catch (err) {
         last = new GateError('network', String(err));
@@ -206,6 +212,7 @@
       const glue = await import(solverFiles.glue);
       await glue.default({ module_or_path: solverFiles.wasm });
       const solver = new glue.Solver(token, signals);
+      const hex = (n) => (n >>> 0).toString(16).padStart(8, '0');
       for (let i = 0; i < k; i++) {
         solver.begin(i, 0, 0);
         while (!solver.solve_step(1 << 15)) {
@@ -213,7 +220,7 @@
           report(false);
           await sleep(0);
         }
-        nonces[i] = solver.nonce_hex();
+        nonces[i] = hex(solver.nonce_hi()) + hex(solver.nonce_lo());
         done++;
         report(true);
       }
@@ -227,16 +234,68 @@
     return `${c.token}.${b64.encode(bytes)}${signals.length ? '.' + b64.encode(signals) : ''}`;
   }
 
-  /** Client signals bound into the seed (none yet: an empty byte string). */
-  function collectSignals() {
-    return new Uint8Array(0);
+  /** Names automation frameworks leave on `window` (or `document`). */
+  const AUTOMATION = ['__playwright__binding__', '__pwInitScripts', '__puppeteer_evaluation_script__', '_phantom', 'callPhantom',
+    '__nightmare', 'domAutomation', 'domAutomationController', '_selenium', '__selenium_unwrapped', '__webdriver_evaluate',
+    '__driver_evaluate', '__webdriver_script_fn', '__fxdriver_unwrapped', '_Selenium_IDE_Recorder', '__lastWatirAlert', 'Cypress'];
+
+  /** Round trip to the gate in ms: the best of three tiny requests. */
+  async function roundTrip() {
+    let best;
+    for (let i = 0; i < 3; i++) {
+      const t0 = performance.now();
+      try {
+        await fetch(new URL('ping', BASE), { cache: 'no-store', credentials: 'omit' });
+      } catch {
+        return undefined;
+      }
+      const ms = performance.now() - t0;
+      best = best === undefined ? ms : Math.min(best, ms);
+    }
+    return Math.round(best);
+  }
+
+  /**
+   * What the gate checks against what it sees: small, and sent only to the gate (no canvas,
+   * audio or font probing; the WebGL renderer is reduced to one boolean). The bytes are bound
+   * into the proof-of-work seed, so a solution is only valid with exactly these signals.
+   */
+  async function collectSignals() {
+    const s = { v: 1 };
+    const tryRead = (f) => {
+      try {
+        return f();
+      } catch {
+        return undefined;
+      }
+    };
+    s.webdriver = tryRead(() => navigator.webdriver === true);
+    s.automation = AUTOMATION.filter((n) => tryRead(() => n in window || n in document))
+      .concat(tryRead(() => Object.keys(window).filter((k) => /^\$?cdc_/.test(k)).slice(0, 4)) || []);
+    s.softwareRenderer = tryRead(() => {
+      const gl = document.createElement('canvas').getContext('webgl');
+      if (!gl) return undefined;
+      const ext = gl.getExtension('WEBGL_debug_renderer_info');
+      return /swiftshader|llvmpipe|softpipe|software/i.test(String(gl.getParameter(ext ? ext.UNMASKED_RENDERER_WEBGL : gl.RENDERER)));
+    });
+    s.outer = [outerWidth, outerHeight];
+    s.screen = tryRead(() => [screen.width, screen.height]);
+    s.timeZone = tryRead(() => Intl.DateTimeFormat().resolvedOptions().timeZone);
+    s.languages = tryRead(() => Array.from(navigator.languages || []));
+    s.plugins = tryRead(() => navigator.plugins.length);
+    const uad = navigator.userAgentData;
+    if (uad) s.uaData = { brands: uad.brands.map((b) => [b.brand, b.version]), mobile: uad.mobile, platform: uad.platform };
+    s.cores = navigator.hardwareConcurrency;
+    s.rtt = await roundTrip();
+    return new TextEncoder().encode(JSON.stringify(s));
   }
 
   /** Fetches and solves a challenge for `route`: { solution, challenge }. */
   async function obtain(route, onProgress) {
     if (!wasmAvailable) throw new GateError('unsupported');
-    const c = await fetchChallenge(route);
-    const solution = await solveChallenge(c, collectSignals(), onProgress);
+    const signals = await collectSignals();
+    const c = await fetchChallenge(route, signals);
+    const solution = await solveChallenge(c, signals, onProgress);
     return { solution, challenge: c };
   }
 
@@ -324,7 +383,7 @@
         (err) => {
           pending = null;
           const code = err.code || 'error';
-          show('error', code === 'unsupported' ? messages.unsupported : messages.error);
+          show('error', code === 'unsupported' ? messages.unsupported : code === 'denied' ? messages.denied : messages.error);
           holding = null;
           form.removeAttribute('aria-busy');
           emit(form, 'gate:error', { code, message: String(err.message || err) });

@@ -1,0 +1,91 @@
+//! `cargo run --release --example corpus_report`: how the server-side signals judge the header
+//! corpus (tests/data/corpus.json) at the default thresholds: the false-positive rate on real
+//! browsers (must be 0 %) against the detection rate on tools, and each entry's score.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
+
+use gate::facts::{CfFacts, Headers, RequestFacts};
+use gate::signals::{self, RiskPolicy, Verdict};
+use serde::Deserialize;
+
+#[derive(Deserialize)]
+struct Corpus {
+    entries: Vec<Entry>,
+}
+
+#[derive(Deserialize)]
+struct Entry {
+    name: String,
+    kind: String,
+    method: String,
+    scheme: String,
+    #[serde(default)]
+    host: Option<String>,
+    #[serde(default)]
+    cf: CfFacts,
+    headers: Vec<(String, String)>,
+}
+
+fn main() {
+    let corpus: Corpus = serde_json::from_str(include_str!("../tests/data/corpus.json")).unwrap();
+    let policy = RiskPolicy::default();
+    let (mut browsers, mut browsers_denied, mut browsers_more) = (0, 0, 0);
+    let (mut tools, mut tools_caught, mut tools_denied) = (0, 0, 0);
+    let mut rows = Vec::new();
+    for e in &corpus.entries {
+        let facts = RequestFacts {
+            method: e.method.clone(),
+            path: "/signup".into(),
+            scheme: e.scheme.clone(),
+            host: e.host.clone().unwrap_or_else(|| "example.com".into()),
+            headers: Headers::from_pairs(e.headers.iter().map(|(k, v)| (k.as_str(), v.as_str()))),
+            client_ip: None,
+            cf: e.cf.clone(),
+        };
+        let a = signals::assess_server(&facts);
+        let verdict = match policy.verdict(17, a.score) {
+            Verdict::Deny => "deny",
+            Verdict::Work(17) => "allow",
+            Verdict::Work(d) => {
+                if d > 17 {
+                    "more work"
+                } else {
+                    "allow"
+                }
+            }
+        };
+        if e.kind == "browser" {
+            browsers += 1;
+            browsers_denied += usize::from(verdict == "deny");
+            browsers_more += usize::from(verdict == "more work");
+        } else {
+            tools += 1;
+            tools_caught += usize::from(verdict != "allow");
+            tools_denied += usize::from(verdict == "deny");
+        }
+        rows.push(format!(
+            "  {:<8} {:>5}  {:<10} {:<62} {}",
+            e.kind,
+            a.score,
+            verdict,
+            e.name,
+            a.codes().join(",")
+        ));
+    }
+    let pct = |a: usize, b: usize| 100.0 * a as f64 / b.max(1) as f64;
+    println!(
+        "header corpus (tests/data/corpus.json), server-side signals only, default thresholds (more work from {}, deny from {})",
+        policy.more_work_at, policy.deny_at
+    );
+    println!(
+        "  real browsers denied: {browsers_denied}/{browsers} (false-positive rate {:.1}%)   charged more work: {browsers_more}/{browsers}",
+        pct(browsers_denied, browsers)
+    );
+    println!(
+        "  tools refused or charged more: {tools_caught}/{tools} (detection rate {:.1}%)   refused outright: {tools_denied}/{tools}",
+        pct(tools_caught, tools)
+    );
+    println!("  {:<8} {:>5}  {:<10} {:<62} reasons", "kind", "score", "verdict", "entry");
+    for r in rows {
+        println!("{r}");
+    }
+}

@@ -1,0 +1,92 @@
+//! The header corpus (tests/data/corpus.json): real browsers and common tools, each labelled
+//! with the verdict the server-side signals alone must give at the default thresholds. Real
+//! browsers must never be denied by server signals alone.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)] // tests may panic
+
+use gate::facts::{CfFacts, Headers, RequestFacts};
+use gate::signals::{self, RiskPolicy, Verdict};
+use serde::Deserialize;
+
+#[derive(Deserialize)]
+struct Corpus {
+    entries: Vec<Entry>,
+}
+
+#[derive(Deserialize)]
+struct Entry {
+    name: String,
+    kind: String,
+    expect: String,
+    why: String,
+    method: String,
+    scheme: String,
+    #[serde(default)]
+    host: Option<String>,
+    #[serde(default)]
+    cf: CfFacts,
+    headers: Vec<(String, String)>,
+}
+
+fn corpus() -> Vec<Entry> {
+    serde_json::from_str::<Corpus>(include_str!("data/corpus.json")).unwrap().entries
+}
+
+fn verdict_of(e: &Entry) -> (&'static str, signals::Assessment) {
+    let facts = RequestFacts {
+        method: e.method.clone(),
+        path: "/signup".into(),
+        scheme: e.scheme.clone(),
+        host: e.host.clone().unwrap_or_else(|| "example.com".into()),
+        headers: Headers::from_pairs(e.headers.iter().map(|(k, v)| (k.as_str(), v.as_str()))),
+        client_ip: None,
+        cf: e.cf.clone(),
+    };
+    let a = signals::assess_server(&facts);
+    let policy = RiskPolicy::default();
+    let v = match policy.verdict(17, a.score) {
+        Verdict::Deny => "deny",
+        Verdict::Work(17) => "allow",
+        Verdict::Work(_) => "more_work",
+    };
+    (v, a)
+}
+
+#[test]
+fn every_entry_gets_its_labelled_verdict() {
+    let mut wrong = Vec::new();
+    for e in corpus() {
+        let (got, a) = verdict_of(&e);
+        if got != e.expect {
+            wrong.push(format!(
+                "{}: expected {} ({}), got {} with {:?} = {}",
+                e.name,
+                e.expect,
+                e.why,
+                got,
+                a.codes(),
+                a.score
+            ));
+        }
+    }
+    assert!(wrong.is_empty(), "{}", wrong.join("\n"));
+}
+
+#[test]
+fn real_browsers_are_never_denied_by_server_signals_alone() {
+    let browsers: Vec<Entry> = corpus().into_iter().filter(|e| e.kind == "browser").collect();
+    assert!(browsers.len() >= 15, "the corpus covers the major browsers");
+    for e in &browsers {
+        let (got, a) = verdict_of(e);
+        assert_ne!(got, "deny", "{}: {:?}", e.name, a.codes());
+    }
+}
+
+#[test]
+fn every_tool_is_priced_up_or_refused() {
+    let tools: Vec<Entry> = corpus().into_iter().filter(|e| e.kind == "tool").collect();
+    assert!(tools.len() >= 12);
+    for e in &tools {
+        let (got, a) = verdict_of(e);
+        assert_ne!(got, "allow", "{} slipped through with {:?}", e.name, a.codes());
+    }
+}
