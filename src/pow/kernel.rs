@@ -50,6 +50,12 @@ pub trait Lanes: Copy {
     fn and(self, o: Self) -> Self;
     /// Lane-wise rotate right by `R`.
     fn rotr<const R: u32>(self) -> Self;
+    /// Bitwise select: bits of `self` where `mask` is 1, bits of `other` where it is 0.
+    /// (One `v128.bitselect` in Wasm SIMD; three operations elsewhere.)
+    #[inline(always)]
+    fn select(self, other: Self, mask: Self) -> Self {
+        other.xor(mask.and(self.xor(other)))
+    }
     /// Lane-wise logical shift right by `S`.
     fn shr<const S: u32>(self) -> Self;
     /// The lowest lane whose value is (unsigned) below `limit`.
@@ -184,6 +190,10 @@ mod simd {
             V128(v128_or(u32x4_shr(self.0, R), i32x4_shl(self.0, 32 - R)))
         }
         #[inline(always)]
+        fn select(self, other: Self, mask: Self) -> Self {
+            V128(v128_bitselect(self.0, other.0, mask.0))
+        }
+        #[inline(always)]
         fn shr<const S: u32>(self) -> Self {
             V128(u32x4_shr(self.0, S))
         }
@@ -239,6 +249,10 @@ impl<L: Lanes> Lanes for (L, L) {
         (self.0.rotr::<R>(), self.1.rotr::<R>())
     }
     #[inline(always)]
+    fn select(self, other: Self, mask: Self) -> Self {
+        (self.0.select(other.0, mask.0), self.1.select(other.1, mask.1))
+    }
+    #[inline(always)]
     fn shr<const S: u32>(self) -> Self {
         (self.0.shr::<S>(), self.1.shr::<S>())
     }
@@ -272,13 +286,15 @@ fn small_sigma0<L: Lanes>(x: L) -> L {
 fn small_sigma1<L: Lanes>(x: L) -> L {
     x.rotr::<17>().xor(x.rotr::<19>()).xor(x.shr::<10>())
 }
+/// Ch(e, f, g): f where e is 1, g where e is 0.
 #[inline(always)]
 fn ch<L: Lanes>(e: L, f: L, g: L) -> L {
-    g.xor(e.and(f.xor(g)))
+    f.select(g, e)
 }
+/// Maj(a, b, c): where a and b agree that bit, else c.
 #[inline(always)]
 fn maj<L: Lanes>(a: L, b: L, c: L) -> L {
-    b.xor(a.xor(b).and(b.xor(c)))
+    c.select(b, a.xor(b))
 }
 
 /// One SHA-256 round; `kw` is K[i] + W[i].
