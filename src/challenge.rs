@@ -273,6 +273,8 @@ impl SignedChallenge {
             binding: URL_SAFE_NO_PAD.encode(c.binding.0),
             signature: URL_SAFE_NO_PAD.encode(tag),
             token: self.token(),
+            phone_field: None,
+            phone_code: None,
         }
     }
 }
@@ -304,6 +306,13 @@ pub struct ChallengeJson {
     pub signature: String,
     /// The whole signed token, base64url: what the solver hashes and the client sends back.
     pub token: String,
+    /// The form/JSON field whose phone calling code the policy prices (the widget sends the
+    /// code with its challenge request once the field is filled).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub phone_field: Option<String>,
+    /// The calling code this challenge was priced for.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub phone_code: Option<String>,
 }
 
 #[cfg(test)]

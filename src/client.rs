@@ -37,21 +37,27 @@ pub fn agent() -> ureq::Agent {
 }
 
 /// Fetches a challenge for `route` from the gate at `base` (e.g. `http://127.0.0.1:8787`).
+/// `phone` (the sign-up's number or just its calling code) lets the gate price phone rules up
+/// front; only its first digits are sent.
 pub fn fetch_challenge(
     agent: &ureq::Agent,
     base: &str,
     prefix: &str,
     route: &str,
     user_agent: &str,
+    phone: Option<&str>,
 ) -> Result<ChallengeJson, ClientError> {
     let url = format!("{}{prefix}/challenge", base.trim_end_matches('/'));
-    let mut resp = agent
+    let mut req = agent
         .get(&url)
         .query("route", route)
         .header("User-Agent", user_agent)
-        .header("Accept", "application/json")
-        .call()
-        .map_err(|e| ClientError::Http(e.to_string()))?;
+        .header("Accept", "application/json");
+    if let Some(p) = phone {
+        let digits: String = p.chars().filter(char::is_ascii_digit).take(4).collect();
+        req = req.query("phone", &digits);
+    }
+    let mut resp = req.call().map_err(|e| ClientError::Http(e.to_string()))?;
     let status = resp.status().as_u16();
     let body = resp.body_mut().read_to_string().map_err(|e| ClientError::Http(e.to_string()))?;
     if status != 200 {
@@ -130,6 +136,8 @@ pub struct Submission {
     pub headers: Vec<(String, String)>,
     /// Where the solution goes.
     pub carrier: Carrier,
+    /// The sign-up's phone number (international form), if the policy prices by it.
+    pub phone: Option<String>,
 }
 
 /// The gate's (or origin's) answer.
@@ -190,7 +198,7 @@ pub fn submit(
 ) -> Result<Answer, ClientError> {
     let url = url::Url::parse(&sub.url).map_err(|e| ClientError::Http(e.to_string()))?;
     let base = url.origin().ascii_serialization();
-    let c = fetch_challenge(agent, &base, prefix, url.path(), &sub.user_agent)?;
+    let c = fetch_challenge(agent, &base, prefix, url.path(), &sub.user_agent, sub.phone.as_deref())?;
     let solution = solve(&c.token, b"", threads)?;
     send(agent, sub, &solution.encode())
 }

@@ -4,8 +4,8 @@
 //! tests pass a map. Every problem is collected, so an operator sees them all in one log line.
 
 use crate::key::{Key, KeyRing};
-use crate::route::{self, Route};
-use crate::signals::RiskPolicy;
+use crate::policy::{self, Policy, PolicyErrors};
+use crate::route::Route;
 use std::fmt;
 use url::Url;
 
@@ -19,12 +19,11 @@ pub struct Config {
     pub origin: Url,
     /// Path prefix of the gate's own endpoints, e.g. `/__gate`.
     pub prefix: String,
-    /// Routes that need a solved challenge.
-    pub routes: Vec<Route>,
-    /// Leading zero bits per sub-puzzle.
-    pub difficulty: u8,
-    /// Sub-puzzles per challenge.
-    pub k: u8,
+    /// The policy: routes, price, fingerprint thresholds, attack mode, rules.
+    pub policy: Policy,
+    /// Where the policy came from (`policy/gate.toml (bundled)` or `POLICY var`) and its
+    /// fingerprint, for logs and stats.
+    pub policy_source: String,
     /// Challenge lifetime in seconds.
     pub ttl: u64,
     /// Clock skew tolerated, seconds.
@@ -33,14 +32,20 @@ pub struct Config {
     pub max_body: usize,
     /// Number of single-use ledger shards (Durable Objects).
     pub ledger_shards: u32,
+    /// Number of cohort counter shards (Durable Objects).
+    pub cohort_shards: u32,
     /// Forward verified requests even when the ledger cannot be reached.
     pub fail_open: bool,
     /// Challenge signing keys.
     pub keys: KeyRing,
     /// Key for the verdict header the origin checks.
     pub origin_key: Key,
-    /// How fingerprint risk scores turn into extra work or a refusal.
-    pub risk: RiskPolicy,
+    /// Bearer token for `GET <prefix>/stats` (the endpoint is off without one).
+    pub stats_token: Option<String>,
+    /// Bearer token for `POST <prefix>/panic` (off without one).
+    pub admin_token: Option<String>,
+    /// The `secret` origins send to `POST <prefix>/siteverify` (off without one).
+    pub siteverify_secret: Option<String>,
 }
 
 /// One configuration problem. Secret values never appear in these.
@@ -71,9 +76,9 @@ pub enum ConfigError {
     /// Two secrets that must differ are the same.
     #[error("{0} and {1} must be different secrets")]
     SameSecret(&'static str, &'static str),
-    /// A protected route entry cannot be read.
-    #[error("PROTECTED_ROUTES: {0}")]
-    Route(route::RouteError),
+    /// The policy is invalid (every problem, with its location).
+    #[error("{0}")]
+    Policy(PolicyErrors),
 }
 
 /// All problems found, in the order the vars were read.
@@ -104,22 +109,25 @@ pub struct Loaded {
     pub config: Result<Config, ConfigErrors>,
     /// The origin, if it alone is valid.
     pub origin: Option<Url>,
-    /// The protected routes, if they alone are valid. `None` means every route must be
-    /// treated as protected.
-    pub routes: Option<Vec<Route>>,
+    /// The protected and pass-through routes, if they alone can be read. `None` means every
+    /// route other than reads (GET, HEAD) must be treated as protected.
+    pub routes: Option<(Vec<Route>, Vec<Route>)>,
+    /// Where the policy came from.
+    pub policy_source: String,
     /// The gate prefix (default when invalid).
     pub prefix: String,
+    /// The stats token, if it alone is valid: the stats endpoint then still reports a broken
+    /// configuration's problems.
+    pub stats_token: Option<String>,
 }
 
 /// Defaults, also shown in the README and `wrangler.toml`.
 pub mod defaults {
     /// Gate endpoint prefix.
     pub const PREFIX: &str = "/__gate";
-    /// Protected routes.
-    pub const ROUTES: &str = "POST /signup, POST /api/register";
-    /// Leading zero bits per sub-puzzle.
+    /// Leading zero bits per sub-puzzle (the policy's default when it sets none).
     pub const DIFFICULTY: u8 = 17;
-    /// Sub-puzzles.
+    /// Sub-puzzles (the policy's default when it sets none).
     pub const K: u8 = 32;
     /// Challenge lifetime, seconds.
     pub const TTL: u64 = 300;
@@ -129,12 +137,8 @@ pub mod defaults {
     pub const MAX_BODY: usize = 64 * 1024;
     /// Ledger shards.
     pub const LEDGER_SHARDS: u32 = 32;
-    /// Risk score from which challenges get harder.
-    pub const RISK_MORE_WORK: u32 = 30;
-    /// Risk score from which requests are refused.
-    pub const RISK_DENY: u32 = 80;
-    /// Most extra difficulty bits risk can add.
-    pub const RISK_MAX_EXTRA_BITS: u8 = 6;
+    /// Cohort counter shards.
+    pub const COHORT_SHARDS: u32 = 16;
 }
 
 /// Reads and validates the configuration through `get(name)`.
@@ -177,48 +181,29 @@ pub fn load(get: impl Fn(&str) -> Option<String>) -> Loaded {
         }
     };
 
-    let routes = match route::parse_list(&var("PROTECTED_ROUTES").unwrap_or_else(|| defaults::ROUTES.into()))
-    {
-        Ok(r) if r.is_empty() => {
-            errors.push(ConfigError::Invalid {
-                var: "PROTECTED_ROUTES",
-                value: String::new(),
-                reason: "lists no route".into(),
-            });
-            None
-        }
-        Ok(r) => Some(r),
-        Err(es) => {
-            errors.extend(es.into_iter().map(ConfigError::Route));
+    // The policy: a POLICY var overrides the file bundled at build time.
+    let (policy_text, source) = match get("POLICY").filter(|p| !p.trim().is_empty()) {
+        Some(text) => (text, "POLICY var".to_string()),
+        None => (policy::BUNDLED.to_string(), format!("{} (bundled)", policy::BUNDLED_PATH)),
+    };
+    let policy_source = format!("{source}, sha256 {}", policy::fingerprint(&policy_text));
+    let policy = match policy::load(&policy_text) {
+        Ok(p) => Some(p),
+        Err(e) => {
+            errors.push(ConfigError::Policy(e));
             None
         }
     };
+    let routes = match &policy {
+        Some(p) => Some((p.protected.clone(), p.pass.clone())),
+        None => policy::routes_only(&policy_text),
+    };
 
-    let difficulty = number(&var, "DIFFICULTY", defaults::DIFFICULTY, 1, 32, &mut errors);
-    let k = number(&var, "SUBPUZZLES", defaults::K, 1, 64, &mut errors);
     let ttl = number(&var, "CHALLENGE_TTL", defaults::TTL, 10, 3600, &mut errors);
     let skew = number(&var, "CLOCK_SKEW", defaults::SKEW, 0, 300, &mut errors);
     let max_body = number(&var, "MAX_BODY_BYTES", defaults::MAX_BODY, 1024, 10 * 1024 * 1024, &mut errors);
     let ledger_shards = number(&var, "LEDGER_SHARDS", defaults::LEDGER_SHARDS, 1, 1024, &mut errors);
-    let risk = RiskPolicy {
-        more_work_at: number(&var, "RISK_MORE_WORK", defaults::RISK_MORE_WORK, 1, 10_000, &mut errors),
-        deny_at: number(&var, "RISK_DENY", defaults::RISK_DENY, 1, 10_000, &mut errors),
-        max_extra_bits: number(
-            &var,
-            "RISK_MAX_EXTRA_BITS",
-            defaults::RISK_MAX_EXTRA_BITS,
-            0,
-            15,
-            &mut errors,
-        ),
-    };
-    if risk.deny_at <= risk.more_work_at {
-        errors.push(ConfigError::Invalid {
-            var: "RISK_DENY",
-            value: risk.deny_at.to_string(),
-            reason: format!("must be above RISK_MORE_WORK ({})", risk.more_work_at),
-        });
-    }
+    let cohort_shards = number(&var, "COHORT_SHARDS", defaults::COHORT_SHARDS, 1, 1024, &mut errors);
     let fail_open = match var("FAIL_OPEN").as_deref() {
         None | Some("false") | Some("0") | Some("no") => false,
         Some("true") | Some("1") | Some("yes") => true,
@@ -235,6 +220,9 @@ pub fn load(get: impl Fn(&str) -> Option<String>) -> Loaded {
     let gate_secret = secret(&get, "GATE_SECRET", true, &mut errors);
     let previous = secret(&get, "GATE_SECRET_PREVIOUS", false, &mut errors);
     let origin_secret = secret(&get, "ORIGIN_SECRET", true, &mut errors);
+    let stats_token = secret(&get, "STATS_TOKEN", false, &mut errors);
+    let admin_token = secret(&get, "ADMIN_TOKEN", false, &mut errors);
+    let siteverify_secret = secret(&get, "SITEVERIFY_SECRET", false, &mut errors);
     if let (Some(g), Some(o)) = (&gate_secret, &origin_secret)
         && g == o
     {
@@ -246,25 +234,27 @@ pub fn load(get: impl Fn(&str) -> Option<String>) -> Loaded {
         errors.push(ConfigError::SameSecret("GATE_SECRET", "GATE_SECRET_PREVIOUS"));
     }
 
-    let config = match (errors.is_empty(), &origin, &routes, gate_secret, origin_secret) {
-        (true, Some(origin), Some(routes), Some(g), Some(o)) => Ok(Config {
+    let config = match (errors.is_empty(), &origin, policy, gate_secret, origin_secret) {
+        (true, Some(origin), Some(policy), Some(g), Some(o)) => Ok(Config {
             origin: origin.clone(),
             prefix: prefix.clone(),
-            routes: routes.clone(),
-            difficulty,
-            k,
+            policy,
+            policy_source: policy_source.clone(),
             ttl,
             skew,
             max_body,
             ledger_shards,
+            cohort_shards,
             fail_open,
             keys: KeyRing::new(Key::new(g.as_bytes()), previous.map(|p| Key::new(p.as_bytes()))),
             origin_key: Key::new(o.as_bytes()),
-            risk,
+            stats_token: stats_token.clone(),
+            admin_token,
+            siteverify_secret,
         }),
         _ => Err(ConfigErrors(errors)),
     };
-    Loaded { config, origin, routes, prefix }
+    Loaded { config, origin, routes, policy_source, prefix, stats_token }
 }
 
 fn number<T>(
@@ -342,14 +332,32 @@ mod tests {
     }
 
     #[test]
-    fn minimal_config_uses_defaults() {
+    fn minimal_config_uses_defaults_and_the_bundled_policy() {
         let l = load_map(&[("ORIGIN", "http://127.0.0.1:8788"), ("GATE_SECRET", G), ("ORIGIN_SECRET", O)]);
         let c = l.config.unwrap();
         assert_eq!(c.origin.as_str(), "http://127.0.0.1:8788/");
         assert_eq!(c.prefix, "/__gate");
-        assert_eq!(c.routes.len(), 2);
-        assert_eq!((c.difficulty, c.k, c.ttl, c.skew), (17, 32, 300, 30));
+        assert!(c.policy.protected.len() >= 2, "the bundled policy");
+        assert!(c.policy_source.contains("(bundled)"), "{}", c.policy_source);
+        assert_eq!((c.policy.difficulty, c.policy.k, c.ttl, c.skew), (17, 32, 300, 30));
         assert!(!c.fail_open);
+        assert!(c.stats_token.is_none() && c.admin_token.is_none() && c.siteverify_secret.is_none());
+    }
+
+    #[test]
+    fn a_policy_var_overrides_the_bundled_file() {
+        let l = load_map(&[
+            ("ORIGIN", "http://127.0.0.1:8788"),
+            ("GATE_SECRET", G),
+            ("ORIGIN_SECRET", O),
+            (
+                "POLICY",
+                "version = 1\n[defaults]\ndifficulty = 12\nk = 8\n[routes]\nprotected = [\"POST /join\"]\n",
+            ),
+        ]);
+        let c = l.config.unwrap();
+        assert_eq!((c.policy.difficulty, c.policy.k), (12, 8));
+        assert!(c.policy_source.starts_with("POLICY var"));
     }
 
     #[test]
@@ -357,34 +365,38 @@ mod tests {
         let l = load_map(&[
             ("ORIGIN", "ftp://x"),
             ("GATE_PREFIX", "gate/"),
-            ("PROTECTED_ROUTES", "POST signup, GET"),
-            ("DIFFICULTY", "99"),
-            ("SUBPUZZLES", "zero"),
+            ("POLICY", "version = 1\n[defaults]\nk = 0\n[routes]\nprotected = [\"POST signup\"]\n"),
+            ("LEDGER_SHARDS", "0"),
+            ("COHORT_SHARDS", "many"),
             ("CHALLENGE_TTL", "5"),
             ("FAIL_OPEN", "maybe"),
             ("GATE_SECRET", "short-secret-value"),
             ("GATE_SECRET_PREVIOUS", O),
             ("ORIGIN_SECRET", O),
+            ("STATS_TOKEN", "short"),
         ]);
         let errs = l.config.unwrap_err();
         let text = errs.to_string();
-        assert_eq!(errs.0.len(), 9, "{text}");
+        assert_eq!(errs.0.len(), 9, "{text}"); // the policy counts once, listing its own two problems
         for needle in [
             "ORIGIN",
             "GATE_PREFIX",
-            "PROTECTED_ROUTES",
-            "DIFFICULTY",
-            "SUBPUZZLES",
+            "defaults.k",
+            "routes.protected[0]",
+            "LEDGER_SHARDS",
+            "COHORT_SHARDS",
             "CHALLENGE_TTL",
             "FAIL_OPEN",
             "GATE_SECRET is 18 bytes",
+            "STATS_TOKEN is 5 bytes",
         ] {
             assert!(text.contains(needle), "{needle} missing from {text}");
         }
         assert!(!text.contains("short-secret-value"));
         assert!(!text.contains(O));
         assert!(l.origin.is_none());
-        assert!(l.routes.is_none());
+        assert!(l.routes.is_none(), "the policy's routes cannot be read");
+        assert!(l.policy_source.starts_with("POLICY var"));
     }
 
     #[test]
@@ -393,7 +405,7 @@ mod tests {
         let errs = l.config.unwrap_err();
         assert_eq!(errs.0, vec![ConfigError::Missing("GATE_SECRET"), ConfigError::Missing("ORIGIN_SECRET")]);
         assert!(l.origin.is_some());
-        assert_eq!(l.routes.map(|r| r.len()), Some(2));
+        assert!(l.routes.is_some_and(|(p, _)| p.len() >= 2));
     }
 
     #[test]

@@ -49,11 +49,13 @@ pub enum RejectKind {
     Denied,
     /// The risk at submission needs more work than the challenge asked for.
     RiskIncreased,
+    /// Sign-up is shed for this client's cohort, or site-wide ("registration busy").
+    Busy,
 }
 
 impl RejectKind {
     /// Every kind, for tables and tests.
-    pub const ALL: [RejectKind; 20] = [
+    pub const ALL: [RejectKind; 21] = [
         RejectKind::MissingSolution,
         RejectKind::MalformedSolution,
         RejectKind::UnsupportedVersion,
@@ -74,6 +76,7 @@ impl RejectKind {
         RejectKind::OriginUnavailable,
         RejectKind::Denied,
         RejectKind::RiskIncreased,
+        RejectKind::Busy,
     ];
 
     /// The HTTP status the client gets.
@@ -93,7 +96,7 @@ impl RejectKind {
             RejectKind::AlreadySpent => 409,
             RejectKind::TooLarge => 413,
             RejectKind::OriginUnavailable => 502,
-            RejectKind::LedgerUnavailable | RejectKind::Misconfigured => 503,
+            RejectKind::LedgerUnavailable | RejectKind::Misconfigured | RejectKind::Busy => 503,
         }
     }
 
@@ -120,6 +123,7 @@ impl RejectKind {
             RejectKind::OriginUnavailable => "origin_unavailable",
             RejectKind::Denied => "denied",
             RejectKind::RiskIncreased => "risk_increased",
+            RejectKind::Busy => "busy",
         }
     }
 
@@ -160,6 +164,9 @@ impl RejectKind {
             RejectKind::RiskIncreased => {
                 "The challenge no longer matches this request. Fetch a new challenge."
             }
+            RejectKind::Busy => {
+                "Registration is busy right now. Please try again in a few minutes; logging in still works."
+            }
         }
     }
 
@@ -187,6 +194,7 @@ impl RejectKind {
         match self {
             RejectKind::LedgerUnavailable | RejectKind::OriginUnavailable => Some(5),
             RejectKind::Misconfigured => Some(60),
+            RejectKind::Busy => Some(120),
             _ => None,
         }
     }
@@ -203,12 +211,24 @@ impl fmt::Display for RejectKind {
 pub struct Rejection {
     kind: RejectKind,
     detail: String,
+    retry_after: Option<u32>,
 }
 
 impl Rejection {
     /// A rejection with a private detail.
     pub fn new(kind: RejectKind, detail: impl Into<String>) -> Rejection {
-        Rejection { kind, detail: detail.into() }
+        Rejection { kind, detail: detail.into(), retry_after: None }
+    }
+
+    /// Sets the `Retry-After` seconds (instead of the kind's default).
+    pub fn retry_after(mut self, secs: u32) -> Rejection {
+        self.retry_after = Some(secs);
+        self
+    }
+
+    /// Seconds the client should wait before retrying, if any.
+    pub fn retry_after_secs(&self) -> Option<u32> {
+        self.retry_after.or(self.kind.retry_after())
     }
 
     /// What went wrong, in the categories clients see.

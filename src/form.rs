@@ -50,8 +50,13 @@ pub fn field(kind: &BodyKind, body: &[u8], name: &str) -> Option<String> {
         }
         BodyKind::Multipart(boundary) => multipart_field(body, boundary, name),
         BodyKind::Json => {
+            // a dotted name reaches into objects: "user.phone"
             let value: serde_json::Value = serde_json::from_slice(body).ok()?;
-            value.get(name)?.as_str().map(str::to_string)
+            let found = match value.get(name) {
+                Some(v) => v,
+                None => name.split('.').try_fold(&value, |v, part| v.get(part))?,
+            };
+            found.as_str().map(str::to_string)
         }
         BodyKind::Other => None,
     }
@@ -145,6 +150,9 @@ mod tests {
         assert_eq!(field(&BodyKind::Json, json, "n"), None);
         assert_eq!(field(&BodyKind::Json, b"[1,2]", "gate-solution"), None);
         assert_eq!(field(&BodyKind::Json, b"{not json", "gate-solution"), None);
+        let nested = br#"{"user":{"phone":"+86 138 0013 8000"},"gate-solution":"S"}"#;
+        assert_eq!(field(&BodyKind::Json, nested, "user.phone").as_deref(), Some("+86 138 0013 8000"));
+        assert_eq!(field(&BodyKind::Json, nested, "user.email"), None);
     }
 
     #[test]

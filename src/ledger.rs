@@ -22,6 +22,9 @@ pub struct SpendRequest {
     pub id: String,
     /// When the challenge expires (Unix seconds): the entry can be dropped after that plus skew.
     pub forget_after: u64,
+    /// siteverify's idempotency key: a repeated spend with the same key is not a replay.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub idempotency_key: Option<String>,
 }
 
 /// The ledger's answer.
@@ -29,6 +32,9 @@ pub struct SpendRequest {
 pub struct SpendReply {
     /// True when this was the first spend of the id; false for a replay.
     pub fresh: bool,
+    /// True when the id was spent before with the same idempotency key.
+    #[serde(default)]
+    pub repeat: bool,
 }
 
 #[cfg(test)]

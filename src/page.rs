@@ -100,7 +100,7 @@ pub fn text(kind: RejectKind, lang: Lang) -> (&'static str, &'static str) {
         | K::AlreadySpent
         | K::RiskIncreased => Case::Retry,
         K::TooLarge => Case::TooLarge,
-        K::LedgerUnavailable | K::Misconfigured | K::OriginUnavailable => Case::Closed,
+        K::LedgerUnavailable | K::Misconfigured | K::OriginUnavailable | K::Busy => Case::Closed,
         K::Denied => Case::Denied,
         _ => Case::Other,
     };

@@ -100,6 +100,53 @@ pub mod weight {
     pub const RTT_GAP: u32 = 20;
 }
 
+/// Every reason code the checks produce (policy rules may name them).
+pub const REASON_CODES: &[&str] = &[
+    "ua_missing",
+    "ua_automation",
+    "ua_headless",
+    "ua_not_browser",
+    "ua_malformed",
+    "ch_mismatch",
+    "ch_unexpected",
+    "ch_missing",
+    "fetch_metadata_missing",
+    "fetch_cross_site",
+    "fetch_unusual",
+    "accept_language_missing",
+    "accept_encoding_unusual",
+    "accept_missing",
+    "http10",
+    "http1_browser",
+    "no_tls",
+    "tls_old",
+    "hosting_asn",
+    "bot_score_low",
+    "verified_bot",
+    "js_detection_failed",
+    "webdriver",
+    "automation_globals",
+    "software_renderer",
+    "zero_window",
+    "no_languages",
+    "no_plugins",
+    "screen_implausible",
+    "signals_missing",
+    "signals_malformed",
+    "tz_mismatch",
+    "tz_region_differs",
+    "lang_mismatch",
+    "lang_country",
+    "uad_mismatch",
+    "uad_missing",
+    "rtt_gap",
+];
+
+/// The static code for a reason name, if the checks produce it.
+pub fn reason_code(name: &str) -> Option<&'static str> {
+    REASON_CODES.iter().find(|c| **c == name).copied()
+}
+
 /// Largest client-signals payload accepted.
 pub const MAX_SIGNALS_LEN: usize = 4096;
 
@@ -1073,6 +1120,19 @@ mod tests {
         assert!(assess(&f, &present(s.clone())).has("ch_unexpected"));
         s.ua_data = chrome_signals().ua_data;
         assert!(assess(&f, &present(s)).has("uad_mismatch"));
+    }
+
+    #[test]
+    fn every_code_the_checks_produce_is_listed() {
+        let source = include_str!("signals.rs");
+        let mut missing = Vec::new();
+        for part in source.split("a.add(\"").skip(1) {
+            let code = part.split('"').next().unwrap_or("");
+            if reason_code(code).is_none() {
+                missing.push(code.to_string());
+            }
+        }
+        assert!(missing.is_empty(), "not in REASON_CODES: {missing:?}");
     }
 
     #[test]

@@ -119,10 +119,12 @@ pub struct Expectation<'a> {
     pub now: UnixTime,
     /// Seconds of clock skew tolerated on both expiry and issue time.
     pub skew: u64,
-    /// The path the request is for.
-    pub route: &'a str,
-    /// The binding of the client as the edge sees it now.
-    pub binding: Binding,
+    /// The path the request is for; `None` accepts any route (siteverify, where the origin
+    /// checks the route it was issued for, returned as `action`).
+    pub route: Option<&'a str>,
+    /// The binding of the client as the edge sees it now; `None` skips the check (siteverify,
+    /// where the edge never saw the client).
+    pub binding: Option<Binding>,
 }
 
 /// A solution that passed every check except single-use (which needs the ledger).
@@ -184,13 +186,15 @@ pub fn verify_parsed(solution: Solution, expect: &Expectation<'_>) -> Result<Ver
             ),
         ));
     }
-    if c.route != expect.route {
+    if let Some(route) = expect.route
+        && c.route != route
+    {
         return Err(Rejection::new(
             RejectKind::WrongRoute,
-            format!("challenge is for {:?}, request is for {:?}", c.route, expect.route),
+            format!("challenge is for {:?}, request is for {route:?}", c.route),
         ));
     }
-    if c.binding != expect.binding {
+    if expect.binding.is_some_and(|b| b != c.binding) {
         return Err(Rejection::new(RejectKind::BindingMismatch, "client binding differs from issue time"));
     }
     if c.k == 0 || solution.nonces.len() != usize::from(c.k) {
@@ -244,7 +248,7 @@ mod tests {
     }
 
     fn expect<'a>(keys: &'a KeyRing, route: &'a str, now: UnixTime) -> Expectation<'a> {
-        Expectation { keys, now, skew: 5, route, binding: Binding([1; BINDING_LEN]) }
+        Expectation { keys, now, skew: 5, route: Some(route), binding: Some(Binding([1; BINDING_LEN])) }
     }
 
     #[test]
@@ -419,7 +423,13 @@ mod tests {
             },
         ];
         for c in cases {
-            let e = Expectation { keys: &keys, now: c.now, skew: 5, route: c.route, binding: c.binding };
+            let e = Expectation {
+                keys: &keys,
+                now: c.now,
+                skew: 5,
+                route: Some(c.route),
+                binding: Some(c.binding),
+            };
             let got = verify(&c.raw, &e).err().map(|r| r.kind());
             assert_eq!(got, Some(c.want), "{}", c.name);
         }

@@ -23,6 +23,24 @@ impl UnixTime {
         UnixTime(self.0.saturating_sub(secs))
     }
 
+    /// RFC 3339 in UTC, e.g. `2026-11-22T14:17:18Z` (siteverify's `challenge_ts`).
+    pub fn rfc3339(self) -> String {
+        let secs = self.0;
+        let days = i64::try_from(secs / 86_400).unwrap_or(0);
+        let rem = secs % 86_400;
+        // civil-from-days (Howard Hinnant), valid for the proleptic Gregorian calendar
+        let z = days + 719_468;
+        let era = z.div_euclid(146_097);
+        let doe = z.rem_euclid(146_097);
+        let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+        let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+        let mp = (5 * doy + 2) / 153;
+        let day = doy - (153 * mp + 2) / 5 + 1;
+        let month = if mp < 10 { mp + 3 } else { mp - 9 };
+        let year = yoe + era * 400 + i64::from(month <= 2);
+        format!("{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}Z", rem / 3600, (rem % 3600) / 60, rem % 60)
+    }
+
     /// Converts milliseconds (as JavaScript's `Date.now()` returns them) to whole seconds.
     /// Negative or non-finite input maps to the epoch rather than panicking.
     pub fn from_millis_f64(ms: f64) -> UnixTime {
@@ -44,6 +62,20 @@ mod tests {
         assert_eq!(UnixTime(u64::MAX).plus(5), UnixTime(u64::MAX));
         assert_eq!(UnixTime(3).minus(5), UnixTime(0));
         assert_eq!(UnixTime(10).plus(5).seconds(), 15);
+    }
+
+    #[test]
+    fn rfc3339_table() {
+        let cases = [
+            (0, "1970-01-01T00:00:00Z"),
+            (951_782_400, "2000-02-29T00:00:00Z"),
+            (1_700_000_000, "2023-11-14T22:13:20Z"),
+            (1_795_357_873, "2026-11-22T14:31:13Z"),
+            (4_102_444_799, "2099-12-31T23:59:59Z"),
+        ];
+        for (secs, want) in cases {
+            assert_eq!(UnixTime(secs).rfc3339(), want);
+        }
     }
 
     #[test]

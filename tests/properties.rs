@@ -20,7 +20,13 @@ fn ring() -> KeyRing {
 }
 
 fn expect(keys: &KeyRing) -> Expectation<'_> {
-    Expectation { keys, now: UnixTime(1_700_000_010), skew: 30, route: "/signup", binding: Binding([1; 16]) }
+    Expectation {
+        keys,
+        now: UnixTime(1_700_000_010),
+        skew: 30,
+        route: Some("/signup"),
+        binding: Some(Binding([1; 16])),
+    }
 }
 
 fn valid_solution() -> Solution {

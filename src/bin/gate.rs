@@ -4,6 +4,8 @@
 //! gate submit http://127.0.0.1:8787/api/register --data '{"email":"a@b.c"}' --content-type application/json
 //! gate challenge http://127.0.0.1:8787 --route /signup
 //! gate solve --token <token>            # prints <token>.<nonces>
+//! gate policy check policy/gate.toml    # every problem, with its place
+//! gate replay policy/new.toml decisions.jsonl   # what a policy change would have done
 //! ```
 
 use clap::{Parser, Subcommand};
@@ -33,6 +35,9 @@ enum Command {
         /// User-Agent to send (the challenge is bound to its family and major version).
         #[arg(long, default_value = concat!("gate-cli/", env!("CARGO_PKG_VERSION")))]
         user_agent: String,
+        /// The sign-up's phone number, when the policy prices by calling code.
+        #[arg(long)]
+        phone: Option<String>,
     },
     /// Solve a challenge token and print the solution string.
     Solve {
@@ -77,6 +82,34 @@ enum Command {
         /// Print `{"status":..,"headers":..,"body":..}` instead of the body.
         #[arg(long)]
         json: bool,
+        /// The sign-up's phone number, when the policy prices by calling code.
+        #[arg(long)]
+        phone: Option<String>,
+    },
+    /// Policy tools.
+    Policy {
+        #[command(subcommand)]
+        command: PolicyCommand,
+    },
+    /// Re-decide recorded decision-log lines (JSON lines, e.g. from `wrangler tail --format
+    /// json` or Workers Logs) under a policy, and print what would change.
+    Replay {
+        /// The policy to try.
+        policy: std::path::PathBuf,
+        /// Decision log lines, one JSON object per line (`-` for stdin).
+        decisions: std::path::PathBuf,
+        /// Print every replayed line, not only the changed ones.
+        #[arg(long)]
+        all: bool,
+    },
+}
+
+#[derive(Subcommand)]
+enum PolicyCommand {
+    /// Validate a policy file: prints every problem with its location; exit status 1 if any.
+    Check {
+        /// The policy file.
+        file: std::path::PathBuf,
     },
 }
 
@@ -93,8 +126,8 @@ fn main() -> ExitCode {
 fn run(cli: Cli) -> Result<ExitCode, Box<dyn std::error::Error>> {
     let agent = client::agent();
     match cli.command {
-        Command::Challenge { base, route, prefix, user_agent } => {
-            let c = client::fetch_challenge(&agent, &base, &prefix, &route, &user_agent)?;
+        Command::Challenge { base, route, prefix, user_agent, phone } => {
+            let c = client::fetch_challenge(&agent, &base, &prefix, &route, &user_agent, phone.as_deref())?;
             println!("{}", serde_json::to_string_pretty(&c)?);
         }
         Command::Solve { token, signals, threads } => {
@@ -122,6 +155,7 @@ fn run(cli: Cli) -> Result<ExitCode, Box<dyn std::error::Error>> {
             prefix,
             threads,
             json,
+            phone,
         } => {
             let headers = headers
                 .iter()
@@ -138,6 +172,7 @@ fn run(cli: Cli) -> Result<ExitCode, Box<dyn std::error::Error>> {
                 user_agent,
                 headers,
                 carrier: if form { Carrier::Form } else { Carrier::Header },
+                phone,
             };
             let threads = threads.unwrap_or_else(client::default_threads);
             let answer = client::submit(&agent, &prefix, &sub, threads)?;
@@ -156,6 +191,73 @@ fn run(cli: Cli) -> Result<ExitCode, Box<dyn std::error::Error>> {
                 return Ok(ExitCode::from(1));
             }
         }
+        Command::Policy { command: PolicyCommand::Check { file } } => {
+            let text = std::fs::read_to_string(&file).map_err(|e| format!("{}: {e}", file.display()))?;
+            match gate::policy::load(&text) {
+                Ok(p) => {
+                    println!(
+                        "{}: ok (version {}, {} protected and {} pass-through routes, {} rules, base price {}x{}, sha256 {})",
+                        file.display(),
+                        gate::policy::VERSION,
+                        p.protected.len(),
+                        p.pass.len(),
+                        p.rules.len(),
+                        p.difficulty,
+                        p.k,
+                        gate::policy::fingerprint(&text)
+                    );
+                }
+                Err(errors) => {
+                    eprintln!(
+                        "{}: {} problem{}",
+                        file.display(),
+                        errors.0.len(),
+                        if errors.0.len() == 1 { "" } else { "s" }
+                    );
+                    for e in &errors.0 {
+                        eprintln!("  {e}");
+                    }
+                    return Ok(ExitCode::from(1));
+                }
+            }
+        }
+        Command::Replay { policy, decisions, all } => return replay(&policy, &decisions, all),
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn replay(
+    policy: &std::path::Path,
+    decisions: &std::path::Path,
+    all: bool,
+) -> Result<ExitCode, Box<dyn std::error::Error>> {
+    use std::collections::BTreeMap;
+    let text = std::fs::read_to_string(policy).map_err(|e| format!("{}: {e}", policy.display()))?;
+    let policy = gate::policy::load(&text).map_err(|e| e.to_string())?;
+    let mut input = String::new();
+    if decisions.as_os_str() == "-" {
+        std::io::stdin().read_to_string(&mut input)?;
+    } else {
+        input = std::fs::read_to_string(decisions).map_err(|e| format!("{}: {e}", decisions.display()))?;
+    }
+    let (mut read, mut replayed, mut changed) = (0usize, 0usize, 0usize);
+    let mut transitions: BTreeMap<(String, String), usize> = BTreeMap::new();
+    for value in gate::replay::decision_lines(&input) {
+        read += 1;
+        let Some(r) = gate::replay::replay(&policy, &value) else { continue };
+        replayed += 1;
+        let after = r.after_text();
+        if r.changed() {
+            changed += 1;
+            *transitions.entry((r.before.clone(), after.clone())).or_default() += 1;
+        }
+        if r.changed() || all {
+            println!("{}: {} -> {after} ({})", r.request, r.before, r.after.why);
+        }
+    }
+    println!("\n{read} log lines, {replayed} policy decisions replayed, {changed} would change");
+    for ((before, after), n) in transitions {
+        println!("  {n:>6}  {before} -> {after}");
     }
     Ok(ExitCode::SUCCESS)
 }

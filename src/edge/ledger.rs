@@ -17,6 +17,9 @@ use worker::{
 /// The Durable Object binding name in `wrangler.toml`.
 pub const BINDING: &str = "LEDGER";
 
+const SCHEMA: &str =
+    "CREATE TABLE IF NOT EXISTS spent (id TEXT PRIMARY KEY, forget_after INTEGER NOT NULL, idem TEXT)";
+
 /// One ledger shard.
 #[durable_object]
 pub struct Ledger {
@@ -26,10 +29,10 @@ pub struct Ledger {
 impl DurableObject for Ledger {
     fn new(state: State, _env: Env) -> Self {
         // Creating the table is idempotent and cheap; an error here surfaces on the first spend.
-        let _ = state.storage().sql().exec(
-            "CREATE TABLE IF NOT EXISTS spent (id TEXT PRIMARY KEY, forget_after INTEGER NOT NULL)",
-            None,
-        );
+        let sql = state.storage().sql();
+        let _ = sql.exec(SCHEMA, None);
+        // ledgers created before siteverify lack the idempotency column
+        let _ = sql.exec("ALTER TABLE spent ADD COLUMN idem TEXT", None);
         Ledger { state }
     }
 
@@ -43,17 +46,30 @@ impl DurableObject for Ledger {
         }
         let forget_after = i64::try_from(spend.forget_after).unwrap_or(i64::MAX).min(1 << 50);
         let sql = self.state.storage().sql();
-        sql.exec(
-            "CREATE TABLE IF NOT EXISTS spent (id TEXT PRIMARY KEY, forget_after INTEGER NOT NULL)",
-            None,
-        )?;
+        sql.exec(SCHEMA, None)?;
+        let idem = match &spend.idempotency_key {
+            Some(k) => SqlStorageValue::String(k.chars().take(128).collect()),
+            None => SqlStorageValue::Null,
+        };
         let inserted: Vec<serde_json::Value> = sql
             .exec(
-                "INSERT INTO spent (id, forget_after) VALUES (?, ?) ON CONFLICT(id) DO NOTHING RETURNING id",
-                vec![SqlStorageValue::String(spend.id), SqlStorageValue::Integer(forget_after)],
+                "INSERT INTO spent (id, forget_after, idem) VALUES (?, ?, ?) ON CONFLICT(id) DO NOTHING RETURNING id",
+                vec![SqlStorageValue::String(spend.id.clone()), SqlStorageValue::Integer(forget_after), idem],
             )?
             .to_array()?;
         let fresh = !inserted.is_empty();
+        let mut repeat = false;
+        if !fresh && let Some(key) = &spend.idempotency_key {
+            #[derive(serde::Deserialize)]
+            struct Idem {
+                idem: Option<String>,
+            }
+            let rows: Vec<Idem> = sql
+                .exec("SELECT idem FROM spent WHERE id = ?", vec![SqlStorageValue::String(spend.id)])?
+                .to_array()?;
+            repeat = rows.first().and_then(|r| r.idem.as_deref())
+                == Some(key.chars().take(128).collect::<String>().as_str());
+        }
         if fresh {
             let storage = self.state.storage();
             let due_ms = forget_after.saturating_add(1).saturating_mul(1000);
@@ -62,7 +78,7 @@ impl DurableObject for Ledger {
                 _ => storage.set_alarm(worker::ScheduledTime::from(due_ms)).await?,
             }
         }
-        Response::from_json(&SpendReply { fresh })
+        Response::from_json(&SpendReply { fresh, repeat })
     }
 
     async fn alarm(&self) -> Result<Response> {
@@ -87,20 +103,36 @@ impl DurableObject for Ledger {
 #[derive(Debug)]
 pub struct Unavailable(pub String);
 
-/// Records the spend of challenge `id`; `Ok(true)` when this is its first use.
+/// What the ledger says about a spend.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub enum Spent {
+    /// The first use.
+    Fresh,
+    /// Used before, with the same idempotency key (a siteverify retry).
+    Repeat,
+    /// Used before: a replay.
+    Replay,
+}
+
+/// Records the spend of challenge `id`.
 pub async fn spend(
     env: &Env,
     shards: u32,
     id: &[u8; 16],
     forget_after: UnixTime,
-) -> std::result::Result<bool, Unavailable> {
+    idempotency_key: Option<&str>,
+) -> std::result::Result<Spent, Unavailable> {
     let fail = |stage: &str, e: worker::Error| Unavailable(format!("{stage}: {e}"));
     let ns = env.durable_object(BINDING).map_err(|e| fail("binding", e))?;
     let stub = ns
         .id_from_name(&shard_name(shard(id, shards)))
         .and_then(|i| i.get_stub())
         .map_err(|e| fail("stub", e))?;
-    let body = SpendRequest { id: URL_SAFE_NO_PAD.encode(id), forget_after: forget_after.seconds() };
+    let body = SpendRequest {
+        id: URL_SAFE_NO_PAD.encode(id),
+        forget_after: forget_after.seconds(),
+        idempotency_key: idempotency_key.map(str::to_string),
+    };
     let body = serde_json::to_string(&body).map_err(|e| Unavailable(format!("encode: {e}")))?;
     let mut init = RequestInit::new();
     init.with_method(Method::Post).with_body(Some(body.into()));
@@ -111,5 +143,9 @@ pub async fn spend(
         return Err(Unavailable(format!("ledger answered {}", resp.status_code())));
     }
     let reply: SpendReply = resp.json().await.map_err(|e| fail("reply", e))?;
-    Ok(reply.fresh)
+    Ok(match (reply.fresh, reply.repeat) {
+        (true, _) => Spent::Fresh,
+        (false, true) => Spent::Repeat,
+        (false, false) => Spent::Replay,
+    })
 }

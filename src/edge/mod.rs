@@ -1,19 +1,27 @@
 //! The Worker: thin glue between `worker::Request` and the sans-IO core.
 //!
-//! Routing only: gate endpoints under the prefix, protected routes through verification,
-//! fingerprint assessment and the single-use ledger, everything else straight to the origin.
+//! Routing only: the gate's endpoints under the prefix, protected routes through
+//! verification, fingerprint assessment, the policy (rules, attack mode) and the single-use
+//! ledger, everything else straight to the origin.
 
+#[allow(missing_docs)] // the #[durable_object] macro generates undocumented exports
+pub mod cohorts;
 mod env;
 pub mod facts;
 #[allow(missing_docs)] // the #[durable_object] macro generates undocumented exports
 pub mod ledger;
+mod ops;
 mod proxy;
 mod respond;
+#[allow(missing_docs)] // the #[durable_object] macro generates undocumented exports
+pub mod stats;
 
 use crate::challenge::{self, Terms};
 use crate::config::{Config, Loaded};
 use crate::decision::{RejectKind, Rejection};
+use crate::facts::RequestFacts;
 use crate::form::{self, BodyKind};
+use crate::policy::{CohortState, Decision, Known, Outcome, Policy, Subject};
 use crate::route::{self, Route};
 use crate::signals::{self, Assessment, ClientSide};
 use crate::solution::{self, Expectation, Verified};
@@ -21,8 +29,10 @@ use crate::time::UnixTime;
 use crate::verdict::Verdict;
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+pub use cohorts::Cohorts;
 pub use ledger::Ledger;
 use respond::{Audience, LogLine};
+pub use stats::Stats;
 use worker::{Context, Env, Method, Request, Response, Result, event};
 use worker::{wasm_bindgen, wasm_bindgen_futures, web_sys};
 
@@ -30,10 +40,10 @@ use worker::{wasm_bindgen, wasm_bindgen_futures, web_sys};
 const METHOD_OVERRIDES: &[&str] = &["X-HTTP-Method-Override", "X-HTTP-Method", "X-Method-Override"];
 
 #[event(fetch)]
-async fn fetch(req: Request, env: Env, _ctx: Context) -> Result<Response> {
+async fn fetch(req: Request, env: Env, ctx: Context) -> Result<Response> {
     let loaded = env::loaded(&env);
     let now = facts::now();
-    match handle(req, &env, &loaded, now).await {
+    match handle(req, &env, &ctx, &loaded, now).await {
         Ok(resp) => Ok(resp),
         Err(e) => {
             worker::console_error!("{}", serde_json::json!({"gate": "error", "error": e.to_string()}));
@@ -46,11 +56,16 @@ async fn fetch(req: Request, env: Env, _ctx: Context) -> Result<Response> {
     }
 }
 
-async fn handle(req: Request, env: &Env, loaded: &Loaded, now: UnixTime) -> Result<Response> {
+/// Counts a decision for the stats endpoint, after the response is sent.
+fn count(ctx: &Context, env: &Env, action: &'static str, code: impl Into<String>) {
+    ctx.wait_until(stats::record(env.clone(), action, code.into()));
+}
+
+async fn handle(req: Request, env: &Env, ctx: &Context, loaded: &Loaded, now: UnixTime) -> Result<Response> {
     let path = req.path();
     let prefix = loaded.prefix.as_str();
     if let Some(sub) = path.strip_prefix(prefix).filter(|rest| rest.is_empty() || rest.starts_with('/')) {
-        return gate_endpoint(&req, env, loaded, sub, now).await;
+        return gate_endpoint(&req, env, ctx, loaded, sub, now).await;
     }
     let method = req.method().to_string();
     let mut methods = vec![method.clone()];
@@ -60,10 +75,19 @@ async fn handle(req: Request, env: &Env, loaded: &Loaded, now: UnixTime) -> Resu
         }
     }
     let methods: Vec<&str> = methods.iter().map(String::as_str).collect();
-    let protected = match &loaded.routes {
-        Some(routes) => route::find(routes, &methods, &path).cloned(),
-        // The route list itself is invalid: any route could be a sign-up route.
-        None => Some(Route { method: None, path: path.clone(), prefix: false }),
+    let reading = matches!(req.method(), Method::Get | Method::Head);
+    let protected = match (&loaded.config, &loaded.routes) {
+        (Ok(config), _) => config.policy.route_for(&methods, &path).cloned(),
+        (Err(_), Some((protected, pass))) => {
+            if route::find(pass, &methods, &path).is_some() {
+                None
+            } else {
+                route::find(protected, &methods, &path).cloned()
+            }
+        }
+        // The policy's routes cannot be read: any non-read could be a sign-up.
+        (Err(_), None) if reading => None,
+        (Err(_), None) => Some(Route { method: None, path: path.clone(), prefix: false }),
     };
     match (protected, &loaded.config) {
         (None, _) => match &loaded.origin {
@@ -74,12 +98,13 @@ async fn handle(req: Request, env: &Env, loaded: &Loaded, now: UnixTime) -> Resu
                 &Audience::of(&req),
             ),
         },
-        (Some(route), Ok(config)) => protect(req, env, config, &route, now).await,
+        (Some(route), Ok(config)) => protect(req, env, ctx, config, &route, now).await,
         (Some(route), Err(errors)) => {
             let r = Rejection::new(RejectKind::Misconfigured, errors.to_string());
             let mut line = LogLine::reject(&r, &facts::read(&req), now);
             line.route = Some(route.path);
             line.emit();
+            count(ctx, env, "reject", r.kind().code());
             respond::rejection(&r, None, &Audience::of(&req))
         }
     }
@@ -113,11 +138,12 @@ async fn widget_file(env: &Env, name: &str) -> Result<Response> {
     Ok(resp.with_headers(headers))
 }
 
-/// The gate's own endpoints: `challenge`, `ping` (for the widget's round-trip measurement),
-/// the widget files, and 404 for anything else.
+/// The gate's own endpoints: `challenge`, `ping` (the widget's round-trip measurement), the
+/// widget files, and the operators' `stats`, `panic` and `siteverify`.
 async fn gate_endpoint(
     req: &Request,
     env: &Env,
+    ctx: &Context,
     loaded: &Loaded,
     sub: &str,
     now: UnixTime,
@@ -142,37 +168,86 @@ async fn gate_endpoint(
             }
         };
     }
+    let wants = |m: Method| {
+        if req.method() == m {
+            Ok(())
+        } else {
+            Err(Rejection::new(RejectKind::MethodNotAllowed, format!("{sub} needs {m}")))
+        }
+    };
     match sub {
-        "/challenge" => {}
         "/ping" => {
             let resp = Response::empty()?.with_status(204);
             resp.headers().set("Cache-Control", "no-store")?;
             return Ok(resp);
         }
+        "/challenge" => {}
+        "/stats" => return ops::stats(req, env, loaded).await,
+        "/panic" => {
+            return match wants(Method::Post) {
+                Ok(()) => ops::panic(req.clone()?, env, loaded, &facts, now).await,
+                Err(r) => reject(r, None),
+            };
+        }
+        "/siteverify" => {
+            return match wants(Method::Post) {
+                Ok(()) => ops::siteverify(req.clone()?, env, ctx, loaded, &facts, now).await,
+                Err(r) => reject(r, None),
+            };
+        }
         _ => return reject(Rejection::new(RejectKind::NotFound, format!("no gate endpoint {sub:?}")), None),
     }
-    if req.method() != Method::Get {
-        return reject(Rejection::new(RejectKind::MethodNotAllowed, "challenge needs GET"), None);
+    if let Err(r) = wants(Method::Get) {
+        return reject(r, None);
     }
     let config = match &loaded.config {
         Ok(c) => c,
         Err(e) => return reject(Rejection::new(RejectKind::Misconfigured, e.to_string()), None),
     };
+    challenge(req, env, ctx, config, &facts, now).await
+}
+
+/// `GET <prefix>/challenge?route=/signup[&signals=...][&phone=+86...]`: prices and issues a
+/// challenge (or refuses / sheds) according to the policy.
+async fn challenge(
+    req: &Request,
+    env: &Env,
+    ctx: &Context,
+    config: &Config,
+    facts: &RequestFacts,
+    now: UnixTime,
+) -> Result<Response> {
+    let policy = &config.policy;
     let query: Vec<(String, String)> =
         req.url()?.query_pairs().map(|(k, v)| (k.into_owned(), v.into_owned())).collect();
     let param = |name: &str| query.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str());
+    let reject =
+        |r: Rejection, a: Option<&Assessment>, d: Option<(&Decision, &CohortState, Option<&str>)>| {
+            let mut line = LogLine::reject(&r, facts, now);
+            if let Some(a) = a {
+                line = line.assessed(a);
+            }
+            if let Some((d, s, p)) = d {
+                line = line.decided(d, s, p);
+            }
+            line.emit();
+            count(ctx, env, "reject", r.kind().code());
+            respond::rejection(&r, None, &Audience::Api)
+        };
     let wanted = param("route").unwrap_or_default();
     let normalized = route::normalize(wanted);
     let Some(route) =
-        config.routes.iter().find(|r| r.matches(&[r.method.as_deref().unwrap_or("POST")], &normalized))
+        policy.protected.iter().find(|r| r.matches(&[r.method.as_deref().unwrap_or("POST")], &normalized))
     else {
         return reject(
             Rejection::new(RejectKind::UnknownRoute, format!("route {wanted:?} is not protected")),
             None,
+            None,
         );
     };
 
-    // The risk at issue time sets the price: the widget sends its signals with the request.
+    // What the client claims about itself: its signals (the price is set at issue time) and,
+    // once the form has one, its phone's calling code (only the first digits are sent).
     let client = match param("signals") {
         None | Some("") => ClientSide::Absent,
         Some(s) => match URL_SAFE_NO_PAD.decode(s) {
@@ -180,53 +255,133 @@ async fn gate_endpoint(
             Err(_) => ClientSide::Malformed("signals parameter is not base64url".into()),
         },
     };
-    let assessment = signals::assess(&facts, &client);
-    let difficulty = match config.risk.verdict(config.difficulty, assessment.score) {
-        signals::Verdict::Deny => {
-            let r = Rejection::new(RejectKind::Denied, format!("risk {} at issue", assessment.score));
-            return reject(r, Some(&assessment));
+    let phone = match param("phone") {
+        None => Known::Unknown,
+        Some(p) => Known::Is(
+            crate::phone::calling_code(&format!("+{}", p.trim_start_matches('+')), false).map(str::to_string),
+        ),
+    };
+    let assessment = signals::assess(facts, &client);
+    let (decision, state) = decide(env, config, facts, &route.path, &assessment, phone.clone(), false).await;
+    let phone_code = match &phone {
+        Known::Is(Some(c)) => Some(c.as_str()),
+        _ => None,
+    };
+    let (difficulty, k) = match decision.outcome {
+        Outcome::Deny => {
+            let r = Rejection::new(RejectKind::Denied, format!("at issue: {}", decision.why));
+            return reject(r, Some(&assessment), Some((&decision, &state, phone_code)));
         }
-        signals::Verdict::Work(d) => d,
+        Outcome::Busy => {
+            let r = Rejection::new(RejectKind::Busy, format!("at issue: {}", decision.why))
+                .retry_after(policy.attack.retry_after_secs);
+            return reject(r, Some(&assessment), Some((&decision, &state, phone_code)));
+        }
+        Outcome::Price { difficulty, k } => (difficulty, k),
     };
     let id = match facts::random_id() {
         Ok(id) => id,
         Err(e) => {
-            return reject(Rejection::new(RejectKind::Misconfigured, format!("no randomness: {e}")), None);
+            return reject(
+                Rejection::new(RejectKind::Misconfigured, format!("no randomness: {e}")),
+                None,
+                None,
+            );
         }
     };
     let terms = Terms {
         route: route.path.clone(),
         difficulty,
-        k: config.k,
+        k,
         risk: assessment.risk_byte(),
         ttl: config.ttl,
-        binding: facts::binding(&facts),
+        binding: facts::binding(facts),
     };
     let signed = match challenge::issue(config.keys.current(), &terms, now, id) {
         Ok(s) => s,
-        Err(e) => return reject(Rejection::new(RejectKind::Misconfigured, e.to_string()), None),
+        Err(e) => return reject(Rejection::new(RejectKind::Misconfigured, e.to_string()), None, None),
     };
-    let mut line = LogLine::new("issue", 200, &facts, now).assessed(&assessment);
+    let mut line =
+        LogLine::new("issue", 200, facts, now).assessed(&assessment).decided(&decision, &state, phone_code);
     line.route = Some(route.path.clone());
     line.id = Some(URL_SAFE_NO_PAD.encode(id));
     line.difficulty = Some(difficulty);
     line.emit();
-    respond::json(200, &signed.to_json())
+    count(ctx, env, "issue", decision.rule.clone().unwrap_or_else(|| "-".into()));
+    if decision.shadow.is_some() {
+        count(ctx, env, "shadow", decision.rule.clone().unwrap_or_else(|| "-".into()));
+    }
+    let mut json = signed.to_json();
+    json.phone_field = policy.phone_field.clone().or_else(|| policy.phone_code_field.clone());
+    json.phone_code = phone_code.map(str::to_string);
+    respond::json(200, &json)
 }
 
-/// A protected route: read the solution, verify, assess, spend, forward with a verdict.
-async fn protect(req: Request, env: &Env, config: &Config, route: &Route, now: UnixTime) -> Result<Response> {
+/// Reads the request's cohorts (counting it first when `add`) and decides by the policy.
+/// If the counters cannot be reached, attack mode is skipped for this request (logged): the
+/// proof of work, the fingerprint checks and the ledger still apply.
+async fn decide(
+    env: &Env,
+    config: &Config,
+    facts: &RequestFacts,
+    route: &str,
+    assessment: &Assessment,
+    phone_code: Known<Option<String>>,
+    add: bool,
+) -> (Decision, CohortState) {
+    let policy: &Policy = &config.policy;
+    let subject = Subject {
+        route,
+        country: facts.cf.country.as_deref(),
+        asn: facts.cf.asn,
+        ip: facts.client_ip.as_deref().and_then(|ip| ip.parse().ok()),
+        user_agent: facts.user_agent(),
+        assessment,
+        phone_code,
+    };
+    let state = if policy.attack.enabled {
+        let keys = subject.cohorts(&policy.attack.cohorts);
+        match cohorts::observe(env, config.cohort_shards, &keys, add, policy.attack.window_secs).await {
+            Ok(s) => s,
+            Err(e) => {
+                worker::console_error!("{}", serde_json::json!({"gate": "cohorts", "error": e.to_string()}));
+                CohortState::default()
+            }
+        }
+    } else {
+        CohortState::default()
+    };
+    (policy.decide(&subject, &state), state)
+}
+
+/// A protected route: read the solution, verify, assess, decide, spend, forward with a verdict.
+async fn protect(
+    req: Request,
+    env: &Env,
+    ctx: &Context,
+    config: &Config,
+    route: &Route,
+    now: UnixTime,
+) -> Result<Response> {
     let facts = facts::read(&req);
     let audience = Audience::of(&req);
+    let policy = &config.policy;
     let challenge_url = format!("{}/challenge?route={}", config.prefix, route.path);
-    let reject = |r: Rejection, id: Option<&[u8; 16]>, a: Option<&Assessment>| {
+    let reject = |r: Rejection,
+                  id: Option<&[u8; 16]>,
+                  a: Option<&Assessment>,
+                  d: Option<(&Decision, &CohortState, Option<&str>)>| {
         let mut line = LogLine::reject(&r, &facts, now);
         line.route = Some(route.path.clone());
         line.id = id.map(|i| URL_SAFE_NO_PAD.encode(i));
         if let Some(a) = a {
             line = line.assessed(a);
         }
+        if let Some((d, s, p)) = d {
+            line = line.decided(d, s, p);
+        }
         line.emit();
+        count(ctx, env, "reject", r.kind().code());
         respond::rejection(&r, Some(&challenge_url), &audience)
     };
 
@@ -237,21 +392,23 @@ async fn protect(req: Request, env: &Env, config: &Config, route: &Route, now: U
             RejectKind::TooLarge,
             format!("Content-Length {declared:?} over {}", config.max_body),
         );
-        return reject(r, None, None);
+        return reject(r, None, None, None);
     }
     let body = match read_capped(&req, config.max_body).await {
         Ok(b) => b,
-        Err(r) => return reject(r, None, None),
+        Err(r) => return reject(r, None, None, None),
     };
+    let kind = BodyKind::of(facts.headers.get("content-type"));
 
     // 2. the solution: header for API clients, form field for browsers.
     let raw = match facts.headers.get(solution::HEADER) {
         Some(h) => Some(h.to_string()),
-        None => form::field(&BodyKind::of(facts.headers.get("content-type")), &body, solution::FIELD),
+        None => form::field(&kind, &body, solution::FIELD),
     };
     let Some(raw) = raw else {
         return reject(
             Rejection::new(RejectKind::MissingSolution, "no header and no form field"),
+            None,
             None,
             None,
         );
@@ -262,49 +419,57 @@ async fn protect(req: Request, env: &Env, config: &Config, route: &Route, now: U
         keys: &config.keys,
         now,
         skew: config.skew,
-        route: &route.path,
-        binding: facts::binding(&facts),
+        route: Some(&route.path),
+        binding: Some(facts::binding(&facts)),
     };
     let verified: Verified = match solution::verify(&raw, &expect) {
         Ok(v) => v,
-        Err(r) => return reject(r, None, None),
+        Err(r) => return reject(r, None, None, None),
     };
     let id = verified.challenge.id;
 
-    // 4. fingerprint: the submission, with the signals the work was bound to. The work was
-    // checked at the signed difficulty; if the risk now calls for more than one extra bit
-    // beyond it, the client must fetch a harder challenge. (One bit of slack: a browser's
-    // challenge fetch and its form post legitimately differ in a few headers.)
+    // 4. fingerprint the submission (with the signals the work was bound to) and decide by the
+    //    policy, counting this paid sign-up in its cohorts. The price the policy asks now may
+    //    be one bit above the signed one (a browser's challenge fetch and its form post differ
+    //    in a few headers); beyond that the client must fetch a harder challenge.
     let assessment = signals::assess(&facts, &ClientSide::parse(&verified.signals));
-    match config.risk.verdict(config.difficulty, assessment.score) {
-        signals::Verdict::Deny => {
-            let r = Rejection::new(RejectKind::Denied, format!("risk {} at submission", assessment.score));
-            return reject(r, Some(&id), Some(&assessment));
+    let phone = phone_code(policy, &kind, &body);
+    let (decision, state) =
+        decide(env, config, &facts, &route.path, &assessment, Known::Is(phone.clone()), true).await;
+    let logged = (&decision, &state, phone.as_deref());
+    match decision.outcome {
+        Outcome::Deny => {
+            let r = Rejection::new(RejectKind::Denied, format!("at submission: {}", decision.why));
+            return reject(r, Some(&id), Some(&assessment), Some(logged));
         }
-        signals::Verdict::Work(required) if required > verified.challenge.difficulty.saturating_add(1) => {
+        Outcome::Busy => {
+            let r = Rejection::new(RejectKind::Busy, format!("at submission: {}", decision.why))
+                .retry_after(policy.attack.retry_after_secs);
+            return reject(r, Some(&id), Some(&assessment), Some(logged));
+        }
+        Outcome::Price { difficulty, k }
+            if difficulty > verified.challenge.difficulty.saturating_add(1) || k > verified.challenge.k =>
+        {
             let r = Rejection::new(
                 RejectKind::RiskIncreased,
                 format!(
-                    "risk {} needs difficulty {required}, challenge has {}",
-                    assessment.score, verified.challenge.difficulty
+                    "now priced {difficulty}x{k} ({}), challenge was {}x{}",
+                    decision.why, verified.challenge.difficulty, verified.challenge.k
                 ),
             );
-            return reject(r, Some(&id), Some(&assessment));
+            return reject(r, Some(&id), Some(&assessment), Some(logged));
         }
-        signals::Verdict::Work(_) => {}
+        Outcome::Price { .. } => {}
     }
 
     // 5. single use, only after the work is known to be paid.
     let forget_after = verified.challenge.expires_at.plus(config.skew);
     let mut reasons = assessment.codes();
-    match ledger::spend(env, config.ledger_shards, &id, forget_after).await {
-        Ok(true) => {}
-        Ok(false) => {
-            return reject(
-                Rejection::new(RejectKind::AlreadySpent, "replay of a spent challenge"),
-                Some(&id),
-                Some(&assessment),
-            );
+    match ledger::spend(env, config.ledger_shards, &id, forget_after, None).await {
+        Ok(ledger::Spent::Fresh) => {}
+        Ok(_) => {
+            let r = Rejection::new(RejectKind::AlreadySpent, "replay of a spent challenge");
+            return reject(r, Some(&id), Some(&assessment), Some(logged));
         }
         Err(ledger::Unavailable(why)) if config.fail_open => {
             worker::console_error!(
@@ -314,7 +479,12 @@ async fn protect(req: Request, env: &Env, config: &Config, route: &Route, now: U
             reasons.push("ledger_unavailable_fail_open".to_string());
         }
         Err(ledger::Unavailable(why)) => {
-            return reject(Rejection::new(RejectKind::LedgerUnavailable, why), Some(&id), Some(&assessment));
+            return reject(
+                Rejection::new(RejectKind::LedgerUnavailable, why),
+                Some(&id),
+                Some(&assessment),
+                Some(logged),
+            );
         }
     }
 
@@ -333,19 +503,35 @@ async fn protect(req: Request, env: &Env, config: &Config, route: &Route, now: U
     let resp = match proxy::forward(&config.origin, &req, body, &verdict).await {
         Ok(resp) => resp,
         Err(e) => {
-            return reject(
-                Rejection::new(RejectKind::OriginUnavailable, e.to_string()),
-                Some(&id),
-                Some(&assessment),
-            );
+            let r = Rejection::new(RejectKind::OriginUnavailable, e.to_string());
+            return reject(r, Some(&id), Some(&assessment), Some(logged));
         }
     };
-    let mut line = LogLine::new("forward", resp.status_code(), &facts, now).assessed(&assessment);
+    let mut line = LogLine::new("forward", resp.status_code(), &facts, now).assessed(&assessment).decided(
+        &decision,
+        &state,
+        phone.as_deref(),
+    );
     line.route = Some(route.path.clone());
     line.id = Some(URL_SAFE_NO_PAD.encode(id));
     line.difficulty = Some(verified.challenge.difficulty);
     line.emit();
+    count(ctx, env, "forward", decision.rule.clone().unwrap_or_else(|| "-".into()));
+    if decision.shadow.is_some() {
+        count(ctx, env, "shadow", decision.rule.clone().unwrap_or_else(|| "-".into()));
+    }
     Ok(resp)
+}
+
+/// The sign-up's phone calling code, from the policy's phone fields in the body.
+fn phone_code(policy: &Policy, kind: &BodyKind, body: &[u8]) -> Option<String> {
+    if let Some(field) = &policy.phone_code_field
+        && let Some(v) = form::field(kind, body, field)
+    {
+        return crate::phone::calling_code(&v, true).map(str::to_string);
+    }
+    let field = policy.phone_field.as_ref()?;
+    crate::phone::calling_code(&form::field(kind, body, field)?, false).map(str::to_string)
 }
 
 /// How much of an oversized chunked upload is read and discarded before the gate gives up on

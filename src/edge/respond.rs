@@ -3,6 +3,7 @@
 use crate::decision::Rejection;
 use crate::facts::RequestFacts;
 use crate::page::{self, Lang};
+use crate::policy::{CohortState, Decision, Outcome};
 use crate::signals::Assessment;
 use crate::time::UnixTime;
 use crate::user_agent::UserAgent;
@@ -70,7 +71,7 @@ pub fn rejection(r: &Rejection, challenge_url: Option<&str>, audience: &Audience
             html(r.kind().status(), page::render(r.kind(), *lang, back.as_deref()))?
         }
     };
-    if let Some(secs) = r.kind().retry_after() {
+    if let Some(secs) = r.retry_after_secs() {
         resp.headers().set("Retry-After", &secs.to_string())?;
     }
     Ok(resp)
@@ -125,6 +126,44 @@ pub struct LogLine {
     pub colo: Option<String>,
     /// Browser family/major from the User-Agent.
     pub ua: String,
+    /// The User-Agent (first 256 characters), for policy replay.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub user_agent: Option<String>,
+    /// The client's IPv4 /24 or IPv6 /48 (never the full address).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ip_prefix: Option<String>,
+    /// The sign-up's phone calling code (never the number).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub phone_code: Option<String>,
+    /// Cohort rates read for the decision (sign-ups per window).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub cohorts: Vec<(String, f64)>,
+    /// Site-wide rate read for the decision.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub site_rate: Option<f64>,
+    /// Policy outcome: `price 17x32`, `deny`, `busy`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub outcome: Option<String>,
+    /// The rule that decided.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rule: Option<String>,
+    /// Why, in words.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub why: Option<String>,
+    /// Attack level reached (0: none).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub level: Option<usize>,
+    /// In shadow mode: what would have been enforced, and why.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub shadow: Option<String>,
+}
+
+/// How an outcome is written in the log.
+pub fn outcome_text(o: &Outcome) -> String {
+    match o {
+        Outcome::Price { difficulty, k } => format!("price {difficulty}x{k}"),
+        other => other.name().to_string(),
+    }
 }
 
 impl LogLine {
@@ -148,7 +187,34 @@ impl LogLine {
             country: facts.cf.country.clone(),
             colo: facts.cf.colo.clone(),
             ua: UserAgent::parse(facts.user_agent().unwrap_or("")).family_major(),
+            user_agent: facts.user_agent().map(|u| u.chars().take(256).collect()),
+            ip_prefix: facts
+                .client_ip
+                .as_deref()
+                .and_then(|ip| ip.parse().ok())
+                .map(crate::policy::ip_prefix),
+            phone_code: None,
+            cohorts: Vec::new(),
+            site_rate: None,
+            outcome: None,
+            rule: None,
+            why: None,
+            level: None,
+            shadow: None,
         }
+    }
+
+    /// Adds a policy decision and the cohort state it was made on.
+    pub fn decided(mut self, d: &Decision, state: &CohortState, phone_code: Option<&str>) -> LogLine {
+        self.outcome = Some(outcome_text(&d.outcome));
+        self.rule = d.rule.clone();
+        self.why = Some(d.why.clone());
+        self.level = (d.level > 0).then_some(d.level);
+        self.shadow = d.shadow.as_ref().map(|(o, why)| format!("{} ({why})", outcome_text(o)));
+        self.cohorts = state.rates.iter().map(|(k, r)| (k.0.clone(), (r * 10.0).round() / 10.0)).collect();
+        self.site_rate = Some((state.site_rate * 10.0).round() / 10.0);
+        self.phone_code = phone_code.map(str::to_string);
+        self
     }
 
     /// A line for a rejection.

@@ -154,8 +154,8 @@ pub fn check_rejections() -> usize {
             keys: &keys,
             now: UnixTime(u64_of(r, "now")),
             skew: u64_of(r, "skew"),
-            route: str_of(r, "route"),
-            binding: Binding(arr(str_of(r, "binding"))),
+            route: Some(str_of(r, "route")),
+            binding: Some(Binding(arr(str_of(r, "binding")))),
         };
         let got = solution::verify(str_of(r, "solution"), &expect).err().map(|e| e.kind().code());
         assert_eq!(got, r["expect"].as_str(), "{}", str_of(r, "name"));

@@ -4,11 +4,11 @@ import { describe, it, before, after, beforeEach } from 'node:test';
 import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
 import http from 'node:http';
-import { startOrigin, startGate, randomSecret, challenge, solved, gateCli } from './harness.mjs';
+import { startOrigin, startGate, randomSecret, challenge, solved, gateCli, testPolicy } from './harness.mjs';
 import { unb64, parseToken, mintToken, solution, lazyNonce, verifyVerdict, kid } from './protocol.mjs';
 
 const UA = 'gate-e2e/1.0';
-const VARS = { DIFFICULTY: '12', SUBPUZZLES: '8', CHALLENGE_TTL: '60', CLOCK_SKEW: '5' };
+const VARS = { POLICY: testPolicy(), CHALLENGE_TTL: '60', CLOCK_SKEW: '5' };
 
 async function post(url, { solution: sol, body = 'email=a%40example.com&password=hunter2hunter2', ua = UA, headers = {}, field = false } = {}) {
   const h = { 'User-Agent': ua, 'Content-Type': 'application/x-www-form-urlencoded', ...headers };
@@ -277,7 +277,7 @@ describe('gate configuration problems and key rotation', () => {
     const gate = await startGate({
       origin: origin.url,
       secrets: { GATE_SECRET: 'too-short', ORIGIN_SECRET: originSecret },
-      vars: { ...VARS, DIFFICULTY: '99' },
+      vars: { ...VARS, POLICY: testPolicy({ difficulty: 99 }) },
     });
     try {
       const r = await post(`${gate.url}/signup`, { solution: 'anything' });
@@ -293,7 +293,7 @@ describe('gate configuration problems and key rotation', () => {
       const config = await gate.waitForLog((l) => l.gate === 'config');
       assert.ok(config, 'config problems are logged');
       assert.equal(config.problems.length, 2, JSON.stringify(config.problems));
-      assert.ok(config.problems.some((p) => p.includes('DIFFICULTY')));
+      assert.ok(config.problems.some((p) => p.includes('defaults.difficulty: 99 is outside 1..=32')), JSON.stringify(config.problems));
       assert.ok(config.problems.some((p) => p.includes('GATE_SECRET is 9 bytes')));
       assert.ok(!gate.output.text.includes('too-short'), 'secret values are never logged');
     } finally {

@@ -164,3 +164,66 @@ export async function solved(gateUrl, route, userAgent = 'gate-e2e/1.0', signals
   const c = await challenge(gateUrl, route, userAgent);
   return gateCli('solve', '--token', c.token, '--signals', signals);
 }
+
+/**
+ * A policy for tests (README § Policy): a small base price (12 bits x 8) so native solving is
+ * quick, the demo's routes, attack mode off unless `attack` gives its keys; `routes`, `risk`
+ * and `rules` add TOML to those sections.
+ */
+export function testPolicy({ difficulty = 12, k = 8, shadow = false, routes = '', attack = 'enabled = false', rules = '' } = {}) {
+  return [
+    'version = 1',
+    '[defaults]', `difficulty = ${difficulty}`, `k = ${k}`, `shadow = ${shadow}`,
+    '[routes]',
+    'protected = ["POST /signup", "POST /api/register", "POST /api/otp/send"]',
+    'pass = ["POST /login"]',
+    'phone_field = "phone"',
+    routes,
+    '[attack]', attack,
+    rules,
+  ].join('\n');
+}
+
+/**
+ * The built Worker (build/index.js) in workerd through Miniflare, with its real Durable Objects
+ * (ledger, cohort counters, stats), so each request can carry its own `request.cf`.
+ * `logs()` are the structured lines it printed.
+ */
+export async function startEdge({ origin, bindings }) {
+  const { Miniflare } = await import('miniflare');
+  const lines = [];
+  const mf = new Miniflare({
+    scriptPath: path.join(ROOT, 'build', 'index.js'),
+    modules: true,
+    modulesRules: [{ type: 'CompiledWasm', include: ['**/*.wasm'] }],
+    compatibilityDate: '2026-04-01',
+    durableObjects: {
+      LEDGER: { className: 'Ledger', useSQLite: true },
+      COHORTS: { className: 'Cohorts', useSQLite: true },
+      STATS: { className: 'Stats', useSQLite: true },
+    },
+    bindings: { ORIGIN: origin, ...bindings },
+    handleRuntimeStdio(stdout, stderr) {
+      for (const s of [stdout, stderr]) {
+        s.on('data', (d) => {
+          for (const l of String(d).split('\n')) if (l.includes('"gate"')) lines.push(l.slice(l.indexOf('{')));
+        });
+      }
+    },
+  });
+  await mf.ready;
+  return {
+    mf,
+    logs: () => lines.flatMap((l) => { try { return [JSON.parse(l)]; } catch { return []; } }),
+    /** Waits (up to 5 s) for a log line matching `pred`: stdout arrives asynchronously. */
+    async waitForLog(pred, timeoutMs = 5000) {
+      const end = Date.now() + timeoutMs;
+      for (;;) {
+        const hit = this.logs().find(pred);
+        if (hit || Date.now() > end) return hit;
+        await new Promise((r) => setTimeout(r, 50));
+      }
+    },
+    stop: () => mf.dispose(),
+  };
+}

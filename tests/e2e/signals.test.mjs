@@ -4,82 +4,23 @@
 // and Bot Management can differ on every request.
 import { describe, it, before, after, beforeEach } from 'node:test';
 import assert from 'node:assert/strict';
-import path from 'node:path';
-import { Miniflare } from 'miniflare';
-import { startOrigin, randomSecret, gateCli, ROOT } from './harness.mjs';
-
-const UA = 'Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36';
-const HOST = 'https://signup.example';
-
-/** Headers Chrome 131 on Windows sends for the widget's challenge fetch and for a single-page
- * app's fetch() sign-up (Node's fetch under dispatchFetch always sends Sec-Fetch-Mode: cors, so
- * a form navigation cannot be replayed here; the browser suites cover that). */
-const CHROME = {
-  common: {
-    'User-Agent': UA,
-    'sec-ch-ua': '"Google Chrome";v="131", "Chromium";v="131", "Not_A Brand";v="24"',
-    'sec-ch-ua-mobile': '?0',
-    'sec-ch-ua-platform': '"Windows"',
-    'Accept-Encoding': 'gzip, deflate, br, zstd',
-    'Accept-Language': 'de-DE,de;q=0.9,en;q=0.8',
-  },
-  fetch: { Accept: '*/*', 'Sec-Fetch-Site': 'same-origin', 'Sec-Fetch-Mode': 'cors', 'Sec-Fetch-Dest': 'empty' },
-  submit: {
-    Accept: 'application/json',
-    'Sec-Fetch-Site': 'same-origin',
-    'Sec-Fetch-Mode': 'cors',
-    'Sec-Fetch-Dest': 'empty',
-    'Content-Type': 'application/x-www-form-urlencoded',
-    Origin: HOST,
-  },
-};
-
-/** What this Chrome's widget would report (consistent with the headers above). */
-const SIGNALS = {
-  v: 1,
-  webdriver: false,
-  automation: [],
-  softwareRenderer: false,
-  outer: [1280, 800],
-  screen: [1920, 1080],
-  timeZone: 'Europe/Berlin',
-  languages: ['de-DE', 'de', 'en'],
-  plugins: 5,
-  uaData: { brands: [['Google Chrome', '131'], ['Chromium', '131']], mobile: false, platform: 'Windows' },
-  cores: 8,
-  rtt: 40,
-};
-
-/** A residential connection in Berlin over HTTP/2. */
-const CF = { asn: 3320, asOrganization: 'Deutsche Telekom AG', country: 'DE', timezone: 'Europe/Berlin', httpProtocol: 'HTTP/2', tlsVersion: 'TLSv1.3', clientTcpRtt: 25, botManagement: { score: 90, verifiedBot: false } };
+import { startOrigin, startEdge, testPolicy, randomSecret, gateCli } from './harness.mjs';
+import { UA, HOST, CHROME, SIGNALS, CF } from './clients.mjs';
 
 describe('fingerprint checks with per-request request.cf (Miniflare)', () => {
   const originSecret = randomSecret();
-  let origin, mf, logs;
+  let origin, edge, mf;
 
   before(async () => {
     origin = await startOrigin({ originSecret });
-    logs = [];
-    mf = new Miniflare({
-      scriptPath: path.join(ROOT, 'build', 'index.js'),
-      modules: true,
-      modulesRules: [{ type: 'CompiledWasm', include: ['**/*.wasm'] }],
-      compatibilityDate: '2026-04-01',
-      durableObjects: { LEDGER: { className: 'Ledger', useSQLite: true } },
-      bindings: {
-        ORIGIN: origin.url,
-        GATE_SECRET: randomSecret(),
-        ORIGIN_SECRET: originSecret,
-        DIFFICULTY: '12',
-        SUBPUZZLES: '8',
-      },
-      handleRuntimeStdio(stdout, stderr) {
-        for (const s of [stdout, stderr]) s.on('data', (d) => { for (const l of String(d).split('\n')) if (l.includes('"gate"')) logs.push(l.slice(l.indexOf('{'))); });
-      },
+    edge = await startEdge({
+      origin: origin.url,
+      // the fingerprint's own pricing: no rules, no attack mode
+      bindings: { GATE_SECRET: randomSecret(), ORIGIN_SECRET: originSecret, POLICY: testPolicy() },
     });
-    await mf.ready;
+    mf = edge.mf;
   });
-  after(async () => { await mf?.dispose(); await origin?.stop(); });
+  after(async () => { await edge?.stop(); await origin?.stop(); });
   beforeEach(() => origin.reset());
 
   const challenge = async ({ cf = CF, signals = SIGNALS, headers = {} } = {}) => {
@@ -181,11 +122,11 @@ describe('fingerprint checks with per-request request.cf (Miniflare)', () => {
 
   it('every decision is logged with its reasons', async () => {
     await new Promise((r) => setTimeout(r, 200));
-    const lines = logs.map((l) => { try { return JSON.parse(l); } catch { return null; } }).filter(Boolean);
+    const lines = edge.logs();
     const denied = lines.filter((l) => l.code === 'denied');
     assert.ok(denied.length >= 3);
     assert.ok(denied.every((l) => l.reasons.length > 0 && typeof l.score === 'number'));
     assert.ok(denied.some((l) => l.reasons.some((r) => r.code === 'ua_automation' && r.detail.includes('curl'))));
-    assert.ok(!logs.join('\n').includes('Europe/Berlin"'), 'raw client signals are not logged');
+    assert.ok(!JSON.stringify(lines).includes('Europe/Berlin"'), 'raw client signals are not logged');
   });
 });

@@ -1,0 +1,221 @@
+//! Policy replay: re-decide recorded decision-log lines under another policy, to see what a
+//! change would have done before deploying it (`gate replay policy.toml decisions.jsonl`).
+//!
+//! A log line carries what the policy decides on: route, ASN, country, IP prefix, User-Agent,
+//! phone calling code, the fingerprint score and reasons, and the cohort rates read at the
+//! time. Lines the policy did not decide (a malformed solution, a replay) are skipped. The
+//! client address is known only to its /24 or /48, so CIDR rules narrower than that are
+//! matched against the prefix's first address.
+
+use crate::policy::{CohortKey, CohortState, Decision, Known, Outcome, Policy, Subject};
+use crate::signals::{Assessment, Reason, reason_code};
+use serde_json::Value;
+
+/// The decision-log lines in `text`: JSON lines (optionally behind a prefix such as a
+/// timestamp), or `wrangler tail --format json` events, whose `logs[].message[]` hold the
+/// lines.
+pub fn decision_lines(text: &str) -> Vec<Value> {
+    let mut out = Vec::new();
+    let mut stream = serde_json::Deserializer::from_str(text).into_iter::<Value>();
+    let mut values = Vec::new();
+    let whole = loop {
+        match stream.next() {
+            None => break true,
+            Some(Ok(v)) => values.push(v),
+            Some(Err(_)) => break false,
+        }
+    };
+    if !whole {
+        values = text
+            .lines()
+            .filter_map(|l| l.find('{').and_then(|i| l.get(i..)))
+            .filter_map(|l| serde_json::from_str(l).ok())
+            .collect();
+    }
+    for v in values {
+        collect(v, &mut out);
+    }
+    out
+}
+
+fn collect(v: Value, out: &mut Vec<Value>) {
+    if v.get("gate").is_some() {
+        out.push(v);
+        return;
+    }
+    let Some(logs) = v.get("logs").and_then(Value::as_array) else { return };
+    for log in logs {
+        for m in log.get("message").and_then(Value::as_array).into_iter().flatten() {
+            match m {
+                Value::String(s) => {
+                    if let Some(j) =
+                        s.find('{').and_then(|i| s.get(i..)).and_then(|t| serde_json::from_str(t).ok())
+                    {
+                        collect(j, out);
+                    }
+                }
+                Value::Object(_) => collect(m.clone(), out),
+                _ => {}
+            }
+        }
+    }
+}
+
+/// One replayed decision.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Replayed {
+    /// The outcome logged (`price 17x32`, `deny`, `busy`).
+    pub before: String,
+    /// The outcome under the new policy.
+    pub after: Decision,
+    /// A short description of the request (time, method, path, ASN, country).
+    pub request: String,
+}
+
+impl Replayed {
+    /// The new outcome as the log writes it.
+    pub fn after_text(&self) -> String {
+        outcome_text(&self.after.outcome)
+    }
+
+    /// Whether the outcome changes.
+    pub fn changed(&self) -> bool {
+        self.before != self.after_text()
+    }
+}
+
+/// How an outcome is written in the decision log.
+pub fn outcome_text(o: &Outcome) -> String {
+    match o {
+        Outcome::Price { difficulty, k } => format!("price {difficulty}x{k}"),
+        other => other.name().to_string(),
+    }
+}
+
+/// Re-decides one log line; `None` for lines the policy did not decide.
+pub fn replay(policy: &Policy, line: &Value) -> Option<Replayed> {
+    if line.get("gate")?.as_str()? != "decision" {
+        return None;
+    }
+    let before = line.get("outcome")?.as_str()?.to_string();
+    let route = line.get("route")?.as_str()?;
+    let str_of = |k: &str| line.get(k).and_then(Value::as_str);
+    let reasons: Vec<Reason> = line
+        .get("reasons")
+        .and_then(Value::as_array)
+        .map(|rs| {
+            rs.iter()
+                .filter_map(|r| {
+                    Some(Reason {
+                        code: reason_code(r.get("code")?.as_str()?)?,
+                        weight: u32::try_from(r.get("weight")?.as_u64()?).ok()?,
+                        detail: r.get("detail").and_then(Value::as_str).unwrap_or("").to_string(),
+                    })
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    let assessment = Assessment {
+        score: line.get("score").and_then(Value::as_u64).and_then(|s| u32::try_from(s).ok()).unwrap_or(0),
+        reasons,
+    };
+    let at_issue = str_of("path").is_some_and(|p| p.ends_with("/challenge"));
+    let phone = str_of("phone_code").map(str::to_string);
+    let phone_code = match (at_issue, phone) {
+        (_, Some(code)) => Known::Is(Some(code)),
+        (true, None) => Known::Unknown,
+        (false, None) => Known::Is(None),
+    };
+    let ip = str_of("ip_prefix").and_then(|p| p.split('/').next()).and_then(|a| a.parse().ok());
+    let asn = line.get("asn").and_then(Value::as_u64).and_then(|a| u32::try_from(a).ok());
+    let subject = Subject {
+        route,
+        country: str_of("country"),
+        asn,
+        ip,
+        user_agent: str_of("user_agent"),
+        assessment: &assessment,
+        phone_code,
+    };
+    let state = CohortState {
+        rates: line
+            .get("cohorts")
+            .and_then(Value::as_array)
+            .map(|cs| {
+                cs.iter()
+                    .filter_map(|c| Some((CohortKey(c.get(0)?.as_str()?.to_string()), c.get(1)?.as_f64()?)))
+                    .collect()
+            })
+            .unwrap_or_default(),
+        site_rate: line.get("site_rate").and_then(Value::as_f64).unwrap_or(0.0),
+        panicked: Vec::new(),
+    };
+    let after = policy.decide(&subject, &state);
+    let request = format!(
+        "t={} {} {} asn={} country={}",
+        line.get("t").and_then(Value::as_u64).unwrap_or(0),
+        str_of("method").unwrap_or("?"),
+        str_of("path").unwrap_or("?"),
+        asn.map_or("-".to_string(), |a| a.to_string()),
+        str_of("country").unwrap_or("-"),
+    );
+    Some(Replayed { before, after, request })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn policy(rules: &str) -> Policy {
+        crate::policy::load(&format!(
+            "version = 1\n[routes]\nprotected = [\"POST /signup\"]\nphone_field = \"phone\"\n{rules}"
+        ))
+        .unwrap()
+    }
+
+    const FORWARD: &str = r#"{"gate":"decision","t":1795360000,"action":"forward","status":200,"method":"POST","path":"/signup","route":"/signup","score":35,"reasons":[{"code":"hosting_asn","weight":30,"detail":"AS16509"},{"code":"http1_browser","weight":5,"detail":""}],"asn":16509,"country":"US","ua":"chrome/131","user_agent":"Mozilla/5.0 Chrome/131.0.0.0","ip_prefix":"198.51.100.0/24","phone_code":"1","cohorts":[["asn:16509",12.0],["country:US",3.0]],"site_rate":15.0,"outcome":"price 18x32","why":"risk 35 +1"}"#;
+
+    #[test]
+    fn replays_what_a_rule_would_change() {
+        let line: Value = serde_json::from_str(FORWARD).unwrap();
+        let same = replay(&policy(""), &line).unwrap();
+        assert_eq!(same.after_text(), "price 18x32", "the logged decision is reproduced");
+        assert!(!same.changed());
+        for (rules, want) in [
+            ("[[rules]]\nname = \"aws\"\nwhen = { asn = [16509] }\naction = \"deny\"\n", "deny"),
+            ("[[rules]]\nname = \"only cn\"\nnot = { phone_code = [\"86\"] }\naction = \"busy\"\n", "busy"),
+            (
+                "[[rules]]\nname = \"net\"\nwhen = { cidr = [\"198.51.100.0/24\"] }\naction = \"allow\"\n",
+                "price 17x32",
+            ),
+            ("[attack]\nlevels = [{ at = 10, extra_bits = 3 }, { at = 40, busy = true }]\n", "price 21x32"),
+        ] {
+            let r = replay(&policy(rules), &line).unwrap();
+            assert_eq!(r.after_text(), want, "{rules}");
+            assert!(r.changed());
+        }
+    }
+
+    #[test]
+    fn reads_json_lines_and_wrangler_tail_events() {
+        let lines = format!("{FORWARD}\n2026-11-22T10:00:00Z {FORWARD}\nnot json\n");
+        assert_eq!(decision_lines(&lines).len(), 2);
+        let event = serde_json::json!({"outcome": "ok", "logs": [{"message": [FORWARD], "level": "log"}, {"message": ["plain text"]}]});
+        let tail = format!("{:#}\n{:#}\n", event, event);
+        let found = decision_lines(&tail);
+        assert_eq!(found.len(), 2);
+        assert_eq!(found[0].get("asn").and_then(Value::as_u64), Some(16509));
+    }
+
+    #[test]
+    fn skips_lines_the_policy_did_not_decide() {
+        let p = policy("");
+        for line in [
+            r#"{"gate":"decision","action":"reject","code":"malformed_solution","route":"/signup"}"#,
+            r#"{"gate":"config"}"#,
+            "{}",
+        ] {
+            assert!(replay(&p, &serde_json::from_str(line).unwrap()).is_none(), "{line}");
+        }
+    }
+}

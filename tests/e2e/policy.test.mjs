@@ -1,0 +1,559 @@
+// The policy and attack mode end to end: the built Worker in workerd (Miniflare dispatchFetch,
+// so every request carries its own request.cf) with its real Durable Objects (ledger, cohort
+// counters, stats) in front of the real demo origin. What got through is asserted on the
+// origin's own record; the native `gate` CLI solves the challenges.
+import { describe, it, before, after, beforeEach } from 'node:test';
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { startOrigin, startEdge, testPolicy, randomSecret, gateCli, ROOT } from './harness.mjs';
+import { mintToken, parseToken, unb64, lazyNonce, solution as solutionString } from './protocol.mjs';
+import { HOST, CHROME, SIGNALS, CF } from './clients.mjs';
+
+/** A spiking network, otherwise a residential client like CF. */
+const SPIKER = { ...CF, asn: 64500, asOrganization: 'Example Broadband' };
+/** A second, quiet network in the same country. */
+const QUIET = { ...CF, asn: 3209, asOrganization: 'Vodafone GmbH' };
+
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+/**
+ * A browser-like client of one edge: one network (`cf`), one address, Chrome's headers and
+ * widget signals. Every call returns status, parsed JSON (when JSON) and headers.
+ */
+function client(edge, origin, { cf = CF, ip = '198.51.100.7', headers = {} } = {}) {
+  const mf = edge.mf;
+  const h = (extra) => ({ ...CHROME.common, 'CF-Connecting-IP': ip, ...headers, ...extra });
+  const read = async (r) => {
+    const text = await r.text();
+    let json = null;
+    try { json = JSON.parse(text); } catch { /* html */ }
+    return { status: r.status, json, text, headers: r.headers };
+  };
+  return {
+    async challenge(route = '/signup', { phone } = {}) {
+      const q = new URLSearchParams({ route, signals: Buffer.from(JSON.stringify(SIGNALS)).toString('base64url') });
+      if (phone !== undefined) q.set('phone', phone);
+      return read(await mf.dispatchFetch(`${HOST}/__gate/challenge?${q}`, { headers: h(CHROME.fetch), cf }));
+    },
+    async solve(challenge) {
+      return gateCli('solve', '--token', challenge.json.token, '--signals', JSON.stringify(SIGNALS));
+    },
+    /** Posts `fields` (form, or JSON with `json: true`) with the solution to `route`. */
+    async submit(route, solution, { fields = { email: 'a@example.com' }, json = false, extra = {} } = {}) {
+      const body = json
+        ? JSON.stringify({ ...fields, 'gate-solution': solution })
+        : new URLSearchParams({ ...fields, 'gate-solution': solution }).toString();
+      const type = json ? { 'Content-Type': 'application/json' } : {};
+      return read(await mf.dispatchFetch(`${HOST}${route}`, { method: 'POST', headers: h({ ...CHROME.submit, ...type, ...extra }), body, cf }));
+    },
+    /** A whole sign-up: challenge, solve, submit. `issue` is the challenge response. */
+    async signUp(route = '/signup', opts = {}) {
+      const issue = await this.challenge(route, { phone: opts.phone });
+      if (issue.status !== 200) return { issue, status: null };
+      const r = await this.submit(route, await this.solve(issue), opts);
+      return { ...r, issue };
+    },
+    async login() {
+      return read(await mf.dispatchFetch(`${HOST}/login`, { method: 'POST', headers: h({ ...CHROME.submit }), body: 'email=a%40example.com&password=correct-horse', cf, redirect: 'manual' }));
+    },
+    async get(p, extra = {}) {
+      return read(await mf.dispatchFetch(`${HOST}${p}`, { headers: h(extra), cf }));
+    },
+    async post(p, body, extra = {}) {
+      return read(await mf.dispatchFetch(`${HOST}${p}`, { method: 'POST', headers: h(extra), body, cf }));
+    },
+  };
+}
+
+const forwarded = (r) => r.status !== null && r.status >= 200 && r.status < 300;
+const posts = async (origin, p) => (await origin.records()).filter((x) => x.method === 'POST' && (!p || x.path === p));
+
+describe('per-cohort attack mode, stats', () => {
+  const originSecret = randomSecret();
+  const statsToken = randomSecret();
+  let origin, edge, spiker, quiet;
+
+  before(async () => {
+    origin = await startOrigin({ originSecret });
+    edge = await startEdge({
+      origin: origin.url,
+      bindings: {
+        GATE_SECRET: randomSecret(),
+        ORIGIN_SECRET: originSecret,
+        STATS_TOKEN: statsToken,
+        COHORT_SHARDS: '4',
+        // a short window and low levels, so a test-sized spike trips them and decays quickly
+        POLICY: testPolicy({
+          attack: [
+            'enabled = true',
+            'window_secs = 10',
+            'cohorts = ["asn", "ip_prefix"]',
+            'levels = [{ at = 2, extra_bits = 2 }, { at = 4, busy = true }]',
+            'retry_after_secs = 30',
+          ].join('\n'),
+        }),
+      },
+    });
+    spiker = client(edge, origin, { cf: SPIKER, ip: '203.0.113.10' });
+    quiet = client(edge, origin, { cf: QUIET, ip: '192.0.2.20' });
+  });
+  after(async () => { await edge?.stop(); await origin?.stop(); });
+
+  it('a spike from one ASN escalates, then sheds that ASN only; logins pass; it decays back', async () => {
+    // 1. sign-ups pay the base price until the network's rate reaches the first level; the
+    //    one that crosses it is counted, and its 12-bit work is no longer enough (two bits
+    //    more): the client must fetch the dearer challenge
+    const steps = [];
+    for (let i = 0; i < 6 && steps.at(-1) !== 403; i++) {
+      const r = await spiker.signUp();
+      assert.equal(r.issue.json.difficulty, 12);
+      steps.push(r.status);
+      if (r.status === 403) assert.equal(r.json.error, 'risk_increased');
+      else assert.ok(forwarded(r), r.text);
+    }
+    assert.ok(steps.length >= 2 && steps.at(-1) === 403, `${steps}`);
+    const third = await spiker.signUp();
+    assert.equal(third.issue.json.difficulty, 14, 'the escalated price');
+    // 2. the escalated price is paid and forwarded
+    assert.ok(forwarded(third), third.text);
+
+    // 3. a burst of solved challenges crosses the shedding level: the rest are shed, and the
+    //    challenge endpoint sheds that network too, with Retry-After
+    const issued = [];
+    for (let i = 0; i < 8; i++) issued.push(await spiker.challenge());
+    assert.ok(issued.every((c) => c.json.difficulty === 14), JSON.stringify(issued.map((c) => c.json.difficulty)));
+    const solutions = await Promise.all(issued.map((c) => spiker.solve(c)));
+    const burst = await Promise.all(solutions.map((s) => spiker.submit('/signup', s)));
+    const shed = burst.filter((r) => r.status === 503);
+    assert.ok(shed.length >= 6, `most of the burst is shed: ${burst.map((r) => r.status)}`);
+    assert.ok(shed.every((r) => r.json.error === 'busy' && r.headers.get('retry-after') === '30'));
+    const blocked = await spiker.challenge();
+    assert.equal(blocked.status, 503);
+    assert.equal(blocked.json.error, 'busy');
+    assert.equal(blocked.headers.get('retry-after'), '30');
+    assert.match(blocked.json.message, /logging in still works/);
+    const fromSpiker = (await posts(origin, '/signup')).length;
+    assert.equal(fromSpiker, steps.length - 1 + 1 + burst.filter(forwarded).length);
+
+    // 4. meanwhile another network signs up at the base price, and the spiking network's
+    //    existing users still log in
+    const other = await quiet.signUp();
+    assert.equal(other.issue.json.difficulty, 12);
+    assert.ok(forwarded(other), other.text);
+    const login = await spiker.login();
+    assert.equal(login.status, 303);
+    assert.equal((await posts(origin, '/login')).length, 1);
+    assert.equal((await posts(origin, '/signup')).length, fromSpiker + 1);
+
+    // 5. the stats endpoint refuses without the token and reports the spike with it
+    for (const auth of [undefined, 'Bearer nope', `Bearer ${statsToken}x`, 'Basic Og==']) {
+      const r = await spiker.get('/__gate/stats', auth ? { Authorization: auth } : {});
+      assert.equal(r.status, 401, auth);
+      assert.equal(r.json.error, 'unauthorized');
+      assert.ok(r.headers.get('www-authenticate'));
+      assert.ok(!r.text.includes('asn:64500'));
+    }
+    let stats;
+    for (let i = 0; i < 50; i++) {
+      stats = (await spiker.get('/__gate/stats', { Authorization: `Bearer ${statsToken}` })).json;
+      if ((stats.decisions.rejections_by_code.busy ?? 0) >= shed.length + 1 && stats.decisions.by_action.forward >= 3) break;
+      await sleep(100);
+    }
+    assert.equal(stats.policy.ok, true);
+    assert.match(stats.policy.source, /^POLICY var, sha256 [0-9a-f]{16}$/);
+    assert.ok(stats.decisions.by_action.forward >= 3, JSON.stringify(stats.decisions));
+    assert.ok(stats.decisions.rejections_by_code.busy >= shed.length + 1, JSON.stringify(stats.decisions));
+    assert.equal(stats.decisions.rejections_by_code.risk_increased, 1);
+    const asn = stats.cohorts.find((c) => c.key === 'asn:64500');
+    assert.ok(asn, JSON.stringify(stats.cohorts));
+    assert.equal(asn.state, 'busy');
+    assert.equal(asn.level, 2);
+    assert.ok(asn.rate >= 4, asn.rate);
+    const quietRow = stats.cohorts.find((c) => c.key === 'asn:3209');
+    assert.equal(quietRow?.state, 'normal');
+    const page = await spiker.get('/__gate/stats', {
+      Authorization: `Basic ${Buffer.from(`ops:${statsToken}`).toString('base64')}`,
+      Accept: 'text/html',
+    });
+    assert.equal(page.status, 200);
+    assert.match(page.headers.get('content-type'), /text\/html/);
+    assert.match(page.text, /<svg role="img"/);
+    assert.match(page.text, /asn:64500<\/td><td>[\d.]+<\/td><td>2<\/td><td>busy/);
+
+    // 6. with the spike over, the counter decays: escalated again, then back to the base price
+    const states = [];
+    const start = Date.now();
+    for (;;) {
+      const c = await spiker.challenge();
+      const state = c.status === 503 ? 'busy' : `${c.json.difficulty}`;
+      if (states.at(-1) !== state) states.push(state);
+      if (state === '12') break;
+      assert.ok(Date.now() - start < 60_000, `still ${states} after a minute`);
+      await sleep(500);
+    }
+    assert.deepEqual(states, ['busy', '14', '12'], 'steps back down level by level');
+    // the network signs up again (counted, this sign-up may cross the first level once more:
+    // then one refetch at the price asked)
+    let again = await spiker.signUp();
+    if (again.json?.error === 'risk_increased') again = await spiker.signUp();
+    assert.ok(forwarded(again), again.text);
+  });
+
+  it('logs each decision with the cohort rates it was made on', async () => {
+    const busy = await edge.waitForLog((l) => l.code === 'busy' && l.path === '/signup');
+    assert.ok(busy);
+    assert.equal(busy.outcome, 'busy');
+    assert.equal(busy.asn, 64500);
+    assert.equal(busy.ip_prefix, '203.0.113.0/24');
+    assert.match(busy.why, /cohort (asn:64500|ip_prefix:203\.0\.113\.0\/24) at \d+\/window \(level 2\)/);
+    assert.ok(busy.cohorts.some(([k, r]) => k === 'asn:64500' && r >= 4), JSON.stringify(busy.cohorts));
+    assert.ok(!JSON.stringify(edge.logs()).includes('203.0.113.10'), 'client addresses are logged only as prefixes');
+  });
+});
+
+describe('phone calling-code rules', () => {
+  const originSecret = randomSecret();
+  let origin, edge, browser;
+
+  before(async () => {
+    origin = await startOrigin({ originSecret });
+    edge = await startEdge({
+      origin: origin.url,
+      bindings: {
+        GATE_SECRET: randomSecret(),
+        ORIGIN_SECRET: originSecret,
+        POLICY: testPolicy({
+          rules: `
+[[rules]]
+name = "otp: +86 only"
+routes = ["/api/otp/send"]
+not = { phone_code = ["86"] }
+action = "deny"
+
+[[rules]]
+name = "satellite numbers pay more"
+when = { phone_code = ["881", "882"] }
+action = "challenge"
+difficulty = 16
+`,
+        }),
+      },
+    });
+    browser = client(edge, origin);
+  });
+  after(async () => { await edge?.stop(); await origin?.stop(); });
+  beforeEach(() => origin.reset());
+
+  it('allows only +86 on the OTP route, in form and JSON bodies', async () => {
+    const cases = [
+      ['form +86', { fields: { phone: '+86 138 0013 8000' } }, true],
+      ['form 0086', { fields: { phone: '0086-13800138000' } }, true],
+      ['form +1', { fields: { phone: '+1 202 555 0143' } }, false],
+      ['form, no phone', { fields: { email: 'a@example.com' } }, false],
+      ['json +86', { json: true, fields: { phone: '+8613800138000' } }, true],
+      ['json +44', { json: true, fields: { phone: '+44 20 7946 0000' } }, false],
+    ];
+    for (const [name, opts, ok] of cases) {
+      const r = await browser.signUp('/api/otp/send', opts);
+      assert.equal(r.issue.status, 200, `${name}: the code is not known when the challenge is fetched`);
+      if (ok) {
+        assert.ok(forwarded(r), `${name}: ${r.text}`);
+      } else {
+        assert.equal(r.status, 403, `${name}: ${r.text}`);
+        assert.equal(r.json.error, 'denied', name);
+      }
+    }
+    const recs = await posts(origin, '/api/otp/send');
+    assert.equal(recs.length, 3);
+    assert.ok(recs.every((x) => x.verdict.valid));
+    const denied = await edge.waitForLog((l) => l.code === 'denied' && l.phone_code === '44');
+    assert.equal(denied.rule, 'otp: +86 only');
+    assert.ok(!JSON.stringify(edge.logs()).includes('7946'), 'only the calling code is logged, never the number');
+  });
+
+  it('refuses at issue time when the widget already sends the code', async () => {
+    const c = await browser.challenge('/api/otp/send', { phone: '+44' });
+    assert.equal(c.status, 403);
+    assert.equal(c.json.error, 'denied');
+    const ok = await browser.challenge('/api/otp/send', { phone: '+86' });
+    assert.equal(ok.status, 200);
+    assert.equal(ok.json.phone_code, '86');
+    assert.equal(ok.json.phone_field, 'phone');
+  });
+
+  it('prices a listed calling code higher, on form and JSON sign-ups', async () => {
+    // fetched without the code, the base-price work is refused once the form names the code
+    const cheap = await browser.signUp('/signup', { fields: { email: 'x@example.com', phone: '+881 6 1234 5678' } });
+    assert.equal(cheap.issue.json.difficulty, 12);
+    assert.equal(cheap.status, 403);
+    assert.equal(cheap.json.error, 'risk_increased');
+    for (const json of [false, true]) {
+      const r = await browser.signUp('/signup', { phone: '+881', json, fields: { email: 'x@example.com', phone: '+881 6 1234 5678' } });
+      assert.equal(r.issue.json.difficulty, 16, 'priced by the code the widget sent');
+      assert.ok(forwarded(r), r.text);
+    }
+    // other codes pay the base price
+    const r = await browser.signUp('/signup', { fields: { email: 'y@example.com', phone: '+49 30 1234567' } });
+    assert.equal(r.issue.json.difficulty, 12);
+    assert.ok(forwarded(r), r.text);
+    assert.equal((await posts(origin, '/signup')).length, 3);
+  });
+});
+
+describe('panic switch, registration busy page, shadow mode', () => {
+  const originSecret = randomSecret();
+  const adminToken = randomSecret();
+  const gateSecret = randomSecret();
+  let origin;
+  before(async () => { origin = await startOrigin({ originSecret }); });
+  after(() => origin?.stop());
+  beforeEach(() => origin.reset());
+
+  const start = (policy, extra = {}) => startEdge({
+    origin: origin.url,
+    bindings: { GATE_SECRET: gateSecret, ORIGIN_SECRET: originSecret, ADMIN_TOKEN: adminToken, POLICY: policy, ...extra },
+  });
+
+  it('the policy panic switch sheds every sign-up but no login, with a translated page', async () => {
+    // a challenge solved before the switch was thrown
+    const before = await start(testPolicy());
+    const solution = await client(before, origin).solve(await client(before, origin).challenge());
+    await before.stop();
+
+    const edge = await start(testPolicy({ attack: 'enabled = true\npanic = true\nretry_after_secs = 90' }));
+    try {
+      const browser = client(edge, origin);
+      const c = await browser.challenge();
+      assert.equal(c.status, 503);
+      assert.equal(c.json.error, 'busy');
+      assert.equal(c.headers.get('retry-after'), '90');
+      // a person submitting the form gets the page, in their language; an API client JSON
+      const page = await browser.submit('/signup', solution, {
+        extra: { Accept: 'text/html,application/xhtml+xml', 'Accept-Language': 'zh-CN,zh;q=0.9' },
+      });
+      assert.equal(page.status, 503);
+      assert.equal(page.headers.get('retry-after'), '90');
+      assert.match(page.headers.get('content-type'), /text\/html/);
+      assert.match(page.text, /<html lang="zh-CN"/);
+      assert.match(page.text, /注册繁忙/);
+      assert.match(page.text, /登录不受影响/);
+      const api = await browser.submit('/signup', solution, { json: true });
+      assert.equal(api.status, 503);
+      assert.equal(api.json.error, 'busy');
+      const login = await browser.login();
+      assert.equal(login.status, 303);
+      const other = await client(edge, origin, { cf: QUIET }).get('/account');
+      assert.equal(other.status, 200);
+      assert.deepEqual((await origin.records()).map((x) => `${x.method} ${x.path}`), ['POST /login', 'GET /account']);
+    } finally {
+      await edge.stop();
+    }
+  });
+
+  it('the run-time panic switch sheds a cohort or the site, and is turned off again', async () => {
+    const edge = await start(testPolicy({ attack: 'enabled = true' }));
+    try {
+      const spiker = client(edge, origin, { cf: SPIKER });
+      const quiet = client(edge, origin, { cf: QUIET });
+      const panic = (body, token = adminToken) => spiker.post('/__gate/panic', JSON.stringify(body), { Authorization: `Bearer ${token}`, 'Content-Type': 'application/json' });
+      assert.equal((await panic({ scope: 'site', on: true }, 'wrong')).status, 401);
+      assert.equal((await spiker.post('/__gate/panic', '{"scope":"site","on":true}')).status, 401);
+      assert.equal((await panic({ scope: 'planet:earth', on: true })).json.error, 'bad_scope');
+      assert.equal((await spiker.get('/__gate/panic')).status, 405);
+
+      const on = await panic({ scope: 'asn:64500', on: true, minutes: 5 });
+      assert.equal(on.status, 200, on.text);
+      assert.equal(on.json.scope, 'asn:64500');
+      assert.equal((await spiker.challenge()).status, 503);
+      assert.ok(forwarded(await quiet.signUp()), 'other networks are not affected');
+
+      assert.equal((await panic({ scope: 'site', on: true })).status, 200);
+      assert.equal((await quiet.challenge()).status, 503);
+      assert.equal((await quiet.login()).status, 303);
+
+      await panic({ scope: 'site', on: false });
+      await panic({ scope: 'asn:64500', on: false });
+      assert.ok(forwarded(await spiker.signUp()));
+      assert.ok(forwarded(await quiet.signUp()));
+      assert.equal((await posts(origin, '/signup')).length, 3);
+      assert.equal((await posts(origin, '/login')).length, 1);
+      const logged = await edge.waitForLog((l) => l.gate === 'panic' && l.scope === 'site' && l.on === true);
+      assert.ok(logged);
+      assert.ok(!JSON.stringify(edge.logs()).includes(adminToken));
+    } finally {
+      await edge.stop();
+    }
+  });
+
+  it('shadow mode forwards and logs what would have happened; replay shows a change', async () => {
+    const rules = `
+[[rules]]
+name = "no DE"
+when = { country = ["DE"] }
+action = "deny"
+`;
+    const shadowRule = rules.replace('action = "deny"', 'action = "deny"\nshadow = true');
+    for (const [name, policy] of [
+      ['global', testPolicy({ shadow: true, rules })],
+      ['per rule', testPolicy({ rules: shadowRule })],
+    ]) {
+      await origin.reset();
+      const edge = await start(policy);
+      try {
+        const r = await client(edge, origin).signUp();
+        assert.equal(r.issue.json.difficulty, 12, name);
+        assert.ok(forwarded(r), `${name}: ${r.text}`);
+        assert.equal((await posts(origin, '/signup')).length, 1, name);
+        const line = await edge.waitForLog((l) => l.action === 'forward' && l.shadow);
+        assert.ok(line, `${name}: the shadow decision is logged`);
+        assert.match(line.shadow, /^deny \(rule "no DE"\)$/);
+        assert.equal(line.outcome, 'price 12x8');
+
+        // the same log lines, replayed against the policy with the rule enforced
+        const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'gate-replay-'));
+        fs.writeFileSync(path.join(dir, 'decisions.jsonl'), edge.logs().map((l) => JSON.stringify(l)).join('\n'));
+        fs.writeFileSync(path.join(dir, 'enforced.toml'), testPolicy({ rules }));
+        const out = await gateCli('replay', path.join(dir, 'enforced.toml'), path.join(dir, 'decisions.jsonl'));
+        fs.rmSync(dir, { recursive: true });
+        assert.match(out, /POST \/signup asn=3320 country=DE: price 12x8 -> deny \(rule "no DE"\)/);
+        assert.match(out, /2 policy decisions replayed, 2 would change/);
+      } finally {
+        await edge.stop();
+      }
+    }
+  });
+});
+
+describe('siteverify for origins not behind the Worker', () => {
+  const originSecret = randomSecret();
+  const gateSecret = randomSecret();
+  const siteSecret = randomSecret();
+  let origin, edge, browser;
+
+  before(async () => {
+    origin = await startOrigin({ originSecret });
+    edge = await startEdge({
+      origin: origin.url,
+      bindings: { GATE_SECRET: gateSecret, ORIGIN_SECRET: originSecret, SITEVERIFY_SECRET: siteSecret, POLICY: testPolicy() },
+    });
+    browser = client(edge, origin);
+  });
+  after(async () => { await edge?.stop(); await origin?.stop(); });
+
+  /** The origin's server calling siteverify (no browser headers, another network). */
+  const verify = async (fields, json = false) => {
+    const body = json ? JSON.stringify(fields) : new URLSearchParams(fields).toString();
+    const r = await edge.mf.dispatchFetch(`${HOST}/__gate/siteverify`, {
+      method: 'POST',
+      headers: { 'Content-Type': json ? 'application/json' : 'application/x-www-form-urlencoded', 'User-Agent': 'origin-backend/1.0' },
+      body,
+    });
+    assert.equal(r.status, 200);
+    return r.json();
+  };
+  const fresh = async () => browser.solve(await browser.challenge('/signup'));
+
+  it('accepts a valid solution once, in the Turnstile shape', async () => {
+    const response = await fresh();
+    const ok = await verify({ secret: siteSecret, response, remoteip: '198.51.100.7' });
+    assert.deepEqual(Object.keys(ok).sort(), ['action', 'challenge_ts', 'error-codes', 'hostname', 'success']);
+    assert.equal(ok.success, true);
+    assert.deepEqual(ok['error-codes'], []);
+    assert.equal(ok.action, '/signup');
+    assert.equal(ok.hostname, 'signup.example');
+    assert.ok(Math.abs(Date.parse(ok.challenge_ts) - Date.now()) < 60_000, ok.challenge_ts);
+    const again = await verify({ secret: siteSecret, response });
+    assert.deepEqual(again, { success: false, 'error-codes': ['timeout-or-duplicate'] });
+    // single use is shared with the gate's own ledger
+    const through = await browser.submit('/signup', response);
+    assert.equal(through.status, 409);
+    assert.equal(through.json.error, 'already_spent');
+  });
+
+  it('a solution already used at the gate is refused, JSON bodies work', async () => {
+    const response = await fresh();
+    assert.ok(forwarded(await browser.submit('/signup', response)));
+    assert.deepEqual(await verify({ secret: siteSecret, response }, true), { success: false, 'error-codes': ['timeout-or-duplicate'] });
+    assert.equal((await verify({ secret: siteSecret, response: await fresh() }, true)).success, true);
+  });
+
+  it('an idempotency_key lets the origin retry the same verification', async () => {
+    const response = await fresh();
+    const key = '5e1b3a4c-0b7d-4a0a-9c55-1d2f3e4a5b6c';
+    assert.equal((await verify({ secret: siteSecret, response, idempotency_key: key })).success, true);
+    assert.equal((await verify({ secret: siteSecret, response, idempotency_key: key })).success, true, 'a retry with the same key');
+    assert.deepEqual((await verify({ secret: siteSecret, response, idempotency_key: 'another' }))['error-codes'], ['timeout-or-duplicate']);
+    assert.deepEqual((await verify({ secret: siteSecret, response }))['error-codes'], ['timeout-or-duplicate']);
+  });
+
+  it('rejects forgeries, tampering and wrong or missing secrets', async () => {
+    const response = await fresh();
+    assert.deepEqual(await verify({ secret: randomSecret(), response }), { success: false, 'error-codes': ['invalid-input-secret'] });
+    assert.deepEqual(await verify({ response }), { success: false, 'error-codes': ['missing-input-secret'] });
+    assert.deepEqual(await verify({ secret: siteSecret }), { success: false, 'error-codes': ['missing-input-response'] });
+    assert.deepEqual(await verify({ secret: siteSecret, response: 'garbage' }), { success: false, 'error-codes': ['invalid-input-response'] });
+    // a challenge signed with another key, solved honestly
+    const c = await browser.challenge('/signup');
+    const forged = mintToken({ ...parseToken(unb64(c.json.token)) }, randomSecret());
+    const forgedSolution = await gateCli('solve', '--token', forged.toString('base64url'), '--signals', JSON.stringify(SIGNALS));
+    assert.deepEqual(await verify({ secret: siteSecret, response: forgedSolution }), { success: false, 'error-codes': ['invalid-input-response'] });
+    // one sub-puzzle's nonce swapped for one that does not meet the difficulty
+    const [tok, nb] = response.split('.');
+    const token = unb64(tok);
+    const nonces = [];
+    for (let i = 0; i < unb64(nb).length; i += 8) nonces.push(unb64(nb).readBigUInt64BE(i));
+    nonces[0] = lazyNonce(token, 0, JSON.stringify(SIGNALS));
+    const tampered = solutionString(token, nonces, JSON.stringify(SIGNALS));
+    assert.deepEqual(await verify({ secret: siteSecret, response: tampered }), { success: false, 'error-codes': ['invalid-input-response'] });
+    // the honest solution was never spent by the failed attempts
+    assert.equal((await verify({ secret: siteSecret, response })).success, true);
+    assert.ok(!JSON.stringify(edge.logs()).includes(siteSecret));
+  });
+});
+
+describe('a broken policy keeps sign-ups closed', () => {
+  const originSecret = randomSecret();
+  const statsToken = randomSecret();
+  let origin;
+  before(async () => { origin = await startOrigin({ originSecret }); });
+  after(() => origin?.stop());
+  beforeEach(() => origin.reset());
+
+  it('an invalid POLICY closes its protected routes (503) and stats lists every problem', async () => {
+    const policy = fs.readFileSync(path.join(ROOT, 'tests/data/policy/bad/everything-wrong.toml'), 'utf8')
+      .replace(/protected = \[[^\]]*\]/, 'protected = ["POST /signup"]')
+      .replace(/pass = \[[^\]]*\]/, 'pass = ["POST /login"]');
+    const edge = await startEdge({ origin: origin.url, bindings: { GATE_SECRET: randomSecret(), ORIGIN_SECRET: originSecret, STATS_TOKEN: statsToken, POLICY: policy } });
+    try {
+      const browser = client(edge, origin);
+      const r = await browser.submit('/signup', 'anything');
+      assert.equal(r.status, 503);
+      assert.equal(r.json.error, 'misconfigured');
+      assert.equal((await browser.challenge()).status, 503);
+      assert.equal((await browser.login()).status, 303);
+      assert.deepEqual((await origin.records()).map((x) => x.path), ['/login']);
+      const stats = (await browser.get('/__gate/stats', { Authorization: `Bearer ${statsToken}` })).json;
+      assert.equal(stats.policy.ok, false);
+      const problems = stats.policy.problems.join('\n');
+      assert.match(problems, /defaults\.difficulty: 40 is outside 1\.\.=32/);
+      assert.match(problems, /rules\[1\] "twice"\.action: "block" is not one of allow, challenge, deny, busy/);
+    } finally {
+      await edge.stop();
+    }
+  });
+
+  it('a policy that cannot even be read closes every non-read request', async () => {
+    const edge = await startEdge({ origin: origin.url, bindings: { GATE_SECRET: randomSecret(), ORIGIN_SECRET: originSecret, POLICY: 'version = 1\n[routes\n' } });
+    try {
+      const browser = client(edge, origin);
+      assert.equal((await browser.submit('/signup', 'anything')).status, 503);
+      assert.equal((await browser.submit('/any/form', 'anything')).status, 503);
+      assert.equal((await browser.get('/account')).status, 200, 'reads still pass');
+      assert.deepEqual((await origin.records()).map((x) => x.path), ['/account']);
+    } finally {
+      await edge.stop();
+    }
+  });
+});
