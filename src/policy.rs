@@ -894,6 +894,22 @@ impl Policy {
         route::find(&self.protected, methods, raw_path)
     }
 
+    /// Whether the price of a sign-up on `route` can depend on its phone calling code (a rule
+    /// for it names calling codes, or attack mode counts them): then the widget sends the code
+    /// with the challenge request.
+    pub fn phone_matters(&self, route: &str) -> bool {
+        if self.phone_field.is_none() && self.phone_code_field.is_none() {
+            return false;
+        }
+        let counted = self.attack.enabled && self.attack.cohorts.contains(&CohortKind::PhoneCode);
+        counted
+            || self.rules.iter().any(|r| {
+                (r.routes.is_empty() || r.routes.iter().any(|p| p == route))
+                    && (!r.when.phone_codes.is_empty()
+                        || r.not.as_ref().is_some_and(|n| !n.phone_codes.is_empty()))
+            })
+    }
+
     /// The attack level a rate reaches (0: none; i + 1 for `levels[i]`).
     pub fn level_for(&self, cohort: &CohortKey, rate: f64) -> usize {
         self.attack.levels_for(cohort).iter().take_while(|l| rate >= f64::from(l.at)).count()
@@ -1397,6 +1413,21 @@ country = [{ at = 100, extra_bits = 1 }, { at = 400, extra_bits = 3 }]
         let d = p.decide(&subject(&a), &CohortState::default());
         assert_eq!(d.outcome, Outcome::Price { difficulty: 17, k: 32 });
         assert_eq!(d.shadow.map(|s| s.0), Some(Outcome::Deny));
+    }
+
+    #[test]
+    fn the_phone_matters_only_where_a_rule_or_counter_uses_it() {
+        let base =
+            "version = 1\n[routes]\nprotected = [\"POST /signup\", \"POST /otp\"]\nphone_field = \"phone\"\n";
+        let otp_rule = "[[rules]]\nname = \"cn\"\nroutes = [\"/otp\"]\nnot = { phone_code = [\"86\"] }\naction = \"deny\"\n";
+        let no_count = "[attack]\ncohorts = [\"asn\"]\n";
+        let p = load(&format!("{base}{no_count}{otp_rule}")).unwrap();
+        assert!(p.phone_matters("/otp"));
+        assert!(!p.phone_matters("/signup"));
+        let counted = load(base).unwrap();
+        assert!(counted.phone_matters("/signup"), "attack mode counts calling codes by default");
+        let no_field = load("version = 1\n[routes]\nprotected = [\"POST /signup\"]\n").unwrap();
+        assert!(!no_field.phone_matters("/signup"));
     }
 
     #[test]

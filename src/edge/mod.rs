@@ -119,6 +119,10 @@ const WIDGET_FILES: &[&str] = &[
     "gate_solver_bg.wasm",
     "gate_solver_simd.js",
     "gate_solver_simd_bg.wasm",
+    "gate-i18n-zh-CN.json",
+    "gate-i18n-es.json",
+    "gate-i18n-de.json",
+    "gate-i18n-ja.json",
 ];
 
 /// Serves a widget file from the `ASSETS` binding, same-origin only.
@@ -312,7 +316,9 @@ async fn challenge(
         count(ctx, env, "shadow", decision.rule.clone().unwrap_or_else(|| "-".into()));
     }
     let mut json = signed.to_json();
-    json.phone_field = policy.phone_field.clone().or_else(|| policy.phone_code_field.clone());
+    if policy.phone_matters(&route.path) {
+        json.phone_field = policy.phone_field.clone().or_else(|| policy.phone_code_field.clone());
+    }
     json.phone_code = phone_code.map(str::to_string);
     respond::json(200, &json)
 }

@@ -67,6 +67,7 @@ pub async fn stats(req: &Request, env: &Env, loaded: &Loaded) -> Result<Response
     let counts = stats::counts(env, since).await?;
     let mut by_action = serde_json::Map::new();
     let mut by_code = serde_json::Map::new();
+    let mut by_rule = serde_json::Map::new();
     let mut per_minute: Vec<(i64, u64, u64, u64)> = (since..=now_minute).map(|m| (m, 0, 0, 0)).collect();
     for c in &counts {
         let n = u64::try_from(c.n).unwrap_or(0);
@@ -75,6 +76,13 @@ pub async fn stats(req: &Request, env: &Env, loaded: &Loaded) -> Result<Response
         if c.action == "reject" {
             let e = by_code.entry(c.code.clone()).or_insert(0.into());
             *e = (e.as_u64().unwrap_or(0) + n).into();
+        } else if c.code != "-" {
+            // issue, forward, shadow: by the policy rule that decided
+            let rules = by_rule.entry(c.action.clone()).or_insert_with(|| serde_json::json!({}));
+            if let Some(m) = rules.as_object_mut() {
+                let e = m.entry(c.code.clone()).or_insert(0.into());
+                *e = (e.as_u64().unwrap_or(0) + n).into();
+            }
         }
         if let Some(slot) = per_minute.iter_mut().find(|(m, ..)| *m == c.minute) {
             match c.action.as_str() {
@@ -116,14 +124,21 @@ pub async fn stats(req: &Request, env: &Env, loaded: &Loaded) -> Result<Response
                     }
                 })
                 .collect();
-            let levels: Vec<serde_json::Value> = policy
+            let levels_json = |levels: &[crate::policy::Level]| -> Vec<serde_json::Value> {
+                levels
+                    .iter()
+                    .map(|l| serde_json::json!({"at": l.at, "extra_bits": l.extra_bits, "busy": l.busy}))
+                    .collect()
+            };
+            let levels = levels_json(&policy.attack.levels);
+            let cohort_levels: serde_json::Map<String, serde_json::Value> = policy
                 .attack
-                .levels
+                .cohort_levels
                 .iter()
-                .map(|l| serde_json::json!({"at": l.at, "extra_bits": l.extra_bits, "busy": l.busy}))
+                .map(|(kind, l)| (kind.name().to_string(), levels_json(l).into()))
                 .collect();
             let json = serde_json::json!({"source": config.policy_source, "ok": true, "problems": [],
-                "shadow": policy.shadow, "attack": policy.attack.enabled, "window_secs": policy.attack.window_secs, "levels": levels});
+                "shadow": policy.shadow, "attack": policy.attack.enabled, "window_secs": policy.attack.window_secs, "levels": levels, "cohort_levels": cohort_levels});
             (json, rows)
         }
         Err(errors) => {
@@ -135,7 +150,7 @@ pub async fn stats(req: &Request, env: &Env, loaded: &Loaded) -> Result<Response
     };
     let body = serde_json::json!({
         "policy": policy_json,
-        "decisions": {"last_minutes": 60, "by_action": by_action, "rejections_by_code": by_code,
+        "decisions": {"last_minutes": 60, "by_action": by_action, "rejections_by_code": by_code, "by_rule": by_rule,
                       "per_minute": per_minute.iter().map(|(m, i, f, r)| serde_json::json!({"minute": m, "issue": i, "forward": f, "reject": r})).collect::<Vec<_>>()},
         "cohorts": rows,
     });

@@ -7,7 +7,8 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { startOrigin, startEdge, testPolicy, randomSecret, gateCli, ROOT } from './harness.mjs';
+import { execFile } from 'node:child_process';
+import { startOrigin, startEdge, testPolicy, randomSecret, gateCli, ROOT, env } from './harness.mjs';
 import { mintToken, parseToken, unb64, lazyNonce, solution as solutionString } from './protocol.mjs';
 import { HOST, CHROME, SIGNALS, CF } from './clients.mjs';
 
@@ -555,5 +556,21 @@ describe('a broken policy keeps sign-ups closed', () => {
     } finally {
       await edge.stop();
     }
+  });
+});
+
+describe('an invalid policy file never deploys', () => {
+  it('wrangler dev refuses to start and lists every problem', async () => {
+    const bad = 'tests/data/policy/bad/everything-wrong.toml';
+    const result = await new Promise((resolve) => {
+      execFile(path.join(ROOT, 'node_modules/.bin/wrangler'), ['dev', '--local', '--ip', '127.0.0.1', '--port', '0', '--show-interactive-dev-session=false'], {
+        cwd: ROOT, env: { ...env, POLICY_FILE: bad }, timeout: 300_000, maxBuffer: 1 << 24,
+      }, (error, stdout, stderr) => resolve({ code: error?.code, out: `${stdout}${stderr}` }));
+    });
+    assert.equal(result.code, 1, result.out.slice(-2000));
+    assert.match(result.out, /Running custom build `bash scripts\/build-worker` failed/);
+    const expected = fs.readFileSync(path.join(ROOT, bad.replace('.toml', '.errors')), 'utf8').trim().split('\n');
+    for (const line of expected) assert.ok(result.out.includes(line.replaceAll('"', '\\"')) || result.out.includes(line), `missing: ${line}`);
+    assert.match(result.out, /the Worker was not built/);
   });
 });

@@ -233,6 +233,34 @@ describe('the widget on the demo sign-up page', () => {
     assert.deepEqual(await posts(), []);
   });
 
+  it('sends only the phone\'s calling code with the challenge, and solves again when it changes', async () => {
+    const context = await person(browser);
+    const page = await context.newPage();
+    const asked = [];
+    page.on('request', (r) => { if (r.url().includes('/__gate/challenge')) asked.push(new URL(r.url()).searchParams.get('phone')); });
+    await page.goto(`${gate.url}/signup`);
+    await fill(page);
+    await page.waitForSelector('form[data-gate-state=solved]');
+    // the shipped policy counts sign-ups per calling code: the price may depend on it
+    await page.fill('#phone', '+44 20 7946 0000');
+    await page.focus('#email');
+    await page.waitForFunction(() => document.querySelector('form[data-gate]').dataset.gateState === 'solving');
+    await page.waitForSelector('form[data-gate-state=solved]');
+    // changed again right before sending: the submission waits for a solution for +86
+    await page.fill('#phone', '+86 138 0013 8000');
+    await page.click('button[type=submit]');
+    await page.waitForSelector('#result');
+    assert.deepEqual(asked, [null, '442', '861']);
+    const recs = await posts();
+    assert.equal(recs.length, 1);
+    assert.equal(recs[0].verdict.valid, true);
+    assert.match(recs[0].body, /phone=%2B86\+138\+0013\+8000/);
+    const line = await gate.waitForLog((l) => l.action === 'forward' && l.phone_code === '86');
+    assert.ok(line, 'the gate read the calling code from the form');
+    assert.ok(!gate.output.text.includes('0013'), 'never the number');
+    await context.close();
+  });
+
   it('passes the login form through untouched', async () => {
     const context = await person(browser);
     const page = await context.newPage();
@@ -276,5 +304,44 @@ describe('the widget on the demo sign-up page', () => {
     assert.equal((await fetch(`${gate.url}/gate.js`)).status, 200, 'root paths go to the origin (its echo), not to the assets');
     const echoed = (await origin.records()).find((r) => r.path === '/gate.js');
     assert.ok(echoed, 'the origin saw /gate.js');
+  });
+});
+
+describe('the widget while sign-up is shed ("registration busy")', () => {
+  const originSecret = randomSecret();
+  let origin, gate, browser;
+
+  before(async () => {
+    origin = await startOrigin({ originSecret });
+    // the shipped policy with its panic switch thrown
+    const policy = fs.readFileSync(path.join(ROOT, 'policy', 'gate.toml'), 'utf8').replace(/^panic = false$/m, 'panic = true');
+    assert.match(policy, /^panic = true$/m);
+    gate = await startGate({ origin: origin.url, secrets: { GATE_SECRET: randomSecret(), ORIGIN_SECRET: originSecret }, vars: { POLICY: policy } });
+    browser = await launch();
+  });
+  after(async () => { await browser?.close(); await gate?.stop(); await origin?.stop(); });
+
+  it('says so in the visitor\'s language without hammering the gate; logging in works', async () => {
+    const context = await person(browser, { locale: 'zh-CN' });
+    const page = await context.newPage();
+    let calls = 0;
+    page.on('request', (r) => { if (r.url().includes('/__gate/challenge')) calls++; });
+    await page.goto(`${gate.url}/signup`);
+    await page.fill('#email', 'person@example.com');
+    await page.waitForSelector('form[data-gate-state=error]');
+    assert.equal(await page.textContent('form[data-gate] [role=status] span'), '注册繁忙，请几分钟后再试。登录不受影响。');
+    await page.screenshot({ path: path.join(SHOTS, 'busy.png') });
+    await page.fill('#password', 'correct horse battery');
+    await page.click('button[type=submit]');
+    await page.waitForTimeout(1000);
+    assert.equal(calls, 2, 'one request per attempt, no retry storm');
+    assert.deepEqual((await origin.records()).filter((r) => r.method === 'POST'), []);
+    await page.goto(`${gate.url}/login`);
+    await page.fill('#email', 'member@example.com');
+    await page.fill('#password', 'correct horse battery');
+    await page.click('button[type=submit]');
+    await page.waitForURL(`${gate.url}/account`);
+    assert.deepEqual((await origin.records()).filter((r) => r.method === 'POST').map((r) => r.path), ['/login']);
+    await context.close();
   });
 });

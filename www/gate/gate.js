@@ -8,7 +8,9 @@
 // the form: data-gate-mode="visible|invisible", data-gate-start="focus|load",
 // data-gate-lang="en|zh-CN|es|de|ja". For single-page apps: `gate.solve(route)` resolves
 // to the solution string; events gate:progress, gate:solved, gate:error bubble from the form
-// (or fire on document for gate.solve).
+// (or fire on document for gate.solve). When the gate prices by phone calling code, the
+// widget sends the code of the form's phone field (only its first digits) with the challenge
+// request, and solves again if the code changes before the form is sent.
 (() => {
   'use strict';
   const script = document.currentScript;
@@ -17,53 +19,28 @@
   /** Refresh a challenge that has less than this many seconds left. */
   const MARGIN = 15;
 
-  const MESSAGES = {
-    en: {
-      denied: "This sign-up looks automated, so it can't continue. If you're signing up yourself, please use your usual browser and network.",
-      verifying: 'Verifying your browser…',
-      verified: 'Verified.',
-      waiting: 'Verifying your browser before sending…',
-      error: 'Verification failed. Check your connection and try again.',
-      retry: 'Try again',
-      unsupported: "Your browser can't run the security check needed to sign up. Please turn on JavaScript and WebAssembly, or use an up-to-date browser.",
-    },
-    'zh-CN': {
-      denied: '此次注册看起来像是自动程序，无法继续。如果是您本人注册，请使用常用的浏览器和网络。',
-      verifying: '正在验证您的浏览器…',
-      verified: '验证完成。',
-      waiting: '正在验证您的浏览器，完成后将自动提交…',
-      error: '验证失败。请检查网络连接后重试。',
-      retry: '重试',
-      unsupported: '您的浏览器无法运行注册所需的安全检查。请启用 JavaScript 和 WebAssembly，或使用最新版本的浏览器。',
-    },
-    es: {
-      denied: 'Este registro parece automatizado y no puede continuar. Si te estás registrando tú, usa tu navegador y red habituales.',
-      verifying: 'Verificando tu navegador…',
-      verified: 'Verificado.',
-      waiting: 'Verificando tu navegador antes de enviar…',
-      error: 'No se pudo verificar. Comprueba tu conexión e inténtalo de nuevo.',
-      retry: 'Reintentar',
-      unsupported: 'Tu navegador no puede ejecutar la comprobación de seguridad necesaria para registrarte. Activa JavaScript y WebAssembly o usa un navegador actualizado.',
-    },
-    de: {
-      denied: 'Diese Registrierung wirkt automatisiert und kann nicht fortgesetzt werden. Wenn Sie sich selbst registrieren, nutzen Sie bitte Ihren gewohnten Browser und Ihr gewohntes Netzwerk.',
-      verifying: 'Browser wird überprüft…',
-      verified: 'Überprüft.',
-      waiting: 'Browser wird vor dem Senden überprüft…',
-      error: 'Die Überprüfung ist fehlgeschlagen. Bitte Verbindung prüfen und erneut versuchen.',
-      retry: 'Erneut versuchen',
-      unsupported: 'Ihr Browser kann die für die Registrierung nötige Sicherheitsprüfung nicht ausführen. Bitte aktivieren Sie JavaScript und WebAssembly oder verwenden Sie einen aktuellen Browser.',
-    },
-    ja: {
-      denied: 'この登録は自動化されたものと判断されたため、続行できません。ご本人の場合は、普段お使いのブラウザとネットワークをご利用ください。',
-      verifying: 'ブラウザを確認しています…',
-      verified: '確認が完了しました。',
-      waiting: '送信前にブラウザを確認しています…',
-      error: '確認できませんでした。接続を確認して、もう一度お試しください。',
-      retry: '再試行',
-      unsupported: 'お使いのブラウザでは登録に必要なセキュリティチェックを実行できません。JavaScript と WebAssembly を有効にするか、最新のブラウザをご利用ください。',
-    },
+  /** English is built in; the other languages are fetched when needed (i18n/*.json). */
+  const EN = {
+    busy: 'Sign-up is busy right now. Please try again in a few minutes; logging in still works.',
+    denied: "This sign-up looks automated, so it can't continue. If you're signing up yourself, please use your usual browser and network.",
+    verifying: 'Verifying your browser…',
+    verified: 'Verified.',
+    waiting: 'Verifying your browser before sending…',
+    error: 'Verification failed. Check your connection and try again.',
+    retry: 'Try again',
+    unsupported: "Your browser can't run the security check needed to sign up. Please turn on JavaScript and WebAssembly, or use an up-to-date browser.",
   };
+  const LANGS = ['en', 'zh-CN', 'es', 'de', 'ja'];
+  const translations = {};
+  /** The messages in `lang` (a few hundred bytes, fetched once; English if that fails). */
+  function messagesFor(lang) {
+    if (lang === 'en') return Promise.resolve(EN);
+    translations[lang] ||= fetch(new URL(`gate-i18n-${lang}.json`, BASE))
+      .then((r) => (r.ok ? r.json() : {}))
+      .catch(() => ({}))
+      .then((m) => ({ ...EN, ...m }));
+    return translations[lang];
+  }
 
   /** The first supported language: attribute, then the browser's preferences, then English. */
   function language(el) {
@@ -73,11 +50,11 @@
     wanted.push(...(navigator.languages || [navigator.language || 'en']));
     for (const tag of wanted) {
       const lower = String(tag).toLowerCase();
-      const exact = Object.keys(MESSAGES).find((k) => k.toLowerCase() === lower);
+      const exact = LANGS.find((k) => k.toLowerCase() === lower);
       if (exact) return exact;
       const base = lower.split('-')[0];
       if (base === 'zh') return 'zh-CN';
-      if (MESSAGES[base]) return base;
+      if (LANGS.includes(base)) return base;
     }
     return 'en';
   }
@@ -116,11 +93,24 @@
 
   const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
-  /** GET a challenge, retrying network errors and 5xx with backoff (0.5, 1, 2, 4 s). */
-  async function fetchChallenge(route, signals) {
+  /**
+   * The first digits of an international number (+86 138…, 0086…): enough for the gate to
+   * find the calling code (at most three digits), never the number itself.
+   */
+  function phonePrefix(value) {
+    const m = /^(?:\+|00)(\d{1,3})/.exec(String(value || '').replace(/[\s().-]/g, ''));
+    return m ? m[1] : '';
+  }
+
+  /**
+   * GET a challenge, retrying network errors and 5xx with backoff (0.5, 1, 2, 4 s); not when
+   * sign-up is shed ("busy": retrying would only add load).
+   */
+  async function fetchChallenge(route, signals, phone) {
     const url = new URL('challenge', BASE);
     url.searchParams.set('route', route);
     if (signals.length) url.searchParams.set('signals', b64.encode(signals));
+    if (phone) url.searchParams.set('phone', phone);
     let last;
     for (let attempt = 0; attempt < 5; attempt++) {
       if (attempt) await sleep(500 * 2 ** (attempt - 1));
@@ -132,8 +122,9 @@
           c.offset = c.issued_at - Date.now() / 1000;
           return c;
         }
-        last = new GateError(r.status === 403 ? 'denied' : 'http_' + r.status);
-        if (r.status < 500) break;
+        const body = await r.json().catch(() => ({}));
+        last = new GateError(r.status === 403 ? 'denied' : body.error === 'busy' ? 'busy' : 'http_' + r.status);
+        if (r.status < 500 || last.code === 'busy') break;
       } catch (err) {
         last = new GateError('network', String(err));
       }
@@ -290,13 +281,13 @@
     return new TextEncoder().encode(JSON.stringify(s));
   }
 
-  /** Fetches and solves a challenge for `route`: { solution, challenge }. */
-  async function obtain(route, onProgress) {
+  /** Fetches and solves a challenge for `route` (priced for `phone`): { solution, challenge, phone }. */
+  async function obtain(route, onProgress, phone = '') {
     if (!wasmAvailable) throw new GateError('unsupported');
     const signals = await collectSignals();
-    const c = await fetchChallenge(route, signals);
+    const c = await fetchChallenge(route, signals, phone);
     const solution = await solveChallenge(c, signals, onProgress);
-    return { solution, challenge: c };
+    return { solution, challenge: c, phone };
   }
 
   function emit(target, name, detail) {
@@ -312,7 +303,11 @@
     }
     const route = action.pathname;
     const visible = form.getAttribute('data-gate-mode') !== 'invisible';
-    const messages = MESSAGES[language(form)];
+    let messages = EN;
+    const translated = messagesFor(language(form)).then((m) => {
+      messages = m;
+      retry.textContent = m.retry;
+    });
     let field = form.querySelector(`input[name="${FIELD}"]`);
     if (!field) {
       field = document.createElement('input');
@@ -351,31 +346,50 @@
     let result = null;
     let holding = null; // the submitter waiting for a solution
     let state = 'idle';
+    // The phone field, when the gate prices by calling code (it says so in the challenge).
+    let phoneField = null;
+    const phoneNow = () => {
+      const el = phoneField && form.elements.namedItem(phoneField);
+      return el && 'value' in el ? phonePrefix(el.value) : '';
+    };
+    // Whether the solution was priced for another calling code than the form now has.
+    const phoneStale = () => {
+      if (!result || !phoneField) return false;
+      const now = phoneNow();
+      const code = result.challenge.phone_code;
+      return now !== result.phone && !(code && now.startsWith(code));
+    };
 
-    const show = (next, message, { announce = true } = {}) => {
+    /** Moves to state `next`, announcing messages[key] (in the page's language, once loaded). */
+    const show = (next, key, { announce = true } = {}) => {
       state = next;
       form.setAttribute('data-gate-state', next);
       bar.hidden = !(visible && next === 'solving' && !reducedMotion);
       retry.hidden = next !== 'error';
       if (!visible && next !== 'error') return;
       // Changing the text is what the live region announces.
-      if (announce) text.textContent = message;
+      if (announce) {
+        translated.then(() => {
+          if (state === next) text.textContent = messages[key];
+        });
+      }
     };
 
     const start = () => {
       if (pending) return pending;
       result = null;
       field.value = '';
-      show('solving', holding ? messages.waiting : messages.verifying);
+      show('solving', holding ? 'waiting' : 'verifying');
       pending = obtain(route, (fraction) => {
         if (!reducedMotion) bar.value = fraction;
         emit(form, 'gate:progress', { fraction });
-      }).then(
+      }, phoneNow()).then(
         (r) => {
           result = r;
+          phoneField = r.challenge.phone_field || null;
           pending = null;
           field.value = r.solution;
-          show('solved', messages.verified);
+          show('solved', 'verified');
           emit(form, 'gate:solved', { solution: r.solution });
           if (holding) release();
           return r;
@@ -383,7 +397,7 @@
         (err) => {
           pending = null;
           const code = err.code || 'error';
-          show('error', code === 'unsupported' ? messages.unsupported : code === 'denied' ? messages.denied : messages.error);
+          show('error', ['unsupported', 'denied', 'busy'].includes(code) ? code : 'error');
           holding = null;
           form.removeAttribute('aria-busy');
           emit(form, 'gate:error', { code, message: String(err.message || err) });
@@ -414,7 +428,7 @@
     };
 
     form.addEventListener('submit', (e) => {
-      if (state === 'solved' && fresh()) {
+      if (state === 'solved' && fresh() && !phoneStale()) {
         // This submission spends the solution; a later one (a single-page app that stays on
         // the page) solves a new challenge when it is submitted.
         state = 'spent';
@@ -424,7 +438,7 @@
       }
       e.preventDefault();
       if (!wasmAvailable) {
-        show('error', messages.unsupported);
+        show('error', 'unsupported');
         return;
       }
       holding = e.submitter || true;
@@ -433,11 +447,16 @@
         result = null;
         start();
       }
-      show('solving', messages.waiting);
+      show('solving', 'waiting');
     });
 
     retry.addEventListener('click', () => {
       start();
+    });
+
+    // A calling code typed after the solve started: solve again for it, in the background.
+    form.addEventListener('change', (e) => {
+      if (phoneField && e.target.name === phoneField && !pending && phoneStale()) start();
     });
 
     // A page restored from the back/forward cache must not reuse a spent solution.
@@ -451,7 +470,7 @@
     });
 
     if (!wasmAvailable) {
-      show('error', messages.unsupported);
+      show('error', 'unsupported');
       return;
     }
     if (form.getAttribute('data-gate-start') === 'load') {
@@ -465,15 +484,19 @@
       form.addEventListener('focusin', onFirst);
       form.addEventListener('pointerdown', onFirst);
     }
-    show('idle', '', { announce: false });
+    show('idle', 'verifying', { announce: false });
   }
 
   const api = {
     version: 1,
-    /** Solves a challenge for `route`; resolves to the solution string. */
-    async solve(route) {
+    /**
+     * Solves a challenge for `route`; resolves to the solution string. Pass the sign-up's
+     * phone number (`{ phone }`) when the gate prices by calling code (only its first digits
+     * are sent).
+     */
+    async solve(route, { phone } = {}) {
       try {
-        const { solution } = await obtain(route, (fraction) => emit(document, 'gate:progress', { fraction }));
+        const { solution } = await obtain(route, (fraction) => emit(document, 'gate:progress', { fraction }), phonePrefix(phone));
         emit(document, 'gate:solved', { solution });
         return solution;
       } catch (err) {
