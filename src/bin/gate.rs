@@ -50,6 +50,10 @@ enum Command {
         /// Solver threads (default: all cores).
         #[arg(long)]
         threads: Option<usize>,
+        /// Read many tokens (or challenge JSON objects), one per line, from stdin and print one
+        /// solution per line, in order (load tests).
+        #[arg(long, conflicts_with = "token")]
+        batch: bool,
     },
     /// Fetch a challenge, solve it, and send the request; prints the response body.
     Submit {
@@ -130,7 +134,23 @@ fn run(cli: Cli) -> Result<ExitCode, Box<dyn std::error::Error>> {
             let c = client::fetch_challenge(&agent, &base, &prefix, &route, &user_agent, phone.as_deref())?;
             println!("{}", serde_json::to_string_pretty(&c)?);
         }
-        Command::Solve { token, signals, threads } => {
+        Command::Solve { token: _, signals, threads, batch: true } => {
+            let threads = threads.unwrap_or_else(client::default_threads);
+            let mut input = String::new();
+            std::io::stdin().read_to_string(&mut input)?;
+            let mut out = String::new();
+            for line in input.lines().map(str::trim).filter(|l| !l.is_empty()) {
+                let token = if line.starts_with('{') {
+                    serde_json::from_str::<gate::challenge::ChallengeJson>(line)?.token
+                } else {
+                    line.to_string()
+                };
+                out.push_str(&client::solve(&token, signals.as_bytes(), threads)?.encode());
+                out.push('\n');
+            }
+            print!("{out}");
+        }
+        Command::Solve { token, signals, threads, batch: false } => {
             let token = match token {
                 Some(t) => t,
                 None => {

@@ -347,7 +347,8 @@ async fn decide(
     };
     let state = if policy.attack.enabled {
         let keys = subject.cohorts(&policy.attack.cohorts);
-        match cohorts::observe(env, config.cohort_shards, &keys, add, policy.attack.window_secs).await {
+        let site = policy.attack.global_ceiling.is_some();
+        match cohorts::observe(env, config.cohort_shards, &keys, site, add, policy.attack.window_secs).await {
             Ok(s) => s,
             Err(e) => {
                 worker::console_error!("{}", serde_json::json!({"gate": "cohorts", "error": e.to_string()}));

@@ -314,7 +314,8 @@ describe('panic switch, registration busy page, shadow mode', () => {
 
   const start = (policy, extra = {}) => startEdge({
     origin: origin.url,
-    bindings: { GATE_SECRET: gateSecret, ORIGIN_SECRET: originSecret, ADMIN_TOKEN: adminToken, POLICY: policy, ...extra },
+    // several counter shards: a site-wide switch must reach every one
+    bindings: { GATE_SECRET: gateSecret, ORIGIN_SECRET: originSecret, ADMIN_TOKEN: adminToken, POLICY: policy, COHORT_SHARDS: '4', ...extra },
   });
 
   it('the policy panic switch sheds every sign-up but no login, with a translated page', async () => {

@@ -1,0 +1,232 @@
+// Load benchmark: throughput and latency of the gate under `wrangler dev` (workerd) on
+// loopback, driven by wrk (Debian), each phase bounded in count and in time, with the demo
+// origin hit directly as the baseline in the same run:
+//
+//   direct     wrk -> demo origin, POST /login                 (the baseline)
+//   pass       wrk -> gate -> origin, POST /login              (a pass-through route)
+//   garbage    wrk -> gate, POST /signup, a malformed solution (refused, 400)
+//   forged     wrk -> gate, POST /signup, a well-formed solution with a forged signature (403)
+//   valid      wrk -> gate -> origin, POST /signup, a distinct solved challenge per request
+//              (verify, fingerprint, policy with attack-mode counters, ledger, forward: 201)
+//
+// and the Durable Object cost of attack mode: valid sign-ups one at a time (-c 1) with the
+// cohort counters on and off (two gate instances, same secrets).
+//
+// Usage: node bench/load.mjs [--seconds 10] [--connections 32] [--count 20000]
+import { execFile } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import { startOrigin, startGate, randomSecret, testPolicy, challenge, ROOT, env } from '../tests/e2e/harness.mjs';
+
+const execFileP = promisify(execFile);
+const arg = (name, dflt) => {
+  const i = process.argv.indexOf(`--${name}`);
+  return i > 0 ? Number(process.argv[i + 1]) : dflt;
+};
+const SECONDS = arg('seconds', 10);
+const CONNECTIONS = arg('connections', 32);
+const COUNT = arg('count', 20000);
+const THREADS = Math.min(2, os.cpus().length);
+// an honest API client: no browser claims, so the fingerprint prices it at the base
+const UA = 'gate-load/1.0';
+const DIR = fs.mkdtempSync(path.join(os.tmpdir(), 'gate-load-'));
+
+/** The policy under load: the shipped k = 32 (what verification costs), a low difficulty so
+ * thousands of solutions can be made quickly, attack mode counting every cohort kind but with
+ * levels no load test reaches (or off). */
+const policy = (attack) => testPolicy({
+  difficulty: 8,
+  k: 32,
+  attack: attack
+    ? 'enabled = true\ncohorts = ["asn", "ip_prefix", "country", "ua_family", "phone_code"]\nlevels = [{ at = 100000000, busy = true }]\n[attack.cohort_levels]'
+    : 'enabled = false',
+});
+
+/** A wrk Lua script: fixed method/path/headers/body, optional per-request solutions from a
+ * file (each used once), a response quota per thread, and a JSON summary. */
+function script({ method, path: p, headers, body = '', solutions = '' }) {
+  const lua = `
+-- wall-clock microseconds (LuaJIT ffi): wrk keeps running until -d even after every thread
+-- stopped at its quota, so the active time is measured here
+local ffi = require("ffi")
+ffi.cdef[[ typedef struct { long tv_sec; long tv_nsec; } gate_timespec; int clock_gettime(int, gate_timespec *); ]]
+local function now_us()
+  local t = ffi.new("gate_timespec")
+  ffi.C.clock_gettime(1, t)
+  return tonumber(t.tv_sec) * 1e6 + tonumber(t.tv_nsec) / 1e3
+end
+local threads = {}
+local counter = 0
+function setup(thread)
+  thread:set("id", counter)
+  counter = counter + 1
+  table.insert(threads, thread)
+end
+function init(args)
+  quota = tonumber(args[1])
+  nthreads = tonumber(args[2])
+  sent = 0
+  got = 0
+  statuses = {}
+  sols = nil
+  if ${JSON.stringify(solutions)} ~= "" then
+    sols = {}
+    for line in io.lines(${JSON.stringify(solutions)}) do sols[#sols + 1] = line end
+  end
+end
+local base = ${luaTable(headers)}
+function request()
+  if not t0 then t0 = now_us() end
+  sent = sent + 1
+  local h = {}
+  for k, v in pairs(base) do h[k] = v end
+  if sols then
+    local s = sols[id + (sent - 1) * nthreads + 1]
+    h["X-Gate-Solution"] = s or "exhausted"
+  end
+  return wrk.format(${JSON.stringify(method)}, ${JSON.stringify(p)}, h, ${JSON.stringify(body)})
+end
+function response(status, headers, body)
+  got = got + 1
+  t1 = now_us()
+  statuses[status] = (statuses[status] or 0) + 1
+  if got >= quota then wrk.thread:stop() end
+end
+function done(summary, latency, requests)
+  local all = {}
+  local first, last = nil, nil
+  for _, t in ipairs(threads) do
+    for code, n in pairs(t:get("statuses")) do all[code] = (all[code] or 0) + n end
+    local a, b = t:get("t0"), t:get("t1")
+    if a and (not first or a < first) then first = a end
+    if b and (not last or b > last) then last = b end
+  end
+  local active = (first and last) and (last - first) or summary.duration
+  local parts = {}
+  for code, n in pairs(all) do parts[#parts + 1] = string.format('"%d":%d', code, n) end
+  local e = summary.errors
+  io.write(string.format('WRK_JSON {"requests":%d,"duration_us":%d,"active_us":%d,"mean_us":%.1f,"p50_us":%d,"p99_us":%d,"max_us":%d,"socket_errors":%d,"statuses":{%s}}\\n',
+    summary.requests, summary.duration, active, latency.mean, latency:percentile(50), latency:percentile(99), latency.max,
+    e.connect + e.read + e.write + e.timeout, table.concat(parts, ",")))
+end
+`;
+  const file = path.join(DIR, `phase-${Math.random().toString(36).slice(2)}.lua`);
+  fs.writeFileSync(file, lua);
+  return file;
+}
+
+function luaTable(obj) {
+  return `{${Object.entries(obj).map(([k, v]) => `[${JSON.stringify(k)}] = ${JSON.stringify(v)}`).join(', ')}}`;
+}
+
+/** Runs wrk: at most `count` responses and `seconds` seconds. */
+async function wrk(url, spec, { count = COUNT, connections = CONNECTIONS, threads = THREADS, seconds = SECONDS } = {}) {
+  const quota = Math.max(1, Math.ceil(count / threads));
+  const args = ['-t', String(threads), '-c', String(Math.max(connections, threads)), '-d', `${seconds}s`, '--timeout', '10s',
+    '-s', script(spec), url, '--', String(quota), String(threads)];
+  const { stdout } = await execFileP('wrk', args, { maxBuffer: 1 << 24 });
+  const line = stdout.split('\n').find((l) => l.startsWith('WRK_JSON '));
+  if (!line) throw new Error(`no summary from wrk:\n${stdout}`);
+  const r = JSON.parse(line.slice(9));
+  r.rps = r.requests / (r.active_us / 1e6);
+  return r;
+}
+
+/** `n` distinct solved challenges for /signup (fetched from the gate, solved natively). */
+async function solutions(gateUrl, n) {
+  const tokens = [];
+  const fetchOne = async () => (await challenge(gateUrl, '/signup', UA)).token;
+  for (let i = 0; i < n; i += 64) {
+    tokens.push(...await Promise.all(Array.from({ length: Math.min(64, n - i) }, fetchOne)));
+  }
+  const file = path.join(DIR, `tokens-${n}-${Date.now()}.txt`);
+  fs.writeFileSync(file, tokens.join('\n'));
+  const { stdout } = await execFileP('bash', ['-c', `"${path.join(ROOT, 'target', 'debug', 'gate')}" solve --batch < "${file}"`], { env, maxBuffer: 1 << 28 });
+  const out = path.join(DIR, `solutions-${n}-${Date.now()}.txt`);
+  fs.writeFileSync(out, stdout);
+  return out;
+}
+
+const headers = { 'User-Agent': UA, Accept: 'application/json', 'Accept-Language': 'en-US,en;q=0.9', 'Content-Type': 'application/x-www-form-urlencoded' };
+const login = { method: 'POST', path: '/login', headers, body: 'email=member%40example.com&password=correct-horse' };
+const signup = { method: 'POST', path: '/signup', headers, body: 'email=new%40example.com&password=correct-horse' };
+
+const us = (v) => (v / 1000).toFixed(2).padStart(9);
+function row(name, r, base, note = '') {
+  const ok = Object.entries(r.statuses).map(([c, n]) => `${n}x${c}`).join(' ');
+  console.log(`  ${name.padEnd(10)}${r.requests.toString().padStart(8)}${r.rps.toFixed(0).padStart(9)}${us(r.p50_us)}${us(r.p99_us)}`
+    + `${base ? (r.rps / base.rps).toFixed(2).padStart(9) : ''.padStart(9)}${base ? (r.p99_us / base.p99_us).toFixed(2).padStart(9) : ''.padStart(9)}   ${ok}${r.socket_errors ? ` ${r.socket_errors} socket errors` : ''}${note}`);
+}
+
+async function main() {
+  const originSecret = randomSecret();
+  const secrets = { GATE_SECRET: randomSecret(), ORIGIN_SECRET: originSecret };
+  const vars = { CHALLENGE_TTL: '3600' };
+  const origin = await startOrigin({ originSecret });
+  const results = {};
+  let gate;
+  try {
+    console.log(`load: wrk ${THREADS} threads, ${CONNECTIONS} connections, each phase at most ${COUNT} responses and ${SECONDS} s; ${os.cpus().length} cores (${os.cpus()[0].model})`);
+    results.direct = await wrk(origin.url, login);
+    await origin.reset();
+
+    gate = await startGate({ origin: origin.url, secrets, vars: { ...vars, POLICY: policy(true) } });
+    results.pass = await wrk(gate.url, login);
+    await origin.reset();
+    results.garbage = await wrk(gate.url, { ...signup, headers: { ...headers, 'X-Gate-Solution': 'not-a-solution' } });
+    // a real solution's layout, re-signed with another key
+    const real = (await challenge(gate.url, '/signup', UA)).token;
+    const forged = Buffer.from(real, 'base64url');
+    forged[forged.length - 1] ^= 1;
+    results.forged = await wrk(gate.url, { ...signup, headers: { ...headers, 'X-Gate-Solution': `${forged.toString('base64url')}.${Buffer.alloc(8 * 32).toString('base64url')}` } });
+
+    // as many solutions as the gate could take in the time bound (the garbage rate is an upper bound)
+    const needed = Math.min(COUNT, Math.ceil(results.garbage.rps * SECONDS * 1.1)) + CONNECTIONS + THREADS;
+    process.stderr.write(`preparing ${needed} solved challenges...\n`);
+    const pool = await solutions(gate.url, needed);
+    results.valid = await wrk(gate.url, { ...signup, solutions: pool }, { count: needed - CONNECTIONS - THREADS });
+    const forwarded = (await origin.records()).filter((r) => r.method === 'POST').length;
+    const logged = gate.logLines().find((l) => l.action === 'forward' && l.cohorts);
+    const keys = logged ? logged.cohorts.map(([k]) => k.split(':')[0]) : [];
+    await origin.reset();
+
+    // attack mode's Durable Object cost: valid sign-ups one at a time, with the counters off
+    // and on over 1, 4 and 16 shards (gate instances with the same secrets, so solutions
+    // fetched from one are valid at the next)
+    const serial = 300;
+    const configs = [['counters off', false, 16], ['on, 1 shard', true, 1], ['on, 4 shards', true, 4], ['on, 16 shards', true, 16]];
+    results.serial = [];
+    for (const [name, attack, shards] of configs) {
+      const pool = await solutions(gate.url, serial + 2);
+      await gate.stop();
+      gate = await startGate({ origin: origin.url, secrets, vars: { ...vars, POLICY: policy(attack), COHORT_SHARDS: String(shards) } });
+      const r = await wrk(gate.url, { ...signup, solutions: pool }, { count: serial, connections: 1, threads: 1 });
+      results.serial.push({ name, shards, attack, ...r });
+    }
+    results.serial_direct = await wrk(origin.url, login, { count: serial, connections: 1, threads: 1 });
+    console.log(`\n  ${'phase'.padEnd(10)}${'requests'.padStart(8)}${'req/s'.padStart(9)}${'p50 ms'.padStart(9)}${'p99 ms'.padStart(9)}${'rps/dir'.padStart(9)}${'p99/dir'.padStart(9)}   statuses`);
+    row('direct', results.direct);
+    row('pass', results.pass, results.direct);
+    row('garbage', results.garbage, results.direct);
+    row('forged', results.forged, results.direct);
+    row('valid', results.valid, results.direct, `   (${forwarded} reached the origin)`);
+    const off = results.serial[0];
+    console.log(`\n  one at a time (-c 1), ${serial} valid sign-ups per row (the Durable Object cost of attack mode):`);
+    console.log(`    ${'direct to origin (POST /login)'.padEnd(32)} mean ${us(results.serial_direct.mean_us)} ms`);
+    for (const r of results.serial) {
+      const extra = r === off ? '' : `   counters add ${((r.mean_us - off.mean_us) / 1000).toFixed(2)} ms (mean)`;
+      const ok = Object.entries(r.statuses).map(([c, n]) => `${n}x${c}`).join(' ');
+      console.log(`    ${r.name.padEnd(32)} mean ${us(r.mean_us)} ms   p99 ${us(r.p99_us)} ms${extra}   ${ok}`);
+    }
+    console.log(`    ${keys.length} counters per sign-up (${keys.join(', ')}), read and incremented in parallel, one call per shard they fall in`);
+    console.log(`\nLOAD_JSON ${JSON.stringify(results)}`);
+  } finally {
+    await gate?.stop();
+    await origin.stop();
+    fs.rmSync(DIR, { recursive: true, force: true });
+  }
+}
+
+main().catch((e) => { console.error(e); process.exit(1); });
