@@ -154,10 +154,14 @@ const login = { method: 'POST', path: '/login', headers, body: 'email=member%40e
 const signup = { method: 'POST', path: '/signup', headers, body: 'email=new%40example.com&password=correct-horse' };
 
 const us = (v) => (v / 1000).toFixed(2).padStart(9);
-function row(name, r, base, note = '') {
+/** One phase: its rate and latency, and ratios against the direct baseline and (for gated
+ * phases) against pass-through, which is wrangler dev's own floor. */
+function row(name, r, base, pass, note = '') {
   const ok = Object.entries(r.statuses).map(([c, n]) => `${n}x${c}`).join(' ');
+  const ratio = (a, b) => (b ? (a / b).toFixed(2) : '').padStart(9);
   console.log(`  ${name.padEnd(10)}${r.requests.toString().padStart(8)}${r.rps.toFixed(0).padStart(9)}${us(r.p50_us)}${us(r.p99_us)}`
-    + `${base ? (r.rps / base.rps).toFixed(2).padStart(9) : ''.padStart(9)}${base ? (r.p99_us / base.p99_us).toFixed(2).padStart(9) : ''.padStart(9)}   ${ok}${r.socket_errors ? ` ${r.socket_errors} socket errors` : ''}${note}`);
+    + `${ratio(r.rps, base?.rps)}${ratio(r.p99_us, base?.p99_us)}${ratio(r.rps, pass?.rps)}${ratio(r.p99_us, pass?.p99_us)}`
+    + `   ${ok}${r.socket_errors ? ` ${r.socket_errors} socket errors` : ''}${note}`);
 }
 
 async function main() {
@@ -206,12 +210,13 @@ async function main() {
       results.serial.push({ name, shards, attack, ...r });
     }
     results.serial_direct = await wrk(origin.url, login, { count: serial, connections: 1, threads: 1 });
-    console.log(`\n  ${'phase'.padEnd(10)}${'requests'.padStart(8)}${'req/s'.padStart(9)}${'p50 ms'.padStart(9)}${'p99 ms'.padStart(9)}${'rps/dir'.padStart(9)}${'p99/dir'.padStart(9)}   statuses`);
+    console.log(`\n  ${'phase'.padEnd(10)}${'requests'.padStart(8)}${'req/s'.padStart(9)}${'p50 ms'.padStart(9)}${'p99 ms'.padStart(9)}`
+      + `${'rps/dir'.padStart(9)}${'p99/dir'.padStart(9)}${'rps/pass'.padStart(9)}${'p99/pass'.padStart(9)}   statuses`);
     row('direct', results.direct);
     row('pass', results.pass, results.direct);
-    row('garbage', results.garbage, results.direct);
-    row('forged', results.forged, results.direct);
-    row('valid', results.valid, results.direct, `   (${forwarded} reached the origin)`);
+    row('garbage', results.garbage, results.direct, results.pass);
+    row('forged', results.forged, results.direct, results.pass);
+    row('valid', results.valid, results.direct, results.pass, `   (${forwarded} reached the origin)`);
     const off = results.serial[0];
     console.log(`\n  one at a time (-c 1), ${serial} valid sign-ups per row (the Durable Object cost of attack mode):`);
     console.log(`    ${'direct to origin (POST /login)'.padEnd(32)} mean ${us(results.serial_direct.mean_us)} ms`);
