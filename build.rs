@@ -1,6 +1,10 @@
 //! Bundles the policy file into the crate: `GATE_POLICY` (a path relative to the crate, set by
 //! scripts/build-worker from wrangler.toml's POLICY_FILE) or `policy/gate.toml`. The Worker
-//! then needs no file system; the build script validates the file before building.
+//! then needs no file system. The TOML is handed over as JSON, so the Worker carries no TOML
+//! parser; scripts/build-worker has already validated the file (`gate policy check`), and the
+//! fingerprint is taken over the TOML text, so stats show what `gate policy check` printed.
+use sha2::{Digest, Sha256};
+use std::fmt::Write as _;
 use std::path::Path;
 
 fn main() {
@@ -16,9 +20,20 @@ fn main() {
             String::new()
         }
     };
+    // A file that is not valid TOML is bundled as it is: the Worker then reports it as
+    // unreadable and keeps protected routes closed (the build script refuses it first).
+    let json = toml::from_str::<toml::Table>(&text)
+        .ok()
+        .and_then(|table| serde_json::to_string(&table).ok())
+        .unwrap_or_else(|| text.clone());
     let out = std::env::var("OUT_DIR").unwrap_or_else(|_| ".".into());
-    if let Err(e) = std::fs::write(Path::new(&out).join("policy.toml"), text) {
+    if let Err(e) = std::fs::write(Path::new(&out).join("policy.json"), json) {
         println!("cargo:warning=cannot write bundled policy: {e}");
     }
+    let mut fingerprint = String::new();
+    for b in Sha256::digest(text.as_bytes()).iter().take(8) {
+        let _ = write!(fingerprint, "{b:02x}");
+    }
     println!("cargo:rustc-env=GATE_POLICY_PATH={rel}");
+    println!("cargo:rustc-env=GATE_POLICY_FINGERPRINT={fingerprint}");
 }

@@ -182,11 +182,16 @@ pub fn load(get: impl Fn(&str) -> Option<String>) -> Loaded {
     };
 
     // The policy: a POLICY var overrides the file bundled at build time.
-    let (policy_text, source) = match get("POLICY").filter(|p| !p.trim().is_empty()) {
-        Some(text) => (text, "POLICY var".to_string()),
-        None => (policy::BUNDLED.to_string(), format!("{} (bundled)", policy::BUNDLED_PATH)),
+    let (policy_text, policy_source) = match get("POLICY").filter(|p| !p.trim().is_empty()) {
+        Some(text) => {
+            let source = format!("POLICY var, sha256 {}", policy::fingerprint(&text));
+            (text, source)
+        }
+        None => (
+            policy::BUNDLED.to_string(),
+            format!("{} (bundled), sha256 {}", policy::BUNDLED_PATH, policy::BUNDLED_FINGERPRINT),
+        ),
     };
-    let policy_source = format!("{source}, sha256 {}", policy::fingerprint(&policy_text));
     let policy = match policy::load(&policy_text) {
         Ok(p) => Some(p),
         Err(e) => {

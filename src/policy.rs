@@ -17,10 +17,19 @@ use std::net::IpAddr;
 /// The policy format version this build reads.
 pub const VERSION: u32 = 1;
 
-/// The policy file bundled at build time (build.rs).
-pub const BUNDLED: &str = include_str!(concat!(env!("OUT_DIR"), "/policy.toml"));
+/// The policy file bundled at build time, as JSON (build.rs converts the TOML).
+pub const BUNDLED: &str = include_str!(concat!(env!("OUT_DIR"), "/policy.json"));
 /// Where the bundled policy came from, relative to the crate.
 pub const BUNDLED_PATH: &str = env!("GATE_POLICY_PATH");
+/// [`fingerprint`] of the bundled TOML file, as `gate policy check` prints it.
+pub const BUNDLED_FINGERPRINT: &str = env!("GATE_POLICY_FINGERPRINT");
+
+/// The two spellings of a policy: TOML (the file operators edit) and JSON (what the Worker
+/// reads: the bundled file converted at build time, or a `POLICY` var made with
+/// `gate policy json`). Builds without the `toml` feature read only JSON.
+fn is_json(text: &str) -> bool {
+    text.trim_start().starts_with('{')
+}
 
 /// Just the routes of a policy that may be invalid elsewhere, so that a broken policy can
 /// still tell protected routes (kept closed) from the rest (kept working).
@@ -29,12 +38,10 @@ pub fn routes_only(text: &str) -> Option<(Vec<Route>, Vec<Route>)> {
     struct Partial {
         routes: RoutesFile,
     }
-    let partial: Partial = toml::from_str::<toml::Table>(text).ok().and_then(|t| {
-        let routes = t.get("routes")?.clone();
-        let mut wrapper = toml::Table::new();
-        wrapper.insert("routes".into(), routes);
-        toml::Value::Table(wrapper).try_into().ok()
-    })?;
+    let document: serde_json::Value =
+        if is_json(text) { serde_json::from_str(text).ok()? } else { toml_document(text)? };
+    let routes = document.get("routes")?.clone();
+    let partial: Partial = serde_json::from_value(serde_json::json!({ "routes": routes })).ok()?;
     let protected: Vec<Route> =
         partial.routes.protected.iter().map(|s| Route::parse(s)).collect::<Result<_, _>>().ok()?;
     let pass: Vec<Route> =
@@ -500,18 +507,7 @@ impl Problems {
 
 /// Reads and validates a policy, reporting every problem at once.
 pub fn load(text: &str) -> Result<Policy, PolicyErrors> {
-    let file: File = toml::from_str(text).map_err(|e| {
-        let location = match e.span() {
-            Some(span) => {
-                let before = text.get(..span.start).unwrap_or("");
-                let line = before.matches('\n').count() + 1;
-                let column = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
-                format!("line {line}, column {column}")
-            }
-            None => "file".to_string(),
-        };
-        PolicyErrors(vec![PolicyError { location, message: e.message().trim().to_string() }])
-    })?;
+    let file = read(text).map_err(|e| PolicyErrors(vec![e]))?;
     let mut p = Problems(Vec::new());
     if file.version != VERSION {
         p.add("version", format!("{} is not supported (this gate reads version {VERSION})", file.version));
@@ -637,6 +633,59 @@ pub fn load(text: &str) -> Result<Policy, PolicyErrors> {
         attack,
         rules,
     })
+}
+
+/// Parses either spelling into the file's structure; a syntax or type error has a line and
+/// column.
+fn read(text: &str) -> Result<File, PolicyError> {
+    if is_json(text) {
+        return serde_json::from_str(text).map_err(|e| {
+            let message = e.to_string();
+            // serde_json appends " at line L column C"; the location says it already
+            let message = match message.rfind(" at line ") {
+                Some(at) => message.get(..at).unwrap_or(&message).to_string(),
+                None => message,
+            };
+            PolicyError { location: format!("line {}, column {}", e.line(), e.column()), message }
+        });
+    }
+    read_toml(text)
+}
+
+#[cfg(feature = "toml")]
+fn read_toml(text: &str) -> Result<File, PolicyError> {
+    toml::from_str(text).map_err(|e| {
+        let location = match e.span() {
+            Some(span) => {
+                let before = text.get(..span.start).unwrap_or("");
+                let line = before.matches('\n').count() + 1;
+                let column = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
+                format!("line {line}, column {column}")
+            }
+            None => "file".to_string(),
+        };
+        PolicyError { location, message: e.message().trim().to_string() }
+    })
+}
+
+#[cfg(not(feature = "toml"))]
+fn read_toml(_text: &str) -> Result<File, PolicyError> {
+    Err(PolicyError {
+        location: "file".to_string(),
+        message: "is not JSON: the Worker reads a policy as JSON (the bundled file is converted \
+                  at build time; for the POLICY var, convert with `gate policy json FILE`)"
+            .to_string(),
+    })
+}
+
+#[cfg(feature = "toml")]
+fn toml_document(text: &str) -> Option<serde_json::Value> {
+    serde_json::to_value(toml::from_str::<toml::Table>(text).ok()?).ok()
+}
+
+#[cfg(not(feature = "toml"))]
+fn toml_document(_text: &str) -> Option<serde_json::Value> {
+    None
 }
 
 fn in_range(p: &mut Problems, at: impl Into<String>, value: u32, min: u32, max: u32) -> u8 {
@@ -1222,6 +1271,35 @@ mod tests {
     }
 
     #[test]
+    fn the_bundled_json_is_the_shipped_toml() {
+        // build.rs converts policy/gate.toml (GATE_POLICY unset in `cargo test`)
+        assert!(is_json(BUNDLED));
+        assert_eq!(load(BUNDLED).unwrap(), load(SAMPLE).unwrap());
+        assert_eq!(BUNDLED_FINGERPRINT, fingerprint(SAMPLE));
+        assert_eq!(BUNDLED_PATH, "policy/gate.toml");
+    }
+
+    #[test]
+    fn json_reads_like_toml() {
+        let toml = "version = 1\n[defaults]\ndifficulty = 12\n[routes]\nprotected = [\"POST /join\"]\nphone_field = \"tel\"\n\
+                    [[rules]]\nname = \"cn\"\nwhen = { phone_code = [\"86\"], asn = [4134] }\naction = \"allow\"\n";
+        let json = r#"{"version": 1, "defaults": {"difficulty": 12}, "routes": {"protected": ["POST /join"], "phone_field": "tel"},
+                       "rules": [{"name": "cn", "when": {"phone_code": ["86"], "asn": [4134]}, "action": "allow"}]}"#;
+        assert_eq!(load(json).unwrap(), load(toml).unwrap());
+        assert_eq!(routes_only(json), routes_only(toml));
+        // validation is the same, with the same places
+        let e = load(r#"{"version": 1, "defaults": {"k": 0}, "routes": {"protected": ["POST /join"]}}"#)
+            .unwrap_err();
+        assert_eq!(e.0[0].to_string(), "defaults.k: 0 is outside 1..=64");
+        // syntax and type errors have a line and column, once
+        let e = load("{\"version\": 1,\n \"routes\": {\"protected\": 7}}").unwrap_err();
+        assert_eq!(e.0[0].location, "line 2, column 26", "{e}");
+        assert!(!e.0[0].message.contains(" at line "), "{e}");
+        let e = load("{\"version\": 1, \"routez\": {}}").unwrap_err();
+        assert!(e.0[0].message.contains("unknown field `routez`"), "{e}");
+    }
+
+    #[test]
     fn routes_survive_errors_elsewhere() {
         let text = "version = 9\n[defaults]\nk = 0\n[routes]\nprotected = [\"POST /signup\"]\npass = [\"POST /login\"]\n";
         assert!(load(text).is_err());
@@ -1229,6 +1307,7 @@ mod tests {
         assert_eq!((protected.len(), pass.len()), (1, 1));
         assert!(routes_only("version = 1\n[routes]\nprotected = [\"bad\"]\n").is_none());
         assert!(routes_only("not toml [").is_none());
+        assert!(routes_only("{\"routes\": ").is_none());
         assert_eq!(fingerprint("x").len(), 16);
     }
 

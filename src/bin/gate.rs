@@ -5,6 +5,7 @@
 //! gate challenge http://127.0.0.1:8787 --route /signup
 //! gate solve --token <token>            # prints <token>.<nonces>
 //! gate policy check policy/gate.toml    # every problem, with its place
+//! gate policy json policy/gate.toml     # the policy as the Worker's POLICY var reads it
 //! gate replay policy/new.toml decisions.jsonl   # what a policy change would have done
 //! ```
 
@@ -115,6 +116,21 @@ enum PolicyCommand {
         /// The policy file.
         file: std::path::PathBuf,
     },
+    /// Print a valid policy file as one line of JSON, the form the Worker reads at run time:
+    /// `wrangler dev --var POLICY:"$(gate policy json new.toml)"`.
+    Json {
+        /// The policy file (TOML).
+        file: std::path::PathBuf,
+    },
+}
+
+/// Every problem of a policy file, one per line, on stderr.
+fn report_policy_problems(file: &std::path::Path, errors: &gate::policy::PolicyErrors) {
+    let n = errors.0.len();
+    eprintln!("{}: {n} problem{}", file.display(), if n == 1 { "" } else { "s" });
+    for e in &errors.0 {
+        eprintln!("  {e}");
+    }
 }
 
 fn main() -> ExitCode {
@@ -211,6 +227,15 @@ fn run(cli: Cli) -> Result<ExitCode, Box<dyn std::error::Error>> {
                 return Ok(ExitCode::from(1));
             }
         }
+        Command::Policy { command: PolicyCommand::Json { file } } => {
+            let text = std::fs::read_to_string(&file).map_err(|e| format!("{}: {e}", file.display()))?;
+            if let Err(errors) = gate::policy::load(&text) {
+                report_policy_problems(&file, &errors);
+                return Ok(ExitCode::from(1));
+            }
+            let table: toml::Table = toml::from_str(&text).map_err(|e| format!("{}: {e}", file.display()))?;
+            println!("{}", serde_json::to_string(&table).map_err(|e| e.to_string())?);
+        }
         Command::Policy { command: PolicyCommand::Check { file } } => {
             let text = std::fs::read_to_string(&file).map_err(|e| format!("{}: {e}", file.display()))?;
             match gate::policy::load(&text) {
@@ -228,15 +253,7 @@ fn run(cli: Cli) -> Result<ExitCode, Box<dyn std::error::Error>> {
                     );
                 }
                 Err(errors) => {
-                    eprintln!(
-                        "{}: {} problem{}",
-                        file.display(),
-                        errors.0.len(),
-                        if errors.0.len() == 1 { "" } else { "s" }
-                    );
-                    for e in &errors.0 {
-                        eprintln!("  {e}");
-                    }
+                    report_policy_problems(&file, &errors);
                     return Ok(ExitCode::from(1));
                 }
             }

@@ -29,10 +29,19 @@ pub fn loaded(env: &Env) -> Rc<Loaded> {
     l
 }
 
-/// A var or secret by name (secrets and plain vars are both string bindings).
+/// A var or secret by name. Secrets and text vars are string bindings; a var written in
+/// `wrangler.toml` as a number, a boolean or a table (e.g. `[vars.POLICY]`) arrives as a JSON
+/// value and is read as its JSON text, rather than being mistaken for an unset var.
 fn lookup(env: &Env, name: &str) -> Option<String> {
     if let Ok(s) = env.secret(name) {
         return Some(s.to_string());
     }
-    env.var(name).ok().map(|v| v.to_string())
+    let value = js_sys::Reflect::get(env, &wasm_bindgen::JsValue::from_str(name)).ok()?;
+    if value.is_undefined() || value.is_null() {
+        return None;
+    }
+    if let Some(s) = value.as_string() {
+        return Some(s);
+    }
+    js_sys::JSON::stringify(&value).ok().and_then(|s| s.as_string())
 }

@@ -9,6 +9,7 @@ import os from 'node:os';
 import path from 'node:path';
 import crypto from 'node:crypto';
 import { promisify } from 'node:util';
+import { parse as parseToml } from 'smol-toml';
 
 export const ROOT = path.resolve(import.meta.dirname, '../..');
 const BIN_DIR = path.join(ROOT, 'target', 'debug');
@@ -166,12 +167,26 @@ export async function solved(gateUrl, route, userAgent = 'gate-e2e/1.0', signals
 }
 
 /**
- * A policy for tests (README § Policy): a small base price (12 bits x 8) so native solving is
- * quick, the demo's routes, attack mode off unless `attack` gives its keys; `routes`, `risk`
- * and `rules` add TOML to those sections.
+ * A TOML policy as the Worker's POLICY var takes it: JSON (what `gate policy json` prints; the
+ * Worker carries no TOML parser). Converted with an independent TOML parser (smol-toml), so a
+ * test can hand over invalid policies too.
  */
-export function testPolicy({ difficulty = 12, k = 8, shadow = false, routes = '', attack = 'enabled = false', rules = '' } = {}) {
-  return [
+export function policyJson(toml) {
+  return JSON.stringify(parseToml(toml));
+}
+
+/**
+ * A policy for tests (README § Policy), as JSON for the POLICY var: a small base price (12 bits
+ * x 8) so native solving is quick, the demo's routes, attack mode off unless `attack` gives its
+ * keys; `routes`, `risk` and `rules` add TOML to those sections.
+ */
+export function testPolicy(options = {}) {
+  return policyJson(testPolicyToml(options));
+}
+
+/** The same policy as the TOML file an operator writes. */
+export function testPolicyToml({ difficulty = 12, k = 8, shadow = false, routes = '', attack = 'enabled = false', rules = '' } = {}) {
+  return ([
     'version = 1',
     '[defaults]', `difficulty = ${difficulty}`, `k = ${k}`, `shadow = ${shadow}`,
     '[routes]',
@@ -181,7 +196,7 @@ export function testPolicy({ difficulty = 12, k = 8, shadow = false, routes = ''
     routes,
     '[attack]', attack,
     rules,
-  ].join('\n');
+  ].join('\n'));
 }
 
 /**

@@ -8,7 +8,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { execFile } from 'node:child_process';
-import { startOrigin, startEdge, testPolicy, randomSecret, gateCli, ROOT, env } from './harness.mjs';
+import { startOrigin, startEdge, testPolicy, testPolicyToml, policyJson, randomSecret, gateCli, ROOT, env } from './harness.mjs';
 import { mintToken, parseToken, unb64, lazyNonce, solution as solutionString } from './protocol.mjs';
 import { HOST, CHROME, SIGNALS, CF } from './clients.mjs';
 
@@ -416,7 +416,7 @@ action = "deny"
         // the same log lines, replayed against the policy with the rule enforced
         const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'gate-replay-'));
         fs.writeFileSync(path.join(dir, 'decisions.jsonl'), edge.logs().map((l) => JSON.stringify(l)).join('\n'));
-        fs.writeFileSync(path.join(dir, 'enforced.toml'), testPolicy({ rules }));
+        fs.writeFileSync(path.join(dir, 'enforced.toml'), testPolicyToml({ rules }));
         const out = await gateCli('replay', path.join(dir, 'enforced.toml'), path.join(dir, 'decisions.jsonl'));
         fs.rmSync(dir, { recursive: true });
         assert.match(out, /POST \/signup asn=3320 country=DE: price 12x8 -> deny \(rule "no DE"\)/);
@@ -515,6 +515,39 @@ describe('siteverify for origins not behind the Worker', () => {
   });
 });
 
+describe('vars written in wrangler.toml as a table or a number', () => {
+  it('[vars.POLICY] as a table and CHALLENGE_TTL = 60 are read, not mistaken for unset', async () => {
+    const originSecret = randomSecret();
+    const statsToken = randomSecret();
+    const origin = await startOrigin({ originSecret });
+    // wrangler hands non-string [vars] to the Worker as JSON values, as these bindings are
+    const edge = await startEdge({
+      origin: origin.url,
+      bindings: {
+        GATE_SECRET: randomSecret(), ORIGIN_SECRET: originSecret, STATS_TOKEN: statsToken,
+        POLICY: JSON.parse(testPolicy({ k: 6 })), CHALLENGE_TTL: 60,
+      },
+    });
+    try {
+      const browser = client(edge, origin);
+      const c = await browser.challenge();
+      assert.equal(c.status, 200);
+      const t = parseToken(unb64(c.json.token));
+      assert.equal(t.k, 6, 'the table policy, not the bundled k = 32');
+      assert.equal(t.expiresAt - t.issuedAt, 60, 'the numeric TTL, not the default 300');
+      const stats = (await browser.get('/__gate/stats', { Authorization: `Bearer ${statsToken}` })).json;
+      assert.equal(stats.policy.ok, true);
+      assert.match(stats.policy.source, /^POLICY var, sha256 [0-9a-f]{16}$/);
+      const r = await browser.submit('/signup', await browser.solve(c));
+      assert.equal(r.status, 201, 'the demo origin created the account');
+      assert.equal((await origin.records()).filter((x) => x.path === '/signup').length, 1);
+    } finally {
+      await edge.stop();
+      await origin.stop();
+    }
+  });
+});
+
 describe('a broken policy keeps sign-ups closed', () => {
   const originSecret = randomSecret();
   const statsToken = randomSecret();
@@ -527,7 +560,7 @@ describe('a broken policy keeps sign-ups closed', () => {
     const policy = fs.readFileSync(path.join(ROOT, 'tests/data/policy/bad/everything-wrong.toml'), 'utf8')
       .replace(/protected = \[[^\]]*\]/, 'protected = ["POST /signup"]')
       .replace(/pass = \[[^\]]*\]/, 'pass = ["POST /login"]');
-    const edge = await startEdge({ origin: origin.url, bindings: { GATE_SECRET: randomSecret(), ORIGIN_SECRET: originSecret, STATS_TOKEN: statsToken, POLICY: policy } });
+    const edge = await startEdge({ origin: origin.url, bindings: { GATE_SECRET: randomSecret(), ORIGIN_SECRET: originSecret, STATS_TOKEN: statsToken, POLICY: policyJson(policy) } });
     try {
       const browser = client(edge, origin);
       const r = await browser.submit('/signup', 'anything');
@@ -547,15 +580,26 @@ describe('a broken policy keeps sign-ups closed', () => {
   });
 
   it('a policy that cannot even be read closes every non-read request', async () => {
-    const edge = await startEdge({ origin: origin.url, bindings: { GATE_SECRET: randomSecret(), ORIGIN_SECRET: originSecret, POLICY: 'version = 1\n[routes\n' } });
-    try {
-      const browser = client(edge, origin);
-      assert.equal((await browser.submit('/signup', 'anything')).status, 503);
-      assert.equal((await browser.submit('/any/form', 'anything')).status, 503);
-      assert.equal((await browser.get('/account')).status, 200, 'reads still pass');
-      assert.deepEqual((await origin.records()).map((x) => x.path), ['/account']);
-    } finally {
-      await edge.stop();
+    for (const [name, policy, problem] of [
+      ['broken JSON', '{"version": 1, "routes": {"protected": ["POST /signup"]', /line 1, column \d+: EOF while parsing an object/],
+      // valid TOML, but the Worker reads JSON only: told how to convert, never half-read
+      ['TOML', testPolicyToml(), /file: is not JSON: .*`gate policy json FILE`/],
+    ]) {
+      const edge = await startEdge({ origin: origin.url, bindings: { GATE_SECRET: randomSecret(), ORIGIN_SECRET: originSecret, STATS_TOKEN: statsToken, POLICY: policy } });
+      try {
+        origin.reset();
+        const browser = client(edge, origin);
+        assert.equal((await browser.submit('/signup', 'anything')).status, 503, name);
+        assert.equal((await browser.submit('/any/form', 'anything')).status, 503, name);
+        assert.equal((await browser.login()).status, 503, `${name}: without routes, logins cannot be told apart`);
+        assert.equal((await browser.get('/account')).status, 200, `${name}: reads still pass`);
+        assert.deepEqual((await origin.records()).map((x) => x.path), ['/account'], name);
+        const stats = (await browser.get('/__gate/stats', { Authorization: `Bearer ${statsToken}` })).json;
+        assert.equal(stats.policy.ok, false, name);
+        assert.match(stats.policy.problems.join('\n'), problem, name);
+      } finally {
+        await edge.stop();
+      }
     }
   });
 });

@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { AxeBuilder } from '@axe-core/playwright';
-import { startOrigin, startGate, randomSecret, ROOT } from './harness.mjs';
+import { startOrigin, startGate, randomSecret, policyJson, ROOT } from './harness.mjs';
 import { launch, person } from './browser.mjs';
 
 const SHOTS = path.join(ROOT, 'docs', 'screenshots');
@@ -316,7 +316,7 @@ describe('the widget while sign-up is shed ("registration busy")', () => {
     // the shipped policy with its panic switch thrown
     const policy = fs.readFileSync(path.join(ROOT, 'policy', 'gate.toml'), 'utf8').replace(/^panic = false$/m, 'panic = true');
     assert.match(policy, /^panic = true$/m);
-    gate = await startGate({ origin: origin.url, secrets: { GATE_SECRET: randomSecret(), ORIGIN_SECRET: originSecret }, vars: { POLICY: policy } });
+    gate = await startGate({ origin: origin.url, secrets: { GATE_SECRET: randomSecret(), ORIGIN_SECRET: originSecret }, vars: { POLICY: policyJson(policy) } });
     browser = await launch();
   });
   after(async () => { await browser?.close(); await gate?.stop(); await origin?.stop(); });
