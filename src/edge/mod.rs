@@ -154,11 +154,7 @@ async fn gate_endpoint(
 ) -> Result<Response> {
     let facts = facts::read(req);
     let reject = |r: Rejection, a: Option<&Assessment>| {
-        let mut line = LogLine::reject(&r, &facts, now);
-        if let Some(a) = a {
-            line = line.assessed(a);
-        }
-        line.emit();
+        LogLine::reject(&r, &facts, now).known(a, None).emit();
         respond::rejection(&r, None, &Audience::Api)
     };
     if let Some(name) = sub.strip_prefix('/').filter(|n| WIDGET_FILES.contains(n)) {
@@ -227,14 +223,7 @@ async fn challenge(
     let param = |name: &str| query.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str());
     let reject =
         |r: Rejection, a: Option<&Assessment>, d: Option<(&Decision, &CohortState, Option<&str>)>| {
-            let mut line = LogLine::reject(&r, facts, now);
-            if let Some(a) = a {
-                line = line.assessed(a);
-            }
-            if let Some((d, s, p)) = d {
-                line = line.decided(d, s, p);
-            }
-            line.emit();
+            LogLine::reject(&r, facts, now).known(a, d).emit();
             count(ctx, env, "reject", r.kind().code());
             respond::rejection(&r, None, &Audience::Api)
         };
@@ -381,13 +370,7 @@ async fn protect(
         let mut line = LogLine::reject(&r, &facts, now);
         line.route = Some(route.path.clone());
         line.id = id.map(|i| URL_SAFE_NO_PAD.encode(i));
-        if let Some(a) = a {
-            line = line.assessed(a);
-        }
-        if let Some((d, s, p)) = d {
-            line = line.decided(d, s, p);
-        }
-        line.emit();
+        line.known(a, d).emit();
         count(ctx, env, "reject", r.kind().code());
         respond::rejection(&r, Some(&challenge_url), &audience)
     };

@@ -225,6 +225,22 @@ impl LogLine {
         line
     }
 
+    /// Adds whatever was known when a request was rejected: the assessment, if it had been
+    /// made, and the policy decision with its cohort state, if it had been reached.
+    pub fn known(
+        mut self,
+        a: Option<&Assessment>,
+        d: Option<(&Decision, &CohortState, Option<&str>)>,
+    ) -> LogLine {
+        if let Some(a) = a {
+            self = self.assessed(a);
+        }
+        if let Some((d, state, phone_code)) = d {
+            self = self.decided(d, state, phone_code);
+        }
+        self
+    }
+
     /// Adds the fingerprint assessment.
     pub fn assessed(mut self, a: &Assessment) -> LogLine {
         self.score = Some(a.score);
