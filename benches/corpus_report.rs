@@ -3,60 +3,22 @@
 //! browsers (must be 0 %) against the detection rate on tools, and each entry's score.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
 
-use gate::facts::{CfFacts, Headers, RequestFacts};
-use gate::signals::{self, RiskPolicy, Verdict};
-use serde::Deserialize;
+use gate::signals::RiskPolicy;
 
-#[derive(Deserialize)]
-struct Corpus {
-    entries: Vec<Entry>,
-}
-
-#[derive(Deserialize)]
-struct Entry {
-    name: String,
-    kind: String,
-    method: String,
-    scheme: String,
-    #[serde(default)]
-    host: Option<String>,
-    #[serde(default)]
-    cf: CfFacts,
-    headers: Vec<(String, String)>,
-}
+#[path = "../tests/common/corpus.rs"]
+mod corpus;
 
 fn main() {
-    let corpus: Corpus = serde_json::from_str(include_str!("../tests/data/corpus.json")).unwrap();
     let policy = RiskPolicy::default();
     let (mut browsers, mut browsers_denied, mut browsers_more) = (0, 0, 0);
     let (mut tools, mut tools_caught, mut tools_denied) = (0, 0, 0);
     let mut rows = Vec::new();
-    for e in &corpus.entries {
-        let facts = RequestFacts {
-            method: e.method.clone(),
-            path: "/signup".into(),
-            scheme: e.scheme.clone(),
-            host: e.host.clone().unwrap_or_else(|| "example.com".into()),
-            headers: Headers::from_pairs(e.headers.iter().map(|(k, v)| (k.as_str(), v.as_str()))),
-            client_ip: None,
-            cf: e.cf.clone(),
-        };
-        let a = signals::assess_server(&facts);
-        let verdict = match policy.verdict(17, a.score) {
-            Verdict::Deny => "deny",
-            Verdict::Work(17) => "allow",
-            Verdict::Work(d) => {
-                if d > 17 {
-                    "more work"
-                } else {
-                    "allow"
-                }
-            }
-        };
+    for e in &corpus::entries() {
+        let (verdict, a) = corpus::verdict_of(e);
         if e.kind == "browser" {
             browsers += 1;
             browsers_denied += usize::from(verdict == "deny");
-            browsers_more += usize::from(verdict == "more work");
+            browsers_more += usize::from(verdict == "more_work");
         } else {
             tools += 1;
             tools_caught += usize::from(verdict != "allow");

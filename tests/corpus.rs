@@ -3,53 +3,8 @@
 //! browsers must never be denied by server signals alone.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)] // tests may panic
 
-use gate::facts::{CfFacts, Headers, RequestFacts};
-use gate::signals::{self, RiskPolicy, Verdict};
-use serde::Deserialize;
-
-#[derive(Deserialize)]
-struct Corpus {
-    entries: Vec<Entry>,
-}
-
-#[derive(Deserialize)]
-struct Entry {
-    name: String,
-    kind: String,
-    expect: String,
-    why: String,
-    method: String,
-    scheme: String,
-    #[serde(default)]
-    host: Option<String>,
-    #[serde(default)]
-    cf: CfFacts,
-    headers: Vec<(String, String)>,
-}
-
-fn corpus() -> Vec<Entry> {
-    serde_json::from_str::<Corpus>(include_str!("data/corpus.json")).unwrap().entries
-}
-
-fn verdict_of(e: &Entry) -> (&'static str, signals::Assessment) {
-    let facts = RequestFacts {
-        method: e.method.clone(),
-        path: "/signup".into(),
-        scheme: e.scheme.clone(),
-        host: e.host.clone().unwrap_or_else(|| "example.com".into()),
-        headers: Headers::from_pairs(e.headers.iter().map(|(k, v)| (k.as_str(), v.as_str()))),
-        client_ip: None,
-        cf: e.cf.clone(),
-    };
-    let a = signals::assess_server(&facts);
-    let policy = RiskPolicy::default();
-    let v = match policy.verdict(17, a.score) {
-        Verdict::Deny => "deny",
-        Verdict::Work(17) => "allow",
-        Verdict::Work(_) => "more_work",
-    };
-    (v, a)
-}
+mod common;
+use common::corpus::{Entry, entries as corpus, verdict_of};
 
 #[test]
 fn every_entry_gets_its_labelled_verdict() {

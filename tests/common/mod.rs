@@ -1,5 +1,7 @@
 //! Code shared by several test targets.
 #![allow(dead_code)]
+#[cfg(not(target_arch = "wasm32"))]
+pub mod corpus;
 #[cfg(all(target_arch = "wasm32", feature = "solver"))]
 pub mod solver;
 pub mod vectors;
