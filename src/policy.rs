@@ -34,18 +34,12 @@ fn is_json(text: &str) -> bool {
 /// Just the routes of a policy that may be invalid elsewhere, so that a broken policy can
 /// still tell protected routes (kept closed) from the rest (kept working).
 pub fn routes_only(text: &str) -> Option<(Vec<Route>, Vec<Route>)> {
-    #[derive(Deserialize)]
-    struct Partial {
-        routes: RoutesFile,
-    }
-    let document: serde_json::Value =
+    let mut document: serde_json::Value =
         if is_json(text) { serde_json::from_str(text).ok()? } else { toml_document(text)? };
-    let routes = document.get("routes")?.clone();
-    let partial: Partial = serde_json::from_value(serde_json::json!({ "routes": routes })).ok()?;
+    let routes: RoutesFile = serde_json::from_value(document.get_mut("routes")?.take()).ok()?;
     let protected: Vec<Route> =
-        partial.routes.protected.iter().map(|s| Route::parse(s)).collect::<Result<_, _>>().ok()?;
-    let pass: Vec<Route> =
-        partial.routes.pass.iter().map(|s| Route::parse(s)).collect::<Result<_, _>>().ok()?;
+        routes.protected.iter().map(|s| Route::parse(s)).collect::<Result<_, _>>().ok()?;
+    let pass: Vec<Route> = routes.pass.iter().map(|s| Route::parse(s)).collect::<Result<_, _>>().ok()?;
     (!protected.is_empty()).then_some((protected, pass))
 }
 
@@ -678,6 +672,15 @@ fn read_toml(_text: &str) -> Result<File, PolicyError> {
     })
 }
 
+/// A valid TOML policy as one line of JSON, the form the Worker reads (`gate policy json`).
+#[cfg(feature = "toml")]
+pub fn to_json(text: &str) -> Result<String, PolicyErrors> {
+    load(text)?;
+    toml_document(text).map(|d| d.to_string()).ok_or_else(|| {
+        PolicyErrors(vec![PolicyError { location: "file".into(), message: "is not TOML".into() }])
+    })
+}
+
 #[cfg(feature = "toml")]
 fn toml_document(text: &str) -> Option<serde_json::Value> {
     serde_json::to_value(toml::from_str::<toml::Table>(text).ok()?).ok()
@@ -1277,6 +1280,11 @@ mod tests {
         assert_eq!(load(BUNDLED).unwrap(), load(SAMPLE).unwrap());
         assert_eq!(BUNDLED_FINGERPRINT, fingerprint(SAMPLE));
         assert_eq!(BUNDLED_PATH, "policy/gate.toml");
+        // what `gate policy json` prints for the POLICY var reads back as the same policy
+        let json = to_json(SAMPLE).unwrap();
+        assert!(is_json(&json) && !json.contains('\n'));
+        assert_eq!(load(&json).unwrap(), load(SAMPLE).unwrap());
+        assert!(to_json("version = 1\n[defaults]\nk = 0\n").is_err(), "only a valid policy");
     }
 
     #[test]

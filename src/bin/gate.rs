@@ -229,12 +229,13 @@ fn run(cli: Cli) -> Result<ExitCode, Box<dyn std::error::Error>> {
         }
         Command::Policy { command: PolicyCommand::Json { file } } => {
             let text = std::fs::read_to_string(&file).map_err(|e| format!("{}: {e}", file.display()))?;
-            if let Err(errors) = gate::policy::load(&text) {
-                report_policy_problems(&file, &errors);
-                return Ok(ExitCode::from(1));
+            match gate::policy::to_json(&text) {
+                Ok(json) => println!("{json}"),
+                Err(errors) => {
+                    report_policy_problems(&file, &errors);
+                    return Ok(ExitCode::from(1));
+                }
             }
-            let table: toml::Table = toml::from_str(&text).map_err(|e| format!("{}: {e}", file.display()))?;
-            println!("{}", serde_json::to_string(&table).map_err(|e| e.to_string())?);
         }
         Command::Policy { command: PolicyCommand::Check { file } } => {
             let text = std::fs::read_to_string(&file).map_err(|e| format!("{}: {e}", file.display()))?;

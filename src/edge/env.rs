@@ -33,9 +33,6 @@ pub fn loaded(env: &Env) -> Rc<Loaded> {
 /// `wrangler.toml` as a number, a boolean or a table (e.g. `[vars.POLICY]`) arrives as a JSON
 /// value and is read as its JSON text, rather than being mistaken for an unset var.
 fn lookup(env: &Env, name: &str) -> Option<String> {
-    if let Ok(s) = env.secret(name) {
-        return Some(s.to_string());
-    }
     let value = js_sys::Reflect::get(env, &wasm_bindgen::JsValue::from_str(name)).ok()?;
     if value.is_undefined() || value.is_null() {
         return None;
