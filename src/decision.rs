@@ -51,11 +51,18 @@ pub enum RejectKind {
     RiskIncreased,
     /// Sign-up is shed for this client's cohort, or site-wide ("registration busy").
     Busy,
+    /// An unsafe request whose path is not in the one spelling every server reads alike.
+    NonCanonicalPath,
+    /// A protected request repeats a field the gate reads (phone, solution), so the gate and
+    /// the origin could read different values.
+    DuplicateField,
+    /// A protected request's body is of a type the gate cannot read fields from.
+    UnsupportedBody,
 }
 
 impl RejectKind {
     /// Every kind, for tables and tests.
-    pub const ALL: [RejectKind; 21] = [
+    pub const ALL: [RejectKind; 24] = [
         RejectKind::MissingSolution,
         RejectKind::MalformedSolution,
         RejectKind::UnsupportedVersion,
@@ -77,12 +84,19 @@ impl RejectKind {
         RejectKind::Denied,
         RejectKind::RiskIncreased,
         RejectKind::Busy,
+        RejectKind::NonCanonicalPath,
+        RejectKind::DuplicateField,
+        RejectKind::UnsupportedBody,
     ];
 
     /// The HTTP status the client gets.
     pub fn status(self) -> u16 {
         match self {
-            RejectKind::MalformedSolution | RejectKind::UnsupportedVersion | RejectKind::UnknownRoute => 400,
+            RejectKind::MalformedSolution
+            | RejectKind::UnsupportedVersion
+            | RejectKind::UnknownRoute
+            | RejectKind::NonCanonicalPath
+            | RejectKind::DuplicateField => 400,
             RejectKind::MissingSolution | RejectKind::Expired | RejectKind::NotYetValid => 401,
             RejectKind::UnknownKey
             | RejectKind::BadSignature
@@ -95,6 +109,7 @@ impl RejectKind {
             RejectKind::MethodNotAllowed => 405,
             RejectKind::AlreadySpent => 409,
             RejectKind::TooLarge => 413,
+            RejectKind::UnsupportedBody => 415,
             RejectKind::OriginUnavailable => 502,
             RejectKind::LedgerUnavailable | RejectKind::Misconfigured | RejectKind::Busy => 503,
         }
@@ -124,6 +139,9 @@ impl RejectKind {
             RejectKind::Denied => "denied",
             RejectKind::RiskIncreased => "risk_increased",
             RejectKind::Busy => "busy",
+            RejectKind::NonCanonicalPath => "non_canonical_path",
+            RejectKind::DuplicateField => "duplicate_field",
+            RejectKind::UnsupportedBody => "unsupported_body",
         }
     }
 
@@ -166,6 +184,15 @@ impl RejectKind {
             }
             RejectKind::Busy => {
                 "Registration is busy right now. Please try again in a few minutes; logging in still works."
+            }
+            RejectKind::NonCanonicalPath => {
+                "The request path is not in canonical form (no percent-encoded ASCII, dot or empty segments, or trailing dots)."
+            }
+            RejectKind::DuplicateField => {
+                "The request repeats a field that may appear only once (the phone number or the challenge solution)."
+            }
+            RejectKind::UnsupportedBody => {
+                "Send this form as application/x-www-form-urlencoded, multipart/form-data or JSON."
             }
         }
     }

@@ -1,8 +1,19 @@
-//! Reading one field out of a request body: URL-encoded forms, multipart forms and JSON.
+//! The fields of a request body, read once: URL-encoded forms, multipart forms and JSON.
 //!
 //! Browsers submit the solution as the `gate-solution` form field; single-page apps may put it
-//! in a JSON body. The body is already size-limited by the caller. Parsing never panics and
-//! unknown content types simply have no fields.
+//! in a JSON body. The body is already size-limited by the caller. Parsing never panics.
+//!
+//! The gate must read a field the way the origin will, and frameworks disagree about repeats
+//! (first value, last value, a list, a merge of query and body), about case (ASP.NET binds
+//! `Phone` to `phone`) and about `phone[]`. So a field the gate judges is looked up by its
+//! [`name_key`] across the body and the query string, and more than one occurrence is an error
+//! ([`Duplicate`]): the gate never judges one value while the origin reads another. A JSON body
+//! with a repeated key in any object (compared case-insensitively) is refused outright.
+
+use serde::de::{self, Deserializer, MapAccess, SeqAccess, Visitor};
+use serde_json::{Map, Value};
+use std::collections::HashSet;
+use std::fmt;
 
 /// The kind of body, from its `Content-Type`.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -42,69 +53,250 @@ impl BodyKind {
     }
 }
 
-/// The first value of field `name` in `body`, if present.
-pub fn field(kind: &BodyKind, body: &[u8], name: &str) -> Option<String> {
-    match kind {
-        BodyKind::UrlEncoded => {
-            form_urlencoded::parse(body).find(|(k, _)| k == name).map(|(_, v)| v.into_owned())
+/// Why a body's fields cannot be read.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum FormError {
+    /// The body is not of a kind the gate reads (and is not empty).
+    #[error("a body of this content type has no fields the gate can read")]
+    Unsupported,
+    /// The body does not parse as its content type says.
+    #[error("the body is not valid {0}")]
+    Malformed(&'static str),
+    /// A JSON object repeats a key.
+    #[error("the JSON body repeats the key {0:?}")]
+    DuplicateKey(String),
+}
+
+/// A field the gate reads appears more than once (body and query together).
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("the field {0:?} appears {1} times")]
+pub struct Duplicate(pub String, pub usize);
+
+/// How a field name is compared: ASCII case folded, and a trailing `[...]` (PHP and Rails
+/// arrays) dropped, so `Phone`, `phone[]` and `phone[0]` all count as `phone`.
+pub fn name_key(name: &str) -> String {
+    let base = match name.find('[') {
+        Some(i) if i > 0 && name.ends_with(']') => name.get(..i).unwrap_or(name),
+        _ => name,
+    };
+    base.trim().to_ascii_lowercase()
+}
+
+/// The fields of one request: the body's (and the query string's), parsed once.
+#[derive(Clone, Debug, Default)]
+pub struct Fields {
+    /// `(name key, value)` of every text field; file parts carry `None`.
+    pairs: Vec<(String, Option<String>)>,
+    /// The JSON body, for dotted names (`user.phone`).
+    json: Option<Value>,
+}
+
+impl Fields {
+    /// Parses `body` as `kind`. An empty body has no fields, whatever its type.
+    pub fn parse(kind: &BodyKind, body: &[u8]) -> Result<Fields, FormError> {
+        if body.is_empty() {
+            return Ok(Fields::default());
         }
-        BodyKind::Multipart(boundary) => multipart_field(body, boundary, name),
-        BodyKind::Json => {
-            // a dotted name reaches into objects: "user.phone"
-            let value: serde_json::Value = serde_json::from_slice(body).ok()?;
-            let found = match value.get(name) {
-                Some(v) => v,
-                None => name.split('.').try_fold(&value, |v, part| v.get(part))?,
-            };
-            found.as_str().map(str::to_string)
+        match kind {
+            BodyKind::UrlEncoded => Ok(Fields::urlencoded(body)),
+            BodyKind::Multipart(boundary) => multipart(body, boundary),
+            BodyKind::Json => {
+                let value = strict_json(body)?;
+                let pairs = match &value {
+                    Value::Object(map) => map.iter().map(|(k, v)| (name_key(k), json_text(v))).collect(),
+                    _ => Vec::new(),
+                };
+                Ok(Fields { pairs, json: Some(value) })
+            }
+            BodyKind::Other => Err(FormError::Unsupported),
         }
-        BodyKind::Other => None,
+    }
+
+    fn urlencoded(bytes: &[u8]) -> Fields {
+        let pairs =
+            form_urlencoded::parse(bytes).map(|(k, v)| (name_key(&k), Some(v.into_owned()))).collect();
+        Fields { pairs, json: None }
+    }
+
+    /// Adds the query string's fields (frameworks merge them with the body's).
+    pub fn with_query(mut self, query: &str) -> Fields {
+        self.pairs.extend(Fields::urlencoded(query.as_bytes()).pairs);
+        self
+    }
+
+    /// The one value of field `name`: `None` if absent (or a file, or not text), an error if
+    /// it appears more than once. Dotted names reach into a JSON body.
+    pub fn get(&self, name: &str) -> Result<Option<&str>, Duplicate> {
+        let key = name_key(name);
+        let mut found = self.pairs.iter().filter(|(k, _)| *k == key);
+        let first = found.next();
+        let extra = found.count();
+        if extra > 0 {
+            return Err(Duplicate(name.to_string(), extra + 1));
+        }
+        if let Some((_, value)) = first {
+            return Ok(value.as_deref());
+        }
+        if name.contains('.')
+            && let Some(json) = &self.json
+        {
+            let mut at = json;
+            for part in name.split('.') {
+                let Some(next) = object_get(at, part) else { return Ok(None) };
+                at = next;
+            }
+            return Ok(at.as_str());
+        }
+        Ok(None)
     }
 }
 
-/// Finds a non-file part named `name` in a multipart body.
-fn multipart_field(body: &[u8], boundary: &str, name: &str) -> Option<String> {
+fn object_get<'a>(value: &'a Value, name: &str) -> Option<&'a Value> {
+    let key = name_key(name);
+    value.as_object()?.iter().find(|(k, _)| name_key(k) == key).map(|(_, v)| v)
+}
+
+/// A JSON value as the text a framework would bind to a string field.
+fn json_text(value: &Value) -> Option<String> {
+    match value {
+        Value::String(s) => Some(s.clone()),
+        Value::Number(n) => Some(n.to_string()),
+        _ => None,
+    }
+}
+
+/// Parses JSON, refusing a repeated key in any object (keys compared case-insensitively, as
+/// case-insensitive binders compare them).
+fn strict_json(body: &[u8]) -> Result<Value, FormError> {
+    let mut de = serde_json::Deserializer::from_slice(body);
+    let value = match de.deserialize_any(StrictVisitor) {
+        Ok(v) => v,
+        Err(e) => {
+            let text = e.to_string();
+            return Err(match text.strip_prefix("duplicate key ") {
+                Some(rest) => {
+                    FormError::DuplicateKey(rest.split(" at line").next().unwrap_or(rest).to_string())
+                }
+                None => FormError::Malformed("JSON"),
+            });
+        }
+    };
+    de.end().map_err(|_| FormError::Malformed("JSON"))?;
+    Ok(value)
+}
+
+struct StrictVisitor;
+
+impl<'de> de::DeserializeSeed<'de> for StrictVisitor {
+    type Value = Value;
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Value, D::Error> {
+        d.deserialize_any(StrictVisitor)
+    }
+}
+
+impl<'de> Visitor<'de> for StrictVisitor {
+    type Value = Value;
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("JSON")
+    }
+    fn visit_bool<E>(self, v: bool) -> Result<Value, E> {
+        Ok(Value::Bool(v))
+    }
+    fn visit_i64<E>(self, v: i64) -> Result<Value, E> {
+        Ok(Value::from(v))
+    }
+    fn visit_u64<E>(self, v: u64) -> Result<Value, E> {
+        Ok(Value::from(v))
+    }
+    fn visit_f64<E>(self, v: f64) -> Result<Value, E> {
+        Ok(Value::from(v))
+    }
+    fn visit_str<E>(self, v: &str) -> Result<Value, E> {
+        Ok(Value::String(v.to_string()))
+    }
+    fn visit_string<E>(self, v: String) -> Result<Value, E> {
+        Ok(Value::String(v))
+    }
+    fn visit_unit<E>(self) -> Result<Value, E> {
+        Ok(Value::Null)
+    }
+    fn visit_none<E>(self) -> Result<Value, E> {
+        Ok(Value::Null)
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Value, A::Error> {
+        let mut out = Vec::new();
+        while let Some(v) = seq.next_element_seed(StrictVisitor)? {
+            out.push(v);
+        }
+        Ok(Value::Array(out))
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Value, A::Error> {
+        let mut out = Map::new();
+        let mut seen = HashSet::new();
+        while let Some(key) = map.next_key::<String>()? {
+            if !seen.insert(name_key(&key)) {
+                return Err(de::Error::custom(format!("duplicate key {key}")));
+            }
+            let value = map.next_value_seed(StrictVisitor)?;
+            out.insert(key, value);
+        }
+        Ok(Value::Object(out))
+    }
+}
+
+/// Every part of a multipart body; file parts are kept (as `None`) so a file part named like
+/// a judged field still counts as a repeat.
+fn multipart(body: &[u8], boundary: &str) -> Result<Fields, FormError> {
+    let bad = FormError::Malformed("multipart/form-data");
     let delimiter = format!("--{boundary}");
     let delimiter = delimiter.as_bytes();
-    let mut rest = body;
+    let mut pairs = Vec::new();
     // skip the preamble up to the first delimiter
-    let first = find(rest, delimiter)?;
-    rest = rest.get(first + delimiter.len()..)?;
+    let first = find(body, delimiter).ok_or(bad.clone())?;
+    let mut rest = body.get(first + delimiter.len()..).ok_or(bad.clone())?;
     loop {
         if rest.starts_with(b"--") {
-            return None; // closing delimiter
+            return Ok(Fields { pairs, json: None }); // closing delimiter
         }
         // the rest of the delimiter line
-        let line_end = find(rest, b"\r\n")?;
-        rest = rest.get(line_end + 2..)?;
-        let headers_end = find(rest, b"\r\n\r\n")?;
-        let headers = std::str::from_utf8(rest.get(..headers_end)?).ok()?;
-        let content = rest.get(headers_end + 4..)?;
-        let next = find(content, &[b"\r\n", delimiter].concat())?;
-        let value = content.get(..next)?;
-        if part_name(headers).as_deref() == Some(name) && !headers.to_ascii_lowercase().contains("filename") {
-            return std::str::from_utf8(value).ok().map(str::to_string);
+        let line_end = find(rest, b"\r\n").ok_or(bad.clone())?;
+        rest = rest.get(line_end + 2..).ok_or(bad.clone())?;
+        let headers_end = find(rest, b"\r\n\r\n").ok_or(bad.clone())?;
+        let headers = rest.get(..headers_end).and_then(|h| std::str::from_utf8(h).ok()).ok_or(bad.clone())?;
+        let content = rest.get(headers_end + 4..).ok_or(bad.clone())?;
+        let next = find(content, &[b"\r\n", delimiter].concat()).ok_or(bad.clone())?;
+        let value = content.get(..next).ok_or(bad.clone())?;
+        let (name, is_file) = disposition(headers);
+        if let Some(name) = name {
+            let text = if is_file { None } else { std::str::from_utf8(value).ok().map(str::to_string) };
+            pairs.push((name_key(&name), text));
         }
-        rest = content.get(next + 2 + delimiter.len()..)?;
+        rest = content.get(next + 2 + delimiter.len()..).ok_or(bad.clone())?;
     }
 }
 
-/// The `name` parameter of a part's `Content-Disposition` header.
-fn part_name(headers: &str) -> Option<String> {
+/// The `name` parameter of a part's `Content-Disposition` header, and whether it is a file.
+fn disposition(headers: &str) -> (Option<String>, bool) {
     for line in headers.split("\r\n") {
-        let (k, v) = line.split_once(':')?;
+        let Some((k, v)) = line.split_once(':') else { continue };
         if !k.trim().eq_ignore_ascii_case("content-disposition") {
             continue;
         }
+        let mut name = None;
+        let mut is_file = false;
         for param in v.split(';').skip(1) {
-            if let Some((pk, pv)) = param.split_once('=')
-                && pk.trim().eq_ignore_ascii_case("name")
-            {
-                return Some(pv.trim().trim_matches('"').to_string());
+            if let Some((pk, pv)) = param.split_once('=') {
+                let pk = pk.trim().to_ascii_lowercase();
+                if pk == "name" || pk == "name*" {
+                    name = Some(pv.trim().trim_matches('"').to_string());
+                } else if pk.starts_with("filename") {
+                    is_file = true;
+                }
             }
         }
+        return (name, is_file);
     }
-    None
+    (None, false)
 }
 
 fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
@@ -117,6 +309,11 @@ fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn get(kind: &BodyKind, body: &[u8], name: &str) -> Result<Option<String>, Duplicate> {
+        let fields = Fields::parse(kind, body).unwrap();
+        fields.get(name).map(|v| v.map(str::to_string))
+    }
 
     #[test]
     fn kinds() {
@@ -142,17 +339,54 @@ mod tests {
     #[test]
     fn urlencoded_and_json() {
         let body = b"email=a%40b.c&gate-solution=AAA.BBB&x=1";
-        assert_eq!(field(&BodyKind::UrlEncoded, body, "gate-solution").as_deref(), Some("AAA.BBB"));
-        assert_eq!(field(&BodyKind::UrlEncoded, body, "email").as_deref(), Some("a@b.c"));
-        assert_eq!(field(&BodyKind::UrlEncoded, body, "nope"), None);
-        let json = br#"{"email":"a@b.c","gate-solution":"AAA.BBB","n":1}"#;
-        assert_eq!(field(&BodyKind::Json, json, "gate-solution").as_deref(), Some("AAA.BBB"));
-        assert_eq!(field(&BodyKind::Json, json, "n"), None);
-        assert_eq!(field(&BodyKind::Json, b"[1,2]", "gate-solution"), None);
-        assert_eq!(field(&BodyKind::Json, b"{not json", "gate-solution"), None);
+        assert_eq!(get(&BodyKind::UrlEncoded, body, "gate-solution"), Ok(Some("AAA.BBB".into())));
+        assert_eq!(get(&BodyKind::UrlEncoded, body, "email"), Ok(Some("a@b.c".into())));
+        assert_eq!(get(&BodyKind::UrlEncoded, body, "nope"), Ok(None));
+        let json = br#"{"email":"a@b.c","gate-solution":"AAA.BBB","n":1,"o":{}}"#;
+        assert_eq!(get(&BodyKind::Json, json, "gate-solution"), Ok(Some("AAA.BBB".into())));
+        assert_eq!(get(&BodyKind::Json, json, "n"), Ok(Some("1".into())));
+        assert_eq!(get(&BodyKind::Json, json, "o"), Ok(None));
+        assert_eq!(get(&BodyKind::Json, b"[1,2]", "gate-solution"), Ok(None));
+        assert_eq!(Fields::parse(&BodyKind::Json, b"{not json").unwrap_err(), FormError::Malformed("JSON"));
+        assert_eq!(Fields::parse(&BodyKind::Json, b"{} {}").unwrap_err(), FormError::Malformed("JSON"));
         let nested = br#"{"user":{"phone":"+86 138 0013 8000"},"gate-solution":"S"}"#;
-        assert_eq!(field(&BodyKind::Json, nested, "user.phone").as_deref(), Some("+86 138 0013 8000"));
-        assert_eq!(field(&BodyKind::Json, nested, "user.email"), None);
+        assert_eq!(get(&BodyKind::Json, nested, "user.phone"), Ok(Some("+86 138 0013 8000".into())));
+        assert_eq!(get(&BodyKind::Json, nested, "user.email"), Ok(None));
+        assert_eq!(Fields::parse(&BodyKind::Other, b"x").unwrap_err(), FormError::Unsupported);
+        assert!(Fields::parse(&BodyKind::Other, b"").is_ok());
+    }
+
+    #[test]
+    fn repeats_of_a_judged_field_are_errors() {
+        let form = BodyKind::UrlEncoded;
+        for body in [
+            &b"phone=%2B86&phone=%2B1"[..],
+            b"phone=%2B86&Phone=%2B1",
+            b"phone=%2B86&PHONE=%2B1",
+            b"phone[]=%2B86&phone[]=%2B1",
+            b"phone=%2B86&phone[0]=%2B1",
+            b"ph%6Fne=%2B86&phone=%2B1",
+            b"phone=&phone=%2B1",
+        ] {
+            assert!(get(&form, body, "phone").is_err(), "{}", String::from_utf8_lossy(body));
+        }
+        assert_eq!(get(&form, b"Phone=%2B1", "phone"), Ok(Some("+1".into())));
+        // the query string counts too
+        let fields = Fields::parse(&form, b"phone=%2B86").unwrap().with_query("phone=%2B1");
+        assert!(fields.get("phone").is_err());
+        let fields = Fields::parse(&form, b"email=x").unwrap().with_query("phone=%2B1");
+        assert_eq!(fields.get("phone"), Ok(Some("+1")));
+        // JSON: any repeated key is refused, also in another case or spelled with escapes
+        for body in [
+            &br#"{"phone":"+86","phone":"+1"}"#[..],
+            br#"{"phone":"+86","Phone":"+1"}"#,
+            br#"{"phone":"+86","ph\u006fne":"+1"}"#,
+            br#"{"user":{"a":1,"a":2}}"#,
+            br#"[{"gate-solution":"a","gate-solution":"b"}]"#,
+        ] {
+            let err = Fields::parse(&BodyKind::Json, body).unwrap_err();
+            assert!(matches!(err, FormError::DuplicateKey(_)), "{}: {err:?}", String::from_utf8_lossy(body));
+        }
     }
 
     #[test]
@@ -165,13 +399,18 @@ mod tests {
              --{b}--\r\n"
         );
         let kind = BodyKind::Multipart(b.into());
-        assert_eq!(field(&kind, body.as_bytes(), "gate-solution").as_deref(), Some("TOKEN.NONCES"));
-        assert_eq!(field(&kind, body.as_bytes(), "email").as_deref(), Some("a@b.c"));
-        assert_eq!(field(&kind, body.as_bytes(), "avatar"), None, "file parts are not fields");
-        assert_eq!(field(&kind, body.as_bytes(), "missing"), None);
-        // truncated bodies end cleanly
-        for cut in 0..body.len() {
-            let _ = field(&kind, &body.as_bytes()[..cut], "gate-solution");
+        assert_eq!(get(&kind, body.as_bytes(), "gate-solution"), Ok(Some("TOKEN.NONCES".into())));
+        assert_eq!(get(&kind, body.as_bytes(), "email"), Ok(Some("a@b.c".into())));
+        assert_eq!(get(&kind, body.as_bytes(), "avatar"), Ok(None), "file parts are not fields");
+        assert_eq!(get(&kind, body.as_bytes(), "missing"), Ok(None));
+        // truncated bodies end cleanly, as an error
+        for cut in 1..body.len() - 4 {
+            assert!(Fields::parse(&kind, &body.as_bytes()[..cut]).is_err(), "cut at {cut}");
         }
+        let twice = format!(
+            "--{b}\r\nContent-Disposition: form-data; name=\"phone\"\r\n\r\n+86 1\r\n\
+             --{b}\r\nContent-Disposition: form-data; name=\"phone\"; filename=\"x\"\r\n\r\n+1 2\r\n--{b}--\r\n"
+        );
+        assert!(get(&kind, twice.as_bytes(), "phone").is_err());
     }
 }

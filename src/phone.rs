@@ -29,23 +29,87 @@ pub fn is_calling_code(code: &str) -> bool {
     CODES.contains(&code)
 }
 
-/// The calling code of a phone number in international form, or of a value that is just a
-/// code (`"+86"`, `"86"` when `code_only`). `None` when there is none to be had.
-pub fn calling_code(value: &str, code_only: bool) -> Option<&'static str> {
+/// Code points of the zero digit of each Unicode decimal-digit run that phone keyboards
+/// produce (libphonenumber normalizes all of them): full-width, Arabic-Indic, Persian,
+/// Devanagari, Bengali, Gurmukhi, Gujarati, Oriya, Tamil, Telugu, Kannada, Malayalam, Thai, Lao,
+/// Tibetan, Myanmar, Khmer, Mongolian.
+const ZEROS: &[u32] = &[
+    0xFF10, 0x0660, 0x06F0, 0x0966, 0x09E6, 0x0A66, 0x0AE6, 0x0B66, 0x0BE6, 0x0C66, 0x0CE6, 0x0D66, 0x0E50,
+    0x0ED0, 0x0F20, 0x1040, 0x17E0, 0x1810,
+];
+
+/// The ASCII digit a character stands for, if it is a decimal digit of any listed script.
+fn digit(c: char) -> Option<char> {
+    if c.is_ascii_digit() {
+        return Some(c);
+    }
+    let cp = u32::from(c);
+    ZEROS.iter().find(|z| (**z..**z + 10).contains(&cp)).and_then(|z| char::from_digit(cp - z, 10))
+}
+
+/// Separators people and phone keyboards put between digits (libphonenumber's punctuation).
+fn is_separator(c: char) -> bool {
+    c.is_whitespace()
+        || matches!(
+            c,
+            '-' | '.' | '(' | ')' | '[' | ']' | '/' | '~' | '\u{00AD}' | '\u{200B}' | '\u{2060}' | '\u{2010}'
+                ..='\u{2015}'
+                    | '\u{2212}'
+                    | '\u{30FC}'
+                    | '\u{FF0D}'
+                    | '\u{FF0E}'
+                    | '\u{FF0F}'
+                    | '\u{FF08}'
+                    | '\u{FF09}'
+                    | '\u{FF3B}'
+                    | '\u{FF3D}'
+                    | '\u{FF5E}'
+                    | '\u{2053}'
+                    | '\u{223C}'
+        )
+}
+
+/// A number as ASCII: digits of any script as ASCII digits, `+`/`＋` as `+`, separators
+/// dropped, and a leading `tel:` ignored. `None` when anything else is in it before the
+/// first four digits (letters, a second `+`): then it is not a number the gate can read.
+pub fn normalize(value: &str) -> Option<String> {
     let trimmed = value.trim();
-    let rest = if let Some(r) = trimmed.strip_prefix('+') {
+    let trimmed = trimmed.strip_prefix("tel:").unwrap_or(trimmed);
+    let mut out = String::with_capacity(8);
+    let mut digits = 0;
+    for c in trimmed.chars() {
+        if digits >= 4 {
+            break;
+        }
+        if let Some(d) = digit(c) {
+            out.push(d);
+            digits += 1;
+        } else if c == '+' || c == '\u{FF0B}' {
+            if !out.is_empty() {
+                return None;
+            }
+            out.push('+');
+        } else if !is_separator(c) {
+            return None;
+        }
+    }
+    Some(out)
+}
+
+/// The calling code of a phone number in international form (`+86 138…`, `＋８６…`,
+/// `0086…`), or of a value that is just a code (`"+86"`, `"86"` when `code_only`). `None`
+/// when there is none to be had.
+pub fn calling_code(value: &str, code_only: bool) -> Option<&'static str> {
+    let normalized = normalize(value)?;
+    let digits = if let Some(r) = normalized.strip_prefix('+') {
         r
-    } else if let Some(r) = trimmed.strip_prefix("00") {
+    } else if let Some(r) = normalized.strip_prefix("00") {
         r
     } else if code_only {
-        trimmed
+        normalized.as_str()
     } else {
         return None;
     };
-    let digits: String = rest.chars().filter(|c| !matches!(c, ' ' | '-' | '.' | '(' | ')')).take(4).collect();
-    if !digits.chars().all(|c| c.is_ascii_digit()) {
-        return None;
-    }
     (1..=3.min(digits.len())).find_map(|n| {
         let candidate = digits.get(..n)?;
         CODES.iter().find(|c| **c == candidate).copied()
@@ -76,6 +140,22 @@ mod tests {
             ("86", true, Some("86")),
             ("1", true, Some("1")),
             ("999", true, None),
+            // as CJK and other keyboards type them
+            ("＋８６ １３８ ００１３ ８０００", false, Some("86")),
+            ("＋86-138", false, Some("86")),
+            ("００８６ 138", false, Some("86")),
+            ("+٩٧١ ٥٠ ١٢٣", false, Some("971")),
+            ("+۹۸ ۹۱۲", false, Some("98")),
+            ("+९१ ९८७६५", false, Some("91")),
+            ("tel:+44-20-7946", false, Some("44")),
+            ("(+1) 415", false, Some("1")),
+            ("+1\u{00A0}415", false, Some("1")),
+            ("+1\u{2011}415", false, Some("1")),
+            ("８６", true, Some("86")),
+            ("+8+6", false, None),
+            ("+86x", false, None),
+            ("x+86", false, None),
+            ("+1a", false, None),
         ];
         for (value, code_only, want) in cases {
             assert_eq!(calling_code(value, code_only), want, "{value:?}");

@@ -591,13 +591,10 @@ pub fn load(text: &str) -> Result<Policy, PolicyErrors> {
         }
         let mut routes = Vec::new();
         for (j, path) in r.routes.iter().enumerate() {
-            let normalized = route::normalize(path);
+            let normalized = route::MatchKey::of(path).full;
             if !path.starts_with('/') {
                 p.add(format!("{at}.routes[{j}]"), format!("{path:?} is not a path"));
-            } else if !protected
-                .iter()
-                .any(|pr| pr.matches(&[pr.method.as_deref().unwrap_or("POST")], &normalized))
-            {
+            } else if route::named(&protected, path).is_none() {
                 p.add(
                     format!("{at}.routes[{j}]"),
                     format!("{path:?} is not a protected route, so the rule would never apply"),
@@ -938,12 +935,18 @@ pub struct Decision {
 }
 
 impl Policy {
-    /// The protected route covering a request, unless a pass-through route covers it.
+    /// How a request's path is judged: refused (unsafe and not canonical), protected, or not.
+    pub fn judge<'a>(&'a self, methods: &[&str], raw_path: &str) -> route::Judged<'a> {
+        route::judge(&self.protected, &self.pass, methods, raw_path)
+    }
+
+    /// The protected route covering a request, unless a pass-through route covers it (or
+    /// the path is refused).
     pub fn route_for<'a>(&'a self, methods: &[&str], raw_path: &str) -> Option<&'a Route> {
-        if route::find(&self.pass, methods, raw_path).is_some() {
-            return None;
+        match self.judge(methods, raw_path) {
+            route::Judged::Protected(r) => Some(r),
+            _ => None,
         }
-        route::find(&self.protected, methods, raw_path)
     }
 
     /// Whether the price of a sign-up on `route` can depend on its phone calling code (a rule

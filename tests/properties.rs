@@ -80,10 +80,14 @@ proptest! {
         path in ".{0,100}",
         header in ".{0,300}",
     ) {
-        let _ = form::field(&BodyKind::of(Some(&ct)), &body, "gate-solution");
+        if let Ok(fields) = form::Fields::parse(&BodyKind::of(Some(&ct)), &body) {
+            let _ = fields.with_query(&header).get("gate-solution");
+        }
+        let _ = gate::phone::calling_code(&header, false);
         let _ = UserAgent::parse(&ua).family_major();
-        let _ = route::normalize(&path);
-        let _ = route::parse_list(&path);
+        let _ = route::MatchKey::of(&path);
+        let _ = route::canonical(&path);
+        let _ = route::Route::parse(&path);
         let key = Key::new(b"origin secret for property tests!!!");
         let _ = gate::verdict::verify(&header, &key, UnixTime(0), 60, "POST", "/signup");
     }

@@ -20,9 +20,9 @@ use crate::challenge::{self, Terms};
 use crate::config::{Config, Loaded};
 use crate::decision::{RejectKind, Rejection};
 use crate::facts::RequestFacts;
-use crate::form::{self, BodyKind};
+use crate::form::{self, BodyKind, FormError};
 use crate::policy::{CohortState, Decision, Known, Outcome, Policy, Subject};
-use crate::route::{self, Route};
+use crate::route::{self, Judged, Route};
 use crate::signals::{self, Assessment, ClientSide};
 use crate::solution::{self, Expectation, Verified};
 use crate::time::UnixTime;
@@ -75,19 +75,27 @@ async fn handle(req: Request, env: &Env, ctx: &Context, loaded: &Loaded, now: Un
         }
     }
     let methods: Vec<&str> = methods.iter().map(String::as_str).collect();
-    let reading = matches!(req.method(), Method::Get | Method::Head);
-    let protected = match (&loaded.config, &loaded.routes) {
-        (Ok(config), _) => config.policy.route_for(&methods, &path).cloned(),
-        (Err(_), Some((protected, pass))) => {
-            if route::find(pass, &methods, &path).is_some() {
-                None
-            } else {
-                route::find(protected, &methods, &path).cloned()
-            }
-        }
+    let owned = |j: Judged<'_>| match j {
+        Judged::Refused(why) => Err(why),
+        Judged::Protected(r) => Ok(Some(r.clone())),
+        Judged::Unprotected => Ok(None),
+    };
+    let judged = match (&loaded.config, &loaded.routes) {
+        (Ok(config), _) => owned(config.policy.judge(&methods, &path)),
+        (Err(_), Some((protected, pass))) => owned(route::judge(protected, pass, &methods, &path)),
         // The policy's routes cannot be read: any non-read could be a sign-up.
-        (Err(_), None) if reading => None,
-        (Err(_), None) => Some(Route { method: None, path: path.clone(), prefix: false }),
+        (Err(_), None) => owned(route::judge(&[], &[], &methods, &path)).map(|_| {
+            route::is_unsafe(&methods).then(|| Route { method: None, path: path.clone(), prefix: false })
+        }),
+    };
+    let protected = match judged {
+        Ok(protected) => protected,
+        Err(why) => {
+            let r = Rejection::new(RejectKind::NonCanonicalPath, format!("path {path:?} {why}"));
+            LogLine::reject(&r, &facts::read(&req), now).emit();
+            count(ctx, env, "reject", r.kind().code());
+            return respond::rejection(&r, None, &Audience::of(&req));
+        }
     };
     match (protected, &loaded.config) {
         (None, _) => match &loaded.origin {
@@ -228,10 +236,7 @@ async fn challenge(
             respond::rejection(&r, None, &Audience::Api)
         };
     let wanted = param("route").unwrap_or_default();
-    let normalized = route::normalize(wanted);
-    let Some(route) =
-        policy.protected.iter().find(|r| r.matches(&[r.method.as_deref().unwrap_or("POST")], &normalized))
-    else {
+    let Some(route) = route::named(&policy.protected, wanted) else {
         return reject(
             Rejection::new(RejectKind::UnknownRoute, format!("route {wanted:?} is not protected")),
             None,
@@ -250,12 +255,10 @@ async fn challenge(
     };
     let phone = match param("phone") {
         None => Known::Unknown,
-        Some(p) => Known::Is(
-            crate::phone::calling_code(&format!("+{}", p.trim_start_matches('+')), false).map(str::to_string),
-        ),
+        Some(p) => Known::Is(crate::phone::calling_code(p, true).map(str::to_string)),
     };
     let assessment = signals::assess(facts, &client);
-    let (decision, state) = decide(env, config, facts, &route.path, &assessment, phone.clone(), false).await;
+    let (decision, state, _) = decide(env, config, facts, &route.path, &assessment, phone.clone()).await;
     let phone_code = match &phone {
         Known::Is(Some(c)) => Some(c.as_str()),
         _ => None,
@@ -312,9 +315,17 @@ async fn challenge(
     respond::json(200, &json)
 }
 
-/// Reads the request's cohorts (counting it first when `add`) and decides by the policy.
-/// If the counters cannot be reached, attack mode is skipped for this request (logged): the
-/// proof of work, the fingerprint checks and the ledger still apply.
+/// The cohort counters a request touches: its cohort keys and whether the site-wide count
+/// is kept (the policy has a global ceiling).
+struct Counted {
+    keys: Vec<crate::policy::CohortKey>,
+    site: bool,
+}
+
+/// Reads the request's cohorts and decides by the policy. Reading never counts: a sign-up is
+/// counted (`count_signup`) only once its spend is known fresh. If the counters cannot be
+/// reached, attack mode is skipped for this request (logged): the proof of work, the
+/// fingerprint checks and the ledger still apply.
 async fn decide(
     env: &Env,
     config: &Config,
@@ -322,8 +333,7 @@ async fn decide(
     route: &str,
     assessment: &Assessment,
     phone_code: Known<Option<String>>,
-    add: bool,
-) -> (Decision, CohortState) {
+) -> (Decision, CohortState, Counted) {
     let policy: &Policy = &config.policy;
     let subject = Subject {
         route,
@@ -334,10 +344,21 @@ async fn decide(
         assessment,
         phone_code,
     };
+    let counted = Counted {
+        keys: if policy.attack.enabled { subject.cohorts(&policy.attack.cohorts) } else { Vec::new() },
+        site: policy.attack.enabled && policy.attack.global_ceiling.is_some(),
+    };
     let state = if policy.attack.enabled {
-        let keys = subject.cohorts(&policy.attack.cohorts);
-        let site = policy.attack.global_ceiling.is_some();
-        match cohorts::observe(env, config.cohort_shards, &keys, site, add, policy.attack.window_secs).await {
+        match cohorts::observe(
+            env,
+            config.cohort_shards,
+            &counted.keys,
+            counted.site,
+            false,
+            policy.attack.window_secs,
+        )
+        .await
+        {
             Ok(s) => s,
             Err(e) => {
                 worker::console_error!("{}", serde_json::json!({"gate": "cohorts", "error": e.to_string()}));
@@ -347,7 +368,22 @@ async fn decide(
     } else {
         CohortState::default()
     };
-    (policy.decide(&subject, &state), state)
+    (policy.decide(&subject, &state), state, counted)
+}
+
+/// Counts one paid, freshly spent sign-up in its cohorts, after the response is sent.
+fn count_signup(ctx: &Context, env: &Env, config: &Config, counted: Counted) {
+    if counted.keys.is_empty() && !counted.site {
+        return;
+    }
+    let env = env.clone();
+    let shards = config.cohort_shards;
+    let window = config.policy.attack.window_secs;
+    ctx.wait_until(async move {
+        if let Err(e) = cohorts::observe(&env, shards, &counted.keys, counted.site, true, window).await {
+            worker::console_error!("{}", serde_json::json!({"gate": "cohorts", "error": e.to_string()}));
+        }
+    });
 }
 
 /// A protected route: read the solution, verify, assess, decide, spend, forward with a verdict.
@@ -390,11 +426,27 @@ async fn protect(
     };
     let kind = BodyKind::of(facts.headers.get("content-type"));
 
-    // 2. the solution: header for API clients, form field for browsers.
-    let raw = match facts.headers.get(solution::HEADER) {
-        Some(h) => Some(h.to_string()),
-        None => form::field(&kind, &body, solution::FIELD),
+    // 2. the fields, read once (body and query string); a field the gate judges must appear
+    //    at most once, so the origin cannot read another value than the gate did.
+    let query = req.url().ok().and_then(|u| u.query().map(str::to_string)).unwrap_or_default();
+    let fields = match form::Fields::parse(&kind, &body) {
+        Ok(fields) => fields.with_query(&query),
+        Err(e @ FormError::DuplicateKey(_)) => {
+            return reject(Rejection::new(RejectKind::DuplicateField, e.to_string()), None, None, None);
+        }
+        Err(e) => {
+            return reject(Rejection::new(RejectKind::UnsupportedBody, e.to_string()), None, None, None);
+        }
     };
+    let judged =
+        fields.get(solution::FIELD).and_then(|solution| Ok((solution, phone_code(policy, &fields)?)));
+    let (field, phone) = match judged {
+        Ok(read) => read,
+        Err(e) => return reject(Rejection::new(RejectKind::DuplicateField, e.to_string()), None, None, None),
+    };
+
+    // the solution: the header for API clients, else the form field (the header wins).
+    let raw = facts.headers.get(solution::HEADER).or(field).map(str::to_string);
     let Some(raw) = raw else {
         return reject(
             Rejection::new(RejectKind::MissingSolution, "no header and no form field"),
@@ -423,9 +475,8 @@ async fn protect(
     //    be one bit above the signed one (a browser's challenge fetch and its form post differ
     //    in a few headers); beyond that the client must fetch a harder challenge.
     let assessment = signals::assess(&facts, &ClientSide::parse(&verified.signals));
-    let phone = phone_code(policy, &kind, &body);
-    let (decision, state) =
-        decide(env, config, &facts, &route.path, &assessment, Known::Is(phone.clone()), true).await;
+    let (decision, state, counted) =
+        decide(env, config, &facts, &route.path, &assessment, Known::Is(phone.clone())).await;
     let logged = (&decision, &state, phone.as_deref());
     match decision.outcome {
         Outcome::Deny => {
@@ -456,12 +507,13 @@ async fn protect(
     let forget_after = verified.challenge.expires_at.plus(config.skew);
     let mut reasons = assessment.codes();
     match ledger::spend(env, config.ledger_shards, &id, forget_after, None).await {
-        Ok(ledger::Spent::Fresh) => {}
+        Ok(ledger::Spent::Fresh) => count_signup(ctx, env, config, counted),
         Ok(_) => {
             let r = Rejection::new(RejectKind::AlreadySpent, "replay of a spent challenge");
             return reject(r, Some(&id), Some(&assessment), Some(logged));
         }
         Err(ledger::Unavailable(why)) if config.fail_open => {
+            count_signup(ctx, env, config, counted);
             worker::console_error!(
                 "{}",
                 serde_json::json!({"gate": "ledger", "fail_open": true, "error": why})
@@ -513,15 +565,26 @@ async fn protect(
     Ok(resp)
 }
 
-/// The sign-up's phone calling code, from the policy's phone fields in the body.
-fn phone_code(policy: &Policy, kind: &BodyKind, body: &[u8]) -> Option<String> {
-    if let Some(field) = &policy.phone_code_field
-        && let Some(v) = form::field(kind, body, field)
-    {
-        return crate::phone::calling_code(&v, true).map(str::to_string);
+/// The sign-up's phone calling code, from the policy's phone fields (each must appear at
+/// most once, whichever is used).
+fn phone_code(
+    policy: &Policy,
+    fields: &form::Fields,
+) -> std::result::Result<Option<String>, form::Duplicate> {
+    let code_field = match &policy.phone_code_field {
+        Some(name) => fields.get(name)?,
+        None => None,
+    };
+    let number_field = match &policy.phone_field {
+        Some(name) => fields.get(name)?,
+        None => None,
+    };
+    Ok(match (code_field, number_field) {
+        (Some(code), _) => crate::phone::calling_code(code, true),
+        (None, Some(number)) => crate::phone::calling_code(number, false),
+        (None, None) => None,
     }
-    let field = policy.phone_field.as_ref()?;
-    crate::phone::calling_code(&form::field(kind, body, field)?, false).map(str::to_string)
+    .map(str::to_string))
 }
 
 /// How much of an oversized chunked upload is read and discarded before the gate gives up on

@@ -333,7 +333,11 @@ pub async fn siteverify(
         BodyKind::Other => BodyKind::UrlEncoded,
         k => k,
     };
-    let get = |name: &str| form::field(&kind, &body, name).filter(|v| !v.is_empty());
+    let Ok(fields) = form::Fields::parse(&kind, &body) else {
+        return respond::json(200, &failure("bad-request"));
+    };
+    // a repeated field reads as absent: siteverify answers in the Turnstile shape, never 400
+    let get = |name: &str| fields.get(name).ok().flatten().filter(|v| !v.is_empty()).map(str::to_string);
     let answer = |s: Siteverify, code: &str| {
         worker::console_log!(
             "{}",
