@@ -432,18 +432,24 @@ fn server(facts: &RequestFacts, raw_ua: &str, ua: &UserAgent, a: &mut Assessment
         }
     }
 
-    // The rest only applies to clients that claim to be a browser.
+    // The rest only applies to clients that claim to be a browser. A `Mozilla/` header that
+    // names no engine still claims one: it is held to the headers every browser sends.
     if !ua.family.is_browser() {
+        if matches!(ua.family, Family::Other(_)) && raw_ua.starts_with("Mozilla/") {
+            content_negotiation(h, a);
+        }
         return;
     }
-    if ua.major.is_none_or(|m| m == 0 || m > 500) {
+    // An Android WebView that leaves out `Chrome/` states no engine version; that is not absurd.
+    let unversioned_webview = ua.major.is_none() && ua.webview;
+    if ua.major.is_none_or(|m| m == 0 || m > 500) && !unversioned_webview {
         a.add("ua_malformed", weight::UA_MALFORMED, format!("implausible version in {}", ua.family_major()));
     }
 
-    // Client hints.
-    let ch = h.get("sec-ch-ua");
+    // Client hints (an empty `Sec-CH-UA` says nothing).
+    let ch = h.get("sec-ch-ua").filter(|v| !v.trim().is_empty());
     if let Some(ch) = ch {
-        if !ua.sends_client_hints() {
+        if !ua.may_send_client_hints() {
             a.add("ch_unexpected", weight::CH_UNEXPECTED, format!("{} sent Sec-CH-UA", ua.family_major()));
         } else {
             let brands = parse_brands(ch);
@@ -466,16 +472,16 @@ fn server(facts: &RequestFacts, raw_ua: &str, ua: &UserAgent, a: &mut Assessment
             }
             if let Some(m) = h.get("sec-ch-ua-mobile") {
                 let claimed = m.trim() == "?1";
-                if claimed != ua.mobile && ua.platform != Platform::Unknown {
+                if claimed != ua.hint_mobile() && ua.platform != Platform::Unknown {
                     a.add(
                         "ch_mismatch",
                         weight::CH_MISMATCH,
-                        format!("Sec-CH-UA-Mobile {m} vs UA mobile {}", ua.mobile),
+                        format!("Sec-CH-UA-Mobile {m} vs UA mobile {}", ua.hint_mobile()),
                     );
                 }
             }
         }
-    } else if ua.sends_client_hints() && facts.secure_context() {
+    } else if hints_required(facts, ua) {
         a.add("ch_missing", weight::CH_MISSING, format!("{} without Sec-CH-UA", ua.family_major()));
     }
 
@@ -497,16 +503,21 @@ fn server(facts: &RequestFacts, raw_ua: &str, ua: &UserAgent, a: &mut Assessment
             if site.is_some_and(|s| s.eq_ignore_ascii_case("cross-site")) {
                 a.add("fetch_cross_site", weight::FETCH_CROSS_SITE, "Sec-Fetch-Site: cross-site");
             }
+            let mode = mode.unwrap_or("").to_ascii_lowercase();
             let plausible = matches!(
-                (
-                    mode.unwrap_or("").to_ascii_lowercase().as_str(),
-                    dest.unwrap_or("").to_ascii_lowercase().as_str()
-                ),
+                (mode.as_str(), dest.unwrap_or("").to_ascii_lowercase().as_str()),
                 ("navigate", "document")
                     | ("navigate", "iframe")
                     | ("cors", "empty")
                     | ("same-origin", "empty")
                     | ("no-cors", "empty")
+            ) || (
+                // Chromium 76-79 (old WebViews such as WeChat's XWEB 78) sent Sec-Fetch-Site,
+                // -Mode and -User, but Sec-Fetch-Dest only from 80.
+                dest.is_none()
+                    && ua.family.is_chromium()
+                    && !ua.sends_fetch_metadata()
+                    && matches!(mode.as_str(), "navigate" | "cors" | "same-origin" | "no-cors")
             );
             if !plausible {
                 a.add(
@@ -518,7 +529,30 @@ fn server(facts: &RequestFacts, raw_ua: &str, ua: &UserAgent, a: &mut Assessment
         }
     }
 
-    // Content negotiation headers every browser sends.
+    content_negotiation(h, a);
+}
+
+/// `X-Requested-With: <app package>` (`com.tencent.mm`): Android's WebView names the app that
+/// embeds it, which Chrome never does (`XMLHttpRequest` is a script library's, not a package).
+/// Apps that replace the whole User-Agent with a Chrome-like one are WebViews all the same.
+fn webview_by_header(facts: &RequestFacts, ua: &UserAgent) -> bool {
+    matches!(ua.platform, Platform::Android | Platform::Unknown)
+        && facts.headers.get("x-requested-with").is_some_and(|v| {
+            let v = v.trim();
+            v.contains('.')
+                && v.len() <= 128
+                && v.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'.' || b == b'_')
+        })
+}
+
+/// Whether missing client hints count: a Chromium that always sends them, in a secure
+/// context, and not an Android WebView (which sends them only with its default User-Agent).
+fn hints_required(facts: &RequestFacts, ua: &UserAgent) -> bool {
+    ua.sends_client_hints() && facts.secure_context() && !webview_by_header(facts, ua)
+}
+
+/// Content negotiation headers every browser sends.
+fn content_negotiation(h: &crate::facts::Headers, a: &mut Assessment) {
     if !h.has("accept-language") {
         a.add("accept_language_missing", weight::ACCEPT_LANGUAGE_MISSING, "browser without Accept-Language");
     }
@@ -559,17 +593,23 @@ fn brands_disagree(raw_ua: &str, ua: &UserAgent, brands: &[(String, String)]) ->
     {
         return Some(format!("Chromium {ch} in Sec-CH-UA, Chrome/{uv} in User-Agent"));
     }
-    let own = match ua.family {
-        Family::Chrome => Some("Google Chrome"),
-        Family::Edge => Some("Microsoft Edge"),
-        Family::Opera => Some("Opera"),
-        _ => None,
+    // The vendor's own brands. Chromium forks, WebViews and in-app browsers name themselves
+    // otherwise ("Android WebView", "YaBrowser", "DuckDuckGo", "Brave") or not at all, so only
+    // a brand of the family's own vendor is compared; Opera for Android sends two ("Opera" at
+    // its desktop-equivalent version and "OperaMobile" at the `OPR/` version), one must agree.
+    let own: &[&str] = match ua.family {
+        Family::Chrome => &["Google Chrome"],
+        Family::Edge => &["Microsoft Edge"],
+        Family::Opera => &["Opera", "OperaMobile", "Opera GX"],
+        _ => &[],
     };
-    if let (Some(own), Some(major)) = (own, ua.major)
-        && let Some((_, v)) = brands.iter().find(|(b, _)| b == own)
-        && v.split('.').next().and_then(|v| v.parse::<u32>().ok()) != Some(major)
+    let major = ua.major?;
+    let claimed: Vec<&(String, String)> = brands.iter().filter(|(b, _)| own.contains(&b.as_str())).collect();
+    let agrees = |v: &str| v.split('.').next().and_then(|v| v.parse::<u32>().ok()) == Some(major);
+    if let Some((brand, v)) = claimed.first()
+        && !claimed.iter().any(|(_, v)| agrees(v))
     {
-        return Some(format!("{own} {v} in Sec-CH-UA, {} in User-Agent", ua.family_major()));
+        return Some(format!("{brand} {v} in Sec-CH-UA, {} in User-Agent", ua.family_major()));
     }
     None
 }
@@ -647,8 +687,11 @@ fn cross(facts: &RequestFacts, raw_ua: &str, ua: &UserAgent, s: &ClientSignals, 
             }
         }
     }
-    // userAgentData vs the User-Agent header.
-    match &s.ua_data {
+    // userAgentData vs the User-Agent header. One with no brands and no platform says nothing.
+    let ua_data = s.ua_data.as_ref().filter(|u| !u.brands.is_empty() || !u.platform.trim().is_empty());
+    match ua_data {
+        // An app's own User-Agent (`mojeek-app`) in its Android WebView: nothing to compare.
+        Some(_) if matches!(ua.family, Family::Other(_)) && webview_by_header(facts, ua) => {}
         Some(uad) => {
             if !ua.family.is_chromium() || ua.on_ios() {
                 a.add(
@@ -673,17 +716,17 @@ fn cross(facts: &RequestFacts, raw_ua: &str, ua: &UserAgent, s: &ClientSignals, 
                         weight::UAD_MISMATCH,
                         format!("userAgentData {} vs UA {:?}", uad.platform, ua.platform),
                     );
-                } else if uad.mobile != ua.mobile {
+                } else if uad.mobile != ua.hint_mobile() && ua.platform != Platform::Unknown {
                     a.add(
                         "uad_mismatch",
                         weight::UAD_MISMATCH,
-                        format!("userAgentData mobile {} vs UA mobile {}", uad.mobile, ua.mobile),
+                        format!("userAgentData mobile {} vs UA mobile {}", uad.mobile, ua.hint_mobile()),
                     );
                 }
             }
         }
         None => {
-            if ua.sends_client_hints() && facts.secure_context() {
+            if hints_required(facts, ua) {
                 a.add(
                     "uad_missing",
                     weight::UAD_MISSING,
@@ -1120,6 +1163,174 @@ mod tests {
         assert!(assess(&f, &present(s.clone())).has("ch_unexpected"));
         s.ua_data = chrome_signals().ua_data;
         assert!(assess(&f, &present(s)).has("uad_mismatch"));
+    }
+
+    /// A request as a browser of this User-Agent sends it: a form post with every header, and
+    /// the client hints given (none for WebKit and rewritten WebView headers).
+    fn browser_post(ua: &str, hints: &[(&str, &str)]) -> RequestFacts {
+        let mut f = chrome_nav();
+        f.headers.0.retain(|(k, _)| !k.starts_with("sec-ch-ua") && k != "user-agent");
+        f.headers.0.push(("user-agent".into(), ua.into()));
+        f.headers.0.extend(hints.iter().map(|(k, v)| (k.to_string(), v.to_string())));
+        f
+    }
+
+    fn signals_with(ua_data: Option<UaData>, plugins: u32) -> ClientSide {
+        present(ClientSignals { ua_data, plugins: Some(plugins), ..chrome_signals() })
+    }
+
+    #[test]
+    fn in_app_and_regional_browsers_score_zero() {
+        let ios_wechat = "Mozilla/5.0 (iPhone; CPU iPhone OS 18_4_1 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Mobile/15E148 MicroMessenger/8.0.59(0x18003b26) NetType/4G Language/zh_CN";
+        let ios_line = "Mozilla/5.0 (iPhone; CPU iPhone OS 18_6 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Mobile/15E148 Safari Line/15.12.1";
+        let android_ig = "Mozilla/5.0 (Linux; Android 14; SM-S921N Build/UP1A.231005.007; wv) AppleWebKit/537.36 (KHTML, like Gecko) Version/4.0 Chrome/122.0.6261.119 Mobile Safari/537.36 Instagram 324.0.0.27.50 Android (34/14; 420dpi; 1080x2127; samsung; SM-S921N; e1s; s5e9945; ko_KR; 581020724)";
+        let webview = "Mozilla/5.0 (Linux; Android 10; K; wv) AppleWebKit/537.36 (KHTML, like Gecko) Version/4.0 Chrome/125.0.0.0 Mobile Safari/537.36";
+        let webview_tablet = "Mozilla/5.0 (Linux; Android 10; K; wv) AppleWebKit/537.36 (KHTML, like Gecko) Version/4.0 Chrome/125.0.0.0 Safari/537.36";
+        let uc = "Mozilla/5.0 (Linux; U; Android 16; en-US; NLA-NX1 Build/HONORNLA-N31N) AppleWebKit/537.36 (KHTML, like Gecko) Version/4.0 Chrome/123.0.6312.80 UCBrowser/15.1.9.1395 Mobile Safari/537.36";
+        let qq_no_chrome = "Mozilla/5.0 (Linux; U; Android 11; zh-cn; NX659J Build/RKQ1.200826.002) AppleWebKit/537.36 (KHTML, like Gecko) Version/4.0   MQQBrowser/9.6 Mobile Safari/537.36";
+        let opera_mobile = "Mozilla/5.0 (Linux; Android 8.1.0; ZC554KL) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/96.0.4664.104 Mobile Safari/537.36 OPR/67.1.3508.63168";
+        let webview_brands =
+            "\"Android WebView\";v=\"125\", \"Chromium\";v=\"125\", \"Not.A/Brand\";v=\"24\"";
+        let uad = |brands: &[(&str, &str)], mobile: bool| {
+            Some(UaData {
+                brands: brands.iter().map(|(b, v)| (b.to_string(), v.to_string())).collect(),
+                mobile,
+                platform: "Android".into(),
+            })
+        };
+        let wv_uad = uad(&[("Android WebView", "125"), ("Chromium", "125")], true);
+        let android = ("sec-ch-ua-platform", "\"Android\"");
+        let cases: Vec<(&str, RequestFacts, ClientSide)> = vec![
+            ("WeChat iOS", browser_post(ios_wechat, &[]), signals_with(None, 5)),
+            ("LINE iOS", browser_post(ios_line, &[]), signals_with(None, 5)),
+            (
+                "Facebook iOS with empty Sec-CH-UA headers",
+                browser_post(ios_wechat, &[("sec-ch-ua", ""), ("sec-ch-ua-mobile", "")]),
+                signals_with(None, 5),
+            ),
+            (
+                "Instagram Android, rewritten UA: no hints",
+                browser_post(android_ig, &[]),
+                signals_with(None, 0),
+            ),
+            (
+                "Instagram Android, an unpopulated userAgentData",
+                browser_post(android_ig, &[]),
+                signals_with(Some(UaData::default()), 0),
+            ),
+            (
+                "default WebView with its brand",
+                browser_post(webview, &[("sec-ch-ua", webview_brands), ("sec-ch-ua-mobile", "?1"), android]),
+                signals_with(wv_uad.clone(), 0),
+            ),
+            (
+                "WebView on a tablet (?0, no Mobile token)",
+                browser_post(
+                    webview_tablet,
+                    &[("sec-ch-ua", webview_brands), ("sec-ch-ua-mobile", "?0"), android],
+                ),
+                signals_with(uad(&[("Android WebView", "125"), ("Chromium", "125")], false), 0),
+            ),
+            ("UC Browser without hints", browser_post(uc, &[]), signals_with(None, 0)),
+            ("QQ Browser without Chrome/", browser_post(qq_no_chrome, &[]), signals_with(None, 0)),
+            (
+                "Opera Mobile: Opera 82 and OperaMobile 67",
+                browser_post(
+                    opera_mobile,
+                    &[
+                        ("sec-ch-ua", "\"Chromium\";v=\"96\", \"Opera\";v=\"82\", \"OperaMobile\";v=\"67\""),
+                        ("sec-ch-ua-mobile", "?1"),
+                        android,
+                    ],
+                ),
+                signals_with(uad(&[("Chromium", "96"), ("Opera", "82"), ("OperaMobile", "67")], true), 0),
+            ),
+        ];
+        for (name, f, client) in cases {
+            let a = assess(&f, &client);
+            assert_eq!(a.score, 0, "{name}: {:?}", a.reasons);
+        }
+    }
+
+    #[test]
+    fn x_requested_with_marks_a_webview_whose_app_replaced_the_user_agent() {
+        // Telegram's in-app browser: a Chrome-like header, no `; wv)`, no hints.
+        let ua = "Mozilla/5.0 (Linux; Android 11; Pixel 3) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/92.0.4515.131 Mobile Safari/537.36";
+        let app = browser_post(ua, &[("x-requested-with", "org.telegram.messenger")]);
+        assert_eq!(assess(&app, &signals_with(None, 0)).score, 0);
+        // Without it, or with a script library's value, Chrome's hints are owed.
+        for f in [browser_post(ua, &[]), browser_post(ua, &[("x-requested-with", "XMLHttpRequest")])] {
+            let a = assess(&f, &signals_with(None, 0));
+            assert!(a.has("ch_missing") && a.has("uad_missing"), "{:?}", a.codes());
+        }
+        // On a desktop header it excuses nothing.
+        let desktop = browser_post(CHROME, &[("x-requested-with", "org.telegram.messenger")]);
+        assert!(assess_server(&desktop).has("ch_missing"));
+    }
+
+    #[test]
+    fn fakes_of_in_app_browsers_are_still_caught() {
+        let py = |ua: &str| RequestFacts {
+            method: "POST".into(),
+            scheme: "https".into(),
+            headers: Headers::from_pairs([
+                ("user-agent", ua),
+                ("accept-encoding", "gzip, deflate"),
+                ("accept", "*/*"),
+                ("connection", "keep-alive"),
+            ]),
+            cf: CfFacts { http_protocol: Some("HTTP/1.1".into()), ..Default::default() },
+            ..Default::default()
+        };
+        let more_work = RiskPolicy::default().more_work_at;
+        // A WeChat token on a desktop Linux header with no engine: malformed, and held to the
+        // headers every browser sends.
+        let a = assess_server(&py(
+            "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) MicroMessenger/8.0.47",
+        ));
+        assert!(a.has("ua_malformed") && a.has("accept_language_missing"), "{:?}", a.codes());
+        assert!(a.score >= more_work, "{:?}", a.reasons);
+        // The same token on desktop Chrome does not excuse Chrome's client hints.
+        let a = assess_server(&py(
+            "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36 MicroMessenger/8.0.47",
+        ));
+        assert!(a.has("ch_missing") && a.has("fetch_metadata_missing"), "{:?}", a.codes());
+        // The WeChat iOS header from a script: no fetch metadata or Accept-Language.
+        let a = assess_server(&py(
+            "Mozilla/5.0 (iPhone; CPU iPhone OS 18_4_1 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Mobile/15E148 MicroMessenger/8.0.59(0x18003b26) NetType/4G Language/zh_CN",
+        ));
+        assert!(a.score >= more_work, "{:?}", a.reasons);
+        // userAgentData from an iOS WebView (which has none) contradicts it.
+        let f = browser_post(
+            "Mozilla/5.0 (iPhone; CPU iPhone OS 18_6 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Mobile/15E148 Safari Line/15.12.1",
+            &[],
+        );
+        assert!(assess(&f, &present(chrome_signals())).has("uad_mismatch"));
+        // Client hints on an iOS WebView are unexpected.
+        let f = browser_post(
+            "Mozilla/5.0 (iPhone; CPU iPhone OS 18_6 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Mobile/15E148 Safari Line/15.12.1",
+            &[("sec-ch-ua", "\"Chromium\";v=\"131\"")],
+        );
+        assert!(assess_server(&f).has("ch_unexpected"));
+        // A WebView's hints that contradict its header still count.
+        let f = browser_post(
+            "Mozilla/5.0 (Linux; Android 10; K; wv) AppleWebKit/537.36 (KHTML, like Gecko) Version/4.0 Chrome/125.0.0.0 Mobile Safari/537.36",
+            &[
+                ("sec-ch-ua", "\"HeadlessChrome\";v=\"131\", \"Chromium\";v=\"131\""),
+                ("sec-ch-ua-mobile", "?0"),
+            ],
+        );
+        let a = assess_server(&f);
+        assert!(a.has("ua_headless") && a.has("ch_mismatch"), "{:?}", a.codes());
+        // Opera's own brands must agree with OPR/ in one of them.
+        let f = browser_post(
+            "Mozilla/5.0 (Linux; Android 8.1.0; ZC554KL) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/96.0.4664.104 Mobile Safari/537.36 OPR/67.1.3508.63168",
+            &[
+                ("sec-ch-ua", "\"Chromium\";v=\"96\", \"Opera\";v=\"82\", \"OperaMobile\";v=\"70\""),
+                ("sec-ch-ua-mobile", "?1"),
+            ],
+        );
+        assert!(assess_server(&f).has("ch_mismatch"));
     }
 
     #[test]

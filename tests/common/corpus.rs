@@ -20,6 +20,9 @@ pub struct Entry {
     /// The verdict expected: "allow", "more_work" or "deny".
     pub expect: String,
     pub why: String,
+    /// Where the User-Agent and headers were documented (in-app, WebView and regional browsers).
+    #[serde(default)]
+    pub source: Option<String>,
     pub method: String,
     pub scheme: String,
     #[serde(default)]
