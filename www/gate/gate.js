@@ -28,6 +28,7 @@
     verifying: 'Verifying your browser…',
     verified: 'Verified.',
     waiting: 'Verifying your browser before sending…',
+    slow: 'Verifying your browser… Without WebAssembly this takes a little longer.',
     error: 'Verification failed. Check your connection and try again.',
     retry: 'Try again',
     unsupported: "Your browser can't run the security check needed to sign up. Please use an up-to-date browser.",
@@ -185,7 +186,7 @@
       if (!force && now - lastReport < 100) return;
       lastReport = now;
       const tried = triesBy.reduce((a, b) => a + b, 0);
-      onProgress(Math.min(0.99, Math.max(done / k, tried / expected)));
+      onProgress(Math.min(0.99, Math.max(done / k, tried / expected)), kind);
     };
     const threads = Math.max(1, Math.min(navigator.hardwareConcurrency || 2, k));
     const workers = [];
@@ -417,9 +418,15 @@
       result = null;
       field.value = '';
       show('solving', holding ? 'waiting' : 'verifying');
-      pending = obtain(route, (fraction) => {
+      let slowShown = false;
+      pending = obtain(route, (fraction, solver) => {
         if (!reducedMotion) bar.value = fraction;
-        emit(form, 'gate:progress', { fraction });
+        // the JavaScript solver is several times slower: say why it takes a while (once)
+        if (solver === 'js' && !slowShown && state === 'solving') {
+          slowShown = true;
+          show('solving', 'slow');
+        }
+        emit(form, 'gate:progress', { fraction, solver });
       }, phoneNow()).then(
         (r) => {
           result = r;
