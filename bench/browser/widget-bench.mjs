@@ -5,7 +5,8 @@
 //   - the peers' published solvers (bench/browser/peers.mjs), counted the same way;
 //   - time to solve the default challenge through the real gate (wrangler dev + demo origin),
 //     p50/p95 over >= 30 solves with the shipped widget (gate.solve); and with the JavaScript
-//     solver in a Chromium without WebAssembly (--js-flags=--noexpose_wasm), over --js-solves;
+//     solver on a page without WebAssembly, over --js-solves; the JavaScript solver's rate in a
+//     Chromium without a JIT (--js-flags=--jitless, as iOS Lockdown Mode runs JavaScript);
 //   - widget payloads, ours and the peers', raw and gzip;
 // and prints ratios, including against the native solver rates passed in by scripts/bench
 // (criterion; with and without the CPU's SHA extensions).
@@ -117,33 +118,41 @@ async function main() {
         return performance.now() - t0;
       }));
     }
-    // the same through a Chromium without WebAssembly: the widget falls back to the JS solver
-    const noWasm = await chromium.launch({
+    // the same with the JavaScript solver: a page without WebAssembly (its workers are told to
+    // load gate-solver-js.js), as the widget runs it where Wasm is missing or refused
+    const jsTimes = [];
+    const jsSite = await (await person(browser)).newPage();
+    await jsSite.addInitScript(() => {
+      delete window.WebAssembly;
+      document.addEventListener('gate:solved', (e) => { window.__solver = e.detail.solver; });
+    });
+    await jsSite.goto(`${gate.url}/signup`);
+    await jsSite.waitForFunction(() => window.gate && typeof window.gate.solve === 'function');
+    await jsSite.evaluate(() => window.gate.solve('/signup')); // warm-up
+    const jsSolver = await jsSite.evaluate(() => window.__solver);
+    for (let i = 0; i < JS_SOLVES; i++) {
+      jsTimes.push(await jsSite.evaluate(async () => {
+        const t0 = performance.now();
+        await window.gate.solve('/signup');
+        return performance.now() - t0;
+      }));
+    }
+    // and without a JIT (Chromium --js-flags=--jitless, which also removes WebAssembly): what
+    // iOS Lockdown Mode does to JavaScript
+    const jitless = await chromium.launch({
       executablePath: CHROMIUM,
       args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--disable-background-networking', '--disable-component-update',
-        '--disable-sync', '--no-first-run', '--disable-blink-features=AutomationControlled', '--js-flags=--noexpose_wasm'],
+        '--disable-sync', '--no-first-run', '--js-flags=--jitless'],
     });
-    const jsTimes = [];
-    let jsSolver;
+    let jitlessHps;
     try {
-      const jsSite = await (await person(noWasm)).newPage();
-      await jsSite.goto(`${gate.url}/signup`);
-      await jsSite.waitForFunction(() => window.gate && typeof window.gate.solve === 'function');
-      if (await jsSite.evaluate(() => typeof WebAssembly !== 'undefined')) throw new Error('--noexpose_wasm did not hide WebAssembly');
-      await jsSite.evaluate(() => {
-        document.addEventListener('gate:solved', (e) => { window.__solver = e.detail.solver; });
-        return window.gate.solve('/signup');
-      });
-      jsSolver = await jsSite.evaluate(() => window.__solver);
-      for (let i = 0; i < JS_SOLVES; i++) {
-        jsTimes.push(await jsSite.evaluate(async () => {
-          const t0 = performance.now();
-          await window.gate.solve('/signup');
-          return performance.now() - t0;
-        }));
-      }
+      const p = await jitless.newPage();
+      await p.goto(`${server.url}/ours/index.html`);
+      await p.waitForFunction(() => window.oursBenchReady === true);
+      if (await p.evaluate(() => typeof WebAssembly !== 'undefined')) throw new Error('--jitless left WebAssembly');
+      jitlessHps = (await p.evaluate((a) => window.oursBench.run(a), { build: 'gate-solver-js', threads: 1, seconds: SECONDS, warmup: 1 << 12 })).hps;
     } finally {
-      await noWasm.close();
+      await jitless.close();
     }
     load.push(loadavg()[0]);
 
@@ -171,9 +180,10 @@ async function main() {
 
     const jp50 = pct(jsTimes, 50);
     const jp95 = pct(jsTimes, 95);
-    console.log(`\nthe same with the JavaScript solver (Chromium with --js-flags=--noexpose_wasm; the widget reported solver '${jsSolver}'), ${JS_SOLVES} solves`);
+    console.log(`\nthe same with the JavaScript solver (a page without WebAssembly; the widget reported solver '${jsSolver}'), ${JS_SOLVES} solves`);
     console.log(`  p50 ${jp50.toFixed(0)} ms   p95 ${jp95.toFixed(0)} ms   min ${Math.min(...jsTimes).toFixed(0)} ms   max ${Math.max(...jsTimes).toFixed(0)} ms   p50 JS / p50 Wasm simd ${(jp50 / p50).toFixed(2)}x`);
     console.log(`  JavaScript solver vs Wasm, per thread: simd128 ${ratio(simd1, js.one)} faster, scalar ${ratio(ours.gate_solver.one, js.one)} faster`);
+    console.log(`  JavaScript solver without a JIT (--jitless, 1 thread): ${mhs(jitlessHps)} MH/s, ${ratio(js.one, jitlessHps)} slower than with it; the default challenge would take ~${(defaults.k * 2 ** defaults.difficulty / (jitlessHps * threads)).toFixed(0)} s on ${threads} threads`);
 
     const payloads = [ourPayload(), ...(await peerPayloads()).filter((p) => !p.name.startsWith('webcrypto'))];
     console.log('\nwidget payload (what a site serves for the widget to work)');
@@ -196,7 +206,7 @@ async function main() {
       const verdict = need === null || !Number.isFinite(value) ? '' : (op === '>=' ? value >= need : value <= need) ? 'met' : 'NOT met';
       console.log(`  ${what.padEnd(48)} ${Number.isFinite(value) ? value.toFixed(2).padStart(8) : '     n/a'}  ${need === null ? '' : `aim ${op} ${need}`.padEnd(10)} ${verdict}`);
     }
-    console.log(`WIDGET_BENCH_JSON ${JSON.stringify({ ours, peers: peers.map((p) => ({ name: p.name, one: p.singleThreadHps, all: p.allThreadsHps })), times, jsTimes, jsSolver, payloads: payloads.map((p) => ({ name: p.name, raw: p.raw, gzip: p.gzip })), native: { sha: NATIVE_SHA, soft: NATIVE_SOFT } })}`);
+    console.log(`WIDGET_BENCH_JSON ${JSON.stringify({ ours, peers: peers.map((p) => ({ name: p.name, one: p.singleThreadHps, all: p.allThreadsHps })), times, jsTimes, jsSolver, jitlessHps, payloads: payloads.map((p) => ({ name: p.name, raw: p.raw, gzip: p.gzip })), native: { sha: NATIVE_SHA, soft: NATIVE_SOFT } })}`);
   } finally {
     await browser.close();
     await server.close();
