@@ -123,6 +123,7 @@ async fn handle(req: Request, env: &Env, ctx: &Context, loaded: &Loaded, now: Un
 const WIDGET_FILES: &[&str] = &[
     "gate.js",
     "gate-worker.js",
+    "gate-solver-js.js",
     "gate_solver.js",
     "gate_solver_bg.wasm",
     "gate_solver_simd.js",

@@ -5,8 +5,23 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { AxeBuilder } from '@axe-core/playwright';
-import { startOrigin, startGate, randomSecret, policyJson, ROOT } from './harness.mjs';
-import { launch, person } from './browser.mjs';
+import { chromium } from 'playwright-core';
+import { startOrigin, startGate, randomSecret, policyJson, testPolicy, ROOT } from './harness.mjs';
+import { launch, person, CHROMIUM } from './browser.mjs';
+
+/**
+ * A Chromium without a JIT, as iOS Lockdown Mode leaves a browser: V8's --jitless also removes
+ * `WebAssembly` (on the page and in workers). (This Chromium's V8 no longer has
+ * --noexpose_wasm: passing it makes V8 ignore the whole --js-flags.) Otherwise the arguments of
+ * browser.mjs's launch(), as a person's browser presents itself.
+ */
+function launchWithoutWasm() {
+  return chromium.launch({
+    executablePath: CHROMIUM,
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--disable-background-networking', '--disable-component-update',
+      '--disable-sync', '--no-first-run', '--disable-blink-features=AutomationControlled', '--js-flags=--jitless'],
+  });
+}
 
 const SHOTS = path.join(ROOT, 'docs', 'screenshots');
 
@@ -75,6 +90,7 @@ describe('the widget on the demo sign-up page', () => {
     const field = await page.inputValue('input[name=gate-solution]');
     assert.match(field, /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/, 'token.nonces.signals');
     assert.equal(await page.evaluate(() => window.gate.simd), true, 'Chromium gets the simd128 build');
+    assert.equal(await page.getAttribute('form', 'data-gate-solver'), 'wasm-simd');
     await context.close();
   });
 
@@ -193,17 +209,42 @@ describe('the widget on the demo sign-up page', () => {
     await context.close();
   });
 
-  it('without WebAssembly, explains why and never sends the form', async () => {
+  it('without WebAssembly on the page, the workers run the JavaScript solver at the same price', async () => {
     const context = await person(browser);
     const page = await context.newPage();
-    await page.addInitScript(() => { delete window.WebAssembly; });
+    const errors = [];
+    page.on('pageerror', (e) => errors.push(String(e)));
+    page.on('console', (m) => { if (m.type() === 'error') errors.push(m.text()); });
+    // one worker, so the solving state stays long enough to be seen
+    await page.addInitScript(() => {
+      delete window.WebAssembly;
+      Object.defineProperty(navigator, 'hardwareConcurrency', { get: () => 1 });
+      document.addEventListener('gate:solved', (e) => { window.__solvedWith = e.detail.solver; });
+    });
     await page.goto(`${gate.url}/signup`);
-    await page.waitForSelector('form[data-gate-state=error]');
-    assert.match(await page.textContent('form[data-gate] [role=status] span'), /WebAssembly/);
+    assert.equal(await page.evaluate(() => window.gate.wasm), false);
+    await page.focus('#email');
+    // the status says why this takes longer; the progress bar moves
+    await page.waitForFunction(() => {
+      const bar = document.querySelector('form[data-gate] progress');
+      const text = document.querySelector('form[data-gate] [role=status] span').textContent;
+      return (bar && !bar.hidden && bar.value > 0.05 && /Without WebAssembly/.test(text)) || document.querySelector('form[data-gate-state=solved]');
+    });
+    if (await page.getAttribute('form', 'data-gate-state') === 'solving') await page.screenshot({ path: path.join(SHOTS, 'solving-js.png') });
     await fill(page);
+    await page.waitForSelector('form[data-gate-state=solved]', { timeout: 120_000 });
+    assert.equal(await page.getAttribute('form', 'data-gate-solver'), 'js');
+    assert.equal(await page.evaluate(() => window.__solvedWith), 'js', 'gate:solved says which solver ran');
     await page.click('button[type=submit]');
-    await page.waitForTimeout(500);
-    assert.deepEqual(await posts(), []);
+    await page.waitForSelector('#result');
+    assert.equal(await page.textContent('#result'), 'Signed up as person@example.com');
+    const recs = await posts();
+    assert.equal(recs.length, 1);
+    assert.equal(recs[0].verdict.valid, true, JSON.stringify(recs[0].verdict));
+    // the same price as everyone: a slower client does not pay less
+    assert.equal(recs[0].verdict.d, 17);
+    assert.equal(recs[0].verdict.k, 32);
+    assert.deepEqual(errors, []);
     await context.close();
   });
 
@@ -294,7 +335,7 @@ describe('the widget on the demo sign-up page', () => {
   });
 
   it('serves only the widget files under the prefix, same-origin', async () => {
-    for (const f of ['gate.js', 'gate-worker.js', 'gate_solver_simd_bg.wasm', 'gate_solver_bg.wasm']) {
+    for (const f of ['gate.js', 'gate-worker.js', 'gate-solver-js.js', 'gate_solver_simd_bg.wasm', 'gate_solver_bg.wasm']) {
       const r = await fetch(`${gate.url}/__gate/${f}`);
       assert.equal(r.status, 200, f);
       assert.equal(r.headers.get('cross-origin-resource-policy'), 'same-origin');
@@ -305,6 +346,126 @@ describe('the widget on the demo sign-up page', () => {
     const echoed = (await origin.records()).find((r) => r.path === '/gate.js');
     assert.ok(echoed, 'the origin saw /gate.js');
   });
+});
+
+describe('the widget without WebAssembly (the JavaScript solver)', () => {
+  const originSecret = randomSecret();
+  let origin, gate, browser;
+
+  before(async () => {
+    origin = await startOrigin({ originSecret });
+    // a small price: a browser without a JIT hashes ~50x slower than one with it
+    gate = await startGate({ origin: origin.url, secrets: { GATE_SECRET: randomSecret(), ORIGIN_SECRET: originSecret }, vars: { POLICY: testPolicy({ difficulty: 12, k: 8 }) } });
+    browser = await launch();
+  });
+  after(async () => { await browser?.close(); await gate?.stop(); await origin?.stop(); });
+  beforeEach(() => origin.reset());
+
+  const posts = async () => (await origin.records()).filter((r) => r.method === 'POST');
+
+  async function fill(page, email = 'person@example.com') {
+    await page.fill('#email', email);
+    await page.fill('#password', 'correct horse battery');
+  }
+
+  it('in a browser without a JIT or WebAssembly (Chromium --jitless, like iOS Lockdown Mode), the JavaScript solver signs the person up', async () => {
+    const noWasm = await launchWithoutWasm();
+    try {
+      const context = await person(noWasm);
+      const page = await context.newPage();
+      const errors = [];
+      page.on('pageerror', (e) => errors.push(String(e)));
+      page.on('console', (m) => { if (m.type() === 'error') errors.push(m.text()); });
+      await page.addInitScript(() => document.addEventListener('gate:solved', (e) => { window.__solvedWith = e.detail.solver; }));
+      await page.goto(`${gate.url}/signup`);
+      assert.equal(await page.evaluate(() => typeof WebAssembly), 'undefined', '--jitless took WebAssembly away');
+      assert.equal(await page.evaluate(() => window.gate.wasm), false);
+      await fill(page);
+      await page.waitForSelector('form[data-gate-state=solved]', { timeout: 120_000 });
+      assert.equal(await page.getAttribute('form', 'data-gate-solver'), 'js');
+      assert.equal(await page.evaluate(() => window.__solvedWith), 'js', 'gate:solved says which solver ran');
+      await page.click('button[type=submit]');
+      await page.waitForSelector('#result');
+      assert.equal(await page.textContent('#result'), 'Signed up as person@example.com');
+      const recs = await posts();
+      assert.equal(recs.length, 1);
+      assert.equal(recs[0].verdict.valid, true, JSON.stringify(recs[0].verdict));
+      // the route's price, as for everyone
+      assert.equal(recs[0].verdict.d, 12);
+      assert.equal(recs[0].verdict.k, 8);
+      assert.deepEqual(errors, []);
+      await context.close();
+    } finally {
+      await noWasm.close();
+    }
+  });
+
+  it('with a CSP without \'wasm-unsafe-eval\', compiling the solver fails and the JavaScript solver takes over', async () => {
+    const context = await person(browser);
+    const page = await context.newPage();
+    // what a site whose CDN puts one strict policy on every response would send: the page and
+    // the widget's worker script both refuse WebAssembly compilation
+    const strict = "default-src 'self'; script-src 'self'; worker-src 'self'; connect-src 'self'; style-src 'self'; object-src 'none'; base-uri 'none'";
+    const withPolicy = async (route) => {
+      if (route.request().method() !== 'GET') return route.continue(); // the form post itself goes as is
+      const resp = await route.fetch();
+      const headers = { ...resp.headers(), 'content-security-policy': strict };
+      await route.fulfill({ response: resp, headers });
+    };
+    await page.route(`${gate.url}/signup`, withPolicy);
+    await page.route('**/__gate/gate-worker.js', withPolicy);
+    await page.addInitScript(() => document.addEventListener('gate:solved', (e) => { window.__solvedWith = e.detail.solver; }));
+    await page.goto(`${gate.url}/signup`);
+    assert.equal(await page.evaluate(() => typeof WebAssembly), 'object', 'WebAssembly exists; only compiling is refused');
+    await fill(page, 'csp@example.com');
+    await page.waitForSelector('form[data-gate-state=solved]', { timeout: 120_000 });
+    assert.equal(await page.evaluate(() => window.__solvedWith), 'js');
+    assert.equal(await page.getAttribute('form', 'data-gate-solver'), 'js');
+    await page.click('button[type=submit]');
+    await page.waitForSelector('#result');
+    assert.equal(await page.textContent('#result'), 'Signed up as csp@example.com');
+    const recs = await posts();
+    assert.equal(recs.length, 1);
+    assert.equal(recs[0].verdict.valid, true, JSON.stringify(recs[0].verdict));
+    await context.close();
+  });
+
+  it('without WebAssembly and without Web Workers, solves with JavaScript on the page', async () => {
+    const context = await person(browser);
+    const page = await context.newPage();
+    await page.addInitScript(() => {
+      delete window.WebAssembly;
+      window.Worker = undefined;
+      document.addEventListener('gate:solved', (e) => { window.__solvedWith = e.detail.solver; });
+    });
+    await page.goto(`${gate.url}/signup`);
+    await page.focus('#email');
+    await page.waitForSelector('form[data-gate-state=solved]', { timeout: 120_000 });
+    assert.equal(await page.evaluate(() => window.__solvedWith), 'js');
+    await fill(page);
+    await page.click('button[type=submit]');
+    await page.waitForSelector('#result');
+    const recs = await posts();
+    assert.equal(recs.length, 1);
+    assert.equal(recs[0].verdict.valid, true);
+    await context.close();
+  });
+
+  it('when no solver can load at all, explains why and never sends the form', async () => {
+    const context = await person(browser);
+    const page = await context.newPage();
+    await page.addInitScript(() => { delete window.WebAssembly; window.Worker = undefined; });
+    await page.route('**/__gate/gate-solver-js.js', (route) => route.abort('blockedbyclient'));
+    await page.goto(`${gate.url}/signup`);
+    await fill(page);
+    await page.waitForSelector('form[data-gate-state=error]');
+    assert.match(await page.textContent('form[data-gate] [role=status] span'), /can't run the security check/);
+    await page.click('button[type=submit]');
+    await page.waitForTimeout(500);
+    assert.deepEqual(await posts(), []);
+    await context.close();
+  });
+
 });
 
 describe('the widget while sign-up is shed ("registration busy")', () => {

@@ -3,12 +3,14 @@
 //   <script src="/__gate/gate.js" defer></script>
 //   <form method="post" action="/signup" data-gate> ... </form>
 //
-// It fetches a challenge early, solves it with the Rust solver in Web Workers, writes the
+// It fetches a challenge early, solves it with the Rust solver in Web Workers (or, where
+// WebAssembly is missing or refused, the pure-JavaScript solver), writes the
 // hidden `gate-solution` field and holds the submit until the solution is ready. Attributes on
 // the form: data-gate-mode="visible|invisible", data-gate-start="focus|load",
 // data-gate-lang="en|zh-CN|es|de|ja". For single-page apps: `gate.solve(route)` resolves
 // to the solution string; events gate:progress, gate:solved, gate:error bubble from the form
-// (or fire on document for gate.solve). When the gate prices by phone calling code, the
+// (or fire on document for gate.solve); gate:solved says which solver ran (detail.solver:
+// 'wasm-simd', 'wasm' or 'js'), and so does the form's data-gate-solver attribute. When the gate prices by phone calling code, the
 // widget sends the code of the form's phone field (only its first digits) with the challenge
 // request, and solves again if the code changes before the form is sent.
 (() => {
@@ -26,9 +28,10 @@
     verifying: 'Verifying your browser…',
     verified: 'Verified.',
     waiting: 'Verifying your browser before sending…',
+    slow: 'Verifying your browser… Without WebAssembly this takes a little longer.',
     error: 'Verification failed. Check your connection and try again.',
     retry: 'Try again',
-    unsupported: "Your browser can't run the security check needed to sign up. Please turn on JavaScript and WebAssembly, or use an up-to-date browser.",
+    unsupported: "Your browser can't run the security check needed to sign up. Please use an up-to-date browser.",
   };
   const LANGS = ['en', 'zh-CN', 'es', 'de', 'ja'];
   const translations = {};
@@ -79,10 +82,38 @@
       return false;
     }
   })();
+  /** Without WebAssembly (iOS Lockdown Mode, a browser policy) the JavaScript solver runs. */
   const wasmAvailable = typeof WebAssembly === 'object' && typeof WebAssembly.instantiate === 'function';
-  const solverFiles = simd
-    ? { glue: new URL('gate_solver_simd.js', BASE).href, wasm: new URL('gate_solver_simd_bg.wasm', BASE).href }
-    : { glue: new URL('gate_solver.js', BASE).href, wasm: new URL('gate_solver_bg.wasm', BASE).href };
+  const solverFiles = {
+    ...(simd
+      ? { glue: new URL('gate_solver_simd.js', BASE).href, wasm: new URL('gate_solver_simd_bg.wasm', BASE).href }
+      : { glue: new URL('gate_solver.js', BASE).href, wasm: new URL('gate_solver_bg.wasm', BASE).href }),
+    js: new URL('gate-solver-js.js', BASE).href,
+  };
+
+  /**
+   * A solver on this thread (when workers cannot start): the Wasm one, or the JavaScript one
+   * when WebAssembly is missing or refused (a CSP without 'wasm-unsafe-eval' makes compiling
+   * throw). { solver, kind }.
+   */
+  async function pageSolver(token, signals) {
+    if (wasmAvailable) {
+      try {
+        const glue = await import(solverFiles.glue);
+        await glue.default({ module_or_path: solverFiles.wasm });
+        return { solver: new glue.Solver(token, signals), kind: glue.Solver.simd() ? 'wasm-simd' : 'wasm' };
+      } catch {
+        // fall through to JavaScript
+      }
+    }
+    let js;
+    try {
+      js = await import(solverFiles.js);
+    } catch (err) {
+      throw new GateError('unsupported', String(err));
+    }
+    return { solver: new js.Solver(token, signals), kind: 'js' };
+  }
 
   class GateError extends Error {
     constructor(code, message) {
@@ -138,7 +169,8 @@
 
   /**
    * Solves challenge `c` across min(hardwareConcurrency, k) module workers; falls back to the
-   * page's own thread when workers cannot start. Calls onProgress(fraction).
+   * page's own thread when workers cannot start. Calls onProgress(fraction). Resolves to
+   * { solution, solver } (which solver ran: 'wasm-simd', 'wasm' or 'js').
    */
   async function solveChallenge(c, signals, onProgress) {
     const token = b64.decode(c.token);
@@ -154,10 +186,11 @@
       if (!force && now - lastReport < 100) return;
       lastReport = now;
       const tried = triesBy.reduce((a, b) => a + b, 0);
-      onProgress(Math.min(0.99, Math.max(done / k, tried / expected)));
+      onProgress(Math.min(0.99, Math.max(done / k, tried / expected)), kind);
     };
     const threads = Math.max(1, Math.min(navigator.hardwareConcurrency || 2, k));
     const workers = [];
+    let kind = wasmAvailable ? null : 'js';
     try {
       await new Promise((resolve, reject) => {
         let started = 0;
@@ -177,6 +210,8 @@
           w.onmessage = ({ data: m }) => {
             if (m.type === 'ready') {
               started++;
+              // every worker makes the same choice; 'js' if any had to fall back
+              if (kind !== 'js') kind = m.solver;
               assign(w);
             } else if (m.type === 'progress') {
               triesBy[m.index] = m.tries;
@@ -192,7 +227,7 @@
               reject(new GateError(started ? 'solver' : 'worker', m.message));
             }
           };
-          w.postMessage({ type: 'init', glue: solverFiles.glue, wasm: solverFiles.wasm, token, signals });
+          w.postMessage({ type: 'init', ...solverFiles, solver: wasmAvailable ? 'auto' : 'js', token, signals });
         }
       });
     } catch (err) {
@@ -200,13 +235,16 @@
       // No workers (old browser, blocked by policy): solve on this thread in slices.
       for (const w of workers) w.terminate();
       workers.length = 0;
-      const glue = await import(solverFiles.glue);
-      await glue.default({ module_or_path: solverFiles.wasm });
-      const solver = new glue.Solver(token, signals);
+      const page = await pageSolver(token, signals);
+      const solver = page.solver;
+      kind = page.kind;
+      if (!solver.valid()) throw new GateError('solver', 'invalid challenge token');
+      const slice = kind === 'js' ? 1 << 13 : 1 << 15;
       const hex = (n) => (n >>> 0).toString(16).padStart(8, '0');
       for (let i = 0; i < k; i++) {
         solver.begin(i, 0, 0);
-        while (!solver.solve_step(1 << 15)) {
+        while (!solver.solve_step(slice)) {
+          if (solver.exhausted()) throw new GateError('solver', 'nonce space exhausted');
           triesBy[i] = solver.tries();
           report(false);
           await sleep(0);
@@ -222,7 +260,8 @@
     nonces.forEach((hex, i) => {
       for (let j = 0; j < 8; j++) bytes[8 * i + j] = parseInt(hex.slice(2 * j, 2 * j + 2), 16);
     });
-    return `${c.token}.${b64.encode(bytes)}${signals.length ? '.' + b64.encode(signals) : ''}`;
+    const solution = `${c.token}.${b64.encode(bytes)}${signals.length ? '.' + b64.encode(signals) : ''}`;
+    return { solution, solver: kind };
   }
 
   /** Names automation frameworks leave on `window` (or `document`). */
@@ -281,13 +320,12 @@
     return new TextEncoder().encode(JSON.stringify(s));
   }
 
-  /** Fetches and solves a challenge for `route` (priced for `phone`): { solution, challenge, phone }. */
+  /** Fetches and solves a challenge for `route` (priced for `phone`): { solution, solver, challenge, phone }. */
   async function obtain(route, onProgress, phone = '') {
-    if (!wasmAvailable) throw new GateError('unsupported');
     const signals = await collectSignals();
     const c = await fetchChallenge(route, signals, phone);
-    const solution = await solveChallenge(c, signals, onProgress);
-    return { solution, challenge: c, phone };
+    const { solution, solver } = await solveChallenge(c, signals, onProgress);
+    return { solution, solver, challenge: c, phone };
   }
 
   function emit(target, name, detail) {
@@ -380,17 +418,24 @@
       result = null;
       field.value = '';
       show('solving', holding ? 'waiting' : 'verifying');
-      pending = obtain(route, (fraction) => {
+      let slowShown = false;
+      pending = obtain(route, (fraction, solver) => {
         if (!reducedMotion) bar.value = fraction;
-        emit(form, 'gate:progress', { fraction });
+        // the JavaScript solver is several times slower: say why it takes a while (once)
+        if (solver === 'js' && !slowShown && state === 'solving') {
+          slowShown = true;
+          show('solving', 'slow');
+        }
+        emit(form, 'gate:progress', { fraction, solver });
       }, phoneNow()).then(
         (r) => {
           result = r;
           phoneField = r.challenge.phone_field || null;
           pending = null;
           field.value = r.solution;
+          form.setAttribute('data-gate-solver', r.solver);
           show('solved', 'verified');
-          emit(form, 'gate:solved', { solution: r.solution });
+          emit(form, 'gate:solved', { solution: r.solution, solver: r.solver });
           if (holding) release();
           return r;
         },
@@ -437,10 +482,6 @@
         return;
       }
       e.preventDefault();
-      if (!wasmAvailable) {
-        show('error', 'unsupported');
-        return;
-      }
       holding = e.submitter || true;
       form.setAttribute('aria-busy', 'true');
       if (!pending) {
@@ -469,10 +510,6 @@
       }
     });
 
-    if (!wasmAvailable) {
-      show('error', 'unsupported');
-      return;
-    }
     if (form.getAttribute('data-gate-start') === 'load') {
       start();
     } else {
@@ -496,8 +533,8 @@
      */
     async solve(route, { phone } = {}) {
       try {
-        const { solution } = await obtain(route, (fraction) => emit(document, 'gate:progress', { fraction }), phonePrefix(phone));
-        emit(document, 'gate:solved', { solution });
+        const { solution, solver } = await obtain(route, (fraction) => emit(document, 'gate:progress', { fraction }), phonePrefix(phone));
+        emit(document, 'gate:solved', { solution, solver });
         return solution;
       } catch (err) {
         emit(document, 'gate:error', { code: err.code || 'error', message: String(err.message || err) });
@@ -507,6 +544,8 @@
     /** Attaches the widget to a form added after page load. */
     attach,
     simd,
+    /** Whether this page has WebAssembly (else the JavaScript solver runs). */
+    wasm: wasmAvailable,
   };
   window.gate = api;
 
