@@ -24,6 +24,7 @@ pub mod facts;
 pub mod form;
 pub mod key;
 pub mod ledger;
+pub mod nojs;
 pub mod page;
 pub mod phone;
 pub mod policy;

@@ -239,8 +239,123 @@ pub fn render(kind: RejectKind, lang: Lang, back: Option<&str>) -> String {
     )
 }
 
+/// What the wait page says: title, the explanation (with `{n}`, the seconds to wait), the
+/// "not yet" status (with `{n}`), the status once the wait is over, and the button.
+pub struct WaitText {
+    /// Title and the page's one heading.
+    pub title: &'static str,
+    /// What is happening and how long to wait; `{n}` is the seconds.
+    pub body: &'static str,
+    /// Shown when Continue came too early; `{n}` is the seconds left.
+    pub early: &'static str,
+    /// Why it is safe to wait here (nothing was sent yet).
+    pub kept: &'static str,
+    /// The button.
+    pub button: &'static str,
+}
+
+/// The wait page's text in `lang`.
+pub fn wait_text(lang: Lang) -> WaitText {
+    match lang {
+        Lang::En => WaitText {
+            title: "One moment, please",
+            body: "Your browser is not running JavaScript, so instead of a quick automatic check, signing up takes a short wait. Please wait {n} seconds, then press Continue.",
+            early: "Not yet: please wait {n} more seconds, then press Continue again.",
+            kept: "What you entered is kept on this page; nothing has been sent yet.",
+            button: "Continue",
+        },
+        Lang::ZhCn => WaitText {
+            title: "请稍候",
+            body: "您的浏览器未运行 JavaScript，因此注册需要短暂等待，以代替快速的自动检查。请等待 {n} 秒，然后点击“继续”。",
+            early: "时间未到：请再等待 {n} 秒，然后再次点击“继续”。",
+            kept: "您填写的内容保留在此页面上，尚未发送。",
+            button: "继续",
+        },
+        Lang::Es => WaitText {
+            title: "Un momento, por favor",
+            body: "Tu navegador no está ejecutando JavaScript, así que en lugar de una comprobación automática rápida, el registro requiere una breve espera. Espera {n} segundos y pulsa Continuar.",
+            early: "Todavía no: espera {n} segundos más y pulsa Continuar de nuevo.",
+            kept: "Lo que escribiste se conserva en esta página; todavía no se ha enviado nada.",
+            button: "Continuar",
+        },
+        Lang::De => WaitText {
+            title: "Einen Moment bitte",
+            body: "Ihr Browser führt kein JavaScript aus. Statt einer kurzen automatischen Prüfung braucht die Registrierung daher eine kurze Wartezeit. Bitte warten Sie {n} Sekunden und drücken Sie dann auf Weiter.",
+            early: "Noch nicht: Bitte warten Sie noch {n} Sekunden und drücken Sie dann erneut auf Weiter.",
+            kept: "Ihre Eingaben bleiben auf dieser Seite erhalten; es wurde noch nichts gesendet.",
+            button: "Weiter",
+        },
+        Lang::Ja => WaitText {
+            title: "少々お待ちください",
+            body: "お使いのブラウザでは JavaScript が動作していないため、自動の簡単なチェックの代わりに、登録の前に少しお待ちいただきます。{n} 秒待ってから「続ける」を押してください。",
+            early: "まだです。あと {n} 秒待ってから、もう一度「続ける」を押してください。",
+            kept: "入力した内容はこのページに保持されています。まだ何も送信されていません。",
+            button: "続ける",
+        },
+    }
+}
+
+/// What the wait page needs: where the form posts, how, what it carries.
+#[derive(Clone, Debug)]
+pub struct WaitPage<'a> {
+    /// Page language.
+    pub lang: Lang,
+    /// The path (and query) the form was posted to; the page posts back there.
+    pub action: &'a str,
+    /// Post as `multipart/form-data` (the original form did) instead of URL-encoded.
+    pub multipart: bool,
+    /// The person's fields, carried as hidden inputs (never the gate's own).
+    pub fields: &'a [(String, String)],
+    /// The signed wait token (the `gate-wait` field).
+    pub token: &'a str,
+    /// Seconds to wait.
+    pub secs: u64,
+    /// Continue was pressed too early: say "not yet".
+    pub early: bool,
+}
+
+/// The wait page of the no-JavaScript path: one heading, the explanation in a status region,
+/// the fields as hidden inputs (names and values escaped), and a "Continue" button posting
+/// everything back with the wait token.
+pub fn render_wait(w: &WaitPage<'_>) -> String {
+    let t = wait_text(w.lang);
+    let secs = w.secs.to_string();
+    let status = if w.early { t.early } else { t.body }.replace("{n}", &secs);
+    let action = if w.action.starts_with('/') && !w.action.starts_with("//") { w.action } else { "/" };
+    let enctype = if w.multipart { " enctype=\"multipart/form-data\"" } else { "" };
+    let mut hidden = String::new();
+    for (name, value) in w.fields.iter().filter(|(n, _)| !crate::nojs::GATE_FIELDS.contains(&n.as_str())) {
+        hidden.push_str(&format!(
+            "<input type=\"hidden\" name=\"{}\" value=\"{}\">\n",
+            escape(name),
+            escape(value)
+        ));
+    }
+    format!(
+        "<!doctype html>\n<html lang=\"{tag}\">\n<head>\n<meta charset=\"utf-8\">\n\
+         <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n<title>{title}</title>\n\
+         <meta name=\"robots\" content=\"noindex\">\n</head>\n<body style=\"font:16px/1.5 system-ui,sans-serif;max-width:32rem;margin:3rem auto;padding:0 1rem;color:#1a1a1a;background:#fff\">\n\
+         <main>\n<h1 id=\"gate-wait-title\">{title}</h1>\n<p role=\"status\" id=\"gate-wait-status\">{status}</p>\n<p>{kept}</p>\n\
+         <form method=\"post\" action=\"{action}\"{enctype} aria-labelledby=\"gate-wait-title\" aria-describedby=\"gate-wait-status\">\n\
+         {hidden}<input type=\"hidden\" name=\"{field}\" value=\"{token}\">\n\
+         <button type=\"submit\" style=\"font:inherit;padding:.5rem 1.25rem;color:#fff;background:#0b57d0;border:0;border-radius:4px\">{button}</button>\n\
+         </form>\n</main>\n</body>\n</html>\n",
+        tag = w.lang.tag(),
+        title = t.title,
+        kept = t.kept,
+        action = escape(action),
+        field = crate::nojs::FIELD,
+        token = escape(w.token),
+        button = t.button,
+    )
+}
+
 fn escape(s: &str) -> String {
-    s.replace('&', "&amp;").replace('"', "&quot;").replace('<', "&lt;").replace('>', "&gt;")
+    s.replace('&', "&amp;")
+        .replace('"', "&quot;")
+        .replace('\'', "&#39;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
 }
 
 #[cfg(test)]
@@ -300,5 +415,56 @@ mod tests {
                 assert!(!text(kind, lang).0.is_empty());
             }
         }
+    }
+
+    #[test]
+    fn wait_page_carries_escaped_fields_and_never_the_gates() {
+        let fields = vec![
+            ("email".to_string(), "a@b.c".to_string()),
+            ("x\"><script>".to_string(), "'&<>\"".to_string()),
+            ("gate-solution".to_string(), "S".to_string()),
+            ("gate-wait".to_string(), "OLD".to_string()),
+        ];
+        for lang in [Lang::En, Lang::ZhCn, Lang::Es, Lang::De, Lang::Ja] {
+            for early in [false, true] {
+                let page = render_wait(&WaitPage {
+                    lang,
+                    action: "/signup?a=\"b",
+                    multipart: early,
+                    fields: &fields,
+                    token: "TOK",
+                    secs: 7,
+                    early,
+                });
+                assert!(page.contains(&format!("<html lang=\"{}\">", lang.tag())));
+                assert_eq!(page.matches("<h1").count(), 1);
+                assert!(page.contains("role=\"status\""));
+                assert!(page.contains("7"), "says how long");
+                assert!(page.contains("action=\"/signup?a=&quot;b\""));
+                assert!(page.contains("<input type=\"hidden\" name=\"email\" value=\"a@b.c\">"));
+                assert!(
+                    page.contains("name=\"x&quot;&gt;&lt;script&gt;\" value=\"&#39;&amp;&lt;&gt;&quot;\"")
+                );
+                assert!(!page.contains("<script"));
+                assert!(
+                    !page.contains("value=\"S\"") && !page.contains("OLD"),
+                    "never the gate's own fields"
+                );
+                assert_eq!(page.matches("name=\"gate-wait\" value=\"TOK\"").count(), 1);
+                assert_eq!(page.contains("multipart/form-data"), early);
+                assert!(page.contains(wait_text(lang).button));
+                assert!(page.contains(wait_text(lang).title));
+            }
+        }
+        let off_site = render_wait(&WaitPage {
+            lang: Lang::En,
+            action: "//evil.example/",
+            multipart: false,
+            fields: &[],
+            token: "T",
+            secs: 1,
+            early: false,
+        });
+        assert!(off_site.contains("action=\"/\""));
     }
 }

@@ -66,6 +66,33 @@ struct File {
     attack: AttackFile,
     #[serde(default)]
     rules: Vec<RuleFile>,
+    #[serde(default)]
+    no_js: NoJsFile,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+struct NoJsFile {
+    routes: Vec<String>,
+    wait_secs: u32,
+    ttl_secs: u32,
+    window_secs: u32,
+    busy_at: std::collections::BTreeMap<String, u32>,
+}
+
+impl Default for NoJsFile {
+    fn default() -> Self {
+        NoJsFile {
+            routes: Vec::new(),
+            wait_secs: 5,
+            ttl_secs: 600,
+            window_secs: 600,
+            busy_at: [("asn", 10), ("ip_prefix", 3), ("site", 60)]
+                .into_iter()
+                .map(|(k, v)| (k.to_string(), v))
+                .collect(),
+        }
+    }
 }
 
 #[derive(Debug, Deserialize)]
@@ -227,6 +254,67 @@ pub struct Policy {
     pub attack: Attack,
     /// Ordered rules: the first match decides.
     pub rules: Vec<Rule>,
+    /// The no-JavaScript sign-up path (off unless it lists routes).
+    pub no_js: NoJs,
+}
+
+/// The no-JavaScript sign-up path: a browser that did not run the widget waits instead of
+/// solving, within a small budget of its own (README § No JavaScript).
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct NoJs {
+    /// Normalized protected paths where it is on (empty: off).
+    pub routes: Vec<String>,
+    /// Seconds between the wait page and the earliest accepted "Continue".
+    pub wait_secs: u32,
+    /// Seconds a wait token is valid after it is issued.
+    pub ttl_secs: u32,
+    /// The no-JS counters' decay time: a budget is "no-JS sign-ups per window".
+    pub window_secs: u32,
+    /// From this rate on a cohort's no-JS sign-ups are shed (`None`: the whole site).
+    pub busy_at: Vec<(Option<CohortKind>, u32)>,
+}
+
+/// Prefix of the no-JS path's cohort keys, so they are counted apart from the JS path's.
+pub const NO_JS_PREFIX: &str = "nojs:";
+
+impl NoJs {
+    /// Whether the path is on for a protected route.
+    pub fn allows(&self, route: &str) -> bool {
+        self.routes.iter().any(|r| r == route)
+    }
+
+    /// The no-JS cohort keys of a request: `nojs:asn:64500`, `nojs:ip_prefix:…`, `nojs:site`.
+    pub fn keys(&self, s: &Subject<'_>) -> Vec<CohortKey> {
+        let kinds: Vec<CohortKind> = self.busy_at.iter().filter_map(|(k, _)| *k).collect();
+        let mut keys: Vec<CohortKey> =
+            s.cohorts(&kinds).into_iter().map(|k| CohortKey(format!("{NO_JS_PREFIX}{}", k.0))).collect();
+        if self.busy_at.iter().any(|(k, _)| k.is_none()) {
+            keys.push(CohortKey(format!("{NO_JS_PREFIX}site")));
+        }
+        keys
+    }
+
+    /// Why no-JS sign-ups are shed for this request, if they are: a no-JS cohort's rate (read
+    /// from the counters) at its budget, or a run-time site panic. Pure.
+    pub fn shed(&self, state: &CohortState) -> Option<String> {
+        if state.panicked.contains(&CohortKey::site()) {
+            return Some("panic: site".into());
+        }
+        for (key, rate) in &state.rates {
+            let Some(rest) = key.0.strip_prefix(NO_JS_PREFIX) else { continue };
+            let kind =
+                if rest == "site" { None } else { CohortKind::parse(rest.split(':').next().unwrap_or("")) };
+            if kind.is_none() && rest != "site" {
+                continue;
+            }
+            if let Some((_, at)) = self.busy_at.iter().find(|(k, _)| *k == kind)
+                && *rate >= f64::from(*at)
+            {
+                return Some(format!("no-JS cohort {key} at {rate:.1}/window, budget {at}"));
+            }
+        }
+        None
+    }
 }
 
 /// Per-cohort attack mode settings.
@@ -609,6 +697,8 @@ pub fn load(text: &str) -> Result<Policy, PolicyErrors> {
         }
     }
 
+    let no_js = no_js(&mut p, &file.no_js, &protected, phone_known);
+
     if !p.0.is_empty() {
         return Err(PolicyErrors(p.0));
     }
@@ -623,7 +713,71 @@ pub fn load(text: &str) -> Result<Policy, PolicyErrors> {
         phone_code_field: file.routes.phone_code_field,
         attack,
         rules,
+        no_js,
     })
+}
+
+fn no_js(p: &mut Problems, f: &NoJsFile, protected: &[Route], phone_known: bool) -> NoJs {
+    let mut routes = Vec::new();
+    for (i, path) in f.routes.iter().enumerate() {
+        let normalized = route::normalize(path);
+        if !path.starts_with('/') {
+            p.add(format!("no_js.routes[{i}]"), format!("{path:?} is not a path"));
+        } else if !protected
+            .iter()
+            .any(|pr| pr.matches(&[pr.method.as_deref().unwrap_or("POST")], &normalized))
+        {
+            p.add(
+                format!("no_js.routes[{i}]"),
+                format!("{path:?} is not a protected route (the no-JS path only replaces a challenge)"),
+            );
+        }
+        routes.push(normalized);
+    }
+    if !(1..=600).contains(&f.wait_secs) {
+        p.add("no_js.wait_secs", format!("{} is outside 1..=600", f.wait_secs));
+    }
+    if !(10..=3600).contains(&f.ttl_secs) {
+        p.add("no_js.ttl_secs", format!("{} is outside 10..=3600", f.ttl_secs));
+    } else if f.ttl_secs < f.wait_secs.saturating_add(60) {
+        p.add(
+            "no_js.ttl_secs",
+            format!(
+                "{} leaves under a minute after no_js.wait_secs ({}) to press Continue",
+                f.ttl_secs, f.wait_secs
+            ),
+        );
+    }
+    if !(10..=3600).contains(&f.window_secs) {
+        p.add("no_js.window_secs", format!("{} is outside 10..=3600", f.window_secs));
+    }
+    let mut busy_at = Vec::new();
+    for (name, at) in &f.busy_at {
+        let place = format!("no_js.busy_at.{name}");
+        let kind = match name.as_str() {
+            "site" => Some(None),
+            other => CohortKind::parse(other).map(Some),
+        };
+        match kind {
+            None => p.add(place, "not one of site, asn, ip_prefix, country, ua_family, phone_code"),
+            Some(kind) => {
+                if *at == 0 {
+                    p.add(
+                        &place,
+                        "0 would shed every no-JS sign-up; leave no_js.routes empty to turn the path off",
+                    );
+                }
+                if kind == Some(CohortKind::PhoneCode) && !phone_known {
+                    p.add(&place, "phone_code needs routes.phone_field or routes.phone_code_field");
+                }
+                busy_at.push((kind, *at));
+            }
+        }
+    }
+    if !f.routes.is_empty() && f.busy_at.is_empty() {
+        p.add("no_js.busy_at", "lists no budget: the no-JS path needs at least one (its only price is time)");
+    }
+    NoJs { routes, wait_secs: f.wait_secs, ttl_secs: f.ttl_secs, window_secs: f.window_secs, busy_at }
 }
 
 /// Parses either spelling into the file's structure; a syntax or type error has a line and
@@ -1267,6 +1421,41 @@ mod tests {
             assessment: a,
             phone_code: Known::Is(None),
         }
+    }
+
+    #[test]
+    fn no_js_is_off_by_default_and_has_its_own_budget() {
+        let off = load("version = 1\n[routes]\nprotected = [\"POST /signup\"]\n").unwrap();
+        assert!(!off.no_js.allows("/signup"));
+        let on =
+            load("version = 1\n[routes]\nprotected = [\"POST /signup\"]\n[no_js]\nroutes = [\"/SignUp/\"]\n")
+                .unwrap();
+        assert!(on.no_js.allows("/signup"), "routes are normalized like the rules' routes");
+        assert_eq!((on.no_js.wait_secs, on.no_js.ttl_secs, on.no_js.window_secs), (5, 600, 600));
+        let a = Assessment::default();
+        let keys = on.no_js.keys(&subject(&a));
+        let names: Vec<&str> = keys.iter().map(|k| k.0.as_str()).collect();
+        assert_eq!(names, ["nojs:asn:3320", "nojs:ip_prefix:198.51.100.0/24", "nojs:site"]);
+        // the JS path never counts or reads these: their kind is not a JS cohort kind
+        assert!(keys.iter().all(|k| k.kind().is_none()));
+        let state = |rates: &[(&str, f64)]| CohortState {
+            rates: rates.iter().map(|(k, r)| (CohortKey((*k).to_string()), *r)).collect(),
+            ..CohortState::default()
+        };
+        assert_eq!(
+            on.no_js.shed(&state(&[("nojs:asn:3320", 9.9), ("nojs:ip_prefix:198.51.100.0/24", 2.9)])),
+            None
+        );
+        let why = on
+            .no_js
+            .shed(&state(&[("nojs:asn:3320", 1.0), ("nojs:ip_prefix:198.51.100.0/24", 3.0)]))
+            .unwrap();
+        assert!(why.contains("nojs:ip_prefix:198.51.100.0/24") && why.contains("budget 3"), "{why}");
+        assert!(on.no_js.shed(&state(&[("nojs:site", 60.0)])).is_some());
+        // a JS cohort at any rate does not shed the no-JS path here (the JS decision does that)
+        assert_eq!(on.no_js.shed(&state(&[("asn:3320", 500.0), ("nojs:planet:1", 99.0)])), None);
+        let panicked = CohortState { panicked: vec![CohortKey::site()], ..CohortState::default() };
+        assert_eq!(on.no_js.shed(&panicked).as_deref(), Some("panic: site"));
     }
 
     #[test]

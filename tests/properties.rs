@@ -91,6 +91,35 @@ proptest! {
         let key = Key::new(b"origin secret for property tests!!!");
         let _ = gate::verdict::verify(&header, &key, UnixTime(0), 60, "POST", "/signup");
     }
+
+    #[test]
+    fn wait_tokens_never_panic_and_arbitrary_bytes_never_verify(
+        bytes in proptest::collection::vec(any::<u8>(), 0..400),
+        raw in ".{0,500}",
+        kind_byte in any::<bool>(),
+        now in any::<u64>(),
+    ) {
+        let keys = ring();
+        let mut bytes = bytes;
+        if kind_byte && let Some(b) = bytes.first_mut() {
+            *b = gate::nojs::KIND; // get past the kind check to the layout and signature
+        }
+        let token = URL_SAFE_NO_PAD.encode(&bytes);
+        for t in [token.as_str(), raw.as_str()] {
+            let got = gate::nojs::verify(t, &keys, UnixTime(now), 30, "/signup", Binding([1; 16]));
+            prop_assert!(got.is_err(), "arbitrary input verified as a wait token");
+        }
+    }
+
+    #[test]
+    fn no_js_form_readers_never_panic(
+        body in proptest::collection::vec(any::<u8>(), 0..500),
+        ct in "(multipart/form-data; boundary=[a-z-]{0,12}|application/x-www-form-urlencoded|[ -~]{0,40})",
+    ) {
+        let kind = BodyKind::of(Some(&ct));
+        let _ = gate::nojs::fields(&kind, &body);
+        let _ = gate::nojs::without_field(&kind, &body, gate::nojs::FIELD);
+    }
 }
 
 #[test]

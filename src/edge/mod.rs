@@ -10,6 +10,7 @@ mod env;
 pub mod facts;
 #[allow(missing_docs)] // the #[durable_object] macro generates undocumented exports
 pub mod ledger;
+mod nojs;
 mod ops;
 mod proxy;
 mod respond;
@@ -191,6 +192,7 @@ async fn gate_endpoint(
             return Ok(resp);
         }
         "/challenge" => {}
+        "/noscript.css" => return nojs::stylesheet(req, loaded),
         "/stats" => return ops::stats(req, env, loaded).await,
         "/panic" => {
             return match wants(Method::Post) {
@@ -449,6 +451,12 @@ async fn protect(
     // the solution: the header for API clients, else the form field (the header wins).
     let raw = facts.headers.get(solution::HEADER).or(field).map(str::to_string);
     let Some(raw) = raw else {
+        // no widget ran: the no-JavaScript path, where the policy turns it on (edge/nojs.rs)
+        if let Some(resp) =
+            nojs::submission(&req, env, ctx, config, route, now, &facts, &audience, &kind, &body).await
+        {
+            return resp;
+        }
         return reject(
             Rejection::new(RejectKind::MissingSolution, "no header and no form field"),
             None,

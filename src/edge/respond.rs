@@ -156,6 +156,9 @@ pub struct LogLine {
     /// In shadow mode: what would have been enforced, and why.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub shadow: Option<String>,
+    /// The request came through the no-JavaScript path (README § No JavaScript).
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub no_js: bool,
 }
 
 /// How an outcome is written in the log.
@@ -201,6 +204,7 @@ impl LogLine {
             why: None,
             level: None,
             shadow: None,
+            no_js: false,
         }
     }
 
