@@ -720,13 +720,10 @@ pub fn load(text: &str) -> Result<Policy, PolicyErrors> {
 fn no_js(p: &mut Problems, f: &NoJsFile, protected: &[Route], phone_known: bool) -> NoJs {
     let mut routes = Vec::new();
     for (i, path) in f.routes.iter().enumerate() {
-        let normalized = route::normalize(path);
+        let normalized = route::MatchKey::of(path).full;
         if !path.starts_with('/') {
             p.add(format!("no_js.routes[{i}]"), format!("{path:?} is not a path"));
-        } else if !protected
-            .iter()
-            .any(|pr| pr.matches(&[pr.method.as_deref().unwrap_or("POST")], &normalized))
-        {
+        } else if route::named(protected, path).is_none() {
             p.add(
                 format!("no_js.routes[{i}]"),
                 format!("{path:?} is not a protected route (the no-JS path only replaces a challenge)"),

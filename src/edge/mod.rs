@@ -452,8 +452,10 @@ async fn protect(
     let raw = facts.headers.get(solution::HEADER).or(field).map(str::to_string);
     let Some(raw) = raw else {
         // no widget ran: the no-JavaScript path, where the policy turns it on (edge/nojs.rs)
-        if let Some(resp) =
-            nojs::submission(&req, env, ctx, config, route, now, &facts, &audience, &kind, &body).await
+        if let Some(resp) = nojs::submission(
+            &req, env, ctx, config, route, now, &facts, &audience, &kind, &body, &fields, phone,
+        )
+        .await
         {
             return resp;
         }

@@ -38,25 +38,28 @@ pub(super) async fn submission(
     audience: &Audience,
     kind: &BodyKind,
     body: &[u8],
+    read: &form::Fields,
+    phone: Option<String>,
 ) -> Option<Result<Response>> {
     let policy = &config.policy;
     if !policy.no_js.allows(&route.path) {
         return None;
     }
-    let token = form::field(kind, body, nojs::FIELD);
+    // a repeated token reads as none: the caller then answers missing_solution
+    let token = read.get(nojs::FIELD).ok().flatten().map(str::to_string);
     let lang = match audience {
         Audience::Person { lang, .. } => Some(*lang),
         Audience::Api => None,
     };
     // a first post must be a browser's form post the widget did not touch
-    if token.is_none() && (lang.is_none() || form::field(kind, body, crate::solution::FIELD).is_some()) {
+    if token.is_none() && (lang.is_none() || !matches!(read.get(crate::solution::FIELD), Ok(None))) {
         return None;
     }
     let fields = nojs::person_fields(kind, body)?;
     let path = Path { req, env, ctx, config, route, now, facts, audience };
     Some(match token {
-        None => path.wait(lang.unwrap_or(crate::page::Lang::En), kind, body, &fields).await,
-        Some(token) => path.resume(&token, lang, kind, body, &fields).await,
+        None => path.wait(lang.unwrap_or(crate::page::Lang::En), kind, phone, &fields).await,
+        Some(token) => path.resume(&token, lang, kind, body, phone, &fields).await,
     })
 }
 
@@ -94,14 +97,13 @@ impl Path<'_> {
     /// the JS cohorts' levels; the price is irrelevant here) and then the no-JS budget.
     async fn decide(&self, phone: Option<String>) -> Result<std::result::Result<Assessment, Response>> {
         let assessment = signals::assess(self.facts, &ClientSide::Absent);
-        let (decision, state) = super::decide(
+        let (decision, state, _) = super::decide(
             self.env,
             self.config,
             self.facts,
             &self.route.path,
             &assessment,
             Known::Is(phone.clone()),
-            false,
         )
         .await;
         let logged = Some((&decision, &state, phone.as_deref()));
@@ -198,10 +200,9 @@ impl Path<'_> {
         &self,
         lang: page::Lang,
         kind: &BodyKind,
-        body: &[u8],
+        phone: Option<String>,
         fields: &[(String, String)],
     ) -> Result<Response> {
-        let phone = super::phone_code(&self.config.policy, kind, body);
         let assessment = match self.decide(phone).await? {
             Ok(a) => a,
             Err(resp) => return Ok(resp),
@@ -244,6 +245,7 @@ impl Path<'_> {
         lang: Option<page::Lang>,
         kind: &BodyKind,
         body: &[u8],
+        phone: Option<String>,
         fields: &[(String, String)],
     ) -> Result<Response> {
         let binding = super::facts::binding(self.facts);
@@ -279,7 +281,6 @@ impl Path<'_> {
             Err(e) => return self.reject(e.rejection(), None, None, None),
         };
         let id = wait.id;
-        let phone = super::phone_code(&self.config.policy, kind, body);
         let assessment = match self.decide(phone.clone()).await? {
             Ok(a) => a,
             Err(resp) => return Ok(resp),
@@ -365,7 +366,10 @@ pub(super) fn stylesheet(req: &Request, loaded: &Loaded) -> Result<Response> {
         .ok()
         .and_then(|u| u.query_pairs().find(|(k, _)| k == "route").map(|(_, v)| v.into_owned()))
         .unwrap_or_default();
-    let on = loaded.config.as_ref().is_ok_and(|c| c.policy.no_js.allows(&crate::route::normalize(&wanted)));
+    let on = loaded
+        .config
+        .as_ref()
+        .is_ok_and(|c| c.policy.no_js.allows(&crate::route::MatchKey::of(&wanted).full));
     let css = if on {
         "/* the no-JavaScript path is on for this route: the form works without the widget */\n.gate-needs-js { display: none; }\n"
     } else {
