@@ -374,19 +374,18 @@ async fn decide(
     (policy.decide(&subject, &state), state, counted)
 }
 
-/// Counts one paid, freshly spent sign-up in its cohorts, after the response is sent.
-fn count_signup(ctx: &Context, env: &Env, config: &Config, counted: Counted) {
+/// Counts one paid, freshly spent sign-up in its cohorts (alongside the forward, so the next
+/// sign-up from the cohort already sees it).
+async fn count_signup(env: &Env, config: &Config, counted: Counted) {
     if counted.keys.is_empty() && !counted.site {
         return;
     }
-    let env = env.clone();
-    let shards = config.cohort_shards;
     let window = config.policy.attack.window_secs;
-    ctx.wait_until(async move {
-        if let Err(e) = cohorts::observe(&env, shards, &counted.keys, counted.site, true, window).await {
-            worker::console_error!("{}", serde_json::json!({"gate": "cohorts", "error": e.to_string()}));
-        }
-    });
+    if let Err(e) =
+        cohorts::observe(env, config.cohort_shards, &counted.keys, counted.site, true, window).await
+    {
+        worker::console_error!("{}", serde_json::json!({"gate": "cohorts", "error": e.to_string()}));
+    }
 }
 
 /// A protected route: read the solution, verify, assess, decide, spend, forward with a verdict.
@@ -518,13 +517,12 @@ async fn protect(
     let forget_after = verified.challenge.expires_at.plus(config.skew);
     let mut reasons = assessment.codes();
     match ledger::spend(env, config.ledger_shards, &id, forget_after, None).await {
-        Ok(ledger::Spent::Fresh) => count_signup(ctx, env, config, counted),
+        Ok(ledger::Spent::Fresh) => {}
         Ok(_) => {
             let r = Rejection::new(RejectKind::AlreadySpent, "replay of a spent challenge");
             return reject(r, Some(&id), Some(&assessment), Some(logged));
         }
         Err(ledger::Unavailable(why)) if config.fail_open => {
-            count_signup(ctx, env, config, counted);
             worker::console_error!(
                 "{}",
                 serde_json::json!({"gate": "ledger", "fail_open": true, "error": why})
@@ -553,7 +551,13 @@ async fn protect(
         reasons,
     }
     .sign(&config.origin_key);
-    let resp = match proxy::forward(&config.origin, &req, body, &verdict).await {
+    // (only a fresh spend, or fail-open, reaches here: replays and refusals never count)
+    let (forwarded, ()) = futures_util::future::join(
+        proxy::forward(&config.origin, &req, body, &verdict),
+        count_signup(env, config, counted),
+    )
+    .await;
+    let resp = match forwarded {
         Ok(resp) => resp,
         Err(e) => {
             let r = Rejection::new(RejectKind::OriginUnavailable, e.to_string());
