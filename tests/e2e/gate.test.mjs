@@ -240,7 +240,7 @@ describe('gate with the default configuration', () => {
       assert.equal(r.status, 400, path);
       assert.equal(r.json.error, 'non_canonical_path', path);
     }
-    const o = await fetch(`${gate.url}/signup`, { method: 'PUT', headers: { 'X-HTTP-Method-Override': 'POST' }, body: 'x' });
+    const o = await fetch(`${gate.url}/signup`, { method: 'PUT', headers: { 'X-HTTP-Method-Override': 'POST', 'Content-Type': 'application/x-www-form-urlencoded' }, body: 'x' });
     assert.equal(o.status, 401);
     assert.deepEqual(await origin.records(), []);
   });

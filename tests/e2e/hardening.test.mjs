@@ -60,17 +60,34 @@ function spellings(base) {
   return [...out];
 }
 
-/** Every reading a permissive server could make of a path: decoded to a fixed point, cut, folded. */
+/** Whether any reading a permissive server could make of a path is a protected route: decoded
+ * at every level, cut at NUL, ? or # (and at the first ;), \ as /, ;params and :streams
+ * dropped, NFKC and case folded, trimmed, dot segments resolved, with or without an extension. */
 function readsAsProtected(path) {
-  let p = path;
+  const levels = [path];
   for (let i = 0; i < 8; i++) {
+    const p = levels.at(-1);
     let next;
     try { next = decodeURIComponent(p); } catch { next = p.replace(/%([0-9a-f]{2})/gi, (_, h) => String.fromCharCode(parseInt(h, 16))); }
     if (next === p) break;
-    p = next;
+    levels.push(next);
   }
-  const folded = p.normalize('NFKC').toLowerCase().replace(/\\/g, '/').replace(/[\0?#].*$/s, '');
-  return /sign\s*up|register|otp/.test(folded.replace(/[^a-z/\s]/g, ''));
+  const readings = [];
+  for (const level of levels) {
+    const cut = level.split(/[\0?#]/)[0];
+    for (const text of [cut, cut.split(';')[0]]) {
+      const stack = [];
+      for (let seg of text.split(/[/\\]/)) {
+        seg = seg.split(/[;:]/)[0].normalize('NFKC').toUpperCase().toLowerCase().replace(/^[\s\p{C}]+|[\s\p{C}]+$/gu, '');
+        if (seg === '..') { stack.pop(); continue; }
+        seg = seg.replace(/[.\s\p{C}]+$/u, '');
+        if (seg) stack.push(seg);
+      }
+      readings.push(`/${stack.join('/')}`);
+      if (stack.length) readings.push(`/${[...stack.slice(0, -1), stack.at(-1).split('.')[0]].filter(Boolean).join('/')}`);
+    }
+  }
+  return readings.some((r) => PROTECTED.includes(r));
 }
 
 async function post(url, { sol, body = 'email=a%40example.com', headers = {} } = {}) {
