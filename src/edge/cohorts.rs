@@ -2,9 +2,9 @@
 //! Durable Objects sharded by cohort key.
 //!
 //! A request's cohorts (and the `site` key) usually live in several shards; the Worker asks
-//! them all at once and waits for the slowest. A challenge only reads; a sign-up that passed
-//! verification adds one and reads the new rate in the same call, so a shed cohort stays shed
-//! while it keeps pushing and decays back on its own when it stops.
+//! them all at once and waits for the slowest. Challenges and submissions only read; a
+//! sign-up whose spend was fresh adds one (alongside its forward), so replays and refusals
+//! never move a counter, and a cohort decays back on its own when it stops.
 //!
 //! The counters live in the object's memory: a read-and-increment is a map lookup, not a
 //! storage write (`scripts/bench load` measured SQLite-backed counters at about 18 ms per
