@@ -5,7 +5,8 @@
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { AxeBuilder } from '@axe-core/playwright';
-import { startOrigin, startGate, randomSecret, testPolicy, solved } from './harness.mjs';
+import path from 'node:path';
+import { startOrigin, startGate, randomSecret, testPolicy, solved, ROOT } from './harness.mjs';
 import { launch, person, chromeUserAgent } from './browser.mjs';
 
 const WAIT = 5;
@@ -72,6 +73,7 @@ describe('signing up without JavaScript', () => {
     assert.equal(await page.inputValue('input[name=email]'), 'nojs@example.com');
     assert.equal(await page.locator('input[name=gate-solution]').count(), 0);
     assert.deepEqual(await posts(), [], 'nothing forwarded yet');
+    await page.screenshot({ path: path.join(ROOT, 'docs', 'screenshots', 'nojs-wait.png') });
 
     // too early: told to wait, nothing forwarded, nothing spent
     const [early] = await Promise.all([page.waitForNavigation(), page.click('button[type=submit]')]);
