@@ -12,7 +12,7 @@
 
 use serde::de::{self, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde_json::{Map, Value};
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::fmt;
 
 /// The kind of body, from its `Content-Type`.
@@ -34,6 +34,17 @@ impl BodyKind {
         let Some(ct) = content_type else { return BodyKind::Other };
         let mut params = ct.split(';');
         let essence = params.next().unwrap_or("").trim().to_ascii_lowercase();
+        // a charset other than UTF-8 (or its ASCII subset) would be decoded differently by
+        // the origin: the gate does not read such a body
+        let charset = ct
+            .split(';')
+            .skip(1)
+            .filter_map(|p| p.split_once('='))
+            .find(|(k, _)| k.trim().eq_ignore_ascii_case("charset"))
+            .map(|(_, v)| v.trim().trim_matches('"').to_ascii_lowercase());
+        if charset.is_some_and(|c| !matches!(c.as_str(), "utf-8" | "utf8" | "us-ascii")) {
+            return BodyKind::Other;
+        }
         match essence.as_str() {
             "application/x-www-form-urlencoded" => BodyKind::UrlEncoded,
             "multipart/form-data" => {
@@ -72,14 +83,22 @@ pub enum FormError {
 #[error("the field {0:?} appears {1} times")]
 pub struct Duplicate(pub String, pub usize);
 
-/// How a field name is compared: ASCII case folded, and a trailing `[...]` (PHP and Rails
-/// arrays) dropped, so `Phone`, `phone[]` and `phone[0]` all count as `phone`.
+/// How a field name is compared, folding every difference some framework ignores: case
+/// (Unicode, as `OrdinalIgnoreCase` binders fold it: `ſ` is `s`), a trailing `[...]` (PHP and
+/// Rails arrays: `phone[]`, `phone[0]`), `.` and space as `_` (PHP), and anything from a NUL
+/// on (C parsers). So `Phone`, `phone[]`, `PHONE\0x` all count as `phone`.
 pub fn name_key(name: &str) -> String {
+    let name = name.split('\0').next().unwrap_or("");
     let base = match name.find('[') {
         Some(i) if i > 0 && name.ends_with(']') => name.get(..i).unwrap_or(name),
         _ => name,
     };
-    base.trim().to_ascii_lowercase()
+    base.trim()
+        .chars()
+        .map(|c| if c == '.' || c == ' ' { '_' } else { c })
+        .flat_map(char::to_uppercase)
+        .flat_map(char::to_lowercase)
+        .collect()
 }
 
 /// The fields of one request: the body's (and the query string's), parsed once.
@@ -113,8 +132,26 @@ impl Fields {
     }
 
     fn urlencoded(bytes: &[u8]) -> Fields {
-        let pairs =
+        let mut pairs: Vec<(String, Option<String>)> =
             form_urlencoded::parse(bytes).map(|(k, v)| (name_key(&k), Some(v.into_owned()))).collect();
+        // Parsers that also split on `;` (older Python, Perl CGI) see more fields: those count
+        // as further occurrences (no value), so a repeat hidden behind a `;` is still a repeat.
+        if bytes.contains(&b';') {
+            let split: Vec<u8> = bytes.iter().map(|b| if *b == b';' { b'&' } else { *b }).collect();
+            let mut seen: HashMap<String, usize> = HashMap::new();
+            for (k, _) in &pairs {
+                *seen.entry(k.clone()).or_default() += 1;
+            }
+            let mut extra = Vec::new();
+            for (k, _) in form_urlencoded::parse(&split) {
+                let key = name_key(&k);
+                match seen.get_mut(&key) {
+                    Some(n) if *n > 0 => *n -= 1,
+                    _ => extra.push((key, None)),
+                }
+            }
+            pairs.extend(extra);
+        }
         Fields { pairs, json: None }
     }
 
@@ -266,37 +303,42 @@ fn multipart(body: &[u8], boundary: &str) -> Result<Fields, FormError> {
         let content = rest.get(headers_end + 4..).ok_or(bad.clone())?;
         let next = find(content, &[b"\r\n", delimiter].concat()).ok_or(bad.clone())?;
         let value = content.get(..next).ok_or(bad.clone())?;
-        let (name, is_file) = disposition(headers);
-        if let Some(name) = name {
-            let text = if is_file { None } else { std::str::from_utf8(value).ok().map(str::to_string) };
-            pairs.push((name_key(&name), text));
+        let (names, is_file) = disposition(headers);
+        let text = if is_file { None } else { std::str::from_utf8(value).ok().map(str::to_string) };
+        // a part that names itself twice counts under each name (parsers take either)
+        for (n, name) in names.iter().enumerate() {
+            pairs.push((name_key(name), if n == 0 { text.clone() } else { None }));
         }
         rest = content.get(next + 2 + delimiter.len()..).ok_or(bad.clone())?;
     }
 }
 
-/// The `name` parameter of a part's `Content-Disposition` header, and whether it is a file.
-fn disposition(headers: &str) -> (Option<String>, bool) {
+/// The `name` parameters of a part's `Content-Disposition` headers, and whether it is a file.
+fn disposition(headers: &str) -> (Vec<String>, bool) {
+    let mut names = Vec::new();
+    let mut is_file = false;
     for line in headers.split("\r\n") {
         let Some((k, v)) = line.split_once(':') else { continue };
         if !k.trim().eq_ignore_ascii_case("content-disposition") {
             continue;
         }
-        let mut name = None;
-        let mut is_file = false;
         for param in v.split(';').skip(1) {
             if let Some((pk, pv)) = param.split_once('=') {
                 let pk = pk.trim().to_ascii_lowercase();
-                if pk == "name" || pk == "name*" {
-                    name = Some(pv.trim().trim_matches('"').to_string());
+                if pk == "name" {
+                    names.push(pv.trim().trim_matches('"').to_string());
+                } else if pk == "name*" {
+                    // RFC 5987: charset'lang'percent-encoded
+                    let encoded = pv.trim().rsplit('\'').next().unwrap_or("");
+                    names
+                        .push(percent_encoding::percent_decode_str(encoded).decode_utf8_lossy().into_owned());
                 } else if pk.starts_with("filename") {
                     is_file = true;
                 }
             }
         }
-        return (name, is_file);
     }
-    (None, false)
+    (names, is_file)
 }
 
 fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
@@ -329,6 +371,9 @@ mod tests {
             (Some("application/json"), BodyKind::Json),
             (Some("application/vnd.api+json"), BodyKind::Json),
             (Some("text/plain"), BodyKind::Other),
+            (Some("application/x-www-form-urlencoded; charset=utf-16"), BodyKind::Other),
+            (Some("application/json; charset=\"UTF-8\""), BodyKind::Json),
+            (Some("application/json; charset=shift_jis"), BodyKind::Other),
             (None, BodyKind::Other),
         ];
         for (ct, want) in cases {
@@ -367,10 +412,14 @@ mod tests {
             b"phone=%2B86&phone[0]=%2B1",
             b"ph%6Fne=%2B86&phone=%2B1",
             b"phone=&phone=%2B1",
+            b"email=x;phone=%2B1&phone=%2B86",
+            b"phone%00x=%2B86&phone=%2B1",
+            b"phone=%2B86&PHONE%20=%2B1",
         ] {
             assert!(get(&form, body, "phone").is_err(), "{}", String::from_utf8_lossy(body));
         }
         assert_eq!(get(&form, b"Phone=%2B1", "phone"), Ok(Some("+1".into())));
+        assert!(get(&form, b"gate-%C5%BFolution=a&gate-solution=b", "gate-solution").is_err());
         // the query string counts too
         let fields = Fields::parse(&form, b"phone=%2B86").unwrap().with_query("phone=%2B1");
         assert!(fields.get("phone").is_err());
@@ -412,5 +461,15 @@ mod tests {
              --{b}\r\nContent-Disposition: form-data; name=\"phone\"; filename=\"x\"\r\n\r\n+1 2\r\n--{b}--\r\n"
         );
         assert!(get(&kind, twice.as_bytes(), "phone").is_err());
+        let named_twice = format!(
+            "--{b}\r\nContent-Disposition: form-data; name=\"email\"; name=\"phone\"\r\n\r\n+1 2\r\n\
+             --{b}\r\nContent-Disposition: form-data; name=\"phone\"\r\n\r\n+86 1\r\n--{b}--\r\n"
+        );
+        assert!(get(&kind, named_twice.as_bytes(), "phone").is_err());
+        let extended = format!(
+            "--{b}\r\nContent-Disposition: form-data; name*=UTF-8''ph%6Fne\r\n\r\n+1 2\r\n\
+             --{b}\r\nContent-Disposition: form-data; name=\"phone\"\r\n\r\n+86 1\r\n--{b}--\r\n"
+        );
+        assert!(get(&kind, extended.as_bytes(), "phone").is_err());
     }
 }

@@ -84,7 +84,7 @@ pub fn normalize(value: &str) -> Option<String> {
         if let Some(d) = digit(c) {
             out.push(d);
             digits += 1;
-        } else if c == '+' || c == '\u{FF0B}' {
+        } else if matches!(c, '+' | '\u{FF0B}' | '\u{FE62}') {
             if !out.is_empty() {
                 return None;
             }

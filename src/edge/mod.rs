@@ -427,6 +427,13 @@ async fn protect(
         Err(r) => return reject(r, None, None, None),
     };
     let kind = BodyKind::of(facts.headers.get("content-type"));
+    // a compressed body would be read by an origin that inflates it, never by the gate
+    if !body.is_empty()
+        && facts.headers.get("content-encoding").is_some_and(|e| !e.trim().eq_ignore_ascii_case("identity"))
+    {
+        let r = Rejection::new(RejectKind::UnsupportedBody, "the body has a Content-Encoding");
+        return reject(r, None, None, None);
+    }
 
     // 2. the fields, read once (body and query string); a field the gate judges must appear
     //    at most once, so the origin cannot read another value than the gate did.

@@ -209,6 +209,12 @@ describe('hardening: paths, replays, duplicate fields, busy', () => {
     const t = await post(`${gate.url}/api/otp/send`, { body: 'phone=+1', headers: { 'Content-Type': 'text/plain' } });
     assert.equal(t.status, 415);
     assert.equal(t.json.error, 'unsupported_body');
+    for (const headers of [{ 'Content-Encoding': 'gzip' }, { 'Content-Type': 'application/x-www-form-urlencoded; charset=utf-16' }]) {
+      const r = await post(`${gate.url}/api/otp/send`, { body: 'phone=%2B1', headers });
+      assert.equal(r.status, 415, JSON.stringify(headers));
+    }
+    const semi = await post(`${gate.url}/api/otp/send`, { body: 'email=x;phone=%2B1%20415&phone=%2B86%20138' });
+    assert.equal(semi.json.error, 'duplicate_field', 'a repeat behind a ; separator');
     // a valid solution does not help a repeated field
     const c = await challenge(gate.url, '/api/otp/send');
     const sol = await gateCli('solve', '--token', c.token);
