@@ -48,12 +48,14 @@ impl BodyKind {
         match essence.as_str() {
             "application/x-www-form-urlencoded" => BodyKind::UrlEncoded,
             "multipart/form-data" => {
-                let boundary = params
+                let boundaries: Vec<String> = params
                     .filter_map(|p| p.split_once('='))
-                    .find(|(k, _)| k.trim().eq_ignore_ascii_case("boundary"))
-                    .map(|(_, v)| v.trim().trim_matches('"').to_string());
-                match boundary {
-                    Some(b) if !b.is_empty() && b.len() <= 200 => BodyKind::Multipart(b),
+                    .filter(|(k, _)| k.trim().eq_ignore_ascii_case("boundary"))
+                    .map(|(_, v)| v.trim().trim_matches('"').to_string())
+                    .collect();
+                // two boundaries: parsers pick either, so the gate reads neither
+                match boundaries.as_slice() {
+                    [b] if !b.is_empty() && b.len() <= 200 => BodyKind::Multipart(b.clone()),
                     _ => BodyKind::Other,
                 }
             }
@@ -117,6 +119,11 @@ impl Fields {
             return Ok(Fields::default());
         }
         match kind {
+            // a JSON document sent as a form: handlers that parse the raw body as JSON read
+            // fields the gate would not see
+            BodyKind::UrlEncoded if matches!(body.trim_ascii_start().first(), Some(b'{' | b'[')) => {
+                Err(FormError::Malformed("form data (it is JSON)"))
+            }
             BodyKind::UrlEncoded => Ok(Fields::urlencoded(body)),
             BodyKind::Multipart(boundary) => multipart(body, boundary),
             BodyKind::Json => {
@@ -288,23 +295,24 @@ fn multipart(body: &[u8], boundary: &str) -> Result<Fields, FormError> {
     let delimiter = format!("--{boundary}");
     let delimiter = delimiter.as_bytes();
     let mut pairs = Vec::new();
-    // skip the preamble up to the first delimiter
-    let first = find(body, delimiter).ok_or(bad.clone())?;
-    let mut rest = body.get(first + delimiter.len()..).ok_or(bad.clone())?;
+    // strict RFC 7578, as browsers send it: anything another parser could read differently
+    // (a preamble, bare LF, folded headers, other encodings) is refused rather than guessed
+    let mut rest = body.strip_prefix(delimiter).ok_or(bad.clone())?;
     loop {
         if rest.starts_with(b"--") {
             return Ok(Fields { pairs, json: None }); // closing delimiter
         }
-        // the rest of the delimiter line
-        let line_end = find(rest, b"\r\n").ok_or(bad.clone())?;
-        rest = rest.get(line_end + 2..).ok_or(bad.clone())?;
+        rest = rest.strip_prefix(b"\r\n").ok_or(bad.clone())?;
         let headers_end = find(rest, b"\r\n\r\n").ok_or(bad.clone())?;
         let headers = rest.get(..headers_end).and_then(|h| std::str::from_utf8(h).ok()).ok_or(bad.clone())?;
         let content = rest.get(headers_end + 4..).ok_or(bad.clone())?;
         let next = find(content, &[b"\r\n", delimiter].concat()).ok_or(bad.clone())?;
         let value = content.get(..next).ok_or(bad.clone())?;
-        let (names, is_file) = disposition(headers);
-        let text = if is_file { None } else { std::str::from_utf8(value).ok().map(str::to_string) };
+        let (names, is_file) = part_headers(headers).ok_or(bad.clone())?;
+        let text = match is_file {
+            true => None,
+            false => Some(std::str::from_utf8(value).map_err(|_| bad.clone())?.to_string()),
+        };
         // a part that names itself twice counts under each name (parsers take either)
         for (n, name) in names.iter().enumerate() {
             pairs.push((name_key(name), if n == 0 { text.clone() } else { None }));
@@ -313,32 +321,50 @@ fn multipart(body: &[u8], boundary: &str) -> Result<Fields, FormError> {
     }
 }
 
-/// The `name` parameters of a part's `Content-Disposition` headers, and whether it is a file.
-fn disposition(headers: &str) -> (Vec<String>, bool) {
+/// A part's `name` parameters, and whether it is a file (a non-empty `filename`); `None` when
+/// the headers are not as strict RFC 7578 has them.
+fn part_headers(headers: &str) -> Option<(Vec<String>, bool)> {
     let mut names = Vec::new();
     let mut is_file = false;
+    let mut dispositions = 0;
     for line in headers.split("\r\n") {
-        let Some((k, v)) = line.split_once(':') else { continue };
-        if !k.trim().eq_ignore_ascii_case("content-disposition") {
-            continue;
+        if line.contains(['\r', '\n']) || line.starts_with([' ', '\t']) {
+            return None; // bare CR or LF, or a folded header
         }
-        for param in v.split(';').skip(1) {
-            if let Some((pk, pv)) = param.split_once('=') {
-                let pk = pk.trim().to_ascii_lowercase();
-                if pk == "name" {
-                    names.push(pv.trim().trim_matches('"').to_string());
-                } else if pk == "name*" {
-                    // RFC 5987: charset'lang'percent-encoded
-                    let encoded = pv.trim().rsplit('\'').next().unwrap_or("");
+        let (k, v) = line.split_once(':')?;
+        let k = k.trim().to_ascii_lowercase();
+        match k.as_str() {
+            "content-type" => continue,
+            "content-transfer-encoding" => {
+                if !matches!(v.trim().to_ascii_lowercase().as_str(), "7bit" | "8bit" | "binary") {
+                    return None;
+                }
+                continue;
+            }
+            "content-disposition" => dispositions += 1,
+            _ => return None,
+        }
+        let mut params = v.split(';');
+        if !params.next()?.trim().eq_ignore_ascii_case("form-data") {
+            return None;
+        }
+        for param in params {
+            let (pk, pv) = param.split_once('=')?;
+            let pv = pv.trim();
+            match pk.trim().to_ascii_lowercase().as_str() {
+                "name" => names.push(pv.trim_matches('"').to_string()),
+                // RFC 5987: charset'lang'percent-encoded
+                "name*" => {
+                    let encoded = pv.rsplit('\'').next().unwrap_or("");
                     names
                         .push(percent_encoding::percent_decode_str(encoded).decode_utf8_lossy().into_owned());
-                } else if pk.starts_with("filename") {
-                    is_file = true;
                 }
+                "filename" | "filename*" => is_file |= !pv.trim_matches('"').is_empty(),
+                _ => return None,
             }
         }
     }
-    (names, is_file)
+    (dispositions == 1 && !names.is_empty()).then_some((names, is_file))
 }
 
 fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
@@ -368,6 +394,7 @@ mod tests {
             ),
             (Some("multipart/form-data; boundary=\"quoted b\""), BodyKind::Multipart("quoted b".into())),
             (Some("multipart/form-data"), BodyKind::Other),
+            (Some("multipart/form-data; BOUNDARY=a; boundary=b"), BodyKind::Other),
             (Some("application/json"), BodyKind::Json),
             (Some("application/vnd.api+json"), BodyKind::Json),
             (Some("text/plain"), BodyKind::Other),
@@ -436,6 +463,8 @@ mod tests {
             let err = Fields::parse(&BodyKind::Json, body).unwrap_err();
             assert!(matches!(err, FormError::DuplicateKey(_)), "{}: {err:?}", String::from_utf8_lossy(body));
         }
+        // a JSON document sent as a form is not read as a form
+        assert!(Fields::parse(&form, b" {\"phone\":\"+86\"}").is_err());
     }
 
     #[test]
@@ -471,5 +500,30 @@ mod tests {
              --{b}\r\nContent-Disposition: form-data; name=\"phone\"\r\n\r\n+86 1\r\n--{b}--\r\n"
         );
         assert!(get(&kind, extended.as_bytes(), "phone").is_err());
+        // anything another parser could read differently is refused
+        for part in [
+            "Content-Disposition: form-data; name=\"phone\"; filenamex=1",
+            "Content-Disposition: form-data;\r\n name=\"phone\"",
+            "Content-Disposition: form-data; name=\"phone\"\nX: y",
+            "Content-Disposition: form-data; name=\"phone\"\r\nContent-Transfer-Encoding: quoted-printable",
+            "Content-Disposition: form-data",
+            "Content-Disposition: attachment; name=\"phone\"",
+            "Content-Disposition: form-data; name=\"phone\"\r\nContent-Disposition: form-data; name=\"x\"",
+            "X-Other: 1\r\nContent-Disposition: form-data; name=\"phone\"",
+        ] {
+            let body = format!("--{b}\r\n{part}\r\n\r\n+86 1\r\n--{b}--\r\n");
+            assert!(Fields::parse(&kind, body.as_bytes()).is_err(), "{part:?}");
+        }
+        let preamble =
+            format!("x--{b}\r\nContent-Disposition: form-data; name=\"phone\"\r\n\r\n+86\r\n--{b}--\r\n");
+        assert!(Fields::parse(&kind, preamble.as_bytes()).is_err());
+        let longer =
+            format!("--{b}x\r\nContent-Disposition: form-data; name=\"phone\"\r\n\r\n+86\r\n--{b}--\r\n");
+        assert!(Fields::parse(&kind, longer.as_bytes()).is_err());
+        // an empty filename is a text field (as Go reads it)
+        let empty = format!(
+            "--{b}\r\nContent-Disposition: form-data; name=\"phone\"; filename=\"\"\r\n\r\n+86 1\r\n--{b}--\r\n"
+        );
+        assert_eq!(get(&kind, empty.as_bytes(), "phone"), Ok(Some("+86 1".into())));
     }
 }

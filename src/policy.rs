@@ -1087,14 +1087,14 @@ pub struct Decision {
 
 impl Policy {
     /// How a request's path is judged: refused (unsafe and not canonical), protected, or not.
-    pub fn judge<'a>(&'a self, methods: &[&str], raw_path: &str) -> route::Judged<'a> {
-        route::judge(&self.protected, &self.pass, methods, raw_path)
+    pub fn judge<'a>(&'a self, methods: &[&str], raw_path: &str, query: Option<&str>) -> route::Judged<'a> {
+        route::judge_target(&self.protected, &self.pass, methods, raw_path, query)
     }
 
     /// The protected route covering a request, unless a pass-through route covers it (or
     /// the path is refused).
     pub fn route_for<'a>(&'a self, methods: &[&str], raw_path: &str) -> Option<&'a Route> {
-        match self.judge(methods, raw_path) {
+        match self.judge(methods, raw_path, None) {
             route::Judged::Protected(r) => Some(r),
             _ => None,
         }

@@ -86,6 +86,8 @@ pub enum NonCanonical {
     DotSegment,
     /// A segment ending in `.` (IIS and Windows strip it).
     TrailingDot,
+    /// A Windows 8.3 short name (`JOIN~1.PHP` is `join.php` on such a file system).
+    ShortName,
 }
 
 impl fmt::Display for NonCanonical {
@@ -100,6 +102,7 @@ impl fmt::Display for NonCanonical {
             NonCanonical::EmptySegment => write!(f, "has an empty segment (//)"),
             NonCanonical::DotSegment => write!(f, "has a . or .. segment"),
             NonCanonical::TrailingDot => write!(f, "has a segment ending in ."),
+            NonCanonical::ShortName => write!(f, "has a Windows short name (~digit)"),
         }
     }
 }
@@ -172,6 +175,13 @@ pub fn canonical(path: &str) -> Result<(), NonCanonical> {
         if base.ends_with('.') {
             return Err(NonCanonical::TrailingDot);
         }
+        if base
+            .as_bytes()
+            .windows(2)
+            .any(|w| w.first() == Some(&b'~') && w.get(1).is_some_and(u8::is_ascii_digit))
+        {
+            return Err(NonCanonical::ShortName);
+        }
     }
     Ok(())
 }
@@ -207,8 +217,22 @@ impl MatchKey {
         // the fully decoded reading first: it is the one `full` names
         texts.reverse();
         let mut readings = Vec::with_capacity(texts.len());
+        let mut main = Vec::new();
+        let mut scripted = Vec::new();
         for text in &texts {
             let segments = segments(text);
+            // a script segment hands the rest of the path to the script as its route
+            for (i, segment) in segments.iter().enumerate() {
+                let script = segment.rsplit_once('.').is_some_and(|(_, ext)| SCRIPTS.contains(&ext));
+                if script && i + 1 < segments.len() {
+                    scripted.push(segments.get(i + 1..).map(<[String]>::to_vec).unwrap_or_default());
+                }
+            }
+            main.push(segments);
+        }
+        // the fully decoded, uncut reading stays first
+        let all_segments = main.into_iter().chain(scripted);
+        for segments in all_segments {
             readings.push(format!("/{}", segments.join("/")));
             if let Some((last, rest)) = segments.split_last()
                 && let Some((stem, _)) = last.split_once('.')
@@ -358,18 +382,39 @@ impl Route {
         Ok(Route { method, path: MatchKey::of(path).full, prefix })
     }
 
+    /// Whether the request's methods are this route's. A route for an unsafe method covers
+    /// every unsafe method (`POST /signup` also covers `PUT` and `PATCH`): many handlers accept
+    /// any method.
     fn method_ok(&self, methods: &[&str]) -> bool {
         match &self.method {
             None => true,
-            Some(m) => methods.iter().any(|x| x.eq_ignore_ascii_case(m)),
+            Some(m) => {
+                methods.iter().any(|x| x.eq_ignore_ascii_case(m) || (is_unsafe(&[m]) && is_unsafe(&[x])))
+            }
         }
     }
 
-    /// Whether one reading of a path is this route (or below it, for a prefix route).
+    /// Whether one reading of a path is this route (or below it, for a prefix route): the
+    /// reading a pass-through route must match.
     fn is(&self, reading: &str) -> bool {
         if self.prefix { reading.starts_with(&self.path) } else { reading == self.path }
     }
+
+    /// Whether one reading of a path reaches this route's handler: the route itself, or a path
+    /// below it (handlers mounted on a prefix, `app.use('/signup')`, Go subtree patterns).
+    fn reaches(&self, reading: &str) -> bool {
+        self.is(reading)
+            || (self.path != "/"
+                && reading.strip_prefix(self.path.as_str()).is_some_and(|rest| rest.starts_with('/')))
+    }
 }
+
+/// Extensions of script files that take the rest of the path as their own route (PATH_INFO:
+/// `/index.php/signup`, `/app.aspx/signup`).
+const SCRIPTS: &[&str] = &[
+    "php", "php5", "phtml", "aspx", "asp", "ashx", "asmx", "jsp", "jspx", "do", "action", "cgi", "pl", "py",
+    "fcgi", "dll",
+];
 
 /// How the gate judges a request's path.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -386,17 +431,36 @@ pub enum Judged<'a> {
 /// its path is a protected route that is not also a pass-through route (a pass route exempts
 /// only the readings it names exactly: `/login` passes, `/login;/../signup` does not).
 pub fn judge<'a>(protected: &'a [Route], pass: &[Route], methods: &[&str], raw_path: &str) -> Judged<'a> {
+    judge_target(protected, pass, methods, raw_path, None)
+}
+
+/// [`judge`] with the query string: one that starts with `/` is read as a path too
+/// (`/index.php?/signup`, as CodeIgniter routes it).
+pub fn judge_target<'a>(
+    protected: &'a [Route],
+    pass: &[Route],
+    methods: &[&str],
+    raw_path: &str,
+    query: Option<&str>,
+) -> Judged<'a> {
     if is_unsafe(methods)
         && let Err(why) = canonical(raw_path)
     {
         return Judged::Refused(why);
     }
-    let key = MatchKey::of(raw_path);
-    for reading in &key.readings {
+    let mut readings = MatchKey::of(raw_path).readings;
+    if let Some(q) = query {
+        let first = q.split('&').next().unwrap_or("");
+        let first = first.split('=').next().unwrap_or("");
+        if MatchKey::of(first).full != "/" && decodings(first).iter().any(|d| d.starts_with('/')) {
+            readings.extend(MatchKey::of(first).readings);
+        }
+    }
+    for reading in &readings {
         if pass.iter().any(|r| r.method_ok(methods) && r.is(reading)) {
             continue;
         }
-        if let Some(r) = protected.iter().find(|r| r.method_ok(methods) && r.is(reading)) {
+        if let Some(r) = protected.iter().find(|r| r.method_ok(methods) && r.reaches(reading)) {
             return Judged::Protected(r);
         }
     }
@@ -509,7 +573,14 @@ mod tests {
             (&["POST"], "/signup.json", Some("/signup")),
             (&["GET"], "/signup", None),
             (&["GET", "POST"], "/signup", Some("/signup")), // method override
-            (&["POST"], "/signup/extra", None),
+            (&["POST"], "/signup/extra", Some("/signup")),
+            (&["PUT"], "/signup", Some("/signup")),
+            (&["PATCH"], "/api/register", Some("/api/register")),
+            (&["GET"], "/signup/extra", None),
+            (&["POST"], "/index.php/signup", Some("/signup")),
+            (&["POST"], "/app/index.php/api/register", Some("/api/register")),
+            (&["POST"], "/signupx", None),
+            (&["POST"], "/blog/signup", None),
             (&["POST"], "/api/register", Some("/api/register")),
             (&["GET"], "/otp/send", Some("/otp")),
             (&["GET"], "/OTP%2fsend", Some("/otp")),
@@ -533,6 +604,15 @@ mod tests {
             assert!(matches!(judge(&protected, &pass, &["POST"], path), Judged::Refused(_)), "{path}");
             assert!(matches!(judge(&protected, &pass, &["GET", "PUT"], path), Judged::Refused(_)), "{path}");
         }
+        let q = |query: &str| judge_target(&protected, &pass, &["POST"], "/index.php", Some(query));
+        assert!(matches!(q("/signup"), Judged::Protected(_)));
+        assert!(matches!(q("%2fsignup&x=1"), Judged::Protected(_)));
+        assert!(matches!(q("/login"), Judged::Unprotected));
+        assert!(matches!(q("page=signup"), Judged::Unprotected));
+        assert!(matches!(
+            judge(&protected, &pass, &["POST"], "/JOIN~1.PHP"),
+            Judged::Refused(NonCanonical::ShortName)
+        ));
         assert_eq!(named(&protected, "/SignUp").map(|r| r.path.as_str()), Some("/signup"));
         assert_eq!(named(&protected, "/login"), None);
     }

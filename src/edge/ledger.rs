@@ -45,6 +45,13 @@ impl DurableObject for Ledger {
             return Response::error("bad id", 400);
         }
         let forget_after = i64::try_from(spend.forget_after).unwrap_or(i64::MAX).min(1 << 50);
+        // A spend arriving after its row could have been forgotten is no spend: the alarm may
+        // already have deleted a first use (a request that took long to arrive, e.g. a slowly
+        // sent body, must not find the ledger empty).
+        let now = i64::try_from(crate::edge::facts::now().seconds()).unwrap_or(i64::MAX);
+        if forget_after < now {
+            return Response::from_json(&SpendReply { fresh: false, repeat: false });
+        }
         let sql = self.state.storage().sql();
         sql.exec(SCHEMA, None)?;
         let idem = match &spend.idempotency_key {

@@ -81,9 +81,13 @@ async fn handle(req: Request, env: &Env, ctx: &Context, loaded: &Loaded, now: Un
         Judged::Protected(r) => Ok(Some(r.clone())),
         Judged::Unprotected => Ok(None),
     };
+    let query = req.url().ok().and_then(|u| u.query().map(str::to_string));
+    let query = query.as_deref();
     let judged = match (&loaded.config, &loaded.routes) {
-        (Ok(config), _) => owned(config.policy.judge(&methods, &path)),
-        (Err(_), Some((protected, pass))) => owned(route::judge(protected, pass, &methods, &path)),
+        (Ok(config), _) => owned(config.policy.judge(&methods, &path, query)),
+        (Err(_), Some((protected, pass))) => {
+            owned(route::judge_target(protected, pass, &methods, &path, query))
+        }
         // The policy's routes cannot be read: any non-read could be a sign-up.
         (Err(_), None) => owned(route::judge(&[], &[], &methods, &path)).map(|_| {
             route::is_unsafe(&methods).then(|| Route { method: None, path: path.clone(), prefix: false })
@@ -426,6 +430,9 @@ async fn protect(
         Ok(b) => b,
         Err(r) => return reject(r, None, None, None),
     };
+    // The client controls how long the body takes to arrive: judge expiry at the time it has
+    // arrived, not when the request started (a solution must not outlive its ledger row).
+    let now = facts::now();
     let kind = BodyKind::of(facts.headers.get("content-type"));
     // a compressed body would be read by an origin that inflates it, never by the gate
     if !body.is_empty()
@@ -558,12 +565,12 @@ async fn protect(
         reasons,
     }
     .sign(&config.origin_key);
-    // (only a fresh spend, or fail-open, reaches here: replays and refusals never count)
-    let (forwarded, ()) = futures_util::future::join(
-        proxy::forward(&config.origin, &req, body, &verdict),
-        count_signup(env, config, counted),
-    )
-    .await;
+    // Only a fresh spend (or fail-open) reaches here, and only a sign-up the origin accepted
+    // (2xx or 3xx) is counted: replays, refusals and the origin's own rejections never count.
+    let forwarded = proxy::forward(&config.origin, &req, body, &verdict).await;
+    if forwarded.as_ref().is_ok_and(|r| r.status_code() < 400) {
+        count_signup(env, config, counted).await;
+    }
     let resp = match forwarded {
         Ok(resp) => resp,
         Err(e) => {

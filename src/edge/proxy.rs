@@ -4,7 +4,9 @@ use url::Url;
 use worker::{Fetch, Headers, Method, Request, RequestInit, RequestRedirect, Response, Result};
 
 /// Headers a client must never be able to set on the way to the origin.
-const STRIPPED: &[&str] = &["x-gate-verdict", "x-gate-solution", "host"];
+/// (`X-Original-URL` and `X-Rewrite-URL` make some frameworks route by them instead of the
+/// path the gate judged.)
+const STRIPPED: &[&str] = &["x-gate-verdict", "x-gate-solution", "host", "x-original-url", "x-rewrite-url"];
 
 /// The origin URL for an incoming request: same path and query, origin's scheme/host/port.
 pub fn target(origin: &Url, req: &Request) -> Result<Url> {
@@ -46,7 +48,8 @@ pub async fn pass_through(origin: &Url, req: &Request) -> Result<Response> {
     let url = target(origin, req)?;
     let mut init = RequestInit::new();
     init.with_method(req.method()).with_headers(headers(req, &[])?).with_redirect(RequestRedirect::Manual);
-    if !matches!(req.method(), Method::Get | Method::Head) {
+    // OPTIONS is judged as a safe method, so it carries no body to the origin
+    if !matches!(req.method(), Method::Get | Method::Head | Method::Options) {
         init.with_body(req.inner().body().map(Into::into));
     }
     let upstream = Request::new_with_init(url.as_str(), &init)?;
