@@ -5,6 +5,7 @@
 //! event at a time and `sql.exec` is synchronous, so the insert-or-detect-replay below is
 //! atomic: of any number of concurrent spends of one id, exactly one sees `fresh: true`.
 
+use crate::decision::{RejectKind, Rejection};
 use crate::ledger::{SpendReply, SpendRequest, shard, shard_name};
 use crate::time::UnixTime;
 use base64::Engine as _;
@@ -119,6 +120,42 @@ pub enum Spent {
     Repeat,
     /// Used before: a replay.
     Replay,
+}
+
+/// What a submission's single-use spend came to.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub enum Once {
+    /// The first use.
+    Fresh,
+    /// The ledger could not be reached and `FAIL_OPEN` lets the request through (logged).
+    FailedOpen,
+}
+
+/// The verdict reason a fail-open spend adds.
+pub const FAIL_OPEN_REASON: &str = "ledger_unavailable_fail_open";
+
+/// Spends `id` once for a submission: a replay is refused with `replay` as its log detail,
+/// an unreachable ledger closes the request unless `fail_open`.
+pub async fn spend_once(
+    env: &Env,
+    shards: u32,
+    fail_open: bool,
+    id: &[u8; 16],
+    forget_after: UnixTime,
+    replay: &str,
+) -> std::result::Result<Once, Rejection> {
+    match spend(env, shards, id, forget_after, None).await {
+        Ok(Spent::Fresh) => Ok(Once::Fresh),
+        Ok(_) => Err(Rejection::new(RejectKind::AlreadySpent, replay)),
+        Err(Unavailable(why)) if fail_open => {
+            worker::console_error!(
+                "{}",
+                serde_json::json!({"gate": "ledger", "fail_open": true, "error": why})
+            );
+            Ok(Once::FailedOpen)
+        }
+        Err(Unavailable(why)) => Err(Rejection::new(RejectKind::LedgerUnavailable, why)),
+    }
 }
 
 /// Records the spend of challenge `id`.

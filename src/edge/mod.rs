@@ -530,27 +530,11 @@ async fn protect(
     // 5. single use, only after the work is known to be paid.
     let forget_after = verified.challenge.expires_at.plus(config.skew);
     let mut reasons = assessment.codes();
-    match ledger::spend(env, config.ledger_shards, &id, forget_after, None).await {
-        Ok(ledger::Spent::Fresh) => {}
-        Ok(_) => {
-            let r = Rejection::new(RejectKind::AlreadySpent, "replay of a spent challenge");
-            return reject(r, Some(&id), Some(&assessment), Some(logged));
-        }
-        Err(ledger::Unavailable(why)) if config.fail_open => {
-            worker::console_error!(
-                "{}",
-                serde_json::json!({"gate": "ledger", "fail_open": true, "error": why})
-            );
-            reasons.push("ledger_unavailable_fail_open".to_string());
-        }
-        Err(ledger::Unavailable(why)) => {
-            return reject(
-                Rejection::new(RejectKind::LedgerUnavailable, why),
-                Some(&id),
-                Some(&assessment),
-                Some(logged),
-            );
-        }
+    let replay = "replay of a spent challenge";
+    match ledger::spend_once(env, config.ledger_shards, config.fail_open, &id, forget_after, replay).await {
+        Ok(ledger::Once::Fresh) => {}
+        Ok(ledger::Once::FailedOpen) => reasons.push(ledger::FAIL_OPEN_REASON.to_string()),
+        Err(r) => return reject(r, Some(&id), Some(&assessment), Some(logged)),
     }
 
     // 6. forward with a signed verdict.

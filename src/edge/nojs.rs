@@ -288,8 +288,11 @@ impl Path<'_> {
         let config = self.config;
         let mut reasons = assessment.codes();
         let forget_after = wait.expires_at.plus(config.skew);
-        match ledger::spend(self.env, config.ledger_shards, &id, forget_after, None).await {
-            Ok(ledger::Spent::Fresh) => {
+        let replay = "no-JS: replay of a spent wait token";
+        match ledger::spend_once(self.env, config.ledger_shards, config.fail_open, &id, forget_after, replay)
+            .await
+        {
+            Ok(ledger::Once::Fresh) => {
                 // count the sign-up in its no-JS cohorts only now that it is certain
                 let no_js = &config.policy.no_js;
                 let keys = no_js.keys(&self.subject(&assessment, phone.clone()));
@@ -303,25 +306,8 @@ impl Path<'_> {
                     );
                 }
             }
-            Ok(_) => {
-                let r = Rejection::new(RejectKind::AlreadySpent, "no-JS: replay of a spent wait token");
-                return self.reject(r, Some(&id), Some(&assessment), None);
-            }
-            Err(ledger::Unavailable(why)) if config.fail_open => {
-                worker::console_error!(
-                    "{}",
-                    serde_json::json!({"gate": "ledger", "fail_open": true, "error": why})
-                );
-                reasons.push("ledger_unavailable_fail_open".to_string());
-            }
-            Err(ledger::Unavailable(why)) => {
-                return self.reject(
-                    Rejection::new(RejectKind::LedgerUnavailable, why),
-                    Some(&id),
-                    Some(&assessment),
-                    None,
-                );
-            }
+            Ok(ledger::Once::FailedOpen) => reasons.push(ledger::FAIL_OPEN_REASON.to_string()),
+            Err(r) => return self.reject(r, Some(&id), Some(&assessment), None),
         }
         reasons.push(REASON.to_string());
         let verdict = Verdict {
