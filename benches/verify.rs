@@ -6,8 +6,8 @@
 mod fixture;
 
 use criterion::{Criterion, criterion_group, criterion_main};
-use gate::config::defaults;
-use gate::solution;
+use gate::pipeline::config::defaults;
+use gate::protocol::solution;
 use sha2::{Digest, Sha256};
 use std::hint::black_box;
 

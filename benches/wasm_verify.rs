@@ -6,8 +6,8 @@
 #[path = "common/fixture.rs"]
 mod fixture;
 
-use gate::config::defaults;
-use gate::solution;
+use gate::pipeline::config::defaults;
+use gate::protocol::solution;
 use sha2::{Digest, Sha256};
 use wasm_bindgen::prelude::*;
 

@@ -14,28 +14,15 @@
 //!   over the specialised kernel in [`pow::kernel`].
 #![forbid(unsafe_code)]
 
-pub mod binding;
-pub mod challenge;
 #[cfg(all(not(target_arch = "wasm32"), feature = "cli"))]
-pub mod client;
-pub mod config;
-pub mod decision;
-pub mod facts;
-pub mod form;
-pub mod key;
-pub mod ledger;
-pub mod nojs;
-pub mod page;
-pub mod phone;
+pub mod cli;
+pub mod pipeline;
 pub mod policy;
 pub mod pow;
-pub mod replay;
-pub mod route;
+pub mod protocol;
+pub mod request;
 pub mod signals;
-pub mod solution;
-pub mod time;
-pub mod user_agent;
-pub mod verdict;
+pub mod store;
 
 #[cfg(all(target_arch = "wasm32", feature = "edge"))]
 pub mod edge;

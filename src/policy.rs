@@ -8,7 +8,7 @@
 //! cohort state read from the counters, and gets back the outcome (and, in shadow mode, the
 //! outcome that would have been enforced).
 
-use crate::route::{self, Route};
+use crate::request::route::{self, Route};
 use crate::signals::{Assessment, RiskPolicy, Verdict as RiskVerdict};
 use serde::{Deserialize, Serialize};
 use std::fmt;
@@ -46,7 +46,7 @@ pub fn routes_only(text: &str) -> Option<(Vec<Route>, Vec<Route>)> {
 /// A short fingerprint of a policy text (first 8 bytes of SHA-256, hex), for logs and stats.
 pub fn fingerprint(text: &str) -> String {
     use sha2::{Digest, Sha256};
-    crate::key::hex(Sha256::digest(text.as_bytes()).get(..8).unwrap_or(&[]))
+    crate::protocol::key::hex(Sha256::digest(text.as_bytes()).get(..8).unwrap_or(&[]))
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -954,7 +954,7 @@ fn conditions(p: &mut Problems, at: &str, c: &ConditionsFile, phone_known: bool)
     let mut phone_codes = Vec::new();
     for (i, code) in c.phone_code.iter().enumerate() {
         let digits = code.trim_start_matches('+');
-        if !crate::phone::is_calling_code(digits) {
+        if !crate::request::phone::is_calling_code(digits) {
             p.add(format!("{at}.phone_code[{i}]"), format!("{code:?} is not an assigned calling code"));
         }
         phone_codes.push(digits.to_string());
@@ -1014,7 +1014,7 @@ impl Subject<'_> {
                 CohortKind::IpPrefix => self.ip.map(ip_prefix),
                 CohortKind::Country => self.country.map(str::to_ascii_uppercase),
                 CohortKind::UaFamily => Some(
-                    crate::user_agent::UserAgent::parse(self.user_agent.unwrap_or(""))
+                    crate::request::user_agent::UserAgent::parse(self.user_agent.unwrap_or(""))
                         .family
                         .name()
                         .to_string(),

@@ -17,8 +17,8 @@
 //! their digest is bound into the proof-of-work seed, so a solution cannot be replayed with
 //! other signals.
 
-use crate::facts::RequestFacts;
-use crate::user_agent::{Family, Platform, UserAgent};
+use crate::request::facts::RequestFacts;
+use crate::request::user_agent::{Family, Platform, UserAgent};
 use serde::{Deserialize, Serialize};
 use std::sync::OnceLock;
 
@@ -552,7 +552,7 @@ fn hints_required(facts: &RequestFacts, ua: &UserAgent) -> bool {
 }
 
 /// Content negotiation headers every browser sends.
-fn content_negotiation(h: &crate::facts::Headers, a: &mut Assessment) {
+fn content_negotiation(h: &crate::request::facts::Headers, a: &mut Assessment) {
     if !h.has("accept-language") {
         a.add("accept_language_missing", weight::ACCEPT_LANGUAGE_MISSING, "browser without Accept-Language");
     }
@@ -851,7 +851,7 @@ impl RiskPolicy {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::facts::{CfFacts, Headers};
+    use crate::request::facts::{CfFacts, Headers};
 
     const CHROME: &str = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36";
 
@@ -1082,14 +1082,17 @@ mod tests {
             Case {
                 name: "bot score",
                 change: |f, _| {
-                    f.cf.bot = Some(crate::facts::BotFacts { score: Some(2), ..Default::default() })
+                    f.cf.bot = Some(crate::request::facts::BotFacts { score: Some(2), ..Default::default() })
                 },
                 want: "bot_score_low",
             },
             Case {
                 name: "verified bot",
                 change: |f, _| {
-                    f.cf.bot = Some(crate::facts::BotFacts { verified_bot: Some(true), ..Default::default() })
+                    f.cf.bot = Some(crate::request::facts::BotFacts {
+                        verified_bot: Some(true),
+                        ..Default::default()
+                    })
                 },
                 want: "verified_bot",
             },

@@ -16,9 +16,9 @@
 //! Built twice by `scripts/build-widget`: with `simd128` (four nonces per instruction) and
 //! without (one nonce at a time); the widget loads the first the browser can run.
 
-use crate::challenge;
 use crate::pow::kernel::Scanner;
 use crate::pow::{self, Step};
+use crate::protocol::challenge;
 use wasm_bindgen::prelude::*;
 
 #[cfg(target_feature = "simd128")]

@@ -5,7 +5,7 @@
 
 mod common;
 use common::corpus::{Entry, entries as corpus, verdict_of};
-use gate::user_agent::UserAgent;
+use gate::request::user_agent::UserAgent;
 
 #[test]
 fn every_entry_gets_its_labelled_verdict() {

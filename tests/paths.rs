@@ -8,7 +8,7 @@
 #![cfg(not(target_arch = "wasm32"))]
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)] // tests may panic
 
-use gate::route::{self, Judged, Route};
+use gate::request::route::{self, Judged, Route};
 use proptest::prelude::*;
 
 /// The shipped policy's routes, and one with any-method routes (so GET is judged too).

@@ -5,14 +5,14 @@
 
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use gate::binding::Binding;
-use gate::challenge::{self, Terms};
-use gate::form::{self, BodyKind};
-use gate::key::{Key, KeyRing};
-use gate::route;
-use gate::solution::{self, Expectation, Solution};
-use gate::time::UnixTime;
-use gate::user_agent::UserAgent;
+use gate::protocol::binding::Binding;
+use gate::protocol::challenge::{self, Terms};
+use gate::protocol::key::{Key, KeyRing};
+use gate::protocol::solution::{self, Expectation, Solution};
+use gate::protocol::time::UnixTime;
+use gate::request::form::{self, BodyKind};
+use gate::request::route;
+use gate::request::user_agent::UserAgent;
 use proptest::prelude::*;
 
 fn ring() -> KeyRing {
@@ -83,13 +83,13 @@ proptest! {
         if let Ok(fields) = form::Fields::parse(&BodyKind::of(Some(&ct)), &body) {
             let _ = fields.with_query(&header).get("gate-solution");
         }
-        let _ = gate::phone::calling_code(&header, false);
+        let _ = gate::request::phone::calling_code(&header, false);
         let _ = UserAgent::parse(&ua).family_major();
         let _ = route::MatchKey::of(&path);
         let _ = route::canonical(&path);
         let _ = route::Route::parse(&path);
         let key = Key::new(b"origin secret for property tests!!!");
-        let _ = gate::verdict::verify(&header, &key, UnixTime(0), 60, "POST", "/signup");
+        let _ = gate::protocol::verdict::verify(&header, &key, UnixTime(0), 60, "POST", "/signup");
     }
 
     #[test]
@@ -102,11 +102,11 @@ proptest! {
         let keys = ring();
         let mut bytes = bytes;
         if kind_byte && let Some(b) = bytes.first_mut() {
-            *b = gate::nojs::KIND; // get past the kind check to the layout and signature
+            *b = gate::pipeline::nojs::KIND; // get past the kind check to the layout and signature
         }
         let token = URL_SAFE_NO_PAD.encode(&bytes);
         for t in [token.as_str(), raw.as_str()] {
-            let got = gate::nojs::verify(t, &keys, UnixTime(now), 30, "/signup", Binding([1; 16]));
+            let got = gate::pipeline::nojs::verify(t, &keys, UnixTime(now), 30, "/signup", Binding([1; 16]));
             prop_assert!(got.is_err(), "arbitrary input verified as a wait token");
         }
     }
@@ -117,8 +117,8 @@ proptest! {
         ct in "(multipart/form-data; boundary=[a-z-]{0,12}|application/x-www-form-urlencoded|[ -~]{0,40})",
     ) {
         let kind = BodyKind::of(Some(&ct));
-        let _ = gate::nojs::fields(&kind, &body);
-        let _ = gate::nojs::without_field(&kind, &body, gate::nojs::FIELD);
+        let _ = gate::pipeline::nojs::fields(&kind, &body);
+        let _ = gate::pipeline::nojs::without_field(&kind, &body, gate::pipeline::nojs::FIELD);
     }
 }
 

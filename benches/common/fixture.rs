@@ -2,12 +2,12 @@
 //! difficulty 17), solved once, so native and Wasm measure exactly the same bytes.
 #![allow(dead_code)] // each benchmark uses part of it
 
-use gate::binding::Binding;
-use gate::challenge::{self, Terms};
-use gate::config::defaults;
-use gate::key::{Key, KeyRing};
-use gate::solution::{self, Expectation};
-use gate::time::UnixTime;
+use gate::pipeline::config::defaults;
+use gate::protocol::binding::Binding;
+use gate::protocol::challenge::{self, Terms};
+use gate::protocol::key::{Key, KeyRing};
+use gate::protocol::solution::{self, Expectation};
+use gate::protocol::time::UnixTime;
 
 /// The challenge key.
 pub const SECRET: &[u8] = b"benchmark secret, at least thirty-two bytes long";
@@ -37,8 +37,8 @@ pub fn expectation(keys: &KeyRing) -> Expectation<'_> {
 }
 
 /// The facts of a Chrome 131 form post from a residential network in Berlin.
-pub fn chrome_facts() -> gate::facts::RequestFacts {
-    use gate::facts::{CfFacts, Headers, RequestFacts};
+pub fn chrome_facts() -> gate::request::facts::RequestFacts {
+    use gate::request::facts::{CfFacts, Headers, RequestFacts};
     RequestFacts {
         method: "POST".into(),
         path: "/signup".into(),

@@ -10,9 +10,9 @@
 //! It listens on 127.0.0.1 only. `--port 0` picks a free port; the first line on stdout is
 //! `demo-origin listening on http://127.0.0.1:<port>`.
 
-use gate::key::Key;
-use gate::time::UnixTime;
-use gate::verdict;
+use gate::protocol::key::Key;
+use gate::protocol::time::UnixTime;
+use gate::protocol::verdict;
 use serde_json::{Value, json};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};

@@ -10,7 +10,7 @@
 //! ```
 
 use clap::{Parser, Subcommand};
-use gate::client::{self, Carrier, Submission};
+use gate::cli::client::{self, Carrier, Submission};
 use std::io::Read as _;
 use std::process::ExitCode;
 
@@ -157,7 +157,7 @@ fn run(cli: Cli) -> Result<ExitCode, Box<dyn std::error::Error>> {
             let mut out = String::new();
             for line in input.lines().map(str::trim).filter(|l| !l.is_empty()) {
                 let token = if line.starts_with('{') {
-                    serde_json::from_str::<gate::challenge::ChallengeJson>(line)?.token
+                    serde_json::from_str::<gate::protocol::challenge::ChallengeJson>(line)?.token
                 } else {
                     line.to_string()
                 };
@@ -172,7 +172,7 @@ fn run(cli: Cli) -> Result<ExitCode, Box<dyn std::error::Error>> {
                 None => {
                     let mut input = String::new();
                     std::io::stdin().read_to_string(&mut input)?;
-                    let c: gate::challenge::ChallengeJson = serde_json::from_str(&input)?;
+                    let c: gate::protocol::challenge::ChallengeJson = serde_json::from_str(&input)?;
                     c.token
                 }
             };
@@ -280,9 +280,9 @@ fn replay(
     }
     let (mut read, mut replayed, mut changed) = (0usize, 0usize, 0usize);
     let mut transitions: BTreeMap<(String, String), usize> = BTreeMap::new();
-    for value in gate::replay::decision_lines(&input) {
+    for value in gate::pipeline::replay::decision_lines(&input) {
         read += 1;
-        let Some(r) = gate::replay::replay(&policy, &value) else { continue };
+        let Some(r) = gate::pipeline::replay::replay(&policy, &value) else { continue };
         replayed += 1;
         let after = r.after_text();
         if r.changed() {

@@ -4,36 +4,31 @@
 //! verification, fingerprint assessment, the policy (rules, attack mode) and the single-use
 //! ledger, everything else straight to the origin.
 
-#[allow(missing_docs)] // the #[durable_object] macro generates undocumented exports
-pub mod cohorts;
 mod env;
-pub mod facts;
-#[allow(missing_docs)] // the #[durable_object] macro generates undocumented exports
-pub mod ledger;
 mod nojs;
+pub mod objects;
 mod ops;
 mod proxy;
+pub mod request;
 mod respond;
-#[allow(missing_docs)] // the #[durable_object] macro generates undocumented exports
-pub mod stats;
 
-use crate::challenge::{self, Terms};
-use crate::config::{Config, Loaded};
-use crate::decision::{RejectKind, Rejection};
-use crate::facts::RequestFacts;
-use crate::form::{self, BodyKind, FormError};
+use crate::pipeline::config::{Config, Loaded};
 use crate::policy::{CohortState, Decision, Known, Outcome, Policy, Subject};
-use crate::route::{self, Judged, Route};
+use crate::protocol::challenge::{self, Terms};
+use crate::protocol::reject::{RejectKind, Rejection};
+use crate::protocol::solution::{self, Expectation, Verified};
+use crate::protocol::time::UnixTime;
+use crate::protocol::verdict::Verdict;
+use crate::request::facts::RequestFacts;
+use crate::request::form::{self, BodyKind, FormError};
+use crate::request::route::{self, Judged, Route};
 use crate::signals::{self, Assessment, ClientSide};
-use crate::solution::{self, Expectation, Verified};
-use crate::time::UnixTime;
-use crate::verdict::Verdict;
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-pub use cohorts::Cohorts;
-pub use ledger::Ledger;
+pub use objects::{Cohorts, Ledger, Stats};
+use objects::{cohorts, ledger, stats};
+use request as facts;
 use respond::{Audience, LogLine};
-pub use stats::Stats;
 use worker::{Context, Env, Method, Request, Response, Result, event};
 use worker::{wasm_bindgen, wasm_bindgen_futures, web_sys};
 
@@ -262,7 +257,7 @@ async fn challenge(
     };
     let phone = match param("phone") {
         None => Known::Unknown,
-        Some(p) => Known::Is(crate::phone::calling_code(p, true).map(str::to_string)),
+        Some(p) => Known::Is(crate::request::phone::calling_code(p, true).map(str::to_string)),
     };
     let assessment = signals::assess(facts, &client);
     let (decision, state, _) = decide(env, config, facts, &route.path, &assessment, phone.clone()).await;
@@ -593,8 +588,8 @@ fn phone_code(
         None => None,
     };
     Ok(match (code_field, number_field) {
-        (Some(code), _) => crate::phone::calling_code(code, true),
-        (None, Some(number)) => crate::phone::calling_code(number, false),
+        (Some(code), _) => crate::request::phone::calling_code(code, true),
+        (None, Some(number)) => crate::request::phone::calling_code(number, false),
         (None, None) => None,
     }
     .map(str::to_string))

@@ -1,20 +1,20 @@
 //! The no-JavaScript sign-up path's IO (README § No JavaScript): the logic is in
-//! `crate::nojs` (token, fields), `crate::page::render_wait` and `crate::policy::NoJs`; this
+//! `crate::pipeline::nojs` (token, fields), `crate::pipeline::page::render_wait` and `crate::policy::NoJs`; this
 //! reads the counters, spends the token in the ledger and forwards.
 
 use super::respond::{self, Audience, LogLine};
 use super::{cohorts, count, ledger, proxy};
-use crate::config::{Config, Loaded};
-use crate::decision::{RejectKind, Rejection};
-use crate::facts::RequestFacts;
-use crate::form::{self, BodyKind};
-use crate::nojs::{self, WaitError, WaitTerms};
-use crate::page::{self, WaitPage};
+use crate::pipeline::config::{Config, Loaded};
+use crate::pipeline::nojs::{self, WaitError, WaitTerms};
+use crate::pipeline::page::{self, WaitPage};
 use crate::policy::{CohortState, Decision, Known, Outcome, Subject};
-use crate::route::Route;
+use crate::protocol::reject::{RejectKind, Rejection};
+use crate::protocol::time::UnixTime;
+use crate::protocol::verdict::Verdict;
+use crate::request::facts::RequestFacts;
+use crate::request::form::{self, BodyKind};
+use crate::request::route::Route;
 use crate::signals::{self, Assessment, ClientSide};
-use crate::time::UnixTime;
-use crate::verdict::Verdict;
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use worker::{Context, Env, Request, Response, Result};
@@ -52,13 +52,14 @@ pub(super) async fn submission(
         Audience::Api => None,
     };
     // a first post must be a browser's form post the widget did not touch
-    if token.is_none() && (lang.is_none() || !matches!(read.get(crate::solution::FIELD), Ok(None))) {
+    if token.is_none() && (lang.is_none() || !matches!(read.get(crate::protocol::solution::FIELD), Ok(None)))
+    {
         return None;
     }
     let fields = nojs::person_fields(kind, body)?;
     let path = Path { req, env, ctx, config, route, now, facts, audience };
     Some(match token {
-        None => path.wait(lang.unwrap_or(crate::page::Lang::En), kind, phone, &fields).await,
+        None => path.wait(lang.unwrap_or(crate::pipeline::page::Lang::En), kind, phone, &fields).await,
         Some(token) => path.resume(&token, lang, kind, body, phone, &fields).await,
     })
 }
@@ -355,7 +356,7 @@ pub(super) fn stylesheet(req: &Request, loaded: &Loaded) -> Result<Response> {
     let on = loaded
         .config
         .as_ref()
-        .is_ok_and(|c| c.policy.no_js.allows(&crate::route::MatchKey::of(&wanted).full));
+        .is_ok_and(|c| c.policy.no_js.allows(&crate::request::route::MatchKey::of(&wanted).full));
     let css = if on {
         "/* the no-JavaScript path is on for this route: the form works without the widget */\n.gate-needs-js { display: none; }\n"
     } else {

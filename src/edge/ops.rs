@@ -10,13 +10,13 @@
 //!   single-use ledger.
 
 use super::{cohorts, count, ledger, respond, stats};
-use crate::config::Loaded;
-use crate::decision::RejectKind;
-use crate::facts::RequestFacts;
-use crate::form::{self, BodyKind};
+use crate::pipeline::config::Loaded;
 use crate::policy::{CohortKey, CohortKind};
-use crate::solution::{self, Expectation};
-use crate::time::UnixTime;
+use crate::protocol::reject::RejectKind;
+use crate::protocol::solution::{self, Expectation};
+use crate::protocol::time::UnixTime;
+use crate::request::facts::RequestFacts;
+use crate::request::form::{self, BodyKind};
 use base64::Engine as _;
 use serde::{Deserialize, Serialize};
 use subtle::ConstantTimeEq;

@@ -62,7 +62,7 @@ pub async fn forward(origin: &Url, req: &Request, body: Vec<u8>, verdict: &str) 
     let url = target(origin, req)?;
     let mut init = RequestInit::new();
     init.with_method(req.method())
-        .with_headers(headers(req, &[(crate::verdict::HEADER, verdict)])?)
+        .with_headers(headers(req, &[(crate::protocol::verdict::HEADER, verdict)])?)
         .with_redirect(RequestRedirect::Manual)
         .with_body(Some(js_sys::Uint8Array::from(body.as_slice()).into()));
     let upstream = Request::new_with_init(url.as_str(), &init)?;

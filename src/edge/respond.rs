@@ -1,12 +1,12 @@
 //! Turns decisions into responses and one structured log line each.
 
-use crate::decision::Rejection;
-use crate::facts::RequestFacts;
-use crate::page::{self, Lang};
+use crate::pipeline::page::{self, Lang};
 use crate::policy::{CohortState, Decision, Outcome};
+use crate::protocol::reject::Rejection;
+use crate::protocol::time::UnixTime;
+use crate::request::facts::RequestFacts;
+use crate::request::user_agent::UserAgent;
 use crate::signals::Assessment;
-use crate::time::UnixTime;
-use crate::user_agent::UserAgent;
 use serde::Serialize;
 use worker::{Headers, Request, Response, Result};
 

@@ -2,7 +2,7 @@
 //! at the default thresholds: shared by the corpus tests and `scripts/bench signals`, so the
 //! report measures exactly what the tests assert.
 #![allow(dead_code)] // each user reads some of the fields
-use gate::facts::{CfFacts, Headers, RequestFacts};
+use gate::request::facts::{CfFacts, Headers, RequestFacts};
 use gate::signals::{self, RiskPolicy, Verdict};
 use serde::Deserialize;
 

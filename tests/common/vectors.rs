@@ -4,13 +4,13 @@
 
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use gate::binding::Binding;
-use gate::challenge::{self, Terms};
-use gate::key::{Key, KeyRing, hex};
 use gate::pow;
-use gate::solution::{self, Expectation, Solution};
-use gate::time::UnixTime;
-use gate::verdict::{self, Verdict};
+use gate::protocol::binding::Binding;
+use gate::protocol::challenge::{self, Terms};
+use gate::protocol::key::{Key, KeyRing, hex};
+use gate::protocol::solution::{self, Expectation, Solution};
+use gate::protocol::time::UnixTime;
+use gate::protocol::verdict::{self, Verdict};
 use serde_json::Value;
 
 pub const VECTORS: &str = include_str!("../data/vectors.json");

@@ -37,7 +37,7 @@ const K = new Int32Array([
 const IV = new Int32Array([0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a, 0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19]);
 /** Bytes hashed per try: seed (32), sub-puzzle index (4), nonce (8). */
 const PREIMAGE_BITS = 44 * 8;
-/** Token layout (src/challenge.rs): version, kid 4, id 16, issued 8, expires 8, difficulty, k, risk, binding 16, route length. */
+/** Token layout (src/protocol/challenge.rs): version, kid 4, id 16, issued 8, expires 8, difficulty, k, risk, binding 16, route length. */
 const TOKEN_VERSION = 1;
 const FIXED_LEN = 57;
 const TAG_LEN = 32;

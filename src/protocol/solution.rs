@@ -5,12 +5,12 @@
 //! big-endian 8-byte nonces back to back; `signals` are the client-signal bytes the seed was
 //! computed with (absent means empty).
 
-use crate::binding::Binding;
-use crate::challenge::{self, Challenge, DecodeError};
-use crate::decision::{RejectKind, Rejection};
-use crate::key::KeyRing;
 use crate::pow::{self, NONCE_LEN};
-use crate::time::UnixTime;
+use crate::protocol::binding::Binding;
+use crate::protocol::challenge::{self, Challenge, DecodeError};
+use crate::protocol::key::KeyRing;
+use crate::protocol::reject::{RejectKind, Rejection};
+use crate::protocol::time::UnixTime;
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 
@@ -222,9 +222,9 @@ pub fn solve(token: &[u8], signals: &[u8]) -> Result<Solution, DecodeError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::binding::BINDING_LEN;
-    use crate::challenge::{Terms, issue};
-    use crate::key::Key;
+    use crate::protocol::binding::BINDING_LEN;
+    use crate::protocol::challenge::{Terms, issue};
+    use crate::protocol::key::Key;
 
     const NOW: UnixTime = UnixTime(1_700_000_000);
 

@@ -3,9 +3,9 @@
 //! Sans-IO: [`load`] takes a lookup function, so the edge passes `env.var`/`env.secret` and
 //! tests pass a map. Every problem is collected, so an operator sees them all in one log line.
 
-use crate::key::{Key, KeyRing};
 use crate::policy::{self, Policy, PolicyErrors};
-use crate::route::Route;
+use crate::protocol::key::{Key, KeyRing};
+use crate::request::route::Route;
 use std::fmt;
 use url::Url;
 

@@ -6,8 +6,8 @@
 //! are written `%25` and `%3B` so the header stays splittable. The origin recomputes the
 //! HMAC, checks `t` is recent, and checks `m` and `p` are the request's own.
 
-use crate::key::Key;
-use crate::time::UnixTime;
+use crate::protocol::key::Key;
+use crate::protocol::time::UnixTime;
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 

@@ -23,11 +23,11 @@
 //! 62+L    32    HMAC-SHA256(key, "gate wait v1\0" ‖ bytes 0 .. 62+L)
 //! ```
 
-use crate::binding::{BINDING_LEN, Binding};
-use crate::decision::{RejectKind, Rejection};
-use crate::form::BodyKind;
-use crate::key::{Key, KeyId, KeyRing, TAG_LEN};
-use crate::time::UnixTime;
+use crate::protocol::binding::{BINDING_LEN, Binding};
+use crate::protocol::key::{Key, KeyId, KeyRing, TAG_LEN};
+use crate::protocol::reject::{RejectKind, Rejection};
+use crate::protocol::time::UnixTime;
+use crate::request::form::BodyKind;
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 
@@ -46,7 +46,7 @@ pub const MIN_LEN: usize = FIXED_LEN + 1 + TAG_LEN;
 /// Longest possible token.
 pub const MAX_LEN: usize = FIXED_LEN + 255 + TAG_LEN;
 /// The gate's own form fields, never copied into the wait page nor taken for the person's.
-pub const GATE_FIELDS: &[&str] = &[FIELD, crate::solution::FIELD];
+pub const GATE_FIELDS: &[&str] = &[FIELD, crate::protocol::solution::FIELD];
 
 /// The signed terms of a wait token.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -150,7 +150,7 @@ pub fn issue(key: &Key, terms: &WaitTerms, now: UnixTime, id: [u8; ID_LEN]) -> O
 
 /// Reads a token's terms without checking the signature.
 pub fn decode(token: &str) -> Result<(Wait, Vec<u8>), WaitError> {
-    if token.len() > crate::challenge::base64_len(MAX_LEN) {
+    if token.len() > crate::protocol::challenge::base64_len(MAX_LEN) {
         return Err(WaitError::Malformed("too long"));
     }
     let bytes = URL_SAFE_NO_PAD.decode(token.trim()).map_err(|_| WaitError::Malformed("not base64url"))?;
@@ -355,7 +355,7 @@ fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::challenge::{self, Terms};
+    use crate::protocol::challenge::{self, Terms};
 
     const NOW: UnixTime = UnixTime(1_800_000_000);
 

@@ -2,9 +2,9 @@
 //! `cf` field is read from the raw object and may be absent (local dev, zones without Bot
 //! Management): absent is `None`, never an error.
 
-use crate::binding::{Binding, ClientView};
-use crate::facts::{BotFacts, CfFacts, Headers, RequestFacts};
-use crate::time::UnixTime;
+use crate::protocol::binding::{Binding, ClientView};
+use crate::protocol::time::UnixTime;
+use crate::request::facts::{BotFacts, CfFacts, Headers, RequestFacts};
 use wasm_bindgen::JsValue;
 use worker::Request;
 use worker::worker_sys::ext::RequestExt as _;

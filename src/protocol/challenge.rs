@@ -20,9 +20,9 @@
 //! 57+L    32    HMAC-SHA256(key, bytes 0 .. 57+L)
 //! ```
 
-use crate::binding::{BINDING_LEN, Binding};
-use crate::key::{Key, KeyId, TAG_LEN};
-use crate::time::UnixTime;
+use crate::protocol::binding::{BINDING_LEN, Binding};
+use crate::protocol::key::{Key, KeyId, TAG_LEN};
+use crate::protocol::time::UnixTime;
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde::{Deserialize, Serialize};

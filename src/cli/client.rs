@@ -1,9 +1,9 @@
 //! A native client for API callers and tests: fetch a challenge, solve it on every core,
 //! submit the request. Not part of the Wasm builds.
 
-use crate::challenge::{self, ChallengeJson};
 use crate::pow::{self, Step};
-use crate::solution::{self, Solution};
+use crate::protocol::challenge::{self, ChallengeJson};
+use crate::protocol::solution::{self, Solution};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::Duration;
 

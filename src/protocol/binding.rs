@@ -6,7 +6,7 @@
 //! replayed elsewhere. It deliberately leaves out the IP address (mobile clients change IPs
 //! mid-session) and minor versions (browsers update silently).
 
-use crate::user_agent::UserAgent;
+use crate::request::user_agent::UserAgent;
 use sha2::{Digest, Sha256};
 
 /// Length of the binding carried in a challenge.

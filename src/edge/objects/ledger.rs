@@ -5,9 +5,9 @@
 //! event at a time and `sql.exec` is synchronous, so the insert-or-detect-replay below is
 //! atomic: of any number of concurrent spends of one id, exactly one sees `fresh: true`.
 
-use crate::decision::{RejectKind, Rejection};
-use crate::ledger::{SpendReply, SpendRequest, shard, shard_name};
-use crate::time::UnixTime;
+use crate::protocol::reject::{RejectKind, Rejection};
+use crate::protocol::time::UnixTime;
+use crate::store::ledger::{SpendReply, SpendRequest, shard, shard_name};
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use worker::{
@@ -49,7 +49,7 @@ impl DurableObject for Ledger {
         // A spend arriving after its row could have been forgotten is no spend: the alarm may
         // already have deleted a first use (a request that took long to arrive, e.g. a slowly
         // sent body, must not find the ledger empty).
-        let now = i64::try_from(crate::edge::facts::now().seconds()).unwrap_or(i64::MAX);
+        let now = i64::try_from(crate::edge::request::now().seconds()).unwrap_or(i64::MAX);
         if forget_after < now {
             return Response::from_json(&SpendReply { fresh: false, repeat: false });
         }
@@ -90,7 +90,7 @@ impl DurableObject for Ledger {
     }
 
     async fn alarm(&self) -> Result<Response> {
-        let now = crate::edge::facts::now().seconds();
+        let now = crate::edge::request::now().seconds();
         let now = i64::try_from(now).unwrap_or(i64::MAX);
         let sql = self.state.storage().sql();
         sql.exec("DELETE FROM spent WHERE forget_after < ?", vec![SqlStorageValue::Integer(now)])?;

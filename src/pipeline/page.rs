@@ -2,7 +2,7 @@
 //! (JavaScript was off, the check expired, sign-up is closed for a moment), in the visitor's
 //! language. API clients get JSON instead (see `decision::ErrorBody`).
 
-use crate::decision::RejectKind;
+use crate::protocol::reject::RejectKind;
 
 /// Languages the gate's pages and the widget speak.
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
@@ -324,7 +324,9 @@ pub fn render_wait(w: &WaitPage<'_>) -> String {
     let action = if w.action.starts_with('/') && !w.action.starts_with("//") { w.action } else { "/" };
     let enctype = if w.multipart { " enctype=\"multipart/form-data\"" } else { "" };
     let mut hidden = String::new();
-    for (name, value) in w.fields.iter().filter(|(n, _)| !crate::nojs::GATE_FIELDS.contains(&n.as_str())) {
+    for (name, value) in
+        w.fields.iter().filter(|(n, _)| !crate::pipeline::nojs::GATE_FIELDS.contains(&n.as_str()))
+    {
         hidden.push_str(&format!(
             "<input type=\"hidden\" name=\"{}\" value=\"{}\">\n",
             escape(name),
@@ -344,7 +346,7 @@ pub fn render_wait(w: &WaitPage<'_>) -> String {
         title = t.title,
         kept = t.kept,
         action = escape(action),
-        field = crate::nojs::FIELD,
+        field = crate::pipeline::nojs::FIELD,
         token = escape(w.token),
         button = t.button,
     )

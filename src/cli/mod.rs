@@ -1,0 +1,3 @@
+//! Native IO: the `gate` command's HTTP client.
+
+pub mod client;

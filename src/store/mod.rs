@@ -1,0 +1,4 @@
+//! The stores' logic over plain data: what the Durable Objects in `edge::objects` compute.
+//! The objects only persist and answer.
+
+pub mod ledger;
