@@ -16,6 +16,8 @@
 
 #[cfg(all(not(target_arch = "wasm32"), feature = "cli"))]
 pub mod cli;
+#[cfg(all(not(target_arch = "wasm32"), feature = "cli"))]
+pub mod drill;
 pub mod pipeline;
 pub mod policy;
 pub mod pow;

@@ -7,6 +7,7 @@
 //! gate policy check policy/gate.toml    # every problem, with its place
 //! gate policy json policy/gate.toml     # the policy as the Worker's POLICY var reads it
 //! gate replay policy/new.toml decisions.jsonl   # what a policy change would have done
+//! gate drill drills/january-2025.toml --compare  # an attack drill (README § Attack drill)
 //! ```
 
 use clap::{Parser, Subcommand};
@@ -107,6 +108,38 @@ enum Command {
         #[arg(long)]
         all: bool,
     },
+    /// Play an attack scenario in virtual time through the gate's core and report what
+    /// happened to people and to bots (README § Attack drill).
+    Drill(DrillArgs),
+}
+
+#[derive(clap::Args)]
+struct DrillArgs {
+    /// The scenario file (drills/*.toml).
+    scenario: std::path::PathBuf,
+    /// The policy to play (default: the shipped policy/gate.toml).
+    #[arg(long)]
+    policy: Option<std::path::PathBuf>,
+    /// Write a self-contained HTML report with a timeline chart.
+    #[arg(long)]
+    report: Option<std::path::PathBuf>,
+    /// Write the report as JSON.
+    #[arg(long)]
+    json: Option<std::path::PathBuf>,
+    /// Seed (default: the scenario's).
+    #[arg(long)]
+    seed: Option<u64>,
+    /// Play the scenario under every defence side by side (no gate, the incident's blunt
+    /// responses, proof of work alone, the policy).
+    #[arg(long)]
+    compare: bool,
+    /// Write every request the drill made (and the lowered policy) as JSON, for replaying
+    /// against the built Worker (tests/e2e/drill-fidelity.test.mjs).
+    #[arg(long)]
+    export_requests: Option<std::path::PathBuf>,
+    /// No progress bar on stderr.
+    #[arg(long)]
+    quiet: bool,
 }
 
 #[derive(Subcommand)]
@@ -260,6 +293,7 @@ fn run(cli: Cli) -> Result<ExitCode, Box<dyn std::error::Error>> {
             }
         }
         Command::Replay { policy, decisions, all } => return replay(&policy, &decisions, all),
+        Command::Drill(args) => return drill(&args),
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -296,6 +330,106 @@ fn replay(
     println!("\n{read} log lines, {replayed} policy decisions replayed, {changed} would change");
     for ((before, after), n) in transitions {
         println!("  {n:>6}  {before} -> {after}");
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn drill(args: &DrillArgs) -> Result<ExitCode, Box<dyn std::error::Error>> {
+    use gate::drill::{self, compare, engine, scenario};
+    use std::io::Write as _;
+    let path = &args.scenario;
+    let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    let scenario = match scenario::load(&text) {
+        Ok(s) => s,
+        Err(errors) => {
+            let n = errors.0.len();
+            eprintln!("{}: {n} problem{}", path.display(), if n == 1 { "" } else { "s" });
+            for e in &errors.0 {
+                eprintln!("  {e}");
+            }
+            return Ok(ExitCode::from(1));
+        }
+    };
+    let policy_text = match &args.policy {
+        Some(p) => std::fs::read_to_string(p).map_err(|e| format!("{}: {e}", p.display()))?,
+        None => drill::SHIPPED_POLICY.to_string(),
+    };
+    let lowered = match drill::prepare(&scenario, &policy_text) {
+        Ok(l) => l,
+        Err(problems) => {
+            eprintln!("{}: {} problem(s) with this policy", path.display(), problems.len());
+            for e in &problems {
+                eprintln!("  {e}");
+            }
+            return Ok(ExitCode::from(1));
+        }
+    };
+    let seed = args.seed.unwrap_or(scenario.seed);
+    let quiet = args.quiet;
+    let mut bar = |label: &str, f: f64| {
+        if quiet {
+            return;
+        }
+        let filled = (f * 30.0).round() as usize;
+        eprint!("\r  [{}{}] {:>3.0}%  {label:<40}", "#".repeat(filled), " ".repeat(30 - filled.min(30)), f * 100.0);
+        let _ = std::io::stderr().flush();
+    };
+    #[allow(clippy::disallowed_methods)] // the CLI measures its own wall-clock speed
+    let started = std::time::Instant::now();
+    if args.compare {
+        let names = ["no gate", "only +86", "registration closed", "proof of work alone", "the policy"];
+        let mut cb = |i: usize, n: usize, f: f64| {
+            bar(&format!("{}/{n} {}", i + 1, names.get(i).unwrap_or(&"")), f)
+        };
+        let reports = compare::run(&scenario, &lowered, seed, Some(&mut cb));
+        let wall = started.elapsed().as_secs_f64();
+        if !quiet {
+            eprintln!();
+        }
+        let requests: u64 = reports.iter().map(|r| r.requests).sum();
+        print!("{}", compare::table(&reports));
+        println!(
+            "\n{requests} requests in {wall:.1} s wall ({:.0} requests/s), 5 defences",
+            requests as f64 / wall.max(1e-9)
+        );
+        if let Some(j) = &args.json {
+            std::fs::write(j, serde_json::to_string_pretty(&reports)?)?;
+        }
+        if let Some(h) = &args.report {
+            let mut page = String::new();
+            for r in &reports {
+                page.push_str(&r.html());
+            }
+            std::fs::write(h, page)?;
+        }
+        return Ok(ExitCode::SUCCESS);
+    }
+    let defence = engine::Defence::Gate(Box::new(lowered.clone()), "the policy".into());
+    let mut exported = Vec::new();
+    let mut cb = |f: f64| bar("playing", f);
+    let export = if args.export_requests.is_some() { Some(&mut exported) } else { None };
+    let mut report = engine::run(&scenario, &defence, seed, Some(&mut cb), export);
+    report.wall_secs = started.elapsed().as_secs_f64();
+    if !quiet {
+        eprintln!();
+    }
+    print!("{}", report.table());
+    if let Some(j) = &args.json {
+        std::fs::write(j, serde_json::to_string_pretty(&report)?)?;
+    }
+    if let Some(h) = &args.report {
+        std::fs::write(h, report.html())?;
+    }
+    if let Some(x) = &args.export_requests {
+        let doc = serde_json::json!({
+            "scenario": scenario.name,
+            "seed": seed,
+            "discount_bits": lowered.bits,
+            "policy_json": lowered.json,
+            "report": report,
+            "requests": exported,
+        });
+        std::fs::write(x, serde_json::to_string(&doc)?)?;
     }
     Ok(ExitCode::SUCCESS)
 }
