@@ -366,21 +366,25 @@ fn drill(args: &DrillArgs) -> Result<ExitCode, Box<dyn std::error::Error>> {
     };
     let seed = args.seed.unwrap_or(scenario.seed);
     let quiet = args.quiet;
-    let mut bar = |label: &str, f: f64| {
+    let bar = |label: &str, f: f64| {
         if quiet {
             return;
         }
         let filled = (f * 30.0).round() as usize;
-        eprint!("\r  [{}{}] {:>3.0}%  {label:<40}", "#".repeat(filled), " ".repeat(30 - filled.min(30)), f * 100.0);
+        eprint!(
+            "\r  [{}{}] {:>3.0}%  {label:<40}",
+            "#".repeat(filled),
+            " ".repeat(30 - filled.min(30)),
+            f * 100.0
+        );
         let _ = std::io::stderr().flush();
     };
     #[allow(clippy::disallowed_methods)] // the CLI measures its own wall-clock speed
     let started = std::time::Instant::now();
     if args.compare {
         let names = ["no gate", "only +86", "registration closed", "proof of work alone", "the policy"];
-        let mut cb = |i: usize, n: usize, f: f64| {
-            bar(&format!("{}/{n} {}", i + 1, names.get(i).unwrap_or(&"")), f)
-        };
+        let mut cb =
+            |i: usize, n: usize, f: f64| bar(&format!("{}/{n} {}", i + 1, names.get(i).unwrap_or(&"")), f);
         let reports = compare::run(&scenario, &lowered, seed, Some(&mut cb));
         let wall = started.elapsed().as_secs_f64();
         if !quiet {

@@ -68,19 +68,34 @@ pub fn table(reports: &[Report]) -> String {
     let _ = writeln!(o, "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
     for r in reports {
         let p95 = |name: &str| {
-            r.people.admission.iter().find(|a| a.device == name && a.admitted > 0).map_or("-".to_string(), |a| {
-                format!("{:.1} s", a.p95_ms as f64 / 1000.0)
-            })
+            r.people
+                .admission
+                .iter()
+                .find(|a| a.device == name && a.admitted > 0)
+                .map_or("-".to_string(), |a| format!("{:.1} s", a.p95_ms as f64 / 1000.0))
         };
         let share = |f: &dyn Fn(&str) -> bool| {
             let (mut off, mut adm) = (0u64, 0u64);
-            for p in r.populations.iter().filter(|p| p.kind == "attacker" && f(&p.realism) && !p.realism.contains("flood")) {
+            for p in r
+                .populations
+                .iter()
+                .filter(|p| p.kind == "attacker" && f(&p.realism) && !p.realism.contains("flood"))
+            {
                 off += p.offered;
                 adm += p.admitted;
             }
-            if off == 0 { "-".to_string() } else { format!("{:.1}% ({adm})", 100.0 * adm as f64 / off as f64) }
+            if off == 0 {
+                "-".to_string()
+            } else {
+                format!("{:.1}% ({adm})", 100.0 * adm as f64 / off as f64)
+            }
         };
-        let bots: u64 = r.populations.iter().filter(|p| p.kind == "attacker").map(|p| p.admitted + p.replays_admitted).sum();
+        let bots: u64 = r
+            .populations
+            .iter()
+            .filter(|p| p.kind == "attacker")
+            .map(|p| p.admitted + p.replays_admitted)
+            .sum();
         let core: f64 = r.populations.iter().filter(|p| p.kind == "attacker").map(|p| p.core_seconds).sum();
         let per_min = bots as f64 / (f64::from(r.duration_secs) / 60.0);
         let cost = if core > 0.0 && bots > 0 {

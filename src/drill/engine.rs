@@ -268,7 +268,15 @@ pub fn run(
                     }
                 };
                 if let Some(out) = export.as_deref_mut() {
-                    out.push(exported(att, t, "challenge", &route, &scenario_pop_name(scenario, p), &label, false));
+                    out.push(exported(
+                        att,
+                        t,
+                        "challenge",
+                        &route,
+                        &scenario_pop_name(scenario, p),
+                        &label,
+                        false,
+                    ));
                 }
                 let Some((token, difficulty, k)) = outcome else {
                     let kind = RejectKind::ALL.iter().find(|k| k.code() == label).copied();
@@ -317,7 +325,8 @@ pub fn run(
                         stats.core_seconds += secs;
                     }
                     if let Some(f) = fleets.get_mut(ai) {
-                        f.free_at_ms = f.free_at_ms.max(t as f64) + secs * 1000.0 / f64::from(a.budget.solvers.max(1));
+                        f.free_at_ms =
+                            f.free_at_ms.max(t as f64) + secs * 1000.0 / f64::from(a.budget.solvers.max(1));
                     }
                     secs * 1000.0
                 };
@@ -353,7 +362,13 @@ pub fn run(
                     Defence::Closed => Err(RejectKind::Busy),
                     Defence::Gate(..) => match (gate.as_mut(), att.solution.as_deref()) {
                         (Some(g), Some(s)) => {
-                            match g.submit(&att.client.submit, &route, s, att.client.phone.as_deref(), EPOCH_MS + t) {
+                            match g.submit(
+                                &att.client.submit,
+                                &route,
+                                s,
+                                att.client.phone.as_deref(),
+                                EPOCH_MS + t,
+                            ) {
                                 Submitted::Forward { counted, .. } => Ok(counted),
                                 Submitted::Refused(r) => Err(r.kind()),
                             }
@@ -372,14 +387,26 @@ pub fn run(
                         )
                     };
                     *load += 1;
-                    if cap.is_some_and(|c| *load > u64::from(c)) { Err(RejectKind::OriginUnavailable) } else { Ok(keys) }
+                    if cap.is_some_and(|c| *load > u64::from(c)) {
+                        Err(RejectKind::OriginUnavailable)
+                    } else {
+                        Ok(keys)
+                    }
                 });
                 if let Some(out) = export.as_deref_mut() {
                     let label = match &answer {
                         Ok(_) => "forwarded".to_string(),
                         Err(k) => k.code().to_string(),
                     };
-                    out.push(exported(att, t, "submit", &route, &scenario_pop_name(scenario, p), &label, true));
+                    out.push(exported(
+                        att,
+                        t,
+                        "submit",
+                        &route,
+                        &scenario_pop_name(scenario, p),
+                        &label,
+                        true,
+                    ));
                 }
                 match answer {
                     Ok(keys) => {
@@ -423,10 +450,13 @@ pub fn run(
                             Some(g) => g.policy().attack.retry_after_secs,
                             None => 120,
                         };
-                        match refused(scenario, &mut report, &mut rngs, att, Some(kind), t, true, retry_after) {
+                        match refused(scenario, &mut report, &mut rngs, att, Some(kind), t, true, retry_after)
+                        {
                             Next::Again(at) if gate.is_some() => push(&mut heap, at, Ev::Fetch(idx)),
                             Next::Again(at) | Next::Resubmit(at) => push(&mut heap, at, Ev::Submit(idx)),
-                            Next::Done(end) => finish(&mut slab, &mut free, idx, people_n, &mut people_ends, end),
+                            Next::Done(end) => {
+                                finish(&mut slab, &mut free, idx, people_n, &mut people_ends, end)
+                            }
                         }
                     }
                 }
@@ -437,7 +467,7 @@ pub fn run(
         report.store_calls = g.store_calls;
     }
     report.finish(scenario, &people_ends, &attacker_asns, &attacker_prefixes);
-    if let Some(cb) = progress.as_deref_mut() {
+    if let Some(cb) = progress {
         cb(1.0);
     }
     report
@@ -556,7 +586,15 @@ fn scenario_pop_name(scenario: &Scenario, p: usize) -> String {
     }
 }
 
-fn exported(att: &Attempt, t: u64, step: &'static str, route: &str, pop: &str, answer: &str, submit: bool) -> Exported {
+fn exported(
+    att: &Attempt,
+    t: u64,
+    step: &'static str,
+    route: &str,
+    pop: &str,
+    answer: &str,
+    submit: bool,
+) -> Exported {
     let facts = if submit { &att.client.submit } else { &att.client.fetch };
     Exported {
         t_ms: t,
@@ -576,11 +614,7 @@ fn exported(att: &Attempt, t: u64, step: &'static str, route: &str, pop: &str, a
 /// The next arrival after `t` seconds (ms), by thinning a Poisson process at the peak rate.
 fn next_arrival(scenario: &Scenario, p: usize, mut t: f64, rng: &mut Rng) -> Option<u64> {
     let n = scenario.people.len();
-    let rate = if p < n {
-        &scenario.people.get(p)?.rate
-    } else {
-        &scenario.attackers.get(p - n)?.rate
-    };
+    let rate = if p < n { &scenario.people.get(p)?.rate } else { &scenario.attackers.get(p - n)?.rate };
     let peak = rate.peak();
     if peak <= 0.0 {
         return None;

@@ -205,20 +205,32 @@ impl MemoryGate {
         };
         let assessment = signals::assess(facts, &client);
         let subject = Self::subject(facts, &route, &assessment, phone);
-        let keys =
-            if self.policy.attack.enabled { subject.cohorts(&self.policy.attack.cohorts) } else { Vec::new() };
-        let state = if self.policy.attack.enabled { self.state(&keys, now_ms) } else { CohortState::default() };
+        let keys = if self.policy.attack.enabled {
+            subject.cohorts(&self.policy.attack.cohorts)
+        } else {
+            Vec::new()
+        };
+        let state =
+            if self.policy.attack.enabled { self.state(&keys, now_ms) } else { CohortState::default() };
         let decision = self.policy.decide(&subject, &state);
         let (difficulty, k) = match decision.outcome {
             Outcome::Deny => return Issued::Refused(Rejection::new(RejectKind::Denied, decision.why)),
             Outcome::Busy => {
                 return Issued::Refused(
-                    Rejection::new(RejectKind::Busy, decision.why).retry_after(self.policy.attack.retry_after_secs),
+                    Rejection::new(RejectKind::Busy, decision.why)
+                        .retry_after(self.policy.attack.retry_after_secs),
                 );
             }
             Outcome::Price { difficulty, k } => (difficulty, k),
         };
-        let terms = Terms { route, difficulty, k, risk: assessment.risk_byte(), ttl: TTL, binding: Self::binding(facts) };
+        let terms = Terms {
+            route,
+            difficulty,
+            k,
+            risk: assessment.risk_byte(),
+            ttl: TTL,
+            binding: Self::binding(facts),
+        };
         match challenge::issue(self.keys.current(), &terms, now, id) {
             Ok(signed) => Issued::Challenge { token: signed.bytes().to_vec(), difficulty, k },
             Err(e) => Issued::Refused(Rejection::new(RejectKind::Misconfigured, e.to_string())),
@@ -251,22 +263,29 @@ impl MemoryGate {
             Ok(v) => v,
             Err(r) => return Submitted::Refused(r),
         };
-        let phone = Known::Is(phone.and_then(|p| crate::request::phone::calling_code(p, false)).map(str::to_string));
+        let phone =
+            Known::Is(phone.and_then(|p| crate::request::phone::calling_code(p, false)).map(str::to_string));
         let assessment = signals::assess(facts, &ClientSide::parse(&verified.signals));
         let subject = Self::subject(facts, &route, &assessment, phone);
-        let keys =
-            if self.policy.attack.enabled { subject.cohorts(&self.policy.attack.cohorts) } else { Vec::new() };
-        let state = if self.policy.attack.enabled { self.state(&keys, now_ms) } else { CohortState::default() };
+        let keys = if self.policy.attack.enabled {
+            subject.cohorts(&self.policy.attack.cohorts)
+        } else {
+            Vec::new()
+        };
+        let state =
+            if self.policy.attack.enabled { self.state(&keys, now_ms) } else { CohortState::default() };
         let decision = self.policy.decide(&subject, &state);
         match decision.outcome {
             Outcome::Deny => return Submitted::Refused(Rejection::new(RejectKind::Denied, decision.why)),
             Outcome::Busy => {
                 return Submitted::Refused(
-                    Rejection::new(RejectKind::Busy, decision.why).retry_after(self.policy.attack.retry_after_secs),
+                    Rejection::new(RejectKind::Busy, decision.why)
+                        .retry_after(self.policy.attack.retry_after_secs),
                 );
             }
             Outcome::Price { difficulty, k }
-                if difficulty > verified.challenge.difficulty.saturating_add(1) || k > verified.challenge.k =>
+                if difficulty > verified.challenge.difficulty.saturating_add(1)
+                    || k > verified.challenge.k =>
             {
                 return Submitted::Refused(Rejection::new(RejectKind::RiskIncreased, decision.why));
             }
@@ -279,7 +298,10 @@ impl MemoryGate {
             return Submitted::Refused(Rejection::new(RejectKind::Expired, "past the ledger row's life"));
         }
         if self.spent.insert(verified.challenge.id, forget_after).is_some() {
-            return Submitted::Refused(Rejection::new(RejectKind::AlreadySpent, "replay of a spent challenge"));
+            return Submitted::Refused(Rejection::new(
+                RejectKind::AlreadySpent,
+                "replay of a spent challenge",
+            ));
         }
         self.prune(now.seconds());
         let verdict = Verdict {

@@ -30,10 +30,16 @@ pub const SHIPPED_POLICY: &str = include_str!("../../policy/gate.toml");
 /// Lowers the policy by the scenario's `drill.discount_bits` and checks that every
 /// population's route is protected by it; every problem at once.
 pub fn prepare(scenario: &Scenario, policy_text: &str) -> Result<Lowered, Vec<String>> {
-    let lowered = gate::lower(policy_text, scenario.drill.discount_bits).map_err(|e| vec![format!("policy: {e}")])?;
+    let lowered =
+        gate::lower(policy_text, scenario.drill.discount_bits).map_err(|e| vec![format!("policy: {e}")])?;
     let mut problems = Vec::new();
-    let people = scenario.people.iter().enumerate().map(|(i, p)| (format!("people[{i}] {:?}", p.name), &p.route));
-    let fleets = scenario.attackers.iter().enumerate().map(|(i, a)| (format!("attackers[{i}] {:?}", a.name), &a.route));
+    let people =
+        scenario.people.iter().enumerate().map(|(i, p)| (format!("people[{i}] {:?}", p.name), &p.route));
+    let fleets = scenario
+        .attackers
+        .iter()
+        .enumerate()
+        .map(|(i, a)| (format!("attackers[{i}] {:?}", a.name), &a.route));
     for (at, route) in people.chain(fleets) {
         if crate::request::route::named(&lowered.policy.protected, route).is_none() {
             problems.push(format!("{at}.route: {route:?} is not a protected route of the policy"));

@@ -61,8 +61,10 @@ pub const COUNTRIES: &[Country] = &[
 
 /// The country entry for a code (the US when unknown; validation refuses unknown codes).
 pub fn country(code: &str) -> &'static Country {
-    COUNTRIES.iter().find(|c| c.code == code).unwrap_or(&COUNTRIES[0])
+    COUNTRIES.iter().find(|c| c.code == code).unwrap_or(&US)
 }
+
+const US: Country = country!("US", "America/New_York", "en-US,en;q=0.9", ["en-US", "en"], "1");
 
 /// Built-in device speed classes: (name, hashes/s per thread, threads, fixed overhead ms,
 /// mobile). Desktop is the measured headless-Chromium Wasm `simd128` rate (README § The
@@ -128,7 +130,8 @@ pub fn profiles() -> &'static [Profile] {
             .into_iter()
             .filter(|e| e.method == "POST" && e.scheme == "https")
             .map(|e| {
-                let ua = e.headers.iter().find(|(k, _)| k == "user-agent").map(|(_, v)| v.as_str()).unwrap_or("");
+                let ua =
+                    e.headers.iter().find(|(k, _)| k == "user-agent").map(|(_, v)| v.as_str()).unwrap_or("");
                 let mobile = ["Mobile", "Android", "iPhone", "iPad"].iter().any(|m| ua.contains(m));
                 Profile {
                     browser: e.kind == "browser",
@@ -162,7 +165,10 @@ fn attacker_profiles(realism: Realism) -> Vec<usize> {
     match realism {
         Realism::Tool => all
             .filter(|(_, p)| {
-                !p.browser && p.expect == "deny" && p.name.contains("defaults") && !p.name.contains("eadless")
+                !p.browser
+                    && p.expect == "deny"
+                    && p.name.contains("defaults")
+                    && !p.name.contains("eadless")
                     && !p.name.contains("Playwright")
             })
             .map(|(i, _)| i)
@@ -263,7 +269,8 @@ impl<'a> Factory<'a> {
         let j = rng.below(u64::from(net.prefixes)) as u32;
         let asn = net.asns.get(a).copied().unwrap_or(0);
         let base = self.offsets.get(n).copied().unwrap_or(0);
-        let prefix = base.saturating_add(u32::try_from(a).unwrap_or(0).saturating_mul(net.prefixes)).saturating_add(j);
+        let prefix =
+            base.saturating_add(u32::try_from(a).unwrap_or(0).saturating_mul(net.prefixes)).saturating_add(j);
         Location { network: n, asn, prefix, host: 1 + rng.below(254) as u8 }
     }
 
@@ -277,8 +284,11 @@ impl<'a> Factory<'a> {
         } else {
             p.browsers.iter().flat_map(|b| browsers_matching(b)).collect()
         };
-        let fitting: Vec<usize> =
-            pool.iter().copied().filter(|i| profiles().get(*i).is_some_and(|pr| pr.mobile == mobile)).collect();
+        let fitting: Vec<usize> = pool
+            .iter()
+            .copied()
+            .filter(|i| profiles().get(*i).is_some_and(|pr| pr.mobile == mobile))
+            .collect();
         if !fitting.is_empty() {
             pool = fitting;
         }
@@ -393,7 +403,10 @@ fn pick(rng: &mut Rng, w: &[(String, f64)]) -> String {
 fn fetch_headers(post: &[(String, String)]) -> Vec<(String, String)> {
     post.iter()
         .filter(|(k, _)| {
-            !matches!(k.as_str(), "content-type" | "origin" | "upgrade-insecure-requests" | "sec-fetch-user" | "cache-control")
+            !matches!(
+                k.as_str(),
+                "content-type" | "origin" | "upgrade-insecure-requests" | "sec-fetch-user" | "cache-control"
+            )
         })
         .map(|(k, v)| match k.as_str() {
             "sec-fetch-mode" => (k.clone(), "cors".to_string()),
@@ -429,7 +442,7 @@ fn signals_for(pr: &Profile, country: &Country, stealth: bool, rtt: u32) -> Vec<
         languages: Some(country.languages.iter().map(|l| l.to_string()).collect()),
         plugins: Some(if desktop_chromium || !pr.mobile { 5 } else { 0 }),
         ua_data,
-        cores: Some(if pr.mobile { 8 } else { 8 }),
+        cores: Some(8),
         rtt: Some(rtt.saturating_add(20)),
     };
     serde_json::to_vec(&s).unwrap_or_default()

@@ -382,7 +382,10 @@ impl Report {
                     (Some(c), _) => format!("{c:.2} core-s per admitted"),
                     (_, Some(g)) => format!("{g:.4} GPU-s per admitted"),
                     _ if p.admitted + p.replays_admitted == 0 && (p.core_seconds + p.gpu_seconds) > 0.0 => {
-                        format!("{:.0} core-s + {:.1} GPU-s spent, nothing admitted", p.core_seconds, p.gpu_seconds)
+                        format!(
+                            "{:.0} core-s + {:.1} GPU-s spent, nothing admitted",
+                            p.core_seconds, p.gpu_seconds
+                        )
                     }
                     _ => "no work paid".into(),
                 };
@@ -431,7 +434,7 @@ impl Report {
             esc(&self.defence)
         );
         o.push_str(&self.svg());
-        let _ = write!(o, "<pre>{}</pre></html>\n", esc(&self.table()));
+        let _ = writeln!(o, "<pre>{}</pre></html>", esc(&self.table()));
         o
     }
 
@@ -449,7 +452,12 @@ impl Report {
         let x = |i: usize| pad + (w - 2.0 * pad) * i as f64 / (n - 1.0);
         let y = |v: f64| h - pad - (h - 2.0 * pad) * v / max;
         let line = |f: &dyn Fn(&Minute) -> f64| {
-            self.minutes.iter().enumerate().map(|(i, m)| format!("{:.1},{:.1}", x(i), y(f(m)))).collect::<Vec<_>>().join(" ")
+            self.minutes
+                .iter()
+                .enumerate()
+                .map(|(i, m)| format!("{:.1},{:.1}", x(i), y(f(m))))
+                .collect::<Vec<_>>()
+                .join(" ")
         };
         let mut o = String::new();
         let _ = write!(
@@ -475,16 +483,22 @@ impl Report {
             w - pad,
             y0 = y(cap)
         );
-        let series: [(&str, &str, &dyn Fn(&Minute) -> f64); 3] = [
+        let series: [Series<'_>; 3] = [
             ("#bbb", "origin load (sign-ups forwarded)", &|m: &Minute| m.signups_forwarded as f64),
             ("#1a7f37", "people admitted", &|m: &Minute| m.people_admitted as f64),
             ("#d1242f", "bots admitted", &|m: &Minute| m.bots_admitted as f64),
         ];
         for (color, _, f) in &series {
-            let _ = write!(o, "<polyline fill=\"none\" stroke=\"{color}\" stroke-width=\"2\" points=\"{}\"/>", line(*f));
+            let _ = write!(
+                o,
+                "<polyline fill=\"none\" stroke=\"{color}\" stroke-width=\"2\" points=\"{}\"/>",
+                line(*f)
+            );
         }
         let mut lx = pad + 10.0;
-        for (color, label, _) in series.iter().map(|(c, l, f)| (*c, *l, f)).chain([("#c00", "capacity", &series[0].2)]) {
+        for (color, label, _) in
+            series.iter().map(|(c, l, f)| (*c, *l, f)).chain([("#c00", "capacity", &series[0].2)])
+        {
             let _ = write!(
                 o,
                 "<rect x=\"{lx}\" y=\"12\" width=\"12\" height=\"4\" fill=\"{color}\"/><text x=\"{}\" y=\"18\" font-size=\"12\">{}</text>",
@@ -498,8 +512,15 @@ impl Report {
     }
 }
 
+/// A chart line: colour, label, value per minute.
+type Series<'a> = (&'a str, &'a str, &'a dyn Fn(&Minute) -> f64);
+
 fn clip(s: &str, n: usize) -> String {
-    if s.chars().count() <= n { s.to_string() } else { s.chars().take(n.saturating_sub(1)).collect::<String>() + "…" }
+    if s.chars().count() <= n {
+        s.to_string()
+    } else {
+        s.chars().take(n.saturating_sub(1)).collect::<String>() + "…"
+    }
 }
 
 fn esc(s: &str) -> String {

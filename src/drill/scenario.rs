@@ -321,10 +321,13 @@ impl Rate {
 
     /// The expected number of arrivals over the run.
     pub fn expected(&self) -> f64 {
-        self.0.windows(2).map(|w| match w {
-            [a, b] => (b.0 - a.0) * (a.1 + b.1) / 2.0,
-            _ => 0.0,
-        }).sum()
+        self.0
+            .windows(2)
+            .map(|w| match w {
+                [a, b] => (b.0 - a.0) * (a.1 + b.1) / 2.0,
+                _ => 0.0,
+            })
+            .sum()
     }
 }
 
@@ -598,7 +601,9 @@ pub fn load(text: &str) -> Result<Scenario, ScenarioErrors> {
                             format!("{at}.asn_list[{j}]"),
                             format!("AS{a} is not on data/hosting-asns.txt: the gate would not see a hosting network"),
                         );
-                    } else if kind.is_some_and(|k| k != NetworkKind::Hosting) && crate::signals::hosting_asn(*a) {
+                    } else if kind.is_some_and(|k| k != NetworkKind::Hosting)
+                        && crate::signals::hosting_asn(*a)
+                    {
                         p.add(
                             format!("{at}.asn_list[{j}]"),
                             format!("AS{a} is on data/hosting-asns.txt: use kind = \"hosting\""),
@@ -659,7 +664,10 @@ pub fn load(text: &str) -> Result<Scenario, ScenarioErrors> {
         };
         for (j, b) in f.browsers.iter().enumerate() {
             if crate::drill::population::browsers_matching(b).is_empty() {
-                p.add(format!("{at}.browsers[{j}]"), format!("{b:?} matches no real browser in tests/data/corpus.json"));
+                p.add(
+                    format!("{at}.browsers[{j}]"),
+                    format!("{b:?} matches no real browser in tests/data/corpus.json"),
+                );
             }
         }
         let pa = &f.patience;
@@ -712,7 +720,10 @@ pub fn load(text: &str) -> Result<Scenario, ScenarioErrors> {
                 None
             }
             (None, None) if !f.flood => {
-                p.add(format!("{at}.budget"), "needs cores or gpus (a challenge flood, flood = true, needs none)");
+                p.add(
+                    format!("{at}.budget"),
+                    "needs cores or gpus (a challenge flood, flood = true, needs none)",
+                );
                 None
             }
             (None, None) => Some(Budget { solvers: 1, hash_rate: CORE_HASH_RATE, gpu: false }),
@@ -720,7 +731,11 @@ pub fn load(text: &str) -> Result<Scenario, ScenarioErrors> {
                 if b.gpu_hash_rate.is_some() {
                     p.add(format!("{at}.budget.gpu_hash_rate"), "only applies with gpus");
                 }
-                Some(Budget { solvers: cores, hash_rate: b.core_hash_rate.unwrap_or(CORE_HASH_RATE), gpu: false })
+                Some(Budget {
+                    solvers: cores,
+                    hash_rate: b.core_hash_rate.unwrap_or(CORE_HASH_RATE),
+                    gpu: false,
+                })
             }
             (None, Some(gpus)) => {
                 if b.core_hash_rate.is_some() {
