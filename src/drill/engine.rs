@@ -59,6 +59,8 @@ pub struct Exported {
     pub signals: String,
     /// Phone number field.
     pub phone: Option<String>,
+    /// Its calling code (the challenge request's `phone` parameter, as the widget sends it).
+    pub phone_code: Option<String>,
     /// What the drill's gate answered (`issued`, `forwarded`, or a rejection code).
     pub answer: String,
 }
@@ -504,6 +506,9 @@ fn refused(
         if att.busy == 1 {
             stats.ever_shed += 1;
         }
+        if kind == Some(RejectKind::OriginUnavailable) {
+            stats.origin_full += 1;
+        }
     }
     if p < people_n {
         let Some(pp) = scenario.people.get(p) else { return Next::Done(End::Other) };
@@ -607,6 +612,7 @@ fn exported(
         ip: facts.client_ip.clone().unwrap_or_default(),
         signals: URL_SAFE_NO_PAD.encode(&att.client.signals),
         phone: att.client.phone.clone(),
+        phone_code: att.client.phone_code.clone(),
         answer: answer.to_string(),
     }
 }

@@ -198,10 +198,8 @@ impl MemoryGate {
         let route = route.path.clone();
         let client = ClientSide::parse(signals);
         let phone = match phone {
-            Some(p) if self.policy.phone_matters(&route) => {
-                Known::Is(crate::request::phone::calling_code(p, true).map(str::to_string))
-            }
-            _ => Known::Unknown,
+            Some(p) => Known::Is(crate::request::phone::calling_code(p, true).map(str::to_string)),
+            None => Known::Unknown,
         };
         let assessment = signals::assess(facts, &client);
         let subject = Self::subject(facts, &route, &assessment, phone);

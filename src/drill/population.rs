@@ -366,6 +366,10 @@ impl<'a> Factory<'a> {
                 }
             }
         }
+        // a script posts a form too; what it sends must be readable as one
+        if !post.iter().any(|(k, _)| k == "content-type") {
+            post.push(("content-type".into(), "application/x-www-form-urlencoded".into()));
+        }
         let fetch_headers = fetch_headers(&post);
         let ip = address(loc.prefix, loc.host);
         let facts = |method: &str, path: &str, headers: Vec<(String, String)>| RequestFacts {

@@ -52,6 +52,8 @@ pub struct PopStats {
     pub unaffordable: u64,
     /// Attempts that got at least one busy answer (people: wrongly shed).
     pub ever_shed: u64,
+    /// Answers "over capacity" from the origin itself (it refuses sign-ups past its capacity).
+    pub origin_full: u64,
     /// Attempts refused as `denied` (people: wrongly denied).
     pub ever_denied: u64,
     /// Replays of an admitted solution that got through / were refused.
@@ -350,10 +352,17 @@ impl Report {
             );
         }
         let pe = &self.people;
+        let origin_full: u64 =
+            self.populations.iter().filter(|p| p.kind == "people").map(|p| p.origin_full).sum();
         let _ = writeln!(
             o,
-            "\npeople admitted {:.2}% ({} of {}); outside the attacking ASNs and /24s {:.2}% ({} of {}); \
-             wrongly shed {} (got a busy answer), wrongly denied {}",
+            "\npeople: {} \"over capacity\" answers from the origin itself (the gate forwarded them)",
+            origin_full
+        );
+        let _ = writeln!(
+            o,
+            "people admitted {:.2}% ({} of {}); outside the attacking ASNs and /24s {:.2}% ({} of {}); \
+             wrongly shed {} (a busy answer from the gate or the origin at least once), wrongly denied {}",
             pe.admitted_pct,
             pe.admitted,
             pe.offered,
