@@ -226,7 +226,7 @@ mod tests {
     use crate::protocol::challenge::{Terms, issue};
     use crate::protocol::key::Key;
 
-    const NOW: UnixTime = UnixTime(1_700_000_000);
+    const NOW: UnixTime = UnixTime::from_secs(1_700_000_000);
 
     fn ring() -> KeyRing {
         KeyRing::new(
