@@ -120,19 +120,7 @@ async fn handle(req: Request, env: &Env, ctx: &Context, loaded: &Loaded, now: Un
 
 /// The widget's files, served from Workers static assets (`www/dist`, built by
 /// `scripts/build-widget`) under the gate prefix. Nothing else there is reachable.
-const WIDGET_FILES: &[&str] = &[
-    "gate.js",
-    "gate-worker.js",
-    "gate-solver-js.js",
-    "gate_solver.js",
-    "gate_solver_bg.wasm",
-    "gate_solver_simd.js",
-    "gate_solver_simd_bg.wasm",
-    "gate-i18n-zh-CN.json",
-    "gate-i18n-es.json",
-    "gate-i18n-de.json",
-    "gate-i18n-ja.json",
-];
+const WIDGET_FILES: &[&str] = crate::pipeline::page::WIDGET_FILES;
 
 /// Serves a widget file from the `ASSETS` binding, same-origin only.
 async fn widget_file(env: &Env, name: &str) -> Result<Response> {
