@@ -117,8 +117,10 @@ describe('fingerprint checks with per-request request.cf (Miniflare)', () => {
 
   it('a browser User-Agent posting without the widget signals is scored up', async () => {
     const r = await signUp({ signals: null });
-    assert.ok(r.issue.body.risk > 0, JSON.stringify(r.issue.body));
-    assert.ok(r.issue.body.difficulty > 12, 'it pays more than the base price');
+    // the challenge request (a GET) is not charged for them; the sign-up is scored, and its
+    // score stays within the one extra bit the challenge tolerates, so it is forwarded
+    assert.equal(r.issue.body.risk, 0, JSON.stringify(r.issue.body));
+    assert.equal(r.issue.body.difficulty, 12);
     assert.equal(r.status, 201, r.body);
     assert.equal(r.records, 1);
     assert.ok(r.record.verdict.reasons.includes('signals_missing'), r.record.verdict.reasons);
