@@ -246,30 +246,31 @@ describe('gate with the default configuration', () => {
   });
 
   it('logs one JSON line per decision without secrets', async () => {
-    // this test's own traffic, told apart from the earlier tests' by challenge id or by a path
-    // below /signup that no other test posts to
-    const own = '/signup/log-test';
+    // this test's own traffic, told apart from the earlier tests' by a path below /signup (the
+    // route still protects it) that no other test posts to, and the challenge's id for the issue
+    const own = `${gate.url}/signup/log-test`;
     const c = await challenge(gate.url, '/signup');
     const token = unb64(c.token);
     const nonces = unb64((await gateCli('solve', '--token', c.token)).split('.')[1]);
     const nonceList = Array.from({ length: parseToken(token).k }, (_, i) => nonces.readBigUInt64BE(8 * i));
     const forged = Buffer.from(token); forged[37] = 1;
     const lazy = [lazyNonce(token, 0), ...nonceList.slice(1)];
-    assert.equal((await post(`${gate.url}${own}`)).status, 401);
-    assert.equal((await post(`${gate.url}${own}`, { solution: solution(token, nonceList), body: `pad=${'x'.repeat(70 * 1024)}` })).status, 413);
-    assert.equal((await post(`${gate.url}/signup`, { solution: solution(forged, nonceList) })).status, 403);
-    assert.equal((await post(`${gate.url}/signup`, { solution: solution(token, lazy) })).status, 403);
-    assert.equal((await post(`${gate.url}/signup`, { solution: solution(token, nonceList) })).status, 200);
-    assert.equal((await post(`${gate.url}/signup`, { solution: solution(token, nonceList) })).status, 409);
+    assert.equal((await post(own)).status, 401);
+    assert.equal((await post(own, { solution: solution(token, nonceList), body: `pad=${'x'.repeat(70 * 1024)}` })).status, 413);
+    assert.equal((await post(own, { solution: solution(forged, nonceList) })).status, 403);
+    assert.equal((await post(own, { solution: solution(token, lazy) })).status, 403);
+    const forwarded = await post(own, { solution: solution(token, nonceList) });
+    assert.equal((await post(own, { solution: solution(token, nonceList) })).status, 409);
+    assert.deepEqual((await origin.records()).map((r) => r.path), ['/signup/log-test'], 'only the paid one arrived');
 
-    const mine = (l) => l.gate === 'decision' && (l.id === c.id || l.path === own);
+    const mine = (l) => l.gate === 'decision' && (l.path === '/signup/log-test' || (l.action === 'issue' && l.id === c.id));
     const expected = [
       ['issue', undefined, 200],
       ['reject', 'missing_solution', 401],
       ['reject', 'too_large', 413],
       ['reject', 'bad_signature', 403],
       ['reject', 'insufficient_work', 403],
-      ['forward', undefined, 200],
+      ['forward', undefined, forwarded.status],
       ['reject', 'already_spent', 409],
     ];
     for (const [action, code, status] of expected) {
