@@ -9,6 +9,10 @@ use gate::protocol::key::{Key, KeyRing};
 use gate::protocol::solution::{self, Expectation};
 use gate::protocol::time::UnixTime;
 
+/// The default challenge's difficulty: the base price of the shipped policy (policy/gate.toml).
+pub const DIFFICULTY: u8 = 17;
+/// The default challenge's sub-puzzles.
+pub const K: u8 = 32;
 /// The challenge key.
 pub const SECRET: &[u8] = b"benchmark secret, at least thirty-two bytes long";
 /// Issue time.

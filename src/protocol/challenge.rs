@@ -55,7 +55,8 @@ pub struct Challenge {
     pub difficulty: u8,
     /// Number of sub-puzzles.
     pub k: u8,
-    /// Risk score the edge computed when issuing (0 when fingerprinting is off).
+    /// The fingerprint risk score when issuing, saturated to a byte (informational: the
+    /// submission is assessed again and priced on its own score).
     pub risk: u8,
     /// Hash of the client as the edge saw it.
     pub binding: Binding,

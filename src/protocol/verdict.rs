@@ -29,7 +29,7 @@ pub struct Verdict {
     pub difficulty: u8,
     /// Sub-puzzles that were paid.
     pub k: u8,
-    /// Risk score (0 when fingerprinting is off).
+    /// The fingerprint risk score at submission (0 for a client with no findings).
     pub score: u32,
     /// Reason codes behind the score.
     pub reasons: Vec<String>,

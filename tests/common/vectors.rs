@@ -163,8 +163,3 @@ pub fn check_rejections() -> usize {
     }
     items.len()
 }
-
-/// Runs every check; returns how many vectors were checked.
-pub fn check_all() -> usize {
-    check_keys() + check_bindings() + check_challenges() + check_pow() + check_verdicts() + check_rejections()
-}
