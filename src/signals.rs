@@ -859,6 +859,7 @@ mod tests {
         RequestFacts {
             method: "POST".into(),
             path: "/signup".into(),
+            query: None,
             scheme: "https".into(),
             host: "example.com".into(),
             headers: Headers::from_pairs([

@@ -43,6 +43,7 @@ pub fn verdict_of(e: &Entry) -> (&'static str, signals::Assessment) {
     let facts = RequestFacts {
         method: e.method.clone(),
         path: "/signup".into(),
+        query: None,
         scheme: e.scheme.clone(),
         host: e.host.clone().unwrap_or_else(|| "example.com".into()),
         headers: Headers::from_pairs(e.headers.iter().map(|(k, v)| (k.as_str(), v.as_str()))),

@@ -228,8 +228,9 @@ pub async fn observe(
     site: bool,
     add: bool,
     window_secs: u32,
+    now: crate::protocol::time::UnixTime,
 ) -> Result<CohortState> {
-    let now_ms = js_sys::Date::now();
+    let now_ms = now.millis_f64();
     let mut all: Vec<String> = keys.iter().map(|k| k.0.clone()).collect();
     if site {
         all.push(CohortKey::site().0);
@@ -266,7 +267,13 @@ pub async fn observe(
 }
 
 /// Sets a run-time panic switch: in the key's shard, or for the site in every shard.
-pub async fn panic(env: &Env, shards: u32, key: &CohortKey, until_ms: f64) -> Result<()> {
+pub async fn panic(
+    env: &Env,
+    shards: u32,
+    key: &CohortKey,
+    until: Option<crate::protocol::time::UnixTime>,
+) -> Result<()> {
+    let until_ms = until.map_or(0.0, |u| u.millis_f64());
     let targets: Vec<u32> =
         if *key == CohortKey::site() { (0..shards.max(1)).collect() } else { vec![shard(&key.0, shards)] };
     let calls = targets.into_iter().map(|s| async move {
@@ -279,8 +286,13 @@ pub async fn panic(env: &Env, shards: u32, key: &CohortKey, until_ms: f64) -> Re
 }
 
 /// The busiest cohorts across all shards.
-pub async fn top(env: &Env, shards: u32, window_secs: u32) -> Result<Vec<Entry>> {
-    let now_ms = js_sys::Date::now();
+pub async fn top(
+    env: &Env,
+    shards: u32,
+    window_secs: u32,
+    now: crate::protocol::time::UnixTime,
+) -> Result<Vec<Entry>> {
+    let now_ms = now.millis_f64();
     let calls = (0..shards.max(1)).map(|s| async move {
         let url = format!("https://cohorts.internal/top?now_ms={now_ms}&window_secs={window_secs}");
         let mut resp = stub(env, s)?.fetch_with_str(&url).await?;

@@ -95,7 +95,7 @@ impl DurableObject for Stats {
     }
 
     async fn alarm(&self) -> Result<Response> {
-        let minute = (js_sys::Date::now() / 60_000.0) as i64;
+        let minute = i64::try_from(super::super::request::now().minute()).unwrap_or(0);
         let sql = self.state.storage().sql();
         sql.exec(SCHEMA, None)?;
         sql.exec("DELETE FROM decisions WHERE minute < ?", vec![SqlStorageValue::Integer(minute - 24 * 60)])?;
@@ -109,9 +109,10 @@ fn stub(env: &Env, shard: u32) -> Result<worker::Stub> {
 }
 
 /// Counts one decision (call from `ctx.wait_until`: it never delays a response).
-pub async fn record(env: Env, action: &'static str, code: String) {
+pub async fn record(env: Env, action: &'static str, code: String, now: crate::protocol::time::UnixTime) {
     let shard = getrandom::u32().unwrap_or(0) % SHARDS;
-    let record = Record { minute: (js_sys::Date::now() / 60_000.0) as i64, action: action.to_string(), code };
+    let record =
+        Record { minute: i64::try_from(now.seconds() / 60).unwrap_or(0), action: action.to_string(), code };
     let Ok(body) = serde_json::to_string(&record) else { return };
     let mut init = RequestInit::new();
     init.with_method(Method::Post).with_body(Some(body.into()));
@@ -125,7 +126,7 @@ pub async fn record(env: Env, action: &'static str, code: String) {
 }
 
 /// All counts since a Unix minute, summed over the shards.
-pub async fn counts(env: &Env, since_minute: i64) -> Result<Vec<Count>> {
+pub async fn counts(env: &Env, since_minute: u64) -> Result<Vec<Count>> {
     let calls = (0..SHARDS).map(|s| async move {
         let mut resp = stub(env, s)?
             .fetch_with_str(&format!("https://stats.internal/counts?since={since_minute}"))
