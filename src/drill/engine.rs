@@ -7,7 +7,7 @@
 //!
 //! Deterministic: the same scenario, defence and seed give the same report.
 
-use crate::drill::gate::{Issued, Lowered, MemoryGate, Submitted};
+use crate::drill::gate::{Answered, Lowered, MemoryGate};
 use crate::drill::population::{Client, Factory, Location};
 use crate::drill::report::Report;
 use crate::drill::rng::Rng;
@@ -114,7 +114,7 @@ pub fn run(
     let minutes = scenario.duration_secs.div_ceil(60) as usize;
     let mut report = Report::new(scenario, defence, seed, minutes);
     let mut gate = match defence {
-        Defence::Gate(l, _) => Some(MemoryGate::new(l.policy.clone())),
+        Defence::Gate(l, _) => MemoryGate::new(l).ok(),
         _ => None,
     };
     let bits = match defence {
@@ -241,6 +241,12 @@ pub fn run(
                         u32::try_from(slab.len() - 1).unwrap_or(u32::MAX)
                     }
                 };
+                let flood = p >= people_n && scenario.attackers.get(p - people_n).is_some_and(|a| a.flood);
+                if flood && gate.is_none() {
+                    // without the gate there is no challenge endpoint to flood
+                    finish(&mut slab, &mut free, idx, people_n, &mut people_ends, End::Other);
+                    continue;
+                }
                 let first = if gate.is_some() { Ev::Fetch(idx) } else { Ev::Submit(idx) };
                 push(&mut heap, start.max(t), first);
             }
@@ -251,23 +257,15 @@ pub fn run(
                 let route = route_of(scenario, p);
                 let stats = report.pop_mut(p);
                 stats.requests += 1;
-                let answer = g.challenge(
-                    &att.client.fetch,
-                    &route,
-                    &att.client.signals,
-                    att.client.phone_code.as_deref(),
-                    EPOCH_MS + t,
-                    engine_rng.bytes16(),
-                );
+                let answer =
+                    g.request(&att.client.fetch, &[], EPOCH_MS + t, engine_rng.bytes16(), &mut || 502);
                 let (outcome, label) = match answer {
-                    Issued::Challenge { token, difficulty, k } => {
+                    Answered::Challenge { token, difficulty, k } => {
                         stats.challenges += 1;
                         (Some((token, difficulty, k)), "issued".to_string())
                     }
-                    Issued::Refused(r) => {
-                        let code = r.kind().code().to_string();
-                        (None, code)
-                    }
+                    Answered::Refused { code, .. } => (None, code),
+                    Answered::Forwarded(status) => (None, status.to_string()),
                 };
                 if let Some(out) = export.as_deref_mut() {
                     out.push(exported(
@@ -351,12 +349,28 @@ pub fn run(
                 let route = route_of(scenario, p);
                 let otp = otp_route.as_deref() == Some(route.as_str());
                 report.pop_mut(p).requests += 1;
-                // what the defence answers: forward (with cohort keys to count) or a refusal
-                let answer: Result<Vec<crate::policy::CohortKey>, RejectKind> = match defence {
-                    Defence::NoGate => Ok(Vec::new()),
+                // the origin takes up to its capacity per minute and answers 503 past it
+                let mut origin = || {
+                    let m = report.minutes_mut(minute);
+                    let (load, cap) = if otp {
+                        (&mut m.otp_forwarded, scenario.origin.otp_capacity_per_min)
+                    } else {
+                        (&mut m.signups_forwarded, Some(scenario.origin.signup_capacity_per_min))
+                    };
+                    *load += 1;
+                    if cap.is_some_and(|c| *load > u64::from(c)) { 503 } else { 201 }
+                };
+                let from_origin = |status: u16| match status {
+                    200..=399 => Ok(()),
+                    503 => Err(RejectKind::OriginUnavailable),
+                    _ => Err(RejectKind::OriginUnavailable),
+                };
+                // what the defence answers: forwarded and accepted, or a refusal
+                let answer: Result<(), RejectKind> = match defence {
+                    Defence::NoGate => from_origin(origin()),
                     Defence::OnlyCallingCode(cc) => {
                         if att.client.phone_code.as_deref() == Some(cc.as_str()) {
-                            Ok(Vec::new())
+                            from_origin(origin())
                         } else {
                             Err(RejectKind::Denied)
                         }
@@ -364,37 +378,26 @@ pub fn run(
                     Defence::Closed => Err(RejectKind::Busy),
                     Defence::Gate(..) => match (gate.as_mut(), att.solution.as_deref()) {
                         (Some(g), Some(s)) => {
-                            match g.submit(
+                            let body = form_body(att.id, att.client.phone.as_deref(), s);
+                            match g.request(
                                 &att.client.submit,
-                                &route,
-                                s,
-                                att.client.phone.as_deref(),
+                                &body,
                                 EPOCH_MS + t,
+                                engine_rng.bytes16(),
+                                &mut origin,
                             ) {
-                                Submitted::Forward { counted, .. } => Ok(counted),
-                                Submitted::Refused(r) => Err(r.kind()),
+                                Answered::Forwarded(status) => from_origin(status),
+                                Answered::Refused { code, .. } => Err(RejectKind::ALL
+                                    .iter()
+                                    .find(|k| k.code() == code)
+                                    .copied()
+                                    .unwrap_or(RejectKind::Misconfigured)),
+                                Answered::Challenge { .. } => Err(RejectKind::Misconfigured),
                             }
                         }
                         _ => Err(RejectKind::MissingSolution),
                     },
                 };
-                // the origin takes up to its capacity per minute and refuses the rest
-                let answer = answer.and_then(|keys| {
-                    let (load, cap) = if otp {
-                        (&mut report.minutes_mut(minute).otp_forwarded, scenario.origin.otp_capacity_per_min)
-                    } else {
-                        (
-                            &mut report.minutes_mut(minute).signups_forwarded,
-                            Some(scenario.origin.signup_capacity_per_min),
-                        )
-                    };
-                    *load += 1;
-                    if cap.is_some_and(|c| *load > u64::from(c)) {
-                        Err(RejectKind::OriginUnavailable)
-                    } else {
-                        Ok(keys)
-                    }
-                });
                 if let Some(out) = export.as_deref_mut() {
                     let label = match &answer {
                         Ok(_) => "forwarded".to_string(),
@@ -411,10 +414,7 @@ pub fn run(
                     ));
                 }
                 match answer {
-                    Ok(keys) => {
-                        if let Some(g) = gate.as_mut() {
-                            g.count(keys);
-                        }
+                    Ok(()) => {
                         let person = p < people_n;
                         let m = report.minutes_mut(minute);
                         if person {
@@ -466,7 +466,7 @@ pub fn run(
         }
     }
     if let Some(g) = gate.as_ref() {
-        report.store_calls = g.store_calls;
+        report.store_calls = g.store_calls();
     }
     report.finish(scenario, &people_ends, &attacker_asns, &attacker_prefixes);
     if let Some(cb) = progress {
@@ -615,6 +615,17 @@ fn exported(
         phone_code: att.client.phone_code.clone(),
         answer: answer.to_string(),
     }
+}
+
+/// The sign-up form as the widget posts it: the person's fields and the solution field.
+fn form_body(id: u64, phone: Option<&str>, solution: &str) -> Vec<u8> {
+    let mut f = form_urlencoded::Serializer::new(String::new());
+    f.append_pair("email", &format!("u{id}@example.com"));
+    if let Some(p) = phone {
+        f.append_pair("phone", p);
+    }
+    f.append_pair(crate::protocol::solution::FIELD, solution);
+    f.finish().into_bytes()
 }
 
 /// The next arrival after `t` seconds (ms), by thinning a Poisson process at the peak rate.

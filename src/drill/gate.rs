@@ -1,31 +1,26 @@
-//! The gate in memory: the one place the drill calls the core's request steps. It runs what
-//! `src/edge/mod.rs` runs for a challenge request and a protected submission — route lookup,
-//! fingerprint assessment, the policy's decision over the cohort counters' state, challenge
-//! issue, verification, the `risk_increased` rule, the single-use spend, the verdict — with
-//! the cohort counters and the ledger as plain maps, and time and ids passed in.
+//! The gate in memory: drives the same sans-IO pipeline steps the Worker drives
+//! (`pipeline::front::route`, then `pipeline::issue::start` or `pipeline::submit::start`),
+//! performing the IO they ask for against in-memory stores: the cohort counters
+//! (`ReadCohorts`, with [`Counter`]'s decay, as the counter objects keep them), the single-use
+//! ledger (`Spend`, judged by `store::ledger::admit` as the ledger object does) and the
+//! origin (`Forward`, answered by the engine's capacity model). Time and random ids are
+//! passed in; nothing here decides what a step did not say.
 //!
 //! Shared state follows the Worker's: a challenge or submission reads the counters; a
 //! sign-up is counted only after its spend is fresh and the origin accepted it
 //! ([`MemoryGate::count`]), and counts made at one virtual instant are applied when the instant
 //! ends ([`MemoryGate::end_instant`]), so requests at the same instant see the same state.
 
-use crate::policy::{self, CohortKey, CohortState, Counter, Known, Outcome, Policy, Subject};
-use crate::protocol::binding::{Binding, ClientView};
-use crate::protocol::challenge::{self, Terms};
-use crate::protocol::key::{Key, KeyRing};
-use crate::protocol::reject::{RejectKind, Rejection};
-use crate::protocol::solution::{self, Expectation};
+use crate::pipeline::config::{self, Loaded};
+use crate::pipeline::front::{self, Front};
+use crate::pipeline::step::{Answer, BodyRead, Counted, Done, SpendAnswer, SpendOrder, Step};
+use crate::pipeline::{issue, submit};
+use crate::policy::{self, CohortKey, CohortState, Counter, Policy};
+use crate::protocol::challenge;
 use crate::protocol::time::UnixTime;
-use crate::protocol::verdict::Verdict;
 use crate::request::facts::RequestFacts;
-use crate::request::route;
-use crate::signals::{self, ClientSide};
+use crate::store::ledger::{self, Admission, SpendRequest};
 use std::collections::HashMap;
-
-/// Challenge lifetime (the Worker's default `CHALLENGE_TTL`).
-pub const TTL: u64 = 300;
-/// Clock skew tolerated (the Worker's default `CLOCK_SKEW`).
-pub const SKEW: u64 = 30;
 
 /// A policy prepared for the drill: every difficulty lowered by `bits`.
 #[derive(Clone, Debug)]
@@ -75,10 +70,10 @@ pub fn lower(text: &str, bits: u8) -> Result<Lowered, String> {
     Ok(Lowered { policy, json, bits })
 }
 
-/// The answer to a challenge request.
-#[derive(Clone, Debug)]
-pub enum Issued {
-    /// A signed challenge at this (lowered) price.
+/// What the gate answered a request.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Answered {
+    /// A challenge (token bytes, lowered difficulty, k).
     Challenge {
         /// The token bytes.
         token: Vec<u8>,
@@ -87,54 +82,101 @@ pub enum Issued {
         /// Sub-puzzles.
         k: u8,
     },
-    /// Refused or shed.
-    Refused(Rejection),
+    /// Forwarded; the origin answered this status.
+    Forwarded(u16),
+    /// Refused by the gate: the rejection code and its status.
+    Refused {
+        /// Rejection code (`busy`, `denied`, ...).
+        code: String,
+        /// HTTP status.
+        status: u16,
+    },
 }
 
-/// The answer to a submission.
-#[derive(Clone, Debug)]
-pub enum Submitted {
-    /// Forward to the origin, with a signed verdict; count `counted` if the origin accepts.
-    Forward {
-        /// The verdict header value.
-        verdict: String,
-        /// The cohort keys to count once the origin accepted it.
-        counted: Vec<CohortKey>,
-    },
-    /// Refused or shed; never forwarded.
-    Refused(Rejection),
+/// The stores' state in memory.
+#[derive(Default)]
+struct Stores {
+    counters: HashMap<CohortKey, Counter>,
+    site: Counter,
+    spent: HashMap<String, i64>,
+    pending: Vec<Counted>,
+    last_prune: u64,
+    calls: u64,
+}
+
+impl Stores {
+    fn read(&mut self, keys: &[CohortKey], window: u32, now: UnixTime) -> CohortState {
+        self.calls += 1;
+        let ms = now.millis_f64();
+        CohortState {
+            rates: keys
+                .iter()
+                .map(|k| (k.clone(), self.counters.get(k).map_or(0.0, |c| c.at(ms, window))))
+                .collect(),
+            site_rate: self.site.at(ms, window),
+            panicked: Vec::new(),
+        }
+    }
+
+    fn spend(&mut self, order: &SpendOrder, now: UnixTime) -> SpendAnswer {
+        self.calls += 1;
+        let req = SpendRequest::of(order);
+        match ledger::admit(&req, now) {
+            Admission::Refuse(why) => SpendAnswer::Unavailable(why.to_string()),
+            Admission::Stale => SpendAnswer::Unavailable("stale spend".into()),
+            Admission::Record { id, forget_after, idempotency_key } => {
+                let fresh = !self.spent.contains_key(&id);
+                if fresh {
+                    self.spent.insert(id, forget_after);
+                }
+                self.prune(now.seconds());
+                ledger::answer(fresh, None, idempotency_key.as_deref()).into()
+            }
+        }
+    }
+
+    /// Drops ledger rows past their life and faded counters, once a virtual minute (the
+    /// objects' alarms).
+    fn prune(&mut self, now: u64) {
+        if now < self.last_prune + 60 {
+            return;
+        }
+        self.last_prune = now;
+        let now_i = i64::try_from(now).unwrap_or(i64::MAX);
+        self.spent.retain(|_, forget| *forget >= now_i);
+        let ms = now as f64 * 1000.0;
+        self.counters.retain(|_, c| c.at(ms, 3600) > 0.001);
+    }
 }
 
 /// The gate with its stores in memory.
 pub struct MemoryGate {
+    loaded: Loaded,
     policy: Policy,
-    keys: KeyRing,
-    origin_key: Key,
-    counters: HashMap<CohortKey, Counter>,
-    site: Counter,
-    spent: HashMap<[u8; 16], u64>,
-    pending: Vec<CohortKey>,
-    pending_site: u32,
-    last_prune: u64,
-    /// Store calls made (cohort reads and counts, ledger spends), as the Worker would.
-    pub store_calls: u64,
+    stores: Stores,
 }
 
+/// The drill's secrets (never real ones).
+const GATE_SECRET: &str = "drill gate secret, not a real one, 32+ bytes";
+const ORIGIN_SECRET: &str = "drill origin secret, not a real one, 32+ bytes";
+
 impl MemoryGate {
-    /// A gate enforcing `policy`.
-    pub fn new(policy: Policy) -> MemoryGate {
-        MemoryGate {
-            policy,
-            keys: KeyRing::new(Key::new(b"drill gate secret, not a real one, 32+ bytes"), None),
-            origin_key: Key::new(b"drill origin secret, not a real one, 32+ bytes"),
-            counters: HashMap::new(),
-            site: Counter::default(),
-            spent: HashMap::new(),
-            pending: Vec::new(),
-            pending_site: 0,
-            last_prune: 0,
-            store_calls: 0,
+    /// A gate enforcing a lowered policy, configured as the Worker is from its vars.
+    pub fn new(lowered: &Lowered) -> Result<MemoryGate, String> {
+        let vars = [
+            ("ORIGIN", "http://origin.invalid"),
+            ("GATE_SECRET", GATE_SECRET),
+            ("ORIGIN_SECRET", ORIGIN_SECRET),
+            ("POLICY", lowered.json.as_str()),
+        ];
+        let mut loaded =
+            config::load(|name| vars.iter().find(|(k, _)| *k == name).map(|(_, v)| v.to_string()));
+        match loaded.config.as_mut() {
+            // the lowered policy as given (the comparison's variants edit the validated policy)
+            Ok(c) => c.policy = lowered.policy.clone(),
+            Err(e) => return Err(e.to_string()),
         }
+        Ok(MemoryGate { loaded, policy: lowered.policy.clone(), stores: Stores::default() })
     }
 
     /// The policy enforced.
@@ -142,216 +184,105 @@ impl MemoryGate {
         &self.policy
     }
 
-    fn state(&mut self, keys: &[CohortKey], now_ms: u64) -> CohortState {
-        let window = self.policy.attack.window_secs;
-        let now = now_ms as f64;
-        self.store_calls += 1;
-        CohortState {
-            rates: keys
-                .iter()
-                .map(|k| (k.clone(), self.counters.get(k).map_or(0.0, |c| c.at(now, window))))
-                .collect(),
-            site_rate: self.site.at(now, window),
-            panicked: Vec::new(),
-        }
+    /// Store calls made (cohort reads, ledger spends).
+    pub fn store_calls(&self) -> u64 {
+        self.stores.calls
     }
 
-    fn subject<'a>(
-        facts: &'a RequestFacts,
-        route: &'a str,
-        assessment: &'a signals::Assessment,
-        phone: Known<Option<String>>,
-    ) -> Subject<'a> {
-        Subject {
-            route,
-            country: facts.cf.country.as_deref(),
-            asn: facts.cf.asn,
-            ip: facts.client_ip.as_deref().and_then(|ip| ip.parse().ok()),
-            user_agent: facts.user_agent(),
-            assessment,
-            phone_code: phone,
-        }
-    }
-
-    fn binding(facts: &RequestFacts) -> Binding {
-        Binding::of(&ClientView {
-            asn: facts.cf.asn,
-            country: facts.cf.country.as_deref(),
-            user_agent: facts.user_agent(),
-        })
-    }
-
-    /// `GET <prefix>/challenge?route=..&signals=..&phone=..`, as `edge::challenge` does it.
-    pub fn challenge(
+    /// One request through the front door and its step, the IO performed here; `origin`
+    /// answers a forward.
+    pub fn request(
         &mut self,
         facts: &RequestFacts,
-        wanted: &str,
-        signals: &[u8],
-        phone: Option<&str>,
+        body: &[u8],
         now_ms: u64,
-        id: [u8; 16],
-    ) -> Issued {
-        let now = UnixTime(now_ms / 1000);
-        let Some(route) = route::named(&self.policy.protected, wanted) else {
-            return Issued::Refused(Rejection::new(RejectKind::UnknownRoute, wanted.to_string()));
+        random: [u8; 16],
+        origin: &mut dyn FnMut() -> u16,
+    ) -> Answered {
+        let now = UnixTime::from_millis(now_ms);
+        let stores = &mut self.stores;
+        let step = match front::route(&self.loaded, facts, now) {
+            Front::Done(d) => return answered(&d, None),
+            Front::Challenge(config) => issue::start(config, facts, random, now),
+            Front::Protected(config, route) => submit::start(config, route, facts, random, now),
+            Front::PassThrough(_) => return Answered::Forwarded(origin()),
+            _ => return Answered::Refused { code: "not_a_drill_endpoint".into(), status: 404 },
         };
-        let route = route.path.clone();
-        let client = ClientSide::parse(signals);
-        let phone = match phone {
-            Some(p) => Known::Is(crate::request::phone::calling_code(p, true).map(str::to_string)),
-            None => Known::Unknown,
-        };
-        let assessment = signals::assess(facts, &client);
-        let subject = Self::subject(facts, &route, &assessment, phone);
-        let keys = if self.policy.attack.enabled {
-            subject.cohorts(&self.policy.attack.cohorts)
-        } else {
-            Vec::new()
-        };
-        let state =
-            if self.policy.attack.enabled { self.state(&keys, now_ms) } else { CohortState::default() };
-        let decision = self.policy.decide(&subject, &state);
-        let (difficulty, k) = match decision.outcome {
-            Outcome::Deny => return Issued::Refused(Rejection::new(RejectKind::Denied, decision.why)),
-            Outcome::Busy => {
-                return Issued::Refused(
-                    Rejection::new(RejectKind::Busy, decision.why)
-                        .retry_after(self.policy.attack.retry_after_secs),
-                );
-            }
-            Outcome::Price { difficulty, k } => (difficulty, k),
-        };
-        let terms = Terms {
-            route,
-            difficulty,
-            k,
-            risk: assessment.risk_byte(),
-            ttl: TTL,
-            binding: Self::binding(facts),
-        };
-        match challenge::issue(self.keys.current(), &terms, now, id) {
-            Ok(signed) => Issued::Challenge { token: signed.bytes().to_vec(), difficulty, k },
-            Err(e) => Issued::Refused(Rejection::new(RejectKind::Misconfigured, e.to_string())),
+        let (done, forwarded) = drive(stores, step, body, now, origin);
+        if let Some(c) = &done.signup {
+            stores.pending.push(c.clone());
         }
+        answered(&done, forwarded)
     }
 
-    /// A protected submission carrying `solution` (the header or form field's value), as
-    /// `edge::protect` does it from step 3 (the body has been read and its fields found).
-    pub fn submit(
-        &mut self,
-        facts: &RequestFacts,
-        wanted: &str,
-        solution: &str,
-        phone: Option<&str>,
-        now_ms: u64,
-    ) -> Submitted {
-        let now = UnixTime(now_ms / 1000);
-        let Some(route) = route::named(&self.policy.protected, wanted) else {
-            return Submitted::Refused(Rejection::new(RejectKind::UnknownRoute, wanted.to_string()));
-        };
-        let route = route.path.clone();
-        let expect = Expectation {
-            keys: &self.keys,
-            now,
-            skew: SKEW,
-            route: Some(&route),
-            binding: Some(Self::binding(facts)),
-        };
-        let verified = match solution::verify(solution, &expect) {
-            Ok(v) => v,
-            Err(r) => return Submitted::Refused(r),
-        };
-        let phone =
-            Known::Is(phone.and_then(|p| crate::request::phone::calling_code(p, false)).map(str::to_string));
-        let assessment = signals::assess(facts, &ClientSide::parse(&verified.signals));
-        let subject = Self::subject(facts, &route, &assessment, phone);
-        let keys = if self.policy.attack.enabled {
-            subject.cohorts(&self.policy.attack.cohorts)
-        } else {
-            Vec::new()
-        };
-        let state =
-            if self.policy.attack.enabled { self.state(&keys, now_ms) } else { CohortState::default() };
-        let decision = self.policy.decide(&subject, &state);
-        match decision.outcome {
-            Outcome::Deny => return Submitted::Refused(Rejection::new(RejectKind::Denied, decision.why)),
-            Outcome::Busy => {
-                return Submitted::Refused(
-                    Rejection::new(RejectKind::Busy, decision.why)
-                        .retry_after(self.policy.attack.retry_after_secs),
-                );
-            }
-            Outcome::Price { difficulty, k }
-                if difficulty > verified.challenge.difficulty.saturating_add(1)
-                    || k > verified.challenge.k =>
-            {
-                return Submitted::Refused(Rejection::new(RejectKind::RiskIncreased, decision.why));
-            }
-            Outcome::Price { .. } => {}
-        }
-        // single use: the ledger object serializes spends, so this is immediate
-        self.store_calls += 1;
-        let forget_after = verified.challenge.expires_at.plus(SKEW).seconds();
-        if now.seconds() > forget_after {
-            return Submitted::Refused(Rejection::new(RejectKind::Expired, "past the ledger row's life"));
-        }
-        if self.spent.insert(verified.challenge.id, forget_after).is_some() {
-            return Submitted::Refused(Rejection::new(
-                RejectKind::AlreadySpent,
-                "replay of a spent challenge",
-            ));
-        }
-        self.prune(now.seconds());
-        let verdict = Verdict {
-            time: now,
-            id: String::new(),
-            method: facts.method.clone(),
-            path: facts.path.clone(),
-            difficulty: verified.challenge.difficulty,
-            k: verified.challenge.k,
-            score: assessment.score,
-            reasons: Vec::new(),
-        }
-        .sign(&self.origin_key);
-        Submitted::Forward { verdict, counted: keys }
-    }
-
-    /// Counts a sign-up the origin accepted (applied when the instant ends).
-    pub fn count(&mut self, keys: Vec<CohortKey>) {
-        if !self.policy.attack.enabled {
-            return;
-        }
-        self.store_calls += 1;
-        self.pending.extend(keys);
-        if self.policy.attack.global_ceiling.is_some() {
-            self.pending_site += 1;
-        }
-    }
-
-    /// Applies the counts made during the instant that ends.
+    /// Applies the sign-up counts made during the instant that ends.
     pub fn end_instant(&mut self, now_ms: u64) {
-        let window = self.policy.attack.window_secs;
-        let now = now_ms as f64;
-        for k in self.pending.drain(..) {
-            let c = self.counters.entry(k).or_default();
-            *c = c.add(now, window);
+        let ms = now_ms as f64;
+        let stores = &mut self.stores;
+        for c in std::mem::take(&mut stores.pending) {
+            stores.calls += 1;
+            for k in c.keys {
+                let counter = stores.counters.entry(k).or_default();
+                *counter = counter.add(ms, c.window_secs);
+            }
+            if c.site {
+                stores.site = stores.site.add(ms, c.window_secs);
+            }
         }
-        for _ in 0..self.pending_site {
-            self.site = self.site.add(now, window);
-        }
-        self.pending_site = 0;
     }
+}
 
-    /// Drops ledger rows past their life, once a virtual minute (the ledger object's alarm).
-    fn prune(&mut self, now: u64) {
-        if now < self.last_prune + 60 {
-            return;
+/// Performs the IO a step asks for until it is done.
+fn drive(
+    stores: &mut Stores,
+    mut step: Step<'_>,
+    body: &[u8],
+    now: UnixTime,
+    origin: &mut dyn FnMut() -> u16,
+) -> (Done, Option<u16>) {
+    loop {
+        step = match step {
+            Step::Done(d) => return (*d, None),
+            Step::ReadBody(b) => b.resume(BodyRead::Bytes(body.to_vec()), now),
+            Step::ReadCohorts(c) => {
+                let state = stores.read(&c.keys, c.window_secs, now);
+                c.resume(Ok(state))
+            }
+            Step::Spend(s) => {
+                let answer = stores.spend(&s.order, now);
+                s.resume(answer)
+            }
+            Step::Forward(f) => {
+                let status = origin();
+                return (f.resume(Ok(status)), Some(status));
+            }
+            Step::ReadStats(r) => r.resume(Err("no stats in the drill".into())),
+            Step::SetPanic(p) => p.resume(Err("no panic switches in the drill".into())),
+        };
+    }
+}
+
+fn answered(done: &Done, forwarded: Option<u16>) -> Answered {
+    let r = match (&done.answer, forwarded) {
+        (_, Some(status)) => return Answered::Forwarded(status),
+        (Answer::Origin, None) => return Answered::Forwarded(502),
+        (Answer::Reply(r), None) => r,
+    };
+    if r.status == 200 {
+        let token = match &r.body {
+            crate::pipeline::reply::Body::Json(v) => v.get("token").and_then(|t| t.as_str()),
+            _ => None,
+        };
+        if let Some(bytes) = token.and_then(|t| challenge::token_bytes(t).ok())
+            && let Ok(d) = challenge::decode(&bytes)
+        {
+            let (difficulty, k) = (d.challenge.difficulty, d.challenge.k);
+            return Answered::Challenge { token: bytes, difficulty, k };
         }
-        self.last_prune = now;
-        self.spent.retain(|_, forget| *forget >= now);
-        let window = f64::from(self.policy.attack.window_secs);
-        let now_ms = now as f64 * 1000.0;
-        self.counters.retain(|_, c| c.at(now_ms, window as u32) > 0.01);
+    }
+    Answered::Refused {
+        code: done.log.as_ref().and_then(|l| l.code.clone()).unwrap_or_else(|| r.status.to_string()),
+        status: r.status,
     }
 }
 
@@ -367,6 +298,7 @@ mod tests {
         assert_eq!(l.policy.difficulty, 5);
         let hosting = l.policy.rules.iter().find(|r| r.name == "hosting networks pay more").unwrap();
         assert_eq!(hosting.action, policy::Action::Challenge { difficulty: Some(7), k: None });
+        assert!(MemoryGate::new(&l).is_ok());
         assert!(lower(SHIPPED, 17).unwrap_err().contains("defaults.difficulty = 17"));
     }
 }

@@ -6,6 +6,8 @@ use crate::drill::rng::Rng;
 use crate::drill::scenario::{Attacker, Network, NetworkKind, People, Realism, Scenario};
 use crate::request::facts::{CfFacts, Headers, RequestFacts};
 use crate::signals::{ClientSignals, UaData};
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde::Deserialize;
 use std::sync::OnceLock;
 
@@ -295,7 +297,7 @@ impl<'a> Factory<'a> {
         let profile = pool.get(rng.below(pool.len() as u64) as usize).copied().unwrap_or(0);
         let cc = pick(rng, &p.countries);
         let loc = self.location(rng, &p.networks);
-        self.client(rng, profile, country(&cc), loc, device, true, false, None)
+        self.client(rng, &p.route, profile, country(&cc), loc, device, true, false, None)
     }
 
     /// A client of an attacker fleet at a location.
@@ -315,13 +317,14 @@ impl<'a> Factory<'a> {
         } else {
             a.phone_codes.get(rng.below(a.phone_codes.len() as u64) as usize).cloned()
         };
-        self.client(rng, profile, country(&cc), loc, device, signals, stealth, code)
+        self.client(rng, &a.route, profile, country(&cc), loc, device, signals, stealth, code)
     }
 
     #[allow(clippy::too_many_arguments)]
     fn client(
         &self,
         rng: &mut Rng,
+        route: &str,
         profile: usize,
         country: &Country,
         loc: Location,
@@ -372,21 +375,30 @@ impl<'a> Factory<'a> {
         }
         let fetch_headers = fetch_headers(&post);
         let ip = address(loc.prefix, loc.host);
-        let facts = |method: &str, path: &str, headers: Vec<(String, String)>| RequestFacts {
-            method: method.into(),
-            path: path.into(),
-            scheme: "https".into(),
-            host: self.host.clone(),
-            headers: Headers(headers),
-            client_ip: Some(ip.clone()),
-            cf: cf.clone(),
-        };
+        let facts =
+            |method: &str, path: &str, query: Option<String>, headers: Vec<(String, String)>| RequestFacts {
+                method: method.into(),
+                path: path.into(),
+                query,
+                scheme: "https".into(),
+                host: self.host.clone(),
+                headers: Headers(headers),
+                client_ip: Some(ip.clone()),
+                cf: cf.clone(),
+            };
         let signals = if with_signals { signals_for(pr, country, stealth, rtt) } else { Vec::new() };
         let code = phone_code.unwrap_or_else(|| country.calling_code.to_string());
         let number = format!("+{code}{:09}", rng.below(1_000_000_000));
+        // the widget's challenge request: route, signals and the phone's calling code
+        let mut q = form_urlencoded::Serializer::new(String::new());
+        q.append_pair("route", route);
+        if !signals.is_empty() {
+            q.append_pair("signals", &URL_SAFE_NO_PAD.encode(&signals));
+        }
+        q.append_pair("phone", &code);
         Client {
-            fetch: facts("GET", "/__gate/challenge", fetch_headers),
-            submit: facts("POST", "/signup", post),
+            fetch: facts("GET", "/__gate/challenge", Some(q.finish()), fetch_headers),
+            submit: facts("POST", route, None, post),
             signals,
             phone: Some(number),
             phone_code: Some(code),
@@ -483,6 +495,7 @@ mod tests {
                 let facts = RequestFacts {
                     method: "POST".into(),
                     path: "/signup".into(),
+                    query: None,
                     scheme: "https".into(),
                     host: "example.com".into(),
                     headers: Headers(post.clone()),
