@@ -11,7 +11,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { startOrigin, startEdge, randomSecret, gateCli, ROOT } from './harness.mjs';
+import { startOrigin, startMiniflare, randomSecret, gateCli, ROOT } from './harness.mjs';
 import { solve, solution } from './protocol.mjs';
 
 /** Allowed difference per population: 5 admitted sign-ups or 5 % of its attempts, the larger. */
@@ -26,7 +26,7 @@ describe('attack drill fidelity: native drill vs the built Worker (Miniflare)', 
     await gateCli('drill', path.join(ROOT, 'tests/data/drills/good/small.toml'), '--quiet', '--export-requests', out);
     drill = JSON.parse(fs.readFileSync(out, 'utf8'));
     origin = await startOrigin({ originSecret });
-    edge = await startEdge({
+    edge = await startMiniflare({
       origin: origin.url,
       bindings: { GATE_SECRET: randomSecret(), ORIGIN_SECRET: originSecret, POLICY: drill.policy_json },
     });
