@@ -1,0 +1,300 @@
+//! Attack mode inside one isolate, sans-IO: what the Worker keeps in memory between requests
+//! so that the free paths make no Durable Object call and counting costs one call per shard
+//! per second, not one per request.
+//!
+//! - [`snapshot`]: the cohort levels and panic switches decisions read (staleness bound,
+//!   degrading safely);
+//! - [`batch`]: sign-up deltas and decision counts, flushed at most about once a second;
+//! - [`capacity`]: the capacity controller (prices driven by the origin's capacity).
+//!
+//! [`Control`] ties the snapshot and the batch together and tells the glue which calls to
+//! make ([`Call`]); the glue (`edge::attack`) makes them and hands the answers back. Time is
+//! an argument (ms since the epoch); nothing here reads a clock.
+
+pub mod batch;
+pub mod capacity;
+pub mod snapshot;
+
+use crate::policy::{CohortKey, CohortState, NO_JS_PREFIX};
+use crate::store::cohorts::{Exchange, Reply, shard};
+use crate::store::stats::Count;
+use batch::Batch;
+use snapshot::Snapshot;
+use std::collections::BTreeMap;
+
+/// The counters' decay windows: the JavaScript path's and the no-JS path's (`nojs:` keys).
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub struct Windows {
+    /// `attack.window_secs`.
+    pub js: u32,
+    /// `no_js.window_secs`.
+    pub no_js: u32,
+}
+
+impl Windows {
+    /// A key's window.
+    pub fn of(&self, key: &CohortKey) -> u32 {
+        if key.0.starts_with(NO_JS_PREFIX) { self.no_js } else { self.js }
+    }
+}
+
+/// One call to a counter shard the glue should make.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Call {
+    /// The shard.
+    pub shard: u32,
+    /// What to send.
+    pub exchange: Exchange,
+    /// Awaited on the request path (a cold shard) rather than in the background.
+    pub awaited: bool,
+}
+
+impl Call {
+    fn asked(&self) -> Vec<String> {
+        self.exchange
+            .add
+            .iter()
+            .map(|d| d.key.clone())
+            .chain(self.exchange.read.iter().map(|(k, _)| k.clone()))
+            .collect()
+    }
+}
+
+/// Keys a shard is read for at most (the rest wait for the next refresh).
+const MAX_READS_PER_SHARD: usize = 256;
+
+/// The isolate's attack-mode state.
+#[derive(Clone, Debug, Default)]
+pub struct Control {
+    /// What decisions read.
+    pub snapshot: Snapshot,
+    /// What waits to be sent.
+    pub batch: Batch,
+    reads: BTreeMap<u32, BTreeMap<String, u32>>,
+}
+
+impl Control {
+    /// The cohort state for a decision, from the snapshot (no call). Records the keys so the
+    /// next background refresh reads them; the `site` key's shard is always read, so a site
+    /// panic reaches the isolate even when nothing else is counted.
+    pub fn state(
+        &mut self,
+        keys: &[CohortKey],
+        site: bool,
+        shards: u32,
+        w: Windows,
+        now_ms: u64,
+    ) -> CohortState {
+        for k in keys.iter().chain(std::iter::once(&CohortKey::site())) {
+            let m = self.reads.entry(shard(&k.0, shards)).or_default();
+            if m.len() < MAX_READS_PER_SHARD {
+                m.insert(k.0.clone(), w.of(k));
+            }
+        }
+        self.snapshot.state(keys, site, shards, |k| w.of(k), now_ms)
+    }
+
+    /// Counts a sign-up in its cohorts: in the snapshot at once, in the batch for the shards.
+    pub fn count_signup(&mut self, keys: &[CohortKey], site: bool, shards: u32, w: Windows, now_ms: u64) {
+        let site_key = CohortKey::site();
+        for k in keys.iter().chain(site.then_some(&site_key)) {
+            self.snapshot.add_local(k, w.of(k), now_ms);
+            self.batch.add_signup(shard(&k.0, shards), &k.0, w.of(k));
+        }
+    }
+
+    /// Counts a decision for the stats.
+    pub fn count(&mut self, minute: i64, action: &str, code: &str) {
+        self.batch.count(minute, action, code);
+    }
+
+    /// The calls to await before deciding on `keys`: their cold shards (never answered, or
+    /// unheard from for more than the staleness bound), each at most once per bound.
+    pub fn cold(
+        &mut self,
+        keys: &[CohortKey],
+        site: bool,
+        shards: u32,
+        w: Windows,
+        hot_at: f64,
+        now_ms: u64,
+    ) -> Vec<Call> {
+        let mut with_site: Vec<CohortKey> = keys.to_vec();
+        with_site.push(CohortKey::site());
+        let cold = self.snapshot.cold(&with_site, site, shards, now_ms);
+        let mut calls = Vec::new();
+        for s in cold {
+            let read: Vec<(String, u32)> = with_site
+                .iter()
+                .filter(|k| shard(&k.0, shards) == s)
+                .map(|k| (k.0.clone(), w.of(k)))
+                .collect();
+            self.snapshot.sent(s, true, now_ms);
+            calls.push(Call {
+                shard: s,
+                exchange: Exchange { now_ms, add: Vec::new(), read, hot_at },
+                awaited: true,
+            });
+        }
+        calls
+    }
+
+    /// The background calls due now (made in `wait_until`): a flush of the batch when one is
+    /// due (one call per shard with deltas, carrying that shard's reads too) and refreshes of
+    /// the shards read since their last answer, each at most once a second. Also returns the
+    /// stats rows to send with a flush.
+    pub fn background(&mut self, hot_at: f64, now_ms: u64) -> (Vec<Call>, Vec<Count>) {
+        let mut calls: Vec<Call> = Vec::new();
+        let mut stats = Vec::new();
+        if self.batch.due(now_ms) {
+            let flush = self.batch.take(now_ms);
+            stats = flush.stats;
+            for (s, add) in flush.signups {
+                if self.snapshot.refresh_due(s, now_ms) {
+                    let read = self.reads.remove(&s).map(|m| m.into_iter().collect()).unwrap_or_default();
+                    self.snapshot.sent(s, false, now_ms);
+                    calls.push(Call {
+                        shard: s,
+                        exchange: Exchange { now_ms, add, read, hot_at },
+                        awaited: false,
+                    });
+                } else {
+                    // a call to it is in flight (or just failed): next second
+                    self.batch.restore_signups(s, add);
+                }
+            }
+        }
+        let due: Vec<u32> =
+            self.reads.keys().copied().filter(|s| self.snapshot.refresh_due(*s, now_ms)).collect();
+        for s in due {
+            let read: Vec<(String, u32)> =
+                self.reads.remove(&s).map(|m| m.into_iter().collect()).unwrap_or_default();
+            self.snapshot.sent(s, false, now_ms);
+            calls.push(Call {
+                shard: s,
+                exchange: Exchange { now_ms, add: Vec::new(), read, hot_at },
+                awaited: false,
+            });
+        }
+        (calls, stats)
+    }
+
+    /// A call answered.
+    pub fn answered(&mut self, call: &Call, reply: &Reply, now_ms: u64) {
+        let batch = &self.batch;
+        let s = call.shard;
+        self.snapshot.answered(s, &call.asked(), reply, |k| batch.pending(s, k), now_ms);
+    }
+
+    /// A call failed: its deltas go back into the batch. Returns whether to log now.
+    pub fn failed(&mut self, call: Call, error: &str, now_ms: u64) -> bool {
+        let log = self.snapshot.failed(call.shard, error, now_ms);
+        self.batch.restore_signups(call.shard, call.exchange.add);
+        log
+    }
+
+    /// A stats flush failed: its rows go back.
+    pub fn stats_failed(&mut self, rows: Vec<Count>) {
+        self.batch.restore_stats(rows);
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::cloned_ref_to_slice_refs)] // `&[k.clone()]` reads better in these tables
+mod tests {
+    use super::*;
+    use crate::store::cohorts::Shard;
+
+    const W: Windows = Windows { js: 60, no_js: 600 };
+
+    /// Many isolates, one set of real shards: what the Worker does, with virtual time.
+    struct World {
+        shards: Vec<Shard>,
+        isolates: Vec<Control>,
+        calls: u64,
+    }
+
+    impl World {
+        fn new(n_shards: u32, n_isolates: usize) -> World {
+            World {
+                shards: (0..n_shards).map(|_| Shard::default()).collect(),
+                isolates: (0..n_isolates).map(|_| Control::default()).collect(),
+                calls: 0,
+            }
+        }
+
+        fn run(&mut self, i: usize, calls: Vec<Call>, now: u64) {
+            for c in calls {
+                self.calls += 1;
+                let reply = self.shards[c.shard as usize].exchange(&c.exchange);
+                self.isolates[i].answered(&c, &reply, now);
+            }
+        }
+
+        /// A request in isolate `i`: cold shards awaited, decision, optional sign-up, then
+        /// the background calls.
+        fn request(&mut self, i: usize, keys: &[CohortKey], signup: bool, now: u64) -> CohortState {
+            let n = self.shards.len() as u32;
+            let cold = self.isolates[i].cold(keys, false, n, W, 20.0, now);
+            self.run(i, cold, now);
+            let st = self.isolates[i].state(keys, false, n, W, now);
+            if signup {
+                self.isolates[i].count_signup(keys, false, n, W, now);
+            }
+            let (bg, _) = self.isolates[i].background(20.0, now);
+            self.run(i, bg, now);
+            st
+        }
+    }
+
+    fn keys(asn: u32) -> Vec<CohortKey> {
+        vec![
+            CohortKey(format!("asn:{asn}")),
+            CohortKey("country:DE".into()),
+            CohortKey("ua_family:chrome".into()),
+        ]
+    }
+
+    #[test]
+    fn a_challenge_flood_costs_calls_per_second_not_per_request() {
+        let mut w = World::new(64, 1);
+        // 10,000 challenges in 10 s from one network
+        for i in 0..10_000u64 {
+            w.request(0, &keys(64500), false, 1_000_000 + i);
+        }
+        // the keys fall in at most 4 shards (with site), refreshed once a second each
+        assert!(w.calls <= 4 * 11, "{} calls for 10,000 challenges", w.calls);
+        let calls = w.isolates[0].snapshot.health().calls;
+        assert!(calls.request_path <= 4, "only the cold start waits: {calls:?}");
+    }
+
+    #[test]
+    fn sign_ups_in_many_isolates_reach_every_isolate_within_the_bound() {
+        let mut w = World::new(64, 4);
+        let spiking = keys(666);
+        let mut t = 1_000_000u64;
+        // 200 sign-ups/s from one network, spread over 4 isolates, for 5 s
+        for _ in 0..1000 {
+            t += 5;
+            let i = (t as usize / 5) % 4;
+            w.request(i, &spiking, true, t);
+        }
+        let after_signups = w.calls;
+        // every isolate sees ~all 1000 sign-ups, not just its quarter
+        // a second later every isolate has flushed its last deltas; a second after that every
+        // isolate has refreshed: the bound is one flush interval plus one refresh interval
+        for i in 0..4 {
+            w.request(i, &spiking, false, t + 1000);
+        }
+        for i in 0..4 {
+            w.request(i, &spiking, false, t + 2000);
+        }
+        for i in 0..4 {
+            let st = w.request(i, &spiking, false, t + 2001);
+            let r = st.rates.iter().find(|(k, _)| k.0 == "asn:666").map_or(0.0, |(_, r)| *r);
+            assert!(r > 900.0, "isolate {i} sees {r} of ~950");
+        }
+        // 1000 sign-ups x 3 keys: one call per shard per isolate per second, not 3000
+        assert!(after_signups <= 4 * 4 * 6, "{after_signups} calls");
+    }
+}
