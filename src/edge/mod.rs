@@ -4,6 +4,7 @@
 //! verification, fingerprint assessment, the policy (rules, attack mode) and the single-use
 //! ledger, everything else straight to the origin.
 
+mod attack;
 mod env;
 mod nojs;
 pub mod objects;
@@ -25,8 +26,8 @@ use crate::request::route::{self, Judged, Route};
 use crate::signals::{self, Assessment, ClientSide};
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use objects::ledger;
 pub use objects::{Cohorts, Ledger, Stats};
-use objects::{cohorts, ledger, stats};
 use request as facts;
 use respond::{Audience, LogLine};
 use worker::{Context, Env, Method, Request, Response, Result, event};
@@ -54,7 +55,7 @@ async fn fetch(req: Request, env: Env, ctx: Context) -> Result<Response> {
 
 /// Counts a decision for the stats endpoint, after the response is sent.
 fn count(ctx: &Context, env: &Env, action: &'static str, code: impl Into<String>) {
-    ctx.wait_until(stats::record(env.clone(), action, code.into()));
+    attack::count(env, ctx, action, code.into(), facts::now());
 }
 
 async fn handle(req: Request, env: &Env, ctx: &Context, loaded: &Loaded, now: UnixTime) -> Result<Response> {
@@ -260,7 +261,7 @@ async fn challenge(
         Some(p) => Known::Is(crate::request::phone::calling_code(p, true).map(str::to_string)),
     };
     let assessment = signals::assess(facts, &client);
-    let (decision, state, _) = decide(env, config, facts, &route.path, &assessment, phone.clone()).await;
+    let (decision, state, _) = decide(env, ctx, config, facts, &route.path, &assessment, phone.clone()).await;
     let phone_code = match &phone {
         Known::Is(Some(c)) => Some(c.as_str()),
         _ => None,
@@ -324,12 +325,12 @@ struct Counted {
     site: bool,
 }
 
-/// Reads the request's cohorts and decides by the policy. Reading never counts: a sign-up is
-/// counted (`count_signup`) only once its spend is known fresh. If the counters cannot be
-/// reached, attack mode is skipped for this request (logged): the proof of work, the
-/// fingerprint checks and the ledger still apply.
+/// Reads the request's cohorts from the isolate's snapshot and decides by the policy. Reading
+/// never counts: a sign-up is counted (`count_signup`) only once its spend is known fresh. If
+/// the counters cannot be reached, the last known levels are held (`control::snapshot`).
 async fn decide(
     env: &Env,
+    ctx: &Context,
     config: &Config,
     facts: &RequestFacts,
     route: &str,
@@ -350,41 +351,18 @@ async fn decide(
         keys: if policy.attack.enabled { subject.cohorts(&policy.attack.cohorts) } else { Vec::new() },
         site: policy.attack.enabled && policy.attack.global_ceiling.is_some(),
     };
-    let state = if policy.attack.enabled {
-        match cohorts::observe(
-            env,
-            config.cohort_shards,
-            &counted.keys,
-            counted.site,
-            false,
-            policy.attack.window_secs,
-        )
-        .await
-        {
-            Ok(s) => s,
-            Err(e) => {
-                worker::console_error!("{}", serde_json::json!({"gate": "cohorts", "error": e.to_string()}));
-                CohortState::default()
-            }
-        }
-    } else {
-        CohortState::default()
-    };
+    // the isolate's snapshot: no object call here unless its shards are cold (edge::attack);
+    // panic switches are read even with attack mode off
+    let now = facts::now();
+    attack::ready(env, config, &counted.keys, counted.site, now).await;
+    let state = attack::cohort_state(env, ctx, config, &counted.keys, counted.site, now);
     (policy.decide(&subject, &state), state, counted)
 }
 
 /// Counts one paid, freshly spent sign-up in its cohorts (alongside the forward, so the next
 /// sign-up from the cohort already sees it).
-async fn count_signup(env: &Env, config: &Config, counted: Counted) {
-    if counted.keys.is_empty() && !counted.site {
-        return;
-    }
-    let window = config.policy.attack.window_secs;
-    if let Err(e) =
-        cohorts::observe(env, config.cohort_shards, &counted.keys, counted.site, true, window).await
-    {
-        worker::console_error!("{}", serde_json::json!({"gate": "cohorts", "error": e.to_string()}));
-    }
+fn count_signup(env: &Env, ctx: &Context, config: &Config, counted: Counted) {
+    attack::count_signup(env, ctx, config, &counted.keys, counted.site, facts::now());
 }
 
 /// A protected route: read the solution, verify, assess, decide, spend, forward with a verdict.
@@ -495,7 +473,7 @@ async fn protect(
     //    in a few headers); beyond that the client must fetch a harder challenge.
     let assessment = signals::assess(&facts, &ClientSide::parse(&verified.signals));
     let (decision, state, counted) =
-        decide(env, config, &facts, &route.path, &assessment, Known::Is(phone.clone())).await;
+        decide(env, ctx, config, &facts, &route.path, &assessment, Known::Is(phone.clone())).await;
     let logged = (&decision, &state, phone.as_deref());
     match decision.outcome {
         Outcome::Deny => {
@@ -548,7 +526,7 @@ async fn protect(
     // (2xx or 3xx) is counted: replays, refusals and the origin's own rejections never count.
     let forwarded = proxy::forward(&config.origin, &req, body, &verdict).await;
     if forwarded.as_ref().is_ok_and(|r| r.status_code() < 400) {
-        count_signup(env, config, counted).await;
+        count_signup(env, ctx, config, counted);
     }
     let resp = match forwarded {
         Ok(resp) => resp,

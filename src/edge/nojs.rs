@@ -3,7 +3,7 @@
 //! reads the counters, spends the token in the ledger and forwards.
 
 use super::respond::{self, Audience, LogLine};
-use super::{cohorts, count, ledger, proxy};
+use super::{attack, count, ledger, proxy};
 use crate::pipeline::config::{Config, Loaded};
 use crate::pipeline::nojs::{self, WaitError, WaitTerms};
 use crate::pipeline::page::{self, WaitPage};
@@ -100,6 +100,7 @@ impl Path<'_> {
         let assessment = signals::assess(self.facts, &ClientSide::Absent);
         let (decision, state, _) = super::decide(
             self.env,
+            self.ctx,
             self.config,
             self.facts,
             &self.route.path,
@@ -124,24 +125,20 @@ impl Path<'_> {
         }
         let no_js = &self.config.policy.no_js;
         let keys = no_js.keys(&self.subject(&assessment, phone.clone()));
-        match cohorts::observe(self.env, self.config.cohort_shards, &keys, false, false, no_js.window_secs)
-            .await
-        {
-            Ok(state) => {
-                if let Some(why) = no_js.shed(&state) {
-                    return Ok(Err(self.reject(
-                        busy(why),
-                        None,
-                        Some(&assessment),
-                        Some((&decision, &state, None)),
-                    )?));
-                }
-            }
-            // the budget is this path's only price: without the counters it is closed
-            Err(e) => {
-                let r = busy(format!("counters unreachable: {e}"));
-                return Ok(Err(self.reject(r, None, Some(&assessment), logged)?));
-            }
+        attack::ready(self.env, self.config, &keys, false, self.now).await;
+        // the budget is this path's only price: without the counters it is closed
+        if attack::unreachable(self.config, &keys) {
+            let r = busy("counters unreachable".into());
+            return Ok(Err(self.reject(r, None, Some(&assessment), logged)?));
+        }
+        let state = attack::cohort_state(self.env, self.ctx, self.config, &keys, false, self.now);
+        if let Some(why) = no_js.shed(&state) {
+            return Ok(Err(self.reject(
+                busy(why),
+                None,
+                Some(&assessment),
+                Some((&decision, &state, None)),
+            )?));
         }
         Ok(Ok(assessment))
     }
@@ -297,15 +294,7 @@ impl Path<'_> {
                 // count the sign-up in its no-JS cohorts only now that it is certain
                 let no_js = &config.policy.no_js;
                 let keys = no_js.keys(&self.subject(&assessment, phone.clone()));
-                if let Err(e) =
-                    cohorts::observe(self.env, config.cohort_shards, &keys, false, true, no_js.window_secs)
-                        .await
-                {
-                    worker::console_error!(
-                        "{}",
-                        serde_json::json!({"gate": "cohorts", "no_js": true, "error": e.to_string()})
-                    );
-                }
+                attack::count_signup(self.env, self.ctx, config, &keys, false, self.now);
             }
             Ok(ledger::Once::FailedOpen) => reasons.push(ledger::FAIL_OPEN_REASON.to_string()),
             Err(r) => return self.reject(r, Some(&id), Some(&assessment), None),

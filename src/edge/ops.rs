@@ -9,7 +9,7 @@
 //!   verification for origins that are not behind the Worker; spends the challenge in the same
 //!   single-use ledger.
 
-use super::{cohorts, count, ledger, respond, stats};
+use super::{attack, count, ledger, respond};
 use crate::pipeline::config::Loaded;
 use crate::policy::{CohortKey, CohortKind};
 use crate::protocol::reject::RejectKind;
@@ -64,7 +64,15 @@ pub async fn stats(req: &Request, env: &Env, loaded: &Loaded) -> Result<Response
     }
     let now_minute = (js_sys::Date::now() / 60_000.0) as i64;
     let since = now_minute - 59;
-    let counts = stats::counts(env, since).await?;
+    let now = crate::edge::request::now();
+    let view = match &loaded.config {
+        Ok(config) => Some(attack::stats_view(env, config, since, now).await?),
+        Err(_) => None,
+    };
+    let counts = match &view {
+        Some(v) => v.counts.clone(),
+        None => attack::counts(env, since).await?,
+    };
     let mut by_action = serde_json::Map::new();
     let mut by_code = serde_json::Map::new();
     let mut by_rule = serde_json::Map::new();
@@ -96,8 +104,7 @@ pub async fn stats(req: &Request, env: &Env, loaded: &Loaded) -> Result<Response
     let (policy_json, rows) = match &loaded.config {
         Ok(config) => {
             let policy = &config.policy;
-            let top =
-                cohorts::top(env, config.cohort_shards, policy.attack.window_secs).await.unwrap_or_default();
+            let top = view.as_ref().map(|v| v.cohorts.clone()).unwrap_or_default();
             let rows: Vec<CohortRow> = top
                 .into_iter()
                 .map(|e| {
@@ -153,6 +160,7 @@ pub async fn stats(req: &Request, env: &Env, loaded: &Loaded) -> Result<Response
         "decisions": {"last_minutes": 60, "by_action": by_action, "rejections_by_code": by_code, "by_rule": by_rule,
                       "per_minute": per_minute.iter().map(|(m, i, f, r)| serde_json::json!({"minute": m, "issue": i, "forward": f, "reject": r})).collect::<Vec<_>>()},
         "cohorts": rows,
+        "health": view.as_ref().map(|v| serde_json::to_value(&v.health).unwrap_or_default()),
     });
     let html = req.headers().get("Accept")?.is_some_and(|a| a.contains("text/html"));
     if html {
@@ -279,7 +287,7 @@ pub async fn panic(
     };
     let minutes = p.minutes.unwrap_or(60).clamp(1, 7 * 24 * 60);
     let until_ms = if p.on { js_sys::Date::now() + f64::from(minutes) * 60_000.0 } else { 0.0 };
-    cohorts::panic(env, config.cohort_shards, &key, until_ms).await?;
+    attack::panic(env, config, &key, until_ms.max(0.0) as u64, now).await?;
     worker::console_log!(
         "{}",
         serde_json::json!({"gate": "panic", "t": now.seconds(), "scope": key.0, "on": p.on, "minutes": minutes, "ip_prefix": facts.client_ip.as_deref().and_then(|ip| ip.parse().ok()).map(crate::policy::ip_prefix)})
