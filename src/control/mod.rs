@@ -144,9 +144,18 @@ impl Control {
     /// the shards read since their last answer, each at most once a second. Also returns the
     /// stats rows to send with a flush.
     pub fn background(&mut self, hot_at: f64, now_ms: u64) -> (Vec<Call>, Vec<Count>) {
+        self.calls(hot_at, now_ms, false)
+    }
+
+    /// Everything waiting, due or not (the stats page shows this isolate's counts at once).
+    pub fn flush_all(&mut self, hot_at: f64, now_ms: u64) -> (Vec<Call>, Vec<Count>) {
+        self.calls(hot_at, now_ms, true)
+    }
+
+    fn calls(&mut self, hot_at: f64, now_ms: u64, force: bool) -> (Vec<Call>, Vec<Count>) {
         let mut calls: Vec<Call> = Vec::new();
         let mut stats = Vec::new();
-        if self.batch.due(now_ms) {
+        if self.batch.due(now_ms) || (force && !self.batch.is_empty()) {
             let flush = self.batch.take(now_ms);
             stats = flush.stats;
             for (s, add) in flush.signups {

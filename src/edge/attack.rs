@@ -238,6 +238,12 @@ pub struct View {
 /// The stats page's data. Counter shards that do not answer are left out (and show in
 /// `health`); the page itself is not a hot path.
 pub async fn stats_view(env: &Env, config: &Config, since_minute: i64, now: UnixTime) -> Result<View> {
+    let (calls, rows) = CONTROL.with(|c| c.borrow_mut().flush_all(hot_at(config), ms(now)));
+    if !rows.is_empty() {
+        CONTROL.with(|c| c.borrow_mut().snapshot.note_call(true));
+        send_stats(env.clone(), rows).await;
+    }
+    run(env.clone(), calls).await;
     let counts = counts(env, since_minute).await?;
     let tops = (0..config.cohort_shards.max(1)).map(|s| async move {
         let stub = stub(env, &cohorts::shard_name(s), crate::edge::objects::cohorts::BINDING)?;
@@ -250,14 +256,15 @@ pub async fn stats_view(env: &Env, config: &Config, since_minute: i64, now: Unix
             entries.push(e);
         }
     }
-    // keys this isolate holds (e.g. while their shard fails) that the shards did not list
     let (local, health) = CONTROL.with(|c| {
         let c = c.borrow();
         (c.snapshot.top(ms(now), 20), c.snapshot.health())
     });
+    // the isolate's own view includes its counts not yet flushed: the higher figure wins
     for (key, rate) in local {
-        if !entries.iter().any(|a| a.key == key) {
-            entries.push(Entry { key, rate, panic: false });
+        match entries.iter_mut().find(|a| a.key == key) {
+            Some(e) => e.rate = e.rate.max(rate),
+            None => entries.push(Entry { key, rate, panic: false }),
         }
     }
     entries.sort_by(|a, b| b.rate.total_cmp(&a.rate).then_with(|| a.key.cmp(&b.key)));
