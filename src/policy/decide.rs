@@ -4,7 +4,7 @@
 
 use super::{Action, CohortKey, CohortKind, CohortState, Level, Policy, Rule, Subject};
 use crate::request::route::{self, Route};
-use crate::signals::Verdict as RiskVerdict;
+use crate::signals::RiskAction;
 
 /// The outcome for a protected request.
 #[derive(Clone, Debug, PartialEq)]
@@ -175,11 +175,11 @@ impl Policy {
         };
 
         // fingerprint risk
-        match self.risk.verdict(difficulty, s.assessment.score) {
-            RiskVerdict::Deny => {
+        match self.risk.action(difficulty, s.assessment.score) {
+            RiskAction::Deny => {
                 return decision(Outcome::Deny, format!("risk {}", s.assessment.score), rule, 0);
             }
-            RiskVerdict::Work(d) => {
+            RiskAction::Work(d) => {
                 if d > difficulty {
                     why.push(format!("risk {} +{}", s.assessment.score, d - difficulty));
                 }
@@ -239,7 +239,7 @@ mod tests {
     use super::*;
     use crate::policy::testing::subject;
     use crate::policy::{CohortKey, CohortKind, Known, load};
-    use crate::signals::{Assessment, Reason};
+    use crate::signals::{Assessment, Reason, ReasonCode};
 
     #[test]
     fn decisions_follow_rules_risk_and_attack() {
@@ -278,7 +278,7 @@ shadow = true
         let risky = Assessment { score: 45, ..Default::default() };
         let tool = Assessment {
             score: 80,
-            reasons: vec![Reason { code: "ua_automation", weight: 80, detail: String::new() }],
+            reasons: vec![Reason { code: ReasonCode::UaAutomation, weight: 80, detail: String::new() }],
         };
         let none = CohortState::default();
         let price = |d, k| Outcome::Price { difficulty: d, k };

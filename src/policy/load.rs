@@ -5,7 +5,7 @@
 use super::file::{AttackFile, ConditionsFile, File, LevelFile, NoJsFile, RoutesFile};
 use super::{Action, Attack, Cidr, CohortKey, CohortKind, Conditions, Level, NoJs, Policy, Rule, VERSION};
 use crate::request::route::{self, Route};
-use crate::signals::RiskPolicy;
+use crate::signals::{ReasonCode, RiskPolicy};
 use std::fmt;
 
 /// The two spellings of a policy: TOML (the file operators edit) and JSON (what the Worker
@@ -425,12 +425,14 @@ fn conditions(p: &mut Problems, at: &str, c: &ConditionsFile, phone_known: bool)
             p.add(format!("{at}.user_agent[{i}]"), "a pattern must have 1 to 256 characters");
         }
     }
+    let mut reasons = Vec::new();
     for (i, r) in c.reasons.iter().enumerate() {
-        if crate::signals::reason_code(r).is_none() {
-            p.add(
+        match ReasonCode::parse(r) {
+            Some(code) => reasons.push(code),
+            None => p.add(
                 format!("{at}.reasons[{i}]"),
                 format!("{r:?} is not a fingerprint reason code (README § Fingerprint checks)"),
-            );
+            ),
         }
     }
     let mut phone_codes = Vec::new();
@@ -449,7 +451,7 @@ fn conditions(p: &mut Problems, at: &str, c: &ConditionsFile, phone_known: bool)
         asns: c.asn.clone(),
         cidrs,
         user_agents: c.user_agent.iter().map(|s| s.to_ascii_lowercase()).collect(),
-        reasons: c.reasons.clone(),
+        reasons,
         phone_codes,
         risk_at_least: c.risk_at_least,
     }

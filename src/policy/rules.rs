@@ -3,6 +3,7 @@
 //! number at challenge time) neither holds nor fails.
 
 use super::{Known, Subject};
+use crate::signals::ReasonCode;
 use std::net::IpAddr;
 
 /// An ordered rule.
@@ -52,7 +53,7 @@ pub struct Conditions {
     /// Glob patterns (`*` any run, `?` one character) over the User-Agent, case-insensitive.
     pub user_agents: Vec<String>,
     /// Fingerprint reason codes.
-    pub reasons: Vec<String>,
+    pub reasons: Vec<ReasonCode>,
     /// Phone calling codes (digits).
     pub phone_codes: Vec<String>,
     /// Risk score at least this.
@@ -163,7 +164,7 @@ impl Conditions {
             out.push(Some(self.user_agents.iter().any(|g| glob(g, &ua))));
         }
         if !self.reasons.is_empty() {
-            out.push(Some(self.reasons.iter().any(|r| s.assessment.has(r))));
+            out.push(Some(self.reasons.iter().any(|r| s.assessment.has(*r))));
         }
         if !self.phone_codes.is_empty() {
             out.push(match &s.phone_code {
