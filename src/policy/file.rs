@@ -1,5 +1,5 @@
 //! The policy file as written: the serde structures of the TOML (or JSON) document, with
-//! the defaults a file may leave out. Nothing here is validated; [`super::load`] does that.
+//! the defaults a file may leave out. Nothing here is validated; `load` does that.
 
 use super::CohortKind;
 use crate::signals::RiskPolicy;
