@@ -18,7 +18,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { startOrigin, startGate, randomSecret, testPolicy, challenge, ROOT, env } from '../tests/e2e/harness.mjs';
+import { startOrigin, startWranglerDev, randomSecret, testPolicy, challenge, ROOT, env } from '../tests/e2e/harness.mjs';
 
 const execFileP = promisify(execFile);
 const arg = (name, dflt) => {
@@ -176,7 +176,7 @@ async function main() {
     results.direct = await wrk(origin.url, login);
     await origin.reset();
 
-    gate = await startGate({ origin: origin.url, secrets, vars: { ...vars, POLICY: policy(true) } });
+    gate = await startWranglerDev({ origin: origin.url, secrets, vars: { ...vars, POLICY: policy(true) } });
     results.pass = await wrk(gate.url, login);
     await origin.reset();
     results.garbage = await wrk(gate.url, { ...signup, headers: { ...headers, 'X-Gate-Solution': 'not-a-solution' } });
@@ -205,7 +205,7 @@ async function main() {
     for (const [name, attack, shards] of configs) {
       const pool = await solutions(gate.url, serial + 2);
       await gate.stop();
-      gate = await startGate({ origin: origin.url, secrets, vars: { ...vars, POLICY: policy(attack), COHORT_SHARDS: String(shards) } });
+      gate = await startWranglerDev({ origin: origin.url, secrets, vars: { ...vars, POLICY: policy(attack), COHORT_SHARDS: String(shards) } });
       const r = await wrk(gate.url, { ...signup, solutions: pool }, { count: serial, connections: 1, threads: 1 });
       results.serial.push({ name, shards, attack, ...r });
     }

@@ -1,4 +1,4 @@
-// Times the wasm32 verifier under Node (built by scripts/bench from benches/wasm_verify.rs):
+// Times the wasm32 verifier under Node (built by scripts/bench from examples/wasm_verify.rs):
 // verify of the default proof vs one bare SHA-256 of the same bytes, in the same process.
 import { createRequire } from 'node:module';
 const require = createRequire(import.meta.url);

@@ -6,13 +6,12 @@
 mod fixture;
 
 use criterion::{Criterion, criterion_group, criterion_main};
-use gate::pipeline::config::defaults;
 use gate::protocol::solution;
 use sha2::{Digest, Sha256};
 use std::hint::black_box;
 
 fn verify(c: &mut Criterion) {
-    let raw = fixture::solution(defaults::DIFFICULTY, defaults::K);
+    let raw = fixture::solution(fixture::DIFFICULTY, fixture::K);
     let keys = fixture::keys();
     let expect = fixture::expectation(&keys);
     assert!(solution::verify(&raw, &expect).is_ok());

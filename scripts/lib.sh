@@ -1,6 +1,9 @@
 # shellcheck shell=bash
-# Shared environment for the project scripts. Source it; it installs nothing.
-# Facts behind these settings: ../shared/toolchain.md.
+# Shared environment and helpers for the project scripts. Source it; it installs nothing
+# (scripts/setup does). It puts node_modules/.bin and cargo's bin on PATH, keeps wrangler and
+# worker-build off the network (no telemetry, no downloads of tools this machine already has),
+# reads the pinned tool versions, and says how this machine builds for wasm32 (wasm_route,
+# with_wasm_env, worker_target_dir).
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 CARGO_BIN="${CARGO_HOME:-$HOME/.cargo}/bin"

@@ -86,7 +86,7 @@ impl Solver {
         self.exhausted = false;
     }
 
-    /// Tries about `budget` nonces; true once a nonce is found (then see `nonce_hex`).
+    /// Tries about `budget` nonces; true once a nonce is found (then read it with `nonce_hi` and `nonce_lo`).
     pub fn solve_step(&mut self, budget: u32) -> bool {
         if self.found.is_some() {
             return true;

@@ -22,7 +22,7 @@ fn ring() -> KeyRing {
 fn expect(keys: &KeyRing) -> Expectation<'_> {
     Expectation {
         keys,
-        now: UnixTime(1_700_000_010),
+        now: UnixTime::from_secs(1_700_000_010),
         skew: 30,
         route: Some("/signup"),
         binding: Some(Binding([1; 16])),
@@ -32,7 +32,8 @@ fn expect(keys: &KeyRing) -> Expectation<'_> {
 fn valid_solution() -> Solution {
     let terms =
         Terms { route: "/signup".into(), difficulty: 4, k: 3, risk: 0, ttl: 300, binding: Binding([1; 16]) };
-    let signed = challenge::issue(ring().current(), &terms, UnixTime(1_700_000_000), [3; 16]).unwrap();
+    let signed =
+        challenge::issue(ring().current(), &terms, UnixTime::from_secs(1_700_000_000), [3; 16]).unwrap();
     solution::solve(signed.bytes(), b"").unwrap()
 }
 
@@ -89,7 +90,7 @@ proptest! {
         let _ = route::canonical(&path);
         let _ = route::Route::parse(&path);
         let key = Key::new(b"origin secret for property tests!!!");
-        let _ = gate::protocol::verdict::verify(&header, &key, UnixTime(0), 60, "POST", "/signup");
+        let _ = gate::protocol::verdict::verify(&header, &key, UnixTime::from_secs(0), 60, "POST", "/signup");
     }
 
     #[test]
@@ -106,7 +107,7 @@ proptest! {
         }
         let token = URL_SAFE_NO_PAD.encode(&bytes);
         for t in [token.as_str(), raw.as_str()] {
-            let got = gate::pipeline::nojs::verify(t, &keys, UnixTime(now), 30, "/signup", Binding([1; 16]));
+            let got = gate::pipeline::nojs::verify(t, &keys, UnixTime::from_secs(now), 30, "/signup", Binding([1; 16]));
             prop_assert!(got.is_err(), "arbitrary input verified as a wait token");
         }
     }

@@ -20,7 +20,7 @@ import { serve } from './server.mjs';
 import { measurePeers, peerPayloads, peerRoots } from './peers.mjs';
 import { chromium } from 'playwright-core';
 import { launch, person, CHROMIUM } from '../../tests/e2e/browser.mjs';
-import { startOrigin, startGate, randomSecret, ROOT } from '../../tests/e2e/harness.mjs';
+import { startOrigin, startWranglerDev, randomSecret, ROOT } from '../../tests/e2e/harness.mjs';
 
 const args = process.argv.slice(2);
 const opt = (name, dflt) => {
@@ -68,7 +68,7 @@ async function main() {
   const browser = await launch();
   const originSecret = randomSecret();
   const origin = await startOrigin({ originSecret });
-  const gate = await startGate({ origin: origin.url, secrets: { GATE_SECRET: randomSecret(), ORIGIN_SECRET: originSecret } });
+  const gate = await startWranglerDev({ origin: origin.url, secrets: { GATE_SECRET: randomSecret(), ORIGIN_SECRET: originSecret } });
   try {
     const page = await browser.newPage();
     const threads = await page.evaluate(() => navigator.hardwareConcurrency);

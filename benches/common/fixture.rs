@@ -9,10 +9,14 @@ use gate::protocol::key::{Key, KeyRing};
 use gate::protocol::solution::{self, Expectation};
 use gate::protocol::time::UnixTime;
 
+/// The default challenge's difficulty: the base price of the shipped policy (policy/gate.toml).
+pub const DIFFICULTY: u8 = 17;
+/// The default challenge's sub-puzzles.
+pub const K: u8 = 32;
 /// The challenge key.
 pub const SECRET: &[u8] = b"benchmark secret, at least thirty-two bytes long";
 /// Issue time.
-pub const NOW: UnixTime = UnixTime(1_700_000_000);
+pub const NOW: UnixTime = UnixTime::from_secs(1_700_000_000);
 /// The protected route.
 pub const ROUTE: &str = "/signup";
 /// The client binding.
@@ -42,6 +46,7 @@ pub fn chrome_facts() -> gate::request::facts::RequestFacts {
     RequestFacts {
         method: "POST".into(),
         path: "/signup".into(),
+        query: None,
         scheme: "https".into(),
         host: "example.com".into(),
         headers: Headers::from_pairs([

@@ -105,7 +105,7 @@ fn read_dev_var(path: &Path, name: &str) -> Option<String> {
 
 #[allow(clippy::disallowed_methods)] // a real server reads its own clock; the core never does
 fn now() -> UnixTime {
-    UnixTime(
+    UnixTime::from_secs(
         std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0),
     )
 }

@@ -13,10 +13,10 @@
 //! - [`stats_view`] gathers the stats page's counts, busiest cohorts and this isolate's health
 //!   and object-call counters.
 
-use crate::control::snapshot::Health;
 use crate::control::{Call, Control, Windows};
 use crate::pipeline::config::Config;
-use crate::policy::{CohortKey, CohortState};
+use crate::pipeline::step::{CohortReading, DecisionCount, StatsRead};
+use crate::policy::{CohortKey, CohortState, NO_JS_PREFIX};
 use crate::protocol::time::UnixTime;
 use crate::store::cohorts::{self, Entry, Exchange, Panic, Reply};
 use crate::store::stats::{self, Count};
@@ -30,13 +30,27 @@ thread_local! {
 /// The isolate's clock in ms (the snapshot's bound is finer than a second). `now` is the
 /// request's time; the platform clock wins when it reads later (it only advances).
 fn ms(now: UnixTime) -> u64 {
+    platform_ms().max(now.millis())
+}
+
+fn platform_ms() -> u64 {
     let d = js_sys::Date::now();
-    let platform = if d.is_finite() && d > 0.0 { d as u64 } else { 0 };
-    platform.max(now.seconds().saturating_mul(1000))
+    if d.is_finite() && d > 0.0 { d as u64 } else { 0 }
 }
 
 fn windows(config: &Config) -> Windows {
     Windows { js: config.policy.attack.window_secs, no_js: config.policy.no_js.window_secs }
+}
+
+/// The windows for one read: the caller's window for every key it names.
+fn windows_for(config: &Config, keys: &[CohortKey], window_secs: u32) -> Windows {
+    let mut w = windows(config);
+    if keys.iter().any(|k| k.0.starts_with(NO_JS_PREFIX)) {
+        w.no_js = window_secs;
+    } else {
+        w.js = window_secs;
+    }
+    w
 }
 
 /// The lowest rate any level starts at: a shard lists its keys above it as hot.
@@ -81,7 +95,7 @@ async fn run(env: Env, calls: Vec<Call>) {
         }
     });
     for (call, result) in futures_util::future::join_all(done).await {
-        let now = ms(UnixTime(0));
+        let now = platform_ms();
         match result {
             Ok(reply) => CONTROL.with(|c| c.borrow_mut().answered(&call, &reply, now)),
             Err(e) => {
@@ -134,53 +148,65 @@ fn schedule(env: &Env, ctx: &Context, hot_at: f64, now_ms: u64) {
 
 /// Awaits a refresh of the request's cold shards (a new or idle isolate), so a decision never
 /// reads state older than the bound; a no-op while the isolate is busy.
-pub async fn ready(env: &Env, config: &Config, keys: &[CohortKey], site: bool, now: UnixTime) {
-    let now_ms = ms(now);
-    let calls = CONTROL.with(|c| {
-        c.borrow_mut().cold(keys, site, config.cohort_shards, windows(config), hot_at(config), now_ms)
-    });
+async fn ready(env: &Env, config: &Config, keys: &[CohortKey], site: bool, w: Windows, now_ms: u64) {
+    let calls =
+        CONTROL.with(|c| c.borrow_mut().cold(keys, site, config.cohort_shards, w, hot_at(config), now_ms));
     if !calls.is_empty() {
         run(env.clone(), calls).await;
     }
 }
 
-/// Whether any of these keys' counter shards is failing now (the no-JS path, whose budget is
-/// its only price, closes then).
-pub fn unreachable(config: &Config, keys: &[CohortKey]) -> bool {
+/// Whether any of these keys' counter shards is failing now.
+fn unreachable(config: &Config, keys: &[CohortKey]) -> bool {
     let failing = CONTROL.with(|c| c.borrow().snapshot.health().failing_shards);
     keys.iter().any(|k| failing.contains(&cohorts::shard(&k.0, config.cohort_shards)))
 }
 
-/// The request's cohort state from the isolate's snapshot (no object call on this path).
-pub fn cohort_state(
+/// The request's cohort state from the isolate's snapshot. While the isolate is busy this
+/// makes no object call (due refreshes and flushes go to `ctx.wait_until`); only cold shards
+/// (a new isolate, or none of their keys asked for in 2 s) are awaited, once.
+///
+/// Never an error for the JavaScript path: an unreachable counter holds the last known
+/// levels (`control::snapshot`) instead of falling back to the base price. The no-JS path's
+/// budget is its only price, so for `nojs:` keys an unreachable shard is an error (closed).
+pub async fn cohort_state(
     env: &Env,
     ctx: &Context,
     config: &Config,
     keys: &[CohortKey],
     site: bool,
+    window_secs: u32,
     now: UnixTime,
-) -> CohortState {
+) -> Result<CohortState, String> {
     let now_ms = ms(now);
-    let state =
-        CONTROL.with(|c| c.borrow_mut().state(keys, site, config.cohort_shards, windows(config), now_ms));
+    let w = windows_for(config, keys, window_secs);
+    ready(env, config, keys, site, w, now_ms).await;
+    let now_ms = ms(now).max(now_ms);
+    if keys.iter().any(|k| k.0.starts_with(NO_JS_PREFIX)) && unreachable(config, keys) {
+        return Err("counters unreachable".into());
+    }
+    let state = CONTROL.with(|c| c.borrow_mut().state(keys, site, config.cohort_shards, w, now_ms));
     schedule(env, ctx, hot_at(config), now_ms);
-    state
+    Ok(state)
 }
 
-/// Counts one freshly spent, forwarded sign-up in its cohorts (and the site key when `site`).
-pub fn count_signup(
+/// Counts one accepted, freshly spent sign-up in its cohorts (and the site key when `site`):
+/// in this isolate's snapshot at once, to the shards with the next flush (`wait_until`).
+pub async fn count_signup(
     env: &Env,
     ctx: &Context,
     config: &Config,
     keys: &[CohortKey],
     site: bool,
+    window_secs: u32,
     now: UnixTime,
 ) {
     if keys.is_empty() && !site {
         return;
     }
     let now_ms = ms(now);
-    CONTROL.with(|c| c.borrow_mut().count_signup(keys, site, config.cohort_shards, windows(config), now_ms));
+    let w = windows_for(config, keys, window_secs);
+    CONTROL.with(|c| c.borrow_mut().count_signup(keys, site, config.cohort_shards, w, now_ms));
     schedule(env, ctx, hot_at(config), now_ms);
 }
 
@@ -195,15 +221,20 @@ pub fn count(env: &Env, ctx: &Context, action: &'static str, code: String, now: 
 
 /// Sets a run-time panic switch until `until_ms` (0: off): in the key's shard, or for the site
 /// in every shard. This isolate applies it at once; every other one within the bound.
-pub async fn panic(env: &Env, config: &Config, key: &CohortKey, until_ms: u64, now: UnixTime) -> Result<()> {
-    let _ = now;
+pub async fn panic(
+    env: &Env,
+    config: &Config,
+    key: &CohortKey,
+    until: Option<UnixTime>,
+) -> std::result::Result<(), String> {
+    let until_ms = until.map_or(0, UnixTime::millis);
     let shards = config.cohort_shards;
     let targets: Vec<u32> = if *key == CohortKey::site() {
         (0..shards.max(1)).collect()
     } else {
         vec![cohorts::shard(&key.0, shards)]
     };
-    let body = serde_json::to_string(&Panic { key: key.0.clone(), until_ms })?;
+    let body = serde_json::to_string(&Panic { key: key.0.clone(), until_ms }).map_err(|e| e.to_string())?;
     let calls = targets.into_iter().map(|s| {
         let body = body.clone();
         async move {
@@ -220,40 +251,42 @@ pub async fn panic(env: &Env, config: &Config, key: &CohortKey, until_ms: u64, n
         c.snapshot.panic_set(key, until_ms, shards);
     });
     for r in results {
-        r?;
+        r.map_err(|e| e.to_string())?;
     }
     Ok(())
 }
 
-/// What the stats page shows.
-pub struct View {
-    /// Decision counts since the minute asked for, summed over the stats shards.
-    pub counts: Vec<Count>,
-    /// The busiest cohorts over all counter shards (and panics on).
-    pub cohorts: Vec<Entry>,
-    /// This isolate's degradation condition and object-call counters.
-    pub health: Health,
-}
-
-/// The stats page's data. Counter shards that do not answer are left out (and show in
-/// `health`); the page itself is not a hot path.
-pub async fn stats_view(env: &Env, config: &Config, since_minute: i64, now: UnixTime) -> Result<View> {
-    let (calls, rows) = CONTROL.with(|c| c.borrow_mut().flush_all(hot_at(config), ms(now)));
-    if !rows.is_empty() {
-        CONTROL.with(|c| c.borrow_mut().snapshot.note_call(true));
-        send_stats(env.clone(), rows).await;
+/// The stats page's data: decision counts (this isolate's batch flushed first), the busiest
+/// cohorts over all counter shards and this isolate's view, and `health`: the degradation
+/// condition and this isolate's object-call counters. Counter shards that do not answer are
+/// left out (and show in `health`); the page itself is not a hot path.
+pub async fn stats_view(
+    env: &Env,
+    config: Option<&Config>,
+    since_minute: u64,
+    now: UnixTime,
+) -> std::result::Result<StatsRead, String> {
+    let since = i64::try_from(since_minute).unwrap_or(i64::MAX);
+    if let Some(config) = config {
+        let (calls, rows) = CONTROL.with(|c| c.borrow_mut().flush_all(hot_at(config), ms(now)));
+        if !rows.is_empty() {
+            CONTROL.with(|c| c.borrow_mut().snapshot.note_call(true));
+            send_stats(env.clone(), rows).await;
+        }
+        run(env.clone(), calls).await;
     }
-    run(env.clone(), calls).await;
-    let counts = counts(env, since_minute).await?;
-    let tops = (0..config.cohort_shards.max(1)).map(|s| async move {
-        let stub = stub(env, &cohorts::shard_name(s), crate::edge::objects::cohorts::BINDING)?;
-        let mut resp = stub.fetch_with_str("https://cohorts.internal/top").await?;
-        resp.json::<Vec<Entry>>().await
-    });
+    let counts = counts(env, since).await.map_err(|e| e.to_string())?;
     let mut entries: Vec<Entry> = Vec::new();
-    for e in futures_util::future::join_all(tops).await.into_iter().flatten().flatten() {
-        if !entries.iter().any(|a| a.key == e.key) {
-            entries.push(e);
+    if let Some(config) = config {
+        let tops = (0..config.cohort_shards.max(1)).map(|s| async move {
+            let stub = stub(env, &cohorts::shard_name(s), crate::edge::objects::cohorts::BINDING)?;
+            let mut resp = stub.fetch_with_str("https://cohorts.internal/top").await?;
+            resp.json::<Vec<Entry>>().await
+        });
+        for e in futures_util::future::join_all(tops).await.into_iter().flatten().flatten() {
+            if !entries.iter().any(|a| a.key == e.key) {
+                entries.push(e);
+            }
         }
     }
     let (local, health) = CONTROL.with(|c| {
@@ -269,7 +302,22 @@ pub async fn stats_view(env: &Env, config: &Config, since_minute: i64, now: Unix
     }
     entries.sort_by(|a, b| b.rate.total_cmp(&a.rate).then_with(|| a.key.cmp(&b.key)));
     entries.truncate(20);
-    Ok(View { counts, cohorts: entries, health })
+    Ok(StatsRead {
+        counts: counts
+            .into_iter()
+            .map(|c| DecisionCount {
+                minute: u64::try_from(c.minute).unwrap_or(0),
+                action: c.action,
+                code: c.code,
+                n: u64::try_from(c.n).unwrap_or(0),
+            })
+            .collect(),
+        cohorts: entries
+            .into_iter()
+            .map(|e| CohortReading { key: e.key, rate: e.rate, panic: e.panic })
+            .collect(),
+        health: serde_json::to_value(&health).unwrap_or_default(),
+    })
 }
 
 /// Decision counts since a minute, summed over the stats shards (also without a valid policy).

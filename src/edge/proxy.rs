@@ -58,13 +58,13 @@ pub async fn pass_through(origin: &Url, req: &Request) -> Result<Response> {
 }
 
 /// Sends a verified request, with its already-read body, and the verdict header.
-pub async fn forward(origin: &Url, req: &Request, body: Vec<u8>, verdict: &str) -> Result<Response> {
+pub async fn forward(origin: &Url, req: &Request, body: &[u8], verdict: &str) -> Result<Response> {
     let url = target(origin, req)?;
     let mut init = RequestInit::new();
     init.with_method(req.method())
         .with_headers(headers(req, &[(crate::protocol::verdict::HEADER, verdict)])?)
         .with_redirect(RequestRedirect::Manual)
-        .with_body(Some(js_sys::Uint8Array::from(body.as_slice()).into()));
+        .with_body(Some(js_sys::Uint8Array::from(body).into()));
     let upstream = Request::new_with_init(url.as_str(), &init)?;
     let resp = Fetch::Request(upstream).send().await?;
     public_redirect(origin, req, resp)

@@ -1,13 +1,14 @@
-//! Turns a `worker::Request` and its `request.cf` into plain facts for the core. Every
-//! `cf` field is read from the raw object and may be absent (local dev, zones without Bot
-//! Management): absent is `None`, never an error.
+//! Reads a `worker::Request` once: its facts (headers, `request.cf`, path, query) for the
+//! core, its body up to a cap, and the platform clock and CSPRNG. Every `cf` field is read
+//! from the raw object and may be absent (local dev, zones without Bot Management): absent
+//! is `None`, never an error.
 
-use crate::protocol::binding::{Binding, ClientView};
+use crate::pipeline::step::BodyRead;
 use crate::protocol::time::UnixTime;
 use crate::request::facts::{BotFacts, CfFacts, Headers, RequestFacts};
 use wasm_bindgen::JsValue;
-use worker::Request;
 use worker::worker_sys::ext::RequestExt as _;
+use worker::{Method, Request, wasm_bindgen, wasm_bindgen_futures, web_sys};
 
 /// Most headers kept, and longest value kept, per request (a hostile client can send more).
 const MAX_HEADERS: usize = 100;
@@ -30,6 +31,7 @@ pub fn read(req: &Request) -> RequestFacts {
     RequestFacts {
         method: req.method().to_string(),
         path: req.path(),
+        query: url.as_ref().and_then(|u| u.query().map(str::to_string)),
         scheme: url.as_ref().map(|u| u.scheme().to_string()).unwrap_or_default(),
         host: url
             .as_ref()
@@ -71,15 +73,6 @@ fn cf_facts(cf: &JsValue) -> CfFacts {
     }
 }
 
-/// The binding of the client as the edge sees it.
-pub fn binding(facts: &RequestFacts) -> Binding {
-    Binding::of(&ClientView {
-        asn: facts.cf.asn,
-        country: facts.cf.country.as_deref(),
-        user_agent: facts.user_agent(),
-    })
-}
-
 fn field(obj: &JsValue, name: &str) -> Option<JsValue> {
     js_sys::Reflect::get(obj, &JsValue::from_str(name)).ok().filter(|v| !v.is_undefined() && !v.is_null())
 }
@@ -98,7 +91,8 @@ fn number(obj: &JsValue, name: &str) -> Option<u64> {
     (n.is_finite() && n >= 0.0 && n.fract() == 0.0 && n < 9.0e15).then_some(n as u64)
 }
 
-/// The current time from the Workers clock.
+/// The current time from the Workers clock. Read when a request arrives and again when its
+/// body has arrived (the client sets how long that takes); nowhere else on a request.
 pub fn now() -> UnixTime {
     UnixTime::from_millis_f64(js_sys::Date::now())
 }
@@ -108,4 +102,53 @@ pub fn random_id() -> Result<[u8; 16], getrandom::Error> {
     let mut id = [0u8; 16];
     getrandom::fill(&mut id)?;
     Ok(id)
+}
+
+/// How much of an oversized chunked upload is read and discarded before the gate gives up on
+/// it. Draining a modest overflow keeps the client's connection reusable (abandoning a body
+/// mid-upload breaks keep-alive connections, notably in `wrangler dev`'s proxy); anything
+/// larger is cancelled so the gate never pays for an unbounded upload.
+const DRAIN_LIMIT: usize = 1 << 20;
+
+/// Reads the body, keeping at most `cap` bytes whatever the client declared.
+pub async fn read_body(req: &Request, cap: usize) -> BodyRead {
+    use wasm_bindgen::JsCast as _;
+    if matches!(req.method(), Method::Get | Method::Head) {
+        return BodyRead::Bytes(Vec::new());
+    }
+    let Some(stream) = req.inner().body() else { return BodyRead::Bytes(Vec::new()) };
+    let failed = |e: JsValue| BodyRead::Failed(format!("{:?}", e.as_string()));
+    let reader: web_sys::ReadableStreamDefaultReader = stream.get_reader().unchecked_into();
+    let mut body = Vec::new();
+    let mut total: usize = 0;
+    loop {
+        let chunk = match wasm_bindgen_futures::JsFuture::from(reader.read()).await {
+            Ok(c) => c,
+            Err(e) => return failed(e),
+        };
+        let done = match js_sys::Reflect::get(&chunk, &"done".into()) {
+            Ok(d) => d,
+            Err(e) => return failed(e),
+        };
+        if done.as_bool().unwrap_or(true) {
+            break;
+        }
+        let value = match js_sys::Reflect::get(&chunk, &"value".into()) {
+            Ok(v) => v,
+            Err(e) => return failed(e),
+        };
+        let bytes = js_sys::Uint8Array::new(&value);
+        total = total.saturating_add(bytes.length() as usize);
+        if total > cap.saturating_add(DRAIN_LIMIT) {
+            let _ = wasm_bindgen_futures::JsFuture::from(reader.cancel()).await;
+            break;
+        }
+        if total <= cap {
+            body.extend_from_slice(&bytes.to_vec());
+        }
+    }
+    if total > cap {
+        return BodyRead::TooLarge(total);
+    }
+    BodyRead::Bytes(body)
 }

@@ -125,10 +125,6 @@ pub struct Loaded {
 pub mod defaults {
     /// Gate endpoint prefix.
     pub const PREFIX: &str = "/__gate";
-    /// Leading zero bits per sub-puzzle (the policy's default when it sets none).
-    pub const DIFFICULTY: u8 = 17;
-    /// Sub-puzzles (the policy's default when it sets none).
-    pub const K: u8 = 32;
     /// Challenge lifetime, seconds.
     pub const TTL: u64 = 300;
     /// Clock skew, seconds.

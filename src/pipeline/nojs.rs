@@ -183,9 +183,9 @@ pub fn decode(token: &str) -> Result<(Wait, Vec<u8>), WaitError> {
     let wait = Wait {
         kid,
         id,
-        issued_at: UnixTime(u64_at(21)?),
-        not_before: UnixTime(u64_at(29)?),
-        expires_at: UnixTime(u64_at(37)?),
+        issued_at: UnixTime::from_secs(u64_at(21)?),
+        not_before: UnixTime::from_secs(u64_at(29)?),
+        expires_at: UnixTime::from_secs(u64_at(37)?),
         binding,
         route,
     };
@@ -357,7 +357,7 @@ mod tests {
     use super::*;
     use crate::protocol::challenge::{self, Terms};
 
-    const NOW: UnixTime = UnixTime(1_800_000_000);
+    const NOW: UnixTime = UnixTime::from_secs(1_800_000_000);
 
     fn ring() -> KeyRing {
         KeyRing::new(Key::new(b"no-js test secret, long enough to use!!"), None)
@@ -372,7 +372,7 @@ mod tests {
     }
 
     fn check(token: &str, at: u64) -> Result<Wait, WaitError> {
-        verify(token, &ring(), UnixTime(at), 30, "/signup", Binding([7; BINDING_LEN]))
+        verify(token, &ring(), UnixTime::from_secs(at), 30, "/signup", Binding([7; BINDING_LEN]))
     }
 
     #[test]
@@ -381,14 +381,17 @@ mod tests {
         let w = check(&t, NOW.seconds() + 5).unwrap();
         assert_eq!(w.id, [9; ID_LEN]);
         assert_eq!(w.issued_at, NOW);
-        assert_eq!(w.not_before, UnixTime(NOW.seconds() + 5));
-        assert_eq!(w.expires_at, UnixTime(NOW.seconds() + 600));
+        assert_eq!(w.not_before, UnixTime::from_secs(NOW.seconds() + 5));
+        assert_eq!(w.expires_at, UnixTime::from_secs(NOW.seconds() + 600));
         assert_eq!(w.route, "/signup");
         assert_eq!(URL_SAFE_NO_PAD.decode(&t).unwrap().len(), FIXED_LEN + 7 + TAG_LEN);
         // a previous key still verifies during a rotation
         let rotated =
             KeyRing::new(Key::new(b"the next secret, also long enough!!!!"), Some(ring().current().clone()));
-        assert!(verify(&t, &rotated, UnixTime(NOW.seconds() + 5), 30, "/signup", Binding([7; 16])).is_ok());
+        assert!(
+            verify(&t, &rotated, UnixTime::from_secs(NOW.seconds() + 5), 30, "/signup", Binding([7; 16]))
+                .is_ok()
+        );
     }
 
     #[test]
@@ -400,11 +403,11 @@ mod tests {
         assert_eq!(check(&t, NOW.seconds() + 631), Err(WaitError::Expired(NOW.seconds() + 600)));
         assert!(check(&t, NOW.seconds() + 630).is_ok(), "skew tolerated at the end");
         assert_eq!(
-            verify(&t, &ring(), UnixTime(later), 30, "/api/register", Binding([7; 16])),
+            verify(&t, &ring(), UnixTime::from_secs(later), 30, "/api/register", Binding([7; 16])),
             Err(WaitError::WrongRoute("/signup".into()))
         );
         assert_eq!(
-            verify(&t, &ring(), UnixTime(later), 30, "/signup", Binding([8; 16])),
+            verify(&t, &ring(), UnixTime::from_secs(later), 30, "/signup", Binding([8; 16])),
             Err(WaitError::BindingMismatch)
         );
         // forged: another key, a flipped bit anywhere, a truncated tag

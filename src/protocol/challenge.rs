@@ -55,7 +55,8 @@ pub struct Challenge {
     pub difficulty: u8,
     /// Number of sub-puzzles.
     pub k: u8,
-    /// Risk score the edge computed when issuing (0 when fingerprinting is off).
+    /// The fingerprint risk score when issuing, saturated to a byte (informational: the
+    /// submission is assessed again and priced on its own score).
     pub risk: u8,
     /// Hash of the client as the edge saw it.
     pub binding: Binding,
@@ -183,8 +184,8 @@ pub fn decode(bytes: &[u8]) -> Result<Decoded<'_>, DecodeError> {
     }
     let kid = KeyId(r.array().ok_or_else(short)?);
     let id = r.array().ok_or_else(short)?;
-    let issued_at = UnixTime(u64::from_be_bytes(r.array().ok_or_else(short)?));
-    let expires_at = UnixTime(u64::from_be_bytes(r.array().ok_or_else(short)?));
+    let issued_at = UnixTime::from_secs(u64::from_be_bytes(r.array().ok_or_else(short)?));
+    let expires_at = UnixTime::from_secs(u64::from_be_bytes(r.array().ok_or_else(short)?));
     let difficulty = r.byte().ok_or_else(short)?;
     let k = r.byte().ok_or_else(short)?;
     let risk = r.byte().ok_or_else(short)?;
@@ -336,12 +337,13 @@ mod tests {
 
     #[test]
     fn round_trip_keeps_every_field() {
-        let signed = issue(&key(), &terms("/signup"), UnixTime(1_700_000_000), [9; ID_LEN]).unwrap();
+        let signed =
+            issue(&key(), &terms("/signup"), UnixTime::from_secs(1_700_000_000), [9; ID_LEN]).unwrap();
         assert_eq!(signed.bytes().len(), FIXED_LEN + 7 + TAG_LEN);
         let bytes = token_bytes(&signed.token()).unwrap();
         let decoded = decode(&bytes).unwrap();
         assert_eq!(&decoded.challenge, signed.challenge());
-        assert_eq!(decoded.challenge.expires_at, UnixTime(1_700_000_300));
+        assert_eq!(decoded.challenge.expires_at, UnixTime::from_secs(1_700_000_300));
         assert!(key().verify(&[decoded.signed], decoded.tag));
         let json = signed.to_json();
         assert_eq!(json.token, signed.token());
@@ -352,14 +354,18 @@ mod tests {
     #[test]
     fn issue_refuses_bad_routes() {
         let long = "/".repeat(256);
-        assert_eq!(issue(&key(), &terms(&long), UnixTime(0), [0; 16]), Err(IssueError::RouteTooLong(256)));
-        assert_eq!(issue(&key(), &terms(""), UnixTime(0), [0; 16]), Err(IssueError::EmptyRoute));
-        assert!(issue(&key(), &terms(&"/".repeat(255)), UnixTime(0), [0; 16]).is_ok());
+        assert_eq!(
+            issue(&key(), &terms(&long), UnixTime::from_secs(0), [0; 16]),
+            Err(IssueError::RouteTooLong(256))
+        );
+        assert_eq!(issue(&key(), &terms(""), UnixTime::from_secs(0), [0; 16]), Err(IssueError::EmptyRoute));
+        assert!(issue(&key(), &terms(&"/".repeat(255)), UnixTime::from_secs(0), [0; 16]).is_ok());
     }
 
     #[test]
     fn decode_rejects_bad_layouts() {
-        let good = issue(&key(), &terms("/signup"), UnixTime(1), [1; 16]).unwrap().bytes().to_vec();
+        let good =
+            issue(&key(), &terms("/signup"), UnixTime::from_secs(1), [1; 16]).unwrap().bytes().to_vec();
         let mut wrong_version = good.clone();
         wrong_version[0] = 2;
         let mut zero_route = good.clone();

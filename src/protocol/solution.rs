@@ -75,10 +75,7 @@ impl Solution {
                 return Err(malformed("expected <token>.<nonces>[.<signals>]"));
             }
         };
-        let token = challenge::token_bytes(token).map_err(|e| match e {
-            DecodeError::Length(..) => malformed(format!("token: {e}")),
-            _ => malformed(format!("token: {e}")),
-        })?;
+        let token = challenge::token_bytes(token).map_err(|e| malformed(format!("token: {e}")))?;
         let nonce_bytes =
             URL_SAFE_NO_PAD.decode(nonces).map_err(|_| malformed("nonces are not base64url"))?;
         if nonce_bytes.is_empty()
@@ -226,7 +223,7 @@ mod tests {
     use crate::protocol::challenge::{Terms, issue};
     use crate::protocol::key::Key;
 
-    const NOW: UnixTime = UnixTime(1_700_000_000);
+    const NOW: UnixTime = UnixTime::from_secs(1_700_000_000);
 
     fn ring() -> KeyRing {
         KeyRing::new(

@@ -2,30 +2,77 @@
 
 use serde::{Deserialize, Serialize};
 
-/// Seconds since the Unix epoch, as read by the caller (the edge glue reads `Date.now()`).
-#[derive(Copy, Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-#[serde(transparent)]
-pub struct UnixTime(pub u64);
+/// A point in time: milliseconds since the Unix epoch, as read by the caller (the edge glue
+/// reads `Date.now()` once when a request arrives, once when its body has). The one time type
+/// of the crate: protocol fields are whole seconds ([`UnixTime::seconds`]), counters decay in
+/// milliseconds ([`UnixTime::millis`]), stats bucket by minute ([`UnixTime::minute`]).
+/// Serialized as whole seconds.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Default, Serialize, Deserialize)]
+#[serde(from = "u64", into = "u64")]
+pub struct UnixTime(u64);
+
+impl From<u64> for UnixTime {
+    /// Whole seconds.
+    fn from(secs: u64) -> UnixTime {
+        UnixTime::from_secs(secs)
+    }
+}
+
+impl From<UnixTime> for u64 {
+    fn from(t: UnixTime) -> u64 {
+        t.seconds()
+    }
+}
 
 impl UnixTime {
+    /// Whole seconds since the epoch.
+    pub const fn from_secs(secs: u64) -> UnixTime {
+        UnixTime(secs.saturating_mul(1000))
+    }
+
+    /// Milliseconds since the epoch.
+    pub const fn from_millis(ms: u64) -> UnixTime {
+        UnixTime(ms)
+    }
+
     /// The number of whole seconds since the epoch.
     pub fn seconds(self) -> u64 {
+        self.0 / 1000
+    }
+
+    /// Milliseconds since the epoch.
+    pub fn millis(self) -> u64 {
         self.0
+    }
+
+    /// Milliseconds since the epoch as a float (the counters' decay arithmetic).
+    pub fn millis_f64(self) -> f64 {
+        self.0 as f64
+    }
+
+    /// The Unix minute (stats buckets).
+    pub fn minute(self) -> u64 {
+        self.0 / 60_000
     }
 
     /// `self + secs`, saturating instead of overflowing.
     pub fn plus(self, secs: u64) -> UnixTime {
-        UnixTime(self.0.saturating_add(secs))
+        UnixTime(self.0.saturating_add(secs.saturating_mul(1000)))
     }
 
     /// `self - secs`, saturating at the epoch.
     pub fn minus(self, secs: u64) -> UnixTime {
-        UnixTime(self.0.saturating_sub(secs))
+        UnixTime(self.0.saturating_sub(secs.saturating_mul(1000)))
+    }
+
+    /// Milliseconds from `earlier` to `self` (0 if `earlier` is later).
+    pub fn millis_since(self, earlier: UnixTime) -> u64 {
+        self.0.saturating_sub(earlier.0)
     }
 
     /// RFC 3339 in UTC, e.g. `2026-11-22T14:17:18Z` (siteverify's `challenge_ts`).
     pub fn rfc3339(self) -> String {
-        let secs = self.0;
+        let secs = self.seconds();
         let days = i64::try_from(secs / 86_400).unwrap_or(0);
         let rem = secs % 86_400;
         // civil-from-days (Howard Hinnant), valid for the proleptic Gregorian calendar
@@ -41,12 +88,12 @@ impl UnixTime {
         format!("{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}Z", rem / 3600, (rem % 3600) / 60, rem % 60)
     }
 
-    /// Converts milliseconds (as JavaScript's `Date.now()` returns them) to whole seconds.
-    /// Negative or non-finite input maps to the epoch rather than panicking.
+    /// Converts milliseconds as JavaScript's `Date.now()` returns them. Negative or
+    /// non-finite input maps to the epoch rather than panicking.
     pub fn from_millis_f64(ms: f64) -> UnixTime {
         if ms.is_finite() && ms > 0.0 {
             // `as` saturates for floats, so this cannot panic.
-            UnixTime((ms / 1000.0) as u64)
+            UnixTime(ms as u64)
         } else {
             UnixTime(0)
         }
@@ -59,9 +106,11 @@ mod tests {
 
     #[test]
     fn arithmetic_saturates() {
-        assert_eq!(UnixTime(u64::MAX).plus(5), UnixTime(u64::MAX));
-        assert_eq!(UnixTime(3).minus(5), UnixTime(0));
-        assert_eq!(UnixTime(10).plus(5).seconds(), 15);
+        assert_eq!(UnixTime::from_millis(u64::MAX).plus(5), UnixTime::from_millis(u64::MAX));
+        assert_eq!(UnixTime::from_secs(3).minus(5), UnixTime::from_secs(0));
+        assert_eq!(UnixTime::from_secs(10).plus(5).seconds(), 15);
+        assert_eq!(UnixTime::from_millis(61_500).minute(), 1);
+        assert_eq!(UnixTime::from_millis(2_500).millis_since(UnixTime::from_secs(1)), 1_500);
     }
 
     #[test]
@@ -74,7 +123,7 @@ mod tests {
             (4_102_444_799, "2099-12-31T23:59:59Z"),
         ];
         for (secs, want) in cases {
-            assert_eq!(UnixTime(secs).rfc3339(), want);
+            assert_eq!(UnixTime::from_secs(secs).rfc3339(), want);
         }
     }
 
@@ -86,10 +135,10 @@ mod tests {
             (-5.0, 0),
             (f64::NAN, 0),
             (f64::INFINITY, 0),
-            (1e30, u64::MAX),
+            (1e30, u64::MAX / 1000),
         ];
         for (ms, want) in cases {
-            assert_eq!(UnixTime::from_millis_f64(ms), UnixTime(want), "{ms}");
+            assert_eq!(UnixTime::from_millis_f64(ms).seconds(), want, "{ms}");
         }
     }
 }

@@ -29,7 +29,7 @@ pub struct Verdict {
     pub difficulty: u8,
     /// Sub-puzzles that were paid.
     pub k: u8,
-    /// Risk score (0 when fingerprinting is off).
+    /// The fingerprint risk score at submission (0 for a client with no findings).
     pub score: u32,
     /// Reason codes behind the score.
     pub reasons: Vec<String>,
@@ -100,7 +100,7 @@ pub fn verify(
         return Err(VerdictError::BadSignature);
     }
     let mut v = Verdict {
-        time: UnixTime(0),
+        time: UnixTime::from_secs(0),
         id: String::new(),
         method: String::new(),
         path: String::new(),
@@ -114,7 +114,7 @@ pub fn verify(
         let (name, value) = pair.split_once('=').ok_or(VerdictError::Malformed("field without ="))?;
         match name {
             "v" => version_seen = value == "1",
-            "t" => v.time = UnixTime(value.parse().map_err(|_| VerdictError::Malformed("t"))?),
+            "t" => v.time = UnixTime::from_secs(value.parse().map_err(|_| VerdictError::Malformed("t"))?),
             "id" => v.id = value.to_string(),
             "m" => v.method = value.to_string(),
             "p" => v.path = unescape_path(value),
@@ -144,7 +144,7 @@ mod tests {
 
     fn verdict() -> Verdict {
         Verdict {
-            time: UnixTime(1_700_000_000),
+            time: UnixTime::from_secs(1_700_000_000),
             id: "AAECAwQFBgcICQoLDA0ODw".into(),
             method: "POST".into(),
             path: "/signup;x=1%20".into(),
@@ -160,7 +160,8 @@ mod tests {
         let key = Key::new(b"origin secret with enough bytes in it!");
         let header = verdict().sign(&key);
         assert!(header.starts_with("v=1;t=1700000000;id=AAECAwQFBgcICQoLDA0ODw;m=POST;p=/signup%3Bx=1%2520;d=18;k=16;score=12;reasons=ua_automation,tz_mismatch;sig="));
-        let got = verify(&header, &key, UnixTime(1_700_000_010), 60, "POST", "/signup;x=1%20").unwrap();
+        let got =
+            verify(&header, &key, UnixTime::from_secs(1_700_000_010), 60, "POST", "/signup;x=1%20").unwrap();
         assert_eq!(got, verdict());
     }
 
@@ -170,7 +171,7 @@ mod tests {
         let other = Key::new(b"another origin secret with enough bytes");
         let header = verdict().sign(&key);
         let tampered = header.replace("score=12", "score=0");
-        let now = UnixTime(1_700_000_000);
+        let now = UnixTime::from_secs(1_700_000_000);
         let p = "/signup;x=1%20";
         assert_eq!(verify(&header, &other, now, 60, "POST", p), Err(VerdictError::BadSignature));
         assert_eq!(verify(&tampered, &key, now, 60, "POST", p), Err(VerdictError::BadSignature));

@@ -81,6 +81,8 @@ pub struct RequestFacts {
     pub method: String,
     /// Request path.
     pub path: String,
+    /// The raw query string (without `?`), if any.
+    pub query: Option<String>,
     /// `https` or `http`.
     pub scheme: String,
     /// Host the request was sent to.

@@ -1,6 +1,11 @@
-//! The single-use ledger's pure parts: which shard a challenge id belongs to, and the
-//! messages between the Worker and the ledger Durable Object (`edge::ledger`).
+//! The single-use ledger's logic: which shard a challenge id belongs to, the messages between
+//! the Worker and the ledger Durable Object (`edge::objects::ledger`), and what the object
+//! does with a spend. The object only stores rows and answers.
 
+use crate::pipeline::step::{SpendAnswer, SpendOrder};
+use crate::protocol::time::UnixTime;
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde::{Deserialize, Serialize};
 
 /// The shard (Durable Object name suffix) for a challenge id. Ids are random, so the first
@@ -37,6 +42,79 @@ pub struct SpendReply {
     pub repeat: bool,
 }
 
+/// Longest idempotency key kept.
+const MAX_IDEMPOTENCY_KEY: usize = 128;
+
+impl SpendRequest {
+    /// The message for a pipeline spend order.
+    pub fn of(order: &SpendOrder) -> SpendRequest {
+        SpendRequest {
+            id: URL_SAFE_NO_PAD.encode(order.id),
+            forget_after: order.forget_after.seconds(),
+            idempotency_key: order.idempotency_key.clone(),
+        }
+    }
+}
+
+/// What the ledger object does with a spend request.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Admission {
+    /// Malformed: answer 400.
+    Refuse(&'static str),
+    /// It arrives after its row could have been forgotten: no spend (the alarm may already
+    /// have deleted a first use, e.g. for a request whose body took long to arrive).
+    Stale,
+    /// Insert `id` unless present, to be forgotten after `forget_after` (Unix seconds).
+    Record {
+        /// The id, as sent.
+        id: String,
+        /// Unix seconds, bounded.
+        forget_after: i64,
+        /// The idempotency key, bounded.
+        idempotency_key: Option<String>,
+    },
+}
+
+/// Judges a spend request at the object's `now`.
+pub fn admit(spend: &SpendRequest, now: UnixTime) -> Admission {
+    if spend.id.is_empty() || spend.id.len() > 64 {
+        return Admission::Refuse("bad id");
+    }
+    let forget_after = i64::try_from(spend.forget_after).unwrap_or(i64::MAX).min(1 << 50);
+    if forget_after < i64::try_from(now.seconds()).unwrap_or(i64::MAX) {
+        return Admission::Stale;
+    }
+    Admission::Record {
+        id: spend.id.clone(),
+        forget_after,
+        idempotency_key: spend
+            .idempotency_key
+            .as_ref()
+            .map(|k| k.chars().take(MAX_IDEMPOTENCY_KEY).collect()),
+    }
+}
+
+/// The answer once the row was inserted (`fresh`) or found with `stored` as its key.
+pub fn answer(fresh: bool, stored: Option<&str>, presented: Option<&str>) -> SpendReply {
+    SpendReply { fresh, repeat: !fresh && presented.is_some() && stored == presented }
+}
+
+/// When the object's alarm should next run for a row forgotten after `forget_after`
+/// (Unix seconds): the millisecond after.
+pub fn alarm_at_ms(forget_after: i64) -> i64 {
+    forget_after.saturating_add(1).saturating_mul(1000)
+}
+
+impl From<SpendReply> for SpendAnswer {
+    fn from(r: SpendReply) -> SpendAnswer {
+        match (r.fresh, r.repeat) {
+            (true, _) => SpendAnswer::Fresh,
+            (false, true) => SpendAnswer::Repeat,
+            (false, false) => SpendAnswer::Replay,
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -55,5 +133,33 @@ mod tests {
         assert_eq!(shard(&[0xff; 16], 1), 0);
         assert_eq!(shard(&[0xff; 16], 0), 0);
         assert_eq!(shard_name(3), "ledger-3");
+    }
+
+    #[test]
+    fn admission_table() {
+        let now = UnixTime::from_secs(1_000);
+        let req =
+            |id: &str, forget_after: u64| SpendRequest { id: id.into(), forget_after, idempotency_key: None };
+        assert_eq!(admit(&req("", 2_000), now), Admission::Refuse("bad id"));
+        assert_eq!(admit(&req(&"x".repeat(65), 2_000), now), Admission::Refuse("bad id"));
+        assert_eq!(admit(&req("abc", 999), now), Admission::Stale, "past its row's life: never fresh");
+        assert!(matches!(admit(&req("abc", 1_000), now), Admission::Record { forget_after: 1_000, .. }));
+        let huge = admit(&req("abc", u64::MAX), now);
+        assert!(matches!(huge, Admission::Record { forget_after, .. } if forget_after == 1 << 50));
+        let long_key = SpendRequest { idempotency_key: Some("k".repeat(500)), ..req("abc", 2_000) };
+        let Admission::Record { idempotency_key: Some(k), .. } = admit(&long_key, now) else {
+            panic!("record")
+        };
+        assert_eq!(k.len(), 128);
+    }
+
+    #[test]
+    fn answers_table() {
+        assert_eq!(SpendAnswer::from(answer(true, None, None)), SpendAnswer::Fresh);
+        assert_eq!(SpendAnswer::from(answer(false, None, None)), SpendAnswer::Replay);
+        assert_eq!(SpendAnswer::from(answer(false, Some("k"), Some("k"))), SpendAnswer::Repeat);
+        assert_eq!(SpendAnswer::from(answer(false, Some("k"), Some("j"))), SpendAnswer::Replay);
+        assert_eq!(SpendAnswer::from(answer(false, None, Some("k"))), SpendAnswer::Replay);
+        assert_eq!(alarm_at_ms(10), 11_000);
     }
 }

@@ -6,7 +6,7 @@
 import { describe, it, before, after, beforeEach } from 'node:test';
 import assert from 'node:assert/strict';
 import net from 'node:net';
-import { startOrigin, startGate, randomSecret, challenge, gateCli, testPolicy } from './harness.mjs';
+import { startOrigin, startWranglerDev, randomSecret, challenge, gateCli, testPolicy } from './harness.mjs';
 
 const UA = 'gate-e2e/1.0';
 const PROTECTED = ['/signup', '/api/register', '/api/otp/send'];
@@ -108,7 +108,7 @@ describe('hardening: paths, replays, duplicate fields, busy', () => {
 
   before(async () => {
     origin = await startOrigin({ originSecret });
-    gate = await startGate({
+    gate = await startWranglerDev({
       origin: origin.url,
       secrets: { GATE_SECRET: randomSecret(), ORIGIN_SECRET: originSecret, STATS_TOKEN: statsToken, ADMIN_TOKEN: adminToken },
       vars: {

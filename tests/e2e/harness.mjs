@@ -1,6 +1,10 @@
-// Starts the real pieces for end-to-end tests: the demo origin (a Rust binary) and the Worker
-// under `wrangler dev` (workerd), each on a free 127.0.0.1 port with its own state directory and
-// secrets, and stops them afterwards. Nothing here mocks the gate, the ledger or the origin.
+// Starts the real pieces for end-to-end tests and stops them afterwards: the demo origin (a Rust
+// binary) on a free 127.0.0.1 port, and the Worker in one of two runtimes: `startWranglerDev`
+// (`wrangler dev`, workerd behind wrangler's local proxy, its own port, state directory and
+// secrets file) or `startMiniflare` (the built bundle in workerd through Miniflare, so each
+// request can carry its own `request.cf`). Nothing here mocks the gate, the ledger or the
+// origin. Both give `waitForLog` (fails when no matching log line arrives in time) and
+// `noLogWithin` (fails when one does).
 import { spawn, execFile } from 'node:child_process';
 import { once } from 'node:events';
 import fs from 'node:fs';
@@ -101,7 +105,7 @@ export async function startOrigin({ originSecret }) {
  * `secrets` go in a private env file (so the developer's .dev.vars is never read);
  * `config` picks another wrangler config (fixtures).
  */
-export async function startGate({ origin, secrets, vars = {}, config = 'wrangler.toml' }) {
+export async function startWranglerDev({ origin, secrets, vars = {}, config = 'wrangler.toml' }) {
   const port = await freePort();
   const inspector = await freePort();
   const dir = tmpdir('gate-e2e-');
@@ -132,17 +136,37 @@ export async function startGate({ origin, secrets, vars = {}, config = 'wrangler
         try { return [JSON.parse(l.slice(i))]; } catch { return []; }
       }).filter((j) => j.gate);
     },
-    /** Waits (up to 10 s) for a log line matching `pred`: wrangler prints them asynchronously. */
-    async waitForLog(pred, timeoutMs = 10_000) {
-      const end = Date.now() + timeoutMs;
-      for (;;) {
-        const hit = this.logLines().find(pred);
-        if (hit || Date.now() > end) return hit;
-        await new Promise((r) => setTimeout(r, 50));
-      }
-    },
+    /** The first log line matching `pred`, waiting up to 10 s (wrangler prints them asynchronously); throws if none comes. */
+    waitForLog(pred, timeoutMs = 10_000) { return waitForLog(() => this.logLines(), pred, timeoutMs); },
+    /** Throws if a log line matching `pred` is printed within `ms` (asserts an absence). */
+    noLogWithin(pred, ms = 1000) { return noLogWithin(() => this.logLines(), pred, ms); },
     stop: async () => { await stopChild(child); fs.rmSync(dir, { recursive: true, force: true }); },
   };
+}
+
+/** The first of `lines()` matching `pred`, polled until `timeoutMs`; throws with the lines seen if none matches. */
+async function waitForLog(lines, pred, timeoutMs) {
+  const end = Date.now() + timeoutMs;
+  for (;;) {
+    const hit = lines().find(pred);
+    if (hit) return hit;
+    if (Date.now() > end) {
+      const seen = lines().slice(-10).map((l) => JSON.stringify(l)).join('\n');
+      throw new Error(`no log line matching ${pred} within ${timeoutMs} ms; the last lines were:\n${seen}`);
+    }
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+/** Watches `lines()` for `ms` and throws if one matches `pred`. */
+async function noLogWithin(lines, pred, ms) {
+  const end = Date.now() + ms;
+  for (;;) {
+    const hit = lines().find(pred);
+    if (hit) throw new Error(`unexpected log line matching ${pred}: ${JSON.stringify(hit)}`);
+    if (Date.now() > end) return;
+    await new Promise((r) => setTimeout(r, 50));
+  }
 }
 
 const execFileP = promisify(execFile);
@@ -204,7 +228,7 @@ export function testPolicyToml({ difficulty = 12, k = 8, shadow = false, routes 
  * (ledger, cohort counters, stats), so each request can carry its own `request.cf`.
  * `logs()` are the structured lines it printed.
  */
-export async function startEdge({ origin, bindings }) {
+export async function startMiniflare({ origin, bindings }) {
   const { Miniflare } = await import('miniflare');
   const lines = [];
   const mf = new Miniflare({
@@ -230,15 +254,10 @@ export async function startEdge({ origin, bindings }) {
   return {
     mf,
     logs: () => lines.flatMap((l) => { try { return [JSON.parse(l)]; } catch { return []; } }),
-    /** Waits (up to 5 s) for a log line matching `pred`: stdout arrives asynchronously. */
-    async waitForLog(pred, timeoutMs = 5000) {
-      const end = Date.now() + timeoutMs;
-      for (;;) {
-        const hit = this.logs().find(pred);
-        if (hit || Date.now() > end) return hit;
-        await new Promise((r) => setTimeout(r, 50));
-      }
-    },
+    /** The first log line matching `pred`, waiting up to 5 s (stdout arrives asynchronously); throws if none comes. */
+    waitForLog(pred, timeoutMs = 5000) { return waitForLog(() => this.logs(), pred, timeoutMs); },
+    /** Throws if a log line matching `pred` is printed within `ms` (asserts an absence). */
+    noLogWithin(pred, ms = 1000) { return noLogWithin(() => this.logs(), pred, ms); },
     stop: () => mf.dispose(),
   };
 }

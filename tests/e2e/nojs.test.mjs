@@ -6,7 +6,7 @@ import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { AxeBuilder } from '@axe-core/playwright';
 import path from 'node:path';
-import { startOrigin, startGate, randomSecret, testPolicy, solved, ROOT } from './harness.mjs';
+import { startOrigin, startWranglerDev, randomSecret, testPolicy, solved, ROOT } from './harness.mjs';
 import { launch, person, chromeUserAgent } from './browser.mjs';
 
 const WAIT = 5;
@@ -24,7 +24,7 @@ describe('signing up without JavaScript', () => {
       attack: 'enabled = true\nwindow_secs = 600\ncohorts = ["asn", "ip_prefix"]\nlevels = [{ at = 3, busy = true }]',
       rules: `[no_js]\nroutes = ["/signup"]\nwait_secs = ${WAIT}\nttl_secs = 120\nwindow_secs = 600\nbusy_at = { asn = 2 }`,
     });
-    gate = await startGate({ origin: origin.url, secrets: { GATE_SECRET: randomSecret(), ORIGIN_SECRET: originSecret }, vars: { POLICY: policy } });
+    gate = await startWranglerDev({ origin: origin.url, secrets: { GATE_SECRET: randomSecret(), ORIGIN_SECRET: originSecret }, vars: { POLICY: policy } });
     browser = await launch();
     ua = chromeUserAgent(browser);
   });

@@ -8,7 +8,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { execFile } from 'node:child_process';
-import { startOrigin, startEdge, testPolicy, testPolicyToml, policyJson, randomSecret, gateCli, ROOT, env } from './harness.mjs';
+import { startOrigin, startMiniflare, testPolicy, testPolicyToml, policyJson, randomSecret, gateCli, ROOT, env } from './harness.mjs';
 import { mintToken, parseToken, unb64, lazyNonce, solution as solutionString } from './protocol.mjs';
 import { HOST, CHROME, SIGNALS, CF } from './clients.mjs';
 
@@ -78,7 +78,7 @@ describe('per-cohort attack mode, stats', () => {
 
   before(async () => {
     origin = await startOrigin({ originSecret });
-    edge = await startEdge({
+    edge = await startMiniflare({
       origin: origin.url,
       bindings: {
         GATE_SECRET: randomSecret(),
@@ -230,7 +230,7 @@ describe('phone calling-code rules', () => {
 
   before(async () => {
     origin = await startOrigin({ originSecret });
-    edge = await startEdge({
+    edge = await startMiniflare({
       origin: origin.url,
       bindings: {
         GATE_SECRET: randomSecret(),
@@ -322,7 +322,7 @@ describe('panic switch, registration busy page, shadow mode', () => {
   after(() => origin?.stop());
   beforeEach(() => origin.reset());
 
-  const start = (policy, extra = {}) => startEdge({
+  const start = (policy, extra = {}) => startMiniflare({
     origin: origin.url,
     // several counter shards: a site-wide switch must reach every one
     bindings: { GATE_SECRET: gateSecret, ORIGIN_SECRET: originSecret, ADMIN_TOKEN: adminToken, POLICY: policy, COHORT_SHARDS: '4', ...extra },
@@ -446,7 +446,7 @@ describe('siteverify for origins not behind the Worker', () => {
 
   before(async () => {
     origin = await startOrigin({ originSecret });
-    edge = await startEdge({
+    edge = await startMiniflare({
       origin: origin.url,
       bindings: { GATE_SECRET: gateSecret, ORIGIN_SECRET: originSecret, SITEVERIFY_SECRET: siteSecret, POLICY: testPolicy() },
     });
@@ -531,7 +531,7 @@ describe('vars written in wrangler.toml as a table or a number', () => {
     const statsToken = randomSecret();
     const origin = await startOrigin({ originSecret });
     // wrangler hands non-string [vars] to the Worker as JSON values, as these bindings are
-    const edge = await startEdge({
+    const edge = await startMiniflare({
       origin: origin.url,
       bindings: {
         GATE_SECRET: randomSecret(), ORIGIN_SECRET: originSecret, STATS_TOKEN: statsToken,
@@ -570,7 +570,7 @@ describe('a broken policy keeps sign-ups closed', () => {
     const policy = fs.readFileSync(path.join(ROOT, 'tests/data/policy/bad/everything-wrong.toml'), 'utf8')
       .replace(/protected = \[[^\]]*\]/, 'protected = ["POST /signup"]')
       .replace(/pass = \[[^\]]*\]/, 'pass = ["POST /login"]');
-    const edge = await startEdge({ origin: origin.url, bindings: { GATE_SECRET: randomSecret(), ORIGIN_SECRET: originSecret, STATS_TOKEN: statsToken, POLICY: policyJson(policy) } });
+    const edge = await startMiniflare({ origin: origin.url, bindings: { GATE_SECRET: randomSecret(), ORIGIN_SECRET: originSecret, STATS_TOKEN: statsToken, POLICY: policyJson(policy) } });
     try {
       const browser = client(edge, origin);
       const r = await browser.submit('/signup', 'anything');
@@ -595,7 +595,7 @@ describe('a broken policy keeps sign-ups closed', () => {
       // valid TOML, but the Worker reads JSON only: told how to convert, never half-read
       ['TOML', testPolicyToml(), /file: is not JSON: .*`gate policy json FILE`/],
     ]) {
-      const edge = await startEdge({ origin: origin.url, bindings: { GATE_SECRET: randomSecret(), ORIGIN_SECRET: originSecret, STATS_TOKEN: statsToken, POLICY: policy } });
+      const edge = await startMiniflare({ origin: origin.url, bindings: { GATE_SECRET: randomSecret(), ORIGIN_SECRET: originSecret, STATS_TOKEN: statsToken, POLICY: policy } });
       try {
         origin.reset();
         const browser = client(edge, origin);

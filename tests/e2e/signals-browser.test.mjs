@@ -3,7 +3,7 @@
 // their named reasons; swapping the signals after solving invalidates the solution.
 import { describe, it, before, after, beforeEach } from 'node:test';
 import assert from 'node:assert/strict';
-import { startOrigin, startGate, randomSecret } from './harness.mjs';
+import { startOrigin, startWranglerDev, randomSecret } from './harness.mjs';
 import { launch, person } from './browser.mjs';
 
 describe('client signals from a real browser', () => {
@@ -12,7 +12,7 @@ describe('client signals from a real browser', () => {
 
   before(async () => {
     origin = await startOrigin({ originSecret });
-    gate = await startGate({ origin: origin.url, secrets: { GATE_SECRET: randomSecret(), ORIGIN_SECRET: originSecret } });
+    gate = await startWranglerDev({ origin: origin.url, secrets: { GATE_SECRET: randomSecret(), ORIGIN_SECRET: originSecret } });
     browser = await launch();
   });
   after(async () => { await browser?.close(); await gate?.stop(); await origin?.stop(); });

@@ -6,7 +6,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { AxeBuilder } from '@axe-core/playwright';
 import { chromium } from 'playwright-core';
-import { startOrigin, startGate, randomSecret, policyJson, testPolicy, ROOT } from './harness.mjs';
+import { startOrigin, startWranglerDev, randomSecret, policyJson, testPolicy, ROOT } from './harness.mjs';
 import { launch, person, CHROMIUM } from './browser.mjs';
 
 /**
@@ -33,7 +33,7 @@ describe('the widget on the demo sign-up page', () => {
     fs.mkdirSync(SHOTS, { recursive: true });
     origin = await startOrigin({ originSecret });
     // the shipped defaults (difficulty 17, k = 32), except a short TTL for the expiry test
-    gate = await startGate({ origin: origin.url, secrets: { GATE_SECRET: randomSecret(), ORIGIN_SECRET: originSecret }, vars: { CHALLENGE_TTL: '30' } });
+    gate = await startWranglerDev({ origin: origin.url, secrets: { GATE_SECRET: randomSecret(), ORIGIN_SECRET: originSecret }, vars: { CHALLENGE_TTL: '30' } });
     browser = await launch();
   });
   after(async () => { await browser?.close(); await gate?.stop(); await origin?.stop(); });
@@ -114,16 +114,38 @@ describe('the widget on the demo sign-up page', () => {
   it('shows the solving state while working', async () => {
     const context = await person(browser);
     const page = await context.newPage();
-    // slow the solver down so the state can be seen: one worker, small steps
-    await page.addInitScript(() => Object.defineProperty(navigator, 'hardwareConcurrency', { get: () => 1 }));
-    await page.goto(`${gate.url}/signup`);
-    await page.focus('#email');
-    await page.waitForFunction(() => {
-      const bar = document.querySelector('form[data-gate] progress');
-      return bar && !bar.hidden && bar.value > 0;
+    // one worker, so the solve takes a while; and what the form shows at every progress event
+    await page.addInitScript(() => {
+      Object.defineProperty(navigator, 'hardwareConcurrency', { get: () => 1 });
+      window.__seen = [];
+      document.addEventListener('gate:progress', (e) => {
+        const form = e.target;
+        const bar = form.querySelector('progress');
+        window.__seen.push({
+          state: form.getAttribute('data-gate-state'),
+          text: form.querySelector('[role=status] span').textContent,
+          barShown: !bar.hidden,
+          value: bar.value,
+          field: form.querySelector('input[name=gate-solution]').value,
+        });
+      });
     });
+    await page.goto(`${gate.url}/signup`);
+    assert.equal(await page.getAttribute('form', 'data-gate-state'), 'idle');
+    assert.equal(await page.isHidden('form[data-gate] progress'), true, 'no progress bar before the solve starts');
+    await page.focus('#email');
+    await page.waitForFunction(() => window.__seen.some((s) => s.value > 0));
     await page.screenshot({ path: path.join(SHOTS, 'solving.png') });
     await page.waitForSelector('form[data-gate-state=solved]');
+    const seen = await page.evaluate(() => window.__seen);
+    const during = seen.filter((s) => s.value > 0 && s.value < 1);
+    assert.ok(during.length > 0, JSON.stringify(seen));
+    for (const s of during) {
+      assert.deepEqual(s, { state: 'solving', text: 'Verifying your browser…', barShown: true, value: s.value, field: '' }, 'while solving');
+    }
+    assert.ok(during.every((s, i) => i === 0 || s.value >= during[i - 1].value), 'progress only moves forward');
+    assert.equal(await page.textContent('form[data-gate] [role=status] span'), 'Verified.');
+    assert.equal(await page.isHidden('form[data-gate] progress'), true, 'the bar goes away once solved');
     await context.close();
   });
 
@@ -355,7 +377,7 @@ describe('the widget without WebAssembly (the JavaScript solver)', () => {
   before(async () => {
     origin = await startOrigin({ originSecret });
     // a small price: a browser without a JIT hashes ~50x slower than one with it
-    gate = await startGate({ origin: origin.url, secrets: { GATE_SECRET: randomSecret(), ORIGIN_SECRET: originSecret }, vars: { POLICY: testPolicy({ difficulty: 12, k: 8 }) } });
+    gate = await startWranglerDev({ origin: origin.url, secrets: { GATE_SECRET: randomSecret(), ORIGIN_SECRET: originSecret }, vars: { POLICY: testPolicy({ difficulty: 12, k: 8 }) } });
     browser = await launch();
   });
   after(async () => { await browser?.close(); await gate?.stop(); await origin?.stop(); });
@@ -477,7 +499,7 @@ describe('the widget while sign-up is shed ("registration busy")', () => {
     // the shipped policy with its panic switch thrown
     const policy = fs.readFileSync(path.join(ROOT, 'policy', 'gate.toml'), 'utf8').replace(/^panic = false$/m, 'panic = true');
     assert.match(policy, /^panic = true$/m);
-    gate = await startGate({ origin: origin.url, secrets: { GATE_SECRET: randomSecret(), ORIGIN_SECRET: originSecret }, vars: { POLICY: policyJson(policy) } });
+    gate = await startWranglerDev({ origin: origin.url, secrets: { GATE_SECRET: randomSecret(), ORIGIN_SECRET: originSecret }, vars: { POLICY: policyJson(policy) } });
     browser = await launch();
   });
   after(async () => { await browser?.close(); await gate?.stop(); await origin?.stop(); });

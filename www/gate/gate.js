@@ -7,7 +7,7 @@
 // WebAssembly is missing or refused, the pure-JavaScript solver), writes the
 // hidden `gate-solution` field and holds the submit until the solution is ready. Attributes on
 // the form: data-gate-mode="visible|invisible", data-gate-start="focus|load",
-// data-gate-lang="en|zh-CN|es|de|ja". For single-page apps: `gate.solve(route)` resolves
+// data-gate-lang="<a language of www/i18n/, e.g. de or zh-CN>". For single-page apps: `gate.solve(route)` resolves
 // to the solution string; events gate:progress, gate:solved, gate:error bubble from the form
 // (or fire on document for gate.solve); gate:solved says which solver ran (detail.solver:
 // 'wasm-simd', 'wasm' or 'js'), and so does the form's data-gate-solver attribute. When the gate prices by phone calling code, the
@@ -21,19 +21,13 @@
   /** Refresh a challenge that has less than this many seconds left. */
   const MARGIN = 15;
 
-  /** English is built in; the other languages are fetched when needed (i18n/*.json). */
-  const EN = {
-    busy: 'Sign-up is busy right now. Please try again in a few minutes; logging in still works.',
-    denied: "This sign-up looks automated, so it can't continue. If you're signing up yourself, please use your usual browser and network.",
-    verifying: 'Verifying your browser…',
-    verified: 'Verified.',
-    waiting: 'Verifying your browser before sending…',
-    slow: 'Verifying your browser… Without WebAssembly this takes a little longer.',
-    error: 'Verification failed. Check your connection and try again.',
-    retry: 'Try again',
-    unsupported: "Your browser can't run the security check needed to sign up. Please use an up-to-date browser.",
-  };
-  const LANGS = ['en', 'zh-CN', 'es', 'de', 'ja'];
+  /**
+   * The messages come from the translation catalogs in www/i18n/ (shared with the gate's own
+   * pages): scripts/build-widget builds English and the list of languages into this script
+   * (GATE_MESSAGES_EN, GATE_LANGS); the other languages are fetched when needed.
+   */
+  const EN = GATE_MESSAGES_EN;
+  const LANGS = GATE_LANGS;
   const translations = {};
   /** The messages in `lang` (a few hundred bytes, fetched once; English if that fails). */
   function messagesFor(lang) {
@@ -55,9 +49,10 @@
       const lower = String(tag).toLowerCase();
       const exact = LANGS.find((k) => k.toLowerCase() === lower);
       if (exact) return exact;
-      const base = lower.split('-')[0];
-      if (base === 'zh') return 'zh-CN';
-      if (LANGS.includes(base)) return base;
+      // else the first language with the same primary subtag (zh-TW as zh-CN, de-AT as de)
+      const base = lower.split(/[-_]/)[0];
+      const near = LANGS.find((k) => k.toLowerCase().split('-')[0] === base);
+      if (near) return near;
     }
     return 'en';
   }

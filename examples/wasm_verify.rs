@@ -3,10 +3,9 @@
 //! example with the Worker's release profile, so it measures what the Worker runs.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
 
-#[path = "common/fixture.rs"]
+#[path = "../benches/common/fixture.rs"]
 mod fixture;
 
-use gate::pipeline::config::defaults;
 use gate::protocol::solution;
 use sha2::{Digest, Sha256};
 use wasm_bindgen::prelude::*;
@@ -14,7 +13,7 @@ use wasm_bindgen::prelude::*;
 /// The default proof's wire string.
 #[wasm_bindgen]
 pub fn default_solution() -> String {
-    fixture::solution(defaults::DIFFICULTY, defaults::K)
+    fixture::solution(fixture::DIFFICULTY, fixture::K)
 }
 
 /// Verifies `raw` `n` times; returns how many passed (so the work cannot be optimized away).

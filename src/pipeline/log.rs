@@ -1,0 +1,239 @@
+//! The decision log: one typed line per decision, written by the Worker (`wrangler tail`,
+//! Workers Logs) and read back by `gate replay`. It carries every fingerprint reason with its
+//! private detail; never a secret, never the raw client signals, never a full address.
+
+use crate::policy::{CohortState, Decision, Outcome};
+use crate::protocol::reject::Rejection;
+use crate::protocol::time::UnixTime;
+use crate::request::facts::RequestFacts;
+use crate::request::user_agent::UserAgent;
+use crate::signals::Assessment;
+use serde::{Deserialize, Serialize};
+
+/// What the gate did with a request.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Action {
+    /// Issued a challenge (or a no-JS wait token).
+    Issue,
+    /// Forwarded a verified sign-up to the origin.
+    Forward,
+    /// Refused the request.
+    Reject,
+}
+
+impl Action {
+    /// The name the stats count it under.
+    pub fn name(self) -> &'static str {
+        match self {
+            Action::Issue => "issue",
+            Action::Forward => "forward",
+            Action::Reject => "reject",
+        }
+    }
+}
+
+/// Where in the sign-up a decision was taken: what the policy knew then.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Stage {
+    /// `GET <prefix>/challenge`: the phone number may not be typed yet.
+    Issue,
+    /// The protected request itself: every field is known.
+    Submission,
+}
+
+/// A fingerprint finding as logged.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LoggedReason {
+    /// Reason code.
+    pub code: String,
+    /// Risk points.
+    pub weight: u32,
+    /// What was seen (private).
+    #[serde(default)]
+    pub detail: String,
+}
+
+/// One decision-log line.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct DecisionLog {
+    /// Always `decision` (other lines, e.g. `config`, have other values).
+    pub gate: String,
+    /// Unix seconds.
+    pub t: u64,
+    /// What was done.
+    pub action: Action,
+    /// Where in the sign-up (absent for requests that never reached a route's policy).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stage: Option<Stage>,
+    /// HTTP status returned.
+    pub status: u16,
+    /// Rejection code, when rejected.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub code: Option<String>,
+    /// Private detail (never a secret).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub detail: Option<String>,
+    /// Request method.
+    pub method: String,
+    /// Request path.
+    pub path: String,
+    /// Protected route matched.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub route: Option<String>,
+    /// Challenge id (base64url), when known.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
+    /// Difficulty issued or paid.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub difficulty: Option<u8>,
+    /// Risk score.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub score: Option<u32>,
+    /// Fingerprint findings.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub reasons: Vec<LoggedReason>,
+    /// `cf.asn`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub asn: Option<u32>,
+    /// `cf.country`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub country: Option<String>,
+    /// `cf.colo`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub colo: Option<String>,
+    /// Browser family/major from the User-Agent.
+    #[serde(default)]
+    pub ua: String,
+    /// The User-Agent (first 256 characters), for policy replay.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user_agent: Option<String>,
+    /// The client's IPv4 /24 or IPv6 /48 (never the full address).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ip_prefix: Option<String>,
+    /// The sign-up's phone calling code (never the number).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub phone_code: Option<String>,
+    /// Cohort rates read for the decision (sign-ups per window).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub cohorts: Vec<(String, f64)>,
+    /// Site-wide rate read for the decision.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub site_rate: Option<f64>,
+    /// Policy outcome: `price 17x32`, `deny`, `busy`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub outcome: Option<String>,
+    /// The rule that decided.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rule: Option<String>,
+    /// Why, in words.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub why: Option<String>,
+    /// Attack level reached (0: none).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub level: Option<usize>,
+    /// In shadow mode: what would have been enforced, and why.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shadow: Option<String>,
+    /// The request came through the no-JavaScript path (README § No JavaScript).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub no_js: bool,
+    /// The cohort counters could not be read for this decision (why).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub counters_unreadable: Option<String>,
+}
+
+/// How an outcome is written in the log.
+pub fn outcome_text(o: &Outcome) -> String {
+    match o {
+        Outcome::Price { difficulty, k } => format!("price {difficulty}x{k}"),
+        other => other.name().to_string(),
+    }
+}
+
+/// Rounds a rate to one decimal for the log.
+fn tenth(r: f64) -> f64 {
+    (r * 10.0).round() / 10.0
+}
+
+impl DecisionLog {
+    /// A line for `action` on the request described by `facts`.
+    pub fn new(action: Action, status: u16, facts: &RequestFacts, now: UnixTime) -> DecisionLog {
+        DecisionLog {
+            gate: "decision".into(),
+            t: now.seconds(),
+            action,
+            stage: None,
+            status,
+            code: None,
+            detail: None,
+            method: facts.method.clone(),
+            path: facts.path.clone(),
+            route: None,
+            id: None,
+            difficulty: None,
+            score: None,
+            reasons: Vec::new(),
+            asn: facts.cf.asn,
+            country: facts.cf.country.clone(),
+            colo: facts.cf.colo.clone(),
+            ua: UserAgent::parse(facts.user_agent().unwrap_or("")).family_major(),
+            user_agent: facts.user_agent().map(|u| u.chars().take(256).collect()),
+            ip_prefix: facts
+                .client_ip
+                .as_deref()
+                .and_then(|ip| ip.parse().ok())
+                .map(crate::policy::ip_prefix),
+            phone_code: None,
+            cohorts: Vec::new(),
+            site_rate: None,
+            outcome: None,
+            rule: None,
+            why: None,
+            level: None,
+            shadow: None,
+            no_js: false,
+            counters_unreadable: None,
+        }
+    }
+
+    /// A line for a rejection.
+    pub fn reject(r: &Rejection, facts: &RequestFacts, now: UnixTime) -> DecisionLog {
+        let mut line = DecisionLog::new(Action::Reject, r.kind().status(), facts, now);
+        line.code = Some(r.kind().code().to_string());
+        line.detail = Some(r.detail().to_string());
+        line
+    }
+
+    /// Adds a policy decision and the cohort state it was made on.
+    pub fn decided(mut self, d: &Decision, state: &CohortState, phone_code: Option<&str>) -> DecisionLog {
+        self.outcome = Some(outcome_text(&d.outcome));
+        self.rule = d.rule.clone();
+        self.why = Some(d.why.clone());
+        self.level = (d.level > 0).then_some(d.level);
+        self.shadow = d.shadow.as_ref().map(|(o, why)| format!("{} ({why})", outcome_text(o)));
+        self.cohorts = state.rates.iter().map(|(k, r)| (k.0.clone(), tenth(*r))).collect();
+        self.site_rate = Some(tenth(state.site_rate));
+        self.phone_code = phone_code.map(str::to_string);
+        self
+    }
+
+    /// Adds the fingerprint assessment.
+    pub fn assessed(mut self, a: &Assessment) -> DecisionLog {
+        self.score = Some(a.score);
+        self.reasons = a
+            .reasons
+            .iter()
+            .map(|r| LoggedReason { code: r.code.to_string(), weight: r.weight, detail: r.detail.clone() })
+            .collect();
+        self
+    }
+
+    /// The line as JSON text (a serialization failure, which the types rule out, gives a
+    /// `log_error` line rather than nothing).
+    pub fn to_json(&self) -> String {
+        serde_json::to_string(self)
+            .unwrap_or_else(|e| format!("{{\"gate\":\"log_error\",\"error\":\"{e}\"}}"))
+    }
+}
