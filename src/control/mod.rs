@@ -159,7 +159,8 @@ impl Control {
             let flush = self.batch.take(now_ms);
             stats = flush.stats;
             for (s, add) in flush.signups {
-                if self.snapshot.refresh_due(s, now_ms) {
+                // the batch already limits flushes to one a second: only a call in flight waits
+                if !self.snapshot.in_flight(s) {
                     let read = self.reads.remove(&s).map(|m| m.into_iter().collect()).unwrap_or_default();
                     self.snapshot.sent(s, false, now_ms);
                     calls.push(Call {
@@ -168,7 +169,7 @@ impl Control {
                         awaited: false,
                     });
                 } else {
-                    // a call to it is in flight (or just failed): next second
+                    // a call to it is in flight: next second
                     self.batch.restore_signups(s, add);
                 }
             }
@@ -305,5 +306,17 @@ mod tests {
         }
         // 1000 sign-ups x 3 keys: one call per shard per isolate per second, not 3000
         assert!(after_signups <= 4 * 4 * 6, "{after_signups} calls");
+    }
+
+    #[test]
+    fn a_flush_right_after_a_refresh_of_the_same_shard_is_sent() {
+        let mut w = World::new(64, 1);
+        let k = keys(64500);
+        w.request(0, &k, false, 1_000_000); // refreshes the shards
+        w.isolates[0].count_signup(&k, false, 64, W, 1_000_010);
+        let (calls, _) = w.isolates[0].flush_all(20.0, 1_000_020);
+        let sent: u32 = calls.iter().flat_map(|c| &c.exchange.add).map(|d| d.n).sum();
+        assert_eq!(sent, 3, "the deltas go out with the flush, not back into the batch");
+        assert!(w.isolates[0].batch.is_empty());
     }
 }

@@ -179,6 +179,11 @@ impl Snapshot {
         }
     }
 
+    /// Whether a call to the shard is in flight.
+    pub fn in_flight(&self, shard: u32) -> bool {
+        self.shards.get(&shard).is_some_and(|s| s.in_flight)
+    }
+
     /// The shards among `keys`' (and the site key's when `site`) that are cold: never answered
     /// or unheard from for more than [`STALE_MS`], not failing and not in flight. The glue
     /// awaits their refresh before deciding.
