@@ -110,7 +110,7 @@ fn stub(env: &Env, shard: u32) -> Result<worker::Stub> {
 
 /// Counts one decision (call from `ctx.wait_until`: it never delays a response).
 pub async fn record(env: Env, action: &'static str, code: String, now: crate::protocol::time::UnixTime) {
-    let shard = getrandom::u32().unwrap_or(0) % SHARDS;
+    let shard = super::super::request::random_id().map_or(0, |[b, ..]| u32::from(b)) % SHARDS;
     let record =
         Record { minute: i64::try_from(now.seconds() / 60).unwrap_or(0), action: action.to_string(), code };
     let Ok(body) = serde_json::to_string(&record) else { return };
