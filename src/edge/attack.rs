@@ -34,8 +34,7 @@ fn ms(now: UnixTime) -> u64 {
 }
 
 fn platform_ms() -> u64 {
-    let d = js_sys::Date::now();
-    if d.is_finite() && d > 0.0 { d as u64 } else { 0 }
+    crate::edge::request::now().millis()
 }
 
 fn windows(config: &Config) -> Windows {
@@ -116,7 +115,7 @@ async fn run(env: Env, calls: Vec<Call>) {
 }
 
 async fn send_stats(env: Env, rows: Vec<Count>) {
-    let shard = getrandom::u32().unwrap_or(0) % stats::SHARDS;
+    let shard = crate::edge::request::random_id().map_or(0, |[b, ..]| u32::from(b)) % stats::SHARDS;
     let sent = async {
         let stub = stub(&env, &stats::shard_name(shard), crate::edge::objects::stats::BINDING)?;
         let mut init = RequestInit::new();

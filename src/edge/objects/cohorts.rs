@@ -33,8 +33,7 @@ struct PanicRow {
 }
 
 fn now_ms() -> u64 {
-    let d = js_sys::Date::now();
-    if d.is_finite() && d > 0.0 { d as u64 } else { 0 }
+    crate::edge::request::now().millis()
 }
 
 impl DurableObject for Cohorts {

@@ -74,7 +74,7 @@ impl DurableObject for Stats {
     }
 
     async fn alarm(&self) -> Result<Response> {
-        let minute = (js_sys::Date::now() / 60_000.0) as i64;
+        let minute = i64::try_from(crate::edge::request::now().minute()).unwrap_or(0);
         let sql = self.state.storage().sql();
         sql.exec(SCHEMA, None)?;
         sql.exec(
