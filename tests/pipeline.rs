@@ -196,3 +196,274 @@ fn issue_with_a_phone_code_is_priced_for_it() {
     // without the code the rule cannot be decided yet: issued
     assert_eq!(g.send(&Req::get("/__gate/challenge?route=/api/otp/send")).status(), 200);
 }
+
+// ---------------------------------------------------------------- submission
+
+#[test]
+fn a_solved_sign_up_is_forwarded_once_with_a_verdict_the_origin_verifies() {
+    let mut g = plain();
+    g.world.origin = Ok(201);
+    let c = g.challenge(&client(), "/signup");
+    let sol = solve(&c.token);
+    let run = g.send(&client().solution(&sol));
+    assert_eq!(run.status(), 201);
+    assert!(matches!(run.done().answer, gate::pipeline::step::Answer::Origin));
+    let (header, body) = run.forwarded().unwrap();
+    assert_eq!(body, FORM.as_bytes(), "the body as sent");
+    let v = check_verdict(header, "/signup");
+    assert_eq!((v.difficulty, v.k, v.score), (4, 4, 10));
+    assert_eq!(v.id, c.id);
+    assert_eq!(v.reasons, ["ua_not_browser"]);
+    assert_eq!(v.time, NOW);
+    assert!(verdict::verify(header, &Key::new(b"another origin secret, long enough!!"), NOW, 60, "POST", "/signup").is_err());
+    // spent once, under the challenge id, kept until expiry plus skew
+    let spends: Vec<_> = run.io.iter().filter_map(|io| if let Io::Spend(o) = io { Some(o) } else { None }).collect();
+    assert_eq!(spends.len(), 1);
+    assert_eq!(URL_SAFE_NO_PAD.encode(spends[0].id), c.id);
+    assert_eq!(spends[0].forget_after.seconds(), c.expires_at + 5);
+    assert_eq!(spends[0].idempotency_key, None);
+    let log = run.log();
+    assert_eq!((log.action, log.stage, log.status, log.code.as_deref()), (Action::Forward, Some(Stage::Submission), 201, None));
+    assert_eq!((log.route.as_deref(), log.id.as_deref(), log.difficulty), (Some("/signup"), Some(c.id.as_str()), Some(4)));
+    assert_eq!(log.outcome.as_deref(), Some("price 4x4"));
+    assert_eq!(run.tallies(), [("forward", "-".to_string())]);
+    assert_eq!(run.done().signup, None, "attack mode off: nothing to count");
+    // a replay, from the in-memory ledger
+    let again = g.send(&client().solution(&sol));
+    assert_eq!((again.status(), again.error()), (409, Some("already_spent")));
+    assert_eq!(again.json()["challenge"], "/__gate/challenge?route=/signup");
+    assert_eq!(again.forwarded(), None);
+    assert_eq!(again.log().id.as_deref(), Some(c.id.as_str()));
+    assert_eq!(again.tallies(), [("reject", "already_spent".to_string())]);
+}
+
+#[test]
+fn a_sign_up_is_counted_only_when_the_origin_accepts_it() {
+    let mut g = Gate::new(&policy(false, ATTACK, ""), &[]);
+    for (status, counted) in [(200, true), (201, true), (303, true), (400, false), (409, false), (500, false)] {
+        g.world.origin = Ok(status);
+        let sol = g.solved(&client(), "/signup");
+        let run = g.send(&client().solution(&sol));
+        assert_eq!(run.status(), status);
+        let want = counted.then(|| gate::pipeline::step::Counted {
+            keys: vec![CohortKey("asn:64500".into()), CohortKey("ip_prefix:203.0.113.0/24".into())],
+            site: false,
+            window_secs: 10,
+        });
+        assert_eq!(run.done().signup, want, "origin {status}");
+    }
+    // the origin unreachable: 502, after the spend, not counted
+    g.world.origin = Err("connection refused".into());
+    let sol = g.solved(&client(), "/signup");
+    let run = g.send(&client().solution(&sol));
+    assert_eq!((run.status(), run.error()), (502, Some("origin_unavailable")));
+    assert_eq!(run.reply().header("retry-after"), Some("5"));
+    assert!(run.spent() && run.forwarded().is_some());
+    assert_eq!(run.done().signup, None);
+    assert_eq!(run.log().detail.as_deref(), Some("connection refused"));
+    assert_eq!(run.tallies(), [("reject", "origin_unavailable".to_string())]);
+}
+
+#[test]
+fn every_bad_submission_is_refused_with_its_status_and_none_is_spent() {
+    let mut g = plain();
+    let c = g.challenge(&client(), "/signup");
+    let good = solve(&c.token);
+    let token = challenge::token_bytes(&c.token).unwrap();
+    let mut forged = token.clone();
+    forged[37] = 1; // the difficulty byte, under the old signature
+    let parsed = Solution::parse(&good).unwrap();
+    let with_token = |t: &[u8]| Solution { token: t.to_vec(), ..parsed.clone() }.encode();
+    let foreign = minted("a key this gate never held, long enough!", &client(), "/signup", NOW.seconds(), 60);
+    let expired = minted(GATE_SECRET, &client(), "/signup", NOW.seconds() - 700, 60);
+    let future = minted(GATE_SECRET, &client(), "/signup", NOW.seconds() + 600, 60);
+    let other_route = g.solved(&Req::post("/api/register", ""), "/api/register");
+    let firefox = "Mozilla/5.0 (X11; Linux x86_64; rv:133.0) Gecko/20100101 Firefox/133.0";
+    let other_ua = g.solved(&client().ua(firefox), "/signup");
+    let too_many = format!("{}.{}", c.token, URL_SAFE_NO_PAD.encode([0u8; 8 * 5]));
+    let huge = "A".repeat(20_000);
+    let cases: &[(&str, Option<&str>, u16, &str)] = &[
+        ("no solution", None, 401, "missing_solution"),
+        ("empty header", Some(""), 401, "missing_solution"),
+        ("garbage", Some("not a solution"), 400, "malformed_solution"),
+        ("truncated nonces", Some(&format!("{}.AAAA", c.token)), 400, "malformed_solution"),
+        ("nonce count is not k", Some(&too_many), 400, "malformed_solution"),
+        ("no nonces", Some(&format!("{}.", c.token)), 400, "malformed_solution"),
+        ("version 2", Some(&with_token(&[&[2u8][..], &token[1..]].concat())), 400, "unsupported_version"),
+        ("oversized solution", Some(&huge), 413, "too_large"),
+        ("forged signature", Some(&with_token(&forged)), 403, "bad_signature"),
+        ("unknown key id", Some(&foreign), 403, "unknown_key"),
+        ("expired", Some(&expired), 401, "expired"),
+        ("issued in the future", Some(&future), 401, "not_yet_valid"),
+        ("too little work", Some(&lazy(&good)), 403, "insufficient_work"),
+        ("another route", Some(&other_route), 403, "wrong_route"),
+        ("another User-Agent (binding)", Some(&other_ua), 403, "binding_mismatch"),
+    ];
+    for (name, sol, status, code) in cases {
+        let req = match sol {
+            Some(s) => client().solution(s),
+            None => client(),
+        };
+        let run = g.send(&req);
+        assert_eq!(run.status(), *status, "{name}");
+        assert_eq!(run.error(), Some(*code), "{name}");
+        assert!(run.json()["message"].is_string(), "{name}");
+        let offers = matches!(status, 400 | 401 | 403);
+        assert_eq!(run.json().get("challenge").is_some(), offers, "{name}");
+        if offers {
+            assert_eq!(run.json()["challenge"], "/__gate/challenge?route=/signup", "{name}");
+        }
+        assert!(!run.json().to_string().contains("sub-puzzle"), "{name}: private detail leaked");
+        assert!(!run.spent(), "{name}: nothing is spent for an unpaid request");
+        assert_eq!(run.forwarded(), None, "{name}");
+        let log = run.log();
+        assert_eq!((log.action, log.status, log.code.as_deref()), (Action::Reject, *status, Some(*code)), "{name}");
+        assert_eq!((log.stage, log.route.as_deref()), (Some(Stage::Submission), Some("/signup")), "{name}");
+        assert_eq!(run.tallies(), [("reject", code.to_string())], "{name}");
+    }
+    let lazy_run = g.send(&client().solution(&lazy(&good)));
+    assert!(lazy_run.log().detail.as_deref().unwrap().contains("sub-puzzle 0"), "the detail goes to the log");
+    // the untouched original still works: rejections never spent it
+    assert_eq!(g.send(&client().solution(&good)).status(), 200);
+}
+
+#[test]
+fn a_previous_key_verifies_during_a_rotation() {
+    let old = "the previous gate secret, long enough!!!";
+    let mut g = Gate::new(&policy(false, "enabled = false", ""), &[("GATE_SECRET_PREVIOUS", old)]);
+    let sol = minted(old, &client(), "/signup", NOW.seconds(), 60);
+    assert_eq!(g.send(&client().solution(&sol)).status(), 200);
+}
+
+#[test]
+fn expiry_is_judged_when_the_body_has_arrived() {
+    let mut g = plain();
+    let sol = g.solved(&client(), "/signup");
+    g.world.body_delay = 60 + 5 + 1; // ttl + skew + 1
+    let run = g.send(&client().solution(&sol));
+    assert_eq!((run.status(), run.error()), (401, Some("expired")));
+    assert_eq!(run.log().t, NOW.seconds() + 66);
+    g.world.body_delay = 65;
+    assert_eq!(g.send(&client().solution(&sol)).status(), 200);
+}
+
+#[test]
+fn oversized_bodies_are_refused_declared_or_streamed_and_nothing_is_spent() {
+    let mut g = plain();
+    let sol = g.solved(&client(), "/signup");
+    let big = format!("email=a%40b.c&pad={}", "x".repeat(3000));
+    // declared: refused before the body is read
+    let declared = g.send(&client().solution(&sol).body(&big).header("content-length", &big.len().to_string()));
+    assert_eq!((declared.status(), declared.error()), (413, Some("too_large")));
+    assert!(declared.io.is_empty(), "{:?}", declared.io);
+    // streamed, no Content-Length (or a false one): refused once more than the cap arrived
+    for req in [client().solution(&sol).body(&big), client().solution(&sol).body(&big).header("content-length", "10")] {
+        let run = g.send(&req);
+        assert_eq!((run.status(), run.error()), (413, Some("too_large")));
+        assert_eq!(run.io, [Io::ReadBody { cap: 2048 }]);
+        assert_eq!(run.log().detail.as_deref(), Some(format!("body of {}+ bytes is over 2048", big.len()).as_str()));
+    }
+    // a failed stream reads as malformed
+    g.world.body_fails = Some("stream reset".into());
+    let failed = g.send(&client().solution(&sol));
+    assert_eq!((failed.status(), failed.error()), (400, Some("malformed_solution")));
+    g.world.body_fails = None;
+    assert_eq!(g.send(&client().solution(&sol)).status(), 200, "the solution was never spent");
+}
+
+#[test]
+fn bodies_the_gate_cannot_read_alike_are_refused() {
+    let mut g = plain();
+    let sol = g.solved(&client(), "/signup");
+    let cases: &[(&str, Req, u16, &str)] = &[
+        ("Content-Encoding", client().header("content-encoding", "gzip"), 415, "unsupported_body"),
+        ("charset utf-16", client().header("content-type", "application/x-www-form-urlencoded; charset=utf-16"), 415, "unsupported_body"),
+        ("text/plain", client().header("content-type", "text/plain"), 415, "unsupported_body"),
+        ("JSON sent as a form", client().body(r#"{"email":"a@b.c"}"#), 415, "unsupported_body"),
+        ("two multipart boundaries", client().header("content-type", "multipart/form-data; boundary=a; boundary=b"), 415, "unsupported_body"),
+        ("phone twice", client().body("phone=%2B86%20138&phone=%2B1%20415"), 400, "duplicate_field"),
+        ("Phone and phone", client().body("phone=%2B86%20138&Phone=%2B1%20415"), 400, "duplicate_field"),
+        ("phone[]", client().body("phone[]=%2B86&phone[]=%2B1"), 400, "duplicate_field"),
+        ("percent-encoded name", client().body("ph%6Fne=%2B86&phone=%2B1"), 400, "duplicate_field"),
+        ("behind a ;", client().body("email=x;phone=%2B1&phone=%2B86"), 400, "duplicate_field"),
+        ("solution twice", client().body("gate-solution=a&Gate-Solution=b"), 400, "duplicate_field"),
+        ("query and body", Req::post("/signup?phone=%2B1", "phone=%2B86"), 400, "duplicate_field"),
+        ("JSON keys", client().header("content-type", "application/json").body(r#"{"phone":"+86","phone":"+1"}"#), 400, "duplicate_field"),
+        ("JSON escaped key", client().header("content-type", "application/json").body(r#"{"phone":"+86","ph\u006fne":"+1"}"#), 400, "duplicate_field"),
+        (
+            "multipart",
+            client()
+                .header("content-type", "multipart/form-data; boundary=b")
+                .body("--b\r\nContent-Disposition: form-data; name=\"phone\"\r\n\r\n+86\r\n--b\r\nContent-Disposition: form-data; name=\"phone\"\r\n\r\n+1\r\n--b--\r\n"),
+            400,
+            "duplicate_field",
+        ),
+    ];
+    for (name, req, status, code) in cases {
+        // a valid solution does not help
+        let run = g.send(&req.clone().solution(&sol));
+        assert_eq!((run.status(), run.error()), (*status, Some(*code)), "{name}");
+        assert!(!run.spent(), "{name}");
+        assert_eq!(run.log().code.as_deref(), Some(*code), "{name}");
+    }
+    assert_eq!(g.send(&client().solution(&sol)).status(), 200);
+}
+
+#[test]
+fn the_solution_is_read_from_the_header_or_any_form_kind_and_the_header_wins() {
+    let mut g = plain();
+    let field = |g: &mut Gate| {
+        let sol = g.solved(&client(), "/signup");
+        client().body(format!("{FORM}&gate-solution={}", sol))
+    };
+    let req = field(&mut g);
+    assert_eq!(g.send(&req).status(), 200, "urlencoded field");
+    let sol = g.solved(&client(), "/signup");
+    let multipart = format!(
+        "--XyZ\r\nContent-Disposition: form-data; name=\"email\"\r\n\r\nm@example.com\r\n--XyZ\r\nContent-Disposition: form-data; name=\"gate-solution\"\r\n\r\n{sol}\r\n--XyZ--\r\n"
+    );
+    let run = g.send(&client().header("content-type", "multipart/form-data; boundary=XyZ").body(&multipart));
+    assert_eq!(run.status(), 200, "multipart field");
+    assert_eq!(run.forwarded().unwrap().1, multipart.as_bytes(), "forwarded as sent");
+    let api = Req::post("/api/register", "");
+    let sol = g.solved(&api, "/api/register");
+    let json = serde_json::json!({"email": "j@example.com", "gate-solution": sol}).to_string();
+    let run = g.send(&api.clone().header("content-type", "application/json").body(&json));
+    assert_eq!(run.status(), 200, "JSON field");
+    check_verdict(run.forwarded().unwrap().0, "/api/register");
+    // the header wins over the field, both ways
+    let sol = g.solved(&client(), "/signup");
+    let run = g.send(&client().body(format!("{FORM}&gate-solution=garbage")).solution(&sol));
+    assert_eq!(run.status(), 200, "a good header, a bad field");
+    let sol = g.solved(&client(), "/signup");
+    let run = g.send(&client().body(format!("{FORM}&gate-solution={sol}")).solution("garbage"));
+    assert_eq!((run.status(), run.error()), (400, Some("malformed_solution")), "a bad header, a good field");
+}
+
+#[test]
+fn the_ledger_fails_closed_or_open_as_configured() {
+    let down = SpendAnswer::Unavailable("ledger object unreachable".into());
+    let mut closed = plain();
+    closed.world.ledger = Ledger::Answer(down.clone());
+    let sol = closed.solved(&client(), "/signup");
+    let run = closed.send(&client().solution(&sol));
+    assert_eq!((run.status(), run.error()), (503, Some("ledger_unavailable")));
+    assert_eq!(run.reply().header("retry-after"), Some("5"));
+    assert_eq!(run.forwarded(), None);
+    assert_eq!(run.log().detail.as_deref(), Some("ledger object unreachable"));
+
+    let mut open = Gate::new(&policy(false, "enabled = false", ""), &[("FAIL_OPEN", "true")]);
+    open.world.ledger = Ledger::Answer(down);
+    let sol = open.solved(&client(), "/signup");
+    let run = open.send(&client().solution(&sol));
+    assert_eq!(run.status(), 200);
+    let v = check_verdict(run.forwarded().unwrap().0, "/signup");
+    assert_eq!(v.reasons, ["ua_not_browser", gate::pipeline::submit::FAIL_OPEN_REASON]);
+    assert_eq!(gate::pipeline::submit::FAIL_OPEN_REASON, "ledger_unavailable_fail_open");
+    // a replay answer is a replay whatever FAIL_OPEN says
+    open.world.ledger = Ledger::Answer(SpendAnswer::Replay);
+    assert_eq!(open.send(&client().solution(&sol)).status(), 409);
+    // a siteverify idempotency Repeat is no licence for a second sign-up at the gate
+    open.world.ledger = Ledger::Answer(SpendAnswer::Repeat);
+    assert_eq!(open.send(&client().solution(&sol)).error(), Some("already_spent"));
+}
