@@ -467,3 +467,114 @@ fn the_ledger_fails_closed_or_open_as_configured() {
     open.world.ledger = Ledger::Answer(SpendAnswer::Repeat);
     assert_eq!(open.send(&client().solution(&sol)).error(), Some("already_spent"));
 }
+
+#[test]
+fn the_policy_at_submission_refuses_dearer_denied_and_shed_requests() {
+    let rules = "[[rules]]\nname = \"otp: +86 only\"\nroutes = [\"/api/otp/send\"]\nnot = { phone_code = [\"86\"] }\naction = \"deny\"";
+    let one_bit = "enabled = true\nwindow_secs = 10\ncohorts = [\"asn\"]\nlevels = [{ at = 2, extra_bits = 1 }, { at = 3, extra_bits = 2 }, { at = 4, busy = true }]\nretry_after_secs = 30";
+    let mut g = Gate::new(&policy(false, one_bit, rules), &[]);
+    let rate = |r: f64| Cohorts::Rates(vec![("asn:64500".into(), r)], vec![]);
+    struct Case {
+        name: &'static str,
+        path: &'static str,
+        body: &'static str,
+        cohorts: Cohorts,
+        status: u16,
+        error: Option<&'static str>,
+        outcome: &'static str,
+    }
+    let cases = [
+        Case { name: "one bit dearer is tolerated", path: "/signup", body: FORM, cohorts: rate(2.0), status: 200, error: None, outcome: "price 5x4" },
+        Case { name: "two bits dearer", path: "/signup", body: FORM, cohorts: rate(3.0), status: 403, error: Some("risk_increased"), outcome: "price 6x4" },
+        Case { name: "shed", path: "/signup", body: FORM, cohorts: rate(4.0), status: 503, error: Some("busy"), outcome: "busy" },
+        Case { name: "site panic", path: "/signup", body: FORM, cohorts: Cohorts::Rates(vec![], vec!["site".into()]), status: 503, error: Some("busy"), outcome: "busy" },
+        Case { name: "+44 on the OTP route", path: "/api/otp/send", body: "phone=%2B44%2020%207946%200000", cohorts: rate(0.0), status: 403, error: Some("denied"), outcome: "deny" },
+        Case { name: "+86 on the OTP route", path: "/api/otp/send", body: "phone=%2B86%20138%200013%208000", cohorts: rate(0.0), status: 200, error: None, outcome: "price 4x4" },
+        Case { name: "unreadable counters", path: "/signup", body: FORM, cohorts: Cohorts::Unreadable("do down".into()), status: 200, error: None, outcome: "price 4x4" },
+    ];
+    for c in cases {
+        g.world.cohorts = Cohorts::Rates(vec![], vec![]);
+        let client = Req::post(c.path, c.body);
+        let sol = g.solved(&client, c.path);
+        g.world.cohorts = c.cohorts;
+        let run = g.send(&client.clone().solution(&sol));
+        assert_eq!(run.status(), c.status, "{}", c.name);
+        let log = run.log();
+        assert_eq!(log.outcome.as_deref(), Some(c.outcome), "{}", c.name);
+        assert_eq!(log.counters_unreadable.as_deref(), (c.name == "unreadable counters").then_some("do down"), "{}", c.name);
+        match c.error {
+            Some(code) => {
+                assert_eq!(run.error(), Some(code), "{}", c.name);
+                assert!(!run.spent(), "{}: a refused request is not spent (it may be sent again)", c.name);
+                assert_eq!(run.reply().header("retry-after"), (code == "busy").then_some("30"), "{}", c.name);
+                assert!(log.id.is_some(), "{}: the paid challenge is named", c.name);
+            }
+            None => {
+                assert!(run.forwarded().is_some(), "{}", c.name);
+                assert_eq!(log.action, Action::Forward, "{}", c.name);
+            }
+        }
+    }
+    let otp = Req::post("/api/otp/send", "phone=%2B44%2020%207946%200000");
+    g.world.cohorts = rate(0.0);
+    let sol = g.solved(&otp, "/api/otp/send");
+    let denied = g.send(&otp.solution(&sol));
+    assert_eq!(denied.log().rule.as_deref(), Some("otp: +86 only"));
+    assert_eq!(denied.log().phone_code.as_deref(), Some("44"));
+    assert!(!denied.log().to_json().contains("7946"), "only the calling code is logged");
+    // shed, then sent again once the spike is over: forwarded (busy never spent it)
+    g.world.cohorts = rate(0.0);
+    let sol = g.solved(&client(), "/signup");
+    g.world.cohorts = rate(4.0);
+    assert_eq!(g.send(&client().solution(&sol)).status(), 503);
+    g.world.cohorts = rate(0.0);
+    assert_eq!(g.send(&client().solution(&sol)).status(), 200);
+    assert_eq!(g.send(&client().solution(&sol)).status(), 409, "and then it is spent");
+}
+
+#[test]
+fn a_busy_refusal_is_a_translated_page_for_a_person() {
+    let mut g = Gate::new(&policy(false, "enabled = true\npanic = true\nretry_after_secs = 90", ""), &[]);
+    let person = client().navigation().header("accept-language", "zh-CN,zh;q=0.9");
+    // a challenge solved before the switch was thrown
+    let sol = minted(GATE_SECRET, &person, "/signup", NOW.seconds(), 60);
+    let run = g.send(&person.clone().solution(&sol));
+    assert_eq!(run.status(), 503);
+    assert_eq!(run.reply().header("retry-after"), Some("90"));
+    let html = run.html();
+    assert!(html.contains("<html lang=\"zh-CN\""), "{html}");
+    assert!(html.contains("注册繁忙") && html.contains("登录不受影响"), "{html}");
+    assert_eq!((run.log().code.as_deref(), run.log().why.as_deref()), (Some("busy"), Some("panic: site")));
+    assert!(!run.spent());
+    // an API client gets JSON; the challenge endpoint sheds too
+    let sol = minted(GATE_SECRET, &client(), "/signup", NOW.seconds(), 60);
+    let run = g.send(&client().solution(&sol));
+    assert_eq!((run.status(), run.error()), (503, Some("busy")));
+    let issue = g.send(&Req::get("/__gate/challenge?route=/signup"));
+    assert_eq!((issue.status(), issue.error()), (503, Some("busy")));
+    assert_eq!(issue.reply().header("retry-after"), Some("90"));
+    assert!(issue.json()["message"].as_str().unwrap().contains("logging in still works"));
+    assert!(matches!(g.send(&Req::post("/login", "email=a")).handled, Handled::PassThrough(_)), "logins pass");
+}
+
+#[test]
+fn shadow_mode_forwards_and_logs_what_would_have_happened() {
+    let rules = "[[rules]]\nname = \"no DE\"\nwhen = { country = [\"DE\"] }\naction = \"deny\"";
+    let per_rule = rules.replace("action = \"deny\"", "action = \"deny\"\nshadow = true");
+    for (name, policy) in [("global", policy(true, "enabled = false", rules)), ("per rule", policy(false, "enabled = false", &per_rule))] {
+        let mut g = Gate::new(&policy, &[]);
+        let issued = g.send(&Req::get("/__gate/challenge?route=/signup"));
+        assert_eq!(issued.json()["difficulty"], 4, "{name}");
+        assert_eq!(issued.log().shadow.as_deref(), Some("deny (rule \"no DE\")"), "{name}");
+        let sol = solve(issued.json()["token"].as_str().unwrap());
+        let run = g.send(&client().solution(&sol));
+        assert_eq!(run.status(), 200, "{name}");
+        assert!(run.forwarded().is_some(), "{name}");
+        let log = run.log();
+        assert_eq!(log.action, Action::Forward, "{name}");
+        assert_eq!(log.shadow.as_deref(), Some("deny (rule \"no DE\")"), "{name}");
+        assert_eq!(log.outcome.as_deref(), Some("price 4x4"), "{name}");
+        // the enforced decision has no rule: both counts are under "-"
+        assert_eq!(run.tallies(), [("forward", "-".to_string()), ("shadow", "-".to_string())], "{name}");
+    }
+}
