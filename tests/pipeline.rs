@@ -578,3 +578,200 @@ fn shadow_mode_forwards_and_logs_what_would_have_happened() {
         assert_eq!(run.tallies(), [("forward", "-".to_string()), ("shadow", "-".to_string())], "{name}");
     }
 }
+
+// ---------------------------------------------------------------- no JavaScript
+
+const NO_JS: &str = "[no_js]\nroutes = [\"/signup\"]\nwait_secs = 5\nttl_secs = 120\nwindow_secs = 600\nbusy_at = { asn = 2 }";
+
+fn token_in(html: &str) -> String {
+    let at = html.find("name=\"gate-wait\" value=\"").unwrap() + "name=\"gate-wait\" value=\"".len();
+    html[at..].split('"').next().unwrap().to_string()
+}
+
+#[test]
+fn no_js_wait_page_then_continue_forwards_once_without_the_token() {
+    let mut g = Gate::new(&policy(false, "enabled = false", NO_JS), &[]);
+    g.world.cohorts = Cohorts::Rates(vec![], vec![]);
+    let person = Req::post("/signup", "email=nojs%40example.com&password=correct+horse&phone=%2B44+20+7946+0000").navigation();
+    let first = g.send(&person);
+    assert_eq!(first.status(), 200);
+    let html = first.html();
+    assert!(html.contains("<input type=\"hidden\" name=\"email\" value=\"nojs@example.com\">"), "{html}");
+    assert!(!html.contains("gate-solution"));
+    let token = token_in(html);
+    let log = first.log();
+    assert_eq!((log.action, log.no_js, log.stage), (Action::Issue, true, Some(Stage::Submission)));
+    assert_eq!(first.tallies(), [("issue", "no_js".to_string())]);
+    assert_eq!(first.io, [Io::ReadBody { cap: 2048 }, Io::ReadCohorts { keys: vec!["nojs:asn:64500".into()], site: false, window_secs: 600 }]);
+    let cont = person.clone().body(format!("email=nojs%40example.com&password=correct+horse&phone=%2B44+20+7946+0000&gate-wait={token}"));
+
+    // too early: the page again, with the time left; nothing spent, nothing sent
+    g.now = NOW.plus(2);
+    let early = g.send(&cont);
+    assert_eq!(early.status(), 429);
+    assert_eq!(early.reply().header("retry-after"), Some("3"));
+    assert!(early.html().contains(&token));
+    assert_eq!((early.log().code.as_deref(), early.log().no_js), (Some("too_early"), true));
+    assert!(!early.spent() && early.forwarded().is_none());
+    let api_early = g.send(&cont.clone().header("accept", "application/json").header("sec-fetch-mode", "cors"));
+    assert_eq!((api_early.status(), api_early.error()), (429, Some("too_early")));
+    assert_eq!(api_early.json()["retry_after"], 3);
+
+    // after the wait: forwarded, the person's fields as sent, without the token
+    g.now = NOW.plus(5);
+    g.world.origin = Ok(201);
+    let done = g.send(&cont);
+    assert_eq!(done.status(), 201);
+    let (header, body) = done.forwarded().unwrap();
+    assert_eq!(body, b"email=nojs%40example.com&password=correct+horse&phone=%2B44+20+7946+0000");
+    let v = verdict::verify(header, &origin_key(), NOW.plus(5), 60, "POST", "/signup").unwrap();
+    assert_eq!((v.difficulty, v.k), (0, 0));
+    assert_eq!(v.reasons.last().map(String::as_str), Some("no_js"));
+    let log = done.log();
+    assert_eq!((log.action, log.no_js, log.difficulty, log.phone_code.as_deref()), (Action::Forward, true, Some(0), Some("44")));
+    assert_eq!(done.tallies(), [("forward", "no_js".to_string())]);
+    let counted = done.done().signup.clone().unwrap();
+    assert_eq!(counted.keys, [CohortKey("nojs:asn:64500".into())], "counted in its no-JS cohorts only");
+
+    // a replayed token: refused, as JSON for an API client
+    let replay = g.send(&cont.clone().header("accept", "application/json").header("sec-fetch-mode", "cors"));
+    assert_eq!((replay.status(), replay.error()), (409, Some("already_spent")));
+    assert_eq!(replay.json().get("challenge"), None, "no challenge URL on the no-JS path");
+    // a forged one: bad_signature, a page for a person
+    let mut raw = URL_SAFE_NO_PAD.decode(&token).unwrap();
+    *raw.last_mut().unwrap() ^= 1;
+    let forged = person.clone().body(format!("email=x&gate-wait={}", URL_SAFE_NO_PAD.encode(&raw)));
+    let f = g.send(&forged);
+    assert_eq!(f.status(), 403);
+    assert!(f.html().contains("<html lang=\"en\""));
+    assert_eq!(f.log().code.as_deref(), Some("bad_signature"));
+    // another client's token: binding_mismatch
+    let other = g.send(&cont.clone().asn(3209));
+    assert_eq!(other.log().code.as_deref(), Some("binding_mismatch"));
+}
+
+#[test]
+fn no_js_is_for_browser_form_posts_on_listed_routes_within_budget() {
+    let mut g = Gate::new(&policy(false, "enabled = false", NO_JS), &[]);
+    let person = Req::post("/signup", "email=bulk%40example.com&password=x").navigation();
+    // an API client never gets the path
+    let api = g.send(&Req::post("/signup", "email=a%40b.c"));
+    assert_eq!((api.status(), api.error()), (401, Some("missing_solution")));
+    let fetch = g.send(&person.clone().header("accept", "application/json").header("sec-fetch-mode", "cors"));
+    assert_eq!(fetch.error(), Some("missing_solution"));
+    // a route not listed
+    let register = g.send(&Req::post("/api/register", "email=x").navigation());
+    assert_eq!(register.status(), 401);
+    assert!(register.html().contains("<html"), "a page for a person");
+    // JSON is not a form a browser without JavaScript sends
+    let json = g.send(&person.clone().header("content-type", "application/json").body("{\"email\":\"x\"}"));
+    assert_eq!(json.status(), 401);
+    // at its budget the no-JS cohort is shed; its counters unreadable close it
+    g.world.cohorts = Cohorts::Rates(vec![("nojs:asn:64500".into(), 2.0)], vec![]);
+    let shed = g.send(&person);
+    assert_eq!(shed.status(), 503);
+    assert!(shed.reply().header("retry-after").is_some());
+    assert_eq!((shed.log().code.as_deref(), shed.log().no_js), (Some("busy"), true));
+    assert!(shed.log().detail.as_deref().unwrap().contains("nojs:asn:64500"), "{:?}", shed.log().detail);
+    g.world.cohorts = Cohorts::Unreadable("down".into());
+    let closed = g.send(&person);
+    assert_eq!(closed.status(), 503);
+    assert_eq!(closed.log().detail.as_deref(), Some("counters unreachable: down"));
+    g.world.cohorts = Cohorts::Rates(vec![("nojs:asn:64500".into(), 1.0)], vec![]);
+    assert_eq!(g.send(&person).status(), 200, "under budget");
+    // the noscript stylesheet knows where the path is on
+    for (route, on) in [("/signup", true), ("/api/register", false)] {
+        let css = g.send(&Req::get(&format!("/__gate/noscript.css?route={route}")));
+        let gate::pipeline::reply::Body::Css(text) = &css.reply().body else { panic!("css") };
+        assert_eq!(text.contains(".gate-needs-js { display: none; }"), on, "{route}");
+    }
+}
+
+// ---------------------------------------------------------------- siteverify
+
+fn siteverify(fields: &[(&str, &str)]) -> Req {
+    let body = form_urlencoded::Serializer::new(String::new()).extend_pairs(fields).finish();
+    Req::post("/__gate/siteverify", &body).ua("origin-backend/1.0").asn(16509)
+}
+
+#[test]
+fn siteverify_answers_in_the_turnstile_shape_and_spends_once() {
+    let mut g = plain();
+    let response = g.solved(&client(), "/signup");
+    let ok = g.send(&siteverify(&[("secret", SITEVERIFY_SECRET), ("response", &response), ("remoteip", "198.51.100.7")]));
+    assert_eq!(ok.status(), 200);
+    assert_eq!(
+        *ok.json(),
+        serde_json::json!({"success": true, "error-codes": [], "challenge_ts": NOW.rfc3339(), "hostname": "signup.example", "action": "/signup"})
+    );
+    assert_eq!(ok.tallies(), [("siteverify", "ok".to_string())]);
+    assert_eq!(ok.done().event.as_ref().unwrap()["gate"], "siteverify");
+    let fail = |codes: &[&str]| serde_json::json!({"success": false, "error-codes": codes});
+    let again = g.send(&siteverify(&[("secret", SITEVERIFY_SECRET), ("response", &response)]));
+    assert_eq!(*again.json(), fail(&["timeout-or-duplicate"]));
+    assert_eq!(again.tallies(), [("reject", "already_spent".to_string())]);
+    // single use is shared with the gate's own submissions
+    let through = g.send(&client().solution(&response));
+    assert_eq!(through.error(), Some("already_spent"));
+    // and the other way round, with a JSON body
+    let used = g.solved(&client(), "/signup");
+    assert_eq!(g.send(&client().solution(&used)).status(), 200);
+    let json = serde_json::json!({"secret": SITEVERIFY_SECRET, "response": used}).to_string();
+    let j = g.send(&Req::post("/__gate/siteverify", "").header("content-type", "application/json").body(&json));
+    assert_eq!(*j.json(), fail(&["timeout-or-duplicate"]));
+
+    let fresh = g.solved(&client(), "/signup");
+    let cases: &[(&str, Vec<(&str, &str)>, &str)] = &[
+        ("missing secret", vec![("response", &fresh)], "missing-input-secret"),
+        ("wrong secret", vec![("secret", "not the secret, but long enough to compare"), ("response", &fresh)], "invalid-input-secret"),
+        ("missing response", vec![("secret", SITEVERIFY_SECRET)], "missing-input-response"),
+        ("garbage", vec![("secret", SITEVERIFY_SECRET), ("response", "garbage")], "invalid-input-response"),
+    ];
+    for (name, fields, code) in cases {
+        let run = g.send(&siteverify(fields));
+        assert_eq!((run.status(), run.json()), (200, &fail(&[code])), "{name}");
+        assert!(!run.spent(), "{name}");
+    }
+    let lazy_run = g.send(&siteverify(&[("secret", SITEVERIFY_SECRET), ("response", &lazy(&fresh))]));
+    assert_eq!(*lazy_run.json(), fail(&["invalid-input-response"]));
+    let old = minted(GATE_SECRET, &client(), "/signup", NOW.seconds() - 700, 60);
+    let expired = g.send(&siteverify(&[("secret", SITEVERIFY_SECRET), ("response", &old)]));
+    assert_eq!(*expired.json(), fail(&["timeout-or-duplicate"]));
+    assert_eq!(expired.tallies(), [("reject", "expired".to_string())]);
+    // the honest one was never spent by the failed attempts; and the secret is never logged
+    let ok = g.send(&siteverify(&[("secret", SITEVERIFY_SECRET), ("response", &fresh)]));
+    assert_eq!(ok.json()["success"], true);
+    assert!(!ok.done().event.as_ref().unwrap().to_string().contains(SITEVERIFY_SECRET));
+}
+
+#[test]
+fn siteverify_idempotency_ledger_and_configuration() {
+    let mut g = plain();
+    let response = g.solved(&client(), "/signup");
+    let key = "5e1b3a4c-0b7d-4a0a-9c55-1d2f3e4a5b6c";
+    let with = |k: &str| siteverify(&[("secret", SITEVERIFY_SECRET), ("response", &response), ("idempotency_key", k)]);
+    let first = g.send(&with(key));
+    assert_eq!(first.json()["success"], true);
+    let Io::Spend(order) = &first.io[1] else { panic!("{:?}", first.io) };
+    assert_eq!(order.idempotency_key.as_deref(), Some(key));
+    assert_eq!(g.send(&with(key)).json()["success"], true, "a retry with the same key");
+    assert_eq!(g.send(&with("another")).json()["error-codes"], serde_json::json!(["timeout-or-duplicate"]));
+    // the ledger unreachable
+    g.world.ledger = Ledger::Answer(SpendAnswer::Unavailable("down".into()));
+    let fresh = g.solved(&client(), "/signup");
+    let down = g.send(&siteverify(&[("secret", SITEVERIFY_SECRET), ("response", &fresh)]));
+    assert_eq!(down.json()["error-codes"], serde_json::json!(["internal-error"]));
+    assert_eq!(down.tallies(), [("reject", "ledger_unavailable".to_string())]);
+    // not configured: 404; a broken configuration: internal-error; GET: 405
+    let mut off = Gate::loaded(load(&{
+        let mut v = vars(&policy(false, "enabled = false", ""), &[]);
+        v.remove("SITEVERIFY_SECRET");
+        v
+    }));
+    let run = off.send(&siteverify(&[("secret", SITEVERIFY_SECRET), ("response", &fresh)]));
+    assert_eq!((run.status(), run.error()), (404, Some("not_found")));
+    let mut broken = Gate::new(&policy(false, "enabled = false", ""), &[("GATE_SECRET", "too-short")]);
+    let run = broken.send(&siteverify(&[("secret", SITEVERIFY_SECRET), ("response", &fresh)]));
+    assert_eq!(run.json()["error-codes"], serde_json::json!(["internal-error"]));
+    assert_eq!(g.send(&Req::get("/__gate/siteverify")).status(), 405);
+}
