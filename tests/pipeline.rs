@@ -775,3 +775,198 @@ fn siteverify_idempotency_ledger_and_configuration() {
     assert_eq!(run.json()["error-codes"], serde_json::json!(["internal-error"]));
     assert_eq!(g.send(&Req::get("/__gate/siteverify")).status(), 405);
 }
+
+// ---------------------------------------------------------------- operators
+
+#[test]
+fn stats_need_the_token_and_answer_json_or_html() {
+    let mut g = Gate::new(&policy(false, ATTACK, ""), &[]);
+    let basic = |user_pass: &str| format!("Basic {}", base64::engine::general_purpose::STANDARD.encode(user_pass));
+    for auth in [None, Some("Bearer nope".to_string()), Some(format!("Bearer {STATS_TOKEN}x")), Some("Basic Og==".into()), Some(basic(&format!("ops:{ADMIN_TOKEN}")))] {
+        let mut req = Req::get("/__gate/stats");
+        if let Some(a) = &auth {
+            req = req.header("authorization", a);
+        }
+        let run = g.send(&req);
+        assert_eq!((run.status(), run.error()), (401, Some("unauthorized")), "{auth:?}");
+        assert_eq!(run.reply().header("www-authenticate"), Some("Basic realm=\"gate stats\", charset=\"UTF-8\""));
+        assert!(run.io.is_empty(), "{auth:?}: nothing read");
+    }
+    let minute = NOW.seconds() / 60;
+    g.world.stats = Ok(StatsRead {
+        counts: vec![
+            DecisionCount { minute, action: "forward".into(), code: "-".into(), n: 3 },
+            DecisionCount { minute, action: "reject".into(), code: "busy".into(), n: 7 },
+            DecisionCount { minute: minute - 1, action: "reject".into(), code: "risk_increased".into(), n: 1 },
+            DecisionCount { minute, action: "issue".into(), code: "hosting networks pay more".into(), n: 2 },
+        ],
+        cohorts: vec![
+            CohortReading { key: "asn:64500".into(), rate: 4.26, panic: false },
+            CohortReading { key: "asn:3209".into(), rate: 2.0, panic: false },
+            CohortReading { key: "ip_prefix:192.0.2.0/24".into(), rate: 0.5, panic: true },
+        ],
+        health: serde_json::json!({"counters": "ok"}),
+    });
+    let run = g.send(&Req::get("/__gate/stats").header("authorization", &format!("Bearer {STATS_TOKEN}")));
+    assert_eq!(run.status(), 200);
+    assert_eq!(run.io, [Io::ReadStats { since_minute: minute - 59 }]);
+    let s = run.json();
+    assert_eq!(s["policy"]["ok"], true);
+    assert!(s["policy"]["source"].as_str().unwrap().starts_with("POLICY var, sha256 "));
+    assert_eq!(s["decisions"]["by_action"], serde_json::json!({"forward": 3, "reject": 8, "issue": 2}));
+    assert_eq!(s["decisions"]["rejections_by_code"], serde_json::json!({"busy": 7, "risk_increased": 1}));
+    assert_eq!(s["decisions"]["by_rule"], serde_json::json!({"issue": {"hosting networks pay more": 2}}));
+    assert_eq!(s["decisions"]["per_minute"].as_array().unwrap().len(), 60);
+    assert_eq!(s["decisions"]["per_minute"][59], serde_json::json!({"minute": minute, "issue": 2, "forward": 3, "reject": 7}));
+    assert_eq!(
+        s["cohorts"],
+        serde_json::json!([
+            {"key": "asn:64500", "rate": 4.3, "level": 2, "state": "busy", "panic": false},
+            {"key": "asn:3209", "rate": 2.0, "level": 1, "state": "escalated", "panic": false},
+            {"key": "ip_prefix:192.0.2.0/24", "rate": 0.5, "level": 0, "state": "busy", "panic": true},
+        ])
+    );
+    assert_eq!(s["health"], serde_json::json!({"counters": "ok"}));
+    let page = g.send(&Req::get("/__gate/stats").header("authorization", &basic(&format!("ops:{STATS_TOKEN}"))).header("accept", "text/html"));
+    let html = page.html();
+    assert!(html.contains("<svg role=\"img\""));
+    assert!(html.contains("<tr><td>asn:64500</td><td>4.3</td><td>2</td><td>busy</td></tr>"), "{html}");
+    g.world.stats = Err("stats object unreachable".into());
+    let down = g.send(&Req::get("/__gate/stats").header("authorization", &format!("Bearer {STATS_TOKEN}")));
+    assert_eq!((down.status(), down.error()), (503, Some("stats_unavailable")));
+}
+
+#[test]
+fn stats_report_a_broken_configuration() {
+    let mut g = Gate::new(&policy(false, "enabled = false", "").replace("difficulty = 4", "difficulty = 99"), &[]);
+    let run = g.send(&Req::get("/__gate/stats").header("authorization", &format!("Bearer {STATS_TOKEN}")));
+    assert_eq!(run.status(), 200);
+    assert_eq!(run.json()["policy"]["ok"], false);
+    let problems = run.json()["policy"]["problems"].to_string();
+    assert!(problems.contains("defaults.difficulty: 99 is outside 1..=32"), "{problems}");
+}
+
+fn panic_req(body: &str, token: Option<&str>) -> Req {
+    let req = Req::post("/__gate/panic", body).header("content-type", "application/json");
+    match token {
+        Some(t) => req.header("authorization", &format!("Bearer {t}")),
+        None => req,
+    }
+}
+
+#[test]
+fn panic_switches_a_cohort_or_the_site_for_a_while() {
+    let mut g = Gate::new(&policy(false, "enabled = true", ""), &[]);
+    for token in [None, Some("wrong"), Some(STATS_TOKEN)] {
+        let run = g.send(&panic_req(r#"{"scope":"site","on":true}"#, token));
+        assert_eq!((run.status(), run.error()), (401, Some("unauthorized")), "{token:?}");
+        assert_eq!(run.reply().header("www-authenticate"), Some("Basic realm=\"gate admin\", charset=\"UTF-8\""));
+        assert!(run.io.is_empty());
+    }
+    for (body, code) in [
+        (r#"{"scope":"planet:earth","on":true}"#, "bad_scope"),
+        (r#"{"scope":"asn:","on":true}"#, "bad_scope"),
+        (r#"{"scope":"site"}"#, "bad_request"),
+        ("not json", "bad_request"),
+    ] {
+        let run = g.send(&panic_req(body, Some(ADMIN_TOKEN)));
+        assert_eq!((run.status(), run.error()), (400, Some(code)), "{body}");
+        assert_eq!(run.io, [Io::ReadBody { cap: 4096 }], "{body}: nothing set");
+    }
+    assert_eq!(g.send(&Req::get("/__gate/panic")).status(), 405);
+    let on = g.send(&panic_req(r#"{"scope":"asn:64500","on":true,"minutes":5}"#, Some(ADMIN_TOKEN)));
+    assert_eq!(on.status(), 200);
+    let until = NOW.plus(5 * 60);
+    assert_eq!(on.io[1], Io::SetPanic { key: CohortKey("asn:64500".into()), until: Some(until) });
+    assert_eq!(*on.json(), serde_json::json!({"scope": "asn:64500", "on": true, "until": until.rfc3339()}));
+    let event = on.done().event.clone().unwrap();
+    assert_eq!((event["gate"].as_str(), event["scope"].as_str(), event["minutes"].as_u64()), (Some("panic"), Some("asn:64500"), Some(5)));
+    assert_eq!(event["ip_prefix"], "203.0.113.0/24");
+    assert!(!event.to_string().contains(ADMIN_TOKEN));
+    let site = g.send(&panic_req(r#"{"scope":"site","on":true}"#, Some(ADMIN_TOKEN)));
+    assert_eq!(site.io[1], Io::SetPanic { key: CohortKey::site(), until: Some(NOW.plus(60 * 60)) }, "60 minutes by default");
+    let off = g.send(&panic_req(r#"{"scope":"site","on":false}"#, Some(ADMIN_TOKEN)));
+    assert_eq!(off.io[1], Io::SetPanic { key: CohortKey::site(), until: None });
+    assert_eq!(off.json()["until"], serde_json::Value::Null);
+    g.world.panic = Err("cohort shard 2 unreachable".into());
+    let failed = g.send(&panic_req(r#"{"scope":"site","on":true}"#, Some(ADMIN_TOKEN)));
+    assert_eq!((failed.status(), failed.error()), (503, Some("counters_unavailable")));
+}
+
+// ---------------------------------------------------------------- front door
+
+fn front(g: &mut Gate, req: &Req) -> String {
+    let run = g.send(req);
+    match &run.handled {
+        Handled::PassThrough(to) => format!("pass {to}"),
+        Handled::WidgetFile(name) => format!("widget {name}"),
+        Handled::Done(_) => match run.done().own_reply() {
+            Some(r) => format!("{} {}", r.status, run.error().unwrap_or("-")),
+            None => "origin".into(),
+        },
+    }
+}
+
+#[test]
+fn the_front_door_routes_every_kind_of_request() {
+    let mut g = plain();
+    let widget = gate::pipeline::front::WIDGET_FILES[0];
+    let cases: Vec<(&str, Req, String)> = vec![
+        ("login", Req::post("/login?next=%2Fhome", "email=a&password=b"), "pass https://origin.example/".into()),
+        ("GET sign-up page", Req::get("/signup?ref=ad"), "pass https://origin.example/".into()),
+        ("PUT elsewhere", Req::new("PUT", "/upload").body(vec![0u8; 10_000]), "pass https://origin.example/".into()),
+        ("case", Req::post("/SignUp", ""), "401 missing_solution".into()),
+        ("trailing slash", Req::post("/signup/", ""), "401 missing_solution".into()),
+        (";params", Req::post("/signup;x=1", ""), "401 missing_solution".into()),
+        ("extension", Req::post("/signup.json", ""), "401 missing_solution".into()),
+        ("below the route", Req::post("/signup/log-test", ""), "401 missing_solution".into()),
+        ("method override", Req::new("PUT", "/signup").header("x-http-method-override", "POST"), "401 missing_solution".into()),
+        ("double slash", Req::post("//signup", ""), "400 non_canonical_path".into()),
+        ("encoded letter", Req::post("/sign%75p", ""), "400 non_canonical_path".into()),
+        ("encoded space", Req::post("/signup%20", ""), "400 non_canonical_path".into()),
+        ("odd login spelling", Req::post("/login%2e", ""), "400 non_canonical_path".into()),
+        ("override on an odd spelling", Req::get("/signup%20").header("x-http-method-override", "POST"), "400 non_canonical_path".into()),
+        ("GET odd spelling", Req::get("/signup%20"), "pass https://origin.example/".into()),
+        ("widget GET", Req::get(&format!("/__gate/{widget}")), format!("widget {widget}")),
+        ("widget HEAD", Req::new("HEAD", &format!("/__gate/{widget}")), format!("widget {widget}")),
+        ("widget POST", Req::post(&format!("/__gate/{widget}"), ""), "405 method_not_allowed".into()),
+        ("not a widget file", Req::get("/__gate/../wrangler.toml"), "404 not_found".into()),
+        ("unknown endpoint", Req::get("/__gate/nothing-here"), "404 not_found".into()),
+        ("ping", Req::get("/__gate/ping"), "204 -".into()),
+    ];
+    for (name, req, want) in cases {
+        assert_eq!(front(&mut g, &req), want, "{name}");
+    }
+    let refused = g.send(&Req::post("//signup", ""));
+    let log = refused.log();
+    assert_eq!((log.action, log.code.as_deref(), log.route.as_deref(), log.stage), (Action::Reject, Some("non_canonical_path"), None, None));
+    assert_eq!(refused.tallies(), [("reject", "non_canonical_path".to_string())]);
+}
+
+#[test]
+fn a_broken_configuration_closes_protected_routes_while_logins_pass() {
+    let mut g = Gate::new(&policy(false, "enabled = false", "").replace("difficulty = 4", "difficulty = 99"), &[("GATE_SECRET", "too-short")]);
+    let problems = g.loaded.config.as_ref().unwrap_err().to_string();
+    assert!(problems.starts_with("2 configuration problems: "), "{problems}");
+    assert!(!problems.contains("too-short"), "secret values are never shown");
+    let run = g.send(&Req::post("/signup", "").solution("anything"));
+    assert_eq!((run.status(), run.error()), (503, Some("misconfigured")));
+    assert_eq!(run.reply().header("retry-after"), Some("60"));
+    assert_eq!(run.log().route.as_deref(), Some("/signup"));
+    assert_eq!(front(&mut g, &Req::get("/__gate/challenge?route=/signup")), "503 misconfigured");
+    assert_eq!(front(&mut g, &Req::post("/login", "")), "pass https://origin.example/");
+    assert_eq!(front(&mut g, &Req::post("/__gate/panic", "{}").header("authorization", &format!("Bearer {ADMIN_TOKEN}"))), "401 unauthorized");
+    // a policy that cannot even be read: every non-read request is closed, reads pass
+    let mut unreadable = Gate::new("{\"version\": 1, \"routes\": {\"protected\": [\"POST /signup\"]", &[]);
+    for (req, want) in [
+        (Req::post("/signup", ""), "503 misconfigured"),
+        (Req::post("/any/form", ""), "503 misconfigured"),
+        (Req::post("/login", ""), "503 misconfigured"),
+        (Req::get("/account"), "pass https://origin.example/"),
+    ] {
+        assert_eq!(front(&mut unreadable, &req), want, "{} {}", req.facts.method, req.facts.path);
+    }
+    // no valid ORIGIN: nothing can pass through
+    let mut no_origin = Gate::new(&policy(false, "enabled = false", ""), &[("ORIGIN", "ftp://x")]);
+    assert_eq!(front(&mut no_origin, &Req::post("/login", "")), "503 misconfigured");
+}

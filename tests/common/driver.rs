@@ -190,9 +190,12 @@ impl Run {
         }
     }
 
-    /// The JSON `error` code.
+    /// The JSON `error` code (`None` for other bodies).
     pub fn error(&self) -> Option<&str> {
-        self.json().get("error").and_then(|e| e.as_str())
+        match &self.reply().body {
+            Body::Json(v) => v.get("error").and_then(|e| e.as_str()),
+            _ => None,
+        }
     }
 
     /// The reply's HTML (panics for other bodies).
