@@ -14,13 +14,11 @@ use common::driver::*;
 use gate::pipeline::log::{Action, DecisionLog, Stage};
 use gate::pipeline::step::{CohortReading, DecisionCount, SpendAnswer, StatsRead};
 use gate::policy::{CohortKey, CohortState};
-use gate::protocol::binding::Binding;
 use gate::protocol::challenge::{self, Terms};
 use gate::protocol::key::Key;
 use gate::protocol::solution::Solution;
 use gate::protocol::verdict;
 use proptest::prelude::*;
-use std::collections::HashMap;
 
 const FORM: &str = "email=a%40example.com&password=hunter2hunter2";
 
@@ -61,9 +59,13 @@ fn minted(secret: &str, client: &Req, route: &str, issued_at: u64, ttl: u64) -> 
         ttl,
         binding: gate::pipeline::binding(&client.facts),
     };
-    let signed =
-        challenge::issue(&Key::new(secret.as_bytes()), &terms, gate::protocol::time::UnixTime::from_secs(issued_at), [0xab; 16])
-            .unwrap();
+    let signed = challenge::issue(
+        &Key::new(secret.as_bytes()),
+        &terms,
+        gate::protocol::time::UnixTime::from_secs(issued_at),
+        [0xab; 16],
+    )
+    .unwrap();
     solve(&signed.token())
 }
 
@@ -79,7 +81,20 @@ fn issue_signs_a_challenge_with_the_documented_fields_at_the_policy_price() {
     keys.sort_unstable();
     assert_eq!(
         keys,
-        ["binding", "difficulty", "expires_at", "id", "issued_at", "k", "kid", "risk", "route", "signature", "token", "v"]
+        [
+            "binding",
+            "difficulty",
+            "expires_at",
+            "id",
+            "issued_at",
+            "k",
+            "kid",
+            "risk",
+            "route",
+            "signature",
+            "token",
+            "v"
+        ]
     );
     assert_eq!(json["v"], 1);
     assert_eq!(json["route"], "/signup");
@@ -135,13 +150,76 @@ fn issue_decides_by_rules_cohort_rates_and_unreadable_counters() {
     }
     let rates = |r: f64| Cohorts::Rates(vec![("asn:64500".into(), r)], vec![]);
     let cases = [
-        Case { name: "quiet", asn: 64500, cohorts: rates(0.0), status: 200, error: None, difficulty: Some(4), outcome: "price 4x4", retry_after: None },
-        Case { name: "level 1", asn: 64500, cohorts: rates(2.0), status: 200, error: None, difficulty: Some(6), outcome: "price 6x4", retry_after: None },
-        Case { name: "shed", asn: 64500, cohorts: rates(4.0), status: 503, error: Some("busy"), difficulty: None, outcome: "busy", retry_after: Some("30") },
-        Case { name: "panic asn", asn: 64500, cohorts: Cohorts::Rates(vec![], vec!["asn:64500".into()]), status: 503, error: Some("busy"), difficulty: None, outcome: "busy", retry_after: Some("30") },
-        Case { name: "panic site", asn: 3209, cohorts: Cohorts::Rates(vec![], vec!["site".into()]), status: 503, error: Some("busy"), difficulty: None, outcome: "busy", retry_after: Some("30") },
-        Case { name: "deny rule", asn: 64666, cohorts: rates(0.0), status: 403, error: Some("denied"), difficulty: None, outcome: "deny", retry_after: None },
-        Case { name: "unreadable", asn: 64500, cohorts: Cohorts::Unreadable("cohort object down".into()), status: 200, error: None, difficulty: Some(4), outcome: "price 4x4", retry_after: None },
+        Case {
+            name: "quiet",
+            asn: 64500,
+            cohorts: rates(0.0),
+            status: 200,
+            error: None,
+            difficulty: Some(4),
+            outcome: "price 4x4",
+            retry_after: None,
+        },
+        Case {
+            name: "level 1",
+            asn: 64500,
+            cohorts: rates(2.0),
+            status: 200,
+            error: None,
+            difficulty: Some(6),
+            outcome: "price 6x4",
+            retry_after: None,
+        },
+        Case {
+            name: "shed",
+            asn: 64500,
+            cohorts: rates(4.0),
+            status: 503,
+            error: Some("busy"),
+            difficulty: None,
+            outcome: "busy",
+            retry_after: Some("30"),
+        },
+        Case {
+            name: "panic asn",
+            asn: 64500,
+            cohorts: Cohorts::Rates(vec![], vec!["asn:64500".into()]),
+            status: 503,
+            error: Some("busy"),
+            difficulty: None,
+            outcome: "busy",
+            retry_after: Some("30"),
+        },
+        Case {
+            name: "panic site",
+            asn: 3209,
+            cohorts: Cohorts::Rates(vec![], vec!["site".into()]),
+            status: 503,
+            error: Some("busy"),
+            difficulty: None,
+            outcome: "busy",
+            retry_after: Some("30"),
+        },
+        Case {
+            name: "deny rule",
+            asn: 64666,
+            cohorts: rates(0.0),
+            status: 403,
+            error: Some("denied"),
+            difficulty: None,
+            outcome: "deny",
+            retry_after: None,
+        },
+        Case {
+            name: "unreadable",
+            asn: 64500,
+            cohorts: Cohorts::Unreadable("cohort object down".into()),
+            status: 200,
+            error: None,
+            difficulty: Some(4),
+            outcome: "price 4x4",
+            retry_after: None,
+        },
     ];
     for c in cases {
         g.world.cohorts = c.cohorts;
@@ -165,16 +243,28 @@ fn issue_decides_by_rules_cohort_rates_and_unreadable_counters() {
             }
         }
         let unreadable = c.name == "unreadable";
-        assert_eq!(log.counters_unreadable.as_deref(), unreadable.then_some("cohort object down"), "{}", c.name);
+        assert_eq!(
+            log.counters_unreadable.as_deref(),
+            unreadable.then_some("cohort object down"),
+            "{}",
+            c.name
+        );
     }
     // the counters read are the request's cohorts, and the log carries their rates
     g.world.cohorts = rates(2.04);
     let run = g.send(&Req::get("/__gate/challenge?route=/signup"));
     assert_eq!(
         run.io,
-        [Io::ReadCohorts { keys: vec!["asn:64500".into(), "ip_prefix:203.0.113.0/24".into()], site: false, window_secs: 10 }]
+        [Io::ReadCohorts {
+            keys: vec!["asn:64500".into(), "ip_prefix:203.0.113.0/24".into()],
+            site: false,
+            window_secs: 10
+        }]
     );
-    assert_eq!(run.log().cohorts, [("asn:64500".to_string(), 2.0), ("ip_prefix:203.0.113.0/24".to_string(), 0.0)]);
+    assert_eq!(
+        run.log().cohorts,
+        [("asn:64500".to_string(), 2.0), ("ip_prefix:203.0.113.0/24".to_string(), 0.0)]
+    );
     assert_eq!(run.log().level, Some(1));
     assert_eq!(run.log().ip_prefix.as_deref(), Some("203.0.113.0/24"));
     assert!(!run.log().to_json().contains("203.0.113.10"), "addresses are logged as prefixes only");
@@ -215,16 +305,33 @@ fn a_solved_sign_up_is_forwarded_once_with_a_verdict_the_origin_verifies() {
     assert_eq!(v.id, c.id);
     assert_eq!(v.reasons, ["ua_not_browser"]);
     assert_eq!(v.time, NOW);
-    assert!(verdict::verify(header, &Key::new(b"another origin secret, long enough!!"), NOW, 60, "POST", "/signup").is_err());
+    assert!(
+        verdict::verify(
+            header,
+            &Key::new(b"another origin secret, long enough!!"),
+            NOW,
+            60,
+            "POST",
+            "/signup"
+        )
+        .is_err()
+    );
     // spent once, under the challenge id, kept until expiry plus skew
-    let spends: Vec<_> = run.io.iter().filter_map(|io| if let Io::Spend(o) = io { Some(o) } else { None }).collect();
+    let spends: Vec<_> =
+        run.io.iter().filter_map(|io| if let Io::Spend(o) = io { Some(o) } else { None }).collect();
     assert_eq!(spends.len(), 1);
     assert_eq!(URL_SAFE_NO_PAD.encode(spends[0].id), c.id);
     assert_eq!(spends[0].forget_after.seconds(), c.expires_at + 5);
     assert_eq!(spends[0].idempotency_key, None);
     let log = run.log();
-    assert_eq!((log.action, log.stage, log.status, log.code.as_deref()), (Action::Forward, Some(Stage::Submission), 201, None));
-    assert_eq!((log.route.as_deref(), log.id.as_deref(), log.difficulty), (Some("/signup"), Some(c.id.as_str()), Some(4)));
+    assert_eq!(
+        (log.action, log.stage, log.status, log.code.as_deref()),
+        (Action::Forward, Some(Stage::Submission), 201, None)
+    );
+    assert_eq!(
+        (log.route.as_deref(), log.id.as_deref(), log.difficulty),
+        (Some("/signup"), Some(c.id.as_str()), Some(4))
+    );
     assert_eq!(log.outcome.as_deref(), Some("price 4x4"));
     assert_eq!(run.tallies(), [("forward", "-".to_string())]);
     assert_eq!(run.done().signup, None, "attack mode off: nothing to count");
@@ -240,7 +347,8 @@ fn a_solved_sign_up_is_forwarded_once_with_a_verdict_the_origin_verifies() {
 #[test]
 fn a_sign_up_is_counted_only_when_the_origin_accepts_it() {
     let mut g = Gate::new(&policy(false, ATTACK, ""), &[]);
-    for (status, counted) in [(200, true), (201, true), (303, true), (400, false), (409, false), (500, false)] {
+    for (status, counted) in [(200, true), (201, true), (303, true), (400, false), (409, false), (500, false)]
+    {
         g.world.origin = Ok(status);
         let sol = g.solved(&client(), "/signup");
         let run = g.send(&client().solution(&sol));
@@ -317,7 +425,11 @@ fn every_bad_submission_is_refused_with_its_status_and_none_is_spent() {
         assert!(!run.spent(), "{name}: nothing is spent for an unpaid request");
         assert_eq!(run.forwarded(), None, "{name}");
         let log = run.log();
-        assert_eq!((log.action, log.status, log.code.as_deref()), (Action::Reject, *status, Some(*code)), "{name}");
+        assert_eq!(
+            (log.action, log.status, log.code.as_deref()),
+            (Action::Reject, *status, Some(*code)),
+            "{name}"
+        );
         assert_eq!((log.stage, log.route.as_deref()), (Some(Stage::Submission), Some("/signup")), "{name}");
         assert_eq!(run.tallies(), [("reject", code.to_string())], "{name}");
     }
@@ -353,15 +465,22 @@ fn oversized_bodies_are_refused_declared_or_streamed_and_nothing_is_spent() {
     let sol = g.solved(&client(), "/signup");
     let big = format!("email=a%40b.c&pad={}", "x".repeat(3000));
     // declared: refused before the body is read
-    let declared = g.send(&client().solution(&sol).body(&big).header("content-length", &big.len().to_string()));
+    let declared =
+        g.send(&client().solution(&sol).body(&big).header("content-length", &big.len().to_string()));
     assert_eq!((declared.status(), declared.error()), (413, Some("too_large")));
     assert!(declared.io.is_empty(), "{:?}", declared.io);
     // streamed, no Content-Length (or a false one): refused once more than the cap arrived
-    for req in [client().solution(&sol).body(&big), client().solution(&sol).body(&big).header("content-length", "10")] {
+    for req in [
+        client().solution(&sol).body(&big),
+        client().solution(&sol).body(&big).header("content-length", "10"),
+    ] {
         let run = g.send(&req);
         assert_eq!((run.status(), run.error()), (413, Some("too_large")));
         assert_eq!(run.io, [Io::ReadBody { cap: 2048 }]);
-        assert_eq!(run.log().detail.as_deref(), Some(format!("body of {}+ bytes is over 2048", big.len()).as_str()));
+        assert_eq!(
+            run.log().detail.as_deref(),
+            Some(format!("body of {}+ bytes is over 2048", big.len()).as_str())
+        );
     }
     // a failed stream reads as malformed
     g.world.body_fails = Some("stream reset".into());
@@ -484,13 +603,69 @@ fn the_policy_at_submission_refuses_dearer_denied_and_shed_requests() {
         outcome: &'static str,
     }
     let cases = [
-        Case { name: "one bit dearer is tolerated", path: "/signup", body: FORM, cohorts: rate(2.0), status: 200, error: None, outcome: "price 5x4" },
-        Case { name: "two bits dearer", path: "/signup", body: FORM, cohorts: rate(3.0), status: 403, error: Some("risk_increased"), outcome: "price 6x4" },
-        Case { name: "shed", path: "/signup", body: FORM, cohorts: rate(4.0), status: 503, error: Some("busy"), outcome: "busy" },
-        Case { name: "site panic", path: "/signup", body: FORM, cohorts: Cohorts::Rates(vec![], vec!["site".into()]), status: 503, error: Some("busy"), outcome: "busy" },
-        Case { name: "+44 on the OTP route", path: "/api/otp/send", body: "phone=%2B44%2020%207946%200000", cohorts: rate(0.0), status: 403, error: Some("denied"), outcome: "deny" },
-        Case { name: "+86 on the OTP route", path: "/api/otp/send", body: "phone=%2B86%20138%200013%208000", cohorts: rate(0.0), status: 200, error: None, outcome: "price 4x4" },
-        Case { name: "unreadable counters", path: "/signup", body: FORM, cohorts: Cohorts::Unreadable("do down".into()), status: 200, error: None, outcome: "price 4x4" },
+        Case {
+            name: "one bit dearer is tolerated",
+            path: "/signup",
+            body: FORM,
+            cohorts: rate(2.0),
+            status: 200,
+            error: None,
+            outcome: "price 5x4",
+        },
+        Case {
+            name: "two bits dearer",
+            path: "/signup",
+            body: FORM,
+            cohorts: rate(3.0),
+            status: 403,
+            error: Some("risk_increased"),
+            outcome: "price 6x4",
+        },
+        Case {
+            name: "shed",
+            path: "/signup",
+            body: FORM,
+            cohorts: rate(4.0),
+            status: 503,
+            error: Some("busy"),
+            outcome: "busy",
+        },
+        Case {
+            name: "site panic",
+            path: "/signup",
+            body: FORM,
+            cohorts: Cohorts::Rates(vec![], vec!["site".into()]),
+            status: 503,
+            error: Some("busy"),
+            outcome: "busy",
+        },
+        Case {
+            name: "+44 on the OTP route",
+            path: "/api/otp/send",
+            body: "phone=%2B44%2020%207946%200000",
+            cohorts: rate(0.0),
+            status: 403,
+            error: Some("denied"),
+            outcome: "deny",
+        },
+        Case {
+            name: "+86 on the OTP route",
+            path: "/api/otp/send",
+            body: "phone=%2B86%20138%200013%208000",
+            cohorts: rate(0.0),
+            status: 200,
+            error: None,
+            outcome: "price 4x4",
+        },
+        Case {
+            name: "unreadable counters",
+            path: "/signup",
+            body: FORM,
+            cohorts: Cohorts::Unreadable("do down".into()),
+            status: 200,
+            error: None,
+            outcome: "price 4x4",
+        },
     ];
     for c in cases {
         g.world.cohorts = Cohorts::Rates(vec![], vec![]);
@@ -501,7 +676,12 @@ fn the_policy_at_submission_refuses_dearer_denied_and_shed_requests() {
         assert_eq!(run.status(), c.status, "{}", c.name);
         let log = run.log();
         assert_eq!(log.outcome.as_deref(), Some(c.outcome), "{}", c.name);
-        assert_eq!(log.counters_unreadable.as_deref(), (c.name == "unreadable counters").then_some("do down"), "{}", c.name);
+        assert_eq!(
+            log.counters_unreadable.as_deref(),
+            (c.name == "unreadable counters").then_some("do down"),
+            "{}",
+            c.name
+        );
         match c.error {
             Some(code) => {
                 assert_eq!(run.error(), Some(code), "{}", c.name);
@@ -554,14 +734,20 @@ fn a_busy_refusal_is_a_translated_page_for_a_person() {
     assert_eq!((issue.status(), issue.error()), (503, Some("busy")));
     assert_eq!(issue.reply().header("retry-after"), Some("90"));
     assert!(issue.json()["message"].as_str().unwrap().contains("logging in still works"));
-    assert!(matches!(g.send(&Req::post("/login", "email=a")).handled, Handled::PassThrough(_)), "logins pass");
+    assert!(
+        matches!(g.send(&Req::post("/login", "email=a")).handled, Handled::PassThrough(_)),
+        "logins pass"
+    );
 }
 
 #[test]
 fn shadow_mode_forwards_and_logs_what_would_have_happened() {
     let rules = "[[rules]]\nname = \"no DE\"\nwhen = { country = [\"DE\"] }\naction = \"deny\"";
     let per_rule = rules.replace("action = \"deny\"", "action = \"deny\"\nshadow = true");
-    for (name, policy) in [("global", policy(true, "enabled = false", rules)), ("per rule", policy(false, "enabled = false", &per_rule))] {
+    for (name, policy) in [
+        ("global", policy(true, "enabled = false", rules)),
+        ("per rule", policy(false, "enabled = false", &per_rule)),
+    ] {
         let mut g = Gate::new(&policy, &[]);
         let issued = g.send(&Req::get("/__gate/challenge?route=/signup"));
         assert_eq!(issued.json()["difficulty"], 4, "{name}");
@@ -592,7 +778,9 @@ fn token_in(html: &str) -> String {
 fn no_js_wait_page_then_continue_forwards_once_without_the_token() {
     let mut g = Gate::new(&policy(false, "enabled = false", NO_JS), &[]);
     g.world.cohorts = Cohorts::Rates(vec![], vec![]);
-    let person = Req::post("/signup", "email=nojs%40example.com&password=correct+horse&phone=%2B44+20+7946+0000").navigation();
+    let person =
+        Req::post("/signup", "email=nojs%40example.com&password=correct+horse&phone=%2B44+20+7946+0000")
+            .navigation();
     let first = g.send(&person);
     assert_eq!(first.status(), 200);
     let html = first.html();
@@ -602,8 +790,16 @@ fn no_js_wait_page_then_continue_forwards_once_without_the_token() {
     let log = first.log();
     assert_eq!((log.action, log.no_js, log.stage), (Action::Issue, true, Some(Stage::Submission)));
     assert_eq!(first.tallies(), [("issue", "no_js".to_string())]);
-    assert_eq!(first.io, [Io::ReadBody { cap: 2048 }, Io::ReadCohorts { keys: vec!["nojs:asn:64500".into()], site: false, window_secs: 600 }]);
-    let cont = person.clone().body(format!("email=nojs%40example.com&password=correct+horse&phone=%2B44+20+7946+0000&gate-wait={token}"));
+    assert_eq!(
+        first.io,
+        [
+            Io::ReadBody { cap: 2048 },
+            Io::ReadCohorts { keys: vec!["nojs:asn:64500".into()], site: false, window_secs: 600 }
+        ]
+    );
+    let cont = person.clone().body(format!(
+        "email=nojs%40example.com&password=correct+horse&phone=%2B44+20+7946+0000&gate-wait={token}"
+    ));
 
     // too early: the page again, with the time left; nothing spent, nothing sent
     g.now = NOW.plus(2);
@@ -613,7 +809,8 @@ fn no_js_wait_page_then_continue_forwards_once_without_the_token() {
     assert!(early.html().contains(&token));
     assert_eq!((early.log().code.as_deref(), early.log().no_js), (Some("too_early"), true));
     assert!(!early.spent() && early.forwarded().is_none());
-    let api_early = g.send(&cont.clone().header("accept", "application/json").header("sec-fetch-mode", "cors"));
+    let api_early =
+        g.send(&cont.clone().header("accept", "application/json").header("sec-fetch-mode", "cors"));
     assert_eq!((api_early.status(), api_early.error()), (429, Some("too_early")));
     assert_eq!(api_early.json()["retry_after"], 3);
 
@@ -628,7 +825,10 @@ fn no_js_wait_page_then_continue_forwards_once_without_the_token() {
     assert_eq!((v.difficulty, v.k), (0, 0));
     assert_eq!(v.reasons.last().map(String::as_str), Some("no_js"));
     let log = done.log();
-    assert_eq!((log.action, log.no_js, log.difficulty, log.phone_code.as_deref()), (Action::Forward, true, Some(0), Some("44")));
+    assert_eq!(
+        (log.action, log.no_js, log.difficulty, log.phone_code.as_deref()),
+        (Action::Forward, true, Some(0), Some("44"))
+    );
     assert_eq!(done.tallies(), [("forward", "no_js".to_string())]);
     let counted = done.done().signup.clone().unwrap();
     assert_eq!(counted.keys, [CohortKey("nojs:asn:64500".into())], "counted in its no-JS cohorts only");
@@ -698,7 +898,11 @@ fn siteverify(fields: &[(&str, &str)]) -> Req {
 fn siteverify_answers_in_the_turnstile_shape_and_spends_once() {
     let mut g = plain();
     let response = g.solved(&client(), "/signup");
-    let ok = g.send(&siteverify(&[("secret", SITEVERIFY_SECRET), ("response", &response), ("remoteip", "198.51.100.7")]));
+    let ok = g.send(&siteverify(&[
+        ("secret", SITEVERIFY_SECRET),
+        ("response", &response),
+        ("remoteip", "198.51.100.7"),
+    ]));
     assert_eq!(ok.status(), 200);
     assert_eq!(
         *ok.json(),
@@ -717,13 +921,19 @@ fn siteverify_answers_in_the_turnstile_shape_and_spends_once() {
     let used = g.solved(&client(), "/signup");
     assert_eq!(g.send(&client().solution(&used)).status(), 200);
     let json = serde_json::json!({"secret": SITEVERIFY_SECRET, "response": used}).to_string();
-    let j = g.send(&Req::post("/__gate/siteverify", "").header("content-type", "application/json").body(&json));
+    let j =
+        g.send(&Req::post("/__gate/siteverify", "").header("content-type", "application/json").body(&json));
     assert_eq!(*j.json(), fail(&["timeout-or-duplicate"]));
 
     let fresh = g.solved(&client(), "/signup");
-    let cases: &[(&str, Vec<(&str, &str)>, &str)] = &[
+    type Case<'a> = (&'a str, Vec<(&'a str, &'a str)>, &'a str);
+    let cases: &[Case<'_>] = &[
         ("missing secret", vec![("response", &fresh)], "missing-input-secret"),
-        ("wrong secret", vec![("secret", "not the secret, but long enough to compare"), ("response", &fresh)], "invalid-input-secret"),
+        (
+            "wrong secret",
+            vec![("secret", "not the secret, but long enough to compare"), ("response", &fresh)],
+            "invalid-input-secret",
+        ),
         ("missing response", vec![("secret", SITEVERIFY_SECRET)], "missing-input-response"),
         ("garbage", vec![("secret", SITEVERIFY_SECRET), ("response", "garbage")], "invalid-input-response"),
     ];
@@ -749,7 +959,9 @@ fn siteverify_idempotency_ledger_and_configuration() {
     let mut g = plain();
     let response = g.solved(&client(), "/signup");
     let key = "5e1b3a4c-0b7d-4a0a-9c55-1d2f3e4a5b6c";
-    let with = |k: &str| siteverify(&[("secret", SITEVERIFY_SECRET), ("response", &response), ("idempotency_key", k)]);
+    let with = |k: &str| {
+        siteverify(&[("secret", SITEVERIFY_SECRET), ("response", &response), ("idempotency_key", k)])
+    };
     let first = g.send(&with(key));
     assert_eq!(first.json()["success"], true);
     let Io::Spend(order) = &first.io[1] else { panic!("{:?}", first.io) };
@@ -781,15 +993,25 @@ fn siteverify_idempotency_ledger_and_configuration() {
 #[test]
 fn stats_need_the_token_and_answer_json_or_html() {
     let mut g = Gate::new(&policy(false, ATTACK, ""), &[]);
-    let basic = |user_pass: &str| format!("Basic {}", base64::engine::general_purpose::STANDARD.encode(user_pass));
-    for auth in [None, Some("Bearer nope".to_string()), Some(format!("Bearer {STATS_TOKEN}x")), Some("Basic Og==".into()), Some(basic(&format!("ops:{ADMIN_TOKEN}")))] {
+    let basic =
+        |user_pass: &str| format!("Basic {}", base64::engine::general_purpose::STANDARD.encode(user_pass));
+    for auth in [
+        None,
+        Some("Bearer nope".to_string()),
+        Some(format!("Bearer {STATS_TOKEN}x")),
+        Some("Basic Og==".into()),
+        Some(basic(&format!("ops:{ADMIN_TOKEN}"))),
+    ] {
         let mut req = Req::get("/__gate/stats");
         if let Some(a) = &auth {
             req = req.header("authorization", a);
         }
         let run = g.send(&req);
         assert_eq!((run.status(), run.error()), (401, Some("unauthorized")), "{auth:?}");
-        assert_eq!(run.reply().header("www-authenticate"), Some("Basic realm=\"gate stats\", charset=\"UTF-8\""));
+        assert_eq!(
+            run.reply().header("www-authenticate"),
+            Some("Basic realm=\"gate stats\", charset=\"UTF-8\"")
+        );
         assert!(run.io.is_empty(), "{auth:?}: nothing read");
     }
     let minute = NOW.seconds() / 60;
@@ -797,7 +1019,12 @@ fn stats_need_the_token_and_answer_json_or_html() {
         counts: vec![
             DecisionCount { minute, action: "forward".into(), code: "-".into(), n: 3 },
             DecisionCount { minute, action: "reject".into(), code: "busy".into(), n: 7 },
-            DecisionCount { minute: minute - 1, action: "reject".into(), code: "risk_increased".into(), n: 1 },
+            DecisionCount {
+                minute: minute - 1,
+                action: "reject".into(),
+                code: "risk_increased".into(),
+                n: 1,
+            },
             DecisionCount { minute, action: "issue".into(), code: "hosting networks pay more".into(), n: 2 },
         ],
         cohorts: vec![
@@ -817,7 +1044,10 @@ fn stats_need_the_token_and_answer_json_or_html() {
     assert_eq!(s["decisions"]["rejections_by_code"], serde_json::json!({"busy": 7, "risk_increased": 1}));
     assert_eq!(s["decisions"]["by_rule"], serde_json::json!({"issue": {"hosting networks pay more": 2}}));
     assert_eq!(s["decisions"]["per_minute"].as_array().unwrap().len(), 60);
-    assert_eq!(s["decisions"]["per_minute"][59], serde_json::json!({"minute": minute, "issue": 2, "forward": 3, "reject": 7}));
+    assert_eq!(
+        s["decisions"]["per_minute"][59],
+        serde_json::json!({"minute": minute, "issue": 2, "forward": 3, "reject": 7})
+    );
     assert_eq!(
         s["cohorts"],
         serde_json::json!([
@@ -827,7 +1057,11 @@ fn stats_need_the_token_and_answer_json_or_html() {
         ])
     );
     assert_eq!(s["health"], serde_json::json!({"counters": "ok"}));
-    let page = g.send(&Req::get("/__gate/stats").header("authorization", &basic(&format!("ops:{STATS_TOKEN}"))).header("accept", "text/html"));
+    let page = g.send(
+        &Req::get("/__gate/stats")
+            .header("authorization", &basic(&format!("ops:{STATS_TOKEN}")))
+            .header("accept", "text/html"),
+    );
     let html = page.html();
     assert!(html.contains("<svg role=\"img\""));
     assert!(html.contains("<tr><td>asn:64500</td><td>4.3</td><td>2</td><td>busy</td></tr>"), "{html}");
@@ -838,7 +1072,8 @@ fn stats_need_the_token_and_answer_json_or_html() {
 
 #[test]
 fn stats_report_a_broken_configuration() {
-    let mut g = Gate::new(&policy(false, "enabled = false", "").replace("difficulty = 4", "difficulty = 99"), &[]);
+    let mut g =
+        Gate::new(&policy(false, "enabled = false", "").replace("difficulty = 4", "difficulty = 99"), &[]);
     let run = g.send(&Req::get("/__gate/stats").header("authorization", &format!("Bearer {STATS_TOKEN}")));
     assert_eq!(run.status(), 200);
     assert_eq!(run.json()["policy"]["ok"], false);
@@ -860,7 +1095,10 @@ fn panic_switches_a_cohort_or_the_site_for_a_while() {
     for token in [None, Some("wrong"), Some(STATS_TOKEN)] {
         let run = g.send(&panic_req(r#"{"scope":"site","on":true}"#, token));
         assert_eq!((run.status(), run.error()), (401, Some("unauthorized")), "{token:?}");
-        assert_eq!(run.reply().header("www-authenticate"), Some("Basic realm=\"gate admin\", charset=\"UTF-8\""));
+        assert_eq!(
+            run.reply().header("www-authenticate"),
+            Some("Basic realm=\"gate admin\", charset=\"UTF-8\"")
+        );
         assert!(run.io.is_empty());
     }
     for (body, code) in [
@@ -880,11 +1118,18 @@ fn panic_switches_a_cohort_or_the_site_for_a_while() {
     assert_eq!(on.io[1], Io::SetPanic { key: CohortKey("asn:64500".into()), until: Some(until) });
     assert_eq!(*on.json(), serde_json::json!({"scope": "asn:64500", "on": true, "until": until.rfc3339()}));
     let event = on.done().event.clone().unwrap();
-    assert_eq!((event["gate"].as_str(), event["scope"].as_str(), event["minutes"].as_u64()), (Some("panic"), Some("asn:64500"), Some(5)));
+    assert_eq!(
+        (event["gate"].as_str(), event["scope"].as_str(), event["minutes"].as_u64()),
+        (Some("panic"), Some("asn:64500"), Some(5))
+    );
     assert_eq!(event["ip_prefix"], "203.0.113.0/24");
     assert!(!event.to_string().contains(ADMIN_TOKEN));
     let site = g.send(&panic_req(r#"{"scope":"site","on":true}"#, Some(ADMIN_TOKEN)));
-    assert_eq!(site.io[1], Io::SetPanic { key: CohortKey::site(), until: Some(NOW.plus(60 * 60)) }, "60 minutes by default");
+    assert_eq!(
+        site.io[1],
+        Io::SetPanic { key: CohortKey::site(), until: Some(NOW.plus(60 * 60)) },
+        "60 minutes by default"
+    );
     let off = g.send(&panic_req(r#"{"scope":"site","on":false}"#, Some(ADMIN_TOKEN)));
     assert_eq!(off.io[1], Io::SetPanic { key: CohortKey::site(), until: None });
     assert_eq!(off.json()["until"], serde_json::Value::Null);
@@ -912,20 +1157,36 @@ fn the_front_door_routes_every_kind_of_request() {
     let mut g = plain();
     let widget = gate::pipeline::front::WIDGET_FILES[0];
     let cases: Vec<(&str, Req, String)> = vec![
-        ("login", Req::post("/login?next=%2Fhome", "email=a&password=b"), "pass https://origin.example/".into()),
+        (
+            "login",
+            Req::post("/login?next=%2Fhome", "email=a&password=b"),
+            "pass https://origin.example/".into(),
+        ),
         ("GET sign-up page", Req::get("/signup?ref=ad"), "pass https://origin.example/".into()),
-        ("PUT elsewhere", Req::new("PUT", "/upload").body(vec![0u8; 10_000]), "pass https://origin.example/".into()),
+        (
+            "PUT elsewhere",
+            Req::new("PUT", "/upload").body(vec![0u8; 10_000]),
+            "pass https://origin.example/".into(),
+        ),
         ("case", Req::post("/SignUp", ""), "401 missing_solution".into()),
         ("trailing slash", Req::post("/signup/", ""), "401 missing_solution".into()),
         (";params", Req::post("/signup;x=1", ""), "401 missing_solution".into()),
         ("extension", Req::post("/signup.json", ""), "401 missing_solution".into()),
         ("below the route", Req::post("/signup/log-test", ""), "401 missing_solution".into()),
-        ("method override", Req::new("PUT", "/signup").header("x-http-method-override", "POST"), "401 missing_solution".into()),
+        (
+            "method override",
+            Req::new("PUT", "/signup").header("x-http-method-override", "POST"),
+            "401 missing_solution".into(),
+        ),
         ("double slash", Req::post("//signup", ""), "400 non_canonical_path".into()),
         ("encoded letter", Req::post("/sign%75p", ""), "400 non_canonical_path".into()),
         ("encoded space", Req::post("/signup%20", ""), "400 non_canonical_path".into()),
         ("odd login spelling", Req::post("/login%2e", ""), "400 non_canonical_path".into()),
-        ("override on an odd spelling", Req::get("/signup%20").header("x-http-method-override", "POST"), "400 non_canonical_path".into()),
+        (
+            "override on an odd spelling",
+            Req::get("/signup%20").header("x-http-method-override", "POST"),
+            "400 non_canonical_path".into(),
+        ),
         ("GET odd spelling", Req::get("/signup%20"), "pass https://origin.example/".into()),
         ("widget GET", Req::get(&format!("/__gate/{widget}")), format!("widget {widget}")),
         ("widget HEAD", Req::new("HEAD", &format!("/__gate/{widget}")), format!("widget {widget}")),
@@ -939,13 +1200,19 @@ fn the_front_door_routes_every_kind_of_request() {
     }
     let refused = g.send(&Req::post("//signup", ""));
     let log = refused.log();
-    assert_eq!((log.action, log.code.as_deref(), log.route.as_deref(), log.stage), (Action::Reject, Some("non_canonical_path"), None, None));
+    assert_eq!(
+        (log.action, log.code.as_deref(), log.route.as_deref(), log.stage),
+        (Action::Reject, Some("non_canonical_path"), None, None)
+    );
     assert_eq!(refused.tallies(), [("reject", "non_canonical_path".to_string())]);
 }
 
 #[test]
 fn a_broken_configuration_closes_protected_routes_while_logins_pass() {
-    let mut g = Gate::new(&policy(false, "enabled = false", "").replace("difficulty = 4", "difficulty = 99"), &[("GATE_SECRET", "too-short")]);
+    let mut g = Gate::new(
+        &policy(false, "enabled = false", "").replace("difficulty = 4", "difficulty = 99"),
+        &[("GATE_SECRET", "too-short")],
+    );
     let problems = g.loaded.config.as_ref().unwrap_err().to_string();
     assert!(problems.starts_with("2 configuration problems: "), "{problems}");
     assert!(!problems.contains("too-short"), "secret values are never shown");
@@ -955,7 +1222,13 @@ fn a_broken_configuration_closes_protected_routes_while_logins_pass() {
     assert_eq!(run.log().route.as_deref(), Some("/signup"));
     assert_eq!(front(&mut g, &Req::get("/__gate/challenge?route=/signup")), "503 misconfigured");
     assert_eq!(front(&mut g, &Req::post("/login", "")), "pass https://origin.example/");
-    assert_eq!(front(&mut g, &Req::post("/__gate/panic", "{}").header("authorization", &format!("Bearer {ADMIN_TOKEN}"))), "401 unauthorized");
+    assert_eq!(
+        front(
+            &mut g,
+            &Req::post("/__gate/panic", "{}").header("authorization", &format!("Bearer {ADMIN_TOKEN}"))
+        ),
+        "401 unauthorized"
+    );
     // a policy that cannot even be read: every non-read request is closed, reads pass
     let mut unreadable = Gate::new("{\"version\": 1, \"routes\": {\"protected\": [\"POST /signup\"]", &[]);
     for (req, want) in [
@@ -969,4 +1242,134 @@ fn a_broken_configuration_closes_protected_routes_while_logins_pass() {
     // no valid ORIGIN: nothing can pass through
     let mut no_origin = Gate::new(&policy(false, "enabled = false", ""), &[("ORIGIN", "ftp://x")]);
     assert_eq!(front(&mut no_origin, &Req::post("/login", "")), "503 misconfigured");
+}
+
+// ---------------------------------------------------------------- decision-log lines
+
+/// What a proptest case sends.
+#[derive(Clone, Debug)]
+enum Send {
+    Challenge,
+    Solved,
+    Lazy,
+    Raw,
+}
+
+fn request_facts() -> impl Strategy<Value = (Req, Send, Option<f64>)> {
+    let method = prop::sample::select(vec!["POST", "PUT", "GET", "PATCH"]);
+    let path = prop::sample::select(vec![
+        "/signup",
+        "/api/register",
+        "/api/otp/send",
+        "/SignUp",
+        "//signup",
+        "/login",
+        "/signup/x",
+    ]);
+    let ua = prop_oneof![
+        Just(API_UA.to_string()),
+        Just(CHROME_UA.to_string()),
+        Just("curl/8.5.0".to_string()),
+        Just(String::new()),
+        "\\PC{0,300}",
+    ];
+    let ip = prop_oneof![
+        Just(None),
+        Just(Some("203.0.113.10".to_string())),
+        Just(Some("2001:db8::1".to_string())),
+        Just(Some("nonsense".to_string()))
+    ];
+    let body = prop_oneof![Just(FORM.to_string()), Just("phone=%2B86%20138".to_string()), "\\PC{0,64}"];
+    let send = prop_oneof![Just(Send::Challenge), Just(Send::Solved), Just(Send::Lazy), Just(Send::Raw)];
+    let rate = prop_oneof![Just(None), (0.0f64..10_000.0).prop_map(Some)];
+    (method, path, ua, prop::option::of(any::<u32>()), prop::option::of("[A-Z]{2}"), ip, body, send, rate)
+        .prop_map(|(method, path, ua, asn, country, ip, body, send, rate)| {
+            let mut req = Req::new(method, path)
+                .header("content-type", "application/x-www-form-urlencoded")
+                .body(body)
+                .ua(&ua);
+            if ua.is_empty() {
+                req = req.without("user-agent");
+            }
+            req.facts.cf.asn = asn;
+            req.facts.cf.country = country;
+            req.facts.client_ip = ip;
+            (req, send, rate)
+        })
+}
+
+/// A valid decision-log line with most fields set, as text.
+fn sample_line() -> String {
+    let mut g = Gate::new(&policy(false, ATTACK, ""), &[]);
+    g.world.cohorts = Cohorts::Rates(vec![("asn:64500".into(), 2.5)], vec![]);
+    let sol = g.solved(&client(), "/signup");
+    g.send(&client().solution(&lazy(&sol))).log().to_json()
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 128, ..ProptestConfig::default() })]
+
+    /// Any line the pipeline writes reads back as the same line (`gate replay` depends on it).
+    #[test]
+    fn decision_log_lines_round_trip((req, send, rate) in request_facts()) {
+        let mut g = Gate::new(&policy(false, ATTACK, ""), &[]);
+        g.world.cohorts = match rate {
+            Some(r) => Cohorts::State(CohortState {
+                rates: vec![(CohortKey("asn:64500".into()), r)],
+                site_rate: r / 3.0,
+                panicked: vec![],
+            }),
+            None => Cohorts::Unreadable("down".into()),
+        };
+        let route = req.facts.path.clone();
+        let mut runs = Vec::new();
+        let issued = g.send(&{
+            let mut r = req.clone();
+            r.facts.method = "GET".into();
+            r.facts.path = "/__gate/challenge".into();
+            r.facts.query = Some(format!("route={route}&phone=%2B86"));
+            r
+        });
+        let token = issued.done().own_reply().and_then(|r| match &r.body {
+            gate::pipeline::reply::Body::Json(v) => v.get("token").and_then(|t| t.as_str()).map(str::to_string),
+            _ => None,
+        });
+        runs.push(issued);
+        let sol = token.map(|t| solve(&t));
+        match (send, sol) {
+            (Send::Challenge, _) => {}
+            (Send::Solved, Some(s)) => runs.push(g.send(&req.clone().solution(&s))),
+            (Send::Lazy, Some(s)) => runs.push(g.send(&req.clone().solution(&lazy(&s)))),
+            _ => runs.push(g.send(&req)),
+        }
+        for run in &runs {
+            let Handled::Done(done) = &run.handled else { continue };
+            let Some(line) = &done.log else { continue };
+            let text = line.to_json();
+            prop_assert!(!text.contains("log_error"), "{}", text);
+            let back: DecisionLog = serde_json::from_str(&text).unwrap();
+            prop_assert_eq!(&back, line);
+            prop_assert_eq!(back.to_json(), text);
+        }
+    }
+
+    /// Whatever text `gate replay` is handed, reading it as a line never panics.
+    #[test]
+    fn any_text_read_as_a_decision_log_line_never_panics(
+        cut in any::<prop::sample::Index>(),
+        insert in "\\PC{0,8}",
+        noise in prop_oneof!["\\PC{0,200}", "[{}\\[\\]\":,0-9a-z_ .\\-]{0,200}"],
+        kind in 0u8..4,
+    ) {
+        let line = sample_line();
+        let at = cut.index(line.len() + 1);
+        let at = (0..=at).rev().find(|i| line.is_char_boundary(*i)).unwrap_or(0);
+        let text = match kind {
+            0 => line[..at].to_string(),
+            1 => format!("{}{insert}{}", &line[..at], &line[at..]),
+            2 => format!("{}{noise}", &line[..at]),
+            _ => noise.clone(),
+        };
+        let _ = serde_json::from_str::<DecisionLog>(&text);
+    }
 }

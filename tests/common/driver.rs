@@ -410,7 +410,11 @@ pub fn drive(mut step: Step<'_>, world: &mut World, body: &[u8], now: UnixTime) 
             }
             Step::ReadCohorts(read) => {
                 let keys: Vec<String> = read.keys.iter().map(|k| k.0.clone()).collect();
-                io.push(Io::ReadCohorts { keys: keys.clone(), site: read.site, window_secs: read.window_secs });
+                io.push(Io::ReadCohorts {
+                    keys: keys.clone(),
+                    site: read.site,
+                    window_secs: read.window_secs,
+                });
                 let state = match &world.cohorts {
                     Cohorts::State(s) => Ok(s.clone()),
                     Cohorts::Unreadable(e) => Err(e.clone()),
@@ -434,9 +438,7 @@ pub fn drive(mut step: Step<'_>, world: &mut World, body: &[u8], now: UnixTime) 
                             spent.insert(spend.order.id, spend.order.idempotency_key.clone());
                             SpendAnswer::Fresh
                         }
-                        Some(stored)
-                            if stored.is_some() && *stored == spend.order.idempotency_key =>
-                        {
+                        Some(stored) if stored.is_some() && *stored == spend.order.idempotency_key => {
                             SpendAnswer::Repeat
                         }
                         Some(_) => SpendAnswer::Replay,
