@@ -357,6 +357,7 @@ fn a_sign_up_is_counted_only_when_the_origin_accepts_it() {
             keys: vec![CohortKey("asn:64500".into()), CohortKey("ip_prefix:203.0.113.0/24".into())],
             site: false,
             window_secs: 10,
+            capacity: None,
         });
         assert_eq!(run.done().signup, want, "origin {status}");
     }
@@ -1033,6 +1034,7 @@ fn stats_need_the_token_and_answer_json_or_html() {
             CohortReading { key: "ip_prefix:192.0.2.0/24".into(), rate: 0.5, panic: true },
         ],
         health: serde_json::json!({"counters": "ok"}),
+        capacity: vec![],
     });
     let run = g.send(&Req::get("/__gate/stats").header("authorization", &format!("Bearer {STATS_TOKEN}")));
     assert_eq!(run.status(), 200);
@@ -1318,6 +1320,7 @@ proptest! {
                 rates: vec![(CohortKey("asn:64500".into()), r)],
                 site_rate: r / 3.0,
                 panicked: vec![],
+                capacity: None,
             }),
             None => Cohorts::Unreadable("down".into()),
         };

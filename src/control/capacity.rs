@@ -51,6 +51,14 @@ pub struct Params {
 }
 
 impl Params {
+    /// The tuning for a route's `[[attack.capacity]]` entry.
+    pub fn of(c: &crate::policy::Capacity) -> Params {
+        Params {
+            period_ms: u64::from(c.period_secs.max(1)) * 1000,
+            ..Params::new(c.per_minute, c.ceiling_bits)
+        }
+    }
+
     /// Defaults for a capacity and a ceiling.
     pub fn new(capacity_per_minute: u32, ceiling: u8) -> Params {
         Params {
@@ -92,6 +100,21 @@ pub enum Price {
     Extra(u8),
     /// Shed (`busy`): this cohort reached the ceiling.
     Shed(String),
+}
+
+/// One route's controller as the stats page shows it (this isolate's).
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Reading {
+    /// The protected route.
+    pub route: String,
+    /// Admitted per minute, last period.
+    pub admitted_per_minute: f64,
+    /// The site-wide step, bits.
+    pub site_bits: u8,
+    /// Cohorts priced above the base, with their extra bits.
+    pub raised: Vec<(String, u8)>,
+    /// Price changes so far (up, down).
+    pub changes: (u64, u64),
 }
 
 /// The controller of one route.
@@ -142,8 +165,9 @@ impl Controller {
         for (key, v) in cohorts {
             let r = rate(key, *v, &mut self.readings);
             let c = self.cohorts.entry(key.clone()).or_default();
-            // a first reading: the decayed count is the steady-state per-window rate
-            c.rate = r.unwrap_or(*v / w * 60.0);
+            // a first reading: its share of the route's count (a ramp's decayed count is far
+            // below its rate, but a share of the measured total is not)
+            c.rate = r.unwrap_or(if site_value > 0.0 { admitted * (*v / site_value).min(1.0) } else { 0.0 });
             c.measured = r.is_some();
             if c.step <= p.ceiling {
                 c.demand = c.rate * 2f64.powi(i32::from(c.step));
@@ -280,6 +304,22 @@ impl Controller {
     /// The site-wide step.
     pub fn global(&self) -> u8 {
         self.global
+    }
+
+    /// What the stats page shows of it.
+    pub fn reading(&self, route: &str) -> Reading {
+        Reading {
+            route: route.to_string(),
+            admitted_per_minute: self.admitted,
+            site_bits: self.global,
+            raised: self.raised(),
+            changes: self.changes,
+        }
+    }
+
+    /// The cohorts priced above the base, with their extra bits (`ceiling + 1`: shed).
+    pub fn raised(&self) -> Vec<(String, u8)> {
+        self.cohorts.iter().filter(|(_, c)| c.step > 0).map(|(k, c)| (k.clone(), c.step)).collect()
     }
 }
 

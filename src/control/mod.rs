@@ -15,10 +15,11 @@ pub mod batch;
 pub mod capacity;
 pub mod snapshot;
 
-use crate::policy::{CohortKey, CohortState, NO_JS_PREFIX};
+use crate::policy::{CAPACITY_PREFIX, Capacity, CapacityPrice, CohortKey, CohortState, NO_JS_PREFIX};
 use crate::store::cohorts::{Exchange, Reply, shard};
 use crate::store::stats::Count;
 use batch::Batch;
+use capacity::{Controller, Params, Price};
 use snapshot::Snapshot;
 use std::collections::BTreeMap;
 
@@ -71,18 +72,22 @@ pub struct Control {
     /// What waits to be sent.
     pub batch: Batch,
     reads: BTreeMap<u32, BTreeMap<String, u32>>,
+    /// One capacity controller per route that states a capacity, fed from the snapshot.
+    pub capacity: BTreeMap<String, Controller>,
 }
 
 impl Control {
     /// The cohort state for a decision, from the snapshot (no call). Records the keys so the
     /// next background refresh reads them; the `site` key's shard is always read, so a site
-    /// panic reaches the isolate even when nothing else is counted.
+    /// panic reaches the isolate even when nothing else is counted. With a `capacity`, the
+    /// route's controller moves prices (at most once per its period) and prices the request.
     pub fn state(
         &mut self,
         keys: &[CohortKey],
         site: bool,
         shards: u32,
         w: Windows,
+        capacity: Option<&Capacity>,
         now_ms: u64,
     ) -> CohortState {
         for k in keys.iter().chain(std::iter::once(&CohortKey::site())) {
@@ -91,7 +96,35 @@ impl Control {
                 m.insert(k.0.clone(), w.of(k));
             }
         }
-        self.snapshot.state(keys, site, shards, |k| w.of(k), now_ms)
+        let mut state = self.snapshot.state(keys, site, shards, |k| w.of(k), now_ms);
+        if let Some(cap) = capacity {
+            state.capacity = Some(self.capacity_price(cap, keys, w.js, now_ms));
+        }
+        state
+    }
+
+    /// Ticks the route's controller on this isolate's readings of the route's counters (the
+    /// shards' totals, refreshed like every key) and prices the request's cohorts.
+    fn capacity_price(
+        &mut self,
+        cap: &Capacity,
+        keys: &[CohortKey],
+        window_secs: u32,
+        now_ms: u64,
+    ) -> CapacityPrice {
+        let params = Params::of(cap);
+        let total = cap.total_key();
+        let total_count = self.snapshot.count_of(&total.0, now_ms);
+        let cohorts = self.snapshot.under(&format!("{}|", total.0), now_ms);
+        let ctl = self.capacity.entry(cap.route.clone()).or_default();
+        ctl.tick(&params, window_secs, total_count, &cohorts, now_ms);
+        let mine: Vec<&str> =
+            keys.iter().filter(|k| !k.0.starts_with(CAPACITY_PREFIX)).map(|k| k.0.as_str()).collect();
+        let (extra_bits, shed) = match ctl.price(&params, &mine) {
+            Price::Extra(bits) => (bits, None),
+            Price::Shed(key) => (0, Some(CohortKey(key))),
+        };
+        CapacityPrice { extra_bits, shed, admitted_per_minute: ctl.admitted(), per_minute: cap.per_minute }
     }
 
     /// Counts a sign-up in its cohorts: in the snapshot at once, in the batch for the shards.
@@ -247,7 +280,7 @@ mod tests {
             let n = self.shards.len() as u32;
             let cold = self.isolates[i].cold(keys, false, n, W, 20.0, now);
             self.run(i, cold, now);
-            let st = self.isolates[i].state(keys, false, n, W, now);
+            let st = self.isolates[i].state(keys, false, n, W, None, now);
             if signup {
                 self.isolates[i].count_signup(keys, false, n, W, now);
             }
@@ -318,5 +351,79 @@ mod tests {
         let sent: u32 = calls.iter().flat_map(|c| &c.exchange.add).map(|d| d.n).sum();
         assert_eq!(sent, 3, "the deltas go out with the flush, not back into the batch");
         assert!(w.isolates[0].batch.is_empty());
+    }
+
+    /// The capacity controller fed by real shards through the snapshot: what the Worker runs,
+    /// with virtual time. A bot network's solvers are elastic (each extra bit halves what its
+    /// compute admits); people are not.
+    #[test]
+    fn capacity_holds_a_spike_through_the_shards_while_a_small_cohort_pays_the_base_price() {
+        use crate::policy::{Capacity, CapacityOf};
+        let cap = Capacity {
+            route: "/signup".into(),
+            what: CapacityOf::Signups,
+            per_minute: 120,
+            ceiling_bits: 8,
+            period_secs: 5,
+        };
+        let keys_of = |asn: u32| {
+            let mut k = vec![CohortKey(format!("asn:{asn}"))];
+            let on_route: Vec<CohortKey> = k.iter().map(|c| cap.cohort_key(c)).collect();
+            k.push(cap.total_key());
+            k.extend(on_route);
+            k
+        };
+        let (bots, people) = (keys_of(666), keys_of(3320));
+        let mut w = World::new(64, 2);
+        let mut t = 1_000_000u64;
+        let mut credit = 0.0f64;
+        let mut admitted: Vec<(u64, &str)> = Vec::new();
+        let mut last = (None, None);
+        // 5 minutes: bots try 20 sign-ups a second (1,200/min), people one every 2 s
+        for s in 0..300u64 {
+            for n in 0..20u64 {
+                t += 40;
+                let i = (n % 2) as usize;
+                let n_shards = w.shards.len() as u32;
+                let cold = w.isolates[i].cold(&bots, false, n_shards, W, 20.0, t);
+                w.run(i, cold, t);
+                let st = w.isolates[i].state(&bots, false, n_shards, W, Some(&cap), t);
+                let Some(price) = st.capacity else { panic!("a capacity route is priced") };
+                last.0 = Some(price.clone());
+                if price.shed.is_none() {
+                    credit += 1.0 / 2f64.powi(i32::from(price.extra_bits));
+                    if credit >= 1.0 {
+                        credit -= 1.0;
+                        w.isolates[i].count_signup(&bots, false, n_shards, W, t);
+                        admitted.push((s, "bots"));
+                    }
+                }
+                if n == 0 && s % 2 == 0 {
+                    let st = w.isolates[i].state(&people, false, n_shards, W, Some(&cap), t);
+                    let Some(price) = st.capacity else { panic!("priced") };
+                    last.1 = Some(price.clone());
+                    if price.shed.is_none() {
+                        w.isolates[i].count_signup(&people, false, n_shards, W, t);
+                        admitted.push((s, "people"));
+                    }
+                }
+                let (bg, _) = w.isolates[i].background(20.0, t);
+                w.run(i, bg, t);
+            }
+        }
+        let last_minutes =
+            |who: &str| admitted.iter().filter(|(s, w)| *s >= 180 && *w == who).count() as f64 / 2.0;
+        let total = last_minutes("bots") + last_minutes("people");
+        assert!(total <= 120.0 * 1.1, "held near capacity: {total}/min over the last two minutes");
+        assert!(total >= 120.0 * 0.4, "not starved: {total}/min");
+        assert_eq!(last_minutes("people"), 30.0, "every person admitted");
+        let (bots_price, people_price) =
+            (last.0.unwrap_or_else(|| unreachable!()), last.1.unwrap_or_else(|| unreachable!()));
+        assert!(bots_price.extra_bits >= 3 || bots_price.shed.is_some(), "{bots_price:?}");
+        assert_eq!(
+            (people_price.extra_bits, people_price.shed),
+            (0, None),
+            "the small cohort pays the base price"
+        );
     }
 }

@@ -61,8 +61,21 @@ pub struct Calls {
     pub stats: u64,
     /// Panic switch writes.
     pub panic: u64,
+    /// Single-use ledger spends (request path, solved work only).
+    pub spend: u64,
     /// Decisions taken by this isolate on the snapshot.
     pub decisions: u64,
+}
+
+/// An object call [`Calls`] counts by its purpose.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub enum CallKind {
+    /// A stats flush.
+    Stats,
+    /// A panic switch write.
+    Panic,
+    /// A ledger spend.
+    Spend,
 }
 
 /// The degradation condition, as the stats page shows it.
@@ -271,14 +284,15 @@ impl Snapshot {
         log
     }
 
-    /// Counts a stats flush or a panic write.
-    pub fn note_call(&mut self, stats: bool) {
+    /// Counts an object call made outside the counter shards' refresh and flush.
+    pub fn note_call(&mut self, kind: CallKind) {
         let calls = &mut self.health.calls;
-        if stats {
-            calls.stats = calls.stats.saturating_add(1);
-        } else {
-            calls.panic = calls.panic.saturating_add(1);
-        }
+        let n = match kind {
+            CallKind::Stats => &mut calls.stats,
+            CallKind::Panic => &mut calls.panic,
+            CallKind::Spend => &mut calls.spend,
+        };
+        *n = n.saturating_add(1);
     }
 
     /// Folds a panic switch in at once (the isolate that set it does not wait for a refresh).
@@ -315,6 +329,23 @@ impl Snapshot {
         v.sort_by(|a, b| b.1.total_cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
         v.truncate(n);
         v
+    }
+
+    /// The counts of the keys under `prefix` (the prefix cut off), sorted by key: the capacity
+    /// controller's readings of one route.
+    pub fn under(&self, prefix: &str, now_ms: u64) -> Vec<(String, f64)> {
+        let mut v: Vec<(String, f64)> = self
+            .cells
+            .iter()
+            .filter_map(|(k, c)| k.strip_prefix(prefix).map(|rest| (rest.to_string(), c.rate(now_ms))))
+            .collect();
+        v.sort_by(|a, b| a.0.cmp(&b.0));
+        v
+    }
+
+    /// One key's count (0 when unknown).
+    pub fn count_of(&self, key: &str, now_ms: u64) -> f64 {
+        self.cells.get(key).map_or(0.0, |c| c.rate(now_ms))
     }
 
     fn prune(&mut self, now_ms: u64) {

@@ -13,9 +13,10 @@
 //! - [`stats_view`] gathers the stats page's counts, busiest cohorts and this isolate's health
 //!   and object-call counters.
 
+use crate::control::snapshot::CallKind;
 use crate::control::{Call, Control, Windows};
 use crate::pipeline::config::Config;
-use crate::pipeline::step::{CohortReading, DecisionCount, StatsRead};
+use crate::pipeline::step::{CohortReading, DecisionCount, ReadCohorts, StatsRead};
 use crate::policy::{CohortKey, CohortState, NO_JS_PREFIX};
 use crate::protocol::time::UnixTime;
 use crate::store::cohorts::{self, Entry, Exchange, Panic, Reply};
@@ -140,7 +141,7 @@ fn schedule(env: &Env, ctx: &Context, hot_at: f64, now_ms: u64) {
         ctx.wait_until(run(env.clone(), calls));
     }
     if !rows.is_empty() {
-        CONTROL.with(|c| c.borrow_mut().snapshot.note_call(true));
+        CONTROL.with(|c| c.borrow_mut().snapshot.note_call(CallKind::Stats));
         ctx.wait_until(send_stats(env.clone(), rows));
     }
 }
@@ -172,11 +173,11 @@ pub async fn cohort_state(
     env: &Env,
     ctx: &Context,
     config: &Config,
-    keys: &[CohortKey],
-    site: bool,
-    window_secs: u32,
+    read: &ReadCohorts<'_>,
     now: UnixTime,
 ) -> Result<CohortState, String> {
+    let (keys, site, window_secs) = (&read.keys[..], read.site, read.window_secs);
+    let capacity = read.capacity.as_ref();
     let now_ms = ms(now);
     let w = windows_for(config, keys, window_secs);
     ready(env, config, keys, site, w, now_ms).await;
@@ -184,7 +185,7 @@ pub async fn cohort_state(
     if keys.iter().any(|k| k.0.starts_with(NO_JS_PREFIX)) && unreachable(config, keys) {
         return Err("counters unreachable".into());
     }
-    let state = CONTROL.with(|c| c.borrow_mut().state(keys, site, config.cohort_shards, w, now_ms));
+    let state = CONTROL.with(|c| c.borrow_mut().state(keys, site, config.cohort_shards, w, capacity, now_ms));
     schedule(env, ctx, hot_at(config), now_ms);
     Ok(state)
 }
@@ -245,7 +246,7 @@ pub async fn panic(
     CONTROL.with(|c| {
         let mut c = c.borrow_mut();
         for _ in &results {
-            c.snapshot.note_call(false);
+            c.snapshot.note_call(CallKind::Panic);
         }
         c.snapshot.panic_set(key, until_ms, shards);
     });
@@ -269,7 +270,7 @@ pub async fn stats_view(
     if let Some(config) = config {
         let (calls, rows) = CONTROL.with(|c| c.borrow_mut().flush_all(hot_at(config), ms(now)));
         if !rows.is_empty() {
-            CONTROL.with(|c| c.borrow_mut().snapshot.note_call(true));
+            CONTROL.with(|c| c.borrow_mut().snapshot.note_call(CallKind::Stats));
             send_stats(env.clone(), rows).await;
         }
         run(env.clone(), calls).await;
@@ -288,9 +289,10 @@ pub async fn stats_view(
             }
         }
     }
-    let (local, health) = CONTROL.with(|c| {
+    let (local, health, capacity) = CONTROL.with(|c| {
         let c = c.borrow();
-        (c.snapshot.top(ms(now), 20), c.snapshot.health())
+        let capacity = c.capacity.iter().map(|(route, ctl)| ctl.reading(route)).collect();
+        (c.snapshot.top(ms(now), 20), c.snapshot.health(), capacity)
     });
     // the isolate's own view includes its counts not yet flushed: the higher figure wins
     for (key, rate) in local {
@@ -316,6 +318,7 @@ pub async fn stats_view(
             .map(|e| CohortReading { key: e.key, rate: e.rate, panic: e.panic })
             .collect(),
         health: serde_json::to_value(&health).unwrap_or_default(),
+        capacity,
     })
 }
 
@@ -332,4 +335,9 @@ pub async fn counts(env: &Env, since_minute: i64) -> Result<Vec<Count>> {
         all.extend(r?);
     }
     Ok(stats::merge(all))
+}
+
+/// Counts a ledger spend among this isolate's object calls (the stats page's `health.calls`).
+pub fn note_spend() {
+    CONTROL.with(|c| c.borrow_mut().snapshot.note_call(CallKind::Spend));
 }

@@ -86,25 +86,17 @@ async fn drive(io: &Io<'_>, mut step: Step<'_>) -> Result<Response> {
             }
             Step::ReadCohorts(read) => {
                 let state = match config {
-                    Some(c) => {
-                        attack::cohort_state(
-                            io.env,
-                            io.ctx,
-                            c,
-                            &read.keys,
-                            read.site,
-                            read.window_secs,
-                            io.now,
-                        )
-                        .await
-                    }
+                    Some(c) => attack::cohort_state(io.env, io.ctx, c, &read, io.now).await,
                     None => Err("no configuration".to_string()),
                 };
                 read.resume(state)
             }
             Step::Spend(spend) => {
                 let answer = match config {
-                    Some(c) => objects::ledger::spend(io.env, c.ledger_shards, &spend.order).await,
+                    Some(c) => {
+                        attack::note_spend();
+                        objects::ledger::spend(io.env, c.ledger_shards, &spend.order).await
+                    }
                     None => crate::pipeline::step::SpendAnswer::Unavailable("no configuration".into()),
                 };
                 spend.resume(answer)

@@ -136,6 +136,7 @@ pub fn replay(policy: &Policy, line: &DecisionLog) -> Option<Replayed> {
         rates: line.cohorts.iter().map(|(k, r)| (CohortKey(k.clone()), *r)).collect(),
         site_rate: line.site_rate.unwrap_or(0.0),
         panicked: Vec::new(),
+        capacity: line.capacity.clone(),
     };
     let after = policy.decide(&subject, &state);
     let request = format!(

@@ -93,7 +93,7 @@ impl<'a> Path<'a> {
             assessment,
             Known::Is(self.phone.clone()),
         );
-        Counted { keys: no_js.keys(&subject), site: false, window_secs: no_js.window_secs }
+        Counted { keys: no_js.keys(&subject), site: false, window_secs: no_js.window_secs, capacity: None }
     }
 
     /// The policy for this request: the JS path's decision read-only (rules, deny, busy,
@@ -141,6 +141,7 @@ impl<'a> Path<'a> {
                 keys: budget.keys,
                 site: false,
                 window_secs: budget.window_secs,
+                capacity: None,
                 then: Box::new(move |read| {
                     let no_js = &self.sub.config.policy.no_js;
                     let shed = match &read {

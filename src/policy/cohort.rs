@@ -29,7 +29,50 @@ pub struct Attack {
     pub panic_cohorts: Vec<CohortKey>,
     /// `Retry-After` for shed requests, seconds.
     pub retry_after_secs: u32,
+    /// Capacity-driven pricing, per protected route.
+    pub capacity: Vec<Capacity>,
 }
+
+/// What one protected route's origin (or SMS provider) can take: the capacity controller
+/// (`control::capacity`) prices that route's cohorts to keep admitted requests under it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Capacity {
+    /// The protected route (normalized path, as [`Subject::route`]).
+    pub route: String,
+    /// What the origin does per admitted request: a sign-up, or an SMS send.
+    pub what: CapacityOf,
+    /// Admitted requests per minute the route can take.
+    pub per_minute: u32,
+    /// Extra bits at which a cohort is shed (`busy`).
+    pub ceiling_bits: u8,
+    /// How often the controller moves prices, seconds.
+    pub period_secs: u32,
+}
+
+/// What a route's capacity counts.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub enum CapacityOf {
+    /// Accounts created.
+    Signups,
+    /// One-time codes sent by SMS.
+    OtpSends,
+}
+
+impl Capacity {
+    /// The counter key of the route's admitted total.
+    pub fn total_key(&self) -> CohortKey {
+        CohortKey(format!("{CAPACITY_PREFIX}{}", self.route))
+    }
+
+    /// The counter key of one cohort's admitted requests on the route.
+    pub fn cohort_key(&self, cohort: &CohortKey) -> CohortKey {
+        CohortKey(format!("{CAPACITY_PREFIX}{}|{}", self.route, cohort.0))
+    }
+}
+
+/// The prefix of the capacity controller's counter keys (`cap:/signup`, `cap:/signup|asn:1`):
+/// not a cohort kind, so the static levels never read them.
+pub const CAPACITY_PREFIX: &str = "cap:";
 
 /// One escalation level.
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
@@ -172,6 +215,22 @@ pub struct CohortState {
     pub site_rate: f64,
     /// Cohorts (or `site`) an operator switched to panic at run time.
     pub panicked: Vec<CohortKey>,
+    /// The capacity controller's price for this request, when its route states a capacity.
+    pub capacity: Option<CapacityPrice>,
+}
+
+/// The capacity controller's answer for one request.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct CapacityPrice {
+    /// Extra bits (0: the base price), or the cohort shed at the ceiling.
+    pub extra_bits: u8,
+    /// The cohort whose price reached the ceiling: shed (`busy`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shed: Option<CohortKey>,
+    /// Admitted per minute on the route, as last measured.
+    pub admitted_per_minute: f64,
+    /// The route's capacity per minute.
+    pub per_minute: u32,
 }
 
 /// An exponentially decaying count: roughly "events in the last `window`".

@@ -228,6 +228,22 @@ impl Policy {
                 difficulty = difficulty.saturating_add(extra).min(32);
                 why.push(format!("cohort {cohort} at {rate:.0}/window +{extra}"));
             }
+            // the capacity controller: on top of the static levels it measured under
+            if let Some(cap) = &cohorts.capacity {
+                let load = format!("{:.0}/min of {}/min", cap.admitted_per_minute, cap.per_minute);
+                if let Some(c) = &cap.shed {
+                    return decision(
+                        Outcome::Busy,
+                        format!("capacity: cohort {c} at the ceiling ({load})"),
+                        rule,
+                        level,
+                    );
+                }
+                if cap.extra_bits > 0 {
+                    difficulty = difficulty.saturating_add(cap.extra_bits).min(32);
+                    why.push(format!("capacity {load} +{}", cap.extra_bits));
+                }
+            }
         }
         let why = if why.is_empty() { "base price".to_string() } else { why.join(", ") };
         decision(Outcome::Price { difficulty, k }, why, rule, level)
@@ -238,7 +254,7 @@ impl Policy {
 mod tests {
     use super::*;
     use crate::policy::testing::subject;
-    use crate::policy::{CohortKey, CohortKind, Known, load};
+    use crate::policy::{CapacityPrice, CohortKey, CohortKind, Known, load};
     use crate::signals::{Assessment, Reason, ReasonCode};
 
     #[test]
@@ -359,6 +375,42 @@ country = [{ at = 100, extra_bits = 1 }, { at = 400, extra_bits = 3 }]
         assert!(bad.contains("attack.cohort_levels.planet"), "{bad}");
         assert!(bad.contains("attack.cohort_levels.country[0]: the busy level must be the last"), "{bad}");
         assert!(bad.contains("attack.cohort_levels.country[1]: at = 3 must be above"), "{bad}");
+    }
+
+    #[test]
+    fn the_capacity_price_adds_to_the_levels_and_sheds_at_the_ceiling() {
+        let p = load(
+            "version = 1\n[routes]\nprotected = [\"POST /signup\"]\n[attack]\nlevels = [{ at = 10, extra_bits = 2 }]\n\
+             [[attack.capacity]]\nroute = \"/signup\"\nsignups_per_minute = 60\n",
+        )
+        .unwrap();
+        let a = Assessment::default();
+        let s = subject(&a);
+        let asn = CohortKey::new(CohortKind::Asn, "3320");
+        let state = |rate: f64, extra_bits: u8, shed: Option<&CohortKey>| CohortState {
+            rates: vec![(asn.clone(), rate)],
+            capacity: Some(CapacityPrice {
+                extra_bits,
+                shed: shed.cloned(),
+                admitted_per_minute: 75.0,
+                per_minute: 60,
+            }),
+            ..Default::default()
+        };
+        let price = |d| Outcome::Price { difficulty: d, k: 32 };
+        assert_eq!(p.decide(&s, &state(0.0, 0, None)).outcome, price(17));
+        let d = p.decide(&s, &state(0.0, 3, None));
+        assert_eq!(d.outcome, price(20));
+        assert!(d.why.contains("capacity 75/min of 60/min +3"), "{}", d.why);
+        assert_eq!(p.decide(&s, &state(12.0, 3, None)).outcome, price(22), "on top of the level");
+        assert_eq!(p.decide(&s, &state(0.0, 30, None)).outcome, price(32), "never past 32 bits");
+        let shed = p.decide(&s, &state(0.0, 0, Some(&asn)));
+        assert_eq!(shed.outcome, Outcome::Busy);
+        assert!(shed.why.contains("capacity: cohort asn:3320 at the ceiling"), "{}", shed.why);
+        // attack mode off: no counters, no controller
+        let off = load("version = 1\n[routes]\nprotected = [\"POST /signup\"]\n[attack]\nenabled = false\n")
+            .unwrap();
+        assert_eq!(off.decide(&s, &state(0.0, 0, Some(&asn))).outcome, price(17));
     }
 
     #[test]

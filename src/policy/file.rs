@@ -106,6 +106,30 @@ pub(super) struct AttackFile {
     pub(super) panic: bool,
     pub(super) panic_cohorts: Vec<String>,
     pub(super) retry_after_secs: u32,
+    pub(super) capacity: Vec<CapacityFile>,
+}
+
+/// `[[attack.capacity]]`: what the origin (or its SMS provider) can take on one route.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct CapacityFile {
+    pub(super) route: String,
+    #[serde(default)]
+    pub(super) signups_per_minute: Option<u32>,
+    #[serde(default)]
+    pub(super) otp_sends_per_minute: Option<u32>,
+    #[serde(default = "default_ceiling_bits")]
+    pub(super) ceiling_bits: u32,
+    #[serde(default = "default_period_secs")]
+    pub(super) period_secs: u32,
+}
+
+fn default_ceiling_bits() -> u32 {
+    8
+}
+
+fn default_period_secs() -> u32 {
+    10
 }
 
 impl Default for AttackFile {
@@ -137,6 +161,7 @@ impl Default for AttackFile {
             panic: false,
             panic_cohorts: Vec::new(),
             retry_after_secs: 120,
+            capacity: Vec::new(),
         }
     }
 }

@@ -2,8 +2,11 @@
 //! that reports every problem at once, each with its place (`line 3, column 7` for syntax,
 //! a path such as `rules[2] "cn-only".when.cidr[0]` otherwise).
 
-use super::file::{AttackFile, ConditionsFile, File, LevelFile, NoJsFile, RoutesFile};
-use super::{Action, Attack, Cidr, CohortKey, CohortKind, Conditions, Level, NoJs, Policy, Rule, VERSION};
+use super::file::{AttackFile, CapacityFile, ConditionsFile, File, LevelFile, NoJsFile, RoutesFile};
+use super::{
+    Action, Attack, Capacity, CapacityOf, Cidr, CohortKey, CohortKind, Conditions, Level, NoJs, Policy, Rule,
+    VERSION,
+};
 use crate::request::route::{self, Route};
 use crate::signals::{ReasonCode, RiskPolicy};
 use std::fmt;
@@ -121,7 +124,8 @@ pub fn load(text: &str) -> Result<Policy, PolicyErrors> {
         }
     }
 
-    let attack = attack(&mut p, &file.attack);
+    let mut attack = attack(&mut p, &file.attack);
+    attack.capacity = capacity(&mut p, &file.attack.capacity, &protected);
     let phone_known = file.routes.phone_field.is_some() || file.routes.phone_code_field.is_some();
     if attack.cohorts.contains(&CohortKind::PhoneCode)
         && !phone_known
@@ -399,7 +403,39 @@ fn attack(p: &mut Problems, a: &AttackFile) -> Attack {
         panic: a.panic,
         panic_cohorts,
         retry_after_secs: a.retry_after_secs,
+        capacity: Vec::new(),
     }
+}
+
+/// `[[attack.capacity]]`: one entry per protected route, one of the two rates each.
+fn capacity(p: &mut Problems, list: &[CapacityFile], protected: &[Route]) -> Vec<Capacity> {
+    let mut out: Vec<Capacity> = Vec::new();
+    for (i, c) in list.iter().enumerate() {
+        let at = format!("attack.capacity[{i}]");
+        let path = route::MatchKey::of(&c.route).full;
+        if !c.route.starts_with('/') {
+            p.add(format!("{at}.route"), format!("{:?} is not a path", c.route));
+        } else if route::named(protected, &c.route).is_none() {
+            p.add(format!("{at}.route"), format!("{:?} is not a protected route", c.route));
+        } else if out.iter().any(|o| o.route == path) {
+            p.add(format!("{at}.route"), format!("{:?} has a capacity already", c.route));
+        }
+        let (what, per_minute) = match (c.signups_per_minute, c.otp_sends_per_minute) {
+            (Some(n), None) => (CapacityOf::Signups, n),
+            (None, Some(n)) => (CapacityOf::OtpSends, n),
+            _ => {
+                p.add(&at, "needs exactly one of signups_per_minute or otp_sends_per_minute");
+                (CapacityOf::Signups, 1)
+            }
+        };
+        if !(1..=10_000_000).contains(&per_minute) {
+            p.add(&at, format!("{per_minute} per minute is outside 1..=10000000"));
+        }
+        let ceiling_bits = in_range(p, format!("{at}.ceiling_bits"), c.ceiling_bits, 1, 15);
+        let period_secs = u32::from(in_range(p, format!("{at}.period_secs"), c.period_secs, 1, 60));
+        out.push(Capacity { route: path, what, per_minute, ceiling_bits, period_secs });
+    }
+    out
 }
 
 fn conditions(p: &mut Problems, at: &str, c: &ConditionsFile, phone_known: bool) -> Conditions {
@@ -515,6 +551,69 @@ mod tests {
         assert!(routes_only("not toml [").is_none());
         assert!(routes_only("{\"routes\": ").is_none());
         assert_eq!(fingerprint("x").len(), 16);
+    }
+
+    #[test]
+    fn capacity_entries_are_checked_all_at_once() {
+        let head = "version = 1\n[routes]\nprotected = [\"POST /signup\", \"POST /otp\"]\n";
+        let p = load(&format!(
+            "{head}[[attack.capacity]]\nroute = \"/SignUp\"\nsignups_per_minute = 300\n\
+             [[attack.capacity]]\nroute = \"/otp\"\notp_sends_per_minute = 40\nceiling_bits = 6\nperiod_secs = 5\n"
+        ))
+        .unwrap();
+        assert_eq!(
+            p.attack.capacity,
+            vec![
+                Capacity {
+                    route: "/signup".into(),
+                    what: CapacityOf::Signups,
+                    per_minute: 300,
+                    ceiling_bits: 8,
+                    period_secs: 10
+                },
+                Capacity {
+                    route: "/otp".into(),
+                    what: CapacityOf::OtpSends,
+                    per_minute: 40,
+                    ceiling_bits: 6,
+                    period_secs: 5
+                },
+            ]
+        );
+        let bad: &[(&str, &str)] = &[
+            (
+                "route = \"/login\"\nsignups_per_minute = 1",
+                "attack.capacity[0].route: \"/login\" is not a protected route",
+            ),
+            (
+                "route = \"signup\"\nsignups_per_minute = 1",
+                "attack.capacity[0].route: \"signup\" is not a path",
+            ),
+            ("route = \"/signup\"", "attack.capacity[0]: needs exactly one of"),
+            ("route = \"/signup\"\nsignups_per_minute = 1\notp_sends_per_minute = 1", "needs exactly one of"),
+            ("route = \"/signup\"\nsignups_per_minute = 0", "0 per minute is outside"),
+            (
+                "route = \"/signup\"\nsignups_per_minute = 9\nceiling_bits = 0",
+                "ceiling_bits: 0 is outside 1..=15",
+            ),
+            (
+                "route = \"/signup\"\nsignups_per_minute = 9\nperiod_secs = 61",
+                "period_secs: 61 is outside 1..=60",
+            ),
+            ("route = \"/signup\"\nsignups_per_minute = 9\nspeed = 1", "unknown field `speed`"),
+        ];
+        for (entry, want) in bad {
+            let e = load(&format!("{head}[[attack.capacity]]\n{entry}\n")).unwrap_err().to_string();
+            assert!(e.contains(want), "{entry:?}: {e}");
+        }
+        // two entries for one route (any spelling), and every problem at once
+        let e = load(&format!(
+            "{head}[[attack.capacity]]\nroute = \"/signup\"\nsignups_per_minute = 9\n\
+             [[attack.capacity]]\nroute = \"/signup/\"\nsignups_per_minute = 9\nceiling_bits = 99\n"
+        ))
+        .unwrap_err();
+        assert_eq!(e.0.len(), 2, "{e}");
+        assert!(e.to_string().contains("has a capacity already"), "{e}");
     }
 
     #[test]

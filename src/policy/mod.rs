@@ -20,7 +20,10 @@ mod load;
 mod nojs;
 mod rules;
 
-pub use cohort::{Attack, CohortKey, CohortKind, CohortState, Counter, Level, ip_prefix};
+pub use cohort::{
+    Attack, CAPACITY_PREFIX, Capacity, CapacityOf, CapacityPrice, CohortKey, CohortKind, CohortState,
+    Counter, Level, ip_prefix,
+};
 pub use decide::{Decision, Outcome};
 #[cfg(feature = "toml")]
 pub use load::to_json;

@@ -424,6 +424,7 @@ pub fn drive(mut step: Step<'_>, world: &mut World, body: &[u8], now: UnixTime) 
                             rates: read.keys.iter().map(|k| (k.clone(), rate(&k.0))).collect(),
                             site_rate: rate("site"),
                             panicked: panicked.iter().map(|p| CohortKey(p.clone())).collect(),
+                            capacity: None,
                         })
                     }
                 };
