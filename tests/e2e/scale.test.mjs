@@ -5,6 +5,9 @@
 // counter binding that fails keeps the spiking cohort shed, and a panic switch written by
 // another isolate reaches sign-ups within the staleness bound.
 //
+// With a capacity stated for the route, a spike above it is held near capacity (the origin's
+// own record counts what got through) while a small cohort keeps the base price.
+//
 // The COHORTS binding goes through tests/e2e/fixtures/flaky-cohorts.mjs, which forwards to the
 // gate's real Cohorts objects until told to fail.
 import { describe, it, before, after } from 'node:test';
@@ -12,7 +15,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { startOrigin, testPolicy, randomSecret, gateCli, ROOT } from './harness.mjs';
+import { startOrigin, startMiniflare, testPolicy, randomSecret, gateCli, ROOT } from './harness.mjs';
 import { HOST, CHROME, SIGNALS, CF } from './clients.mjs';
 
 const SPIKER = { ...CF, asn: 64500, asOrganization: 'Example Broadband' };
@@ -205,5 +208,93 @@ describe('attack mode at scale', () => {
     assert.equal(r.status, 503, r.text);
     assert.match(r.text, /busy/);
     assert.ok(took <= BOUND_MS, `seen after ${took} ms`);
+  });
+});
+
+describe('capacity-driven pricing', () => {
+  const originSecret = randomSecret();
+  const statsToken = randomSecret();
+  // 120 sign-ups a minute; prices move every 2 s; a cohort past 3 extra bits is shed; the
+  // static levels are out of reach, so only the controller prices
+  const CAPACITY = 120;
+  const bindings = {
+    GATE_SECRET: randomSecret(),
+    ORIGIN_SECRET: originSecret,
+    STATS_TOKEN: statsToken,
+    POLICY: testPolicy({
+      attack: [
+        'enabled = true',
+        'window_secs = 60',
+        'cohorts = ["asn"]',
+        'levels = [{ at = 100000, busy = true }]',
+        '[[attack.capacity]]',
+        'route = "/signup"',
+        `signups_per_minute = ${CAPACITY}`,
+        'ceiling_bits = 3',
+        'period_secs = 2',
+      ].join('\n'),
+    }),
+  };
+  let origin, edge;
+  const mf = () => edge.mf;
+  const spiker = client(mf, { cf: SPIKER, ip: '203.0.113.10' });
+  const quiet = client(mf, { cf: QUIET, ip: '192.0.2.20' });
+
+  before(async () => {
+    origin = await startOrigin({ originSecret });
+    edge = await startMiniflare({ origin: origin.url, bindings });
+  });
+  after(async () => {
+    await edge?.stop();
+    await origin?.stop();
+  });
+
+  it('holds a spike near capacity while a small cohort keeps the base price', async () => {
+    const calm = await quiet.signUp();
+    assert.equal(calm.status, 201, `a calm start: ${calm.issue.text} ${calm.text}`);
+    // the spike: one network signing up as fast as one solver can (several times capacity)
+    const seen = [];
+    const start = Date.now();
+    let shedAt = null;
+    while (Date.now() - start < 30_000) {
+      const r = await spiker.signUp();
+      seen.push(r.issue.status === 503 ? 'busy' : r.issue.json.difficulty);
+      if (r.issue.status === 503 && shedAt === null) shedAt = Date.now();
+      if (shedAt !== null) break;
+    }
+    assert.ok(shedAt !== null, `the spiking network is priced up, then shed at the ceiling: ${seen}`);
+    assert.ok(seen.some((d) => typeof d === 'number' && d > 12) || seen.at(-1) === 'busy', `${seen}`);
+    // held: over the next 12 s the spike keeps trying while the quiet network signs up once
+    // every 4 s (15 a minute: a small cohort)
+    await origin.reset();
+    const from = Date.now();
+    let quietOk = 0;
+    let nextQuiet = from;
+    while (Date.now() - from < 12_000) {
+      if (Date.now() >= nextQuiet) {
+        nextQuiet += 4000;
+        const q = await quiet.signUp();
+        assert.equal(q.issue.json?.difficulty, 12, `the small cohort pays the base price: ${q.issue.text}`);
+        assert.equal(q.status, 201, q.text);
+        quietOk++;
+      } else {
+        await spiker.signUp();
+      }
+    }
+    const secs = (Date.now() - from) / 1000;
+    const records = (await origin.records()).filter((r) => r.path === '/signup' && r.verdict?.valid);
+    // what the origin received, against what it can take in that time (the quiet network's
+    // sign-ups included), with one period's worth of slack
+    const allowed = CAPACITY * (secs + 2) / 60;
+    assert.ok(records.length <= allowed + 1, `${records.length} sign-ups reached the origin in ${secs.toFixed(1)} s; capacity allows ${allowed.toFixed(1)}`);
+    assert.ok(quietOk >= 2 && records.length >= quietOk, `${quietOk} quiet sign-ups, ${records.length} records`);
+    const r = await mf().dispatchFetch(`${HOST}/__gate/stats`, { headers: { Authorization: `Bearer ${statsToken}` } });
+    const cap = (await r.json()).capacity;
+    assert.equal(cap.length, 1, JSON.stringify(cap));
+    assert.equal(cap[0].route, '/signup');
+    assert.equal(cap[0].per_minute, CAPACITY);
+    const raised = cap[0].raised.find((c) => c.cohort === 'asn:64500');
+    assert.ok(raised && (raised.shed || raised.extra_bits >= 1), JSON.stringify(cap));
+    assert.ok(!cap[0].raised.some((c) => c.cohort === 'asn:3209'), JSON.stringify(cap));
   });
 });
