@@ -114,7 +114,11 @@ fn issue_signs_a_challenge_with_the_documented_fields_at_the_policy_price() {
     assert_eq!(log.difficulty, Some(4));
     assert_eq!(log.outcome.as_deref(), Some("price 4x4"));
     assert_eq!(run.tallies(), [("issue", "-".to_string())]);
-    assert!(run.io.is_empty(), "attack mode off: no counters read: {:?}", run.io);
+    assert_eq!(
+        run.io,
+        [Io::ReadCohorts { keys: vec![], site: false, window_secs: 60 }],
+        "attack mode off: no cohort counted or read, only the snapshot's panic switches"
+    );
     let other = g.challenge(&client(), "/signup");
     assert_ne!(other.id, json["id"].as_str().unwrap(), "ids are random");
 }
@@ -714,6 +718,21 @@ fn the_policy_at_submission_refuses_dearer_denied_and_shed_requests() {
 }
 
 #[test]
+fn a_run_time_site_panic_sheds_even_with_attack_mode_off() {
+    let mut g = Gate::new(&policy(false, "enabled = false", ""), &[]);
+    g.world.cohorts = Cohorts::Rates(vec![], vec!["site".into()]);
+    let issue = g.send(&Req::get("/__gate/challenge?route=/signup"));
+    assert_eq!((issue.status(), issue.error()), (503, Some("busy")));
+    let sol = minted(GATE_SECRET, &client(), "/signup", NOW.seconds(), 60);
+    let run = g.send(&client().solution(&sol));
+    assert_eq!((run.status(), run.error()), (503, Some("busy")));
+    assert!(!run.spent());
+    assert_eq!(run.done().signup, None, "nothing counted with attack mode off");
+    g.world.cohorts = Cohorts::Rates(vec![], vec![]);
+    assert_eq!(g.send(&client().solution(&sol)).status(), 200);
+}
+
+#[test]
 fn a_busy_refusal_is_a_translated_page_for_a_person() {
     let mut g = Gate::new(&policy(false, "enabled = true\npanic = true\nretry_after_secs = 90", ""), &[]);
     let person = client().navigation().header("accept-language", "zh-CN,zh;q=0.9");
@@ -795,6 +814,7 @@ fn no_js_wait_page_then_continue_forwards_once_without_the_token() {
         first.io,
         [
             Io::ReadBody { cap: 2048 },
+            Io::ReadCohorts { keys: vec![], site: false, window_secs: 60 },
             Io::ReadCohorts { keys: vec!["nojs:asn:64500".into()], site: false, window_secs: 600 }
         ]
     );

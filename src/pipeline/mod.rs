@@ -90,16 +90,14 @@ pub fn decide(
     (policy.decide(subject, &state), state, unreadable)
 }
 
-/// Reads the cohort state for `counted` and goes on with it; without attack mode there is
-/// nothing to read and the state is empty.
+/// Reads the cohort state for `counted` and goes on with it. Without attack mode nothing is
+/// counted, but the snapshot is still read (no keys) so a site-wide run-time panic applies.
 pub(crate) fn with_cohorts<'a>(
     policy: &Policy,
     counted: &Counted,
     then: impl FnOnce(Result<CohortState, String>) -> step::Step<'a> + 'a,
 ) -> step::Step<'a> {
-    if !policy.attack.enabled {
-        return then(Ok(CohortState::default()));
-    }
+    let _ = policy;
     step::Step::ReadCohorts(step::ReadCohorts {
         keys: counted.keys.clone(),
         site: counted.site,
