@@ -15,21 +15,21 @@ fn main() {
     let (mut tools, mut tools_caught, mut tools_denied) = (0, 0, 0);
     let mut rows = Vec::new();
     for e in &corpus::entries() {
-        let (verdict, a) = corpus::verdict_of(e);
+        let (label, a) = corpus::label_of(e);
         if e.kind == "browser" {
             browsers += 1;
-            browsers_denied += usize::from(verdict == "deny");
-            browsers_more += usize::from(verdict == "more_work");
+            browsers_denied += usize::from(label == "deny");
+            browsers_more += usize::from(label == "more_work");
         } else {
             tools += 1;
-            tools_caught += usize::from(verdict != "allow");
-            tools_denied += usize::from(verdict == "deny");
+            tools_caught += usize::from(label != "allow");
+            tools_denied += usize::from(label == "deny");
         }
         rows.push(format!(
             "  {:<8} {:>5}  {:<10} {:<62} {}",
             e.kind,
             a.score,
-            verdict,
+            label,
             e.name,
             a.codes().join(",")
         ));
@@ -48,7 +48,7 @@ fn main() {
         "  tools refused or charged more: {tools_caught}/{tools} (detection rate {:.1}%)   refused outright: {tools_denied}/{tools}",
         pct(tools_caught, tools)
     );
-    println!("  {:<8} {:>5}  {:<10} {:<62} reasons", "kind", "score", "verdict", "entry");
+    println!("  {:<8} {:>5}  {:<10} {:<62} reasons", "kind", "score", "label", "entry");
     for r in rows {
         println!("{r}");
     }

@@ -16,6 +16,7 @@
 
 #[cfg(all(not(target_arch = "wasm32"), feature = "cli"))]
 pub mod cli;
+pub mod control;
 #[cfg(all(not(target_arch = "wasm32"), feature = "cli"))]
 pub mod drill;
 pub mod pipeline;

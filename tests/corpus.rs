@@ -1,17 +1,17 @@
 //! The header corpus (tests/data/corpus.json): real browsers and common tools, each labelled
-//! with the verdict the server-side signals alone must give at the default thresholds. Real
+//! with the outcome the server-side signals alone must give at the default thresholds. Real
 //! browsers must never be denied by server signals alone.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)] // tests may panic
 
 mod common;
-use common::corpus::{Entry, entries as corpus, verdict_of};
+use common::corpus::{Entry, entries as corpus, label_of};
 use gate::request::user_agent::UserAgent;
 
 #[test]
-fn every_entry_gets_its_labelled_verdict() {
+fn every_entry_gets_its_label() {
     let mut wrong = Vec::new();
     for e in corpus() {
-        let (got, a) = verdict_of(&e);
+        let (got, a) = label_of(&e);
         if got != e.expect {
             wrong.push(format!(
                 "{}: expected {} ({}), got {} with {:?} = {}",
@@ -34,7 +34,7 @@ fn real_browsers_are_never_denied_and_rarely_charged_more() {
     assert!(browsers.len() >= 40, "the corpus covers the major, in-app and regional browsers");
     let mut charged = Vec::new();
     for e in &browsers {
-        let (got, a) = verdict_of(e);
+        let (got, a) = label_of(e);
         assert_ne!(got, "deny", "{}: {:?}", e.name, a.codes());
         if got == "more_work" {
             charged.push(format!("{}: {:?}", e.name, a.codes()));
@@ -71,7 +71,7 @@ fn every_tool_is_priced_up_or_refused() {
     let tools: Vec<Entry> = corpus().into_iter().filter(|e| e.kind == "tool").collect();
     assert!(tools.len() >= 12);
     for e in &tools {
-        let (got, a) = verdict_of(e);
+        let (got, a) = label_of(e);
         assert_ne!(got, "allow", "{} slipped through with {:?}", e.name, a.codes());
     }
 }

@@ -118,8 +118,37 @@ proptest! {
         ct in "(multipart/form-data; boundary=[a-z-]{0,12}|application/x-www-form-urlencoded|[ -~]{0,40})",
     ) {
         let kind = BodyKind::of(Some(&ct));
-        let _ = gate::pipeline::nojs::fields(&kind, &body);
-        let _ = gate::pipeline::nojs::without_field(&kind, &body, gate::pipeline::nojs::FIELD);
+        let read = gate::request::form::Fields::parse(&kind, &body).unwrap_or_default();
+        let _ = gate::pipeline::nojs::fields(&read);
+        let _ = gate::pipeline::nojs::without_field(&kind, &body, &read, gate::pipeline::nojs::FIELD);
+    }
+
+    /// Removing the wait token from a form leaves exactly the other fields, byte for byte
+    /// readable again by the same parser (the origin reads what the person sent).
+    #[test]
+    fn no_js_token_removal_keeps_every_other_field(
+        fields in proptest::collection::vec(("(gate-wait|email|name|note)", "[a-zA-Z0-9 @.\r\n]{0,12}"), 0..6),
+        multipart in any::<bool>(),
+    ) {
+        use gate::pipeline::nojs::{self, FIELD};
+        use gate::request::form::Fields;
+        let boundary = "----B0undary";
+        let (kind, body) = if multipart {
+            let mut b = String::new();
+            for (k, v) in &fields {
+                b.push_str(&format!("--{boundary}\r\nContent-Disposition: form-data; name=\"{k}\"\r\n\r\n{v}\r\n"));
+            }
+            b.push_str(&format!("--{boundary}--\r\n"));
+            (BodyKind::Multipart(boundary.into()), b.into_bytes())
+        } else {
+            let b = form_urlencoded::Serializer::new(String::new()).extend_pairs(fields.iter()).finish();
+            (BodyKind::UrlEncoded, b.into_bytes())
+        };
+        let read = Fields::parse(&kind, &body).unwrap();
+        let stripped = nojs::without_field(&kind, &body, &read, FIELD);
+        let again = Fields::parse(&kind, &stripped).unwrap();
+        let want: Vec<(String, String)> = fields.iter().filter(|(k, _)| k != FIELD).cloned().collect();
+        prop_assert_eq!(nojs::fields(&again).unwrap(), want);
     }
 }
 

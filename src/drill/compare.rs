@@ -2,18 +2,49 @@
 //!
 //! (a) no gate; (b) the incident's blunt responses — only +86 numbers, then registration
 //! closed; (c) proof of work alone at the base price (no fingerprint pricing, no rules, no
-//! attack mode); (d) the shipped policy; (e) the shipped policy with capacity pricing, when
-//! the build has the capacity controller (issue 11).
+//! attack mode); (d) the shipped policy; (e) the shipped policy with capacity pricing: an
+//! `[[attack.capacity]]` entry per route stating the scenario origin's capacity.
 
 use crate::drill::engine::{self, Defence};
 use crate::drill::gate::Lowered;
 use crate::drill::report::Report;
 use crate::drill::scenario::Scenario;
+use crate::policy::{Capacity, CapacityOf};
+use crate::request::route::MatchKey;
 use crate::signals::RiskPolicy;
 use std::fmt::Write as _;
 
+/// The policy with the scenario origin's capacity stated: the OTP route at the SMS provider's,
+/// the sign-up routes sharing the origin's (split evenly when there are several).
+pub fn with_capacity(scenario: &Scenario, policy: &Lowered) -> Lowered {
+    let mut p = policy.clone();
+    let otp = scenario.origin.otp_route.clone();
+    let mut routes: Vec<String> = scenario
+        .people
+        .iter()
+        .map(|g| g.route.clone())
+        .chain(scenario.attackers.iter().map(|a| a.route.clone()))
+        .filter(|r| Some(r) != otp.as_ref())
+        .collect();
+    routes.sort();
+    routes.dedup();
+    let share = scenario.origin.signup_capacity_per_min / u32::try_from(routes.len().max(1)).unwrap_or(1);
+    let entry = |route: String, what, per_minute: u32| Capacity {
+        route: MatchKey::of(&route).full,
+        what,
+        per_minute: per_minute.max(1),
+        ceiling_bits: 8,
+        period_secs: 10,
+    };
+    p.policy.attack.capacity = routes.into_iter().map(|r| entry(r, CapacityOf::Signups, share)).collect();
+    if let (Some(route), Some(n)) = (otp, scenario.origin.otp_capacity_per_min) {
+        p.policy.attack.capacity.push(entry(route, CapacityOf::OtpSends, n));
+    }
+    p
+}
+
 /// The defences compared, built from the (lowered) policy given.
-pub fn defences(policy: &Lowered) -> Vec<Defence> {
+pub fn defences(scenario: &Scenario, policy: &Lowered) -> Vec<Defence> {
     let mut pow_only = policy.clone();
     pow_only.policy.rules.clear();
     pow_only.policy.risk = RiskPolicy { more_work_at: u32::MAX - 1, deny_at: u32::MAX, max_extra_bits: 0 };
@@ -24,11 +55,9 @@ pub fn defences(policy: &Lowered) -> Vec<Defence> {
         Defence::Closed,
         Defence::Gate(Box::new(pow_only), "proof of work alone, base price".into()),
         Defence::Gate(Box::new(policy.clone()), "the policy".into()),
+        Defence::Gate(Box::new(with_capacity(scenario, policy)), "the policy with capacity pricing".into()),
     ]
 }
-
-/// Capacity pricing is not in this build (the controller of issue 11 is not merged yet).
-pub const CAPACITY_PRICING: Option<&str> = None;
 
 /// Runs every defence; `progress` gets (defence index, fraction).
 pub fn run(
@@ -37,7 +66,7 @@ pub fn run(
     seed: u64,
     mut progress: Option<&mut dyn FnMut(usize, usize, f64)>,
 ) -> Vec<Report> {
-    let list = defences(policy);
+    let list = defences(scenario, policy);
     let n = list.len();
     list.iter()
         .enumerate()
@@ -118,12 +147,6 @@ pub fn table(reports: &[Report]) -> String {
             per_min,
             cost,
             r.minutes_over_capacity
-        );
-    }
-    if CAPACITY_PRICING.is_none() {
-        let _ = writeln!(
-            o,
-            "| the policy with capacity pricing | not in this build: the capacity controller (issue 11) is not merged | | | | | | | | |"
         );
     }
     o

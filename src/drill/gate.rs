@@ -1,7 +1,8 @@
 //! The gate in memory: drives the same sans-IO pipeline steps the Worker drives
 //! (`pipeline::front::route`, then `pipeline::issue::start` or `pipeline::submit::start`),
 //! performing the IO they ask for against in-memory stores: the cohort counters
-//! (`ReadCohorts`, with [`Counter`]'s decay, as the counter objects keep them), the single-use
+//! (`ReadCohorts`: one isolate's `control::Control` — snapshot, batch, capacity controllers —
+//! over the counter shards' own logic, `store::cohorts::Shard`), the single-use
 //! ledger (`Spend`, judged by `store::ledger::admit` as the ledger object does) and the
 //! origin (`Forward`, answered by the engine's capacity model). Time and random ids are
 //! passed in; nothing here decides what a step did not say.
@@ -11,14 +12,16 @@
 //! ([`MemoryGate::count`]), and counts made at one virtual instant are applied when the instant
 //! ends ([`MemoryGate::end_instant`]), so requests at the same instant see the same state.
 
+use crate::control::{self, Call, Control, Windows};
 use crate::pipeline::config::{self, Loaded};
 use crate::pipeline::front::{self, Front};
-use crate::pipeline::step::{Answer, BodyRead, Counted, Done, SpendAnswer, SpendOrder, Step};
+use crate::pipeline::step::{Answer, BodyRead, Counted, Done, ReadCohorts, SpendAnswer, SpendOrder, Step};
 use crate::pipeline::{issue, submit};
-use crate::policy::{self, CohortKey, CohortState, Counter, Policy};
+use crate::policy::{self, CohortState, Policy};
 use crate::protocol::challenge;
 use crate::protocol::time::UnixTime;
 use crate::request::facts::RequestFacts;
+use crate::store::cohorts::Shard;
 use crate::store::ledger::{self, Admission, SpendRequest};
 use std::collections::HashMap;
 
@@ -93,29 +96,61 @@ pub enum Answered {
     },
 }
 
-/// The stores' state in memory.
-#[derive(Default)]
+/// The stores' state in memory: one isolate's [`Control`] (snapshot, batch, capacity
+/// controllers) over the counter shards' own logic, and the ledger's rows.
 struct Stores {
-    counters: HashMap<CohortKey, Counter>,
-    site: Counter,
+    control: Control,
+    shards: Vec<Shard>,
+    policy: Policy,
     spent: HashMap<String, i64>,
-    pending: Vec<Counted>,
+    pending: Vec<(Counted, u64)>,
     last_prune: u64,
     calls: u64,
 }
 
 impl Stores {
-    fn read(&mut self, keys: &[CohortKey], window: u32, now: UnixTime) -> CohortState {
-        self.calls += 1;
-        let ms = now.millis_f64();
-        CohortState {
-            rates: keys
-                .iter()
-                .map(|k| (k.clone(), self.counters.get(k).map_or(0.0, |c| c.at(ms, window))))
-                .collect(),
-            site_rate: self.site.at(ms, window),
-            panicked: Vec::new(),
+    fn new(policy: &Policy, shards: u32) -> Stores {
+        Stores {
+            control: Control::default(),
+            shards: (0..shards.max(1)).map(|_| Shard::default()).collect(),
+            policy: policy.clone(),
+            spent: HashMap::new(),
+            pending: Vec::new(),
+            last_prune: 0,
+            calls: 0,
         }
+    }
+
+    fn shard_count(&self) -> u32 {
+        u32::try_from(self.shards.len()).unwrap_or(1)
+    }
+
+    /// The calls the isolate asks for, answered by the shards at once.
+    fn run(&mut self, calls: Vec<Call>, now_ms: u64) {
+        for call in calls {
+            self.calls += 1;
+            let Some(shard) = self.shards.get_mut(call.shard as usize) else { continue };
+            let reply = shard.exchange(&call.exchange);
+            self.control.answered(&call, &reply, now_ms);
+        }
+    }
+
+    /// What the Worker's `edge::attack::cohort_state` does: cold shards first, then the
+    /// snapshot (and the route's capacity controller), then the background calls due.
+    fn read(&mut self, c: &ReadCohorts<'_>, now: UnixTime) -> CohortState {
+        let now_ms = now.millis();
+        let (n, hot) = (self.shard_count(), control::hot_at(&self.policy));
+        let w = Windows::for_read(&self.policy, &c.keys, c.window_secs);
+        let cold = self.control.cold(&c.keys, c.site, n, w, hot, now_ms);
+        self.run(cold, now_ms);
+        let state = self.control.state(&c.keys, c.site, n, w, c.capacity.as_ref(), now_ms);
+        self.background(now_ms);
+        state
+    }
+
+    fn background(&mut self, now_ms: u64) {
+        let (calls, _stats) = self.control.background(control::hot_at(&self.policy), now_ms);
+        self.run(calls, now_ms);
     }
 
     fn spend(&mut self, order: &SpendOrder, now: UnixTime) -> SpendAnswer {
@@ -144,8 +179,6 @@ impl Stores {
         self.last_prune = now;
         let now_i = i64::try_from(now).unwrap_or(i64::MAX);
         self.spent.retain(|_, forget| *forget >= now_i);
-        let ms = now as f64 * 1000.0;
-        self.counters.retain(|_, c| c.at(ms, 3600) > 0.001);
     }
 }
 
@@ -176,7 +209,9 @@ impl MemoryGate {
             Ok(c) => c.policy = lowered.policy.clone(),
             Err(e) => return Err(e.to_string()),
         }
-        Ok(MemoryGate { loaded, policy: lowered.policy.clone(), stores: Stores::default() })
+        let shards = loaded.config.as_ref().map_or(1, |c| c.cohort_shards);
+        let stores = Stores::new(&lowered.policy, shards);
+        Ok(MemoryGate { loaded, policy: lowered.policy.clone(), stores })
     }
 
     /// The policy enforced.
@@ -210,25 +245,21 @@ impl MemoryGate {
         };
         let (done, forwarded) = drive(stores, step, body, now, origin);
         if let Some(c) = &done.signup {
-            stores.pending.push(c.clone());
+            stores.pending.push((c.clone(), now_ms));
         }
         answered(&done, forwarded)
     }
 
-    /// Applies the sign-up counts made during the instant that ends.
+    /// Applies the sign-up counts made during the instant that ends (as the Worker counts
+    /// them into its snapshot and batch), then the background flushes due.
     pub fn end_instant(&mut self, now_ms: u64) {
-        let ms = now_ms as f64;
         let stores = &mut self.stores;
-        for c in std::mem::take(&mut stores.pending) {
-            stores.calls += 1;
-            for k in c.keys {
-                let counter = stores.counters.entry(k).or_default();
-                *counter = counter.add(ms, c.window_secs);
-            }
-            if c.site {
-                stores.site = stores.site.add(ms, c.window_secs);
-            }
+        let n = stores.shard_count();
+        for (c, at) in std::mem::take(&mut stores.pending) {
+            let w = Windows::for_read(&stores.policy, &c.keys, c.window_secs);
+            stores.control.count_signup(&c.keys, c.site, n, w, at.max(now_ms));
         }
+        stores.background(now_ms);
     }
 }
 
@@ -245,7 +276,7 @@ fn drive(
             Step::Done(d) => return (*d, None),
             Step::ReadBody(b) => b.resume(BodyRead::Bytes(body.to_vec()), now),
             Step::ReadCohorts(c) => {
-                let state = stores.read(&c.keys, c.window_secs, now);
+                let state = stores.read(&c, now);
                 c.resume(Ok(state))
             }
             Step::Spend(s) => {

@@ -86,16 +86,17 @@ async fn drive(io: &Io<'_>, mut step: Step<'_>) -> Result<Response> {
             }
             Step::ReadCohorts(read) => {
                 let state = match config {
-                    Some(c) => {
-                        attack::cohort_state(io.env, c, &read.keys, read.site, read.window_secs, io.now).await
-                    }
+                    Some(c) => attack::cohort_state(io.env, io.ctx, c, &read, io.now).await,
                     None => Err("no configuration".to_string()),
                 };
                 read.resume(state)
             }
             Step::Spend(spend) => {
                 let answer = match config {
-                    Some(c) => objects::ledger::spend(io.env, c.ledger_shards, &spend.order).await,
+                    Some(c) => {
+                        attack::note_spend();
+                        objects::ledger::spend(io.env, c.ledger_shards, &spend.order).await
+                    }
                     None => crate::pipeline::step::SpendAnswer::Unavailable("no configuration".into()),
                 };
                 spend.resume(answer)
@@ -144,7 +145,7 @@ async fn finish(
         attack::count(io.env, io.ctx, t.action, t.code, io.now);
     }
     if let (Some(signup), Some(c)) = (&done.signup, config) {
-        attack::count_signup(io.env, c, &signup.keys, signup.site, signup.window_secs, io.now).await;
+        attack::count_signup(io.env, io.ctx, c, &signup.keys, signup.site, signup.window_secs, io.now).await;
     }
     match (done.answer, origin) {
         (Answer::Reply(r), _) => respond::reply(&r),

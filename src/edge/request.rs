@@ -93,11 +93,13 @@ fn number(obj: &JsValue, name: &str) -> Option<u64> {
 
 /// The current time from the Workers clock. Read when a request arrives and again when its
 /// body has arrived (the client sets how long that takes); nowhere else on a request.
+#[allow(clippy::disallowed_methods)] // the one clock read (clippy.toml)
 pub fn now() -> UnixTime {
     UnixTime::from_millis_f64(js_sys::Date::now())
 }
 
 /// Fresh random bytes from the platform CSPRNG.
+#[allow(clippy::disallowed_methods)] // the one randomness read (clippy.toml)
 pub fn random_id() -> Result<[u8; 16], getrandom::Error> {
     let mut id = [0u8; 16];
     getrandom::fill(&mut id)?;

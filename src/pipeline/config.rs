@@ -133,8 +133,8 @@ pub mod defaults {
     pub const MAX_BODY: usize = 64 * 1024;
     /// Ledger shards.
     pub const LEDGER_SHARDS: u32 = 32;
-    /// Cohort counter shards: one object, one call per sign-up (see `scripts/bench load`).
-    pub const COHORT_SHARDS: u32 = 1;
+    /// Cohort counter shards: keys spread by hash; isolates batch, so shards cost no calls.
+    pub const COHORT_SHARDS: u32 = 64;
 }
 
 /// Reads and validates the configuration through `get(name)`.

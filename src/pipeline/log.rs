@@ -2,7 +2,7 @@
 //! Workers Logs) and read back by `gate replay`. It carries every fingerprint reason with its
 //! private detail; never a secret, never the raw client signals, never a full address.
 
-use crate::policy::{CohortState, Decision, Outcome};
+use crate::policy::{CAPACITY_PREFIX, CapacityPrice, CohortState, Decision, Outcome};
 use crate::protocol::reject::Rejection;
 use crate::protocol::time::UnixTime;
 use crate::request::facts::RequestFacts;
@@ -118,6 +118,9 @@ pub struct DecisionLog {
     /// Cohort rates read for the decision (sign-ups per window).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub cohorts: Vec<(String, f64)>,
+    /// The capacity controller's price, when the route states a capacity.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub capacity: Option<CapacityPrice>,
     /// Site-wide rate read for the decision.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub site_rate: Option<f64>,
@@ -153,8 +156,9 @@ pub fn outcome_text(o: &Outcome) -> String {
 }
 
 /// Rounds a rate to one decimal for the log.
+/// A rate to one decimal; a non-finite one (which JSON cannot carry) as 0.
 fn tenth(r: f64) -> f64 {
-    (r * 10.0).round() / 10.0
+    if r.is_finite() { (r * 10.0).round() / 10.0 } else { 0.0 }
 }
 
 impl DecisionLog {
@@ -187,6 +191,7 @@ impl DecisionLog {
                 .map(crate::policy::ip_prefix),
             phone_code: None,
             cohorts: Vec::new(),
+            capacity: None,
             site_rate: None,
             outcome: None,
             rule: None,
@@ -213,7 +218,16 @@ impl DecisionLog {
         self.why = Some(d.why.clone());
         self.level = (d.level > 0).then_some(d.level);
         self.shadow = d.shadow.as_ref().map(|(o, why)| format!("{} ({why})", outcome_text(o)));
-        self.cohorts = state.rates.iter().map(|(k, r)| (k.0.clone(), tenth(*r))).collect();
+        self.cohorts = state
+            .rates
+            .iter()
+            .filter(|(k, _)| !k.0.starts_with(CAPACITY_PREFIX))
+            .map(|(k, r)| (k.0.clone(), tenth(*r)))
+            .collect();
+        self.capacity = state
+            .capacity
+            .clone()
+            .map(|c| CapacityPrice { admitted_per_minute: tenth(c.admitted_per_minute), ..c });
         self.site_rate = Some(tenth(state.site_rate));
         self.phone_code = phone_code.map(str::to_string);
         self

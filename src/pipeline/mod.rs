@@ -58,14 +58,21 @@ pub fn subject<'s>(
     }
 }
 
-/// The attack-mode counters a request reads (and, once accepted, moves).
+/// The attack-mode counters a request reads (and, once accepted, moves): its cohorts, and
+/// when its route states a capacity, the route's total and its cohorts on that route.
 pub fn counted(policy: &Policy, subject: &Subject<'_>) -> Counted {
     let attack = &policy.attack;
-    Counted {
-        keys: if attack.enabled { subject.cohorts(&attack.cohorts) } else { Vec::new() },
-        site: attack.enabled && attack.global_ceiling.is_some(),
-        window_secs: attack.window_secs,
+    if !attack.enabled {
+        return Counted { keys: Vec::new(), site: false, window_secs: attack.window_secs, capacity: None };
     }
+    let mut keys = subject.cohorts(&attack.cohorts);
+    let capacity = attack.capacity.iter().find(|c| c.route == subject.route).cloned();
+    if let Some(c) = &capacity {
+        let on_route: Vec<_> = keys.iter().map(|k| c.cohort_key(k)).collect();
+        keys.push(c.total_key());
+        keys.extend(on_route);
+    }
+    Counted { keys, site: attack.global_ceiling.is_some(), window_secs: attack.window_secs, capacity }
 }
 
 /// Decides by the policy on the cohort state read. If the counters could not be read, attack
@@ -83,20 +90,19 @@ pub fn decide(
     (policy.decide(subject, &state), state, unreadable)
 }
 
-/// Reads the cohort state for `counted` and goes on with it; without attack mode there is
-/// nothing to read and the state is empty.
+/// Reads the cohort state for `counted` and goes on with it. Without attack mode nothing is
+/// counted, but the snapshot is still read (no keys) so a site-wide run-time panic applies.
 pub(crate) fn with_cohorts<'a>(
     policy: &Policy,
     counted: &Counted,
     then: impl FnOnce(Result<CohortState, String>) -> step::Step<'a> + 'a,
 ) -> step::Step<'a> {
-    if !policy.attack.enabled {
-        return then(Ok(CohortState::default()));
-    }
+    let _ = policy;
     step::Step::ReadCohorts(step::ReadCohorts {
         keys: counted.keys.clone(),
         site: counted.site,
         window_secs: counted.window_secs,
+        capacity: counted.capacity.clone(),
         then: Box::new(then),
     })
 }

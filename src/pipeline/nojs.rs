@@ -27,7 +27,7 @@ use crate::protocol::binding::{BINDING_LEN, Binding};
 use crate::protocol::key::{Key, KeyId, KeyRing, TAG_LEN};
 use crate::protocol::reject::{RejectKind, Rejection};
 use crate::protocol::time::UnixTime;
-use crate::request::form::BodyKind;
+use crate::request::form::{BodyKind, Fields};
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 
@@ -228,40 +228,23 @@ pub fn verify(
     Ok(wait)
 }
 
-/// Every field of a form post, in order: URL-encoded, or multipart without file parts (a file
-/// cannot be carried in a hidden input). `None` for anything else (JSON, file uploads,
-/// unreadable bodies): those get the ordinary "JavaScript needed" answer.
-pub fn fields(kind: &BodyKind, body: &[u8]) -> Option<Vec<(String, String)>> {
-    match kind {
-        BodyKind::UrlEncoded => {
-            Some(form_urlencoded::parse(body).map(|(k, v)| (k.into_owned(), v.into_owned())).collect())
-        }
-        BodyKind::Multipart(boundary) => {
-            let parts = parts(body, boundary)?;
-            let mut out = Vec::with_capacity(parts.len());
-            for p in parts {
-                if p.file {
-                    return None;
-                }
-                let value = std::str::from_utf8(body.get(p.value.clone())?).ok()?;
-                out.push((p.name, value.to_string()));
-            }
-            Some(out)
-        }
-        BodyKind::Json | BodyKind::Other => None,
-    }
+/// Every field of a form post, in order, as [`Fields`] read it: URL-encoded, or multipart
+/// without file parts (a file cannot be carried in a hidden input). `None` for anything else
+/// (JSON, file uploads): those get the ordinary "JavaScript needed" answer.
+pub fn fields(read: &Fields) -> Option<Vec<(String, String)>> {
+    read.form()?.iter().map(|f| Some((f.name.clone(), f.value.clone()?))).collect()
 }
 
 /// The person's own fields: [`fields`] without the gate's.
-pub fn person_fields(kind: &BodyKind, body: &[u8]) -> Option<Vec<(String, String)>> {
-    let mut f = fields(kind, body)?;
+pub fn person_fields(read: &Fields) -> Option<Vec<(String, String)>> {
+    let mut f = fields(read)?;
     f.retain(|(k, _)| !GATE_FIELDS.contains(&k.as_str()));
     Some(f)
 }
 
 /// The body without field `name`, every other byte as sent: the origin gets the person's
 /// fields exactly as the browser encoded them. Bodies of other kinds are returned unchanged.
-pub fn without_field(kind: &BodyKind, body: &[u8], name: &str) -> Vec<u8> {
+pub fn without_field(kind: &BodyKind, body: &[u8], read: &Fields, name: &str) -> Vec<u8> {
     match kind {
         BodyKind::UrlEncoded => {
             let kept: Vec<&[u8]> = body
@@ -271,85 +254,20 @@ pub fn without_field(kind: &BodyKind, body: &[u8], name: &str) -> Vec<u8> {
                 .collect();
             kept.join(&b'&')
         }
-        BodyKind::Multipart(boundary) => {
-            let Some(parts) = parts(body, boundary) else { return body.to_vec() };
+        BodyKind::Multipart(_) => {
             let mut out = Vec::with_capacity(body.len());
             let mut from = 0;
-            for p in parts.iter().filter(|p| p.name == name && !p.file) {
-                out.extend_from_slice(body.get(from..p.whole.start).unwrap_or_default());
-                from = p.whole.end;
+            let removed =
+                read.form().unwrap_or_default().iter().filter(|f| f.name == name && f.value.is_some());
+            for part in removed.filter_map(|f| f.part.clone()) {
+                out.extend_from_slice(body.get(from..part.start).unwrap_or_default());
+                from = part.end;
             }
             out.extend_from_slice(body.get(from..).unwrap_or_default());
             out
         }
         BodyKind::Json | BodyKind::Other => body.to_vec(),
     }
-}
-
-/// One part of a multipart body.
-struct Part {
-    /// From its `--boundary` to the next one's (removing this range removes the part).
-    whole: std::ops::Range<usize>,
-    /// Its content.
-    value: std::ops::Range<usize>,
-    name: String,
-    file: bool,
-}
-
-/// The parts of a complete multipart body, or `None` if it is not one.
-fn parts(body: &[u8], boundary: &str) -> Option<Vec<Part>> {
-    let open = format!("--{boundary}");
-    let open = open.as_bytes();
-    let delim = [b"\r\n", open].concat();
-    let mut begin = find(body, open)?;
-    let mut out = Vec::new();
-    for _ in 0..10_000 {
-        let after = begin.checked_add(open.len())?;
-        let rest = body.get(after..)?;
-        if rest.starts_with(b"--") {
-            return Some(out);
-        }
-        let headers_from = after + find(rest, b"\r\n")? + 2;
-        let headers_len = find(body.get(headers_from..)?, b"\r\n\r\n")?;
-        let headers = std::str::from_utf8(body.get(headers_from..headers_from + headers_len)?).ok()?;
-        let value_from = headers_from + headers_len + 4;
-        let value_len = find(body.get(value_from..)?, &delim)?;
-        let next = value_from + value_len + 2;
-        let (name, file) = disposition(headers)?;
-        out.push(Part { whole: begin..next, value: value_from..value_from + value_len, name, file });
-        begin = next;
-    }
-    None
-}
-
-/// A part's field name and whether it is a file, from `Content-Disposition`.
-fn disposition(headers: &str) -> Option<(String, bool)> {
-    for line in headers.split("\r\n") {
-        let Some((k, v)) = line.split_once(':') else { continue };
-        if !k.trim().eq_ignore_ascii_case("content-disposition") {
-            continue;
-        }
-        let mut name = None;
-        let mut file = false;
-        for param in v.split(';').skip(1) {
-            if let Some((pk, pv)) = param.split_once('=') {
-                match pk.trim().to_ascii_lowercase().as_str() {
-                    "name" => name = Some(pv.trim().trim_matches('"').to_string()),
-                    "filename" | "filename*" => file = true,
-                    _ => {}
-                }
-            }
-        }
-        return name.map(|n| (n, file));
-    }
-    None
-}
-
-fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
-    if needle.is_empty() || haystack.len() < needle.len() {
-        return None;
-    }
-    haystack.windows(needle.len()).position(|w| w == needle)
 }
 
 #[cfg(test)]
@@ -467,12 +385,16 @@ mod tests {
         assert!(WaitError::BadSignature.rejection().detail().starts_with("no-JS: "));
     }
 
+    fn read(kind: &BodyKind, body: &[u8]) -> Fields {
+        Fields::parse(kind, body).unwrap()
+    }
+
     #[test]
     fn urlencoded_fields_and_stripping() {
         let body = b"email=a%40b.c&gate-wait=TOKEN&name=J+Doe&empty=&gate-solution=S";
         let kind = BodyKind::UrlEncoded;
         assert_eq!(
-            person_fields(&kind, body).unwrap(),
+            person_fields(&read(&kind, body)).unwrap(),
             vec![
                 ("email".into(), "a@b.c".into()),
                 ("name".into(), "J Doe".into()),
@@ -480,13 +402,15 @@ mod tests {
             ]
         );
         assert_eq!(
-            without_field(&kind, body, FIELD),
+            without_field(&kind, body, &read(&kind, body), FIELD),
             b"email=a%40b.c&name=J+Doe&empty=&gate-solution=S".to_vec()
         );
-        assert_eq!(without_field(&kind, b"gate-wait=T", FIELD), b"".to_vec());
-        assert_eq!(without_field(&kind, b"gate%2Dwait=T&a=1", FIELD), b"a=1".to_vec());
-        assert_eq!(fields(&BodyKind::Json, b"{}"), None);
-        assert_eq!(fields(&BodyKind::Other, b"a=1"), None);
+        let strip = |b: &[u8]| without_field(&kind, b, &read(&kind, b), FIELD);
+        assert_eq!(strip(b"gate-wait=T"), b"".to_vec());
+        assert_eq!(strip(b"gate%2Dwait=T&a=1"), b"a=1".to_vec());
+        assert_eq!(fields(&read(&BodyKind::Json, b"{}")), None);
+        assert_eq!(fields(&Fields::default()), None);
+        assert_eq!(fields(&read(&kind, b"")), Some(Vec::new()), "an empty form post is a form");
     }
 
     #[test]
@@ -503,19 +427,20 @@ mod tests {
             part("note", "x\r\ny")
         );
         assert_eq!(
-            fields(&kind, body.as_bytes()).unwrap(),
+            fields(&read(&kind, body.as_bytes())).unwrap(),
             vec![
                 ("email".into(), "a@b.c".into()),
                 ("gate-wait".into(), "TOKEN".into()),
                 ("note".into(), "x\r\ny".into())
             ]
         );
-        let stripped = without_field(&kind, body.as_bytes(), FIELD);
+        let parsed = read(&kind, body.as_bytes());
+        let stripped = without_field(&kind, body.as_bytes(), &parsed, FIELD);
         assert_eq!(
             String::from_utf8(stripped).unwrap(),
             format!("{}{}--{b}--\r\n", part("email", "a@b.c"), part("note", "x\r\ny"))
         );
-        let first = without_field(&kind, body.as_bytes(), "email");
+        let first = without_field(&kind, body.as_bytes(), &parsed, "email");
         assert_eq!(
             String::from_utf8(first).unwrap(),
             format!("{}{}--{b}--\r\n", part("gate-wait", "TOKEN"), part("note", "x\r\ny"))
@@ -525,11 +450,13 @@ mod tests {
             "{}--{b}\r\nContent-Disposition: form-data; name=\"avatar\"; filename=\"a.png\"\r\n\r\nPNG\r\n--{b}--\r\n",
             part("email", "a@b.c")
         );
-        assert_eq!(fields(&kind, with_file.as_bytes()), None);
+        assert_eq!(fields(&read(&kind, with_file.as_bytes())), None);
         // truncated bodies end cleanly
         for cut in 0..body.len() {
-            let _ = fields(&kind, &body.as_bytes()[..cut]);
-            let _ = without_field(&kind, &body.as_bytes()[..cut], FIELD);
+            let cut = &body.as_bytes()[..cut];
+            let parsed = Fields::parse(&kind, cut).unwrap_or_default();
+            let _ = fields(&parsed);
+            let _ = without_field(&kind, cut, &parsed, FIELD);
         }
     }
 }

@@ -7,12 +7,13 @@
 //! - `POST panic` (bearer `ADMIN_TOKEN`): switch shedding on or off for the site or a cohort,
 //!   at run time, for a while.
 
+use crate::control::capacity::Reading;
 use crate::pipeline::config::{Config, Loaded};
 use crate::pipeline::front::unauthorized;
 use crate::pipeline::reply::Reply;
 use crate::pipeline::siteverify::same_secret;
 use crate::pipeline::step::{BodyRead, CohortReading, Done, ReadBody, ReadStats, SetPanic, StatsRead, Step};
-use crate::policy::{CohortKey, CohortKind, Policy};
+use crate::policy::{CAPACITY_PREFIX, CapacityOf, CohortKey, CohortKind, Policy};
 use crate::protocol::time::UnixTime;
 use crate::request::facts::RequestFacts;
 use base64::Engine as _;
@@ -130,8 +131,12 @@ fn stats_view(loaded: &Loaded, read: StatsRead, since: u64, now_minute: u64, fac
     }
     let (policy, rows) = match &loaded.config {
         Ok(config) => {
-            let rows: Vec<CohortRow> =
-                read.cohorts.into_iter().map(|e| cohort_row(&config.policy, e)).collect();
+            let rows: Vec<CohortRow> = read
+                .cohorts
+                .into_iter()
+                .filter(|e| !e.key.starts_with(CAPACITY_PREFIX))
+                .map(|e| cohort_row(&config.policy, e))
+                .collect();
             (policy_json(config), rows)
         }
         Err(errors) => {
@@ -147,11 +152,44 @@ fn stats_view(loaded: &Loaded, read: StatsRead, since: u64, now_minute: u64, fac
                       "per_minute": per_minute.iter().map(|(m, i, f, r)| serde_json::json!({"minute": m, "issue": i, "forward": f, "reject": r})).collect::<Vec<_>>()},
         "cohorts": rows,
         "health": read.health,
+        "capacity": capacity_json(loaded, &read.capacity),
     });
     if facts.headers.get("accept").is_some_and(|a| a.contains("text/html")) {
         return Reply::html(200, page(&body, &per_minute, &rows));
     }
     Reply::json(200, &body)
+}
+
+/// Each route's stated capacity beside what this isolate's controller measured and charges.
+fn capacity_json(loaded: &Loaded, readings: &[Reading]) -> serde_json::Value {
+    let Ok(config) = &loaded.config else { return serde_json::json!([]) };
+    let routes: Vec<serde_json::Value> = config
+        .policy
+        .attack
+        .capacity
+        .iter()
+        .map(|c| {
+            let r = readings.iter().find(|r| r.route == c.route).cloned().unwrap_or_default();
+            let raised: Vec<serde_json::Value> = r
+                .raised
+                .iter()
+                .map(|(cohort, bits)| {
+                    serde_json::json!({"cohort": cohort, "extra_bits": bits.min(&c.ceiling_bits), "shed": *bits > c.ceiling_bits})
+                })
+                .collect();
+            let counts = match c.what {
+                CapacityOf::Signups => "signups",
+                CapacityOf::OtpSends => "otp_sends",
+            };
+            serde_json::json!({
+                "route": c.route, "counts": counts, "per_minute": c.per_minute,
+                "admitted_per_minute": (r.admitted_per_minute * 10.0).round() / 10.0,
+                "site_extra_bits": r.site_bits, "raised": raised,
+                "price_changes": {"up": r.changes.0, "down": r.changes.1},
+            })
+        })
+        .collect();
+    serde_json::Value::Array(routes)
 }
 
 /// "policy/gate.toml (bundled), sha256 …: loaded", or the problems of a broken one.
@@ -218,10 +256,53 @@ fn page(body: &serde_json::Value, per_minute: &[(u64, u64, u64, u64)], cohorts: 
          <p>Green: forwarded sign-ups. Red: rejected. Grey: challenges issued.</p>\
          <h2>By action</h2><table>{}</table><h2>Rejections by reason</h2><table>{}</table>\
          <h2>Busiest cohorts</h2><table><tr><th>cohort</th><th>rate / window</th><th>level</th><th>state</th></tr>{cohort_rows}</table>\
-         </main></body></html>",
+         {}</main></body></html>",
         policy_status(body),
         list(body.pointer("/decisions/by_action").unwrap_or(&serde_json::Value::Null)),
         list(body.pointer("/decisions/rejections_by_code").unwrap_or(&serde_json::Value::Null)),
+        capacity_table(body.get("capacity").unwrap_or(&serde_json::Value::Null)),
+    )
+}
+
+/// The capacity section of the page (absent when no route states a capacity).
+fn capacity_table(capacity: &serde_json::Value) -> String {
+    let Some(routes) = capacity.as_array().filter(|a| !a.is_empty()) else { return String::new() };
+    let text = |v: &serde_json::Value, k: &str| {
+        escape(&v.get(k).map_or(String::new(), |x| match x {
+            serde_json::Value::String(s) => s.clone(),
+            other => other.to_string(),
+        }))
+    };
+    let rows: String = routes
+        .iter()
+        .map(|r| {
+            let raised: Vec<String> = r
+                .get("raised")
+                .and_then(|v| v.as_array())
+                .map(|a| {
+                    a.iter()
+                        .map(|c| {
+                            let shed = c.get("shed").and_then(serde_json::Value::as_bool) == Some(true);
+                            let price =
+                                if shed { "shed".to_string() } else { format!("+{}", text(c, "extra_bits")) };
+                            format!("{} {price}", text(c, "cohort"))
+                        })
+                        .collect()
+                })
+                .unwrap_or_default();
+            format!(
+                "<tr><td>{}</td><td>{}</td><td>{} / {}</td><td>+{}</td><td>{}</td></tr>",
+                text(r, "route"),
+                text(r, "counts"),
+                text(r, "admitted_per_minute"),
+                text(r, "per_minute"),
+                text(r, "site_extra_bits"),
+                if raised.is_empty() { "none".to_string() } else { raised.join(", ") }
+            )
+        })
+        .collect();
+    format!(
+        "<h2>Capacity (this isolate)</h2><table><tr><th>route</th><th>counts</th><th>admitted / capacity per minute</th><th>everyone</th><th>cohorts raised</th></tr>{rows}</table>"
     )
 }
 

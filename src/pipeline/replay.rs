@@ -7,14 +7,27 @@
 //! client address is known only to its /24 or /48, so CIDR rules narrower than that are
 //! matched against the prefix's first address.
 
-use crate::policy::{CohortKey, CohortState, Decision, Known, Outcome, Policy, Subject};
-use crate::signals::{Assessment, Reason, reason_code};
+use crate::pipeline::log::{DecisionLog, Stage};
+use crate::policy::{CohortKey, CohortState, Decision, Known, Policy, Subject};
+use crate::signals::{Assessment, Reason, ReasonCode};
 use serde_json::Value;
 
-/// The decision-log lines in `text`: JSON lines (optionally behind a prefix such as a
-/// timestamp), or `wrangler tail --format json` events, whose `logs[].message[]` hold the
-/// lines.
-pub fn decision_lines(text: &str) -> Vec<Value> {
+pub use crate::pipeline::log::outcome_text;
+
+/// The decision-log lines in `text` ([`DecisionLog`], the type the Worker writes): JSON
+/// lines (optionally behind a prefix such as a timestamp), or `wrangler tail --format json`
+/// events, whose `logs[].message[]` hold the lines. Other lines (`config`, `siteverify`, ...)
+/// and lines that are not decision-log lines are skipped.
+pub fn decision_lines(text: &str) -> Vec<DecisionLog> {
+    json_lines(text)
+        .into_iter()
+        .filter(|v| v.get("gate").and_then(Value::as_str) == Some("decision"))
+        .filter_map(|v| serde_json::from_value(v).ok())
+        .collect()
+}
+
+/// Every JSON object with a `gate` key in `text`.
+fn json_lines(text: &str) -> Vec<Value> {
     let mut out = Vec::new();
     let mut stream = serde_json::Deserializer::from_str(text).into_iter::<Value>();
     let mut values = Vec::new();
@@ -84,80 +97,55 @@ impl Replayed {
     }
 }
 
-/// How an outcome is written in the decision log.
-pub fn outcome_text(o: &Outcome) -> String {
-    match o {
-        Outcome::Price { difficulty, k } => format!("price {difficulty}x{k}"),
-        other => other.name().to_string(),
-    }
-}
-
-/// Re-decides one log line; `None` for lines the policy did not decide.
-pub fn replay(policy: &Policy, line: &Value) -> Option<Replayed> {
-    if line.get("gate")?.as_str()? != "decision" {
-        return None;
-    }
-    let before = line.get("outcome")?.as_str()?.to_string();
-    let route = line.get("route")?.as_str()?;
-    let str_of = |k: &str| line.get(k).and_then(Value::as_str);
+/// Re-decides one log line; `None` for lines the policy did not decide (no outcome: a
+/// malformed solution, a replay).
+pub fn replay(policy: &Policy, line: &DecisionLog) -> Option<Replayed> {
+    let before = line.outcome.clone()?;
+    let route = line.route.as_deref()?;
     let reasons: Vec<Reason> = line
-        .get("reasons")
-        .and_then(Value::as_array)
-        .map(|rs| {
-            rs.iter()
-                .filter_map(|r| {
-                    Some(Reason {
-                        code: reason_code(r.get("code")?.as_str()?)?,
-                        weight: u32::try_from(r.get("weight")?.as_u64()?).ok()?,
-                        detail: r.get("detail").and_then(Value::as_str).unwrap_or("").to_string(),
-                    })
-                })
-                .collect()
+        .reasons
+        .iter()
+        .filter_map(|r| {
+            Some(Reason { code: ReasonCode::parse(&r.code)?, weight: r.weight, detail: r.detail.clone() })
         })
-        .unwrap_or_default();
-    let assessment = Assessment {
-        score: line.get("score").and_then(Value::as_u64).and_then(|s| u32::try_from(s).ok()).unwrap_or(0),
-        reasons,
-    };
-    let at_issue = str_of("path").is_some_and(|p| p.ends_with("/challenge"));
-    let phone = str_of("phone_code").map(str::to_string);
-    let phone_code = match (at_issue, phone) {
+        .collect();
+    let assessment = Assessment { score: line.score.unwrap_or(0), reasons };
+    // At issue the phone number may not be typed yet; at submission every field is known.
+    // (Lines written before `stage` existed: a challenge request's path says it.)
+    let stage = line.stage.unwrap_or(if line.path.ends_with("/challenge") {
+        Stage::Issue
+    } else {
+        Stage::Submission
+    });
+    let phone_code = match (stage, line.phone_code.clone()) {
         (_, Some(code)) => Known::Is(Some(code)),
-        (true, None) => Known::Unknown,
-        (false, None) => Known::Is(None),
+        (Stage::Issue, None) => Known::Unknown,
+        (Stage::Submission, None) => Known::Is(None),
     };
-    let ip = str_of("ip_prefix").and_then(|p| p.split('/').next()).and_then(|a| a.parse().ok());
-    let asn = line.get("asn").and_then(Value::as_u64).and_then(|a| u32::try_from(a).ok());
+    let ip = line.ip_prefix.as_deref().and_then(|p| p.split('/').next()).and_then(|a| a.parse().ok());
     let subject = Subject {
         route,
-        country: str_of("country"),
-        asn,
+        country: line.country.as_deref(),
+        asn: line.asn,
         ip,
-        user_agent: str_of("user_agent"),
+        user_agent: line.user_agent.as_deref(),
         assessment: &assessment,
         phone_code,
     };
     let state = CohortState {
-        rates: line
-            .get("cohorts")
-            .and_then(Value::as_array)
-            .map(|cs| {
-                cs.iter()
-                    .filter_map(|c| Some((CohortKey(c.get(0)?.as_str()?.to_string()), c.get(1)?.as_f64()?)))
-                    .collect()
-            })
-            .unwrap_or_default(),
-        site_rate: line.get("site_rate").and_then(Value::as_f64).unwrap_or(0.0),
+        rates: line.cohorts.iter().map(|(k, r)| (CohortKey(k.clone()), *r)).collect(),
+        site_rate: line.site_rate.unwrap_or(0.0),
         panicked: Vec::new(),
+        capacity: line.capacity.clone(),
     };
     let after = policy.decide(&subject, &state);
     let request = format!(
         "t={} {} {} asn={} country={}",
-        line.get("t").and_then(Value::as_u64).unwrap_or(0),
-        str_of("method").unwrap_or("?"),
-        str_of("path").unwrap_or("?"),
-        asn.map_or("-".to_string(), |a| a.to_string()),
-        str_of("country").unwrap_or("-"),
+        line.t,
+        line.method,
+        line.path,
+        line.asn.map_or("-".to_string(), |a| a.to_string()),
+        line.country.as_deref().unwrap_or("-"),
     );
     Some(Replayed { before, after, request })
 }
@@ -177,7 +165,7 @@ mod tests {
 
     #[test]
     fn replays_what_a_rule_would_change() {
-        let line: Value = serde_json::from_str(FORWARD).unwrap();
+        let line: DecisionLog = serde_json::from_str(FORWARD).unwrap();
         let same = replay(&policy(""), &line).unwrap();
         assert_eq!(same.after_text(), "price 18x32", "the logged decision is reproduced");
         assert!(!same.changed());
@@ -204,18 +192,21 @@ mod tests {
         let tail = format!("{:#}\n{:#}\n", event, event);
         let found = decision_lines(&tail);
         assert_eq!(found.len(), 2);
-        assert_eq!(found[0].get("asn").and_then(Value::as_u64), Some(16509));
+        assert_eq!(found[0].asn, Some(16509));
     }
 
     #[test]
     fn skips_lines_the_policy_did_not_decide() {
         let p = policy("");
         for line in [
-            r#"{"gate":"decision","action":"reject","code":"malformed_solution","route":"/signup"}"#,
+            r#"{"gate":"decision","t":1,"action":"reject","status":400,"code":"malformed_solution","method":"POST","path":"/signup","route":"/signup"}"#,
             r#"{"gate":"config"}"#,
             "{}",
         ] {
-            assert!(replay(&p, &serde_json::from_str(line).unwrap()).is_none(), "{line}");
+            for l in decision_lines(line) {
+                assert!(replay(&p, &l).is_none(), "{line}");
+            }
         }
+        assert_eq!(decision_lines(r#"{"gate":"config"}"#).len(), 0, "not a decision line");
     }
 }

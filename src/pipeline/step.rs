@@ -5,7 +5,7 @@
 
 use crate::pipeline::log::DecisionLog;
 use crate::pipeline::reply::Reply;
-use crate::policy::{CohortKey, CohortState};
+use crate::policy::{Capacity, CohortKey, CohortState};
 use crate::protocol::time::UnixTime;
 
 /// A count for the stats page.
@@ -33,6 +33,8 @@ pub struct Counted {
     pub site: bool,
     /// Their decay window, seconds.
     pub window_secs: u32,
+    /// The route's capacity, when it states one (its `cap:` keys are among `keys`).
+    pub capacity: Option<Capacity>,
 }
 
 impl Counted {
@@ -140,6 +142,8 @@ pub struct ReadCohorts<'a> {
     pub site: bool,
     /// Their decay window, seconds.
     pub window_secs: u32,
+    /// The route's capacity: the glue asks the isolate's capacity controller for a price.
+    pub capacity: Option<Capacity>,
     pub(crate) then: Then<'a, Result<CohortState, String>>,
 }
 
@@ -192,6 +196,8 @@ pub struct StatsRead {
     pub cohorts: Vec<CohortReading>,
     /// Conditions the operator should see (e.g. a counter object unreachable), if any.
     pub health: serde_json::Value,
+    /// This isolate's capacity controllers.
+    pub capacity: Vec<crate::control::capacity::Reading>,
 }
 
 /// Read the stats since a Unix minute.

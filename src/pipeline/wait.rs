@@ -41,9 +41,9 @@ pub(crate) fn submission<'a>(
     {
         return None;
     }
-    let fields = nojs::person_fields(&kind, &body)?;
+    let fields = nojs::person_fields(read)?;
     let sub = Sub { no_js: true, ..sub };
-    let path = Path { sub, kind, body, fields, phone };
+    let path = Path { sub, kind, body, read: read.clone(), fields, phone };
     Some(match token {
         None => path.wait(lang.unwrap_or(Lang::En), random),
         Some(token) => path.resume(token, lang),
@@ -54,6 +54,8 @@ struct Path<'a> {
     sub: Sub<'a>,
     kind: BodyKind,
     body: Vec<u8>,
+    /// The body's fields as read once (the origin's copy drops the token by their ranges).
+    read: form::Fields,
     fields: Vec<(String, String)>,
     phone: Option<String>,
 }
@@ -91,7 +93,7 @@ impl<'a> Path<'a> {
             assessment,
             Known::Is(self.phone.clone()),
         );
-        Counted { keys: no_js.keys(&subject), site: false, window_secs: no_js.window_secs }
+        Counted { keys: no_js.keys(&subject), site: false, window_secs: no_js.window_secs, capacity: None }
     }
 
     /// The policy for this request: the JS path's decision read-only (rules, deny, busy,
@@ -139,6 +141,7 @@ impl<'a> Path<'a> {
                 keys: budget.keys,
                 site: false,
                 window_secs: budget.window_secs,
+                capacity: None,
                 then: Box::new(move |read| {
                     let no_js = &self.sub.config.policy.no_js;
                     let shed = match &read {
@@ -233,7 +236,7 @@ impl<'a> Path<'a> {
                     reasons.push(REASON.to_string());
                     let verdict = sub.verdict(&id, 0, 0, assessment.score, reasons);
                     // the origin gets the person's fields as the browser sent them, without the token
-                    let body = nojs::without_field(&path.kind, &path.body, nojs::FIELD);
+                    let body = nojs::without_field(&path.kind, &path.body, &path.read, nojs::FIELD);
                     let budget = path.budget(&assessment);
                     Step::Forward(Forward {
                         verdict,

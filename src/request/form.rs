@@ -103,6 +103,18 @@ pub fn name_key(name: &str) -> String {
         .collect()
 }
 
+/// A field of a form body as it was sent: its name as written, its value (`None` for a
+/// file), and for multipart the byte range of its whole part (removing it removes the field).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FormField {
+    /// The name as written.
+    pub name: String,
+    /// The text value; `None` for a file part.
+    pub value: Option<String>,
+    /// Multipart: from the part's `--boundary` to the next one's.
+    pub part: Option<std::ops::Range<usize>>,
+}
+
 /// The fields of one request: the body's (and the query string's), parsed once.
 #[derive(Clone, Debug, Default)]
 pub struct Fields {
@@ -110,13 +122,16 @@ pub struct Fields {
     pairs: Vec<(String, Option<String>)>,
     /// The JSON body, for dotted names (`user.phone`).
     json: Option<Value>,
+    /// The body's own fields in order, as sent, when it is a form (URL-encoded or multipart).
+    form: Option<Vec<FormField>>,
 }
 
 impl Fields {
     /// Parses `body` as `kind`. An empty body has no fields, whatever its type.
     pub fn parse(kind: &BodyKind, body: &[u8]) -> Result<Fields, FormError> {
         if body.is_empty() {
-            return Ok(Fields::default());
+            let form = matches!(kind, BodyKind::UrlEncoded | BodyKind::Multipart(_)).then(Vec::new);
+            return Ok(Fields { form, ..Fields::default() });
         }
         match kind {
             // a JSON document sent as a form: handlers that parse the raw body as JSON read
@@ -124,7 +139,12 @@ impl Fields {
             BodyKind::UrlEncoded if matches!(body.trim_ascii_start().first(), Some(b'{' | b'[')) => {
                 Err(FormError::Malformed("form data (it is JSON)"))
             }
-            BodyKind::UrlEncoded => Ok(Fields::urlencoded(body)),
+            BodyKind::UrlEncoded => {
+                let form = form_urlencoded::parse(body)
+                    .map(|(k, v)| FormField { name: k.into_owned(), value: Some(v.into_owned()), part: None })
+                    .collect();
+                Ok(Fields { form: Some(form), ..Fields::urlencoded(body) })
+            }
             BodyKind::Multipart(boundary) => multipart(body, boundary),
             BodyKind::Json => {
                 let value = strict_json(body)?;
@@ -132,7 +152,7 @@ impl Fields {
                     Value::Object(map) => map.iter().map(|(k, v)| (name_key(k), json_text(v))).collect(),
                     _ => Vec::new(),
                 };
-                Ok(Fields { pairs, json: Some(value) })
+                Ok(Fields { pairs, json: Some(value), form: None })
             }
             BodyKind::Other => Err(FormError::Unsupported),
         }
@@ -159,7 +179,12 @@ impl Fields {
             }
             pairs.extend(extra);
         }
-        Fields { pairs, json: None }
+        Fields { pairs, json: None, form: None }
+    }
+
+    /// The body's own fields in order, as sent, if the body is a form (not the query's).
+    pub fn form(&self) -> Option<&[FormField]> {
+        self.form.as_deref()
     }
 
     /// Adds the query string's fields (frameworks merge them with the body's).
@@ -295,13 +320,16 @@ fn multipart(body: &[u8], boundary: &str) -> Result<Fields, FormError> {
     let delimiter = format!("--{boundary}");
     let delimiter = delimiter.as_bytes();
     let mut pairs = Vec::new();
+    let mut form = Vec::new();
+    let offset = |rest: &[u8]| body.len().saturating_sub(rest.len());
     // strict RFC 7578, as browsers send it: anything another parser could read differently
     // (a preamble, bare LF, folded headers, other encodings) is refused rather than guessed
     let mut rest = body.strip_prefix(delimiter).ok_or(bad.clone())?;
     loop {
         if rest.starts_with(b"--") {
-            return Ok(Fields { pairs, json: None }); // closing delimiter
+            return Ok(Fields { pairs, json: None, form: Some(form) }); // closing delimiter
         }
+        let begin = offset(rest).saturating_sub(delimiter.len());
         rest = rest.strip_prefix(b"\r\n").ok_or(bad.clone())?;
         let headers_end = find(rest, b"\r\n\r\n").ok_or(bad.clone())?;
         let headers = rest.get(..headers_end).and_then(|h| std::str::from_utf8(h).ok()).ok_or(bad.clone())?;
@@ -317,6 +345,9 @@ fn multipart(body: &[u8], boundary: &str) -> Result<Fields, FormError> {
         for (n, name) in names.iter().enumerate() {
             pairs.push((name_key(name), if n == 0 { text.clone() } else { None }));
         }
+        let end = offset(content).saturating_add(next).saturating_add(2);
+        let name = names.first().cloned().unwrap_or_default();
+        form.push(FormField { name, value: text, part: Some(begin..end) });
         rest = content.get(next + 2 + delimiter.len()..).ok_or(bad.clone())?;
     }
 }

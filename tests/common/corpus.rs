@@ -3,7 +3,7 @@
 //! report measures exactly what the tests assert.
 #![allow(dead_code)] // each user reads some of the fields
 use gate::request::facts::{CfFacts, Headers, RequestFacts};
-use gate::signals::{self, RiskPolicy, Verdict};
+use gate::signals::{self, RiskAction, RiskPolicy};
 use serde::Deserialize;
 
 #[derive(Deserialize)]
@@ -17,7 +17,7 @@ pub struct Entry {
     pub name: String,
     /// "browser" or "tool".
     pub kind: String,
-    /// The verdict expected: "allow", "more_work" or "deny".
+    /// The label expected: "allow", "more_work" or "deny".
     pub expect: String,
     pub why: String,
     /// Where the User-Agent and headers were documented (in-app, WebView and regional browsers).
@@ -37,9 +37,9 @@ pub fn entries() -> Vec<Entry> {
     serde_json::from_str::<Corpus>(include_str!("../data/corpus.json")).unwrap().entries
 }
 
-/// The verdict ("allow", "more_work" or "deny") and the assessment the server-side signals give
+/// The label ("allow", "more_work" or "deny") and the assessment the server-side signals give
 /// an entry posting a sign-up, at the default thresholds and base difficulty 17.
-pub fn verdict_of(e: &Entry) -> (&'static str, signals::Assessment) {
+pub fn label_of(e: &Entry) -> (&'static str, signals::Assessment) {
     let facts = RequestFacts {
         method: e.method.clone(),
         path: "/signup".into(),
@@ -51,10 +51,10 @@ pub fn verdict_of(e: &Entry) -> (&'static str, signals::Assessment) {
         cf: e.cf.clone(),
     };
     let a = signals::assess_server(&facts);
-    let v = match RiskPolicy::default().verdict(17, a.score) {
-        Verdict::Deny => "deny",
-        Verdict::Work(d) if d > 17 => "more_work",
-        Verdict::Work(_) => "allow",
+    let label = match RiskPolicy::default().action(17, a.score) {
+        RiskAction::Deny => "deny",
+        RiskAction::Work(d) if d > 17 => "more_work",
+        RiskAction::Work(_) => "allow",
     };
-    (v, a)
+    (label, a)
 }

@@ -2,6 +2,8 @@
 #![allow(dead_code)]
 #[cfg(not(target_arch = "wasm32"))]
 pub mod corpus;
+#[cfg(not(target_arch = "wasm32"))]
+pub mod driver;
 #[cfg(all(target_arch = "wasm32", feature = "solver"))]
 pub mod solver;
 pub mod vectors;

@@ -1,0 +1,470 @@
+//! The capacity controller: prices driven by how many sign-ups per minute the origin (or its
+//! SMS provider, for an OTP route) can take, instead of fixed per-cohort thresholds.
+//!
+//! Modelled on Tor's onion-service proof of work (proposal 327, now the `hspow` spec): the
+//! service, not the client, adapts a suggested effort at fixed update periods — up when its
+//! introduction queue is not being served, down when it is — and clients pay that effort.
+//! Here the "queue" is the origin: the controller compares admitted sign-ups with the stated
+//! capacity once per [`Params::period_ms`] and moves prices in bits (each bit doubles the
+//! work, so a rational solver's admitted rate halves):
+//!
+//! 1. **Measure** arrivals per minute over the last period from the decaying counters (the
+//!    difference of two readings, `v₂ − v₁·e^{−Δ/W}`: no counter lag), for the route (its
+//!    `site` key) and for each cohort seen.
+//! 2. **Raise** when admitted sign-ups exceed [`Params::high`] of capacity: first the
+//!    cohorts whose share of sign-ups is furthest above their *usual share* (learned while the
+//!    route is not under pressure), each by the bits that bring the predicted total down to
+//!    [`Params::target`], biggest contributor first; only if no cohort stands out, everyone's
+//!    price by one bit. A cohort whose price would pass `ceiling` bits is shed (`busy`); the
+//!    site-wide step stops at the ceiling (a uniform overload is priced, not shed).
+//! 3. **Relax** one step per period when that step is predicted (from the cohort's measured
+//!    demand, `rate · 2^step`) to keep the total at or below [`Params::low`]: the hysteresis
+//!    between `low` and `high` is wider than one step's effect, so a settled price does not
+//!    flap. A shed cohort's demand is unobservable; it is halved every `shed_hold` periods, so
+//!    a cohort that stopped is let back in to be measured.
+//!
+//! Pure: time and the counter readings are arguments.
+
+use std::collections::BTreeMap;
+
+/// Tuning (the defaults are what the tests and README describe).
+#[derive(Copy, Clone, Debug, PartialEq)]
+pub struct Params {
+    /// Sign-ups per minute the route can take.
+    pub capacity_per_minute: f64,
+    /// Extra bits at which a cohort is shed.
+    pub ceiling: u8,
+    /// Update period, ms.
+    pub period_ms: u64,
+    /// Raise above this fraction of capacity.
+    pub high: f64,
+    /// Aim for this fraction after raising.
+    pub target: f64,
+    /// Relax only if predicted to stay at or below this fraction.
+    pub low: f64,
+    /// A cohort stands out when its share exceeds its usual share by this much.
+    pub min_excess: f64,
+    /// Periods after which a shed cohort's presumed demand halves.
+    pub shed_hold: u32,
+    /// Time constant of the usual shares, ms.
+    pub usual_ms: u64,
+}
+
+impl Params {
+    /// The tuning for a route's `[[attack.capacity]]` entry.
+    pub fn of(c: &crate::policy::Capacity) -> Params {
+        Params {
+            period_ms: u64::from(c.period_secs.max(1)) * 1000,
+            ..Params::new(c.per_minute, c.ceiling_bits)
+        }
+    }
+
+    /// Defaults for a capacity and a ceiling.
+    pub fn new(capacity_per_minute: u32, ceiling: u8) -> Params {
+        Params {
+            capacity_per_minute: f64::from(capacity_per_minute.max(1)),
+            ceiling,
+            period_ms: 10_000,
+            high: 0.9,
+            target: 0.8,
+            low: 0.7,
+            min_excess: 0.1,
+            shed_hold: 6,
+            usual_ms: 3_600_000,
+        }
+    }
+}
+
+#[derive(Clone, Debug, Default, PartialEq)]
+struct Cohort {
+    /// Extra bits; `ceiling + 1` is shed.
+    step: u8,
+    /// Last measured arrivals per minute.
+    rate: f64,
+    /// Presumed arrivals per minute at the base price (`rate · 2^step`).
+    demand: f64,
+    /// Usual share of the route's sign-ups.
+    usual: f64,
+    /// Periods spent shed.
+    shed_for: u32,
+    /// Whether its usual share has been learned at least once.
+    learned: bool,
+    /// Whether `rate` was measured over a period (not estimated from a first reading).
+    measured: bool,
+}
+
+/// What the controller asks of one request's cohorts.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Price {
+    /// Extra difficulty bits (0: the base price).
+    Extra(u8),
+    /// Shed (`busy`): this cohort reached the ceiling.
+    Shed(String),
+}
+
+/// One route's controller as the stats page shows it (this isolate's).
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Reading {
+    /// The protected route.
+    pub route: String,
+    /// Admitted per minute, last period.
+    pub admitted_per_minute: f64,
+    /// The site-wide step, bits.
+    pub site_bits: u8,
+    /// Cohorts priced above the base, with their extra bits.
+    pub raised: Vec<(String, u8)>,
+    /// Price changes so far (up, down).
+    pub changes: (u64, u64),
+}
+
+/// The controller of one route.
+#[derive(Clone, Debug, Default)]
+pub struct Controller {
+    global: u8,
+    cohorts: BTreeMap<String, Cohort>,
+    /// Last readings (ms, value) for the arrival rates.
+    readings: BTreeMap<String, (u64, f64)>,
+    last_tick_ms: Option<u64>,
+    /// Admitted sign-ups per minute, last period.
+    admitted: f64,
+    /// Price changes so far (up, down), for tests and the stats page.
+    pub changes: (u64, u64),
+}
+
+const SITE: &str = "site";
+
+impl Controller {
+    /// Feeds the counter readings at `now` (decaying counts over `window_secs`: the route's
+    /// `site` total and each cohort's); acts at most once per period. Returns whether a price
+    /// changed.
+    pub fn tick(
+        &mut self,
+        p: &Params,
+        window_secs: u32,
+        site_value: f64,
+        cohorts: &[(String, f64)],
+        now_ms: u64,
+    ) -> bool {
+        if self.last_tick_ms.is_some_and(|t| now_ms.saturating_sub(t) < p.period_ms) {
+            return false;
+        }
+        self.last_tick_ms = Some(now_ms);
+        let w = f64::from(window_secs.max(1));
+        let rate = |key: &str, v: f64, readings: &mut BTreeMap<String, (u64, f64)>| -> Option<f64> {
+            let prev = readings.insert(key.to_string(), (now_ms, v));
+            let (t, v1) = prev?;
+            let dt = now_ms.saturating_sub(t) as f64 / 1000.0;
+            if dt <= 0.0 {
+                return None;
+            }
+            let arrivals = (v - v1 * (-dt / w).exp()).max(0.0);
+            Some(arrivals / dt * 60.0)
+        };
+        let Some(admitted) = rate(SITE, site_value, &mut self.readings) else { return false };
+        self.admitted = admitted;
+        for (key, v) in cohorts {
+            let r = rate(key, *v, &mut self.readings);
+            let c = self.cohorts.entry(key.clone()).or_default();
+            // a first reading: its share of the route's count (a ramp's decayed count is far
+            // below its rate, but a share of the measured total is not)
+            c.rate = r.unwrap_or(if site_value > 0.0 { admitted * (*v / site_value).min(1.0) } else { 0.0 });
+            c.measured = r.is_some();
+            if c.step <= p.ceiling {
+                c.demand = c.rate * 2f64.powi(i32::from(c.step));
+            }
+        }
+        let cap = p.capacity_per_minute;
+        let load = admitted / cap;
+        let alpha = (p.period_ms as f64 / p.usual_ms.max(1) as f64).min(1.0);
+        if load < p.low {
+            for c in self.cohorts.values_mut().filter(|c| c.measured) {
+                let share = if admitted > 0.0 { (c.rate / admitted).min(1.0) } else { 0.0 };
+                // the first calm reading sets it; later ones move it slowly
+                c.usual = if c.learned { c.usual + alpha * (share - c.usual) } else { share };
+                c.learned = true;
+            }
+        }
+        let changed = if load > p.high { self.raise(p, admitted) } else { self.relax(p, admitted) };
+        // forget quiet cohorts at the base price
+        self.cohorts.retain(|_, c| c.step > 0 || c.rate >= 0.5 || c.usual >= 0.01);
+        let keep: Vec<String> =
+            self.cohorts.keys().cloned().chain(std::iter::once(SITE.to_string())).collect();
+        self.readings.retain(|k, _| keep.contains(k));
+        changed
+    }
+
+    fn raise(&mut self, p: &Params, admitted: f64) -> bool {
+        let cap = p.capacity_per_minute;
+        let goal = p.target * cap;
+        let mut predicted = admitted;
+        let mut order: Vec<(String, f64)> = self
+            .cohorts
+            .iter()
+            .filter(|(_, c)| c.step <= p.ceiling && c.rate > 0.0)
+            .map(|(k, c)| (k.clone(), (c.rate / admitted.max(1e-9)) - c.usual))
+            .filter(|(_, excess)| *excess >= p.min_excess)
+            .collect();
+        order.sort_by(|a, b| b.1.total_cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+        let mut changed = false;
+        for (key, _) in order {
+            if predicted <= goal {
+                break;
+            }
+            let Some(c) = self.cohorts.get_mut(&key) else { continue };
+            // bits that bring this cohort's part down enough (at least one, at most four)
+            let keep = (c.rate - (predicted - goal)).max(c.rate / 16.0);
+            let bits = (c.rate / keep).log2().ceil().clamp(1.0, 4.0) as u8;
+            let step = c.step.saturating_add(bits);
+            let after = if step > p.ceiling {
+                c.step = p.ceiling.saturating_add(1);
+                c.shed_for = 0;
+                0.0
+            } else {
+                c.step = step;
+                c.rate / 2f64.powi(i32::from(bits))
+            };
+            predicted -= c.rate - after;
+            changed = true;
+        }
+        if !changed && self.global < p.ceiling {
+            self.global += 1;
+            changed = true;
+        }
+        if changed {
+            self.changes.0 += 1;
+        }
+        changed
+    }
+
+    fn relax(&mut self, p: &Params, admitted: f64) -> bool {
+        let cap = p.capacity_per_minute;
+        // shed cohorts: presumed demand halves every `shed_hold` periods
+        for c in self.cohorts.values_mut().filter(|c| c.step > p.ceiling) {
+            c.shed_for += 1;
+            if c.shed_for.is_multiple_of(p.shed_hold.max(1)) {
+                c.demand /= 2.0;
+            }
+        }
+        if admitted / cap > p.low {
+            return false;
+        }
+        // undoing a site-wide bit may double every elastic solver's rate: predict the worst;
+        // cohort steps wait until the site-wide step is undone
+        if self.global > 0 {
+            if 2.0 * admitted > p.low * cap {
+                return false;
+            }
+            self.global -= 1;
+            self.changes.1 += 1;
+            return true;
+        }
+        // the cheapest step to undo: the smallest predicted increase that stays under `low`
+        let best = self
+            .cohorts
+            .iter()
+            .filter(|(_, c)| c.step > 0)
+            .map(|(k, c)| {
+                let now = if c.step > p.ceiling { 0.0 } else { c.rate };
+                let next = c.step.min(p.ceiling.saturating_add(1)) - 1;
+                let then = c.demand / 2f64.powi(i32::from(next));
+                (k.clone(), then - now)
+            })
+            .filter(|(_, inc)| admitted + inc <= p.low * cap)
+            .min_by(|a, b| a.1.total_cmp(&b.1).then_with(|| a.0.cmp(&b.0)));
+        let Some((key, _)) = best else { return false };
+        if let Some(c) = self.cohorts.get_mut(&key) {
+            c.step -= 1;
+            c.shed_for = 0;
+            self.changes.1 += 1;
+            return true;
+        }
+        false
+    }
+
+    /// The price for a request in these cohorts: shed if one of them is, else the highest
+    /// step among them and the site-wide step.
+    pub fn price(&self, p: &Params, keys: &[&str]) -> Price {
+        let mut extra = self.global;
+        for k in keys {
+            if let Some(c) = self.cohorts.get(*k) {
+                if c.step > p.ceiling {
+                    return Price::Shed((*k).to_string());
+                }
+                extra = extra.max(c.step);
+            }
+        }
+        Price::Extra(extra)
+    }
+
+    /// Admitted sign-ups per minute measured over the last period.
+    pub fn admitted(&self) -> f64 {
+        self.admitted
+    }
+
+    /// The site-wide step.
+    pub fn global(&self) -> u8 {
+        self.global
+    }
+
+    /// What the stats page shows of it.
+    pub fn reading(&self, route: &str) -> Reading {
+        Reading {
+            route: route.to_string(),
+            admitted_per_minute: self.admitted,
+            site_bits: self.global,
+            raised: self.raised(),
+            changes: self.changes,
+        }
+    }
+
+    /// The cohorts priced above the base, with their extra bits (`ceiling + 1`: shed).
+    pub fn raised(&self) -> Vec<(String, u8)> {
+        self.cohorts.iter().filter(|(_, c)| c.step > 0).map(|(k, c)| (k.clone(), c.step)).collect()
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::cloned_ref_to_slice_refs)] // `&[k.clone()]` reads better in these tables
+mod tests {
+    use super::*;
+    use crate::policy::Counter;
+
+    /// A fluid model of a route with virtual time: each cohort tries `demand` sign-ups per
+    /// minute at the base price; a rational solver's rate halves per extra bit ("elastic"),
+    /// people keep signing up whatever the price ("inelastic") until shed.
+    struct Sim {
+        p: Params,
+        ctl: Controller,
+        site: Counter,
+        counters: BTreeMap<String, Counter>,
+        now: u64,
+    }
+
+    const W: u32 = 60;
+
+    impl Sim {
+        fn new(capacity: u32) -> Sim {
+            Sim {
+                p: Params::new(capacity, 8),
+                ctl: Controller::default(),
+                site: Counter::default(),
+                counters: BTreeMap::new(),
+                now: 1_000_000_000,
+            }
+        }
+
+        /// Runs `secs` seconds; returns the admitted per-minute rate of each cohort over the
+        /// last 60 s and the prices seen at the end.
+        fn run(&mut self, secs: u64, cohorts: &[(&str, f64, bool)]) -> BTreeMap<String, f64> {
+            let mut admitted: BTreeMap<String, f64> = BTreeMap::new();
+            for s in 0..secs {
+                self.now += 1000;
+                for (key, demand, elastic) in cohorts {
+                    let n = match self.ctl.price(&self.p, &[key]) {
+                        Price::Shed(_) => 0.0,
+                        Price::Extra(b) if *elastic => demand / 2f64.powi(i32::from(b)) / 60.0,
+                        Price::Extra(_) => demand / 60.0,
+                    };
+                    let c = self.counters.entry((*key).to_string()).or_default();
+                    let add =
+                        |c: &Counter| Counter { value: c.at(self.now as f64, W) + n, at_ms: self.now as f64 };
+                    *c = add(c);
+                    self.site = add(&self.site);
+                    if s + 60 >= secs {
+                        *admitted.entry((*key).to_string()).or_default() += n;
+                    }
+                }
+                let readings: Vec<(String, f64)> =
+                    self.counters.iter().map(|(k, c)| (k.clone(), c.at(self.now as f64, W))).collect();
+                let site = self.site.at(self.now as f64, W);
+                self.ctl.tick(&self.p, W, site, &readings, self.now);
+            }
+            admitted
+        }
+
+        fn extra(&self, key: &str) -> Price {
+            self.ctl.price(&self.p, &[key])
+        }
+    }
+
+    fn total(m: &BTreeMap<String, f64>) -> f64 {
+        m.values().sum()
+    }
+
+    #[test]
+    fn a_spike_is_held_near_capacity_and_the_small_cohort_keeps_the_base_price() {
+        let mut sim = Sim::new(300);
+        let normal = [("asn:1", 120.0, false), ("asn:2", 60.0, false), ("asn:3", 20.0, false)];
+        // an hour of normal traffic teaches the usual shares; no price moves
+        let a = sim.run(3600, &normal);
+        assert!((total(&a) - 200.0).abs() < 1.0);
+        assert_eq!(sim.ctl.changes, (0, 0));
+        // a bot network arrives with enough compute for 4,000 sign-ups a minute at base price
+        let mut spike = normal.to_vec();
+        spike.push(("asn:666", 4000.0, true));
+        let first = sim.run(60, &spike);
+        let held = sim.run(240, &spike);
+        assert!(total(&first) < 4000.0 * 0.5, "it reacts within the first minute: {first:?}");
+        let t = total(&held);
+        assert!((300.0 * 0.6..=300.0 * 0.95).contains(&t), "held near capacity: {t:.0}/min {held:?}");
+        assert_eq!(sim.extra("asn:3"), Price::Extra(0), "the small cohort keeps the base price");
+        assert_eq!(sim.extra("asn:1"), Price::Extra(0));
+        assert!(matches!(sim.extra("asn:666"), Price::Extra(b) if b >= 4), "{:?}", sim.extra("asn:666"));
+    }
+
+    #[test]
+    fn it_does_not_oscillate_once_settled_and_relaxes_when_the_spike_stops() {
+        let mut sim = Sim::new(300);
+        let normal = [("asn:1", 150.0, false), ("asn:2", 50.0, false)];
+        sim.run(3600, &normal);
+        let mut spike = normal.to_vec();
+        spike.push(("asn:666", 3000.0, true));
+        sim.run(120, &spike);
+        let settled = sim.ctl.changes;
+        let before = sim.extra("asn:666");
+        // 30 more minutes of the same spike: no price moves at all
+        sim.run(1800, &spike);
+        assert_eq!(sim.ctl.changes, settled, "no oscillation");
+        assert_eq!(sim.extra("asn:666"), before);
+        // the spike stops: step by step back to the base price
+        sim.run(600, &normal);
+        assert_eq!(sim.extra("asn:666"), Price::Extra(0));
+        assert!(sim.ctl.changes.1 >= 1);
+    }
+
+    #[test]
+    fn a_cohort_past_the_ceiling_is_shed_and_let_back_in_after_it_stops() {
+        let mut sim = Sim::new(100);
+        let normal = [("asn:1", 50.0, false)];
+        sim.run(3600, &normal);
+        // humans (inelastic) from one network far above capacity: pricing cannot hold them
+        let mut flood = normal.to_vec();
+        flood.push(("asn:9", 2000.0, false));
+        let held = sim.run(600, &flood);
+        assert_eq!(sim.extra("asn:9"), Price::Shed("asn:9".into()));
+        assert_eq!(sim.extra("asn:1"), Price::Extra(0));
+        assert!(held.get("asn:9").copied().unwrap_or(0.0) < 1.0, "{held:?}");
+        // it stops; its presumed demand decays and it is let back in, step by step
+        sim.run(3600, &normal);
+        assert_eq!(sim.extra("asn:9"), Price::Extra(0));
+    }
+
+    #[test]
+    fn a_uniform_overload_raises_everyone_step_by_step_without_shedding() {
+        let mut sim = Sim::new(100);
+        let normal = [("asn:1", 20.0, true), ("asn:2", 20.0, true), ("asn:3", 20.0, true)];
+        sim.run(3600, &normal);
+        let grown = [("asn:1", 50.0, true), ("asn:2", 50.0, true), ("asn:3", 50.0, true)];
+        let held = sim.run(300, &grown);
+        assert_eq!(sim.ctl.global(), 1, "one bit halves 150/min to 75/min:");
+        assert!(total(&held) <= 90.0, "{held:?}");
+        let settled = sim.ctl.changes;
+        sim.run(1800, &grown);
+        assert_eq!(sim.ctl.changes, settled, "no oscillation");
+        for k in ["asn:1", "asn:2", "asn:3"] {
+            assert!(matches!(sim.extra(k), Price::Extra(_)), "nobody is shed");
+        }
+        sim.run(600, &normal);
+        assert_eq!(sim.ctl.global(), 0);
+    }
+}

@@ -1,0 +1,272 @@
+//! Attack mode's cohorts: the kinds counted, the keys a request falls under, the escalation
+//! levels, the decaying [`Counter`] (the pure part of the cohort Durable Objects) and the
+//! [`CohortState`] the edge reads from the counters before deciding.
+
+use super::{Known, Subject};
+use serde::{Deserialize, Serialize};
+use std::fmt;
+use std::net::IpAddr;
+
+/// Per-cohort attack mode settings.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Attack {
+    /// Counting and escalation on.
+    pub enabled: bool,
+    /// The counters' decay time constant: a rate is "sign-ups per window".
+    pub window_secs: u32,
+    /// Which cohorts are counted.
+    pub cohorts: Vec<CohortKind>,
+    /// Escalation levels, by rising rate.
+    pub levels: Vec<Level>,
+    /// Levels for particular kinds (broad cohorts such as a country see far more sign-ups
+    /// than one network), instead of `levels`.
+    pub cohort_levels: Vec<(CohortKind, Vec<Level>)>,
+    /// Site-wide rate above which every sign-up is shed.
+    pub global_ceiling: Option<u32>,
+    /// Site-wide panic: shed every sign-up.
+    pub panic: bool,
+    /// Cohorts shed outright.
+    pub panic_cohorts: Vec<CohortKey>,
+    /// `Retry-After` for shed requests, seconds.
+    pub retry_after_secs: u32,
+    /// Capacity-driven pricing, per protected route.
+    pub capacity: Vec<Capacity>,
+}
+
+/// What one protected route's origin (or SMS provider) can take: the capacity controller
+/// (`control::capacity`) prices that route's cohorts to keep admitted requests under it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Capacity {
+    /// The protected route (normalized path, as [`Subject::route`]).
+    pub route: String,
+    /// What the origin does per admitted request: a sign-up, or an SMS send.
+    pub what: CapacityOf,
+    /// Admitted requests per minute the route can take.
+    pub per_minute: u32,
+    /// Extra bits at which a cohort is shed (`busy`).
+    pub ceiling_bits: u8,
+    /// How often the controller moves prices, seconds.
+    pub period_secs: u32,
+}
+
+/// What a route's capacity counts.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub enum CapacityOf {
+    /// Accounts created.
+    Signups,
+    /// One-time codes sent by SMS.
+    OtpSends,
+}
+
+impl Capacity {
+    /// The counter key of the route's admitted total.
+    pub fn total_key(&self) -> CohortKey {
+        CohortKey(format!("{CAPACITY_PREFIX}{}", self.route))
+    }
+
+    /// The counter key of one cohort's admitted requests on the route.
+    pub fn cohort_key(&self, cohort: &CohortKey) -> CohortKey {
+        CohortKey(format!("{CAPACITY_PREFIX}{}|{}", self.route, cohort.0))
+    }
+}
+
+/// The prefix of the capacity controller's counter keys (`cap:/signup`, `cap:/signup|asn:1`):
+/// not a cohort kind, so the static levels never read them.
+pub const CAPACITY_PREFIX: &str = "cap:";
+
+/// One escalation level.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub struct Level {
+    /// From this rate on (sign-ups per window).
+    pub at: u32,
+    /// Extra difficulty bits; `None` for the shedding level.
+    pub extra_bits: Option<u8>,
+    /// Shed (`busy`).
+    pub busy: bool,
+}
+
+/// A kind of cohort the counters track.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CohortKind {
+    /// Autonomous system.
+    Asn,
+    /// IPv4 /24 or IPv6 /48.
+    IpPrefix,
+    /// Country.
+    Country,
+    /// Browser or tool family from the User-Agent.
+    UaFamily,
+    /// Phone calling code of the sign-up.
+    PhoneCode,
+}
+
+impl Attack {
+    /// The escalation levels for a cohort: its kind's own, or the common ones.
+    pub fn levels_for(&self, cohort: &CohortKey) -> &[Level] {
+        let kind = cohort.kind();
+        self.cohort_levels.iter().find(|(k, _)| Some(*k) == kind).map_or(&self.levels, |(_, l)| l)
+    }
+}
+
+impl CohortKind {
+    /// Every kind.
+    pub const ALL: [CohortKind; 5] = [
+        CohortKind::Asn,
+        CohortKind::IpPrefix,
+        CohortKind::Country,
+        CohortKind::UaFamily,
+        CohortKind::PhoneCode,
+    ];
+
+    /// The name used in the policy and in cohort keys.
+    pub fn name(self) -> &'static str {
+        match self {
+            CohortKind::Asn => "asn",
+            CohortKind::IpPrefix => "ip_prefix",
+            CohortKind::Country => "country",
+            CohortKind::UaFamily => "ua_family",
+            CohortKind::PhoneCode => "phone_code",
+        }
+    }
+
+    pub(super) fn parse(name: &str) -> Option<CohortKind> {
+        CohortKind::ALL.into_iter().find(|k| k.name() == name)
+    }
+}
+
+/// A cohort: `asn:16509`, `ip_prefix:203.0.113.0/24`, `country:CN`, `ua_family:curl`,
+/// `phone_code:86`; or the whole site.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct CohortKey(pub String);
+
+impl CohortKey {
+    /// The site-wide pseudo-cohort (global ceiling and site panic).
+    pub fn site() -> CohortKey {
+        CohortKey("site".into())
+    }
+
+    /// A key of a kind and value.
+    pub fn new(kind: CohortKind, value: &str) -> CohortKey {
+        CohortKey(format!("{}:{}", kind.name(), value))
+    }
+
+    /// The kind, unless this is the site key.
+    pub fn kind(&self) -> Option<CohortKind> {
+        CohortKind::parse(self.0.split(':').next().unwrap_or(""))
+    }
+}
+
+impl fmt::Display for CohortKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// The cohort an address belongs to: IPv4 /24, IPv6 /48.
+pub fn ip_prefix(ip: IpAddr) -> String {
+    match ip {
+        IpAddr::V4(v4) => {
+            let o = v4.octets();
+            format!("{}.{}.{}.0/24", o[0], o[1], o[2])
+        }
+        IpAddr::V6(v6) => {
+            let s = v6.segments();
+            format!("{:x}:{:x}:{:x}::/48", s[0], s[1], s[2])
+        }
+    }
+}
+
+impl Subject<'_> {
+    /// The cohorts this request belongs to, for the kinds the policy counts.
+    pub fn cohorts(&self, kinds: &[CohortKind]) -> Vec<CohortKey> {
+        let mut out = Vec::new();
+        for kind in kinds {
+            let value = match kind {
+                CohortKind::Asn => self.asn.map(|a| a.to_string()),
+                CohortKind::IpPrefix => self.ip.map(ip_prefix),
+                CohortKind::Country => self.country.map(str::to_ascii_uppercase),
+                CohortKind::UaFamily => Some(
+                    crate::request::user_agent::UserAgent::parse(self.user_agent.unwrap_or(""))
+                        .family
+                        .name()
+                        .to_string(),
+                ),
+                CohortKind::PhoneCode => match &self.phone_code {
+                    Known::Is(Some(code)) => Some(code.clone()),
+                    _ => None,
+                },
+            };
+            if let Some(v) = value {
+                out.push(CohortKey::new(*kind, &v));
+            }
+        }
+        out
+    }
+}
+
+/// What the counters say, read by the edge before deciding.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct CohortState {
+    /// Current rates (sign-ups per window) of the request's cohorts.
+    pub rates: Vec<(CohortKey, f64)>,
+    /// Site-wide rate.
+    pub site_rate: f64,
+    /// Cohorts (or `site`) an operator switched to panic at run time.
+    pub panicked: Vec<CohortKey>,
+    /// The capacity controller's price for this request, when its route states a capacity.
+    pub capacity: Option<CapacityPrice>,
+}
+
+/// The capacity controller's answer for one request.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct CapacityPrice {
+    /// Extra bits (0: the base price), or the cohort shed at the ceiling.
+    pub extra_bits: u8,
+    /// The cohort whose price reached the ceiling: shed (`busy`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shed: Option<CohortKey>,
+    /// Admitted per minute on the route, as last measured.
+    pub admitted_per_minute: f64,
+    /// The route's capacity per minute.
+    pub per_minute: u32,
+}
+
+/// An exponentially decaying count: roughly "events in the last `window`".
+#[derive(Copy, Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct Counter {
+    /// The count at `at_ms`.
+    pub value: f64,
+    /// When it was last updated, ms since the epoch.
+    pub at_ms: f64,
+}
+
+impl Counter {
+    /// The count decayed to `now_ms`.
+    pub fn at(&self, now_ms: f64, window_secs: u32) -> f64 {
+        let dt = ((now_ms - self.at_ms) / 1000.0).max(0.0);
+        self.value * (-dt / f64::from(window_secs.max(1))).exp()
+    }
+
+    /// Adds one event at `now_ms`.
+    pub fn add(&self, now_ms: f64, window_secs: u32) -> Counter {
+        Counter { value: self.at(now_ms, window_secs) + 1.0, at_ms: now_ms.max(self.at_ms) }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn counters_decay() {
+        let mut c = Counter::default();
+        for i in 0..60 {
+            c = c.add(f64::from(i) * 1000.0, 60);
+        }
+        let now = 59_000.0;
+        assert!((30.0..60.0).contains(&c.at(now, 60)), "{}", c.at(now, 60));
+        assert!(c.at(now + 300_000.0, 60) < 1.0, "decays back after a few windows");
+    }
+}

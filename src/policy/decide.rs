@@ -1,0 +1,447 @@
+//! Deciding a protected request, purely: panic switches, then the first matching rule, then
+//! fingerprint risk, then attack mode (the site ceiling and the worst-placed cohort); shadow
+//! mode (global or per rule) enforces less and logs what it would have done.
+
+use super::{Action, CohortKey, CohortKind, CohortState, Level, Policy, Rule, Subject};
+use crate::request::route::{self, Route};
+use crate::signals::RiskAction;
+
+/// The outcome for a protected request.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Outcome {
+    /// Accept work at this price.
+    Price {
+        /// Leading zero bits per sub-puzzle.
+        difficulty: u8,
+        /// Sub-puzzles.
+        k: u8,
+    },
+    /// Refuse (`403 denied`).
+    Deny,
+    /// Shed (`503 busy`).
+    Busy,
+}
+
+impl Outcome {
+    /// `price`, `deny` or `busy`.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Outcome::Price { .. } => "price",
+            Outcome::Deny => "deny",
+            Outcome::Busy => "busy",
+        }
+    }
+}
+
+/// A decision: what is enforced, why, and what shadow mode would have done.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Decision {
+    /// What happens.
+    pub outcome: Outcome,
+    /// Why, in words for the log (`rule "x"`, `risk 85`, `cohort asn:16509 at 130/window`, ...).
+    pub why: String,
+    /// The rule that decided, if any.
+    pub rule: Option<String>,
+    /// The highest attack level reached by the request's cohorts (0: none).
+    pub level: usize,
+    /// In shadow mode: what would have been enforced, and why.
+    pub shadow: Option<(Outcome, String)>,
+}
+
+impl Policy {
+    /// How a request's path is judged: refused (unsafe and not canonical), protected, or not.
+    pub fn judge<'a>(&'a self, methods: &[&str], raw_path: &str, query: Option<&str>) -> route::Judged<'a> {
+        route::judge_target(&self.protected, &self.pass, methods, raw_path, query)
+    }
+
+    /// The protected route covering a request, unless a pass-through route covers it (or
+    /// the path is refused).
+    pub fn route_for<'a>(&'a self, methods: &[&str], raw_path: &str) -> Option<&'a Route> {
+        match self.judge(methods, raw_path, None) {
+            route::Judged::Protected(r) => Some(r),
+            _ => None,
+        }
+    }
+
+    /// Whether the price of a sign-up on `route` can depend on its phone calling code (a rule
+    /// for it names calling codes, or attack mode counts them): then the widget sends the code
+    /// with the challenge request.
+    pub fn phone_matters(&self, route: &str) -> bool {
+        if self.phone_field.is_none() && self.phone_code_field.is_none() {
+            return false;
+        }
+        let counted = self.attack.enabled && self.attack.cohorts.contains(&CohortKind::PhoneCode);
+        counted
+            || self.rules.iter().any(|r| {
+                (r.routes.is_empty() || r.routes.iter().any(|p| p == route))
+                    && (!r.when.phone_codes.is_empty()
+                        || r.not.as_ref().is_some_and(|n| !n.phone_codes.is_empty()))
+            })
+    }
+
+    /// The attack level a rate reaches (0: none; i + 1 for `levels[i]`).
+    pub fn level_for(&self, cohort: &CohortKey, rate: f64) -> usize {
+        self.attack.levels_for(cohort).iter().take_while(|l| rate >= f64::from(l.at)).count()
+    }
+
+    /// The level a cohort's rate reaches (0: none), and that level.
+    fn reached(&self, cohort: &CohortKey, rate: f64) -> (usize, Option<&Level>) {
+        let n = self.level_for(cohort, rate);
+        (n, n.checked_sub(1).and_then(|i| self.attack.levels_for(cohort).get(i)))
+    }
+
+    /// The first rule matching the subject (`include_shadow`: also rules in shadow mode).
+    pub fn matching_rule(&self, s: &Subject<'_>, include_shadow: bool) -> Option<&Rule> {
+        self.rules.iter().filter(|r| include_shadow || !r.shadow).find(|r| r.matches(s))
+    }
+
+    /// Decides a protected request. Pure.
+    pub fn decide(&self, s: &Subject<'_>, cohorts: &CohortState) -> Decision {
+        let full = self.evaluate(s, cohorts, true);
+        if self.shadow {
+            let base = Outcome::Price { difficulty: self.difficulty, k: self.k };
+            let shadow = (full.outcome != base).then(|| (full.outcome.clone(), full.why.clone()));
+            return Decision {
+                outcome: base,
+                why: "shadow mode: base price".into(),
+                rule: None,
+                level: full.level,
+                shadow,
+            };
+        }
+        if full.rule.as_ref().is_some_and(|name| self.rules.iter().any(|r| &r.name == name && r.shadow)) {
+            let mut enforced = self.evaluate(s, cohorts, false);
+            enforced.shadow = Some((full.outcome, full.why));
+            return enforced;
+        }
+        full
+    }
+
+    fn evaluate(&self, s: &Subject<'_>, cohorts: &CohortState, include_shadow: bool) -> Decision {
+        let decision = |outcome: Outcome, why: String, rule: Option<&Rule>, level: usize| Decision {
+            outcome,
+            why,
+            rule: rule.map(|r| r.name.clone()),
+            level,
+            shadow: None,
+        };
+        // panic switches: the whole site, or one of the request's cohorts
+        let mine = s.cohorts(&CohortKind::ALL);
+        if self.attack.panic || cohorts.panicked.contains(&CohortKey::site()) {
+            return decision(Outcome::Busy, "panic: site".into(), None, 0);
+        }
+        if let Some(c) =
+            mine.iter().find(|c| self.attack.panic_cohorts.contains(c) || cohorts.panicked.contains(c))
+        {
+            return decision(Outcome::Busy, format!("panic: {c}"), None, 0);
+        }
+
+        let rule = self.matching_rule(s, include_shadow);
+        let (mut difficulty, mut k) = (self.difficulty, self.k);
+        match rule.map(|r| r.action) {
+            Some(Action::Deny) => {
+                return decision(
+                    Outcome::Deny,
+                    format!("rule {:?}", rule.map(|r| r.name.as_str()).unwrap_or("")),
+                    rule,
+                    0,
+                );
+            }
+            Some(Action::Busy) => {
+                return decision(
+                    Outcome::Busy,
+                    format!("rule {:?}", rule.map(|r| r.name.as_str()).unwrap_or("")),
+                    rule,
+                    0,
+                );
+            }
+            Some(Action::Allow) => {
+                return decision(
+                    Outcome::Price { difficulty, k },
+                    format!("rule {:?}: base price", rule.map(|r| r.name.as_str()).unwrap_or("")),
+                    rule,
+                    0,
+                );
+            }
+            Some(Action::Challenge { difficulty: d, k: kk }) => {
+                difficulty = d.unwrap_or(difficulty);
+                k = kk.unwrap_or(k);
+            }
+            None => {}
+        }
+        let mut why = match rule {
+            Some(r) => vec![format!("rule {:?}", r.name)],
+            None => Vec::new(),
+        };
+
+        // fingerprint risk
+        match self.risk.action(difficulty, s.assessment.score) {
+            RiskAction::Deny => {
+                return decision(Outcome::Deny, format!("risk {}", s.assessment.score), rule, 0);
+            }
+            RiskAction::Work(d) => {
+                if d > difficulty {
+                    why.push(format!("risk {} +{}", s.assessment.score, d - difficulty));
+                }
+                difficulty = d;
+            }
+        }
+
+        // attack mode: the site ceiling, then the highest level among the request's cohorts
+        let mut level = 0;
+        if self.attack.enabled {
+            if let Some(ceiling) = self.attack.global_ceiling
+                && cohorts.site_rate >= f64::from(ceiling)
+            {
+                return decision(
+                    Outcome::Busy,
+                    format!("site at {:.0}/window, ceiling {ceiling}", cohorts.site_rate),
+                    rule,
+                    0,
+                );
+            }
+            // the worst-placed counted cohort decides: shedding beats extra bits, more bits
+            // beat fewer (each kind has its own levels, so raw rates are not compared)
+            let mut worst: Option<(&CohortKey, f64, usize, &Level)> = None;
+            for (cohort, rate) in &cohorts.rates {
+                if !cohort.kind().is_some_and(|k| self.attack.cohorts.contains(&k)) {
+                    continue;
+                }
+                if let (n, Some(l)) = self.reached(cohort, *rate) {
+                    let severity = |l: &Level| if l.busy { u8::MAX } else { l.extra_bits.unwrap_or(0) };
+                    if worst.is_none_or(|(_, _, _, w)| severity(l) > severity(w)) {
+                        worst = Some((cohort, *rate, n, l));
+                    }
+                }
+            }
+            if let Some((cohort, rate, n, l)) = worst {
+                level = n;
+                if l.busy {
+                    return decision(
+                        Outcome::Busy,
+                        format!("cohort {cohort} at {rate:.0}/window (level {level})"),
+                        rule,
+                        level,
+                    );
+                }
+                let extra = l.extra_bits.unwrap_or(0);
+                difficulty = difficulty.saturating_add(extra).min(32);
+                why.push(format!("cohort {cohort} at {rate:.0}/window +{extra}"));
+            }
+            // the capacity controller: on top of the static levels it measured under
+            if let Some(cap) = &cohorts.capacity {
+                let load = format!("{:.0}/min of {}/min", cap.admitted_per_minute, cap.per_minute);
+                if let Some(c) = &cap.shed {
+                    return decision(
+                        Outcome::Busy,
+                        format!("capacity: cohort {c} at the ceiling ({load})"),
+                        rule,
+                        level,
+                    );
+                }
+                if cap.extra_bits > 0 {
+                    difficulty = difficulty.saturating_add(cap.extra_bits).min(32);
+                    why.push(format!("capacity {load} +{}", cap.extra_bits));
+                }
+            }
+        }
+        let why = if why.is_empty() { "base price".to_string() } else { why.join(", ") };
+        decision(Outcome::Price { difficulty, k }, why, rule, level)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::policy::testing::subject;
+    use crate::policy::{CapacityPrice, CohortKey, CohortKind, Known, load};
+    use crate::signals::{Assessment, Reason, ReasonCode};
+
+    #[test]
+    fn decisions_follow_rules_risk_and_attack() {
+        let p = load(
+            r#"
+version = 1
+[routes]
+protected = ["POST /signup", "POST /otp"]
+phone_field = "phone"
+[attack]
+levels = [{ at = 10, extra_bits = 2 }, { at = 20, extra_bits = 4 }, { at = 40, busy = true }]
+global_ceiling = 500
+[[rules]]
+name = "office"
+when = { cidr = ["203.0.113.0/24"] }
+action = "allow"
+[[rules]]
+name = "cn otp only"
+routes = ["/otp"]
+not = { phone_code = ["86"] }
+action = "deny"
+[[rules]]
+name = "tools"
+when = { reasons = ["ua_automation"] }
+action = "busy"
+[[rules]]
+name = "try harder"
+when = { country = ["FR"] }
+action = "challenge"
+difficulty = 20
+shadow = true
+"#,
+        )
+        .unwrap();
+        let clean = Assessment::default();
+        let risky = Assessment { score: 45, ..Default::default() };
+        let tool = Assessment {
+            score: 80,
+            reasons: vec![Reason { code: ReasonCode::UaAutomation, weight: 80, detail: String::new() }],
+        };
+        let none = CohortState::default();
+        let price = |d, k| Outcome::Price { difficulty: d, k };
+
+        let s = subject(&clean);
+        assert_eq!(p.decide(&s, &none).outcome, price(17, 32));
+        // allow wins over attack mode but not over a panic
+        let office = Subject { ip: "203.0.113.5".parse().ok(), ..subject(&risky) };
+        let hot = CohortState {
+            rates: vec![(CohortKey::new(CohortKind::Asn, "3320"), 45.0)],
+            ..Default::default()
+        };
+        assert_eq!(p.decide(&office, &hot).outcome, price(17, 32));
+        let panicked = CohortState { panicked: vec![CohortKey::site()], ..Default::default() };
+        assert_eq!(p.decide(&office, &panicked).outcome, Outcome::Busy);
+        // risk adds bits, attack levels add more, the top level sheds
+        assert_eq!(p.decide(&subject(&risky), &none).outcome, price(19, 32));
+        let warm = CohortState {
+            rates: vec![(CohortKey::new(CohortKind::Asn, "3320"), 12.0)],
+            ..Default::default()
+        };
+        assert_eq!(p.decide(&subject(&risky), &warm).outcome, price(21, 32));
+        assert_eq!(p.decide(&s, &hot).outcome, Outcome::Busy);
+        assert_eq!(p.decide(&s, &hot).level, 3);
+        // the site ceiling
+        let site = CohortState { site_rate: 600.0, ..Default::default() };
+        assert_eq!(p.decide(&s, &site).outcome, Outcome::Busy);
+        // phone rules: unknown at issue time, then decided by the body
+        let otp =
+            |code: Known<Option<String>>| Subject { route: "/otp", phone_code: code, ..subject(&clean) };
+        assert_eq!(p.decide(&otp(Known::Unknown), &none).outcome, price(17, 32));
+        assert_eq!(p.decide(&otp(Known::Is(Some("86".into()))), &none).outcome, price(17, 32));
+        assert_eq!(p.decide(&otp(Known::Is(Some("1".into()))), &none).outcome, Outcome::Deny);
+        assert_eq!(p.decide(&otp(Known::Is(None)), &none).outcome, Outcome::Deny);
+        // a rule on reasons
+        assert_eq!(p.decide(&subject(&tool), &none).outcome, Outcome::Busy);
+        // a shadow rule is logged, not enforced
+        let fr = Subject { country: Some("FR"), ..subject(&clean) };
+        let d = p.decide(&fr, &none);
+        assert_eq!(d.outcome, price(17, 32));
+        assert_eq!(d.shadow.map(|s| s.0), Some(price(20, 32)));
+    }
+
+    #[test]
+    fn broad_cohorts_have_their_own_levels() {
+        let p = load(
+            r#"
+version = 1
+[routes]
+protected = ["POST /signup"]
+[attack]
+levels = [{ at = 10, extra_bits = 2 }, { at = 40, busy = true }]
+[attack.cohort_levels]
+country = [{ at = 100, extra_bits = 1 }, { at = 400, extra_bits = 3 }]
+"#,
+        )
+        .unwrap();
+        let a = Assessment::default();
+        let s = subject(&a);
+        let state = |asn: f64, country: f64| CohortState {
+            rates: vec![
+                (CohortKey::new(CohortKind::Asn, "3320"), asn),
+                (CohortKey::new(CohortKind::Country, "DE"), country),
+            ],
+            ..Default::default()
+        };
+        let price = |d| Outcome::Price { difficulty: d, k: 32 };
+        // a country at 45/window is normal; an ASN at 45 is shed
+        assert_eq!(p.decide(&s, &state(0.0, 45.0)).outcome, price(17));
+        assert_eq!(p.decide(&s, &state(45.0, 45.0)).outcome, Outcome::Busy);
+        // the worst placed cohort wins, whatever the raw rates
+        assert_eq!(p.decide(&s, &state(12.0, 150.0)).outcome, price(19));
+        assert_eq!(p.decide(&s, &state(12.0, 500.0)).outcome, price(20));
+        assert_eq!(p.level_for(&CohortKey::new(CohortKind::Country, "DE"), 150.0), 1);
+        let bad = load("version = 1\n[routes]\nprotected = [\"POST /s\"]\n[attack.cohort_levels]\nplanet = []\ncountry = [{ at = 5, busy = true }, { at = 3, extra_bits = 1 }]\n")
+            .unwrap_err()
+            .to_string();
+        assert!(bad.contains("attack.cohort_levels.planet"), "{bad}");
+        assert!(bad.contains("attack.cohort_levels.country[0]: the busy level must be the last"), "{bad}");
+        assert!(bad.contains("attack.cohort_levels.country[1]: at = 3 must be above"), "{bad}");
+    }
+
+    #[test]
+    fn the_capacity_price_adds_to_the_levels_and_sheds_at_the_ceiling() {
+        let p = load(
+            "version = 1\n[routes]\nprotected = [\"POST /signup\"]\n[attack]\nlevels = [{ at = 10, extra_bits = 2 }]\n\
+             [[attack.capacity]]\nroute = \"/signup\"\nsignups_per_minute = 60\n",
+        )
+        .unwrap();
+        let a = Assessment::default();
+        let s = subject(&a);
+        let asn = CohortKey::new(CohortKind::Asn, "3320");
+        let state = |rate: f64, extra_bits: u8, shed: Option<&CohortKey>| CohortState {
+            rates: vec![(asn.clone(), rate)],
+            capacity: Some(CapacityPrice {
+                extra_bits,
+                shed: shed.cloned(),
+                admitted_per_minute: 75.0,
+                per_minute: 60,
+            }),
+            ..Default::default()
+        };
+        let price = |d| Outcome::Price { difficulty: d, k: 32 };
+        assert_eq!(p.decide(&s, &state(0.0, 0, None)).outcome, price(17));
+        let d = p.decide(&s, &state(0.0, 3, None));
+        assert_eq!(d.outcome, price(20));
+        assert!(d.why.contains("capacity 75/min of 60/min +3"), "{}", d.why);
+        assert_eq!(p.decide(&s, &state(12.0, 3, None)).outcome, price(22), "on top of the level");
+        assert_eq!(p.decide(&s, &state(0.0, 30, None)).outcome, price(32), "never past 32 bits");
+        let shed = p.decide(&s, &state(0.0, 0, Some(&asn)));
+        assert_eq!(shed.outcome, Outcome::Busy);
+        assert!(shed.why.contains("capacity: cohort asn:3320 at the ceiling"), "{}", shed.why);
+        // attack mode off: no counters, no controller
+        let off = load("version = 1\n[routes]\nprotected = [\"POST /signup\"]\n[attack]\nenabled = false\n")
+            .unwrap();
+        assert_eq!(off.decide(&s, &state(0.0, 0, Some(&asn))).outcome, price(17));
+    }
+
+    #[test]
+    fn global_shadow_enforces_only_the_base_price() {
+        let p = load("version = 1\n[defaults]\nshadow = true\n[routes]\nprotected = [\"POST /signup\"]\n[[rules]]\nname = \"de\"\nwhen = { country = [\"DE\"] }\naction = \"deny\"\n").unwrap();
+        let a = Assessment::default();
+        let d = p.decide(&subject(&a), &CohortState::default());
+        assert_eq!(d.outcome, Outcome::Price { difficulty: 17, k: 32 });
+        assert_eq!(d.shadow.map(|s| s.0), Some(Outcome::Deny));
+    }
+
+    #[test]
+    fn the_phone_matters_only_where_a_rule_or_counter_uses_it() {
+        let base =
+            "version = 1\n[routes]\nprotected = [\"POST /signup\", \"POST /otp\"]\nphone_field = \"phone\"\n";
+        let otp_rule = "[[rules]]\nname = \"cn\"\nroutes = [\"/otp\"]\nnot = { phone_code = [\"86\"] }\naction = \"deny\"\n";
+        let no_count = "[attack]\ncohorts = [\"asn\"]\n";
+        let p = load(&format!("{base}{no_count}{otp_rule}")).unwrap();
+        assert!(p.phone_matters("/otp"));
+        assert!(!p.phone_matters("/signup"));
+        let counted = load(base).unwrap();
+        assert!(counted.phone_matters("/signup"), "attack mode counts calling codes by default");
+        let no_field = load("version = 1\n[routes]\nprotected = [\"POST /signup\"]\n").unwrap();
+        assert!(!no_field.phone_matters("/signup"));
+    }
+
+    #[test]
+    fn pass_routes_win_over_protected_patterns() {
+        let p = load("version = 1\n[routes]\nprotected = [\"* /api/*\"]\npass = [\"POST /api/login\"]\n")
+            .unwrap();
+        assert!(p.route_for(&["POST"], "/api/login").is_none());
+        assert!(p.route_for(&["POST"], "/api/register").is_some());
+    }
+}

@@ -1,0 +1,624 @@
+//! Reading a policy: either spelling (TOML or JSON) into the file structures, then validation
+//! that reports every problem at once, each with its place (`line 3, column 7` for syntax,
+//! a path such as `rules[2] "cn-only".when.cidr[0]` otherwise).
+
+use super::file::{AttackFile, CapacityFile, ConditionsFile, File, LevelFile, NoJsFile, RoutesFile};
+use super::{
+    Action, Attack, Capacity, CapacityOf, Cidr, CohortKey, CohortKind, Conditions, Level, NoJs, Policy, Rule,
+    VERSION,
+};
+use crate::request::route::{self, Route};
+use crate::signals::{ReasonCode, RiskPolicy};
+use std::fmt;
+
+/// The two spellings of a policy: TOML (the file operators edit) and JSON (what the Worker
+/// reads: the bundled file converted at build time, or a `POLICY` var made with
+/// `gate policy json`). Builds without the `toml` feature read only JSON.
+fn is_json(text: &str) -> bool {
+    text.trim_start().starts_with('{')
+}
+
+/// Just the routes of a policy that may be invalid elsewhere, so that a broken policy can
+/// still tell protected routes (kept closed) from the rest (kept working).
+pub fn routes_only(text: &str) -> Option<(Vec<Route>, Vec<Route>)> {
+    let mut document: serde_json::Value =
+        if is_json(text) { serde_json::from_str(text).ok()? } else { toml_document(text)? };
+    let routes: RoutesFile = serde_json::from_value(document.get_mut("routes")?.take()).ok()?;
+    let protected: Vec<Route> =
+        routes.protected.iter().map(|s| Route::parse(s)).collect::<Result<_, _>>().ok()?;
+    let pass: Vec<Route> = routes.pass.iter().map(|s| Route::parse(s)).collect::<Result<_, _>>().ok()?;
+    (!protected.is_empty()).then_some((protected, pass))
+}
+
+/// One problem with a policy, and where it is.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PolicyError {
+    /// `line 3, column 7` for syntax errors; a path such as `rules[2] "cn-only".cidr[0]` otherwise.
+    pub location: String,
+    /// What is wrong.
+    pub message: String,
+}
+
+impl fmt::Display for PolicyError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.location, self.message)
+    }
+}
+
+/// Every problem found.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PolicyErrors(pub Vec<PolicyError>);
+
+impl fmt::Display for PolicyErrors {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "policy: {} problem{}: ", self.0.len(), if self.0.len() == 1 { "" } else { "s" })?;
+        for (i, e) in self.0.iter().enumerate() {
+            if i > 0 {
+                f.write_str("; ")?;
+            }
+            write!(f, "{e}")?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for PolicyErrors {}
+
+struct Problems(Vec<PolicyError>);
+
+impl Problems {
+    fn add(&mut self, location: impl Into<String>, message: impl Into<String>) {
+        self.0.push(PolicyError { location: location.into(), message: message.into() });
+    }
+}
+
+/// Reads and validates a policy, reporting every problem at once.
+pub fn load(text: &str) -> Result<Policy, PolicyErrors> {
+    let file = read(text).map_err(|e| PolicyErrors(vec![e]))?;
+    let mut p = Problems(Vec::new());
+    if file.version != VERSION {
+        p.add("version", format!("{} is not supported (this gate reads version {VERSION})", file.version));
+    }
+
+    let difficulty = in_range(&mut p, "defaults.difficulty", file.defaults.difficulty, 1, 32);
+    let k = in_range(&mut p, "defaults.k", file.defaults.k, 1, 64);
+    let risk = RiskPolicy {
+        more_work_at: file.risk.more_work_at,
+        deny_at: file.risk.deny_at,
+        max_extra_bits: in_range(&mut p, "risk.max_extra_bits", file.risk.max_extra_bits, 0, 15),
+    };
+    if risk.deny_at <= risk.more_work_at {
+        p.add(
+            "risk.deny_at",
+            format!("{} must be above risk.more_work_at ({})", risk.deny_at, risk.more_work_at),
+        );
+    }
+
+    let mut protected = Vec::new();
+    if file.routes.protected.is_empty() {
+        p.add("routes.protected", "lists no route");
+    }
+    for (i, spec) in file.routes.protected.iter().enumerate() {
+        match Route::parse(spec) {
+            Ok(r) => protected.push(r),
+            Err(e) => p.add(format!("routes.protected[{i}]"), e.to_string()),
+        }
+    }
+    let mut pass = Vec::new();
+    for (i, spec) in file.routes.pass.iter().enumerate() {
+        match Route::parse(spec) {
+            Ok(r) => pass.push(r),
+            Err(e) => p.add(format!("routes.pass[{i}]"), e.to_string()),
+        }
+    }
+    for (name, field) in [
+        ("routes.phone_field", &file.routes.phone_field),
+        ("routes.phone_code_field", &file.routes.phone_code_field),
+    ] {
+        if let Some(f) = field
+            && (f.is_empty()
+                || f.len() > 64
+                || !f.chars().all(|c| c.is_ascii_alphanumeric() || "_-.[]".contains(c)))
+        {
+            p.add(name, format!("{f:?} is not a form or JSON field name"));
+        }
+    }
+
+    let mut attack = attack(&mut p, &file.attack);
+    attack.capacity = capacity(&mut p, &file.attack.capacity, &protected);
+    let phone_known = file.routes.phone_field.is_some() || file.routes.phone_code_field.is_some();
+    if attack.cohorts.contains(&CohortKind::PhoneCode)
+        && !phone_known
+        && file.attack.cohorts != AttackFile::default().cohorts
+    {
+        p.add("attack.cohorts", "phone_code needs routes.phone_field or routes.phone_code_field");
+    }
+
+    let mut rules = Vec::new();
+    let mut names: Vec<&str> = Vec::new();
+    for (i, r) in file.rules.iter().enumerate() {
+        let at = format!("rules[{i}] {:?}", r.name);
+        if r.name.trim().is_empty() {
+            p.add(format!("rules[{i}]"), "needs a name");
+        } else if names.contains(&r.name.as_str()) {
+            p.add(&at, "the name is used by an earlier rule");
+        }
+        names.push(&r.name);
+        let action = match r.action.as_str() {
+            "allow" => Some(Action::Allow),
+            "deny" => Some(Action::Deny),
+            "busy" => Some(Action::Busy),
+            "challenge" => Some(Action::Challenge {
+                difficulty: r.difficulty.map(|d| in_range(&mut p, format!("{at}.difficulty"), d, 1, 32)),
+                k: r.k.map(|k| in_range(&mut p, format!("{at}.k"), k, 1, 64)),
+            }),
+            other => {
+                p.add(
+                    format!("{at}.action"),
+                    format!("{other:?} is not one of allow, challenge, deny, busy"),
+                );
+                None
+            }
+        };
+        if r.action != "challenge" && (r.difficulty.is_some() || r.k.is_some()) {
+            p.add(&at, "difficulty and k only apply to action \"challenge\"");
+        }
+        let mut routes = Vec::new();
+        for (j, path) in r.routes.iter().enumerate() {
+            let normalized = route::MatchKey::of(path).full;
+            if !path.starts_with('/') {
+                p.add(format!("{at}.routes[{j}]"), format!("{path:?} is not a path"));
+            } else if route::named(&protected, path).is_none() {
+                p.add(
+                    format!("{at}.routes[{j}]"),
+                    format!("{path:?} is not a protected route, so the rule would never apply"),
+                );
+            }
+            routes.push(normalized);
+        }
+        let when = conditions(&mut p, &format!("{at}.when"), &r.when, phone_known);
+        let not = r.not.as_ref().map(|c| conditions(&mut p, &format!("{at}.not"), c, phone_known));
+        if let Some(action) = action {
+            rules.push(Rule { name: r.name.clone(), routes, when, not, action, shadow: r.shadow });
+        }
+    }
+
+    let no_js = no_js(&mut p, &file.no_js, &protected, phone_known);
+
+    if !p.0.is_empty() {
+        return Err(PolicyErrors(p.0));
+    }
+    Ok(Policy {
+        difficulty,
+        k,
+        shadow: file.defaults.shadow,
+        risk,
+        protected,
+        pass,
+        phone_field: file.routes.phone_field,
+        phone_code_field: file.routes.phone_code_field,
+        attack,
+        rules,
+        no_js,
+    })
+}
+
+fn no_js(p: &mut Problems, f: &NoJsFile, protected: &[Route], phone_known: bool) -> NoJs {
+    let mut routes = Vec::new();
+    for (i, path) in f.routes.iter().enumerate() {
+        let normalized = route::MatchKey::of(path).full;
+        if !path.starts_with('/') {
+            p.add(format!("no_js.routes[{i}]"), format!("{path:?} is not a path"));
+        } else if route::named(protected, path).is_none() {
+            p.add(
+                format!("no_js.routes[{i}]"),
+                format!("{path:?} is not a protected route (the no-JS path only replaces a challenge)"),
+            );
+        }
+        routes.push(normalized);
+    }
+    if !(1..=600).contains(&f.wait_secs) {
+        p.add("no_js.wait_secs", format!("{} is outside 1..=600", f.wait_secs));
+    }
+    if !(10..=3600).contains(&f.ttl_secs) {
+        p.add("no_js.ttl_secs", format!("{} is outside 10..=3600", f.ttl_secs));
+    } else if f.ttl_secs < f.wait_secs.saturating_add(60) {
+        p.add(
+            "no_js.ttl_secs",
+            format!(
+                "{} leaves under a minute after no_js.wait_secs ({}) to press Continue",
+                f.ttl_secs, f.wait_secs
+            ),
+        );
+    }
+    if !(10..=3600).contains(&f.window_secs) {
+        p.add("no_js.window_secs", format!("{} is outside 10..=3600", f.window_secs));
+    }
+    let mut busy_at = Vec::new();
+    for (name, at) in &f.busy_at {
+        let place = format!("no_js.busy_at.{name}");
+        let kind = match name.as_str() {
+            "site" => Some(None),
+            other => CohortKind::parse(other).map(Some),
+        };
+        match kind {
+            None => p.add(place, "not one of site, asn, ip_prefix, country, ua_family, phone_code"),
+            Some(kind) => {
+                if *at == 0 {
+                    p.add(
+                        &place,
+                        "0 would shed every no-JS sign-up; leave no_js.routes empty to turn the path off",
+                    );
+                }
+                if kind == Some(CohortKind::PhoneCode) && !phone_known {
+                    p.add(&place, "phone_code needs routes.phone_field or routes.phone_code_field");
+                }
+                busy_at.push((kind, *at));
+            }
+        }
+    }
+    if !f.routes.is_empty() && f.busy_at.is_empty() {
+        p.add("no_js.busy_at", "lists no budget: the no-JS path needs at least one (its only price is time)");
+    }
+    NoJs { routes, wait_secs: f.wait_secs, ttl_secs: f.ttl_secs, window_secs: f.window_secs, busy_at }
+}
+
+/// Parses either spelling into the file's structure; a syntax or type error has a line and
+/// column.
+fn read(text: &str) -> Result<File, PolicyError> {
+    if is_json(text) {
+        return serde_json::from_str(text).map_err(|e| {
+            let message = e.to_string();
+            // serde_json appends " at line L column C"; the location says it already
+            let message = match message.rfind(" at line ") {
+                Some(at) => message.get(..at).unwrap_or(&message).to_string(),
+                None => message,
+            };
+            PolicyError { location: format!("line {}, column {}", e.line(), e.column()), message }
+        });
+    }
+    read_toml(text)
+}
+
+#[cfg(feature = "toml")]
+fn read_toml(text: &str) -> Result<File, PolicyError> {
+    toml::from_str(text).map_err(|e| {
+        let location = match e.span() {
+            Some(span) => {
+                let before = text.get(..span.start).unwrap_or("");
+                let line = before.matches('\n').count() + 1;
+                let column = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
+                format!("line {line}, column {column}")
+            }
+            None => "file".to_string(),
+        };
+        PolicyError { location, message: e.message().trim().to_string() }
+    })
+}
+
+#[cfg(not(feature = "toml"))]
+fn read_toml(_text: &str) -> Result<File, PolicyError> {
+    Err(PolicyError {
+        location: "file".to_string(),
+        message: "is not JSON: the Worker reads a policy as JSON (the bundled file is converted \
+                  at build time; for the POLICY var, convert with `gate policy json FILE`)"
+            .to_string(),
+    })
+}
+
+/// A valid TOML policy as one line of JSON, the form the Worker reads (`gate policy json`).
+#[cfg(feature = "toml")]
+pub fn to_json(text: &str) -> Result<String, PolicyErrors> {
+    load(text)?;
+    toml_document(text).map(|d| d.to_string()).ok_or_else(|| {
+        PolicyErrors(vec![PolicyError { location: "file".into(), message: "is not TOML".into() }])
+    })
+}
+
+#[cfg(feature = "toml")]
+fn toml_document(text: &str) -> Option<serde_json::Value> {
+    serde_json::to_value(toml::from_str::<toml::Table>(text).ok()?).ok()
+}
+
+#[cfg(not(feature = "toml"))]
+fn toml_document(_text: &str) -> Option<serde_json::Value> {
+    None
+}
+
+fn in_range(p: &mut Problems, at: impl Into<String>, value: u32, min: u32, max: u32) -> u8 {
+    if value < min || value > max {
+        p.add(at, format!("{value} is outside {min}..={max}"));
+    }
+    u8::try_from(value.clamp(min, max)).unwrap_or(u8::MAX)
+}
+
+/// Escalation levels: rising `at`, each with extra bits or (the last) busy.
+fn level_list(p: &mut Problems, at: &str, list: &[LevelFile]) -> Vec<Level> {
+    let mut levels = Vec::new();
+    let mut last_at = 0;
+    for (i, l) in list.iter().enumerate() {
+        let at = format!("{at}[{i}]");
+        if l.at <= last_at {
+            p.add(&at, format!("at = {} must be above the previous level's ({last_at})", l.at));
+        }
+        last_at = l.at;
+        match (l.extra_bits, l.busy) {
+            (Some(_), true) | (None, false) => p.add(&at, "needs either extra_bits or busy = true"),
+            _ => {}
+        }
+        if l.busy && i + 1 != list.len() {
+            p.add(&at, "the busy level must be the last");
+        }
+        let extra_bits = l.extra_bits.map(|b| in_range(p, format!("{at}.extra_bits"), b, 1, 15));
+        levels.push(Level { at: l.at, extra_bits, busy: l.busy });
+    }
+    levels
+}
+
+fn attack(p: &mut Problems, a: &AttackFile) -> Attack {
+    if !(10..=3600).contains(&a.window_secs) {
+        p.add("attack.window_secs", format!("{} is outside 10..=3600", a.window_secs));
+    }
+    let mut cohorts = Vec::new();
+    for (i, name) in a.cohorts.iter().enumerate() {
+        match CohortKind::parse(name) {
+            Some(k) => cohorts.push(k),
+            None => p.add(
+                format!("attack.cohorts[{i}]"),
+                format!("{name:?} is not one of asn, ip_prefix, country, ua_family, phone_code"),
+            ),
+        }
+    }
+    let levels = level_list(p, "attack.levels", &a.levels);
+    let mut cohort_levels = Vec::new();
+    for (name, list) in &a.cohort_levels {
+        let at = format!("attack.cohort_levels.{name}");
+        match CohortKind::parse(name) {
+            Some(kind) => cohort_levels.push((kind, level_list(p, &at, list))),
+            None => p.add(at, "not one of asn, ip_prefix, country, ua_family, phone_code"),
+        }
+    }
+    let mut panic_cohorts = Vec::new();
+    for (i, c) in a.panic_cohorts.iter().enumerate() {
+        let kind =
+            c.split_once(':').and_then(|(k, v)| (!v.is_empty()).then_some(k)).and_then(CohortKind::parse);
+        match kind {
+            Some(_) => panic_cohorts.push(CohortKey(c.clone())),
+            None => p.add(
+                format!("attack.panic_cohorts[{i}]"),
+                format!("{c:?} is not kind:value (e.g. \"asn:16509\")"),
+            ),
+        }
+    }
+    if a.retry_after_secs == 0 || a.retry_after_secs > 86_400 {
+        p.add("attack.retry_after_secs", format!("{} is outside 1..=86400", a.retry_after_secs));
+    }
+    Attack {
+        enabled: a.enabled,
+        window_secs: a.window_secs,
+        cohorts,
+        levels,
+        cohort_levels,
+        global_ceiling: a.global_ceiling,
+        panic: a.panic,
+        panic_cohorts,
+        retry_after_secs: a.retry_after_secs,
+        capacity: Vec::new(),
+    }
+}
+
+/// `[[attack.capacity]]`: one entry per protected route, one of the two rates each.
+fn capacity(p: &mut Problems, list: &[CapacityFile], protected: &[Route]) -> Vec<Capacity> {
+    let mut out: Vec<Capacity> = Vec::new();
+    for (i, c) in list.iter().enumerate() {
+        let at = format!("attack.capacity[{i}]");
+        let path = route::MatchKey::of(&c.route).full;
+        if !c.route.starts_with('/') {
+            p.add(format!("{at}.route"), format!("{:?} is not a path", c.route));
+        } else if route::named(protected, &c.route).is_none() {
+            p.add(format!("{at}.route"), format!("{:?} is not a protected route", c.route));
+        } else if out.iter().any(|o| o.route == path) {
+            p.add(format!("{at}.route"), format!("{:?} has a capacity already", c.route));
+        }
+        let (what, per_minute) = match (c.signups_per_minute, c.otp_sends_per_minute) {
+            (Some(n), None) => (CapacityOf::Signups, n),
+            (None, Some(n)) => (CapacityOf::OtpSends, n),
+            _ => {
+                p.add(&at, "needs exactly one of signups_per_minute or otp_sends_per_minute");
+                (CapacityOf::Signups, 1)
+            }
+        };
+        if !(1..=10_000_000).contains(&per_minute) {
+            p.add(&at, format!("{per_minute} per minute is outside 1..=10000000"));
+        }
+        let ceiling_bits = in_range(p, format!("{at}.ceiling_bits"), c.ceiling_bits, 1, 15);
+        let period_secs = u32::from(in_range(p, format!("{at}.period_secs"), c.period_secs, 1, 60));
+        out.push(Capacity { route: path, what, per_minute, ceiling_bits, period_secs });
+    }
+    out
+}
+
+fn conditions(p: &mut Problems, at: &str, c: &ConditionsFile, phone_known: bool) -> Conditions {
+    for (i, cc) in c.country.iter().enumerate() {
+        if cc.len() != 2 || !cc.chars().all(|ch| ch.is_ascii_alphabetic()) {
+            p.add(format!("{at}.country[{i}]"), format!("{cc:?} is not a two-letter country code"));
+        }
+    }
+    for (i, asn) in c.asn.iter().enumerate() {
+        if *asn == 0 {
+            p.add(format!("{at}.asn[{i}]"), "0 is not an ASN");
+        }
+    }
+    let mut cidrs = Vec::new();
+    for (i, s) in c.cidr.iter().enumerate() {
+        match Cidr::parse(s) {
+            Ok(c) => cidrs.push(c),
+            Err(e) => p.add(format!("{at}.cidr[{i}]"), e),
+        }
+    }
+    for (i, g) in c.user_agent.iter().enumerate() {
+        if g.is_empty() || g.len() > 256 {
+            p.add(format!("{at}.user_agent[{i}]"), "a pattern must have 1 to 256 characters");
+        }
+    }
+    let mut reasons = Vec::new();
+    for (i, r) in c.reasons.iter().enumerate() {
+        match ReasonCode::parse(r) {
+            Some(code) => reasons.push(code),
+            None => p.add(
+                format!("{at}.reasons[{i}]"),
+                format!("{r:?} is not a fingerprint reason code (README § Fingerprint checks)"),
+            ),
+        }
+    }
+    let mut phone_codes = Vec::new();
+    for (i, code) in c.phone_code.iter().enumerate() {
+        let digits = code.trim_start_matches('+');
+        if !crate::request::phone::is_calling_code(digits) {
+            p.add(format!("{at}.phone_code[{i}]"), format!("{code:?} is not an assigned calling code"));
+        }
+        phone_codes.push(digits.to_string());
+    }
+    if !c.phone_code.is_empty() && !phone_known {
+        p.add(format!("{at}.phone_code"), "needs routes.phone_field or routes.phone_code_field");
+    }
+    Conditions {
+        countries: c.country.iter().map(|s| s.to_ascii_uppercase()).collect(),
+        asns: c.asn.clone(),
+        cidrs,
+        user_agents: c.user_agent.iter().map(|s| s.to_ascii_lowercase()).collect(),
+        reasons,
+        phone_codes,
+        risk_at_least: c.risk_at_least,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::policy::{BUNDLED, BUNDLED_FINGERPRINT, BUNDLED_PATH, fingerprint};
+
+    const SAMPLE: &str = include_str!("../../policy/gate.toml");
+
+    #[test]
+    fn the_shipped_policy_loads() {
+        let p = load(SAMPLE).unwrap();
+        assert!(!p.protected.is_empty());
+        assert_eq!((p.difficulty, p.k), (17, 32));
+    }
+
+    #[test]
+    fn the_bundled_json_is_the_shipped_toml() {
+        // build.rs converts policy/gate.toml (GATE_POLICY unset in `cargo test`)
+        assert!(is_json(BUNDLED));
+        assert_eq!(load(BUNDLED).unwrap(), load(SAMPLE).unwrap());
+        assert_eq!(BUNDLED_FINGERPRINT, fingerprint(SAMPLE));
+        assert_eq!(BUNDLED_PATH, "policy/gate.toml");
+        // what `gate policy json` prints for the POLICY var reads back as the same policy
+        let json = to_json(SAMPLE).unwrap();
+        assert!(is_json(&json) && !json.contains('\n'));
+        assert_eq!(load(&json).unwrap(), load(SAMPLE).unwrap());
+        assert!(to_json("version = 1\n[defaults]\nk = 0\n").is_err(), "only a valid policy");
+    }
+
+    #[test]
+    fn json_reads_like_toml() {
+        let toml = "version = 1\n[defaults]\ndifficulty = 12\n[routes]\nprotected = [\"POST /join\"]\nphone_field = \"tel\"\n\
+                    [[rules]]\nname = \"cn\"\nwhen = { phone_code = [\"86\"], asn = [4134] }\naction = \"allow\"\n";
+        let json = r#"{"version": 1, "defaults": {"difficulty": 12}, "routes": {"protected": ["POST /join"], "phone_field": "tel"},
+                       "rules": [{"name": "cn", "when": {"phone_code": ["86"], "asn": [4134]}, "action": "allow"}]}"#;
+        assert_eq!(load(json).unwrap(), load(toml).unwrap());
+        assert_eq!(routes_only(json), routes_only(toml));
+        // validation is the same, with the same places
+        let e = load(r#"{"version": 1, "defaults": {"k": 0}, "routes": {"protected": ["POST /join"]}}"#)
+            .unwrap_err();
+        assert_eq!(e.0[0].to_string(), "defaults.k: 0 is outside 1..=64");
+        // syntax and type errors have a line and column, once
+        let e = load("{\"version\": 1,\n \"routes\": {\"protected\": 7}}").unwrap_err();
+        assert_eq!(e.0[0].location, "line 2, column 26", "{e}");
+        assert!(!e.0[0].message.contains(" at line "), "{e}");
+        let e = load("{\"version\": 1, \"routez\": {}}").unwrap_err();
+        assert!(e.0[0].message.contains("unknown field `routez`"), "{e}");
+    }
+
+    #[test]
+    fn routes_survive_errors_elsewhere() {
+        let text = "version = 9\n[defaults]\nk = 0\n[routes]\nprotected = [\"POST /signup\"]\npass = [\"POST /login\"]\n";
+        assert!(load(text).is_err());
+        let (protected, pass) = routes_only(text).unwrap();
+        assert_eq!((protected.len(), pass.len()), (1, 1));
+        assert!(routes_only("version = 1\n[routes]\nprotected = [\"bad\"]\n").is_none());
+        assert!(routes_only("not toml [").is_none());
+        assert!(routes_only("{\"routes\": ").is_none());
+        assert_eq!(fingerprint("x").len(), 16);
+    }
+
+    #[test]
+    fn capacity_entries_are_checked_all_at_once() {
+        let head = "version = 1\n[routes]\nprotected = [\"POST /signup\", \"POST /otp\"]\n";
+        let p = load(&format!(
+            "{head}[[attack.capacity]]\nroute = \"/SignUp\"\nsignups_per_minute = 300\n\
+             [[attack.capacity]]\nroute = \"/otp\"\notp_sends_per_minute = 40\nceiling_bits = 6\nperiod_secs = 5\n"
+        ))
+        .unwrap();
+        assert_eq!(
+            p.attack.capacity,
+            vec![
+                Capacity {
+                    route: "/signup".into(),
+                    what: CapacityOf::Signups,
+                    per_minute: 300,
+                    ceiling_bits: 8,
+                    period_secs: 10
+                },
+                Capacity {
+                    route: "/otp".into(),
+                    what: CapacityOf::OtpSends,
+                    per_minute: 40,
+                    ceiling_bits: 6,
+                    period_secs: 5
+                },
+            ]
+        );
+        let bad: &[(&str, &str)] = &[
+            (
+                "route = \"/login\"\nsignups_per_minute = 1",
+                "attack.capacity[0].route: \"/login\" is not a protected route",
+            ),
+            (
+                "route = \"signup\"\nsignups_per_minute = 1",
+                "attack.capacity[0].route: \"signup\" is not a path",
+            ),
+            ("route = \"/signup\"", "attack.capacity[0]: needs exactly one of"),
+            ("route = \"/signup\"\nsignups_per_minute = 1\notp_sends_per_minute = 1", "needs exactly one of"),
+            ("route = \"/signup\"\nsignups_per_minute = 0", "0 per minute is outside"),
+            (
+                "route = \"/signup\"\nsignups_per_minute = 9\nceiling_bits = 0",
+                "ceiling_bits: 0 is outside 1..=15",
+            ),
+            (
+                "route = \"/signup\"\nsignups_per_minute = 9\nperiod_secs = 61",
+                "period_secs: 61 is outside 1..=60",
+            ),
+            ("route = \"/signup\"\nsignups_per_minute = 9\nspeed = 1", "unknown field `speed`"),
+        ];
+        for (entry, want) in bad {
+            let e = load(&format!("{head}[[attack.capacity]]\n{entry}\n")).unwrap_err().to_string();
+            assert!(e.contains(want), "{entry:?}: {e}");
+        }
+        // two entries for one route (any spelling), and every problem at once
+        let e = load(&format!(
+            "{head}[[attack.capacity]]\nroute = \"/signup\"\nsignups_per_minute = 9\n\
+             [[attack.capacity]]\nroute = \"/signup/\"\nsignups_per_minute = 9\nceiling_bits = 99\n"
+        ))
+        .unwrap_err();
+        assert_eq!(e.0.len(), 2, "{e}");
+        assert!(e.to_string().contains("has a capacity already"), "{e}");
+    }
+
+    #[test]
+    fn syntax_errors_have_a_line() {
+        let e = load("version = 1\n[routes]\nprotected = [\"POST /signup\"\n").unwrap_err();
+        assert!(e.0[0].location.starts_with("line "), "{e}");
+    }
+}

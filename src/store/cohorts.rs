@@ -1,0 +1,395 @@
+//! A counter shard's logic over plain data: what the `Cohorts` Durable Object computes.
+//!
+//! Isolates send a shard one [`Exchange`] per flush (at most about once a second each): the
+//! sign-ups they counted per key since their last flush (deltas, not one call per sign-up),
+//! and the keys they want to know about. The shard applies the deltas at `now`, answers the
+//! keys' decayed counters, its own hot keys and its panic switches ([`Reply`]), and marks
+//! every key it changed as dirty. The object persists the dirty keys (one row per active
+//! cohort per persist, at most about once a second, [`Shard::take_dirty`]) and reloads them
+//! when it starts ([`Shard::load`]), so an evicted object does not forget a busy cohort.
+
+use crate::policy::Counter;
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use std::collections::{BTreeSet, HashMap};
+
+/// Default number of counter shards: enough that one object carries ~1/64 of the keys.
+pub const DEFAULT_SHARDS: u32 = 64;
+/// Most keys one exchange may add or read (bigger batches are split by the isolate).
+pub const MAX_KEYS_PER_EXCHANGE: usize = 512;
+/// Most hot keys a reply lists.
+pub const MAX_HOT: usize = 32;
+/// Counters kept per shard before decayed ones are dropped.
+pub const PRUNE_AT: usize = 50_000;
+/// A counter below this is forgotten (and its row deleted).
+pub const FORGET_BELOW: f64 = 0.01;
+/// Minimum time between two persists of a shard's dirty rows, ms.
+pub const PERSIST_EVERY_MS: u64 = 1000;
+
+/// The shard of a key: the first four bytes of its SHA-256, modulo the shard count.
+pub fn shard(key: &str, shards: u32) -> u32 {
+    let d: [u8; 32] = Sha256::digest(key.as_bytes()).into();
+    let [a, b, c, e, ..] = d;
+    u32::from_be_bytes([a, b, c, e]) % shards.max(1)
+}
+
+/// The Durable Object name of a shard.
+pub fn shard_name(shard: u32) -> String {
+    format!("cohorts-{shard}")
+}
+
+/// Sign-ups counted for a key since the isolate's last flush.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Delta {
+    /// Cohort key.
+    pub key: String,
+    /// How many sign-ups.
+    pub n: u32,
+    /// Decay window of the key's counter, seconds.
+    pub window_secs: u32,
+}
+
+/// One isolate's flush to one shard.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct Exchange {
+    /// Now at the isolate, ms since the epoch.
+    pub now_ms: u64,
+    /// Deltas to apply first.
+    pub add: Vec<Delta>,
+    /// Keys to answer (with their windows), besides those added.
+    pub read: Vec<(String, u32)>,
+    /// A key at or above this rate is "hot" and listed in the reply.
+    pub hot_at: f64,
+}
+
+/// A key's counter as the shard holds it.
+#[derive(Copy, Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct Cell {
+    /// The decaying count.
+    pub counter: Counter,
+    /// Its decay window, seconds.
+    pub window_secs: u32,
+}
+
+impl Cell {
+    /// The rate at `now_ms`.
+    pub fn rate(&self, now_ms: u64) -> f64 {
+        self.counter.at(now_ms as f64, self.window_secs)
+    }
+}
+
+/// A key's state in a reply.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Known {
+    /// Cohort key.
+    pub key: String,
+    /// Its counter.
+    pub cell: Cell,
+}
+
+/// The shard's answer to an exchange.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct Reply {
+    /// The added and read keys (a key the shard never saw is absent: rate 0).
+    pub keys: Vec<Known>,
+    /// The shard's hottest keys at or above `hot_at`.
+    pub hot: Vec<Known>,
+    /// The shard's panic switches still on: (key, until ms).
+    pub panics: Vec<(String, u64)>,
+}
+
+/// A persisted counter row.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Row {
+    /// Cohort key.
+    pub key: String,
+    /// The count at `at_ms`.
+    pub value: f64,
+    /// When, ms since the epoch.
+    pub at_ms: f64,
+    /// Decay window, seconds.
+    pub window_secs: u32,
+}
+
+/// A run-time panic switch for the shard: on until `until_ms`, or off (`until_ms` 0).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Panic {
+    /// `site`, `asn:16509`, ...
+    pub key: String,
+    /// Until when, ms since the epoch.
+    pub until_ms: u64,
+}
+
+/// One line of the busiest cohorts, for the stats page.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Entry {
+    /// The key.
+    pub key: String,
+    /// Current rate (sign-ups per window).
+    pub rate: f64,
+    /// Whether a run-time panic switch is on for it.
+    pub panic: bool,
+}
+
+/// What the object persists after a change.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Persist {
+    /// Rows to upsert.
+    pub upsert: Vec<Row>,
+    /// Keys whose rows to delete (decayed to nothing).
+    pub delete: Vec<String>,
+}
+
+/// One counter shard.
+#[derive(Clone, Debug, Default)]
+pub struct Shard {
+    cells: HashMap<String, Cell>,
+    panics: HashMap<String, u64>,
+    dirty: BTreeSet<String>,
+    persisted_ms: Option<u64>,
+}
+
+impl Shard {
+    /// A shard from its persisted rows and panic switches.
+    pub fn load(rows: Vec<Row>, panics: Vec<Panic>) -> Shard {
+        let cells = rows
+            .into_iter()
+            .map(|r| {
+                (
+                    r.key,
+                    Cell { counter: Counter { value: r.value, at_ms: r.at_ms }, window_secs: r.window_secs },
+                )
+            })
+            .collect();
+        let panics = panics.into_iter().map(|p| (p.key, p.until_ms)).collect();
+        Shard { cells, panics, dirty: BTreeSet::new(), persisted_ms: None }
+    }
+
+    /// Applies an isolate's deltas at its `now` and answers its keys, the hot keys and the
+    /// panic switches.
+    pub fn exchange(&mut self, e: &Exchange) -> Reply {
+        let now = e.now_ms;
+        let mut reply = Reply::default();
+        for d in e.add.iter().take(MAX_KEYS_PER_EXCHANGE) {
+            let cell = self.cells.entry(d.key.clone()).or_default();
+            let window = d.window_secs.max(1);
+            let value = cell.counter.at(now as f64, window) + f64::from(d.n);
+            *cell = Cell {
+                counter: Counter { value, at_ms: (now as f64).max(cell.counter.at_ms) },
+                window_secs: window,
+            };
+            self.dirty.insert(d.key.clone());
+            reply.keys.push(Known { key: d.key.clone(), cell: *cell });
+        }
+        for (key, window) in e.read.iter().take(MAX_KEYS_PER_EXCHANGE) {
+            if reply.keys.iter().any(|k| &k.key == key) {
+                continue;
+            }
+            if let Some(cell) = self.cells.get(key) {
+                // the reader's window wins if the key was counted with another one
+                reply.keys.push(Known { key: key.clone(), cell: Cell { window_secs: *window, ..*cell } });
+            }
+        }
+        reply.hot = self.hot(now, e.hot_at);
+        reply.panics = self.panics_on(now);
+        if self.cells.len() > PRUNE_AT {
+            self.cells.retain(|_, c| c.rate(now) >= FORGET_BELOW);
+        }
+        reply
+    }
+
+    /// The keys at or above `at`, hottest first.
+    fn hot(&self, now: u64, at: f64) -> Vec<Known> {
+        if at.is_nan() || at <= 0.0 {
+            return Vec::new();
+        }
+        let mut hot: Vec<Known> = self
+            .cells
+            .iter()
+            .filter(|(_, c)| c.rate(now) >= at)
+            .map(|(k, c)| Known { key: k.clone(), cell: *c })
+            .collect();
+        hot.sort_by(|a, b| b.cell.rate(now).total_cmp(&a.cell.rate(now)));
+        hot.truncate(MAX_HOT);
+        hot
+    }
+
+    fn panics_on(&self, now: u64) -> Vec<(String, u64)> {
+        let mut on: Vec<(String, u64)> =
+            self.panics.iter().filter(|(_, until)| **until > now).map(|(k, u)| (k.clone(), *u)).collect();
+        on.sort();
+        on
+    }
+
+    /// Sets (or clears, `until_ms` 0) a panic switch. The object stores it before answering.
+    pub fn set_panic(&mut self, p: &Panic) {
+        if p.until_ms == 0 {
+            self.panics.remove(&p.key);
+        } else {
+            self.panics.insert(p.key.clone(), p.until_ms);
+        }
+    }
+
+    /// Whether dirty rows wait and the last persist is old enough to write them now.
+    pub fn persist_due(&self, now_ms: u64) -> bool {
+        !self.dirty.is_empty()
+            && self.persisted_ms.is_none_or(|t| now_ms.saturating_sub(t) >= PERSIST_EVERY_MS)
+    }
+
+    /// Whether dirty rows wait at all (the object then sets an alarm).
+    pub fn has_dirty(&self) -> bool {
+        !self.dirty.is_empty()
+    }
+
+    /// The rows to write: one per cohort changed since the last persist (however many
+    /// sign-ups it got), and the decayed ones to delete.
+    pub fn take_dirty(&mut self, now_ms: u64) -> Persist {
+        let mut out = Persist::default();
+        for key in std::mem::take(&mut self.dirty) {
+            match self.cells.get(&key) {
+                Some(c) if c.rate(now_ms) >= FORGET_BELOW => out.upsert.push(Row {
+                    key,
+                    value: c.counter.value,
+                    at_ms: c.counter.at_ms,
+                    window_secs: c.window_secs,
+                }),
+                _ => out.delete.push(key),
+            }
+        }
+        self.persisted_ms = Some(now_ms);
+        out
+    }
+
+    /// The busiest cohorts and the panic switches on, for the stats page.
+    pub fn top(&self, now_ms: u64, n: usize) -> Vec<Entry> {
+        let panicked = |key: &str| self.panics.get(key).is_some_and(|u| *u > now_ms);
+        let mut entries: Vec<Entry> = self
+            .cells
+            .iter()
+            .map(|(key, c)| Entry { rate: c.rate(now_ms), panic: panicked(key), key: key.clone() })
+            .filter(|e| e.rate >= 0.5 || e.panic)
+            .collect();
+        for (key, until) in &self.panics {
+            if *until > now_ms && !entries.iter().any(|e| &e.key == key) {
+                entries.push(Entry { key: key.clone(), rate: 0.0, panic: true });
+            }
+        }
+        entries.sort_by(|a, b| b.rate.total_cmp(&a.rate).then_with(|| a.key.cmp(&b.key)));
+        entries.truncate(n);
+        entries
+    }
+
+    /// How many counters the shard holds.
+    pub fn len(&self) -> usize {
+        self.cells.len()
+    }
+
+    /// Whether the shard holds no counter.
+    pub fn is_empty(&self) -> bool {
+        self.cells.is_empty()
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::cloned_ref_to_slice_refs)] // `&[k.clone()]` reads better in these tables
+mod tests {
+    use super::*;
+
+    fn add(now_ms: u64, key: &str, n: u32) -> Exchange {
+        Exchange {
+            now_ms,
+            add: vec![Delta { key: key.into(), n, window_secs: 60 }],
+            read: Vec::new(),
+            hot_at: 10.0,
+        }
+    }
+
+    #[test]
+    fn keys_spread_over_many_shards() {
+        let mut counts = vec![0u32; 64];
+        for asn in 0..6400 {
+            counts[shard(&format!("asn:{asn}"), 64) as usize] += 1;
+        }
+        // ~100 per shard; no shard carries more than twice its share
+        assert!(counts.iter().all(|&c| (50..=200).contains(&c)), "{counts:?}");
+        assert_eq!(shard("asn:1", 0), 0);
+        assert_eq!(shard("asn:1", 1), 0);
+        assert_eq!(shard_name(7), "cohorts-7");
+    }
+
+    #[test]
+    fn a_batch_of_deltas_counts_like_single_sign_ups() {
+        let mut one_by_one = Shard::default();
+        for i in 0..30 {
+            one_by_one.exchange(&add(1_000_000 + i * 10, "asn:1", 1));
+        }
+        let mut batched = Shard::default();
+        let r = batched.exchange(&add(1_000_300, "asn:1", 30));
+        let a = one_by_one.top(1_000_300, 1)[0].rate;
+        let b = r.keys[0].cell.rate(1_000_300);
+        assert!((a - b).abs() < 0.1, "{a} vs {b}");
+        assert!((b - 30.0).abs() < 1e-9);
+    }
+
+    #[test]
+    fn replies_carry_read_keys_hot_keys_and_panics() {
+        let mut s = Shard::default();
+        s.exchange(&add(1_000, "asn:1", 50));
+        s.exchange(&add(1_000, "asn:2", 3));
+        s.set_panic(&Panic { key: "site".into(), until_ms: 60_000 });
+        let r = s.exchange(&Exchange {
+            now_ms: 2_000,
+            add: Vec::new(),
+            read: vec![("asn:2".into(), 60), ("asn:9".into(), 60)],
+            hot_at: 10.0,
+        });
+        assert_eq!(r.keys.len(), 1, "an unknown key is absent (rate 0)");
+        assert_eq!(r.keys[0].key, "asn:2");
+        assert_eq!(r.hot.iter().map(|k| k.key.as_str()).collect::<Vec<_>>(), ["asn:1"]);
+        assert_eq!(r.panics, vec![("site".to_string(), 60_000)]);
+        // expired and cleared switches are not answered
+        assert!(s.exchange(&Exchange { now_ms: 61_000, ..Exchange::default() }).panics.is_empty());
+        s.set_panic(&Panic { key: "site".into(), until_ms: 0 });
+        assert!(s.top(3_000, 10).iter().all(|e| !e.panic));
+    }
+
+    #[test]
+    fn one_row_per_active_cohort_per_persist_and_reload_keeps_the_rate() {
+        let mut s = Shard::default();
+        for i in 0..100 {
+            s.exchange(&add(10_000 + i, "asn:1", 1));
+            s.exchange(&add(10_000 + i, "asn:2", 2));
+        }
+        assert!(s.persist_due(10_100));
+        let p = s.take_dirty(10_100);
+        assert_eq!(p.upsert.len(), 2, "200 exchanges, two cohorts: two rows");
+        assert!(!s.persist_due(10_200), "nothing changed since");
+        s.exchange(&add(10_300, "asn:1", 1));
+        assert!(!s.persist_due(10_300), "at most one persist a second");
+        assert!(s.persist_due(11_100));
+
+        // the object is evicted mid-spike and restarts from its rows
+        let reloaded = Shard::load(p.upsert, vec![Panic { key: "asn:3".into(), until_ms: 99_000 }]);
+        let before = s.top(20_000, 10);
+        let after = reloaded.top(20_000, 10);
+        let rate = |v: &[Entry], k: &str| v.iter().find(|e| e.key == k).map(|e| e.rate).unwrap_or(0.0);
+        assert!((rate(&after, "asn:2") - rate(&before, "asn:2")).abs() < 0.01);
+        assert!(rate(&after, "asn:2") > 150.0, "a pause of 10 s does not reset a busy cohort");
+        assert!(after.iter().any(|e| e.key == "asn:3" && e.panic));
+    }
+
+    #[test]
+    fn decayed_rows_are_deleted() {
+        let mut s = Shard::default();
+        s.exchange(&add(0, "asn:1", 1));
+        let _ = s.take_dirty(0);
+        // touched again an hour later: decayed to nothing, its row goes
+        s.exchange(&Exchange {
+            now_ms: 3_600_000,
+            add: vec![Delta { key: "asn:1".into(), n: 0, window_secs: 60 }],
+            ..Exchange::default()
+        });
+        let p = s.take_dirty(3_600_000);
+        assert_eq!(p.delete, vec!["asn:1".to_string()]);
+    }
+}
