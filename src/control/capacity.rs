@@ -134,6 +134,12 @@ pub struct Controller {
 const SITE: &str = "site";
 
 impl Controller {
+    /// Whether a tick at `now` would act (once per period): callers skip gathering the
+    /// readings otherwise, which keeps a request's cost independent of the number of cohorts.
+    pub fn due(&self, p: &Params, now_ms: u64) -> bool {
+        self.last_tick_ms.is_none_or(|t| now_ms.saturating_sub(t) >= p.period_ms)
+    }
+
     /// Feeds the counter readings at `now` (decaying counts over `window_secs`: the route's
     /// `site` total and each cohort's); acts at most once per period. Returns whether a price
     /// changed.
@@ -145,7 +151,7 @@ impl Controller {
         cohorts: &[(String, f64)],
         now_ms: u64,
     ) -> bool {
-        if self.last_tick_ms.is_some_and(|t| now_ms.saturating_sub(t) < p.period_ms) {
+        if !self.due(p, now_ms) {
             return false;
         }
         self.last_tick_ms = Some(now_ms);
@@ -466,5 +472,17 @@ mod tests {
         }
         sim.run(600, &normal);
         assert_eq!(sim.ctl.global(), 0);
+    }
+
+    #[test]
+    fn it_is_due_once_per_period_and_says_so_before_a_tick() {
+        let p = Params::new(100, 8);
+        let mut ctl = Controller::default();
+        assert!(ctl.due(&p, 0));
+        ctl.tick(&p, 60, 0.0, &[], 1_000);
+        assert!(!ctl.due(&p, 1_000));
+        assert!(!ctl.due(&p, 10_999));
+        assert!(ctl.due(&p, 11_000));
+        assert!(!ctl.tick(&p, 60, 5.0, &[], 5_000), "a tick before the period does nothing");
     }
 }

@@ -141,11 +141,13 @@ impl Control {
         now_ms: u64,
     ) -> CapacityPrice {
         let params = Params::of(cap);
-        let total = cap.total_key();
-        let total_count = self.snapshot.count_of(&total.0, now_ms);
-        let cohorts = self.snapshot.under(&format!("{}|", total.0), now_ms);
         let ctl = self.capacity.entry(cap.route.clone()).or_default();
-        ctl.tick(&params, window_secs, total_count, &cohorts, now_ms);
+        if ctl.due(&params, now_ms) {
+            let total = cap.total_key();
+            let total_count = self.snapshot.count_of(&total.0, now_ms);
+            let cohorts = self.snapshot.under(&format!("{}|", total.0), now_ms);
+            ctl.tick(&params, window_secs, total_count, &cohorts, now_ms);
+        }
         let mine: Vec<&str> =
             keys.iter().filter(|k| !k.0.starts_with(CAPACITY_PREFIX)).map(|k| k.0.as_str()).collect();
         let (extra_bits, shed) = match ctl.price(&params, &mine) {

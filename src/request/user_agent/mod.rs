@@ -11,6 +11,8 @@
 //! (for logs), and whether the engine is embedded in [`UserAgent::webview`]; neither feeds the
 //! binding or the `ua_family` cohort, so one word keeps one meaning there.
 
+use std::cell::RefCell;
+
 /// A browser or tool family: the engine and its vendor, never the app around it.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum Family {
@@ -211,7 +213,29 @@ const APPS: &[(&str, &str)] = &[
 
 impl UserAgent {
     /// Parses a User-Agent header value. Never fails: odd input becomes `Other` or `Missing`.
+    ///
+    /// A request's header is read by several layers (binding, signals, cohorts, the log), so
+    /// the last answer is kept per thread: a pure function's memo, not state.
     pub fn parse(raw: &str) -> UserAgent {
+        thread_local! {
+            static LAST: RefCell<Option<(String, UserAgent)>> = const { RefCell::new(None) };
+        }
+        let hit = LAST.with(|last| {
+            last.try_borrow().ok()?.as_ref().filter(|(r, _)| r == raw).map(|(_, ua)| ua.clone())
+        });
+        if let Some(ua) = hit {
+            return ua;
+        }
+        let ua = Self::parse_fresh(raw);
+        LAST.with(|last| {
+            if let Ok(mut last) = last.try_borrow_mut() {
+                *last = Some((raw.to_string(), ua.clone()));
+            }
+        });
+        ua
+    }
+
+    fn parse_fresh(raw: &str) -> UserAgent {
         let raw = raw.trim();
         let mobile = ["Mobile", "Android", "iPhone", "iPad"].iter().any(|m| raw.contains(m));
         let platform = Platform::of(raw);

@@ -421,3 +421,16 @@ fn hostile_input_does_not_panic() {
         let _ = UserAgent::parse(raw).family_major();
     }
 }
+
+#[test]
+fn the_memo_answers_each_header_for_itself() {
+    let chrome = "Mozilla/5.0 (X11) Chrome/131.0 Safari/537.36";
+    let curl = "curl/8.5.0";
+    for _ in 0..3 {
+        assert_eq!(UserAgent::parse(chrome), UserAgent::parse_fresh(chrome));
+        assert_eq!(UserAgent::parse(curl), UserAgent::parse_fresh(curl));
+        assert_eq!(UserAgent::parse(curl), UserAgent::parse_fresh(curl));
+    }
+    assert!(UserAgent::parse(chrome).family.is_chromium());
+    assert!(!UserAgent::parse(curl).family.is_browser());
+}
