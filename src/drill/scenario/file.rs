@@ -1,0 +1,165 @@
+//! The scenario file as written: serde's view of the TOML, before any check.
+
+use serde::Deserialize;
+use std::collections::BTreeMap;
+
+// ---------------------------------------------------------------------------------------------
+// The file as written
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct File {
+    pub(super) version: u32,
+    pub(super) name: String,
+    #[serde(default)]
+    pub(super) description: String,
+    pub(super) duration_secs: u32,
+    #[serde(default)]
+    pub(super) seed: u64,
+    pub(super) origin: OriginFile,
+    #[serde(default)]
+    pub(super) drill: DrillFile,
+    #[serde(default)]
+    pub(super) devices: BTreeMap<String, DeviceFile>,
+    #[serde(default)]
+    pub(super) networks: Vec<NetworkFile>,
+    #[serde(default)]
+    pub(super) people: Vec<PeopleFile>,
+    #[serde(default)]
+    pub(super) attackers: Vec<AttackerFile>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct OriginFile {
+    pub(super) signup_capacity_per_min: u32,
+    #[serde(default)]
+    pub(super) otp_route: Option<String>,
+    #[serde(default)]
+    pub(super) otp_capacity_per_min: Option<u32>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub(super) struct DrillFile {
+    pub(super) discount_bits: u32,
+    pub(super) max_queue_secs: u32,
+    pub(super) rtt_ms: u32,
+}
+
+impl Default for DrillFile {
+    fn default() -> Self {
+        DrillFile { discount_bits: 16, max_queue_secs: 60, rtt_ms: 80 }
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct DeviceFile {
+    #[serde(default)]
+    pub(super) hash_rate: Option<f64>,
+    #[serde(default)]
+    pub(super) threads: Option<u32>,
+    #[serde(default)]
+    pub(super) overhead_ms: Option<u32>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct NetworkFile {
+    pub(super) name: String,
+    pub(super) kind: String,
+    #[serde(default)]
+    pub(super) asns: Option<u32>,
+    #[serde(default)]
+    pub(super) asn_list: Vec<u32>,
+    #[serde(default = "default_prefixes")]
+    pub(super) prefixes: u32,
+}
+
+pub(super) fn default_prefixes() -> u32 {
+    16
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct PeopleFile {
+    pub(super) name: String,
+    #[serde(default = "default_route")]
+    pub(super) route: String,
+    pub(super) rate: Vec<(f64, f64)>,
+    pub(super) networks: BTreeMap<String, f64>,
+    pub(super) countries: BTreeMap<String, f64>,
+    #[serde(default)]
+    pub(super) devices: BTreeMap<String, f64>,
+    #[serde(default)]
+    pub(super) browsers: Vec<String>,
+    #[serde(default)]
+    pub(super) patience: PatienceFile,
+}
+
+pub(super) fn default_route() -> String {
+    "/signup".into()
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub(super) struct PatienceFile {
+    pub(super) give_up_secs: u32,
+    pub(super) busy_answers: u32,
+    pub(super) retry_probability: f64,
+}
+
+impl Default for PatienceFile {
+    fn default() -> Self {
+        PatienceFile { give_up_secs: 60, busy_answers: 2, retry_probability: 0.5 }
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct AttackerFile {
+    pub(super) name: String,
+    #[serde(default = "default_route")]
+    pub(super) route: String,
+    pub(super) rate: Vec<(f64, f64)>,
+    #[serde(default)]
+    pub(super) budget: BudgetFile,
+    pub(super) networks: BTreeMap<String, f64>,
+    #[serde(default)]
+    pub(super) countries: BTreeMap<String, f64>,
+    pub(super) realism: String,
+    #[serde(default = "yes")]
+    pub(super) rotate: bool,
+    #[serde(default = "default_addresses")]
+    pub(super) addresses: u32,
+    #[serde(default)]
+    pub(super) retry_on_busy: bool,
+    #[serde(default)]
+    pub(super) replays: u32,
+    #[serde(default)]
+    pub(super) flood: bool,
+    #[serde(default)]
+    pub(super) phone_codes: Vec<String>,
+}
+
+pub(super) fn yes() -> bool {
+    true
+}
+
+pub(super) fn default_addresses() -> u32 {
+    16
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct BudgetFile {
+    #[serde(default)]
+    pub(super) cores: Option<u32>,
+    #[serde(default)]
+    pub(super) core_hash_rate: Option<f64>,
+    #[serde(default)]
+    pub(super) gpus: Option<u32>,
+    #[serde(default)]
+    pub(super) gpu_hash_rate: Option<f64>,
+}
