@@ -282,18 +282,25 @@ fn read(text: &str) -> Result<File, PolicyError> {
 
 #[cfg(feature = "toml")]
 fn read_toml(text: &str) -> Result<File, PolicyError> {
-    toml::from_str(text).map_err(|e| {
-        let location = match e.span() {
-            Some(span) => {
-                let before = text.get(..span.start).unwrap_or("");
-                let line = before.matches('\n').count() + 1;
-                let column = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
-                format!("line {line}, column {column}")
-            }
-            None => "file".to_string(),
-        };
-        PolicyError { location, message: e.message().trim().to_string() }
+    toml::from_str(text).map_err(|e| PolicyError {
+        location: toml_location(text, &e),
+        message: e.message().trim().to_string(),
     })
+}
+
+/// Where in `text` a TOML error is, as `line L, column C` (or `file`): the policy's and the
+/// drill scenario's loaders say it the same way.
+#[cfg(feature = "toml")]
+pub(crate) fn toml_location(text: &str, e: &toml::de::Error) -> String {
+    match e.span() {
+        Some(span) => {
+            let before = text.get(..span.start).unwrap_or("");
+            let line = before.matches('\n').count() + 1;
+            let column = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
+            format!("line {line}, column {column}")
+        }
+        None => "file".to_string(),
+    }
 }
 
 #[cfg(not(feature = "toml"))]

@@ -27,6 +27,8 @@ pub use cohort::{
 pub use decide::{Decision, Outcome};
 #[cfg(feature = "toml")]
 pub use load::to_json;
+#[cfg(feature = "toml")]
+pub(crate) use load::toml_location;
 pub use load::{PolicyError, PolicyErrors, load, routes_only};
 pub use nojs::{NO_JS_PREFIX, NoJs};
 pub use rules::{Action, Cidr, Conditions, Rule};

@@ -10,15 +10,7 @@ use super::*;
 /// Reads and validates a scenario, reporting every problem at once.
 pub fn load(text: &str) -> Result<Scenario, ScenarioErrors> {
     let file: File = toml::from_str(text).map_err(|e| {
-        let location = match e.span() {
-            Some(span) => {
-                let before = text.get(..span.start).unwrap_or("");
-                let line = before.matches('\n').count() + 1;
-                let column = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
-                format!("line {line}, column {column}")
-            }
-            None => "file".to_string(),
-        };
+        let location = crate::policy::toml_location(text, &e);
         ScenarioErrors(vec![ScenarioError { location, message: e.message().trim().to_string() }])
     })?;
     let mut p = Problems(Vec::new());
