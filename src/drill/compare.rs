@@ -126,20 +126,35 @@ pub fn table(reports: &[Report]) -> String {
             .map(|p| p.admitted + p.replays_admitted)
             .sum();
         let core: f64 = r.populations.iter().filter(|p| p.kind == "attacker").map(|p| p.core_seconds).sum();
+        let gpu: f64 = r.populations.iter().filter(|p| p.kind == "attacker").map(|p| p.gpu_seconds).sum();
         let per_min = bots as f64 / (f64::from(r.duration_secs) / 60.0);
-        let cost = if core > 0.0 && bots > 0 {
+        let mut cost = if core > 0.0 && bots > 0 {
             format!("{:.1}", core / bots as f64)
         } else if core > 0.0 {
             format!("{core:.0} spent, 0 admitted")
         } else {
             "0".into()
         };
+        // a GPU fleet pays in GPU-seconds, which core-seconds would show as free
+        if gpu > 0.0 {
+            cost += &if bots > 0 {
+                format!(" + {:.2} GPU-s", gpu / bots as f64)
+            } else {
+                format!(" + {gpu:.0} GPU-s spent")
+            };
+        }
+        // no person came from outside the attackers' networks: nothing to measure
+        let outside = if r.people.outside_attack_offered == 0 {
+            "-".to_string()
+        } else {
+            format!("{:.1}%", r.people.outside_attack_pct)
+        };
         let _ = writeln!(
             o,
-            "| {} | {:.1}% | {:.1}% | {} | {} | {} | {} | {:.1} | {} | {} |",
+            "| {} | {:.1}% | {} | {} | {} | {} | {} | {:.1} | {} | {} |",
             r.defence,
             r.people.admitted_pct,
-            r.people.outside_attack_pct,
+            outside,
             p95("desktop"),
             p95("phone"),
             share(&|k| k == "tool" || k == "copied_ua"),
@@ -150,4 +165,41 @@ pub fn table(reports: &[Report]) -> String {
         );
     }
     o
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::drill::report::PopStats;
+
+    fn gpu_fleet(admitted: u64) -> PopStats {
+        PopStats {
+            name: "gpu".into(),
+            kind: "attacker".into(),
+            realism: "browser_farm".into(),
+            offered: 10,
+            admitted,
+            gpu_seconds: 8.0,
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn the_table_says_what_was_not_measured_and_what_a_gpu_paid() {
+        let mut r = Report::default();
+        r.defence = "d".into();
+        r.duration_secs = 60;
+        r.populations = vec![gpu_fleet(4)];
+        let row = |r: &Report| table(std::slice::from_ref(r)).lines().last().unwrap_or("").to_string();
+        // no person outside the attackers' networks: "-", not 0 %
+        let cells: Vec<String> = row(&r).split('|').map(|c| c.trim().to_string()).collect();
+        assert_eq!(cells[3], "-", "{cells:?}");
+        // a GPU fleet's cost is in GPU-seconds per admitted sign-up
+        assert_eq!(cells[9], "0 + 2.00 GPU-s", "{cells:?}");
+        r.populations = vec![gpu_fleet(0)];
+        assert!(row(&r).contains("0 + 8 GPU-s spent"), "{}", row(&r));
+        r.people.outside_attack_offered = 4;
+        r.people.outside_attack_pct = 50.0;
+        assert!(row(&r).contains("| 50.0% |"), "{}", row(&r));
+    }
 }
