@@ -772,6 +772,7 @@ fn shadow_mode_forwards_and_logs_what_would_have_happened() {
         let issued = g.send(&Req::get("/__gate/challenge?route=/signup"));
         assert_eq!(issued.json()["difficulty"], 4, "{name}");
         assert_eq!(issued.log().shadow.as_deref(), Some("deny (rule \"no DE\")"), "{name}");
+        assert!(issued.tallies().contains(&("shadow", "no DE".to_string())), "{name}");
         let sol = solve(issued.json()["token"].as_str().unwrap());
         let run = g.send(&client().solution(&sol));
         assert_eq!(run.status(), 200, "{name}");
@@ -780,8 +781,8 @@ fn shadow_mode_forwards_and_logs_what_would_have_happened() {
         assert_eq!(log.action, Action::Forward, "{name}");
         assert_eq!(log.shadow.as_deref(), Some("deny (rule \"no DE\")"), "{name}");
         assert_eq!(log.outcome.as_deref(), Some("price 4x4"), "{name}");
-        // the enforced decision has no rule: both counts are under "-"
-        assert_eq!(run.tallies(), [("forward", "-".to_string()), ("shadow", "-".to_string())], "{name}");
+        // the enforced decision has no rule; the shadow count names the rule that would fire
+        assert_eq!(run.tallies(), [("forward", "-".to_string()), ("shadow", "no DE".to_string())], "{name}");
     }
 }
 

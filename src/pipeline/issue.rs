@@ -116,7 +116,8 @@ pub fn start<'a>(config: &'a Config, facts: &'a RequestFacts, random: [u8; 16], 
         let rule = decision.rule.clone().unwrap_or_else(|| "-".into());
         let mut tallies = vec![Tally::new("issue", rule.clone())];
         if decision.shadow.is_some() {
-            tallies.push(Tally::new("shadow", rule));
+            let would = decision.shadow_rule.clone().unwrap_or(rule);
+            tallies.push(Tally::new("shadow", would));
         }
         let mut json = signed.to_json();
         if policy.phone_matters(&route.path) {

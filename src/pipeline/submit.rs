@@ -317,7 +317,8 @@ fn verify(sub: Sub<'_>, raw: String, phone: Option<String>, body: Vec<u8>) -> St
                         let rule = decision.rule.clone().unwrap_or_else(|| "-".into());
                         let mut tallies = vec![Tally::new("forward", rule.clone())];
                         if decision.shadow.is_some() {
-                            tallies.push(Tally::new("shadow", rule));
+                            let would = decision.shadow_rule.clone().unwrap_or(rule);
+                            tallies.push(Tally::new("shadow", would));
                         }
                         // only a fresh spend (or fail-open) reaches here, and only a sign-up the
                         // origin accepted (2xx or 3xx) is counted

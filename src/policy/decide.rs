@@ -46,6 +46,9 @@ pub struct Decision {
     pub level: usize,
     /// In shadow mode: what would have been enforced, and why.
     pub shadow: Option<(Outcome, String)>,
+    /// In shadow mode: the rule that would have decided, if any (the stats count shadow
+    /// outcomes under it, so an operator sees which rule a switch to enforcing would fire).
+    pub shadow_rule: Option<String>,
 }
 
 impl Policy {
@@ -100,18 +103,21 @@ impl Policy {
         let full = self.evaluate(s, cohorts, true);
         if self.shadow {
             let base = Outcome::Price { difficulty: self.difficulty, k: self.k };
-            let shadow = (full.outcome != base).then(|| (full.outcome.clone(), full.why.clone()));
+            let differs = full.outcome != base;
+            let shadow = differs.then(|| (full.outcome.clone(), full.why.clone()));
             return Decision {
                 outcome: base,
                 why: "shadow mode: base price".into(),
                 rule: None,
                 level: full.level,
                 shadow,
+                shadow_rule: full.rule.filter(|_| differs),
             };
         }
         if full.rule.as_ref().is_some_and(|name| self.rules.iter().any(|r| &r.name == name && r.shadow)) {
             let mut enforced = self.evaluate(s, cohorts, false);
             enforced.shadow = Some((full.outcome, full.why));
+            enforced.shadow_rule = full.rule;
             return enforced;
         }
         full
@@ -124,6 +130,7 @@ impl Policy {
             rule: rule.map(|r| r.name.clone()),
             level,
             shadow: None,
+            shadow_rule: None,
         };
         // panic switches: the whole site, or one of the request's cohorts
         let mine = s.cohorts(&CohortKind::ALL);
