@@ -136,6 +136,7 @@ fn issue_refuses_routes_it_does_not_protect() {
     }
     let post = g.send(&Req::post("/__gate/challenge?route=/signup", ""));
     assert_eq!((post.status(), post.error()), (405, Some("method_not_allowed")));
+    assert_eq!(post.tallies(), [("reject", "method_not_allowed".to_string())]);
 }
 
 #[test]
@@ -831,6 +832,7 @@ fn no_js_wait_page_then_continue_forwards_once_without_the_token() {
     assert!(early.html().contains(&token));
     assert_eq!((early.log().code.as_deref(), early.log().no_js), (Some("too_early"), true));
     assert!(!early.spent() && early.forwarded().is_none());
+    assert_eq!(early.tallies(), [("reject", "too_early".to_string())]);
     let api_early =
         g.send(&cont.clone().header("accept", "application/json").header("sec-fetch-mode", "cors"));
     assert_eq!((api_early.status(), api_early.error()), (429, Some("too_early")));

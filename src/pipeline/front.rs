@@ -123,7 +123,8 @@ pub fn route<'a>(loaded: &'a Loaded, facts: &RequestFacts, now: UnixTime) -> Fro
 fn endpoint<'a>(loaded: &'a Loaded, facts: &RequestFacts, sub: &str, now: UnixTime) -> Front<'a> {
     let refuse = |r: Rejection| {
         let line = DecisionLog::reject(&r, facts, now);
-        Front::done(Done::logged(reply::rejection(&r, None, &Audience::Api), line, Vec::new()))
+        let tally = vec![Tally::new("reject", r.kind().code())];
+        Front::done(Done::logged(reply::rejection(&r, None, &Audience::Api), line, tally))
     };
     let method = facts.method.as_str();
     let wants = |m: &str| {

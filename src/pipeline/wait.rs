@@ -212,7 +212,7 @@ impl<'a> Path<'a> {
                     )
                     .with_header("Retry-After", left.to_string()),
                 };
-                return Step::done(Done::logged(reply, line, Vec::new()));
+                return Step::done(Done::logged(reply, line, vec![Tally::new("reject", "too_early")]));
             }
             Err(e) => return Step::done(sub.refuse(e.rejection(), Known3::NOTHING)),
         };
