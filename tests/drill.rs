@@ -5,44 +5,27 @@
 
 use gate::drill::engine::{self, Defence};
 use gate::drill::{self, compare, scenario};
-use std::fs;
-use std::path::{Path, PathBuf};
+mod common;
 
-fn files(dir: &str) -> Vec<PathBuf> {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join(dir);
-    let mut v: Vec<_> = fs::read_dir(dir)
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .filter(|p| p.extension().is_some_and(|e| e == "toml"))
-        .collect();
-    v.sort();
-    v
-}
+use common::fixtures::{assert_errors, toml_files};
+use std::fs;
+use std::path::Path;
 
 #[test]
 fn bad_scenarios_report_every_problem_with_its_place() {
-    let bad = files("tests/data/drills/bad");
+    let bad = toml_files("tests/data/drills/bad");
     assert!(bad.len() >= 4);
     for f in bad {
         let errors = scenario::load(&fs::read_to_string(&f).unwrap()).expect_err(&f.display().to_string());
         let got: Vec<String> = errors.0.iter().map(ToString::to_string).collect();
-        let expected_file = f.with_extension("errors");
-        if std::env::var_os("GATE_BLESS").is_some() {
-            fs::write(&expected_file, got.join("\n") + "\n").unwrap();
-        }
-        let want: Vec<String> = fs::read_to_string(&expected_file)
-            .unwrap_or_else(|_| panic!("{} is missing (GATE_BLESS=1 writes it)", expected_file.display()))
-            .lines()
-            .map(str::to_string)
-            .collect();
-        assert_eq!(got, want, "{}", f.display());
+        assert_errors(&f, &got);
     }
 }
 
 #[test]
 fn shipped_drills_and_good_fixtures_load_with_the_shipped_policy() {
-    let mut all = files("drills");
-    all.extend(files("tests/data/drills/good"));
+    let mut all = toml_files("drills");
+    all.extend(toml_files("tests/data/drills/good"));
     assert!(all.len() >= 5);
     for f in all {
         let s = scenario::load(&fs::read_to_string(&f).unwrap())

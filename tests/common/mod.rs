@@ -4,6 +4,8 @@
 pub mod corpus;
 #[cfg(not(target_arch = "wasm32"))]
 pub mod driver;
+#[cfg(not(target_arch = "wasm32"))]
+pub mod fixtures;
 #[cfg(all(target_arch = "wasm32", feature = "solver"))]
 pub mod solver;
 pub mod vectors;

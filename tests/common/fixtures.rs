@@ -1,0 +1,31 @@
+//! Fixture files: listing a folder's TOML files, and checking a loader's problems against a
+//! fixture's `.errors` file (one problem per line; `GATE_BLESS=1` rewrites them).
+
+use std::fs;
+use std::path::{Path, PathBuf};
+
+/// The `.toml` files in `dir` (relative to the crate root), sorted.
+pub fn toml_files(dir: &str) -> Vec<PathBuf> {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join(dir);
+    let mut v: Vec<_> = fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "toml"))
+        .collect();
+    v.sort();
+    v
+}
+
+/// Asserts that `got` is exactly the problems listed in the fixture's `.errors` file.
+pub fn assert_errors(fixture: &Path, got: &[String]) {
+    let expected_file = fixture.with_extension("errors");
+    if std::env::var_os("GATE_BLESS").is_some() {
+        fs::write(&expected_file, got.join("\n") + "\n").unwrap();
+    }
+    let want: Vec<String> = fs::read_to_string(&expected_file)
+        .unwrap_or_else(|_| panic!("{} is missing (GATE_BLESS=1 writes it)", expected_file.display()))
+        .lines()
+        .map(str::to_string)
+        .collect();
+    assert_eq!(got, want, "{}", fixture.display());
+}
