@@ -113,12 +113,7 @@ pub fn start<'a>(config: &'a Config, facts: &'a RequestFacts, random: [u8; 16], 
         };
         line.id = Some(URL_SAFE_NO_PAD.encode(random));
         line.difficulty = Some(difficulty);
-        let rule = decision.rule.clone().unwrap_or_else(|| "-".into());
-        let mut tallies = vec![Tally::new("issue", rule.clone())];
-        if decision.shadow.is_some() {
-            let would = decision.shadow_rule.clone().unwrap_or(rule);
-            tallies.push(Tally::new("shadow", would));
-        }
+        let tallies = Tally::of_decision("issue", &decision);
         let mut json = signed.to_json();
         if policy.phone_matters(&route.path) {
             json.phone_field = policy.phone_field.clone().or_else(|| policy.phone_code_field.clone());

@@ -217,7 +217,7 @@ impl DecisionLog {
         self.rule = d.rule.clone();
         self.why = Some(d.why.clone());
         self.level = (d.level > 0).then_some(d.level);
-        self.shadow = d.shadow.as_ref().map(|(o, why)| format!("{} ({why})", outcome_text(o)));
+        self.shadow = d.shadow.as_ref().map(|s| format!("{} ({})", outcome_text(&s.outcome), s.why));
         self.cohorts = state
             .rates
             .iter()

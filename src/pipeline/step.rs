@@ -5,7 +5,7 @@
 
 use crate::pipeline::log::DecisionLog;
 use crate::pipeline::reply::Reply;
-use crate::policy::{Capacity, CohortKey, CohortState};
+use crate::policy::{Capacity, CohortKey, CohortState, Decision};
 use crate::protocol::time::UnixTime;
 
 /// A count for the stats page.
@@ -21,6 +21,17 @@ impl Tally {
     /// A count of `action` under `code`.
     pub fn new(action: &'static str, code: impl Into<String>) -> Tally {
         Tally { action, code: code.into() }
+    }
+
+    /// The counts of a policy decision: `action` under the deciding rule (or `-`), and in
+    /// shadow mode `shadow` under the rule that would have decided.
+    pub fn of_decision(action: &'static str, d: &Decision) -> Vec<Tally> {
+        let rule = d.rule.clone().unwrap_or_else(|| "-".into());
+        let mut tallies = vec![Tally::new(action, rule.clone())];
+        if let Some(shadow) = &d.shadow {
+            tallies.push(Tally::new("shadow", shadow.rule.clone().unwrap_or(rule)));
+        }
+        tallies
     }
 }
 

@@ -314,12 +314,7 @@ fn verify(sub: Sub<'_>, raw: String, phone: Option<String>, body: Vec<u8>) -> St
                         line.id = Some(URL_SAFE_NO_PAD.encode(id));
                         line.difficulty = Some(signed_difficulty);
                         line.counters_unreadable = unreadable;
-                        let rule = decision.rule.clone().unwrap_or_else(|| "-".into());
-                        let mut tallies = vec![Tally::new("forward", rule.clone())];
-                        if decision.shadow.is_some() {
-                            let would = decision.shadow_rule.clone().unwrap_or(rule);
-                            tallies.push(Tally::new("shadow", would));
-                        }
+                        let tallies = Tally::of_decision("forward", &decision);
                         // only a fresh spend (or fail-open) reaches here, and only a sign-up the
                         // origin accepted (2xx or 3xx) is counted
                         let signup = (status < 400 && !counted.is_empty()).then_some(counted);

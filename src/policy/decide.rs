@@ -44,11 +44,20 @@ pub struct Decision {
     pub rule: Option<String>,
     /// The highest attack level reached by the request's cohorts (0: none).
     pub level: usize,
-    /// In shadow mode: what would have been enforced, and why.
-    pub shadow: Option<(Outcome, String)>,
-    /// In shadow mode: the rule that would have decided, if any (the stats count shadow
-    /// outcomes under it, so an operator sees which rule a switch to enforcing would fire).
-    pub shadow_rule: Option<String>,
+    /// In shadow mode: what would have been enforced instead.
+    pub shadow: Option<Shadow>,
+}
+
+/// What shadow mode would have enforced.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Shadow {
+    /// The outcome.
+    pub outcome: Outcome,
+    /// Why, as [`Decision::why`].
+    pub why: String,
+    /// The rule that would have decided, if any (the stats count shadow outcomes under it, so
+    /// an operator sees which rule a switch to enforcing would fire).
+    pub rule: Option<String>,
 }
 
 impl Policy {
@@ -103,21 +112,20 @@ impl Policy {
         let full = self.evaluate(s, cohorts, true);
         if self.shadow {
             let base = Outcome::Price { difficulty: self.difficulty, k: self.k };
+            let level = full.level;
             let differs = full.outcome != base;
-            let shadow = differs.then(|| (full.outcome.clone(), full.why.clone()));
+            let shadow = differs.then_some(Shadow { outcome: full.outcome, why: full.why, rule: full.rule });
             return Decision {
                 outcome: base,
                 why: "shadow mode: base price".into(),
                 rule: None,
-                level: full.level,
+                level,
                 shadow,
-                shadow_rule: full.rule.filter(|_| differs),
             };
         }
         if full.rule.as_ref().is_some_and(|name| self.rules.iter().any(|r| &r.name == name && r.shadow)) {
             let mut enforced = self.evaluate(s, cohorts, false);
-            enforced.shadow = Some((full.outcome, full.why));
-            enforced.shadow_rule = full.rule;
+            enforced.shadow = Some(Shadow { outcome: full.outcome, why: full.why, rule: full.rule });
             return enforced;
         }
         full
@@ -130,7 +138,6 @@ impl Policy {
             rule: rule.map(|r| r.name.clone()),
             level,
             shadow: None,
-            shadow_rule: None,
         };
         // panic switches: the whole site, or one of the request's cohorts
         let mine = s.cohorts(&CohortKind::ALL);
@@ -342,7 +349,7 @@ shadow = true
         let fr = Subject { country: Some("FR"), ..subject(&clean) };
         let d = p.decide(&fr, &none);
         assert_eq!(d.outcome, price(17, 32));
-        assert_eq!(d.shadow.map(|s| s.0), Some(price(20, 32)));
+        assert_eq!(d.shadow.map(|s| s.outcome), Some(price(20, 32)));
     }
 
     #[test]
@@ -426,7 +433,7 @@ country = [{ at = 100, extra_bits = 1 }, { at = 400, extra_bits = 3 }]
         let a = Assessment::default();
         let d = p.decide(&subject(&a), &CohortState::default());
         assert_eq!(d.outcome, Outcome::Price { difficulty: 17, k: 32 });
-        assert_eq!(d.shadow.map(|s| s.0), Some(Outcome::Deny));
+        assert_eq!(d.shadow.map(|s| s.outcome), Some(Outcome::Deny));
     }
 
     #[test]

@@ -24,7 +24,7 @@ pub use cohort::{
     Attack, CAPACITY_PREFIX, Capacity, CapacityOf, CapacityPrice, CohortKey, CohortKind, CohortState,
     Counter, Level, ip_prefix,
 };
-pub use decide::{Decision, Outcome};
+pub use decide::{Decision, Outcome, Shadow};
 #[cfg(feature = "toml")]
 pub use load::to_json;
 #[cfg(feature = "toml")]
