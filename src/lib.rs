@@ -16,12 +16,15 @@
 
 #[cfg(all(not(target_arch = "wasm32"), feature = "cli"))]
 pub mod cli;
+pub mod config;
 pub mod control;
+pub mod decision_log;
 #[cfg(all(not(target_arch = "wasm32"), feature = "cli"))]
 pub mod drill;
 pub mod pipeline;
 pub mod policy;
 pub mod pow;
+pub mod present;
 pub mod protocol;
 pub mod request;
 pub mod signals;

@@ -11,7 +11,7 @@ mod common;
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use common::driver::*;
-use gate::pipeline::log::{Action, DecisionLog, Stage};
+use gate::decision_log::{Action, DecisionLog, Stage};
 use gate::pipeline::step::{CohortReading, DecisionCount, SpendAnswer, StatsRead};
 use gate::policy::{CohortKey, CohortState};
 use gate::protocol::challenge::{self, Terms};
@@ -359,7 +359,10 @@ fn a_sign_up_is_counted_only_when_the_origin_accepts_it() {
         let run = g.send(&client().solution(&sol));
         assert_eq!(run.status(), status);
         let want = counted.then(|| gate::pipeline::step::Counted {
-            keys: vec![CohortKey("asn:64500".into()), CohortKey("ip_prefix:203.0.113.0/24".into())],
+            keys: vec![
+                CohortKey::parse("asn:64500").unwrap(),
+                CohortKey::parse("ip_prefix:203.0.113.0/24").unwrap(),
+            ],
             site: false,
             window_secs: 10,
             capacity: None,
@@ -855,7 +858,11 @@ fn no_js_wait_page_then_continue_forwards_once_without_the_token() {
     );
     assert_eq!(done.tallies(), [("forward", "no_js".to_string())]);
     let counted = done.done().signup.clone().unwrap();
-    assert_eq!(counted.keys, [CohortKey("nojs:asn:64500".into())], "counted in its no-JS cohorts only");
+    assert_eq!(
+        counted.keys,
+        [CohortKey::parse("nojs:asn:64500").unwrap()],
+        "counted in its no-JS cohorts only"
+    );
 
     // a replayed token: refused, as JSON for an API client
     let replay = g.send(&cont.clone().header("accept", "application/json").header("sec-fetch-mode", "cors"));
@@ -906,7 +913,7 @@ fn no_js_is_for_browser_form_posts_on_listed_routes_within_budget() {
     // the noscript stylesheet knows where the path is on
     for (route, on) in [("/signup", true), ("/api/register", false)] {
         let css = g.send(&Req::get(&format!("/__gate/noscript.css?route={route}")));
-        let gate::pipeline::reply::Body::Css(text) = &css.reply().body else { panic!("css") };
+        let gate::present::reply::Body::Css(text) = &css.reply().body else { panic!("css") };
         assert_eq!(text.contains(".gate-needs-js { display: none; }"), on, "{route}");
     }
 }
@@ -1140,7 +1147,7 @@ fn panic_switches_a_cohort_or_the_site_for_a_while() {
     let on = g.send(&panic_req(r#"{"scope":"asn:64500","on":true,"minutes":5}"#, Some(ADMIN_TOKEN)));
     assert_eq!(on.status(), 200);
     let until = NOW.plus(5 * 60);
-    assert_eq!(on.io[1], Io::SetPanic { key: CohortKey("asn:64500".into()), until: Some(until) });
+    assert_eq!(on.io[1], Io::SetPanic { key: CohortKey::parse("asn:64500").unwrap(), until: Some(until) });
     assert_eq!(*on.json(), serde_json::json!({"scope": "asn:64500", "on": true, "until": until.rfc3339()}));
     let event = on.done().event.clone().unwrap();
     assert_eq!(
@@ -1340,7 +1347,7 @@ proptest! {
         let mut g = Gate::new(&policy(false, ATTACK, ""), &[]);
         g.world.cohorts = match rate {
             Some(r) => Cohorts::State(CohortState {
-                rates: vec![(CohortKey("asn:64500".into()), r)],
+                rates: vec![(CohortKey::parse("asn:64500").unwrap(), r)],
                 site_rate: r / 3.0,
                 panicked: vec![],
                 capacity: None,
@@ -1357,7 +1364,7 @@ proptest! {
             r
         });
         let token = issued.done().own_reply().and_then(|r| match &r.body {
-            gate::pipeline::reply::Body::Json(v) => v.get("token").and_then(|t| t.as_str()).map(str::to_string),
+            gate::present::reply::Body::Json(v) => v.get("token").and_then(|t| t.as_str()).map(str::to_string),
             _ => None,
         });
         runs.push(issued);

@@ -2,7 +2,7 @@
 //! difficulty 17), solved once, so native and Wasm measure exactly the same bytes.
 #![allow(dead_code)] // each benchmark uses part of it
 
-use gate::pipeline::config::defaults;
+use gate::config::defaults;
 use gate::protocol::binding::Binding;
 use gate::protocol::challenge::{self, Terms};
 use gate::protocol::key::{Key, KeyRing};

@@ -314,9 +314,9 @@ fn replay(
     }
     let (mut read, mut replayed, mut changed) = (0usize, 0usize, 0usize);
     let mut transitions: BTreeMap<(String, String), usize> = BTreeMap::new();
-    for value in gate::pipeline::replay::decision_lines(&input) {
+    for value in gate::decision_log::replay::decision_lines(&input) {
         read += 1;
-        let Some(r) = gate::pipeline::replay::replay(&policy, &value) else { continue };
+        let Some(r) = gate::decision_log::replay::replay(&policy, &value) else { continue };
         replayed += 1;
         let after = r.after_text();
         if r.changed() {

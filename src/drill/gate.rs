@@ -12,8 +12,8 @@
 //! ([`MemoryGate::count`]), and counts made at one virtual instant are applied when the instant
 //! ends ([`MemoryGate::end_instant`]), so requests at the same instant see the same state.
 
+use crate::config::{self, Loaded};
 use crate::control::{self, Call, Control, Windows};
-use crate::pipeline::config::{self, Loaded};
 use crate::pipeline::front::{self, Front};
 use crate::pipeline::step::{Answer, BodyRead, Counted, Done, ReadCohorts, SpendAnswer, SpendOrder, Step};
 use crate::pipeline::{issue, submit};
@@ -301,7 +301,7 @@ fn answered(done: &Done, forwarded: Option<u16>) -> Answered {
     };
     if r.status == 200 {
         let token = match &r.body {
-            crate::pipeline::reply::Body::Json(v) => v.get("token").and_then(|t| t.as_str()),
+            crate::present::reply::Body::Json(v) => v.get("token").and_then(|t| t.as_str()),
             _ => None,
         };
         if let Some(bytes) = token.and_then(|t| challenge::token_bytes(t).ok())

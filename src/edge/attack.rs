@@ -13,11 +13,11 @@
 //! - [`stats_view`] gathers the stats page's counts, busiest cohorts and this isolate's health
 //!   and object-call counters.
 
+use crate::config::Config;
 use crate::control::snapshot::CallKind;
 use crate::control::{self, Call, Control, Windows};
-use crate::pipeline::config::Config;
 use crate::pipeline::step::{CohortReading, DecisionCount, ReadCohorts, StatsRead};
-use crate::policy::{CohortKey, CohortState, NO_JS_PREFIX};
+use crate::policy::{CohortKey, CohortState};
 use crate::protocol::time::UnixTime;
 use crate::store::cohorts::{self, Entry, Exchange, Panic, Reply};
 use crate::store::stats::{self, Count};
@@ -141,7 +141,7 @@ async fn ready(env: &Env, config: &Config, keys: &[CohortKey], site: bool, w: Wi
 /// Whether any of these keys' counter shards is failing now.
 fn unreachable(config: &Config, keys: &[CohortKey]) -> bool {
     let failing = CONTROL.with(|c| c.borrow().snapshot.health().failing_shards);
-    keys.iter().any(|k| failing.contains(&cohorts::shard(&k.0, config.cohort_shards)))
+    keys.iter().any(|k| failing.contains(&cohorts::shard(k.as_str(), config.cohort_shards)))
 }
 
 /// The request's cohort state from the isolate's snapshot. While the isolate is busy this
@@ -164,7 +164,7 @@ pub async fn cohort_state(
     let w = windows_for(config, keys, window_secs);
     ready(env, config, keys, site, w, now_ms).await;
     let now_ms = ms(now).max(now_ms);
-    if keys.iter().any(|k| k.0.starts_with(NO_JS_PREFIX)) && unreachable(config, keys) {
+    if keys.iter().any(|k| k.is_no_js()) && unreachable(config, keys) {
         return Err("counters unreachable".into());
     }
     let state = CONTROL.with(|c| c.borrow_mut().state(keys, site, config.cohort_shards, w, capacity, now_ms));
@@ -214,9 +214,10 @@ pub async fn panic(
     let targets: Vec<u32> = if *key == CohortKey::site() {
         (0..shards.max(1)).collect()
     } else {
-        vec![cohorts::shard(&key.0, shards)]
+        vec![cohorts::shard(key.as_str(), shards)]
     };
-    let body = serde_json::to_string(&Panic { key: key.0.clone(), until_ms }).map_err(|e| e.to_string())?;
+    let body = serde_json::to_string(&Panic { key: key.as_str().to_string(), until_ms })
+        .map_err(|e| e.to_string())?;
     let calls = targets.into_iter().map(|s| {
         let body = body.clone();
         async move {

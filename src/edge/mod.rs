@@ -12,11 +12,11 @@ mod proxy;
 pub mod request;
 mod respond;
 
-use crate::pipeline::config::{Config, Loaded};
+use crate::config::{Config, Loaded};
 use crate::pipeline::front::{self, Front};
-use crate::pipeline::reply::{self, Audience};
 use crate::pipeline::step::{Answer, Done, Step};
 use crate::pipeline::{issue, operator, siteverify, submit};
+use crate::present::reply::{self, Audience};
 use crate::protocol::reject::{RejectKind, Rejection};
 use crate::protocol::time::UnixTime;
 use crate::request::facts::RequestFacts;

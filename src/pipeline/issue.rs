@@ -1,12 +1,12 @@
 //! `GET <prefix>/challenge?route=/signup[&signals=...][&phone=+86...]`: prices and issues a
 //! challenge (or refuses / sheds) according to the policy.
 
-use crate::pipeline::config::Config;
+use crate::config::Config;
+use crate::decision_log::{Action, DecisionLog, Stage};
 use crate::pipeline::front::query_param;
-use crate::pipeline::log::{Action, DecisionLog, Stage};
-use crate::pipeline::reply::{self, Audience, Reply};
 use crate::pipeline::step::{Done, Step, Tally};
 use crate::policy::{Known, Outcome};
+use crate::present::reply::{self, Audience, Reply};
 use crate::protocol::challenge::{self, Terms};
 use crate::protocol::reject::{RejectKind, Rejection};
 use crate::protocol::time::UnixTime;

@@ -11,15 +11,10 @@
 //! - [`log`], [`reply`]: the decision-log line and the response, as values;
 //! - [`config`], [`page`], [`replay`]: configuration, pages for people, policy replay.
 
-pub mod config;
 pub mod front;
 pub mod issue;
-pub mod log;
 pub mod nojs;
 pub mod operator;
-pub mod page;
-pub mod replay;
-pub mod reply;
 pub mod siteverify;
 pub mod step;
 pub mod submit;
@@ -68,7 +63,7 @@ pub fn counted(policy: &Policy, subject: &Subject<'_>) -> Counted {
     let mut keys = subject.cohorts(&attack.cohorts);
     let capacity = attack.capacity.iter().find(|c| c.route == subject.route).cloned();
     if let Some(c) = &capacity {
-        let on_route: Vec<_> = keys.iter().map(|k| c.cohort_key(k)).collect();
+        let on_route: Vec<_> = keys.iter().filter_map(|k| c.cohort_key(k)).collect();
         keys.push(c.total_key());
         keys.extend(on_route);
     }

@@ -7,13 +7,13 @@
 //! - `POST panic` (bearer `ADMIN_TOKEN`): switch shedding on or off for the site or a cohort,
 //!   at run time, for a while.
 
+use crate::config::{Config, Loaded};
 use crate::control::capacity::Reading;
-use crate::pipeline::config::{Config, Loaded};
 use crate::pipeline::front::unauthorized;
-use crate::pipeline::reply::Reply;
 use crate::pipeline::siteverify::same_secret;
 use crate::pipeline::step::{BodyRead, CohortReading, Done, ReadBody, ReadStats, SetPanic, StatsRead, Step};
-use crate::policy::{CAPACITY_PREFIX, CapacityOf, CohortKey, CohortKind, Policy};
+use crate::policy::{CapacityOf, CohortKey, Policy};
+use crate::present::reply::Reply;
 use crate::protocol::time::UnixTime;
 use crate::request::facts::RequestFacts;
 use base64::Engine as _;
@@ -46,10 +46,15 @@ struct CohortRow {
 
 /// A cohort's row on the stats page: its level under the policy and whether it is shed.
 fn cohort_row(policy: &Policy, e: CohortReading) -> CohortRow {
-    let key = CohortKey(e.key.clone());
-    let level = if e.key == "site" { 0 } else { policy.level_for(&key, e.rate) };
+    let key = CohortKey::parse(&e.key);
+    let level = match &key {
+        Some(k) if !k.is_site() => policy.level_for(k, e.rate),
+        _ => 0,
+    };
     let busy = e.panic
-        || policy.attack.levels_for(&key).get(level.saturating_sub(1)).is_some_and(|l| l.busy && level > 0);
+        || key.as_ref().is_some_and(|k| {
+            policy.attack.levels_for(k).get(level.saturating_sub(1)).is_some_and(|l| l.busy && level > 0)
+        });
     let state = if busy {
         "busy"
     } else if level > 0 {
@@ -134,7 +139,7 @@ fn stats_view(loaded: &Loaded, read: StatsRead, since: u64, now_minute: u64, fac
             let rows: Vec<CohortRow> = read
                 .cohorts
                 .into_iter()
-                .filter(|e| !e.key.starts_with(CAPACITY_PREFIX))
+                .filter(|e| !CohortKey::parse(&e.key).is_some_and(|k| k.is_capacity()))
                 .map(|e| cohort_row(&config.policy, e))
                 .collect();
             (policy_json(config), rows)
@@ -360,10 +365,10 @@ pub fn panic<'a>(config: &'a Config, facts: &'a RequestFacts, now: UnixTime) -> 
                     if let Err(e) = set {
                         return Step::done(Done::reply(Reply::error(503, "counters_unavailable", &e)));
                     }
-                    let event = serde_json::json!({"gate": "panic", "t": now.seconds(), "scope": key.0, "on": p.on, "minutes": minutes, "ip_prefix": ip_prefix});
+                    let event = serde_json::json!({"gate": "panic", "t": now.seconds(), "scope": key.as_str(), "on": p.on, "minutes": minutes, "ip_prefix": ip_prefix});
                     let reply = Reply::json(
                         200,
-                        &serde_json::json!({"scope": key.0, "on": p.on, "until": until.map(UnixTime::rfc3339)}),
+                        &serde_json::json!({"scope": key.as_str(), "on": p.on, "until": until.map(UnixTime::rfc3339)}),
                     );
                     Step::done(Done { event: Some(event), ..Done::reply(reply) })
                 }),
@@ -377,10 +382,5 @@ pub fn parse_scope(scope: &str) -> Option<CohortKey> {
     if scope == "site" {
         return Some(CohortKey::site());
     }
-    match scope.split_once(':') {
-        Some((kind, value)) if !value.is_empty() && CohortKind::ALL.iter().any(|k| k.name() == kind) => {
-            Some(CohortKey(scope.to_string()))
-        }
-        _ => None,
-    }
+    CohortKey::parse(scope).filter(|k| k.kind().is_some())
 }

@@ -2,9 +2,9 @@
 //! `idempotency_key`, as a form or JSON: Turnstile/reCAPTCHA-shaped verification for origins
 //! that are not behind the Worker. Spends the challenge in the same single-use ledger.
 
-use crate::pipeline::config::Config;
-use crate::pipeline::reply::Reply;
+use crate::config::Config;
 use crate::pipeline::step::{BodyRead, Done, ReadBody, Spend, SpendAnswer, SpendOrder, Step, Tally};
+use crate::present::reply::Reply;
 use crate::protocol::reject::RejectKind;
 use crate::protocol::solution::{self, Expectation};
 use crate::request::facts::RequestFacts;

@@ -3,10 +3,11 @@
 //! caller has the answer. The Worker (`crate::edge`) and the native drill drive the same
 //! steps; neither decides anything the step did not say.
 
-use crate::pipeline::log::DecisionLog;
-use crate::pipeline::reply::Reply;
+use crate::decision_log::DecisionLog;
 use crate::policy::{Capacity, CohortKey, CohortState, Decision};
+use crate::present::reply::Reply;
 use crate::protocol::time::UnixTime;
+pub use crate::store::ledger::{SpendAnswer, SpendOrder};
 
 /// A count for the stats page.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -109,30 +110,6 @@ pub enum BodyRead {
     TooLarge(usize),
     /// The stream failed.
     Failed(String),
-}
-
-/// The ledger's answer to a spend.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum SpendAnswer {
-    /// The first use.
-    Fresh,
-    /// Used before with the same idempotency key (a siteverify retry).
-    Repeat,
-    /// Used before: a replay.
-    Replay,
-    /// The ledger could not be reached or answered an error.
-    Unavailable(String),
-}
-
-/// A spend the ledger must record.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct SpendOrder {
-    /// The challenge (or wait token) id.
-    pub id: [u8; 16],
-    /// When the ledger may forget it.
-    pub forget_after: UnixTime,
-    /// siteverify's idempotency key.
-    pub idempotency_key: Option<String>,
 }
 
 /// How to go on after an IO step.

@@ -2,13 +2,13 @@
 //! policy, spend once, forward with a signed verdict. Requests without a solution may take
 //! the no-JavaScript path ([`super::wait`]).
 
-use crate::pipeline::config::Config;
-use crate::pipeline::log::{Action, DecisionLog, Stage};
-use crate::pipeline::reply::{self, Audience};
+use crate::config::Config;
+use crate::decision_log::{Action, DecisionLog, Stage};
 use crate::pipeline::step::{
     Answer, BodyRead, Done, Forward, ReadBody, Spend, SpendAnswer, SpendOrder, Step, Tally,
 };
 use crate::policy::{CohortState, Decision, Known, Outcome, Policy};
+use crate::present::reply::{self, Audience};
 use crate::protocol::reject::{RejectKind, Rejection};
 use crate::protocol::solution::{self, Expectation};
 use crate::protocol::time::UnixTime;

@@ -1,16 +1,17 @@
 //! The no-JavaScript path's flow (README § No JavaScript): a browser form post without the
 //! widget's field gets a wait page carrying a signed wait token; posting it again after the
 //! wait is verified, spent once and forwarded. The token and field logic is in
-//! [`super::nojs`], the page in [`super::page::render_wait`], the budget in `policy::NoJs`.
+//! [`super::nojs`], the page in [`crate::present::page::render_wait`], the budget in `policy::NoJs`.
 
-use crate::pipeline::log::Action;
-use crate::pipeline::nojs::{self, WaitError, WaitTerms};
-use crate::pipeline::page::{self, Lang, WaitPage};
-use crate::pipeline::reply::Reply;
+use crate::decision_log::Action;
+use crate::pipeline::nojs;
 use crate::pipeline::step::{Answer, Counted, Done, Forward, ReadCohorts, Spend, Step, Tally};
 use crate::pipeline::submit::{FAIL_OPEN_REASON, Known3, Sub};
 use crate::policy::{Known, Outcome};
+use crate::present::page::{self, Lang, WaitPage};
+use crate::present::reply::Reply;
 use crate::protocol::reject::{RejectKind, Rejection};
+use crate::protocol::wait_token::{self, WaitError, WaitTerms};
 use crate::request::form::{self, BodyKind};
 use crate::signals::{self, Assessment, ClientSide};
 use base64::Engine as _;
@@ -34,7 +35,7 @@ pub(crate) fn submission<'a>(
         return None;
     }
     // a repeated token reads as none: the caller then answers missing_solution
-    let token = read.get(nojs::FIELD).ok().flatten().map(str::to_string);
+    let token = read.get(wait_token::FIELD).ok().flatten().map(str::to_string);
     let lang = sub.audience.lang();
     // a first post must be a browser's form post the widget did not touch
     if token.is_none() && (lang.is_none() || !matches!(read.get(crate::protocol::solution::FIELD), Ok(None)))
@@ -175,7 +176,7 @@ impl<'a> Path<'a> {
                 ttl_secs: u64::from(no_js.ttl_secs),
                 binding: crate::pipeline::binding(sub.facts),
             };
-            let Some(token) = nojs::issue(sub.config.keys.current(), &terms, sub.now, id) else {
+            let Some(token) = wait_token::issue(sub.config.keys.current(), &terms, sub.now, id) else {
                 let r = Rejection::new(RejectKind::Misconfigured, "route does not fit a wait token");
                 return Step::done(sub.refuse(r, Known3::NOTHING));
             };
@@ -190,7 +191,7 @@ impl<'a> Path<'a> {
     fn resume(self, token: String, lang: Option<Lang>) -> Step<'a> {
         let sub = &self.sub;
         let binding = crate::pipeline::binding(sub.facts);
-        let wait = match nojs::verify(
+        let wait = match wait_token::verify(
             &token,
             &sub.config.keys,
             sub.now,
@@ -236,7 +237,7 @@ impl<'a> Path<'a> {
                     reasons.push(REASON.to_string());
                     let verdict = sub.verdict(&id, 0, 0, assessment.score, reasons);
                     // the origin gets the person's fields as the browser sent them, without the token
-                    let body = nojs::without_field(&path.kind, &path.body, &path.read, nojs::FIELD);
+                    let body = nojs::without_field(&path.kind, &path.body, &path.read, wait_token::FIELD);
                     let budget = path.budget(&assessment);
                     Step::Forward(Forward {
                         verdict,

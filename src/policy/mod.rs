@@ -14,6 +14,7 @@
 //! `gate::policy::X` is the one path to each.
 
 mod cohort;
+mod cohort_key;
 mod decide;
 mod file;
 mod load;
@@ -21,16 +22,16 @@ mod nojs;
 mod rules;
 
 pub use cohort::{
-    Attack, CAPACITY_PREFIX, Capacity, CapacityOf, CapacityPrice, CohortKey, CohortKind, CohortState,
-    Counter, Level, ip_prefix,
+    Attack, Capacity, CapacityOf, CapacityPrice, CohortKind, CohortState, Counter, Level, ip_prefix,
 };
+pub use cohort_key::{CohortKey, Scope};
 pub use decide::{Decision, Outcome, Shadow};
 #[cfg(feature = "toml")]
 pub use load::to_json;
 #[cfg(feature = "toml")]
 pub(crate) use load::toml_location;
 pub use load::{PolicyError, PolicyErrors, load, routes_only};
-pub use nojs::{NO_JS_PREFIX, NoJs};
+pub use nojs::NoJs;
 pub use rules::{Action, Cidr, Conditions, Rule};
 
 use crate::request::route::Route;

@@ -8,3 +8,8 @@ pub mod reject;
 pub mod solution;
 pub mod time;
 pub mod verdict;
+pub mod wait_token;
+
+/// The gate's own form fields (the widget's solution, the no-JS wait token): never copied into
+/// a wait page nor taken for the person's fields.
+pub const GATE_FIELDS: &[&str] = &[wait_token::FIELD, solution::FIELD];

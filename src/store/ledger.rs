@@ -2,7 +2,6 @@
 //! the Worker and the ledger Durable Object (`edge::objects::ledger`), and what the object
 //! does with a spend. The object only stores rows and answers.
 
-use crate::pipeline::step::{SpendAnswer, SpendOrder};
 use crate::protocol::time::UnixTime;
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -18,6 +17,30 @@ pub fn shard(id: &[u8; 16], shards: u32) -> u32 {
 /// The Durable Object name of a shard.
 pub fn shard_name(shard: u32) -> String {
     format!("ledger-{shard}")
+}
+
+/// The ledger's answer to a spend.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum SpendAnswer {
+    /// The first use.
+    Fresh,
+    /// Used before with the same idempotency key (a siteverify retry).
+    Repeat,
+    /// Used before: a replay.
+    Replay,
+    /// The ledger could not be reached or answered an error.
+    Unavailable(String),
+}
+
+/// A spend the ledger must record.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SpendOrder {
+    /// The challenge (or wait token) id.
+    pub id: [u8; 16],
+    /// When the ledger may forget it.
+    pub forget_after: UnixTime,
+    /// siteverify's idempotency key.
+    pub idempotency_key: Option<String>,
 }
 
 /// Ask the ledger to spend a challenge id.

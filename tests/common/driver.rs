@@ -5,13 +5,13 @@
 //! stats read and the panic switch. Every IO step asked for is recorded, so a test can say
 //! "nothing was spent" or "exactly this body was forwarded".
 
-use gate::pipeline::config::{self, Loaded};
+use gate::config::{self, Loaded};
+use gate::decision_log::DecisionLog;
 use gate::pipeline::front::{self, Front};
-use gate::pipeline::log::DecisionLog;
-use gate::pipeline::reply::{Body, Reply};
 use gate::pipeline::step::{Answer, BodyRead, Done, SpendAnswer, SpendOrder, StatsRead, Step};
 use gate::pipeline::{issue, operator, siteverify, submit};
 use gate::policy::{CohortKey, CohortState};
+use gate::present::reply::{Body, Reply};
 use gate::protocol::challenge::ChallengeJson;
 use gate::protocol::solution;
 use gate::protocol::time::UnixTime;
@@ -409,7 +409,7 @@ pub fn drive(mut step: Step<'_>, world: &mut World, body: &[u8], now: UnixTime) 
                 read.resume(got, now.plus(world.body_delay))
             }
             Step::ReadCohorts(read) => {
-                let keys: Vec<String> = read.keys.iter().map(|k| k.0.clone()).collect();
+                let keys: Vec<String> = read.keys.iter().map(|k| k.to_string()).collect();
                 io.push(Io::ReadCohorts {
                     keys: keys.clone(),
                     site: read.site,
@@ -421,9 +421,9 @@ pub fn drive(mut step: Step<'_>, world: &mut World, body: &[u8], now: UnixTime) 
                     Cohorts::Rates(rates, panicked) => {
                         let rate = |k: &str| rates.iter().find(|(r, _)| r == k).map_or(0.0, |(_, v)| *v);
                         Ok(CohortState {
-                            rates: read.keys.iter().map(|k| (k.clone(), rate(&k.0))).collect(),
+                            rates: read.keys.iter().map(|k| (k.clone(), rate(k.as_str()))).collect(),
                             site_rate: rate("site"),
-                            panicked: panicked.iter().map(|p| CohortKey(p.clone())).collect(),
+                            panicked: panicked.iter().map(|p| CohortKey::parse(p).unwrap()).collect(),
                             capacity: None,
                         })
                     }

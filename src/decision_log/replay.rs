@@ -7,12 +7,12 @@
 //! client address is known only to its /24 or /48, so CIDR rules narrower than that are
 //! matched against the prefix's first address.
 
-use crate::pipeline::log::{DecisionLog, Stage};
+use crate::decision_log::{DecisionLog, Stage};
 use crate::policy::{CohortKey, CohortState, Decision, Known, Policy, Subject};
 use crate::signals::{Assessment, Reason, ReasonCode};
 use serde_json::Value;
 
-pub use crate::pipeline::log::outcome_text;
+pub use crate::decision_log::outcome_text;
 
 /// The decision-log lines in `text` ([`DecisionLog`], the type the Worker writes): JSON
 /// lines (optionally behind a prefix such as a timestamp), or `wrangler tail --format json`
@@ -133,7 +133,7 @@ pub fn replay(policy: &Policy, line: &DecisionLog) -> Option<Replayed> {
         phone_code,
     };
     let state = CohortState {
-        rates: line.cohorts.iter().map(|(k, r)| (CohortKey(k.clone()), *r)).collect(),
+        rates: line.cohorts.iter().filter_map(|(k, r)| Some((CohortKey::parse(k)?, *r))).collect(),
         site_rate: line.site_rate.unwrap_or(0.0),
         panicked: Vec::new(),
         capacity: line.capacity.clone(),

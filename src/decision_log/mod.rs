@@ -2,7 +2,9 @@
 //! Workers Logs) and read back by `gate replay`. It carries every fingerprint reason with its
 //! private detail; never a secret, never the raw client signals, never a full address.
 
-use crate::policy::{CAPACITY_PREFIX, CapacityPrice, CohortState, Decision, Outcome};
+pub mod replay;
+
+use crate::policy::{CapacityPrice, CohortState, Decision, Outcome};
 use crate::protocol::reject::Rejection;
 use crate::protocol::time::UnixTime;
 use crate::request::facts::RequestFacts;
@@ -221,8 +223,8 @@ impl DecisionLog {
         self.cohorts = state
             .rates
             .iter()
-            .filter(|(k, _)| !k.0.starts_with(CAPACITY_PREFIX))
-            .map(|(k, r)| (k.0.clone(), tenth(*r)))
+            .filter(|(k, _)| !k.is_capacity())
+            .map(|(k, r)| (k.to_string(), tenth(*r)))
             .collect();
         self.capacity = state
             .capacity

@@ -1,7 +1,7 @@
 //! What the gate answers, as plain data: the edge turns a [`Reply`] into a `worker::Response`
 //! without deciding anything about it.
 
-use crate::pipeline::page::{self, Lang};
+use crate::present::page::{self, Lang};
 use crate::protocol::reject::Rejection;
 use crate::request::facts::RequestFacts;
 use serde::Serialize;
