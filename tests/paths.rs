@@ -1,4 +1,4 @@
-//! Path spellings (README § Which requests are protected): for generated mutations of the
+//! Path spellings (docs/protocol.md § Which requests are protected): for generated mutations of the
 //! protected and pass-through routes, a request the gate lets through as unprotected never
 //! reads as a protected route on any origin. The origin is modelled here independently of the
 //! gate's matcher, as the most permissive server there is: it decodes percent-escapes (and

@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """Writes tests/data/vectors.json: known answers for the gate protocol, computed with Python's
-hashlib/hmac straight from the layout in README.md § Protocol -- an implementation independent of
+hashlib/hmac straight from the layout in docs/protocol.md -- an implementation independent of
 the Rust code, so the native and Wasm builds are checked against something other than themselves.
 
     python3 tests/data/make_vectors.py > tests/data/vectors.json

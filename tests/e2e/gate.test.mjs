@@ -82,7 +82,7 @@ describe('gate with the default configuration', () => {
     assert.equal(rec.verdict.valid, true, JSON.stringify(rec.verdict));
     const names = rec.headers.map(([k]) => k);
     assert.ok(!names.includes('x-gate-solution'), 'solution header is removed');
-    // the origin team's check, implemented independently from the README
+    // the origin team's check, implemented independently from docs/verdict.md
     const header = rec.headers.find(([k]) => k === 'x-gate-verdict')[1];
     const check = verifyVerdict(header, originSecret, { method: 'POST', path: '/signup' });
     assert.ok(check.ok, check.why);
@@ -234,7 +234,7 @@ describe('gate with the default configuration', () => {
       const r = await post(`${gate.url}${path}`);
       assert.equal(r.status, 401, path);
     }
-    // spellings with more than one reading are refused outright (README § Which requests are protected)
+    // spellings with more than one reading are refused outright (docs/protocol.md § Which requests are protected)
     for (const path of ['//signup', '/sign%75p']) {
       const r = await post(`${gate.url}${path}`);
       assert.equal(r.status, 400, path);

@@ -1,4 +1,4 @@
-// Hardening classes from an independent attack run (README § Which requests are protected,
+// Hardening classes from an independent attack run (docs/protocol.md § Which requests are protected,
 // § How the gate reads a sign-up): path spellings, replays that must not move cohort counters,
 // fields the gate and the origin could read differently, and resubmission after busy. One
 // wrangler dev (workerd, the real ledger and counter objects) in front of the real demo origin;

@@ -200,7 +200,7 @@ export function policyJson(toml) {
 }
 
 /**
- * A policy for tests (README § Policy), as JSON for the POLICY var: a small base price (12 bits
+ * A policy for tests (docs/policy.md), as JSON for the POLICY var: a small base price (12 bits
  * x 8) so native solving is quick, the demo's routes, attack mode off unless `attack` gives its
  * keys; `routes`, `risk` and `rules` add TOML to those sections.
  */

@@ -1,4 +1,4 @@
-// The no-JavaScript sign-up path end to end (README § No JavaScript): one wrangler dev with a
+// The no-JavaScript sign-up path end to end (docs/policy.md § No JavaScript): one wrangler dev with a
 // policy that turns the path on for /signup (3 s wait, a no-JS budget of 2 per ASN), the real
 // demo origin, and real Chromium with JavaScript disabled. Assertions are on what the origin
 // itself recorded.

@@ -1,4 +1,4 @@
-// A second implementation of the wire protocol, written from README.md § Protocol with Node's
+// A second implementation of the wire protocol, written from docs/protocol.md with Node's
 // crypto: the tests use it to mint tampered, expired or foreign-key tokens and to check the
 // verdict header the way an origin team would.
 import crypto from 'node:crypto';
@@ -10,7 +10,7 @@ export function kid(secret) {
   return crypto.createHmac('sha256', secret).update('gate key id v1').digest().subarray(0, 4);
 }
 
-/** Splits token bytes into fields (layout in README.md § Protocol). */
+/** Splits token bytes into fields (layout in docs/protocol.md). */
 export function parseToken(bytes) {
   const b = Buffer.from(bytes);
   const routeLen = b[56];
@@ -89,7 +89,7 @@ export function solution(token, nonces, signals = '') {
   return `${b64(token)}.${b64(nb)}${signals ? `.${b64(Buffer.from(signals))}` : ''}`;
 }
 
-/** The origin-side verdict check from README.md § Verdict header. */
+/** The origin-side verdict check from docs/verdict.md. */
 export function verifyVerdict(header, secret, { method, path, now = Math.floor(Date.now() / 1000), maxAge = 60 }) {
   const at = header.lastIndexOf(';sig=');
   if (at < 0) return { ok: false, why: 'no sig' };

@@ -1,4 +1,4 @@
-// Attack mode at scale (README § Attack mode at scale), end to end in Miniflare with
+// Attack mode at scale (docs/attack-mode.md § Attack mode at scale), end to end in Miniflare with
 // per-request `cf`, the real objects and the real demo origin: challenges read the isolate's
 // snapshot (no object call per challenge), a spiking network is escalated then shed while
 // another signs up at the base price, the counters survive a runtime restart mid-spike, a
@@ -21,7 +21,7 @@ import { HOST, CHROME, SIGNALS, CF } from './clients.mjs';
 const SPIKER = { ...CF, asn: 64500, asOrganization: 'Example Broadband' };
 const QUIET = { ...CF, asn: 3209, asOrganization: 'Vodafone GmbH' };
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-/** The staleness bound the README documents (2 s), plus a round trip's margin. */
+/** The staleness bound docs/attack-mode.md documents (2 s), plus a round trip's margin. */
 const BOUND_MS = 2500;
 
 async function startEdge({ origin, bindings, persist }) {
