@@ -7,7 +7,7 @@
 //! gate policy check policy/gate.toml    # every problem, with its place
 //! gate policy json policy/gate.toml     # the policy as the Worker's POLICY var reads it
 //! gate replay policy/new.toml decisions.jsonl   # what a policy change would have done
-//! gate drill drills/january-2025.toml --compare  # an attack drill (README § Attack drill)
+//! gate drill drills/january-2025.toml --compare  # an attack drill (docs/drill.md)
 //! ```
 
 use clap::{Parser, Subcommand};
@@ -109,7 +109,7 @@ enum Command {
         all: bool,
     },
     /// Play an attack scenario in virtual time through the gate's core and report what
-    /// happened to people and to bots (README § Attack drill).
+    /// happened to people and to bots (docs/drill.md).
     Drill(DrillArgs),
 }
 

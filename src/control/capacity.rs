@@ -27,7 +27,7 @@
 
 use std::collections::BTreeMap;
 
-/// Tuning (the defaults are what the tests and README describe).
+/// Tuning (the defaults are what the tests and docs/attack-mode.md describe).
 #[derive(Copy, Clone, Debug, PartialEq)]
 pub struct Params {
     /// Sign-ups per minute the route can take.

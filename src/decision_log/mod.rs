@@ -141,7 +141,7 @@ pub struct DecisionLog {
     /// In shadow mode: what would have been enforced, and why.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub shadow: Option<String>,
-    /// The request came through the no-JavaScript path (README § No JavaScript).
+    /// The request came through the no-JavaScript path (docs/policy.md § No JavaScript).
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub no_js: bool,
     /// The cohort counters could not be read for this decision (why).

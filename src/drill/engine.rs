@@ -540,7 +540,7 @@ fn refused(
         return Next::Again(t + u64::from(scenario.drill.rtt_ms));
     }
     if shed && a.retry_on_busy && att.busy <= 20 {
-        // a script resends the same solution while it is valid (README § Busy), else refetches
+        // a script resends the same solution while it is valid (docs/widget.md § Busy and Retry-After), else refetches
         if at_submission && kind == Some(RejectKind::Busy) && t + wait < att.first_ms + 250_000 {
             return Next::Resubmit(t + wait);
         }

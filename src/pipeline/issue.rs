@@ -17,7 +17,7 @@ use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 
 /// The client's signals from the `signals` query parameter (base64url of the byte format in
-/// README § Protocol).
+/// docs/protocol.md).
 pub fn client_signals(query: Option<&str>) -> ClientSide {
     match query_param(query, "signals").as_deref() {
         None | Some("") => ClientSide::Absent,

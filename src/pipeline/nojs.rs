@@ -1,4 +1,4 @@
-//! The no-JavaScript path's form handling (README § No JavaScript): which fields a browser
+//! The no-JavaScript path's form handling (docs/policy.md § No JavaScript): which fields a browser
 //! without JavaScript posted, and the body the origin gets without the gate's own field. The
 //! wait token itself is a wire format: [`crate::protocol::wait_token`].
 

@@ -1,4 +1,4 @@
-//! The no-JavaScript path's flow (README § No JavaScript): a browser form post without the
+//! The no-JavaScript path's flow (docs/policy.md § No JavaScript): a browser form post without the
 //! widget's field gets a wait page carrying a signed wait token; posting it again after the
 //! wait is verified, spent once and forwarded. The token and field logic is in
 //! [`super::nojs`], the page in [`crate::present::page::render_wait`], the budget in `policy::NoJs`.

@@ -472,7 +472,7 @@ fn conditions(p: &mut Problems, at: &str, c: &ConditionsFile, phone_known: bool)
             Some(code) => reasons.push(code),
             None => p.add(
                 format!("{at}.reasons[{i}]"),
-                format!("{r:?} is not a fingerprint reason code (README § Fingerprint checks)"),
+                format!("{r:?} is not a fingerprint reason code (docs/signals.md)"),
             ),
         }
     }

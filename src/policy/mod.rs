@@ -1,4 +1,4 @@
-//! The policy: what operators edit instead of code (README § Policy).
+//! The policy: what operators edit instead of code (docs/policy.md).
 //!
 //! A TOML file (`policy/gate.toml`, bundled into the Worker at build time) declares the
 //! protected and pass-through routes, the base price, the fingerprint thresholds, per-cohort

@@ -3,7 +3,7 @@
 use super::{CohortKey, CohortKind, CohortState, Scope, Subject};
 
 /// The no-JavaScript sign-up path: a browser that did not run the widget waits instead of
-/// solving, within a small budget of its own (README § No JavaScript).
+/// solving, within a small budget of its own (docs/policy.md § No JavaScript).
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NoJs {
     /// Normalized protected paths where it is on (empty: off).

@@ -2,7 +2,7 @@
 //!
 //! A challenge is a fixed binary layout (the *token*), signed with HMAC-SHA256 and carried as
 //! base64url without padding. The edge keeps no state when it issues one; everything it needs
-//! to check a solution later is inside the signed token. See the README's "Protocol" section.
+//! to check a solution later is inside the signed token. See docs/protocol.md.
 //!
 //! ```text
 //! offset  size  field

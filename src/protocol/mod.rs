@@ -1,5 +1,5 @@
 //! The protocol: what the gate signs, what a client sends back, and what the origin receives.
-//! Everything here is byte-exact and shared with independent implementers (README § Protocol).
+//! Everything here is byte-exact and shared with independent implementers (docs/protocol.md).
 
 pub mod binding;
 pub mod challenge;

@@ -1,4 +1,4 @@
-//! The no-JavaScript sign-up path's wait token (README § No JavaScript): signed, bound and
+//! The no-JavaScript sign-up path's wait token (docs/policy.md § No JavaScript): signed, bound and
 //! single use, in the same family as the challenge token ([`super::challenge`]).
 //!
 //! A browser that did not run the widget cannot solve a challenge. Where the policy allows it,
