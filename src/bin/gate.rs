@@ -318,10 +318,10 @@ fn replay(
         read += 1;
         let Some(r) = gate::decision_log::replay::replay(&policy, &value) else { continue };
         replayed += 1;
-        let after = r.after_text();
+        let after = r.after.outcome.to_string();
         if r.changed() {
             changed += 1;
-            *transitions.entry((r.before.clone(), after.clone())).or_default() += 1;
+            *transitions.entry((r.before.to_string(), after.clone())).or_default() += 1;
         }
         if r.changed() || all {
             println!("{}: {} -> {after} ({})", r.request, r.before, r.after.why);

@@ -13,11 +13,17 @@
 
 pub mod batch;
 pub mod capacity;
+mod io;
 pub mod snapshot;
+
+pub use io::{
+    Answered, Background, Counted, Counts, Degraded, PanicWrite, StatsAnswers, StatsFlush, StatsRead, Tally,
+    top_shards,
+};
 
 use crate::policy::{Capacity, CapacityPrice, CohortKey, CohortState, Policy};
 use crate::store::cohorts::{Exchange, Reply, shard};
-use crate::store::stats::Count;
+use crate::store::stats::{Action, Count};
 use batch::Batch;
 use capacity::{Controller, Params, Price};
 use snapshot::Snapshot;
@@ -102,6 +108,10 @@ pub struct Control {
     reads: BTreeMap<u32, BTreeMap<String, u32>>,
     /// One capacity controller per route that states a capacity, fed from the snapshot.
     pub capacity: BTreeMap<String, Controller>,
+    /// The latest time seen, ms ([`Control::clock`]).
+    last_ms: u64,
+    /// Which stats shard the next stats flush goes to (round robin).
+    stats_turn: u32,
 }
 
 impl Control {
@@ -166,7 +176,7 @@ impl Control {
     }
 
     /// Counts a decision for the stats.
-    pub fn count(&mut self, minute: i64, action: &str, code: &str) {
+    pub fn count(&mut self, minute: i64, action: Action, code: &str) {
         self.batch.count(minute, action, code);
     }
 

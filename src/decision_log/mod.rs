@@ -10,30 +10,8 @@ use crate::protocol::time::UnixTime;
 use crate::request::facts::RequestFacts;
 use crate::request::user_agent::UserAgent;
 use crate::signals::Assessment;
+pub use crate::store::stats::Action;
 use serde::{Deserialize, Serialize};
-
-/// What the gate did with a request.
-#[derive(Copy, Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Action {
-    /// Issued a challenge (or a no-JS wait token).
-    Issue,
-    /// Forwarded a verified sign-up to the origin.
-    Forward,
-    /// Refused the request.
-    Reject,
-}
-
-impl Action {
-    /// The name the stats count it under.
-    pub fn name(self) -> &'static str {
-        match self {
-            Action::Issue => "issue",
-            Action::Forward => "forward",
-            Action::Reject => "reject",
-        }
-    }
-}
 
 /// Where in the sign-up a decision was taken: what the policy knew then.
 #[derive(Copy, Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -128,7 +106,7 @@ pub struct DecisionLog {
     pub site_rate: Option<f64>,
     /// Policy outcome: `price 17x32`, `deny`, `busy`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub outcome: Option<String>,
+    pub outcome: Option<Outcome>,
     /// The rule that decided.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rule: Option<String>,
@@ -147,14 +125,6 @@ pub struct DecisionLog {
     /// The cohort counters could not be read for this decision (why).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub counters_unreadable: Option<String>,
-}
-
-/// How an outcome is written in the log.
-pub fn outcome_text(o: &Outcome) -> String {
-    match o {
-        Outcome::Price { difficulty, k } => format!("price {difficulty}x{k}"),
-        other => other.name().to_string(),
-    }
 }
 
 /// Rounds a rate to one decimal for the log.
@@ -215,11 +185,11 @@ impl DecisionLog {
 
     /// Adds a policy decision and the cohort state it was made on.
     pub fn decided(mut self, d: &Decision, state: &CohortState, phone_code: Option<&str>) -> DecisionLog {
-        self.outcome = Some(outcome_text(&d.outcome));
+        self.outcome = Some(d.outcome.clone());
         self.rule = d.rule.clone();
         self.why = Some(d.why.clone());
         self.level = (d.level > 0).then_some(d.level);
-        self.shadow = d.shadow.as_ref().map(|s| format!("{} ({})", outcome_text(&s.outcome), s.why));
+        self.shadow = d.shadow.as_ref().map(|s| format!("{} ({})", s.outcome, s.why));
         self.cohorts = state
             .rates
             .iter()

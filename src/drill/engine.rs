@@ -164,9 +164,6 @@ pub fn run(
     let mut current = 0u64;
     while let Some(Reverse((t, _, ev))) = heap.pop() {
         if t != current {
-            if let Some(g) = gate.as_mut() {
-                g.end_instant(EPOCH_MS + current);
-            }
             current = t;
             if let Some(cb) = progress.as_deref_mut()
                 && t >= last_progress + duration_ms / 200

@@ -184,6 +184,9 @@ pub struct CohortState {
     pub panicked: Vec<CohortKey>,
     /// The capacity controller's price for this request, when its route states a capacity.
     pub capacity: Option<CapacityPrice>,
+    /// Why some of these counters could not be read now (their last known levels are held),
+    /// for the log; the policy decides on the state as it is.
+    pub degraded: Option<String>,
 }
 
 /// The capacity controller's answer for one request.

@@ -94,7 +94,7 @@ pub enum Known<T> {
 #[derive(Clone, Debug)]
 pub struct Subject<'a> {
     /// The protected route (normalized path).
-    pub route: &'a str,
+    pub route: String,
     /// `cf.country`.
     pub country: Option<&'a str>,
     /// `cf.asn`.
@@ -104,7 +104,7 @@ pub struct Subject<'a> {
     /// The User-Agent header.
     pub user_agent: Option<&'a str>,
     /// The fingerprint assessment.
-    pub assessment: &'a Assessment,
+    pub assessment: Assessment,
     /// The phone calling code of the sign-up.
     pub phone_code: Known<Option<String>>,
 }
@@ -116,12 +116,12 @@ pub(crate) mod testing {
 
     pub(crate) fn subject<'a>(a: &'a Assessment) -> Subject<'a> {
         Subject {
-            route: "/signup",
+            route: "/signup".into(),
             country: Some("DE"),
             asn: Some(3320),
             ip: "198.51.100.9".parse().ok(),
             user_agent: Some("Mozilla/5.0 (X11; Linux x86_64) Chrome/131.0.0.0"),
-            assessment: a,
+            assessment: a.clone(),
             phone_code: Known::Is(None),
         }
     }

@@ -198,7 +198,8 @@ pub fn render_wait(w: &WaitPage<'_>) -> String {
     )
 }
 
-fn escape(s: &str) -> String {
+/// Text for HTML content and attribute values.
+pub fn escape(s: &str) -> String {
     s.replace('&', "&amp;")
         .replace('"', "&quot;")
         .replace('\'', "&#39;")

@@ -58,11 +58,23 @@ pub enum RejectKind {
     DuplicateField,
     /// A protected request's body is of a type the gate cannot read fields from.
     UnsupportedBody,
+    /// An operator endpoint without a valid token.
+    Unauthorized,
+    /// An operator request whose body is not what the endpoint takes.
+    BadRequest,
+    /// A panic switch for a scope that is neither `site` nor a cohort `kind:value`.
+    BadScope,
+    /// A no-JavaScript "Continue" before the wait is over.
+    TooEarly,
+    /// The stats objects could not be read.
+    StatsUnavailable,
+    /// The counter objects could not be written (a panic switch).
+    CountersUnavailable,
 }
 
 impl RejectKind {
     /// Every kind, for tables and tests.
-    pub const ALL: [RejectKind; 24] = [
+    pub const ALL: [RejectKind; 30] = [
         RejectKind::MissingSolution,
         RejectKind::MalformedSolution,
         RejectKind::UnsupportedVersion,
@@ -87,6 +99,12 @@ impl RejectKind {
         RejectKind::NonCanonicalPath,
         RejectKind::DuplicateField,
         RejectKind::UnsupportedBody,
+        RejectKind::Unauthorized,
+        RejectKind::BadRequest,
+        RejectKind::BadScope,
+        RejectKind::TooEarly,
+        RejectKind::StatsUnavailable,
+        RejectKind::CountersUnavailable,
     ];
 
     /// The HTTP status the client gets.
@@ -96,8 +114,13 @@ impl RejectKind {
             | RejectKind::UnsupportedVersion
             | RejectKind::UnknownRoute
             | RejectKind::NonCanonicalPath
-            | RejectKind::DuplicateField => 400,
-            RejectKind::MissingSolution | RejectKind::Expired | RejectKind::NotYetValid => 401,
+            | RejectKind::DuplicateField
+            | RejectKind::BadRequest
+            | RejectKind::BadScope => 400,
+            RejectKind::MissingSolution
+            | RejectKind::Expired
+            | RejectKind::NotYetValid
+            | RejectKind::Unauthorized => 401,
             RejectKind::UnknownKey
             | RejectKind::BadSignature
             | RejectKind::WrongRoute
@@ -110,8 +133,13 @@ impl RejectKind {
             RejectKind::AlreadySpent => 409,
             RejectKind::TooLarge => 413,
             RejectKind::UnsupportedBody => 415,
+            RejectKind::TooEarly => 429,
             RejectKind::OriginUnavailable => 502,
-            RejectKind::LedgerUnavailable | RejectKind::Misconfigured | RejectKind::Busy => 503,
+            RejectKind::LedgerUnavailable
+            | RejectKind::Misconfigured
+            | RejectKind::Busy
+            | RejectKind::StatsUnavailable
+            | RejectKind::CountersUnavailable => 503,
         }
     }
 
@@ -142,6 +170,12 @@ impl RejectKind {
             RejectKind::NonCanonicalPath => "non_canonical_path",
             RejectKind::DuplicateField => "duplicate_field",
             RejectKind::UnsupportedBody => "unsupported_body",
+            RejectKind::Unauthorized => "unauthorized",
+            RejectKind::BadRequest => "bad_request",
+            RejectKind::BadScope => "bad_scope",
+            RejectKind::TooEarly => "too_early",
+            RejectKind::StatsUnavailable => "stats_unavailable",
+            RejectKind::CountersUnavailable => "counters_unavailable",
         }
     }
 
@@ -194,6 +228,16 @@ impl RejectKind {
             RejectKind::UnsupportedBody => {
                 "Send this form as application/x-www-form-urlencoded, multipart/form-data or JSON."
             }
+            RejectKind::Unauthorized => "A valid token is required.",
+            RejectKind::BadRequest => {
+                "Send {\"scope\": \"site\" or \"kind:value\", \"on\": true|false, \"minutes\": n}."
+            }
+            RejectKind::BadScope => {
+                "scope is \"site\" or kind:value, kind one of asn, ip_prefix, country, ua_family, phone_code"
+            }
+            RejectKind::TooEarly => "Wait before continuing.",
+            RejectKind::StatsUnavailable => "The stats cannot be read right now.",
+            RejectKind::CountersUnavailable => "The counters cannot be written right now.",
         }
     }
 

@@ -119,7 +119,7 @@ impl WaitError {
             WaitError::NotYetValid(_) => RejectKind::NotYetValid,
             WaitError::WrongRoute(_) => RejectKind::WrongRoute,
             WaitError::BindingMismatch => RejectKind::BindingMismatch,
-            WaitError::TooEarly(_) => RejectKind::NotYetValid,
+            WaitError::TooEarly(_) => RejectKind::TooEarly,
         };
         Rejection::new(kind, format!("no-JS: {self}"))
     }

@@ -6,8 +6,8 @@
 //! event at a time and `sql.exec` is synchronous, so the insert-or-detect-replay below is
 //! atomic: of any number of concurrent spends of one id, exactly one sees `fresh: true`.
 
-use crate::pipeline::step::{SpendAnswer, SpendOrder};
 use crate::store::ledger::{self, Admission, SpendReply, SpendRequest, shard, shard_name};
+use crate::store::ledger::{SpendAnswer, SpendOrder};
 use worker::{
     DurableObject, Env, Method, Request, RequestInit, Response, Result, SqlStorageValue, State,
     durable_object,
