@@ -46,11 +46,6 @@ impl Reply {
         Reply { status, body: Body::Html(body), headers: Vec::new() }
     }
 
-    /// `{"error": code, "message": message}`.
-    pub fn error(status: u16, code: &str, message: &str) -> Reply {
-        Reply::json(status, &serde_json::json!({"error": code, "message": message}))
-    }
-
     /// Adds a header.
     pub fn with_header(mut self, name: &'static str, value: impl Into<String>) -> Reply {
         self.headers.push((name, value.into()));
@@ -104,8 +99,9 @@ impl Audience {
     }
 }
 
-/// The client-facing reply for a rejection. The private detail is not in it.
-pub fn rejection(r: &Rejection, challenge_url: Option<&str>, audience: &Audience) -> Reply {
+/// The client-facing reply for a rejection. The private detail is not in it. Only
+/// `pipeline::refusal` calls it: a refusal is always logged and counted.
+pub(crate) fn rejection(r: &Rejection, challenge_url: Option<&str>, audience: &Audience) -> Reply {
     let reply = match audience {
         Audience::Api => Reply::json(r.kind().status(), &r.body(challenge_url)),
         Audience::Person { lang, back } => {
