@@ -127,9 +127,9 @@ pub struct DecisionLog {
     pub counters_unreadable: Option<String>,
 }
 
-/// Rounds a rate to one decimal for the log.
-/// A rate to one decimal; a non-finite one (which JSON cannot carry) as 0.
-fn tenth(r: f64) -> f64 {
+/// A rate to one decimal, for the log and the stats page; a non-finite one (which JSON cannot
+/// carry) as 0.
+pub fn tenth(r: f64) -> f64 {
     if r.is_finite() { (r * 10.0).round() / 10.0 } else { 0.0 }
 }
 

@@ -5,6 +5,7 @@
 use crate::config::Loaded;
 use crate::control::StatsRead;
 use crate::control::snapshot::Health;
+use crate::decision_log::tenth;
 use crate::policy::{CapacityOf, CohortKey, Level, Policy};
 use crate::present::page::escape;
 use crate::store::stats::Action;
@@ -149,10 +150,6 @@ pub struct Changes {
     pub up: u64,
     /// Lowered.
     pub down: u64,
-}
-
-fn tenth(x: f64) -> f64 {
-    if x.is_finite() { (x * 10.0).round() / 10.0 } else { 0.0 }
 }
 
 fn levels(l: &[Level]) -> Vec<LevelView> {

@@ -7,7 +7,7 @@ use crate::decision_log::{Action, DecisionLog, Stage};
 use crate::pipeline::front::query_param;
 use crate::pipeline::refusal::Refusal;
 use crate::pipeline::step::{Answer, Done, Step};
-use crate::policy::{CohortState, Known, Outcome, Subject};
+use crate::policy::{CohortState, Known, Subject};
 use crate::present::reply::Reply;
 use crate::protocol::challenge::{self, Terms};
 use crate::protocol::reject::{RejectKind, Rejection};
@@ -81,17 +81,9 @@ fn on_cohorts(a: Asking<'_>, read: Result<CohortState, String>) -> Step<'_> {
     line.stage = Some(Stage::Issue);
     line.route = Some(a.route.path.clone());
     line.counters_unreadable = unreadable;
-    let (difficulty, k) = match decision.outcome {
-        Outcome::Deny => {
-            let r = Rejection::new(RejectKind::Denied, format!("at issue: {}", decision.why));
-            return Step::done(Refusal::on(r, line).done());
-        }
-        Outcome::Busy => {
-            let r = Rejection::new(RejectKind::Busy, format!("at issue: {}", decision.why))
-                .retry_after(policy.attack.retry_after_secs);
-            return Step::done(Refusal::on(r, line).done());
-        }
-        Outcome::Price { difficulty, k } => (difficulty, k),
+    let (difficulty, k) = match super::price_of(policy, &decision, "at issue") {
+        Ok(price) => price,
+        Err(r) => return Step::done(Refusal::on(r, line).done()),
     };
     let terms = Terms {
         route: a.route.path.clone(),

@@ -24,8 +24,9 @@ pub mod wait;
 
 use crate::config::Loaded;
 use crate::control::Counted;
-use crate::policy::{CohortState, Known, Policy, Subject};
+use crate::policy::{CohortState, Decision, Known, Outcome, Policy, Subject};
 use crate::protocol::binding::{Binding, ClientView};
+use crate::protocol::reject::{RejectKind, Rejection};
 use crate::protocol::time::UnixTime;
 use crate::request::facts::RequestFacts;
 use crate::signals::Assessment;
@@ -106,6 +107,18 @@ pub fn state_read(read: Result<CohortState, String>) -> (CohortState, Option<Str
             (s, why)
         }
         Err(e) => (CohortState::default(), Some(e)),
+    }
+}
+
+/// The price a policy decision asks (difficulty, sub-puzzles), or the refusal it means (deny;
+/// busy with the policy's `Retry-After`), with where it was taken (`at issue`, `at
+/// submission`, `no-JS`) in its detail.
+pub(crate) fn price_of(policy: &Policy, d: &Decision, at: &str) -> Result<(u8, u8), Rejection> {
+    let retry = policy.attack.retry_after_secs;
+    match d.outcome {
+        Outcome::Price { difficulty, k } => Ok((difficulty, k)),
+        Outcome::Deny => Err(Rejection::new(RejectKind::Denied, format!("{at}: {}", d.why))),
+        Outcome::Busy => Err(Rejection::new(RejectKind::Busy, format!("{at}: {}", d.why)).retry_after(retry)),
     }
 }
 

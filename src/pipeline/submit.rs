@@ -13,7 +13,7 @@ use crate::pipeline::refusal::Refusal;
 use crate::pipeline::step::{
     Answer, BodyRead, Done, Forward, ReadBody, Spend, SpendAnswer, SpendOrder, Step,
 };
-use crate::policy::{CohortState, Decision, Known, Outcome, Policy, Subject};
+use crate::policy::{CohortState, Decision, Known, Policy, Subject};
 use crate::present::reply::Audience;
 use crate::protocol::reject::{RejectKind, Rejection};
 use crate::protocol::solution::{self, Expectation, Verified};
@@ -279,23 +279,16 @@ fn on_cohorts(p: Paid<'_>, read: Result<CohortState, String>) -> Step<'_> {
     // The price the policy asks now may be one bit above the signed one (a browser's
     // challenge fetch and its form post differ in a few headers); beyond that the client
     // must fetch a harder challenge.
-    let refused = match &decision.outcome {
-        Outcome::Deny => Some(Rejection::new(RejectKind::Denied, format!("at submission: {}", decision.why))),
-        Outcome::Busy => Some(p.sub.busy(format!("at submission: {}", decision.why))),
-        Outcome::Price { difficulty, k }
-            if *difficulty > signed_difficulty.saturating_add(1) || *k > signed_k =>
-        {
-            Some(Rejection::new(
-                RejectKind::RiskIncreased,
-                format!(
-                    "now priced {difficulty}x{k} ({}), challenge was {signed_difficulty}x{signed_k}",
-                    decision.why
-                ),
-            ))
+    let priced = super::price_of(policy, &decision, "at submission").and_then(|(difficulty, k)| {
+        if difficulty > signed_difficulty.saturating_add(1) || k > signed_k {
+            let why = &decision.why;
+            let detail =
+                format!("now priced {difficulty}x{k} ({why}), challenge was {signed_difficulty}x{signed_k}");
+            return Err(Rejection::new(RejectKind::RiskIncreased, detail));
         }
-        Outcome::Price { .. } => None,
-    };
-    if let Some(r) = refused {
+        Ok(())
+    });
+    if let Err(r) = priced {
         return p.sub.refuse_on(r, line);
     }
     // single use, only after the work is known to be paid

@@ -14,7 +14,7 @@ use crate::pipeline::nojs;
 use crate::pipeline::refusal::Refusal;
 use crate::pipeline::step::{Done, Spend, SpendAnswer, Step};
 use crate::pipeline::submit::{FAIL_OPEN_REASON, Sent, Submission};
-use crate::policy::{CohortState, Decision, Known, Outcome, Subject};
+use crate::policy::{CohortState, Decision, Known, Subject};
 use crate::present::page::{self, Lang, WaitPage};
 use crate::present::reply::Reply;
 use crate::protocol::reject::{RejectKind, Rejection};
@@ -159,12 +159,7 @@ fn on_cohorts<'a>(path: Path<'a>, next: Next, read: Result<CohortState, String>)
     let policy = &path.sub.config.policy;
     let (state, _) = super::state_read(read);
     let decision = policy.decide(&path.subject, &state);
-    let refused = match decision.outcome {
-        Outcome::Deny => Some(Rejection::new(RejectKind::Denied, format!("no-JS: {}", decision.why))),
-        Outcome::Busy => Some(path.sub.busy(format!("no-JS: {}", decision.why))),
-        Outcome::Price { .. } => None,
-    };
-    if let Some(r) = refused {
+    if let Err(r) = super::price_of(policy, &decision, "no-JS") {
         let line = path.line(Action::Reject, 0).decided(&decision, &state, path.phone.as_deref());
         return path.sub.refuse_on(r, line);
     }
