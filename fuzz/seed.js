@@ -61,6 +61,10 @@ for (const c of vectors.challenges) {
   if (c.signals) seed('signals', c.signals);
 }
 for (const r of vectors.rejections) if (r.solution) seed('solution', r.solution);
+// inputs just over the size limits, so that libFuzzer (whose -max_len is the largest seed, at
+// least 4096) also tries lengths the limits refuse
+seed('solution', vectors.challenges[0].solution + '.' + 'e30'.repeat(2200));
+seed('signals', '{"v":1,"automation":[' + Array(600).fill('"cdc_x"').join(',') + ']}');
 for (const v of vectors.verdicts) seed('verdict', v.header);
 
 // headers and user_agent: the header corpus, and the User-Agent reader's own tables
