@@ -2,8 +2,8 @@
 //! scenario files.
 
 use crate::request::shipped;
+use gate::decision_log::replay::{decision_lines, replay};
 use gate::drill::{self, scenario};
-use gate::pipeline::replay::{decision_lines, replay};
 use gate::policy::{self, PolicyErrors};
 use serde_json::Value;
 
@@ -58,7 +58,7 @@ pub fn decision_log(data: &[u8]) {
         let (a, b) = (serde_json::to_value(&line), serde_json::to_value(again));
         assert!(matches!((&a, &b), (Ok(a), Ok(b)) if same_value(a, b)), "{json} reads back as {again:?}");
         if let Some(r) = replay(shipped(), &line) {
-            let _ = (r.changed(), r.after_text());
+            let _ = (r.changed(), r.after.outcome.to_string());
         }
     }
 }

@@ -3,8 +3,8 @@
 
 use crate::signals::{assert_assessment, facts};
 use crate::{fields, text};
-use gate::pipeline::log::{Action, DecisionLog};
-use gate::pipeline::replay::decision_lines;
+use gate::decision_log::replay::decision_lines;
+use gate::decision_log::{Action, DecisionLog};
 use gate::policy::Policy;
 use gate::protocol::binding::{Binding, ClientView};
 use gate::protocol::time::UnixTime;

@@ -45,6 +45,7 @@ describe('attack drill fidelity: native drill vs the built Worker (Miniflare)', 
     };
     const start = Date.now();
     const inflight = [];
+    const fetching = new Map();
     for (const r of drill.requests) {
       const wait = start + r.t_ms - Date.now();
       if (wait > 0) await new Promise((res) => setTimeout(res, wait));
@@ -54,25 +55,31 @@ describe('attack drill fidelity: native drill vs the built Worker (Miniflare)', 
         const q = new URLSearchParams({ route: r.route });
         if (r.signals) q.set('signals', r.signals);
         if (r.phone_code) q.set('phone', r.phone_code);
-        inflight.push(mf.dispatchFetch(`https://example.com/__gate/challenge?${q}`, { headers, cf: cf(r.cf) }).then(async (resp) => {
+        const fetched = mf.dispatchFetch(`https://example.com/__gate/challenge?${q}`, { headers, cf: cf(r.cf) }).then(async (resp) => {
           const body = await resp.json().catch(() => ({}));
           if (resp.status === 200) tokens.set(r.attempt, body.token);
           count(answers, r.population, `challenge ${resp.status === 200 ? 'issued' : body.error}`);
-        }));
+        });
+        // a client submits only once its challenge arrived: a slow machine delays the
+        // submission rather than losing it
+        fetching.set(r.attempt, fetched);
+        inflight.push(fetched);
       } else {
-        const token = tokens.get(r.attempt);
-        if (!token) { count(answers, r.population, 'submit without a Worker challenge'); continue; }
-        const signals = r.signals ? Buffer.from(r.signals, 'base64url').toString() : '';
-        const tok = Buffer.from(token, 'base64url');
-        const sol = solution(tok, solve(tok, signals), signals);
-        const body = new URLSearchParams({ email: `a${r.attempt}@example.com`, phone: r.phone ?? '', 'gate-solution': sol });
-        inflight.push(mf.dispatchFetch(`https://example.com${r.route}`, { method: 'POST', headers, body: body.toString(), cf: cf(r.cf), redirect: 'manual' }).then(async (resp) => {
+        inflight.push((async () => {
+          await fetching.get(r.attempt);
+          const token = tokens.get(r.attempt);
+          if (!token) { count(answers, r.population, 'submit without a Worker challenge'); return; }
+          const signals = r.signals ? Buffer.from(r.signals, 'base64url').toString() : '';
+          const tok = Buffer.from(token, 'base64url');
+          const sol = solution(tok, solve(tok, signals), signals);
+          const body = new URLSearchParams({ email: `a${r.attempt}@example.com`, phone: r.phone ?? '', 'gate-solution': sol });
+          const resp = await mf.dispatchFetch(`https://example.com${r.route}`, { method: 'POST', headers, body: body.toString(), cf: cf(r.cf), redirect: 'manual' });
           const text = await resp.text();
           let code = String(resp.status);
           try { code = JSON.parse(text).error ?? code; } catch { /* an HTML page */ }
           if (resp.status < 400) admitted[r.population] = (admitted[r.population] ?? 0) + 1;
           count(answers, r.population, `submit ${resp.status < 400 ? 'forwarded' : code}`);
-        }));
+        })());
       }
     }
     await Promise.all(inflight);
