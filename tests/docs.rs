@@ -203,6 +203,9 @@ fn check_link(page: &Path, target: &str) -> Option<String> {
 
 /// The words a script accepts as arguments: from its `# Usage: scripts/x [a|b ...]` line and
 /// from the arms of its `case` statements (`a|b) …`, `--flag) …`).
+/// What [`accepted_arguments`] holds for a script whose usage names a free-form value.
+const ANY: &str = "*";
+
 fn accepted_arguments(script: &str) -> BTreeSet<String> {
     let mut words = BTreeSet::new();
     let mut add = |patterns: &str| {
@@ -216,8 +219,12 @@ fn accepted_arguments(script: &str) -> BTreeSet<String> {
     for line in script.lines() {
         let t = line.trim();
         if let Some(usage) = t.strip_prefix('#').and_then(|u| u.trim().strip_prefix("Usage:")) {
-            if let (Some(a), Some(b)) = (usage.find('['), usage.find(']')) {
-                add(&usage[a + 1..b.max(a + 1)]);
+            for group in usage.split('[').skip(1).filter_map(|g| g.split_once(']').map(|(g, _)| g)) {
+                // an upper-case placeholder (`[SECONDS]`, `[TARGET ...]`) takes any value
+                if group.split([' ', '|']).any(|w| w.len() > 1 && w.chars().all(|c| c.is_ascii_uppercase())) {
+                    words.insert(ANY.to_string());
+                }
+                add(group);
             }
             continue;
         }
@@ -290,7 +297,7 @@ fn check_commands(page: &Page) -> Vec<String> {
         }
         let accepted = accepted_arguments(&fs::read_to_string(&path).unwrap());
         for a in args {
-            if !accepted.contains(a) {
+            if !accepted.contains(a) && !accepted.contains(ANY) {
                 let known = if accepted.is_empty() {
                     "it takes no arguments".to_string()
                 } else {
