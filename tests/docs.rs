@@ -210,7 +210,10 @@ fn accepted_arguments(script: &str) -> BTreeSet<String> {
     let mut words = BTreeSet::new();
     let mut add = |patterns: &str| {
         for w in patterns.split(['|', ' ']).map(str::trim) {
-            if is_word(w) {
+            // an upper-case placeholder (`[SECONDS]`, `[TARGET ...]`) takes any value
+            if w.len() > 1 && w.chars().all(|c| c.is_ascii_uppercase()) {
+                words.insert(ANY.to_string());
+            } else if is_word(w) {
                 words.insert(w.to_string());
             }
         }
@@ -220,10 +223,6 @@ fn accepted_arguments(script: &str) -> BTreeSet<String> {
         let t = line.trim();
         if let Some(usage) = t.strip_prefix('#').and_then(|u| u.trim().strip_prefix("Usage:")) {
             for group in usage.split('[').skip(1).filter_map(|g| g.split_once(']').map(|(g, _)| g)) {
-                // an upper-case placeholder (`[SECONDS]`, `[TARGET ...]`) takes any value
-                if group.split([' ', '|']).any(|w| w.len() > 1 && w.chars().all(|c| c.is_ascii_uppercase())) {
-                    words.insert(ANY.to_string());
-                }
                 add(group);
             }
             continue;
