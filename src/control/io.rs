@@ -332,3 +332,127 @@ impl Control {
 pub fn top_shards(shards: u32) -> Vec<u32> {
     (0..shards.max(1)).collect()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::policy::CohortKind;
+    use crate::store::cohorts::Shard;
+
+    const SHARDS: u32 = 8;
+
+    fn policy() -> Policy {
+        crate::policy::load(
+            "version = 1\n[routes]\nprotected = [\"POST /signup\"]\n[attack]\nenabled = true\nwindow_secs = 60\ncohorts = [\"asn\"]\nlevels = [{ at = 5, extra_bits = 2 }]\n[no_js]\nroutes = [\"/signup\"]\nbusy_at = { asn = 3 }",
+        )
+        .unwrap()
+    }
+
+    fn asn() -> CohortKey {
+        CohortKey::new(CohortKind::Asn, "64500")
+    }
+
+    fn want(keys: Vec<CohortKey>) -> Counted {
+        Counted { keys, site: false, window_secs: 60, capacity: None }
+    }
+
+    /// Answers calls from real shards, or fails them all.
+    fn answer(shards: &mut [Shard], calls: Vec<Call>, fail: bool) -> Vec<Answered> {
+        calls
+            .into_iter()
+            .map(|c| {
+                let a = if fail {
+                    Err("down".to_string())
+                } else {
+                    Ok(shards[c.shard as usize].exchange(&c.exchange))
+                };
+                (c, a)
+            })
+            .collect()
+    }
+
+    #[test]
+    fn an_unreachable_shard_closes_the_no_js_budget_and_holds_the_js_levels() {
+        let p = policy();
+        let mut shards: Vec<Shard> = (0..SHARDS).map(|_| Shard::default()).collect();
+        let mut c = Control::default();
+        let t0 = UnixTime::from_secs(1_000_000);
+        // six sign-ups from the network, counted and flushed
+        for i in 0..6 {
+            let counts = Counts { tallies: Vec::new(), signup: Some(want(vec![asn()])) };
+            let bg = c.record(Some((&p, SHARDS)), &counts, t0.plus(i));
+            let answers = answer(&mut shards, bg.calls, false);
+            for (call, a) in answers {
+                c.on_answer(call, a, t0.plus(i));
+            }
+        }
+        // later, the shard fails
+        let t1 = t0.plus(30);
+        let js = want(vec![asn()]);
+        let calls = c.cold_calls(&p, SHARDS, &js, t1);
+        assert!(!calls.is_empty(), "a shard unheard from for 2 s is cold");
+        let failed = answer(&mut shards, calls, true);
+        let state = c.read(&p, SHARDS, &js, failed, t1).unwrap();
+        let rate = state.rates[0].1;
+        assert!(rate > 5.0, "the last known level is held, not decayed or zero: {rate}");
+        assert!(state.degraded.as_deref().is_some_and(|d| d.contains("down")), "{state:?}");
+        // the no-JS budget's shard fails: closed
+        let no_js = want(vec![asn().no_js().unwrap()]);
+        let calls = c.cold_calls(&p, SHARDS, &no_js, t1);
+        let failed = answer(&mut shards, calls, true);
+        let closed = c.read(&p, SHARDS, &no_js, failed, t1);
+        assert!(closed.is_err_and(|e| e.contains("unreachable")));
+    }
+
+    #[test]
+    fn the_isolate_clock_only_advances() {
+        let mut c = Control::default();
+        assert_eq!(c.clock(UnixTime::from_millis(5_000)), 5_000);
+        assert_eq!(c.clock(UnixTime::from_millis(4_000)), 5_000, "an answer timed earlier does not go back");
+        assert_eq!(c.clock(UnixTime::from_millis(6_000)), 6_000);
+    }
+
+    #[test]
+    fn a_site_panic_goes_to_every_shard_and_applies_here_at_once() {
+        let site = Control::panic_write(&CohortKey::site(), Some(UnixTime::from_secs(100)), SHARDS);
+        assert_eq!(site.shards, (0..SHARDS).collect::<Vec<_>>());
+        assert_eq!((site.message.key.as_str(), site.message.until_ms), ("site", 100_000));
+        let one = Control::panic_write(&asn(), None, SHARDS);
+        assert_eq!(one.shards, [shard("asn:64500", SHARDS)]);
+        assert_eq!(one.message.until_ms, 0, "off");
+        let mut c = Control::default();
+        c.panic_written(&CohortKey::site(), &site, SHARDS);
+        let p = policy();
+        let state = c.read(&p, SHARDS, &want(vec![asn()]), Vec::new(), UnixTime::from_secs(50)).unwrap();
+        assert!(state.panicked.contains(&CohortKey::site()));
+    }
+
+    #[test]
+    fn the_stats_page_merges_shards_and_the_isolate_view() {
+        let mut c = Control::default();
+        let p = policy();
+        let now = UnixTime::from_secs(1_000_000);
+        // this isolate counted a sign-up for asn:1 not yet flushed
+        let counts = Counts {
+            tallies: vec![Tally::new(Action::Reject, "busy")],
+            signup: Some(want(vec![CohortKey::new(CohortKind::Asn, "1")])),
+        };
+        let _ = c.record(Some((&p, SHARDS)), &counts, now);
+        let entry = |key: &str, rate: f64| Entry { key: key.into(), rate, panic: false };
+        let row = |action, code: &str, n| Count { minute: 1, action, code: code.into(), n };
+        let answers = StatsAnswers {
+            counts: vec![Ok(vec![row(Action::Reject, "busy", 2)]), Ok(vec![row(Action::Reject, "busy", 3)])],
+            tops: vec![Ok(vec![entry("asn:2", 9.0), entry("asn:1", 0.2)]), Err("shard down".into())],
+        };
+        let read = c.stats_read(answers, now).unwrap();
+        assert_eq!(read.counts, [row(Action::Reject, "busy", 5)], "summed over the stats shards");
+        let keys: Vec<(&str, f64)> = read.cohorts.iter().map(|e| (e.key.as_str(), e.rate.round())).collect();
+        assert_eq!(
+            keys,
+            [("asn:2", 9.0), ("asn:1", 1.0)],
+            "the isolate's higher figure wins; a shard that fails is left out"
+        );
+        let failed = StatsAnswers { counts: vec![Err("stats shard down".into())], tops: Vec::new() };
+        assert!(c.stats_read(failed, now).is_err());
+    }
+}
