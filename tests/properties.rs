@@ -26,6 +26,7 @@ fn expect(keys: &KeyRing) -> Expectation<'_> {
         skew: 30,
         route: Some("/signup"),
         binding: Some(Binding([1; 16])),
+        order: 0,
     }
 }
 

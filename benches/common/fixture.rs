@@ -37,7 +37,14 @@ pub fn solution(difficulty: u8, k: u8) -> String {
 
 /// What the verifier checks the proof against (5 s after issue).
 pub fn expectation(keys: &KeyRing) -> Expectation<'_> {
-    Expectation { keys, now: NOW.plus(5), skew: defaults::SKEW, route: Some(ROUTE), binding: Some(BINDING) }
+    Expectation {
+        keys,
+        now: NOW.plus(5),
+        skew: defaults::SKEW,
+        route: Some(ROUTE),
+        binding: Some(BINDING),
+        order: 0,
+    }
 }
 
 /// The facts of a Chrome 131 form post from a residential network in Berlin.

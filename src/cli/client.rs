@@ -102,7 +102,7 @@ pub fn solve(token: &str, signals: &[u8], threads: usize) -> Result<Solution, Cl
         return Err(ClientError::Challenge("a sub-puzzle has no solution".into()));
     }
     let nonces = slots.into_iter().map(|m| m.into_inner().unwrap_or(0)).collect();
-    Ok(Solution { token: bytes, nonces, signals: signals.to_vec() })
+    Ok(Solution { token: bytes, nonces, signals: signals.to_vec(), topups: Vec::new() })
 }
 
 /// The number of threads to solve with by default.

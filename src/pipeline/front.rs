@@ -139,7 +139,10 @@ fn endpoint<'a>(
             Err(why) => Err(Rejection::new(RejectKind::Misconfigured, why)),
         }),
         "/panic" => wants("POST").map(|()| operator::panic(loaded, facts, now)),
-        "/siteverify" => wants("POST").map(|()| siteverify::start(loaded, facts, now)),
+        "/siteverify" => wants("POST").and_then(|()| match random {
+            Ok(id) => Ok(siteverify::start(loaded, facts, id, now)),
+            Err(why) => Err(Rejection::new(RejectKind::Misconfigured, why)),
+        }),
         _ => Err(Rejection::new(RejectKind::NotFound, format!("no gate endpoint {sub:?}"))),
     };
     step.unwrap_or_else(refuse)

@@ -53,6 +53,12 @@ pub fn failed(facts: &RequestFacts, now: UnixTime, why: String) -> step::Done {
     refusal::Refusal::new(r, facts, now).done()
 }
 
+/// Random bits for the verifier's sampling order, from a request's random id.
+pub(crate) fn order_of(random: &[u8; 16]) -> u64 {
+    let [a, b, c, d, e, f, g, h, ..] = *random;
+    u64::from_be_bytes([a, b, c, d, e, f, g, h])
+}
+
 /// The client binding as the edge sees it (ASN, country, User-Agent).
 pub fn binding(facts: &RequestFacts) -> Binding {
     Binding::of(&ClientView {

@@ -50,6 +50,7 @@ struct Call<'a> {
     config: &'a Config,
     facts: &'a RequestFacts,
     now: UnixTime,
+    random: [u8; 16],
 }
 
 impl<'a> Call<'a> {
@@ -70,7 +71,7 @@ impl<'a> Call<'a> {
 }
 
 /// Starts a siteverify request.
-pub fn start<'a>(loaded: &'a Loaded, facts: &'a RequestFacts, now: UnixTime) -> Step<'a> {
+pub fn start<'a>(loaded: &'a Loaded, facts: &'a RequestFacts, random: [u8; 16], now: UnixTime) -> Step<'a> {
     let config = match &loaded.config {
         Ok(c) => c,
         Err(e) => {
@@ -85,7 +86,7 @@ pub fn start<'a>(loaded: &'a Loaded, facts: &'a RequestFacts, now: UnixTime) -> 
     }
     Step::ReadBody(ReadBody {
         cap: MAX_BODY,
-        then: Box::new(move |body, now| read(Call { config, facts, now }, body)),
+        then: Box::new(move |body, now| read(Call { config, facts, now, random }, body)),
     })
 }
 
@@ -124,8 +125,15 @@ fn read(call: Call<'_>, body: BodyRead) -> Step<'_> {
     // The origin verifies for a client the edge never saw: no route or binding to compare;
     // the route is reported as `action` for the origin to check.
     let config = call.config;
-    let expect =
-        Expectation { keys: &config.keys, now: call.now, skew: config.skew, route: None, binding: None };
+    let order = super::order_of(&call.random);
+    let expect = Expectation {
+        keys: &config.keys,
+        now: call.now,
+        skew: config.skew,
+        route: None,
+        binding: None,
+        order,
+    };
     let verified = match solution::verify(&response, &expect) {
         Ok(v) => v,
         Err(r) => {

@@ -225,7 +225,7 @@ pub(crate) fn on_body(sub: Submission<'_>, body: BodyRead, random: [u8; 16]) -> 
             None => sub.refuse(Rejection::new(RejectKind::MissingSolution, "no header and no form field")),
         };
     };
-    verify(sub, raw, phone, body)
+    verify(sub, raw, phone, body, random)
 }
 
 /// A submission whose work is paid (verified), assessed, on its way to a decision.
@@ -240,7 +240,13 @@ struct Paid<'a> {
 
 /// Verify (pure, cheapest checks first; the work at the signed difficulty), then read the
 /// cohorts.
-fn verify(sub: Submission<'_>, raw: String, phone: Option<String>, body: Vec<u8>) -> Step<'_> {
+fn verify(
+    sub: Submission<'_>,
+    raw: String,
+    phone: Option<String>,
+    body: Vec<u8>,
+    random: [u8; 16],
+) -> Step<'_> {
     let config = sub.config;
     let expect = Expectation {
         keys: &config.keys,
@@ -248,6 +254,7 @@ fn verify(sub: Submission<'_>, raw: String, phone: Option<String>, body: Vec<u8>
         skew: config.skew,
         route: Some(&sub.route.path),
         binding: Some(super::binding(sub.facts)),
+        order: super::order_of(&random),
     };
     let verified = match solution::verify(&raw, &expect) {
         Ok(v) => v,

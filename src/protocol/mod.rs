@@ -7,6 +7,7 @@ pub mod key;
 pub mod reject;
 pub mod solution;
 pub mod time;
+pub mod topup;
 pub mod verdict;
 pub mod wait_token;
 

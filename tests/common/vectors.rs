@@ -92,6 +92,7 @@ pub fn check_challenges() -> usize {
             token: signed.bytes().to_vec(),
             nonces,
             signals: str_of(c, "signals").as_bytes().to_vec(),
+            topups: Vec::new(),
         };
         assert_eq!(sol.encode(), str_of(c, "solution"));
     }
@@ -157,6 +158,7 @@ pub fn check_rejections() -> usize {
             skew: u64_of(r, "skew"),
             route: Some(str_of(r, "route")),
             binding: Some(Binding(arr(str_of(r, "binding")))),
+            order: 0,
         };
         let got = solution::verify(str_of(r, "solution"), &expect).err().map(|e| e.kind().code());
         assert_eq!(got, r["expect"].as_str(), "{}", str_of(r, "name"));
