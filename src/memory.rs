@@ -52,6 +52,10 @@ impl Stores {
         self.calls += 1;
         match ledger::admit(&SpendRequest::of(order), now) {
             Admission::Refuse(why) => SpendAnswer::Unavailable(why.to_string()),
+            Admission::Release { id } => {
+                self.ledger.remove(&id);
+                SpendAnswer::Fresh
+            }
             Admission::Stale => SpendAnswer::Unavailable("stale spend".into()),
             Admission::Record { id, forget_after, idempotency_key } => {
                 self.prune(now.seconds());
@@ -273,7 +277,7 @@ pub fn drive(
                 outside
                     .observe(&Io::Forward { verdict: forward.verdict.clone(), body: forward.body.clone() });
                 let status = outside.origin(&forward);
-                Step::done(forward.resume(status))
+                forward.resume(status)
             }
             Step::ReadStats(read) => {
                 outside.observe(&Io::ReadStats { since_minute: read.counts_since });

@@ -99,8 +99,14 @@ fn issue_signs_a_challenge_with_the_documented_fields_at_the_policy_price() {
             "route",
             "signature",
             "token",
-            "v"
+            "v",
+            "work"
         ]
+    );
+    assert_eq!(
+        json["work"],
+        serde_json::json!({"asked": 4 << 4, "suggested": 4 << 4}),
+        "no capacity: no banking ahead"
     );
     assert_eq!(json["v"], 1);
     assert_eq!(json["route"], "/signup");
@@ -629,12 +635,12 @@ fn the_policy_at_submission_refuses_dearer_denied_and_shed_requests() {
             outcome: "price 5x4",
         },
         Case {
-            name: "two bits dearer",
+            name: "two bits dearer: a top-up is offered, nothing spent",
             path: "/signup",
             body: FORM,
             cohorts: rate(3.0),
-            status: 403,
-            error: Some("risk_increased"),
+            status: 402,
+            error: Some("more_work"),
             outcome: "price 6x4",
         },
         Case {

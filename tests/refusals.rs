@@ -118,12 +118,38 @@ fn earn(kind: RejectKind) -> (Gate, Req) {
             g = Gate::new(&policy(false, "enabled = false", DENY_ASN), &[]);
             Req::get("/__gate/challenge?route=/signup").asn(64999)
         }
-        RejectKind::RiskIncreased => {
+        RejectKind::MoreWork => {
             g = Gate::new(&policy(false, ATTACK, ""), &[]);
             let sol = g.solved(&client(), "/signup");
             // the cohort's rate rises between the challenge and the post: +2 bits
             g.world.cohorts = asn_rate(3.0);
             with_solution(&sol)
+        }
+        RejectKind::RiskIncreased => {
+            // the price rose and the bundle has no room for another top-up
+            g = Gate::new(&policy(false, ATTACK, ""), &[]);
+            let c = g.challenge(&client(), "/signup");
+            let token = gate::protocol::challenge::token_bytes(&c.token).unwrap();
+            let first = challenge::decode(&token).unwrap().challenge;
+            let mut s = gate::protocol::solution::solve(&token, b"").unwrap();
+            for n in 0..gate::protocol::solution::MAX_TOP_UPS as u8 {
+                let t = gate::protocol::topup::issue(
+                    &Key::new(GATE_SECRET.as_bytes()),
+                    &first,
+                    1,
+                    1,
+                    NOW,
+                    [n; 16],
+                )
+                .unwrap();
+                let seed = gate::pow::seed(&t, b"");
+                s.topups.push(gate::protocol::solution::TopUpPart {
+                    token: t,
+                    nonces: vec![gate::pow::solve(&seed, 0, 1).unwrap()],
+                });
+            }
+            g.world.cohorts = asn_rate(3.0);
+            with_solution(&s.encode())
         }
         RejectKind::Busy => {
             g = Gate::new(&policy(false, ATTACK, ""), &[]);

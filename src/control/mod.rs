@@ -163,7 +163,14 @@ impl Control {
             Price::Extra(bits) => (bits, None),
             Price::Shed(key) => (0, CohortKey::parse(&key)),
         };
-        CapacityPrice { extra_bits, shed, admitted_per_minute: ctl.admitted(), per_minute: cap.per_minute }
+        let forecast_bits = ctl.forecast(&params, &mine, now_ms);
+        CapacityPrice {
+            extra_bits,
+            shed,
+            admitted_per_minute: ctl.admitted(),
+            per_minute: cap.per_minute,
+            forecast_bits,
+        }
     }
 
     /// Counts a sign-up in its cohorts: in the snapshot at once, in the batch for the shards.

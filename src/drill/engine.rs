@@ -509,7 +509,7 @@ fn refused(
     }
     if p < people_n {
         let Some(pp) = scenario.people.get(p) else { return Next::Done(End::Other) };
-        if kind == Some(RejectKind::RiskIncreased) && att.refetches < 2 {
+        if matches!(kind, Some(RejectKind::RiskIncreased | RejectKind::MoreWork)) && att.refetches < 2 {
             // the widget fetches a harder challenge and solves again
             att.refetches += 1;
             return Next::Again(t + u64::from(scenario.drill.rtt_ms));
@@ -532,7 +532,7 @@ fn refused(
         return Next::Done(End::Other);
     }
     let Some(a) = scenario.attackers.get(p - people_n) else { return Next::Done(End::Other) };
-    if kind == Some(RejectKind::RiskIncreased) && att.refetches < 2 {
+    if matches!(kind, Some(RejectKind::RiskIncreased | RejectKind::MoreWork)) && att.refetches < 2 {
         att.refetches += 1;
         return Next::Again(t + u64::from(scenario.drill.rtt_ms));
     }

@@ -43,9 +43,10 @@ async fn fetch(req: Request, env: Env, ctx: Context) -> Result<Response> {
 /// Performs the IO each step asks for until the request is done.
 async fn drive(io: &Io<'_>, mut step: Step<'_>) -> Result<Response> {
     let now = request::now;
+    let mut origin = None;
     loop {
         step = match step {
-            Step::Done(done) => return finish(io, *done, None),
+            Step::Done(done) => return finish(io, *done, origin.take()),
             Step::PassThrough(origin) => return proxy::pass_through(origin, io.req).await,
             Step::ServeAsset(asset) => match widget_file(io, asset.name).await {
                 Ok(resp) if resp.status_code() == 200 => return with_headers(resp, &asset.headers),
@@ -68,10 +69,11 @@ async fn drive(io: &Io<'_>, mut step: Step<'_>) -> Result<Response> {
             Step::Forward(forward) => {
                 match proxy::forward(forward.origin, io.req, &forward.body, &forward.verdict).await {
                     Ok(resp) => {
-                        let done = forward.resume(Ok(resp.status_code()));
-                        return finish(io, done, Some(resp));
+                        let next = forward.resume(Ok(resp.status_code()));
+                        origin = Some(resp);
+                        next
                     }
-                    Err(e) => Step::done(forward.resume(Err(e.to_string()))),
+                    Err(e) => forward.resume(Err(e.to_string())),
                 }
             }
             Step::ReadStats(read) => {

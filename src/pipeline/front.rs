@@ -138,6 +138,10 @@ fn endpoint<'a>(
             Ok(id) => Ok(issue::start(c, facts, id, now)),
             Err(why) => Err(Rejection::new(RejectKind::Misconfigured, why)),
         }),
+        "/topup" => wants("GET").and_then(|()| config()).and_then(|c| match random {
+            Ok(id) => Ok(super::topups::start(c, facts, id, now)),
+            Err(why) => Err(Rejection::new(RejectKind::Misconfigured, why)),
+        }),
         "/panic" => wants("POST").map(|()| operator::panic(loaded, facts, now)),
         "/siteverify" => wants("POST").and_then(|()| match random {
             Ok(id) => Ok(siteverify::start(loaded, facts, id, now)),

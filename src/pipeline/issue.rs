@@ -108,6 +108,7 @@ fn on_cohorts(a: Asking<'_>, read: Result<CohortState, String>) -> Step<'_> {
         json.phone_field = policy.phone_field.clone().or_else(|| policy.phone_code_field.clone());
     }
     json.phone_code = code;
+    json.work = super::work::quote(&decision, &state);
     Step::done(Done {
         answer: Answer::Reply(Reply::json(200, &json)),
         log: Some(line),

@@ -20,7 +20,9 @@ pub mod refusal;
 pub mod siteverify;
 pub mod step;
 pub mod submit;
+pub mod topups;
 pub mod wait;
+pub mod work;
 
 use crate::config::Loaded;
 use crate::control::Counted;

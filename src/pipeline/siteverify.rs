@@ -146,9 +146,8 @@ fn read(call: Call<'_>, body: BodyRead) -> Step<'_> {
         }
     };
     let order = SpendOrder {
-        id: verified.challenge.id,
-        forget_after: verified.challenge.expires_at.plus(config.skew),
         idempotency_key: get("idempotency_key"),
+        ..SpendOrder::of(verified.challenge.id, verified.challenge.expires_at.plus(config.skew))
     };
     Step::Spend(Spend {
         order,

@@ -156,13 +156,13 @@ pub struct Forward<'a> {
     pub verdict: String,
     /// The body to send (already read; the no-JS path removes its own field).
     pub body: Vec<u8>,
-    pub(crate) then: Box<dyn FnOnce(Result<u16, String>) -> Done + 'a>,
+    pub(crate) then: Then<'a, Result<u16, String>>,
 }
 
-impl Forward<'_> {
-    /// Finishes with the origin's status (or why it could not be reached). On a status the
-    /// driver answers with the origin's response.
-    pub fn resume(self, status: Result<u16, String>) -> Done {
+impl<'a> Forward<'a> {
+    /// Goes on with the origin's status (or why it could not be reached). When the request
+    /// then ends with `Answer::Origin`, the driver answers with the origin's response.
+    pub fn resume(self, status: Result<u16, String>) -> Step<'a> {
         (self.then)(status)
     }
 }

@@ -15,9 +15,11 @@ use crate::pipeline::step::{
 };
 use crate::policy::{CohortState, Decision, Known, Policy, Subject};
 use crate::present::reply::Audience;
+use crate::present::reply::Reply;
 use crate::protocol::reject::{RejectKind, Rejection};
 use crate::protocol::solution::{self, Expectation, Verified};
 use crate::protocol::time::UnixTime;
+use crate::protocol::topup::{self, TopUpJson};
 use crate::protocol::verdict::Verdict;
 use crate::request::facts::RequestFacts;
 use crate::request::form::{self, BodyKind, FormError};
@@ -74,7 +76,7 @@ impl<'a> Submission<'a> {
 
     /// The ledger order for `id`, kept until `expires_at` plus skew.
     pub fn order(&self, id: [u8; 16], expires_at: UnixTime) -> SpendOrder {
-        SpendOrder { id, forget_after: expires_at.plus(self.config.skew), idempotency_key: None }
+        SpendOrder::of(id, expires_at.plus(self.config.skew))
     }
 
     /// Single use: a replay is refused with `replay` as its detail, an unreachable ledger
@@ -117,6 +119,8 @@ impl<'a> Submission<'a> {
 /// A spent submission on its way to the origin.
 pub(crate) struct Sent {
     pub id: [u8; 16],
+    /// Its ledger order (given back when the forward fails).
+    pub order: SpendOrder,
     pub difficulty: u8,
     pub k: u8,
     pub score: u32,
@@ -127,8 +131,22 @@ pub(crate) struct Sent {
     pub counted: Counted,
 }
 
-/// The origin answered (or could not be reached): the forward's line and counts.
-fn on_origin(sub: Submission<'_>, sent: Sent, status: Result<u16, String>) -> Done {
+/// The origin answered (or could not be reached): the forward's line and counts. A forward
+/// the origin did not accept (no answer, or 5xx) gives the id back to the ledger first, so
+/// the same work may be sent again while it is valid; one it answered stays spent.
+fn on_origin<'a>(sub: Submission<'a>, sent: Sent, status: Result<u16, String>) -> Step<'a> {
+    let failed = status.as_ref().map_or(true, |s| *s >= 500);
+    let release = failed.then(|| sent.order.released());
+    let shards = sub.config.ledger_shards;
+    let done = finished(&sub, sent, status);
+    match release {
+        Some(order) => Step::Spend(Spend { order, shards, then: Box::new(move |_| Step::done(done)) }),
+        None => Step::done(done),
+    }
+}
+
+/// The forward's line and counts (or the refusal when the origin could not be reached).
+fn finished(sub: &Submission<'_>, sent: Sent, status: Result<u16, String>) -> Done {
     let status = match status {
         Ok(s) => s,
         Err(e) => {
@@ -236,6 +254,8 @@ struct Paid<'a> {
     counted: Counted,
     phone: Option<String>,
     body: Vec<u8>,
+    /// Random bytes for a top-up's id, when one is offered.
+    random: [u8; 16],
 }
 
 /// Verify (pure, cheapest checks first; the work at the signed difficulty), then read the
@@ -265,7 +285,7 @@ fn verify(
     let subject = super::subject(sub.facts, &sub.route.path, assessment, Known::Is(phone.clone()));
     let counted = super::counted(&config.policy, &subject);
     let want = counted.clone();
-    let paid = Paid { sub, verified, subject, counted, phone, body };
+    let paid = Paid { sub, verified, subject, counted, phone, body, random };
     super::read_cohorts(&config.policy, config.cohort_shards, want, move |state| on_cohorts(paid, state))
 }
 
@@ -282,26 +302,52 @@ fn on_cohorts(p: Paid<'_>, read: Result<CohortState, String>) -> Step<'_> {
     );
     line.id = Some(URL_SAFE_NO_PAD.encode(p.verified.challenge.id));
     line.counters_unreadable = unreadable;
-    let (signed_difficulty, signed_k) = (p.verified.challenge.difficulty, p.verified.challenge.k);
-    // The price the policy asks now may be one bit above the signed one (a browser's
-    // challenge fetch and its form post differ in a few headers); beyond that the client
-    // must fetch a harder challenge.
-    let priced = super::price_of(policy, &decision, "at submission").and_then(|(difficulty, k)| {
-        if difficulty > signed_difficulty.saturating_add(1) || k > signed_k {
-            let why = &decision.why;
-            let detail =
-                format!("now priced {difficulty}x{k} ({why}), challenge was {signed_difficulty}x{signed_k}");
-            return Err(Rejection::new(RejectKind::RiskIncreased, detail));
-        }
-        Ok(())
-    });
-    if let Err(r) = priced {
-        return p.sub.refuse_on(r, line);
+    // the price asked now against the work paid (the challenge's and its top-ups'): one bit
+    // of slack, beyond that the client adds a top-up, with nothing spent
+    let priced = super::price_of(policy, &decision, "at submission").map(|_| super::work::asked(&decision));
+    let asked = match priced {
+        Ok(asked) => asked.unwrap_or(0),
+        Err(r) => return p.sub.refuse_on(r, line),
+    };
+    if !super::work::covers(p.verified.work, asked) {
+        return more_work(&p, &decision, asked, line);
     }
     // single use, only after the work is known to be paid
     let order = p.sub.order(p.verified.challenge.id, p.verified.challenge.expires_at);
     let shards = p.sub.config.ledger_shards;
     Step::Spend(Spend { order, shards, then: Box::new(move |answer| on_spend(p, decision, line, answer)) })
+}
+
+/// The work falls short of the price asked now: `402 more_work` with a top-up for what is
+/// missing (the challenge stays unspent), or, when the bundle has no room for another
+/// top-up, `403 risk_increased` (fetch a new challenge).
+fn more_work<'a>(p: &Paid<'a>, decision: &Decision, asked: u64, line: DecisionLog) -> Step<'a> {
+    let paid = p.verified.work;
+    let missing = asked.saturating_sub(paid);
+    let detail = format!("now asks {asked} expected hashes ({}), paid {paid}", decision.why);
+    let offer = topup::sized(missing)
+        .filter(|_| p.verified.topups < solution::MAX_TOP_UPS)
+        .and_then(|(d, k)| {
+            topup::issue(p.sub.config.keys.current(), &p.verified.challenge, d, k, p.sub.now, p.random)
+        })
+        .and_then(|bytes| TopUpJson::of(&bytes));
+    let Some(offer) = offer else {
+        return p.sub.refuse_on(Rejection::new(RejectKind::RiskIncreased, detail), line);
+    };
+    let r = Rejection::new(RejectKind::MoreWork, detail);
+    let body = serde_json::json!({
+        "error": r.kind().code(),
+        "message": r.kind().public_message(),
+        "work": {"asked": asked, "paid": paid, "missing": missing},
+        "topup": offer,
+    });
+    let url = p.sub.challenge_url();
+    let refusal = Refusal::on(r, line).audience(&p.sub.audience).challenge(Some(url));
+    let done = match p.sub.audience {
+        Audience::Api => refusal.answered_with(Reply::json(402, &body)).done(),
+        Audience::Person { .. } => refusal.done(),
+    };
+    Step::done(done)
 }
 
 /// The ledger answered: forward a first use (or a fail-open), refuse a replay.
@@ -316,6 +362,7 @@ fn on_spend(p: Paid<'_>, decision: Decision, mut line: DecisionLog, answer: Spen
     line.difficulty = Some(challenge.difficulty);
     let sent = Sent {
         id: challenge.id,
+        order: p.sub.order(challenge.id, challenge.expires_at),
         difficulty: challenge.difficulty,
         k: challenge.k,
         score: p.subject.assessment.score,

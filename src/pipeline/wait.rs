@@ -237,6 +237,7 @@ fn on_spend(path: Path<'_>, wait: Wait, answer: SpendAnswer) -> Step<'_> {
     let body = nojs::without_field(&path.kind, &path.body, &path.read, wait_token::FIELD);
     let sent = Sent {
         id: wait.id,
+        order: sub.order(wait.id, wait.expires_at),
         difficulty: 0,
         k: 0,
         score: path.subject.assessment.score,

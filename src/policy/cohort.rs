@@ -201,6 +201,9 @@ pub struct CapacityPrice {
     pub admitted_per_minute: f64,
     /// The route's capacity per minute.
     pub per_minute: u32,
+    /// The extra bits the controller expects to ask soon (the banked-effort suggestion).
+    #[serde(default)]
+    pub forecast_bits: u8,
 }
 
 /// An exponentially decaying count: roughly "events in the last `window`".

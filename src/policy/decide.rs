@@ -445,6 +445,7 @@ country = [{ at = 100, extra_bits = 1 }, { at = 400, extra_bits = 3 }]
                 shed: shed.cloned(),
                 admitted_per_minute: 75.0,
                 per_minute: 60,
+                forecast_bits: extra_bits,
             }),
             ..Default::default()
         };

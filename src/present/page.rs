@@ -86,7 +86,8 @@ pub fn text(kind: RejectKind, lang: Lang) -> (&'static str, &'static str) {
         | K::BindingMismatch
         | K::InsufficientWork
         | K::AlreadySpent
-        | K::RiskIncreased => Case::Retry,
+        | K::RiskIncreased
+        | K::MoreWork => Case::Retry,
         K::TooLarge => Case::TooLarge,
         K::LedgerUnavailable | K::Misconfigured | K::OriginUnavailable | K::Busy => Case::Closed,
         K::Denied => Case::Denied,

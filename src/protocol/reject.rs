@@ -70,11 +70,14 @@ pub enum RejectKind {
     StatsUnavailable,
     /// The counter objects could not be written (a panic switch).
     CountersUnavailable,
+    /// The work sent covers less than the price asked now: add the top-up offered and send
+    /// the same request again (nothing was spent).
+    MoreWork,
 }
 
 impl RejectKind {
     /// Every kind, for tables and tests.
-    pub const ALL: [RejectKind; 30] = [
+    pub const ALL: [RejectKind; 31] = [
         RejectKind::MissingSolution,
         RejectKind::MalformedSolution,
         RejectKind::UnsupportedVersion,
@@ -105,6 +108,7 @@ impl RejectKind {
         RejectKind::TooEarly,
         RejectKind::StatsUnavailable,
         RejectKind::CountersUnavailable,
+        RejectKind::MoreWork,
     ];
 
     /// The HTTP status the client gets.
@@ -134,6 +138,7 @@ impl RejectKind {
             RejectKind::TooLarge => 413,
             RejectKind::UnsupportedBody => 415,
             RejectKind::TooEarly => 429,
+            RejectKind::MoreWork => 402,
             RejectKind::OriginUnavailable => 502,
             RejectKind::LedgerUnavailable
             | RejectKind::Misconfigured
@@ -176,6 +181,7 @@ impl RejectKind {
             RejectKind::TooEarly => "too_early",
             RejectKind::StatsUnavailable => "stats_unavailable",
             RejectKind::CountersUnavailable => "counters_unavailable",
+            RejectKind::MoreWork => "more_work",
         }
     }
 
@@ -209,7 +215,9 @@ impl RejectKind {
             RejectKind::UnknownRoute => "Challenges are only issued for protected routes.",
             RejectKind::NotFound => "Not found.",
             RejectKind::MethodNotAllowed => "Method not allowed.",
-            RejectKind::OriginUnavailable => "The site is temporarily unreachable.",
+            RejectKind::OriginUnavailable => {
+                "The site is temporarily unreachable. The proof of work was not used up: send the same request again in a few seconds."
+            }
             RejectKind::Denied => {
                 "This request was refused. If you are signing up yourself, please use your usual browser, with JavaScript on, from your usual network."
             }
@@ -238,6 +246,9 @@ impl RejectKind {
             RejectKind::TooEarly => "Wait before continuing.",
             RejectKind::StatsUnavailable => "The stats cannot be read right now.",
             RejectKind::CountersUnavailable => "The counters cannot be written right now.",
+            RejectKind::MoreWork => {
+                "The price rose since the challenge was solved: solve the top-up offered, add it to the solution and send the same request again."
+            }
         }
     }
 

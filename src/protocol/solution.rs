@@ -205,9 +205,10 @@ pub fn verify(raw: &str, expect: &Expectation<'_>) -> Result<Verified, Rejection
     verify_parsed(solution, expect)
 }
 
-/// [`verify`] for an already parsed solution.
-pub fn verify_parsed(solution: Solution, expect: &Expectation<'_>) -> Result<Verified, Rejection> {
-    let decoded = challenge::decode(&solution.token).map_err(|e| match e {
+/// A challenge token's terms, checked for this request without its work (cheapest first:
+/// version and key id, signature, expiry, route, binding).
+pub fn check_terms(token: &[u8], expect: &Expectation<'_>) -> Result<Challenge, Rejection> {
+    let decoded = challenge::decode(token).map_err(|e| match e {
         DecodeError::UnsupportedVersion(_) => Rejection::new(RejectKind::UnsupportedVersion, e.to_string()),
         _ => malformed(e.to_string()),
     })?;
@@ -254,6 +255,12 @@ pub fn verify_parsed(solution: Solution, expect: &Expectation<'_>) -> Result<Ver
     if expect.binding.is_some_and(|b| b != c.binding) {
         return Err(Rejection::new(RejectKind::BindingMismatch, "client binding differs from issue time"));
     }
+    Ok(c)
+}
+
+/// [`verify`] for an already parsed solution.
+pub fn verify_parsed(solution: Solution, expect: &Expectation<'_>) -> Result<Verified, Rejection> {
+    let c = check_terms(&solution.token, expect)?;
     if c.k == 0 || solution.nonces.len() != usize::from(c.k) {
         return Err(malformed(format!("{} nonces for k = {}", solution.nonces.len(), c.k)));
     }
