@@ -31,5 +31,10 @@ fn verdict_headers() {
 
 #[test]
 fn rejections() {
-    assert_eq!(vectors::check_rejections(), 15);
+    assert_eq!(vectors::check_rejections(), 21);
+}
+
+#[test]
+fn topups_and_bundles() {
+    assert_eq!(vectors::check_topups(), 2);
 }

@@ -41,8 +41,13 @@ macro_rules! wasm_vector_tests {
         }
 
         #[wasm_bindgen_test]
+        fn topups_and_bundles() {
+            assert_eq!(common::vectors::check_topups(), 2);
+        }
+
+        #[wasm_bindgen_test]
         fn rejections() {
-            assert_eq!(common::vectors::check_rejections(), 15);
+            assert_eq!(common::vectors::check_rejections(), 21);
         }
 
         #[cfg(feature = "solver")]

@@ -165,3 +165,45 @@ pub fn check_rejections() -> usize {
     }
     items.len()
 }
+
+/// Issuing a top-up of the vector challenge reproduces its token; its seed and smallest
+/// nonces match; the vector bundle verifies with exactly the vector's work.
+pub fn check_topups() -> usize {
+    let v = vectors();
+    let items = v["topups"].as_array().unwrap();
+    for t in items {
+        let key = Key::new(str_of(t, "secret").as_bytes());
+        let first_bytes = challenge::token_bytes(str_of(t, "first")).unwrap();
+        let first = challenge::decode(&first_bytes).unwrap().challenge;
+        let bytes = gate::protocol::topup::issue(
+            &key,
+            &first,
+            u64_of(t, "difficulty") as u8,
+            u64_of(t, "k") as u8,
+            UnixTime::from_secs(u64_of(t, "issued_at")),
+            arr(str_of(t, "id")),
+        )
+        .unwrap();
+        assert_eq!(URL_SAFE_NO_PAD.encode(&bytes), str_of(t, "token"));
+        let seed = pow::seed(&bytes, b"");
+        assert_eq!(hex(&seed), str_of(t, "seed"));
+        for (i, n) in t["nonces"].as_array().unwrap().iter().enumerate() {
+            let d = u64_of(t, "difficulty") as u8;
+            assert_eq!(pow::solve(&seed, i as u32, d), n.as_u64(), "top-up nonce {i}");
+        }
+    }
+    for b in v["bundles"].as_array().unwrap() {
+        let keys = KeyRing::new(Key::new(str_of(b, "secret").as_bytes()), None);
+        let expect = Expectation {
+            keys: &keys,
+            now: UnixTime::from_secs(u64_of(b, "now")),
+            skew: u64_of(b, "skew"),
+            route: Some(str_of(b, "route")),
+            binding: Some(Binding(arr(str_of(b, "binding")))),
+            order: 3,
+        };
+        let verified = solution::verify(str_of(b, "solution"), &expect).unwrap();
+        assert_eq!(verified.work, u64_of(b, "work"));
+    }
+    items.len()
+}
