@@ -14,7 +14,7 @@ use common::driver::*;
 use gate::decision_log::{Action, DecisionLog, Stage};
 use gate::pipeline::step::SpendAnswer;
 use gate::policy::CohortKey;
-use gate::protocol::challenge::{self, Terms};
+use gate::protocol::challenge;
 use gate::protocol::key::Key;
 use gate::protocol::solution::Solution;
 use gate::protocol::verdict;
@@ -53,26 +53,6 @@ fn lazy(sol: &str) -> String {
     let seed = gate::pow::seed(&s.token, &s.signals);
     s.nonces[0] = (0..).find(|n| !gate::pow::meets(&seed, 0, *n, c.difficulty)).unwrap();
     s.encode()
-}
-
-/// A token for `client` with these terms signed by `secret` (an old deployment, a forger).
-fn minted(secret: &str, client: &Req, route: &str, issued_at: u64, ttl: u64) -> String {
-    let terms = Terms {
-        route: route.into(),
-        difficulty: 4,
-        k: 4,
-        risk: 0,
-        ttl,
-        binding: gate::pipeline::binding(&client.facts),
-    };
-    let signed = challenge::issue(
-        &Key::new(secret.as_bytes()),
-        &terms,
-        gate::protocol::time::UnixTime::from_secs(issued_at),
-        [0xab; 16],
-    )
-    .unwrap();
-    solve(&signed.token())
 }
 
 // ---------------------------------------------------------------- issue
@@ -166,77 +146,35 @@ fn issue_decides_by_rules_cohort_rates_and_unreadable_counters() {
         retry_after: Option<&'static str>,
     }
     let rates = |r: f64| Cohorts::Rates(vec![(key("asn:64500"), r)], vec![]);
+    let panicked = |k: CohortKey| Cohorts::Rates(vec![], vec![k]);
+    let priced = |name, cohorts, difficulty, outcome| Case {
+        name,
+        asn: 64500,
+        cohorts,
+        status: 200,
+        error: None,
+        difficulty: Some(difficulty),
+        outcome,
+        retry_after: None,
+    };
+    let refused = |name, asn, cohorts, status, error, outcome, retry_after| Case {
+        name,
+        asn,
+        cohorts,
+        status,
+        error: Some(error),
+        difficulty: None,
+        outcome,
+        retry_after,
+    };
     let cases = [
-        Case {
-            name: "quiet",
-            asn: 64500,
-            cohorts: rates(0.0),
-            status: 200,
-            error: None,
-            difficulty: Some(4),
-            outcome: "price 4x4",
-            retry_after: None,
-        },
-        Case {
-            name: "level 1",
-            asn: 64500,
-            cohorts: rates(2.0),
-            status: 200,
-            error: None,
-            difficulty: Some(6),
-            outcome: "price 6x4",
-            retry_after: None,
-        },
-        Case {
-            name: "shed",
-            asn: 64500,
-            cohorts: rates(4.0),
-            status: 503,
-            error: Some("busy"),
-            difficulty: None,
-            outcome: "busy",
-            retry_after: Some("30"),
-        },
-        Case {
-            name: "panic asn",
-            asn: 64500,
-            cohorts: Cohorts::Rates(vec![], vec![key("asn:64500")]),
-            status: 503,
-            error: Some("busy"),
-            difficulty: None,
-            outcome: "busy",
-            retry_after: Some("30"),
-        },
-        Case {
-            name: "panic site",
-            asn: 3209,
-            cohorts: Cohorts::Rates(vec![], vec![CohortKey::site()]),
-            status: 503,
-            error: Some("busy"),
-            difficulty: None,
-            outcome: "busy",
-            retry_after: Some("30"),
-        },
-        Case {
-            name: "deny rule",
-            asn: 64666,
-            cohorts: rates(0.0),
-            status: 403,
-            error: Some("denied"),
-            difficulty: None,
-            outcome: "deny",
-            retry_after: None,
-        },
-        Case {
-            name: "unreadable",
-            asn: 64500,
-            cohorts: Cohorts::Unreadable("cohort object down".into()),
-            status: 200,
-            error: None,
-            difficulty: Some(4),
-            outcome: "price 4x4",
-            retry_after: None,
-        },
+        priced("quiet", rates(0.0), 4, "price 4x4"),
+        priced("level 1", rates(2.0), 6, "price 6x4"),
+        refused("shed", 64500, rates(4.0), 503, "busy", "busy", Some("30")),
+        refused("panic asn", 64500, panicked(key("asn:64500")), 503, "busy", "busy", Some("30")),
+        refused("panic site", 3209, panicked(CohortKey::site()), 503, "busy", "busy", Some("30")),
+        refused("deny rule", 64666, rates(0.0), 403, "denied", "deny", None),
+        priced("unreadable", Cohorts::Unreadable("cohort object down".into()), 4, "price 4x4"),
     ];
     for c in cases {
         g.world.cohorts = c.cohorts;

@@ -10,7 +10,7 @@ mod common;
 use common::driver::*;
 use gate::pipeline::step::SpendAnswer;
 use gate::policy::{CohortKey, CohortKind};
-use gate::protocol::challenge::{self, Terms};
+use gate::protocol::challenge;
 use gate::protocol::key::Key;
 use gate::protocol::reject::RejectKind;
 use gate::protocol::solution::Solution;
@@ -57,22 +57,7 @@ fn earn(kind: RejectKind) -> (Gate, Req) {
                 GATE_SECRET
             };
             let issued = if kind == RejectKind::NotYetValid { NOW.seconds() + 3600 } else { NOW.seconds() };
-            let terms = Terms {
-                route: "/signup".into(),
-                difficulty: 4,
-                k: 4,
-                risk: 0,
-                ttl: 60,
-                binding: gate::pipeline::binding(&client().facts),
-            };
-            let t = challenge::issue(
-                &Key::new(secret.as_bytes()),
-                &terms,
-                gate::protocol::time::UnixTime::from_secs(issued),
-                [7; 16],
-            )
-            .unwrap();
-            with_solution(&solve(&t.token()))
+            with_solution(&minted(secret, &client(), "/signup", issued, 60))
         }
         RejectKind::BadSignature => {
             let mut s = Solution::parse(&g.solved(&client(), "/signup")).unwrap();

@@ -6,6 +6,7 @@
 //! forces an answer. Every IO step asked for is recorded, so a test can say "nothing was
 //! spent" or "exactly this body was forwarded".
 
+use super::chrome;
 use gate::config::{self, Loaded};
 use gate::control::Control;
 use gate::decision_log::DecisionLog;
@@ -14,7 +15,8 @@ use gate::memory::{self, Ended, Isolate, Outside, Stores};
 use gate::pipeline::step::{Answer, BodyRead, Done, Forward, SpendAnswer, SpendOrder};
 use gate::policy::CohortKey;
 use gate::present::reply::{Body, Reply};
-use gate::protocol::challenge::ChallengeJson;
+use gate::protocol::challenge::{self, ChallengeJson, Terms};
+use gate::protocol::key::Key;
 use gate::protocol::solution;
 use gate::protocol::time::UnixTime;
 use gate::request::facts::{CfFacts, Headers, RequestFacts};
@@ -31,27 +33,19 @@ pub const SITEVERIFY_SECRET: &str = "pipeline-test siteverify secret 0123456789"
 pub const NOW: UnixTime = UnixTime::from_secs(1_800_000_000);
 /// An API client's User-Agent (judged lightly: `ua_not_browser`, 10 points).
 pub const API_UA: &str = "gate-pipeline-test/1.0";
-/// A desktop Chrome.
-pub const CHROME_UA: &str =
-    "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36";
+/// A desktop Chrome (the person of [`Req::navigation`]).
+pub const CHROME_UA: &str = chrome::LINUX.user_agent;
 
-/// The e2e suites' test policy (tests/e2e/harness.mjs `testPolicyToml`) at a test-sized price.
+/// The tests' policy (tests/data/policy/test.toml, which tests/e2e/harness.mjs
+/// `testPolicyToml` fills too) at a test-sized price: difficulty 4, k 4.
 pub fn policy(shadow: bool, attack: &str, rules: &str) -> String {
-    [
-        "version = 1",
-        "[defaults]",
-        "difficulty = 4",
-        "k = 4",
-        &format!("shadow = {shadow}"),
-        "[routes]",
-        r#"protected = ["POST /signup", "POST /api/register", "POST /api/otp/send"]"#,
-        r#"pass = ["POST /login"]"#,
-        r#"phone_field = "phone""#,
-        "[attack]",
-        attack,
-        rules,
-    ]
-    .join("\n")
+    include_str!("../data/policy/test.toml")
+        .replace("{difficulty}", "4")
+        .replace("{k}", "4")
+        .replace("{shadow}", &shadow.to_string())
+        .replace("{routes}", "")
+        .replace("{attack}", attack)
+        .replace("{rules}", rules)
 }
 
 /// Attack mode on for ASN and /24 cohorts: 2 extra bits at 2 sign-ups per window, shed at 4.
@@ -343,16 +337,7 @@ impl Req {
 
     /// A browser's top-level form navigation (Chrome's headers): a person, not an API client.
     pub fn navigation(self) -> Req {
-        self.ua(CHROME_UA)
-            .header("accept", "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8")
-            .header("accept-language", "en-US,en;q=0.9")
-            .header("accept-encoding", "gzip, deflate, br, zstd")
-            .header("sec-ch-ua", "\"Chromium\";v=\"131\", \"Not:A-Brand\";v=\"24\"")
-            .header("sec-ch-ua-mobile", "?0")
-            .header("sec-ch-ua-platform", "\"Linux\"")
-            .header("sec-fetch-site", "same-origin")
-            .header("sec-fetch-mode", "navigate")
-            .header("sec-fetch-dest", "document")
+        chrome::LINUX.navigation().into_iter().fold(self, |req, (name, value)| req.header(name, value))
     }
 }
 
@@ -470,4 +455,21 @@ impl Gate {
 pub fn solve(token: &str) -> String {
     let bytes = gate::protocol::challenge::token_bytes(token).unwrap();
     solution::solve(&bytes, b"").unwrap().encode()
+}
+
+/// A solved token for `client` at the test price (4 x 4) signed by `secret` and issued at
+/// `issued_at` for `ttl` seconds: an old deployment's, a forger's, an expired or a future one.
+pub fn minted(secret: &str, client: &Req, route: &str, issued_at: u64, ttl: u64) -> String {
+    let terms = Terms {
+        route: route.into(),
+        difficulty: 4,
+        k: 4,
+        risk: 0,
+        ttl,
+        binding: gate::pipeline::binding(&client.facts),
+    };
+    let signed =
+        challenge::issue(&Key::new(secret.as_bytes()), &terms, UnixTime::from_secs(issued_at), [0xab; 16])
+            .unwrap();
+    solve(&signed.token())
 }

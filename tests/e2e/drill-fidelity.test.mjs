@@ -6,35 +6,29 @@
 // tolerance below; the differences that remain are timing (the drill applies counts at the end
 // of each virtual millisecond, the Worker after each origin answer) and the Worker's one-second
 // clock.
-import { describe, it, before, after } from 'node:test';
+import { describe, it, before } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { startOrigin, startMiniflare, randomSecret, gateCli, ROOT } from './harness.mjs';
+import { liveGate, gateCli, ROOT } from './harness.mjs';
 import { solve, solution } from './protocol.mjs';
 
 /** Allowed difference per population: 5 admitted sign-ups or 5 % of its attempts, the larger. */
 const tolerance = (offered) => Math.max(5, Math.ceil(offered * 0.05));
 
 describe('attack drill fidelity: native drill vs the built Worker (Miniflare)', () => {
-  const originSecret = randomSecret();
-  let origin, edge, drill;
-
+  let drill;
   before(async () => {
     const out = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'drill-')), 'requests.json');
     await gateCli('drill', path.join(ROOT, 'tests/data/drills/good/small.toml'), '--quiet', '--export-requests', out);
     drill = JSON.parse(fs.readFileSync(out, 'utf8'));
-    origin = await startOrigin({ originSecret });
-    edge = await startMiniflare({
-      origin: origin.url,
-      bindings: { GATE_SECRET: randomSecret(), ORIGIN_SECRET: originSecret, POLICY: drill.policy_json },
-    });
   });
-  after(async () => { await edge?.stop(); await origin?.stop(); });
+  // started after the drill ran: its policy is the drill's
+  const live = liveGate({ runtime: 'miniflare', reset: false, worker: () => ({ bindings: { POLICY: drill.policy_json } }) });
 
   it('admits the same number of each population within tolerance', { timeout: 120_000 }, async () => {
-    const { mf } = edge;
+    const { mf } = live.gate;
     const cf = (c) => Object.fromEntries(Object.entries(c).filter(([, v]) => v !== null));
     const tokens = new Map(); // attempt -> challenge token (what the Worker issued)
     const admitted = {};
