@@ -5,10 +5,10 @@
 // 2. With a capacity route over its capacity the gate suggests more work than it asks: the
 //    widget banks toward it with one worker while the person types, and pauses while the tab
 //    is hidden.
-import { describe, it, before, after, beforeEach } from 'node:test';
+import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { startOrigin, startWranglerDev, randomSecret, testPolicy, solved } from './harness.mjs';
-import { launch, person, chromeUserAgent } from './browser.mjs';
+import { liveGate, testPolicy, solved } from './harness.mjs';
+import { person, chromeUserAgent } from './browser.mjs';
 
 const ATTACK = [
   'enabled = true', 'window_secs = 120', 'cohorts = ["ua_family"]',
@@ -17,25 +17,12 @@ const ATTACK = [
 ].join('\n');
 
 describe('banked effort in the browser', () => {
-  const originSecret = randomSecret();
-  let origin, gate, browser;
-
-  before(async () => {
-    origin = await startOrigin({ originSecret });
-    gate = await startWranglerDev({
-      origin: origin.url,
-      secrets: { GATE_SECRET: randomSecret(), ORIGIN_SECRET: originSecret },
-      vars: { POLICY: testPolicy({ difficulty: 10, k: 8, attack: ATTACK }) },
-    });
-    browser = await launch();
-  });
-  after(async () => { await browser?.close(); await gate?.stop(); await origin?.stop(); });
-  beforeEach(() => origin.reset());
+  const live = liveGate({ worker: { vars: { POLICY: testPolicy({ difficulty: 10, k: 8, attack: ATTACK }) } }, browser: true });
 
   /** A scripted sign-up with this User-Agent (solved natively), forwarded by the gate. */
   async function scripted(route, ua, n) {
-    const sol = await solved(gate.url, route, ua);
-    const r = await fetch(`${gate.url}${route}`, {
+    const sol = await solved(live.gate.url, route, ua);
+    const r = await fetch(`${live.gate.url}${route}`, {
       method: 'POST', headers: { 'User-Agent': ua, 'Content-Type': 'application/x-www-form-urlencoded' },
       body: new URLSearchParams({ email: `script${n}@example.com`, password: 'x', 'gate-solution': sol }),
     });
@@ -43,7 +30,7 @@ describe('banked effort in the browser', () => {
   }
 
   it('a price that rose while the form was filled is topped up: one submit, one sign-up, no error page', async () => {
-    const context = await person(browser);
+    const context = await person(live.browser);
     const page = await context.newPage();
     const asked = { challenge: 0, topup: 0 };
     let posted = '';
@@ -53,19 +40,19 @@ describe('banked effort in the browser', () => {
       if (u.pathname === '/__gate/topup') asked.topup++;
       if (u.pathname === '/signup' && r.method() === 'POST') posted = r.postData() || '';
     });
-    await page.goto(`${gate.url}/signup`);
+    await page.goto(`${live.gate.url}/signup`);
     await page.focus('#email');
     await page.waitForSelector('form[data-gate-state=solved]');
     // meanwhile, three Chrome sign-ups from elsewhere: the Chrome cohort is a level up (+3 bits)
-    const ua = chromeUserAgent(browser);
+    const ua = chromeUserAgent(live.browser);
     for (let n = 0; n < 3; n++) await scripted('/signup', ua, n);
     await page.fill('#email', 'person@example.com');
     await page.fill('#password', 'correct horse battery');
     await page.click('button[type=submit]');
-    await page.waitForURL(`${gate.url}/signup`, { waitUntil: 'load' });
+    await page.waitForURL(`${live.gate.url}/signup`, { waitUntil: 'load' });
     await page.waitForSelector('#result');
     assert.equal(await page.textContent('#result'), 'Signed up as person@example.com', 'the origin answered, not an error page');
-    const mine = (await origin.records()).filter((r) => r.method === 'POST' && String(r.body || '').includes('person%40example.com'));
+    const mine = (await live.origin.records()).filter((r) => r.method === 'POST' && String(r.body || '').includes('person%40example.com'));
     assert.equal(mine.length, 1, 'exactly one sign-up reached the origin');
     assert.equal(mine[0].verdict.valid, true);
     assert.equal(asked.challenge, 1, 'the work done before the rise was kept: no second challenge');
@@ -78,9 +65,9 @@ describe('banked effort in the browser', () => {
   it('banks toward the suggestion with one worker while typing, and pauses while the tab is hidden', async () => {
     // the capacity route over its capacity: the controller raises, and forecasts more
     for (let n = 0; n < 6; n++) await scripted('/api/register', 'curl/8.5.0', 10 + n);
-    const context = await person(browser);
+    const context = await person(live.browser);
     const page = await context.newPage();
-    await page.goto(`${gate.url}/signup`);
+    await page.goto(`${live.gate.url}/signup`);
     // a form for the capacity route, attached like the demo's
     await page.evaluate(() => {
       const f = document.createElement('form');
