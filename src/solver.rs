@@ -43,7 +43,10 @@ fn top_up_terms(token: &[u8]) -> Option<(u8, u8)> {
     use crate::protocol::topup;
     let route_len = usize::from(*token.get(71)?);
     let whole = token.len() >= topup::MIN_LEN && token.len() == 72 + route_len + 32 && route_len > 0;
-    (token.first() == Some(&topup::KIND) && whole).then(|| (*token.get(53)?, *token.get(54)?)).flatten()
+    if token.first() != Some(&topup::KIND) || !whole {
+        return None;
+    }
+    Some((*token.get(53)?, *token.get(54)?))
 }
 
 #[wasm_bindgen]

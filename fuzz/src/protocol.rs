@@ -59,7 +59,9 @@ pub fn solution(data: &[u8]) {
         now: UnixTime::from_secs(NOW),
         skew: SKEW,
         route: Some(ROUTE),
-        binding: Some(vector_binding()), order: 0 };
+        binding: Some(vector_binding()),
+        order: 0,
+    };
     let verified = solution::verify(raw, &expect);
     if let (Ok(v), Ok(s)) = (&verified, &parsed) {
         assert_verified(v, s, &expect);
@@ -125,7 +127,8 @@ pub fn verify(input: VerifyInput) {
             Err(e) => panic!("an issued token does not decode: {e}"),
         }
     }
-    let sent = Solution { token: signed.bytes().to_vec(), nonces, signals: input.signals, topups: Vec::new() };
+    let sent =
+        Solution { token: signed.bytes().to_vec(), nonces, signals: input.signals, topups: Vec::new() };
     let raw = sent.encode();
     let keys = KeyRing::new(key, None);
     let route = input.other_route.unwrap_or(input.route);
@@ -137,7 +140,9 @@ pub fn verify(input: VerifyInput) {
         now: UnixTime::from_secs(now),
         skew,
         route: Some(&route),
-        binding: Some(binding), order: 0 };
+        binding: Some(binding),
+        order: 0,
+    };
     let got = solution::verify(&raw, &expect);
     if let Ok(v) = &got {
         assert_verified(v, &sent, &expect);

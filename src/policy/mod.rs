@@ -28,7 +28,7 @@ pub use cohort_key::{CohortKey, Scope};
 pub use decide::{Decision, Outcome, Shadow};
 #[cfg(feature = "toml")]
 pub use load::to_json;
-#[cfg(feature = "toml")]
+#[cfg(all(not(target_arch = "wasm32"), feature = "cli"))]
 pub(crate) use load::toml_location;
 pub use load::{PolicyError, PolicyErrors, load, routes_only};
 pub use nojs::NoJs;
