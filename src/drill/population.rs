@@ -354,6 +354,7 @@ impl<'a> Factory<'a> {
             timezone: Some(country.tz.to_string()),
             tls_version: pr.tls_version.clone(),
             tls_cipher: None,
+            tls_client_hello_length: None,
             http_protocol: pr.http_protocol.clone(),
             client_tcp_rtt: Some(rtt.max(1)),
             colo: None,
