@@ -87,6 +87,12 @@ pub enum Answered {
     },
     /// Forwarded; the origin answered this status.
     Forwarded(u16),
+    /// The no-JavaScript path's wait page: post the form again with this `gate-wait` token
+    /// after the wait.
+    Wait {
+        /// The wait token.
+        token: String,
+    },
     /// Refused by the gate: the rejection code and its status.
     Refused {
         /// Rejection code (`busy`, `denied`, ...).
@@ -96,22 +102,40 @@ pub enum Answered {
     },
 }
 
-/// The stores' state in memory: one isolate's [`Control`] (snapshot, batch, capacity
+/// Which Worker isolate serves the next request, as the engine chose it
+/// ([`crate::drill::isolates`]): each isolate has its own [`Control`].
+#[derive(Copy, Clone, Debug, Default, PartialEq, Eq)]
+pub struct Isolate {
+    /// Its index.
+    pub index: usize,
+    /// It starts cold now: a fresh [`Control`] replaces the old one (whose unflushed counts
+    /// are lost, as an evicted isolate's are).
+    pub fresh: bool,
+}
+
+/// The stores' state in memory: each isolate's [`Control`] (snapshot, batch, capacity
 /// controllers) over the counter shards' own logic, and the ledger's rows.
 struct Stores {
-    control: Control,
+    controls: Vec<Control>,
+    /// The isolate serving the current request.
+    current: usize,
+    /// Isolates that served a request in the current instant (their background work runs at
+    /// its end, as `ctx.wait_until` does after a response).
+    touched: Vec<bool>,
     shards: Vec<Shard>,
     policy: Policy,
     spent: HashMap<String, i64>,
-    pending: Vec<(Counted, u64)>,
+    pending: Vec<(Counted, u64, usize)>,
     last_prune: u64,
     calls: u64,
 }
 
 impl Stores {
-    fn new(policy: &Policy, shards: u32) -> Stores {
+    fn new(policy: &Policy, shards: u32, isolates: usize) -> Stores {
         Stores {
-            control: Control::default(),
+            controls: (0..isolates.max(1)).map(|_| Control::default()).collect(),
+            current: 0,
+            touched: vec![false; isolates.max(1)],
             shards: (0..shards.max(1)).map(|_| Shard::default()).collect(),
             policy: policy.clone(),
             spent: HashMap::new(),
@@ -121,17 +145,39 @@ impl Stores {
         }
     }
 
+    /// Routes the next request to an isolate (a cold one when `fresh`).
+    fn serve(&mut self, isolate: Isolate) {
+        let i = isolate.index.min(self.controls.len().saturating_sub(1));
+        if isolate.fresh
+            && let Some(c) = self.controls.get_mut(i)
+        {
+            *c = Control::default();
+            self.pending.retain(|(_, _, at)| *at != i);
+        }
+        self.current = i;
+        if let Some(t) = self.touched.get_mut(i) {
+            *t = true;
+        }
+    }
+
     fn shard_count(&self) -> u32 {
         u32::try_from(self.shards.len()).unwrap_or(1)
     }
 
+    /// The current isolate's control (the first when out of range; never empty).
+    fn control(&mut self) -> Option<&mut Control> {
+        self.controls.get_mut(self.current)
+    }
+
     /// The calls the isolate asks for, answered by the shards at once.
     fn run(&mut self, calls: Vec<Call>, now_ms: u64) {
+        let Stores { controls, shards, current, calls: made, .. } = self;
+        let Some(control) = controls.get_mut(*current) else { return };
         for call in calls {
-            self.calls += 1;
-            let Some(shard) = self.shards.get_mut(call.shard as usize) else { continue };
+            *made += 1;
+            let Some(shard) = shards.get_mut(call.shard as usize) else { continue };
             let reply = shard.exchange(&call.exchange);
-            self.control.answered(&call, &reply, now_ms);
+            control.answered(&call, &reply, now_ms);
         }
     }
 
@@ -141,15 +187,19 @@ impl Stores {
         let now_ms = now.millis();
         let (n, hot) = (self.shard_count(), control::hot_at(&self.policy));
         let w = Windows::for_read(&self.policy, &c.keys, c.window_secs);
-        let cold = self.control.cold(&c.keys, c.site, n, w, hot, now_ms);
+        let cold = self.control().map(|ctl| ctl.cold(&c.keys, c.site, n, w, hot, now_ms)).unwrap_or_default();
         self.run(cold, now_ms);
-        let state = self.control.state(&c.keys, c.site, n, w, c.capacity.as_ref(), now_ms);
+        let state = self
+            .control()
+            .map(|ctl| ctl.state(&c.keys, c.site, n, w, c.capacity.as_ref(), now_ms))
+            .unwrap_or_default();
         self.background(now_ms);
         state
     }
 
     fn background(&mut self, now_ms: u64) {
-        let (calls, _stats) = self.control.background(control::hot_at(&self.policy), now_ms);
+        let hot = control::hot_at(&self.policy);
+        let calls = self.control().map(|ctl| ctl.background(hot, now_ms).0).unwrap_or_default();
         self.run(calls, now_ms);
     }
 
@@ -195,7 +245,7 @@ const ORIGIN_SECRET: &str = "drill origin secret, not a real one, 32+ bytes";
 
 impl MemoryGate {
     /// A gate enforcing a lowered policy, configured as the Worker is from its vars.
-    pub fn new(lowered: &Lowered) -> Result<MemoryGate, String> {
+    pub fn new(lowered: &Lowered, isolates: usize) -> Result<MemoryGate, String> {
         let vars = [
             ("ORIGIN", "http://origin.invalid"),
             ("GATE_SECRET", GATE_SECRET),
@@ -210,8 +260,13 @@ impl MemoryGate {
             Err(e) => return Err(e.to_string()),
         }
         let shards = loaded.config.as_ref().map_or(1, |c| c.cohort_shards);
-        let stores = Stores::new(&lowered.policy, shards);
+        let stores = Stores::new(&lowered.policy, shards, isolates);
         Ok(MemoryGate { loaded, policy: lowered.policy.clone(), stores })
+    }
+
+    /// Routes the next request to an isolate chosen by the engine.
+    pub fn serve(&mut self, isolate: Isolate) {
+        self.stores.serve(isolate);
     }
 
     /// The policy enforced.
@@ -245,7 +300,7 @@ impl MemoryGate {
         };
         let (done, forwarded) = drive(stores, step, body, now, origin);
         if let Some(c) = &done.signup {
-            stores.pending.push((c.clone(), now_ms));
+            stores.pending.push((c.clone(), now_ms, stores.current));
         }
         answered(&done, forwarded)
     }
@@ -255,11 +310,20 @@ impl MemoryGate {
     pub fn end_instant(&mut self, now_ms: u64) {
         let stores = &mut self.stores;
         let n = stores.shard_count();
-        for (c, at) in std::mem::take(&mut stores.pending) {
+        for (c, at, isolate) in std::mem::take(&mut stores.pending) {
             let w = Windows::for_read(&stores.policy, &c.keys, c.window_secs);
-            stores.control.count_signup(&c.keys, c.site, n, w, at.max(now_ms));
+            if let Some(ctl) = stores.controls.get_mut(isolate) {
+                ctl.count_signup(&c.keys, c.site, n, w, at.max(now_ms));
+            }
         }
-        stores.background(now_ms);
+        // each isolate that served a request runs its background work after it
+        for i in 0..stores.touched.len() {
+            if stores.touched.get(i).copied().unwrap_or(false) {
+                stores.current = i;
+                stores.background(now_ms);
+            }
+        }
+        stores.touched.iter_mut().for_each(|t| *t = false);
     }
 }
 
@@ -310,11 +374,23 @@ fn answered(done: &Done, forwarded: Option<u16>) -> Answered {
             let (difficulty, k) = (d.challenge.difficulty, d.challenge.k);
             return Answered::Challenge { token: bytes, difficulty, k };
         }
+        if let crate::pipeline::reply::Body::Html(page) = &r.body
+            && let Some(token) = wait_token(page)
+        {
+            return Answered::Wait { token };
+        }
     }
     Answered::Refused {
         code: done.log.as_ref().and_then(|l| l.code.clone()).unwrap_or_else(|| r.status.to_string()),
         status: r.status,
     }
+}
+
+/// The `gate-wait` field's value on a wait page (base64url, so never escaped).
+fn wait_token(page: &str) -> Option<String> {
+    let marker = format!("name=\"{}\" value=\"", crate::pipeline::nojs::FIELD);
+    let rest = page.get(page.find(&marker)? + marker.len()..)?;
+    Some(rest.get(..rest.find('"')?)?.to_string())
 }
 
 #[cfg(test)]
@@ -329,7 +405,7 @@ mod tests {
         assert_eq!(l.policy.difficulty, 5);
         let hosting = l.policy.rules.iter().find(|r| r.name == "hosting networks pay more").unwrap();
         assert_eq!(hosting.action, policy::Action::Challenge { difficulty: Some(7), k: None });
-        assert!(MemoryGate::new(&l).is_ok());
+        assert!(MemoryGate::new(&l, 1).is_ok());
         assert!(lower(SHIPPED, 17).unwrap_err().contains("defaults.difficulty = 17"));
     }
 }
