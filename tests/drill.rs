@@ -57,8 +57,11 @@ fn the_same_seed_gives_the_same_report_and_another_seed_another() {
 fn a_small_scenario_under_each_defence() {
     let s = small();
     let lowered = drill::prepare(&s, drill::SHIPPED_POLICY).unwrap();
-    let reports: Vec<_> =
-        compare::run(&s, &lowered, &[7], 2, None).runs.into_iter().map(|mut r| r.remove(0)).collect();
+    let reports: Vec<_> = compare::run(&s, &compare::defences(&s, &lowered), &[7], 2, None)
+        .runs
+        .into_iter()
+        .map(|mut r| r.remove(0))
+        .collect();
     let by = |name: &str| reports.iter().find(|r| r.defence.contains(name)).unwrap();
     let pop = |r: &gate::drill::report::Report, name: &str| {
         r.populations.iter().find(|p| p.name == name).unwrap().clone()

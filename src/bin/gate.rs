@@ -141,6 +141,9 @@ struct DrillArgs {
     /// Runs played at once with --compare (default: the machine's cores).
     #[arg(long)]
     jobs: Option<usize>,
+    /// With --compare, play only the defences whose name contains this (e.g. "policy").
+    #[arg(long)]
+    only: Option<String>,
     /// Write every request the drill made (and the lowered policy) as JSON, for replaying
     /// against the built Worker (tests/e2e/drill-fidelity.test.mjs).
     #[arg(long)]
@@ -392,11 +395,15 @@ fn drill(args: &DrillArgs) -> Result<ExitCode, Box<dyn std::error::Error>> {
     if args.compare {
         let seeds: Vec<u64> = (0..u64::from(args.seeds)).map(|i| seed.wrapping_add(i)).collect();
         let jobs = args.jobs.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
-        let total = compare::defences(&scenario, &lowered).len() * seeds.len();
+        let list: Vec<engine::Defence> = compare::defences(&scenario, &lowered)
+            .into_iter()
+            .filter(|d| args.only.as_deref().is_none_or(|o| compare::name(d).contains(o)))
+            .collect();
+        let total = list.len() * seeds.len();
         let cb = |done: usize, all: usize| {
             bar(&format!("{done}/{all} runs ({jobs} at once)"), done as f64 / all as f64)
         };
-        let comparison = compare::run(&scenario, &lowered, &seeds, jobs, Some(&cb));
+        let comparison = compare::run(&scenario, &list, &seeds, jobs, Some(&cb));
         let wall = started.elapsed().as_secs_f64();
         if !quiet {
             eprintln!();

@@ -65,6 +65,11 @@ pub fn defences(scenario: &Scenario, policy: &Lowered) -> Vec<Defence> {
     ]
 }
 
+/// A defence's name, as the reports print it.
+pub fn name(d: &Defence) -> String {
+    crate::drill::report::defence_name(d)
+}
+
 /// Every defence under every seed: `runs[defence][seed]`.
 #[derive(Clone, Debug, Default)]
 pub struct Comparison {
@@ -74,16 +79,15 @@ pub struct Comparison {
     pub runs: Vec<Vec<Report>>,
 }
 
-/// Plays every defence with every seed on `jobs` threads (the gate's runs first, as they are
-/// the long ones); `progress` gets (runs done, runs in all).
+/// Plays every defence (of [`defences`], or some of them) with every seed on `jobs` threads
+/// (the gate's runs first, as they are the long ones); `progress` gets (runs done, runs in all).
 pub fn run(
     scenario: &Scenario,
-    policy: &Lowered,
+    list: &[Defence],
     seeds: &[u64],
     jobs: usize,
     progress: Option<&(dyn Fn(usize, usize) + Sync)>,
 ) -> Comparison {
-    let list = defences(scenario, policy);
     let mut work: Vec<(usize, usize)> =
         (0..list.len()).flat_map(|d| (0..seeds.len()).map(move |s| (d, s))).collect();
     work.sort_by_key(|(d, _)| !matches!(list.get(*d), Some(Defence::Gate(..))));

@@ -188,6 +188,8 @@ struct Spec<'r> {
     http: Option<&'static str>,
     quirk: Option<Quirk>,
     no_js: bool,
+    /// Only the challenge request is needed (a challenge flood never submits).
+    fetch_only: bool,
 }
 
 impl<'a> Factory<'a> {
@@ -326,6 +328,7 @@ impl<'a> Factory<'a> {
                 http: intercepted.then_some("HTTP/1.1"),
                 quirk,
                 no_js,
+                fetch_only: false,
             },
         )
     }
@@ -375,6 +378,7 @@ impl<'a> Factory<'a> {
                 http: (library && a.realism.browser_headers()).then_some("HTTP/1.1"),
                 quirk: None,
                 no_js: false,
+                fetch_only: a.flood,
             },
         )
     }
@@ -468,7 +472,11 @@ impl<'a> Factory<'a> {
         q.append_pair("phone", &code);
         Client {
             fetch: facts("GET", "/__gate/challenge", Some(q.finish()), fetch_headers),
-            submit: facts("POST", spec.route, None, post),
+            submit: if spec.fetch_only {
+                RequestFacts::default()
+            } else {
+                facts("POST", spec.route, None, post)
+            },
             signals,
             phone: Some(number),
             phone_code: Some(code),

@@ -257,7 +257,7 @@ pub struct Report {
     scratch_minute: Minute,
 }
 
-fn defence_name(d: &Defence) -> String {
+pub(crate) fn defence_name(d: &Defence) -> String {
     match d {
         Defence::NoGate => "no gate".into(),
         Defence::OnlyCallingCode(cc) => format!("only +{cc} numbers"),

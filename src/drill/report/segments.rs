@@ -53,6 +53,9 @@ fn quirk_name(e: &PersonEnd) -> &'static str {
     }
 }
 
+/// A segment's name for a person.
+type Key<'a> = dyn Fn(&PersonEnd) -> String + 'a;
+
 /// The rows, dimension by dimension, segments by size.
 pub(super) fn rows(
     s: &Scenario,
@@ -60,7 +63,7 @@ pub(super) fn rows(
     outside: &dyn Fn(&PersonEnd) -> bool,
 ) -> Vec<SegmentRow> {
     let device = |e: &PersonEnd| s.devices.get(e.segment.device).map_or("-".to_string(), |d| d.name.clone());
-    let dims: [(&str, &dyn Fn(&PersonEnd) -> String); 4] = [
+    let dims: [(&str, &Key<'_>); 4] = [
         ("network kind", &|e| e.segment.kind.name().to_string()),
         ("country", &|e| e.segment.country.to_string()),
         ("device", &device),

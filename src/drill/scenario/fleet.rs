@@ -194,7 +194,8 @@ fn budget(p: &mut Problems, at: &str, b: &BudgetFile, flood: bool) -> Budget {
         if !(1..=1_000_000).contains(&b.solvers) {
             p.add(format!("{at}.budget"), format!("{} solvers is outside 1..=1000000", b.solvers));
         }
-        if !b.devices && !(b.hash_rate.is_finite() && b.hash_rate > 0.0) {
+        let rated = b.hash_rate.is_finite() && b.hash_rate > 0.0;
+        if !b.devices && !rated {
             p.add(format!("{at}.budget"), format!("hash rate {} is not a positive number", b.hash_rate));
         }
     }
