@@ -1,11 +1,15 @@
-// Fidelity of the attack drill: the small scenario (tests/data/drills/good/small.toml, a few
-// thousand requests) played natively by `gate drill --export-requests`, then every request it
-// made replayed against the built Worker in Miniflare — per-request `request.cf`, the real
-// Durable Objects and the real demo origin — at the same (virtual = real) times, with the same
-// lowered policy (POLICY var). The per-population admitted counts must agree within the
-// tolerance below; the differences that remain are timing (the drill applies counts at the end
-// of each virtual millisecond, the Worker after each origin answer) and the Worker's one-second
-// clock.
+// Fidelity of the attack drill: a small scenario (tests/data/drills/good/fidelity.toml, a few
+// thousand requests) played natively by `gate drill --export-requests` under
+// tests/data/drills/fidelity-policy.toml (capacity pricing on /signup, a 5-second Retry-After),
+// then every request it made replayed against the built Worker in Miniflare — per-request
+// `request.cf`, the real Durable Objects and the real demo origin — at the same (virtual = real)
+// times, with the same lowered policy (POLICY var). The drill spreads the requests over three
+// isolates with cold starts and retries after busy answers (people with a fresh challenge,
+// scripts resending); the replay sends every request the drill made, retries included, to the
+// one Worker. The per-population admitted counts must agree within the tolerance below; the
+// differences that remain are timing (the drill applies counts at the end of each virtual
+// millisecond, the Worker after each origin answer; the drill's isolates each see the others'
+// counts a second late, as production's do) and the Worker's one-second clock.
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
@@ -23,7 +27,8 @@ describe('attack drill fidelity: native drill vs the built Worker (Miniflare)', 
 
   before(async () => {
     const out = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'drill-')), 'requests.json');
-    await gateCli('drill', path.join(ROOT, 'tests/data/drills/good/small.toml'), '--quiet', '--export-requests', out);
+    await gateCli('drill', path.join(ROOT, 'tests/data/drills/good/fidelity.toml'), '--quiet',
+      '--policy', path.join(ROOT, 'tests/data/drills/fidelity-policy.toml'), '--export-requests', out);
     drill = JSON.parse(fs.readFileSync(out, 'utf8'));
     origin = await startOrigin({ originSecret });
     edge = await startMiniflare({
@@ -33,7 +38,23 @@ describe('attack drill fidelity: native drill vs the built Worker (Miniflare)', 
   });
   after(async () => { await edge?.stop(); await origin?.stop(); });
 
-  it('admits the same number of each population within tolerance', { timeout: 120_000 }, async () => {
+  it('covers capacity pricing, retries and several isolates', () => {
+    const policy = JSON.parse(drill.policy_json);
+    assert.ok(policy.attack.capacity?.length > 0, 'the policy states a capacity');
+    const isolates = new Set(drill.requests.map((r) => r.isolate));
+    assert.ok(isolates.size > 1, `requests on ${isolates.size} isolate(s)`);
+    assert.ok(drill.report.cold_starts > 0, 'isolates restarted cold');
+    const resends = drill.requests.filter((r) => r.resend).length;
+    const fetches = new Map();
+    for (const r of drill.requests) if (r.step === 'challenge') fetches.set(r.attempt, (fetches.get(r.attempt) ?? 0) + 1);
+    const refetched = [...fetches.values()].filter((n) => n > 1).length;
+    assert.ok(resends > 0 && refetched > 0, `${resends} resends, ${refetched} attempts with a second challenge`);
+    const busy = drill.requests.filter((r) => r.answer === 'busy').length;
+    assert.ok(busy > 0, 'capacity pricing shed some cohort');
+    console.log(`isolates ${isolates.size}, cold starts ${drill.report.cold_starts}, busy answers ${busy}, resends ${resends}, refetches ${refetched}`);
+  });
+
+  it('admits the same number of each population within tolerance', { timeout: 300_000 }, async () => {
     const { mf } = edge;
     const cf = (c) => Object.fromEntries(Object.entries(c).filter(([, v]) => v !== null));
     const tokens = new Map(); // attempt -> challenge token (what the Worker issued)
