@@ -105,7 +105,12 @@ fn a_small_scenario_under_each_defence() {
     // every offered attempt ends exactly once
     for p in &gated.populations {
         let refused: u64 = p.refused.values().sum();
-        assert_eq!(p.offered, p.admitted + refused + p.shed + p.gave_up + p.declined, "{}", p.name);
+        assert_eq!(
+            p.offered,
+            p.admitted + refused + p.shed + p.gave_up + p.declined + p.unfinished,
+            "{}",
+            p.name
+        );
     }
 }
 

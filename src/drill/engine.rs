@@ -193,6 +193,17 @@ pub fn run(
     let mut last_progress = 0u64;
     let mut current = 0u64;
     while let Some(Reverse((t, _, ev))) = heap.pop() {
+        // the run is `duration_secs` long: a fleet's attempt still going at the end is cut
+        // (people finish theirs: a few minutes at most)
+        if t >= duration_ms
+            && let Ev::Fetch(idx) | Ev::Submit(idx) | Ev::Replay(idx) = ev
+            && let Some(Some(att)) = slab.get(idx as usize)
+            && att.pop >= people_n
+        {
+            report.pop_mut(att.pop).unfinished += 1;
+            finish(&mut slab, &mut free, idx, End::Other, t);
+            continue;
+        }
         if t != current {
             if let Some(g) = gate.as_mut() {
                 g.end_instant(EPOCH_MS + current);

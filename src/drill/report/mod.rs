@@ -63,6 +63,8 @@ pub struct PopStats {
     pub held_back: u64,
     /// Attacker attempts dropped after the challenge: priced above the fleet's ceiling.
     pub declined: u64,
+    /// Attacker attempts still going (solving, or waiting to retry) when the run ended.
+    pub unfinished: u64,
     /// Attempts that got at least one busy answer (people: wrongly shed).
     pub ever_shed: u64,
     /// Answers "over capacity" from the origin itself (it refuses sign-ups past its capacity).
@@ -563,6 +565,9 @@ impl Report {
                 p.replays_admitted,
                 p.replays_refused.values().sum::<u64>()
             );
+        }
+        if p.unfinished > 0 {
+            let _ = write!(extra, "; {} unfinished at the end", p.unfinished);
         }
         if p.held_back + p.declined > 0 {
             let _ = write!(extra, "; {} held back, {} declined above its ceiling", p.held_back, p.declined);
