@@ -205,9 +205,6 @@ pub fn run(
             continue;
         }
         if t != current {
-            if let Some(g) = gate.as_mut() {
-                g.end_instant(EPOCH_MS + current);
-            }
             current = t;
             if let Some(cb) = progress.as_deref_mut()
                 && t >= last_progress + duration_ms / 200
@@ -622,7 +619,7 @@ fn form_body(id: u64, phone: Option<&str>, solution: Option<&str>, wait: Option<
         f.append_pair(crate::protocol::solution::FIELD, s);
     }
     if let Some(w) = wait {
-        f.append_pair(crate::pipeline::nojs::FIELD, w);
+        f.append_pair(crate::protocol::wait_token::FIELD, w);
     }
     f.finish().into_bytes()
 }

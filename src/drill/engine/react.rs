@@ -43,7 +43,7 @@ pub(super) fn refused(
             stats.origin_full += 1;
         }
     }
-    if kind == Some(RejectKind::RiskIncreased) && att.refetches < 2 {
+    if matches!(kind, Some(RejectKind::RiskIncreased | RejectKind::MoreWork)) && att.refetches < 2 {
         // the widget (or the script) fetches a harder challenge and solves again
         att.refetches += 1;
         return Next::Again(t + u64::from(scenario.drill.rtt_ms));
@@ -64,7 +64,7 @@ pub(super) fn refused(
         return Next::Again(t + wait);
     }
     if shed && fleet.is_some_and(|a| a.retry_on_busy) && att.busy <= 20 {
-        // a script resends the same solution while it is valid (README § Busy), else refetches
+        // a script resends the same solution while it is valid (docs/widget.md § Busy and Retry-After), else refetches
         if at_submission && kind == Some(RejectKind::Busy) && t + wait < att.first_ms + 250_000 {
             return Next::Resubmit(t + wait);
         }
