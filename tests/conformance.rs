@@ -65,10 +65,20 @@ fn line() -> impl Strategy<Value = Line> {
 /// An answer as both drivers can state it.
 #[derive(Clone, Debug, PartialEq, Eq)]
 enum Said {
-    Challenge { difficulty: u8, k: u8 },
+    Challenge {
+        difficulty: u8,
+        k: u8,
+    },
     Forwarded(u16),
-    Refused { status: u16, code: String },
+    Refused {
+        status: u16,
+        code: String,
+    },
     Wait,
+    /// A top-up answer (the conformance lines make no top-up request today).
+    Priced {
+        asked: u64,
+    },
 }
 
 fn from_drill(a: Answered) -> Said {
@@ -77,6 +87,7 @@ fn from_drill(a: Answered) -> Said {
         Answered::Forwarded(s) => Said::Forwarded(s),
         Answered::Refused { code, status } => Said::Refused { status, code },
         Answered::Wait { .. } => Said::Wait,
+        Answered::Priced { asked, .. } => Said::Priced { asked },
     }
 }
 

@@ -426,7 +426,8 @@ fn drill(args: &DrillArgs) -> Result<ExitCode, Box<dyn std::error::Error>> {
         }
         return Ok(ExitCode::SUCCESS);
     }
-    let defence = engine::Defence::Gate(Box::new(lowered.clone()), "the policy".into());
+    let defence =
+        engine::Defence::Gate(Box::new(lowered.clone()), "the policy".into(), engine::Widget::Banking);
     let mut exported = Vec::new();
     let mut cb = |f: f64| bar("playing", f);
     let export = if args.export_requests.is_some() { Some(&mut exported) } else { None };

@@ -4,9 +4,12 @@
 //! (a) no gate; (b) the incident's blunt responses — only +86 numbers, then registration
 //! closed; (c) proof of work alone at the base price (no fingerprint pricing, no rules, no
 //! attack mode); (d) the shipped policy; (e) the shipped policy with capacity pricing: an
-//! `[[attack.capacity]]` entry per route stating the scenario origin's capacity. Six defences.
+//! `[[attack.capacity]]` entry per route stating the scenario origin's capacity; (f) the same with
+//! banked effort (the widget banks while people type and tops up a price that moved). Rows
+//! (a)–(e) play the widget as it was before banking (solve on focus, refetch on a rise), so
+//! they stay comparable with earlier reports. Seven defences.
 
-use crate::drill::engine::{self, Defence};
+use crate::drill::engine::{self, Defence, Widget};
 use crate::drill::gate::Lowered;
 use crate::drill::report::{PopStats, Report, html, money_text};
 use crate::drill::scenario::{Realism, Scenario};
@@ -59,9 +62,18 @@ pub fn defences(scenario: &Scenario, policy: &Lowered) -> Vec<Defence> {
         Defence::NoGate,
         Defence::OnlyCallingCode("86".into()),
         Defence::Closed,
-        Defence::Gate(Box::new(pow_only), "proof of work alone, base price".into()),
-        Defence::Gate(Box::new(policy.clone()), "the policy".into()),
-        Defence::Gate(Box::new(with_capacity(scenario, policy)), "the policy with capacity pricing".into()),
+        Defence::Gate(Box::new(pow_only), "proof of work alone, base price".into(), Widget::SolveOnFocus),
+        Defence::Gate(Box::new(policy.clone()), "the policy".into(), Widget::SolveOnFocus),
+        Defence::Gate(
+            Box::new(with_capacity(scenario, policy)),
+            "the policy with capacity pricing".into(),
+            Widget::SolveOnFocus,
+        ),
+        Defence::Gate(
+            Box::new(with_capacity(scenario, policy)),
+            "the policy with capacity pricing and banked effort".into(),
+            Widget::Banking,
+        ),
     ]
 }
 
@@ -227,7 +239,7 @@ pub fn table(c: &Comparison) -> String {
         "people admitted",
         "outside attacking networks",
         "people charged more or denied (outside)",
-        "p95 desktop / phone",
+        "felt p95 desktop / phone (everyone who tried)",
     ];
     head.extend(GROUPS.iter().map(|g| g.0));
     head.extend([
@@ -242,11 +254,7 @@ pub fn table(c: &Comparison) -> String {
         let Some(r0) = reports.first() else { continue };
         let p95 = |device: &'static str| {
             move |r: &Report| {
-                r.people
-                    .admission
-                    .iter()
-                    .find(|a| a.device == device && a.admitted > 0)
-                    .map(|a| a.p95_ms as f64 / 1000.0)
+                r.people.felt.iter().find(|f| f.device == device).map(|f| f.p95_ms as f64 / 1000.0)
             }
         };
         let secs = |x: f64| format!("{x:.1} s");

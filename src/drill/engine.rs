@@ -10,6 +10,7 @@
 //! Deterministic: the same scenario, defence and seed give the same report.
 
 mod react;
+mod work;
 
 use crate::drill::fleet::{self, Decision, FleetState};
 use crate::drill::gate::{Answered, Lowered, MemoryGate};
@@ -19,13 +20,15 @@ use crate::drill::report::{End, PersonEnd, Report};
 use crate::drill::rng::Rng;
 use crate::drill::scenario::Scenario;
 use crate::protocol::reject::RejectKind;
-use crate::protocol::solution;
+use crate::protocol::solution::{self, MAX_TOP_UPS, Solution};
+use crate::protocol::topup;
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use react::{Next, refused};
 use serde::Serialize;
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, HashSet};
+use work::{banked_prefix, fleet_work_ms, person_solved_at, person_work_ms, topup_facts};
 
 /// What stands between the clients and the origin.
 #[derive(Clone, Debug)]
@@ -36,8 +39,20 @@ pub enum Defence {
     OnlyCallingCode(String),
     /// The incident's second response: registration closed ("registration may be busy").
     Closed,
-    /// The gate, with this (lowered) policy, and a label for reports.
-    Gate(Box<Lowered>, String),
+    /// The gate, with this (lowered) policy, a label for reports, and how the widget works.
+    Gate(Box<Lowered>, String, Widget),
+}
+
+/// How the people's widget (and scripts, when a price moves) pay.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub enum Widget {
+    /// Before banked effort: from the first focus the challenge is solved with every core; a
+    /// price that rose by submission is a new challenge, solved from the start.
+    SolveOnFocus,
+    /// Banked effort (docs/widget.md § Banking): one worker from the first focus toward the
+    /// gate's suggestion while the person types, every core after submit; a price that moved
+    /// is topped up (the work done is kept), by people and scripts alike.
+    Banking,
 }
 
 /// Virtual time starts here (Unix ms), so challenge times are plausible.
@@ -72,8 +87,11 @@ pub struct Exported {
     pub isolate: usize,
     /// A submission that resends the last solution (retry after busy) rather than a new one.
     pub resend: bool,
-    /// What the drill's gate answered (`issued`, `forwarded`, or a rejection code).
+    /// What the drill's gate answered (`issued`, `forwarded`, `topup`, `priced`, or a
+    /// rejection code).
     pub answer: String,
+    /// A top-up request's `want` (lowered expected hashes banked while typing; 0: none).
+    pub want: u64,
 }
 
 #[derive(Copy, Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
@@ -82,6 +100,8 @@ enum Ev {
     Fetch(u32),
     Submit(u32),
     Replay(u32),
+    /// Ask `<prefix>/topup` for the price now and add the top-up offered (banked effort).
+    TopUp(u32),
 }
 
 struct Attempt {
@@ -90,7 +110,15 @@ struct Attempt {
     first_ms: u64,
     busy: u32,
     refetches: u32,
-    solution: Option<String>,
+    /// The solved challenge and its top-ups.
+    solution: Option<Solution>,
+    /// When the person pressed submit (the felt wait starts); fleets: their first request.
+    press_ms: u64,
+    /// What the widget asks to bank toward at its next top-up (lowered expected hashes; 0:
+    /// the next top-up is the one on submit).
+    want: u64,
+    /// Top-up requests made (bounded: a price that keeps moving ends in a new challenge).
+    topup_asks: u32,
     /// The solution was already sent once (a resend after busy).
     sent: bool,
     /// The no-JS path's wait token, once the wait page gave one.
@@ -127,12 +155,16 @@ pub fn run(
     let minutes = scenario.duration_secs.div_ceil(60) as usize;
     let mut report = Report::new(scenario, defence, seed, minutes);
     let mut gate = match defence {
-        Defence::Gate(l, _) => MemoryGate::new(l, isolates.len()).ok(),
+        Defence::Gate(l, _, _) => MemoryGate::new(l, isolates.len()).ok(),
         _ => None,
     };
     let (bits, base) = match defence {
-        Defence::Gate(l, _) => (l.bits, (l.policy.difficulty, l.policy.k)),
+        Defence::Gate(l, _, _) => (l.bits, (l.policy.difficulty, l.policy.k)),
         _ => (0, (0, 0)),
+    };
+    let widget = match defence {
+        Defence::Gate(_, _, w) => *w,
+        _ => Widget::SolveOnFocus,
     };
     let scale = 2f64.powi(i32::from(bits));
     let rtt = u64::from(d.rtt_ms);
@@ -178,6 +210,8 @@ pub fn run(
                     ever_shed: att.busy > 0,
                     first_ms: att.first_ms,
                     ms: t.saturating_sub(att.first_ms),
+                    device: att.client.device,
+                    felt_ms: (t + rtt).saturating_sub(att.press_ms),
                 });
             }
             free.push(idx);
@@ -196,7 +230,7 @@ pub fn run(
         // the run is `duration_secs` long: a fleet's attempt still going at the end is cut
         // (people finish theirs: a few minutes at most)
         if t >= duration_ms
-            && let Ev::Fetch(idx) | Ev::Submit(idx) | Ev::Replay(idx) = ev
+            && let Ev::Fetch(idx) | Ev::Submit(idx) | Ev::Replay(idx) | Ev::TopUp(idx) = ev
             && let Some(Some(att)) = slab.get(idx as usize)
             && att.pop >= people_n
         {
@@ -221,9 +255,11 @@ pub fn run(
                 if let Some(next) = next_arrival(scenario, p, t as f64 / 1000.0, rng) {
                     push(&mut heap, next, Ev::Arrive(p as u32));
                 }
-                let (client, start) = if p < people_n {
+                let (client, start, press) = if p < people_n {
                     let Some(pp) = scenario.people.get(p) else { continue };
-                    (factory.person(rng, pp), t)
+                    let client = factory.person(rng, pp);
+                    // the first focus is the arrival; submit is pressed after the fill
+                    (client, t, t + pp.fill.draw_ms(rng))
                 } else {
                     let ai = p - people_n;
                     let (Some(a), Some(fl)) = (scenario.attackers.get(ai), fleets.get(ai)) else { continue };
@@ -255,7 +291,7 @@ pub fn run(
                     let mut client = factory.attacker(rng, a, loc, &claimed);
                     // the fleet remembers prices by what it chose, not by where the ASN is
                     client.segment.country = crate::drill::population::country(&claimed).code;
-                    (client, start as u64)
+                    (client, start as u64, start as u64)
                 };
                 if p >= people_n {
                     attacker_asns.insert(client.asn);
@@ -270,6 +306,9 @@ pub fn run(
                     busy: 0,
                     refetches: 0,
                     solution: None,
+                    press_ms: press,
+                    want: 0,
+                    topup_asks: 0,
                     sent: false,
                     wait_token: None,
                     replays_left: if p >= people_n { replays } else { 0 },
@@ -296,9 +335,12 @@ pub fn run(
                     finish(&mut slab, &mut free, idx, End::Other, t);
                     continue;
                 }
-                // a person without JavaScript posts the form as it is
-                let first = if gate.is_some() && !no_js { Ev::Fetch(idx) } else { Ev::Submit(idx) };
-                push(&mut heap, start.max(t), first);
+                // a person without JavaScript posts the form as it is, once filled in
+                if gate.is_some() && !no_js {
+                    push(&mut heap, start.max(t), Ev::Fetch(idx));
+                } else {
+                    push(&mut heap, press.max(start), Ev::Submit(idx));
+                }
             }
             Ev::Fetch(idx) => {
                 let Some(Some(att)) = slab.get_mut(idx as usize) else { continue };
@@ -311,18 +353,19 @@ pub fn run(
                 let answer =
                     g.request(&att.client.fetch, &[], EPOCH_MS + t, engine_rng.bytes16(), &mut || 502);
                 let (outcome, label) = match answer {
-                    Answered::Challenge { token, difficulty, k } => {
+                    Answered::Challenge { token, difficulty, k, suggested } => {
                         stats.challenges += 1;
-                        (Some((token, difficulty, k)), "issued".to_string())
+                        (Some((token, difficulty, k, suggested)), "issued".to_string())
                     }
                     Answered::Refused { code, .. } => (None, code),
+                    Answered::Priced { .. } => (None, "misconfigured".to_string()),
                     Answered::Forwarded(status) => (None, status.to_string()),
                     Answered::Wait { .. } => (None, "wait".to_string()),
                 };
                 if let Some(out) = export.as_deref_mut() {
                     out.push(exported(att, t, "challenge", scenario, &label, isolate.index, false));
                 }
-                let Some((token, difficulty, k)) = outcome else {
+                let Some((token, difficulty, k, suggested)) = outcome else {
                     let kind = RejectKind::ALL.iter().find(|k| k.code() == label).copied();
                     let retry_after = g.policy().attack.retry_after_secs;
                     match refused(scenario, &mut report, &mut rngs, att, kind, t, false, retry_after) {
@@ -362,54 +405,117 @@ pub fn run(
                 let Ok(sol) = solution::solve(&token, &att.client.signals) else { continue };
                 let tries: f64 = sol.nonces.iter().map(|n| (*n as f64) + 1.0).sum();
                 let hashes = tries * scale;
-                let stats = report.pop_mut(p);
-                let solve_ms = match fleet_of {
+                let arrived = t + rtt;
+                let (ready, next) = match fleet_of {
                     None => {
-                        let dev = scenario.devices.get(att.client.device);
-                        let (rate, threads, overhead) =
-                            dev.map_or((1.0e6, 1, 0), |d| (d.hash_rate, d.threads, d.overhead_ms));
-                        let threads = f64::from(threads.min(u32::from(k.max(1))));
-                        hashes / (rate * threads) * 1000.0 + f64::from(overhead)
+                        let solved = person_solved_at(scenario, att, arrived, hashes, k);
+                        let own = solution::work_of(usize::from(k), difficulty);
+                        match widget {
+                            Widget::SolveOnFocus => (solved.max(att.press_ms), Ev::Submit(idx)),
+                            // banking starts once the challenge is solved, if there is time
+                            Widget::Banking if solved < att.press_ms && suggested > own => {
+                                att.want = suggested;
+                                (solved, Ev::TopUp(idx))
+                            }
+                            Widget::Banking => (solved.max(att.press_ms), Ev::TopUp(idx)),
+                        }
                     }
                     Some((ai, a)) => {
-                        let b = &a.budget;
-                        let (wall, paid) = if b.devices {
-                            let dev = scenario.devices.get(att.client.device);
-                            let (rate, threads) = dev.map_or((1.0e6, 1), |d| (d.hash_rate, d.threads));
-                            let threads = f64::from(threads.min(u32::from(k.max(1))));
-                            let wall = hashes / (rate * threads);
-                            (wall, wall * threads)
-                        } else {
-                            let secs = hashes / b.hash_rate;
-                            (secs, secs)
-                        };
-                        if b.gpu {
-                            stats.gpu_seconds += paid;
-                        } else {
-                            stats.core_seconds += paid;
-                        }
-                        if let Some(f) = fleets.get_mut(ai) {
-                            f.free_at_ms =
-                                f.free_at_ms.max(t as f64) + wall * 1000.0 / f64::from(b.solvers.max(1));
-                        }
-                        wall * 1000.0
+                        let ms =
+                            fleet_work_ms(scenario, &mut fleets, report.pop_mut(p), att, ai, hashes, k, t);
+                        (FleetState::submit_at(a, arrived + ms.ceil() as u64), Ev::Submit(idx))
                     }
                 };
-                att.solution = Some(sol.encode());
+                att.solution = Some(sol);
                 att.sent = false;
-                let mut submit_at = t + rtt + solve_ms.ceil() as u64;
-                if let Some((_, a)) = fleet_of {
-                    submit_at = FleetState::submit_at(a, submit_at);
-                }
                 if p < people_n {
                     let give_up = scenario.people.get(p).map_or(60, |pp| pp.patience.give_up_secs);
-                    if submit_at.saturating_sub(att.first_ms) > u64::from(give_up) * 1000 {
-                        stats.gave_up += 1;
+                    if ready.max(att.press_ms).saturating_sub(att.press_ms) > u64::from(give_up) * 1000 {
+                        report.pop_mut(p).gave_up += 1;
                         finish(&mut slab, &mut free, idx, End::GaveUp, t);
                         continue;
                     }
                 }
-                push(&mut heap, submit_at, Ev::Submit(idx));
+                push(&mut heap, ready, next);
+            }
+            Ev::TopUp(idx) => {
+                let Some(Some(att)) = slab.get_mut(idx as usize) else { continue };
+                let (Some(g), Some(sol)) = (gate.as_mut(), att.solution.as_ref()) else { continue };
+                let p = att.pop;
+                report.pop_mut(p).requests += 1;
+                att.topup_asks += 1;
+                if sol.topups.len() >= MAX_TOP_UPS {
+                    // no room for another part: submit as it is (the gate asks a new challenge)
+                    push(&mut heap, t, Ev::Submit(idx));
+                    continue;
+                }
+                let facts = topup_facts(&att.client.fetch, sol, att.want);
+                let isolate = isolates.pick(t);
+                g.serve(isolate);
+                let answer = g.request(&facts, &[], EPOCH_MS + t, engine_rng.bytes16(), &mut || 502);
+                let label = match &answer {
+                    Answered::Priced { offer: Some(_), .. } => "topup",
+                    Answered::Priced { offer: None, .. } => "priced",
+                    Answered::Refused { code, .. } => code.as_str(),
+                    _ => "misconfigured",
+                }
+                .to_string();
+                if let Some(out) = export.as_deref_mut() {
+                    let mut e = exported(att, t, "topup", scenario, &label, isolate.index, false);
+                    e.want = att.want;
+                    out.push(e);
+                }
+                let banking = std::mem::take(&mut att.want) > 0;
+                let offer = match answer {
+                    Answered::Priced { offer, .. } => offer,
+                    // the widget sends what it has when the top-up is not answered (busy, an
+                    // error): the submission decides
+                    _ if p < people_n => None,
+                    _ => {
+                        let kind = RejectKind::ALL.iter().find(|k| k.code() == label).copied();
+                        let retry_after = g.policy().attack.retry_after_secs;
+                        match refused(scenario, &mut report, &mut rngs, att, kind, t, false, retry_after) {
+                            Next::Again(at) => push(&mut heap, at, Ev::Fetch(idx)),
+                            Next::Resubmit(at) => push(&mut heap, at, Ev::Submit(idx)),
+                            Next::Done(end) => finish(&mut slab, &mut free, idx, end, t),
+                        }
+                        continue;
+                    }
+                };
+                let mut ms = 0.0;
+                if let Some(o) = offer
+                    && let (Ok(bytes), Some(sol)) = (topup::token_bytes(&o.token), att.solution.as_mut())
+                    && solution::add_top_up(sol, &bytes).is_ok()
+                    && let Some(part) = sol.topups.last_mut()
+                {
+                    let tried: Vec<f64> = part.nonces.iter().map(|n| (*n as f64 + 1.0) * scale).collect();
+                    let mut kept = tried.len();
+                    if banking && p < people_n {
+                        // one worker until submit: the sub-puzzles done by then go, the rest not
+                        let typing = att.press_ms.saturating_sub(t + rtt) as f64;
+                        kept = banked_prefix(scenario, att.client.device, &tried, typing);
+                        part.nonces.truncate(kept);
+                    }
+                    if kept == 0 {
+                        sol.topups.pop();
+                    }
+                    let hashes: f64 = tried.iter().take(kept).sum();
+                    let stats = report.pop_mut(p);
+                    stats.topups += u64::from(hashes > 0.0);
+                    stats.topup_hashes += hashes;
+                    if !banking {
+                        ms = match p.checked_sub(people_n) {
+                            None => person_work_ms(scenario, att.client.device, hashes, o.k),
+                            Some(ai) => fleet_work_ms(scenario, &mut fleets, stats, att, ai, hashes, o.k, t),
+                        };
+                    }
+                }
+                if banking {
+                    // then, on submit, the top-up for the price asked now
+                    push(&mut heap, att.press_ms.max(t + rtt), Ev::TopUp(idx));
+                    continue;
+                }
+                push(&mut heap, t + rtt + ms.ceil() as u64, Ev::Submit(idx));
             }
             Ev::Submit(idx) | Ev::Replay(idx) => {
                 let is_replay = matches!(ev, Ev::Replay(_));
@@ -451,7 +557,7 @@ pub fn run(
                             let body = form_body(
                                 att.id,
                                 att.client.phone.as_deref(),
-                                att.solution.as_deref(),
+                                att.solution.as_ref().map(Solution::encode).as_deref(),
                                 att.wait_token.as_deref(),
                             );
                             let iso = isolates.pick(t);
@@ -473,7 +579,9 @@ pub fn run(
                                         .unwrap_or(RejectKind::Misconfigured),
                                 ),
                                 Answered::Wait { token } => Outcome::Wait(token),
-                                Answered::Challenge { .. } => Outcome::Refused(RejectKind::Misconfigured),
+                                Answered::Challenge { .. } | Answered::Priced { .. } => {
+                                    Outcome::Refused(RejectKind::Misconfigured)
+                                }
                             }
                         }
                         _ => Outcome::Refused(RejectKind::MissingSolution),
@@ -528,6 +636,14 @@ pub fn run(
                         } else {
                             finish(&mut slab, &mut free, idx, End::Admitted, t);
                         }
+                    }
+                    Outcome::Refused(RejectKind::MoreWork)
+                        if widget == Widget::Banking
+                            && att.topup_asks <= MAX_TOP_UPS as u32
+                            && att.solution.as_ref().is_some_and(|s| s.topups.len() < MAX_TOP_UPS) =>
+                    {
+                        // the price moved since the last top-up: add what is missing, keep the rest
+                        push(&mut heap, t + rtt, Ev::TopUp(idx));
                     }
                     Outcome::Refused(kind) => {
                         let retry_after = gate.as_ref().map_or(120, |g| g.policy().attack.retry_after_secs);
@@ -604,6 +720,7 @@ fn exported(
         isolate,
         resend,
         answer: answer.to_string(),
+        want: 0,
     }
 }
 

@@ -10,6 +10,7 @@ use crate::pipeline::step::{Answer, BodyRead, Done, Forward};
 use crate::policy::{self, Policy};
 use crate::protocol::challenge;
 use crate::protocol::time::UnixTime;
+use crate::protocol::topup::TopUpJson;
 use crate::request::facts::RequestFacts;
 
 /// A policy prepared for the drill: every difficulty lowered by `bits`.
@@ -71,6 +72,17 @@ pub enum Answered {
         difficulty: u8,
         /// Sub-puzzles.
         k: u8,
+        /// The work the gate suggests banking toward (lowered expected hashes; at least the
+        /// challenge's own).
+        suggested: u64,
+    },
+    /// A top-up answer (`GET <prefix>/topup`): the work asked now (lowered expected hashes)
+    /// and a top-up for what is missing, if anything is.
+    Priced {
+        /// The work asked now.
+        asked: u64,
+        /// The top-up offered.
+        offer: Option<TopUpJson>,
     },
     /// Forwarded; the origin answered this status.
     Forwarded(u16),
@@ -215,15 +227,29 @@ fn answered(done: &Done) -> Answered {
         Answer::Reply(r) => r,
     };
     if r.status == 200 {
-        let token = match &r.body {
-            crate::present::reply::Body::Json(v) => v.get("token").and_then(|t| t.as_str()),
+        let json = match &r.body {
+            crate::present::reply::Body::Json(v) => Some(v),
             _ => None,
         };
+        let token = json.and_then(|v| v.get("token")).and_then(|t| t.as_str());
+        let suggested = json.and_then(|v| v.pointer("/work/suggested")).and_then(|w| w.as_u64());
         if let Some(bytes) = token.and_then(|t| challenge::token_bytes(t).ok())
             && let Ok(d) = challenge::decode(&bytes)
         {
             let (difficulty, k) = (d.challenge.difficulty, d.challenge.k);
-            return Answered::Challenge { token: bytes, difficulty, k };
+            let own = crate::protocol::solution::work_of(usize::from(k), difficulty);
+            return Answered::Challenge {
+                token: bytes,
+                difficulty,
+                k,
+                suggested: suggested.unwrap_or(own).max(own),
+            };
+        }
+        if let Some(v) = json
+            && let Some(offer) = v.get("topup")
+        {
+            let asked = v.pointer("/work/asked").and_then(|w| w.as_u64()).unwrap_or(0);
+            return Answered::Priced { asked, offer: serde_json::from_value(offer.clone()).ok() };
         }
         if let crate::present::reply::Body::Html(page) = &r.body
             && let Some(token) = wait_token(page)

@@ -16,7 +16,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { liveGate, gateCli, ROOT } from './harness.mjs';
-import { solve, solution } from './protocol.mjs';
+import { solve, solution, solveTopUp, bundle, bundleWork, unb64 } from './protocol.mjs';
 
 /** Allowed difference per population: 5 admitted sign-ups or 5 % of its attempts, the larger. */
 const tolerance = (offered) => Math.max(5, Math.ceil(offered * 0.05));
@@ -60,7 +60,14 @@ describe('attack drill fidelity: native drill vs the built Worker (Miniflare)', 
     };
     const start = Date.now();
     const inflight = [];
-    const fetching = new Map();
+    const fetching = new Map(); // attempt -> its last request in flight (each waits for the one before)
+    const parts = new Map(); // attempt -> top-up parts added ([bytes, nonces])
+    const solved = (r) => {
+      const token = tokens.get(r.attempt);
+      const signals = r.signals ? Buffer.from(r.signals, 'base64url').toString() : '';
+      const tok = Buffer.from(token, 'base64url');
+      return bundle(solution(tok, solve(tok, signals), signals), parts.get(r.attempt) ?? []);
+    };
     for (const r of drill.requests) {
       const wait = start + r.t_ms - Date.now();
       if (wait > 0) await new Promise((res) => setTimeout(res, wait));
@@ -72,21 +79,41 @@ describe('attack drill fidelity: native drill vs the built Worker (Miniflare)', 
         if (r.phone_code) q.set('phone', r.phone_code);
         const fetched = mf.dispatchFetch(`https://example.com/__gate/challenge?${q}`, { headers, cf: cf(r.cf) }).then(async (resp) => {
           const body = await resp.json().catch(() => ({}));
-          if (resp.status === 200) tokens.set(r.attempt, body.token);
+          if (resp.status === 200) { tokens.set(r.attempt, body.token); parts.set(r.attempt, []); }
           count(answers, r.population, `challenge ${resp.status === 200 ? 'issued' : body.error}`);
         });
         // a client submits only once its challenge arrived: a slow machine delays the
         // submission rather than losing it
         fetching.set(r.attempt, fetched);
         inflight.push(fetched);
+      } else if (r.step === 'topup') {
+        // the widget's top-up (banked work, or the price asked on submit): the replay asks the
+        // Worker for its own offer against its own challenge, and solves it whole
+        const previous = fetching.get(r.attempt);
+        const topped = (async () => {
+          await previous;
+          if (!tokens.get(r.attempt)) return;
+          const signals = r.signals ? Buffer.from(r.signals, 'base64url').toString() : '';
+          const q = new URLSearchParams({ token: tokens.get(r.attempt), paid: String(bundleWork(solved(r))) });
+          if (r.want) q.set('want', String(r.want));
+          if (r.signals) q.set('signals', r.signals);
+          if (r.phone_code) q.set('phone', r.phone_code);
+          const resp = await mf.dispatchFetch(`https://example.com/__gate/topup?${q}`, { headers, cf: cf(r.cf) });
+          const body = await resp.json().catch(() => ({}));
+          count(answers, r.population, `topup ${resp.status === 200 ? (body.topup ? 'offered' : 'none') : body.error}`);
+          if (body.topup) {
+            const t = unb64(body.topup.token);
+            parts.get(r.attempt)?.push([t, solveTopUp(t, body.topup.k, signals)]);
+          }
+        })();
+        fetching.set(r.attempt, topped);
+        inflight.push(topped);
       } else {
-        inflight.push((async () => {
+        const submitted = (async () => {
           await fetching.get(r.attempt);
           const token = tokens.get(r.attempt);
           if (!token) { count(answers, r.population, 'submit without a Worker challenge'); return; }
-          const signals = r.signals ? Buffer.from(r.signals, 'base64url').toString() : '';
-          const tok = Buffer.from(token, 'base64url');
-          const sol = solution(tok, solve(tok, signals), signals);
+          const sol = solved(r);
           const body = new URLSearchParams({ email: `a${r.attempt}@example.com`, phone: r.phone ?? '', 'gate-solution': sol });
           const resp = await mf.dispatchFetch(`https://example.com${r.route}`, { method: 'POST', headers, body: body.toString(), cf: cf(r.cf), redirect: 'manual' });
           const text = await resp.text();
@@ -94,7 +121,9 @@ describe('attack drill fidelity: native drill vs the built Worker (Miniflare)', 
           try { code = JSON.parse(text).error ?? code; } catch { /* an HTML page */ }
           if (resp.status < 400) admitted[r.population] = (admitted[r.population] ?? 0) + 1;
           count(answers, r.population, `submit ${resp.status < 400 ? 'forwarded' : code}`);
-        })());
+        })();
+        fetching.set(r.attempt, submitted);
+        inflight.push(submitted);
       }
     }
     await Promise.all(inflight);

@@ -1,5 +1,6 @@
 //! What an attempt does after a refusal: a person or a fleet retrying like one goes back to
-//! the form after `Retry-After` with the patience it has; a script resends its solution or
+//! the form with the patience it has (after `come_back_secs` on average, else after
+//! `Retry-After`); a script resends its solution or
 //! gives up; a harder price is fetched and paid again, twice at most.
 
 use super::Attempt;
@@ -54,14 +55,26 @@ pub(super) fn refused(
         Some(a) => a.adapt.like_a_person.as_ref(),
     };
     if shed && let Some(pa) = patience {
-        let late = (t + wait).saturating_sub(att.first_ms) > u64::from(pa.give_up_secs) * 1000;
         let retry = rngs.get_mut(p).is_some_and(|r| r.chance(pa.retry_probability));
+        // people leave and come back on their own time; without it, they wait out Retry-After
+        // on the page, and give up when that is past their patience
+        let (back, late) = match pa.come_back_secs {
+            Some(c) => {
+                let back = rngs.get_mut(p).map_or(f64::from(c), |r| r.exp(f64::from(c)));
+                ((back * 1000.0) as u64, false)
+            }
+            None => (wait, (t + wait).saturating_sub(att.press_ms) > u64::from(pa.give_up_secs) * 1000),
+        };
         if att.busy > pa.busy_answers || !retry || late {
             stats.shed += 1;
             return Next::Done(End::Shed);
         }
+        if pa.come_back_secs.is_some() {
+            // they press submit again when they come back: the felt wait starts again
+            att.press_ms = t + back;
+        }
         // back to the form: a fresh challenge
-        return Next::Again(t + wait);
+        return Next::Again(t + back);
     }
     if shed && fleet.is_some_and(|a| a.retry_on_busy) && att.busy <= 20 {
         // a script resends the same solution while it is valid (docs/widget.md § Busy and Retry-After), else refetches

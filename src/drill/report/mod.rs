@@ -104,6 +104,10 @@ pub struct PopStats {
     pub admitted_per_minute: f64,
     /// People: time to admission by device class.
     pub admission: Vec<Admission>,
+    /// Top-ups added (a price that moved, or banked work turned into parts).
+    pub topups: u64,
+    /// Their work, expected hashes at the full price (attackers: charged to their cores).
+    pub topup_hashes: f64,
 }
 
 impl PopStats {
@@ -177,6 +181,24 @@ pub struct PersonEnd {
     pub first_ms: u64,
     /// How long it took, ms.
     pub ms: u64,
+    /// Device class index.
+    pub device: usize,
+    /// From pressing submit to the end (admitted, refused, given up), ms.
+    pub felt_ms: u64,
+}
+
+/// The wait people feel (from pressing submit to the end of their attempt), over everyone
+/// who tried, for one device class.
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct Felt {
+    /// Device class.
+    pub device: String,
+    /// People of this class who tried.
+    pub people: u64,
+    /// Median ms.
+    pub p50_ms: u64,
+    /// 95th percentile.
+    pub p95_ms: u64,
 }
 
 /// Headline figures for people.
@@ -206,6 +228,8 @@ pub struct PeopleSummary {
     pub turned_away: u64,
     /// Time to admission by device class, all people populations together.
     pub admission: Vec<Admission>,
+    /// The felt wait by device class, over everyone who tried.
+    pub felt: Vec<Felt>,
     /// People per segment: network kind, country, device class, quirk.
     pub segments: Vec<SegmentRow>,
 }
@@ -264,7 +288,7 @@ pub(crate) fn defence_name(d: &Defence) -> String {
         Defence::NoGate => "no gate".into(),
         Defence::OnlyCallingCode(cc) => format!("only +{cc} numbers"),
         Defence::Closed => "registration closed".into(),
-        Defence::Gate(_, label) => format!("gate: {label}"),
+        Defence::Gate(_, label, _) => format!("gate: {label}"),
     }
 }
 
@@ -317,7 +341,7 @@ impl Report {
             seed,
             duration_secs: s.duration_secs,
             discount_bits: match defence {
-                Defence::Gate(l, _) => l.bits,
+                Defence::Gate(l, _, _) => l.bits,
                 _ => 0,
             },
             signup_capacity_per_min: s.origin.signup_capacity_per_min,
@@ -400,7 +424,11 @@ impl Report {
         let outside =
             |e: &PersonEnd| !attacker_asns.contains(&e.asn) && !attacker_prefixes.contains(&e.prefix);
         let mut outside_fp = 0;
+        let mut felt: Vec<Vec<u32>> = vec![Vec::new(); s.devices.len()];
         for e in people_ends {
+            if let Some(f) = felt.get_mut(e.device) {
+                f.push(u32::try_from(e.felt_ms).unwrap_or(u32::MAX));
+            }
             self.people.charged_more += u64::from(e.charged_more);
             self.people.turned_away += u64::from(e.end == End::TurnedAway);
             let kind = e.segment.kind.name().to_string();
@@ -417,6 +445,20 @@ impl Report {
             self.people.outside_attack_admitted += u64::from(e.end == End::Admitted);
             outside_fp += u64::from(segments::false_positive(e));
         }
+        self.people.felt = felt
+            .into_iter()
+            .zip(&s.devices)
+            .filter(|(f, _)| !f.is_empty())
+            .map(|(mut f, d)| {
+                f.sort_unstable();
+                Felt {
+                    device: d.name.clone(),
+                    people: f.len() as u64,
+                    p50_ms: percentile(&f, 0.5),
+                    p95_ms: percentile(&f, 0.95),
+                }
+            })
+            .collect();
         self.people.outside_attack_pct =
             pct(self.people.outside_attack_admitted, self.people.outside_attack_offered);
         self.people.outside_attack_false_positive_pct = pct(outside_fp, self.people.outside_attack_offered);
@@ -516,6 +558,25 @@ impl Report {
                 a.admitted,
                 a.p50_ms as f64 / 1000.0,
                 a.p95_ms as f64 / 1000.0
+            );
+        }
+        let _ = writeln!(o, "felt wait (pressing submit to the end), everyone who tried:");
+        for f in &pe.felt {
+            let _ = writeln!(
+                o,
+                "  {:<12} {:>8} tried      p50 {:>6.2} s   p95 {:>6.2} s",
+                f.device,
+                f.people,
+                f.p50_ms as f64 / 1000.0,
+                f.p95_ms as f64 / 1000.0
+            );
+        }
+        let people_topups: u64 =
+            self.populations.iter().filter(|p| p.kind == "people").map(|p| p.topups).sum();
+        if people_topups > 0 {
+            let _ = writeln!(
+                o,
+                "  {people_topups} top-ups added by people's widgets (banked work or a price that moved)"
             );
         }
         o.push_str(&segments::text(&pe.segments));

@@ -118,6 +118,8 @@ pub(super) struct PeopleFile {
     #[serde(default)]
     pub(super) patience: PatienceFile,
     #[serde(default)]
+    pub(super) fill_secs: Option<FillFile>,
+    #[serde(default)]
     pub(super) quirks: BTreeMap<String, f64>,
     #[serde(default)]
     pub(super) vpn_networks: BTreeMap<String, f64>,
@@ -135,12 +137,20 @@ pub(super) struct PatienceFile {
     pub(super) give_up_secs: u32,
     pub(super) busy_answers: u32,
     pub(super) retry_probability: f64,
+    pub(super) come_back_secs: Option<u32>,
 }
 
 impl Default for PatienceFile {
     fn default() -> Self {
-        PatienceFile { give_up_secs: 60, busy_answers: 2, retry_probability: 0.5 }
+        PatienceFile { give_up_secs: 60, busy_answers: 2, retry_probability: 0.5, come_back_secs: None }
     }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct FillFile {
+    pub(super) median: f64,
+    pub(super) p90: f64,
 }
 
 #[derive(Debug, Deserialize)]

@@ -198,6 +198,7 @@ pub fn load(text: &str) -> Result<Scenario, ScenarioErrors> {
         }
         let pa = &f.patience;
         let patience = patience(&mut p, &format!("{at}.patience"), pa);
+        let fill = fill(&mut p, &at, f.fill_secs.as_ref());
         let mut quirks = Vec::new();
         for (name, share) in &f.quirks {
             let qat = format!("{at}.quirks.{name}");
@@ -242,6 +243,7 @@ pub fn load(text: &str) -> Result<Scenario, ScenarioErrors> {
             devices: devs,
             browsers: f.browsers.clone(),
             patience,
+            fill,
             quirks,
             vpn_networks,
             no_js: f.no_js,
@@ -336,11 +338,31 @@ pub(super) fn patience(p: &mut Problems, at: &str, pa: &PatienceFile) -> Patienc
         p.add(format!("{at}.busy_answers"), format!("{} is outside 0..=20", pa.busy_answers));
     }
     probability(p, &format!("{at}.retry_probability"), pa.retry_probability);
+    if let Some(c) = pa.come_back_secs
+        && !(1..=3600).contains(&c)
+    {
+        p.add(format!("{at}.come_back_secs"), format!("{c} is outside 1..=3600"));
+    }
     Patience {
         give_up_secs: pa.give_up_secs,
         busy_answers: pa.busy_answers,
         retry_probability: pa.retry_probability,
+        come_back_secs: pa.come_back_secs,
     }
+}
+
+/// A form-fill time, checked: 0 < median <= p90 <= 3600 s.
+fn fill(p: &mut Problems, at: &str, f: Option<&FillFile>) -> Fill {
+    let Some(f) = f else { return Fill::default() };
+    let ok = |x: f64| x.is_finite() && x > 0.0 && x <= 3600.0;
+    if !ok(f.median) || !ok(f.p90) || f.p90 < f.median {
+        p.add(
+            format!("{at}.fill_secs"),
+            format!("median {} and p90 {} must be in (0, 3600] with median <= p90", f.median, f.p90),
+        );
+        return Fill::default();
+    }
+    Fill { median_secs: f.median, p90_secs: f.p90 }
 }
 
 /// Device classes by name, weighted.

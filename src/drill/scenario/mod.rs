@@ -219,12 +219,41 @@ pub type Weights = Vec<(String, f64)>;
 /// How people behave when the gate is slow or busy.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Patience {
-    /// Give up when admission has not happened this long after the first request.
+    /// Give up when admission has not happened this long after pressing submit (the felt
+    /// wait; fleets retrying like a person: after their first request).
     pub give_up_secs: u32,
     /// Give up after this many busy answers.
     pub busy_answers: u32,
-    /// After a busy answer, the chance to retry after `Retry-After` (else give up).
+    /// After a busy answer, the chance to come back (else give up).
     pub retry_probability: f64,
+    /// After a busy answer, come back this long later on average (exponential), or after the
+    /// gate's `Retry-After` when not stated.
+    pub come_back_secs: Option<u32>,
+}
+
+/// How long people take to fill in the form, from the first focus (where the widget starts)
+/// to pressing submit: log-normal through the median and the 90th percentile.
+#[derive(Copy, Clone, Debug, PartialEq, Default)]
+pub struct Fill {
+    /// Median, seconds (0: no fill time, as before fill times were modelled).
+    pub median_secs: f64,
+    /// 90th percentile, seconds (>= the median).
+    pub p90_secs: f64,
+}
+
+impl Fill {
+    /// One person's fill time, ms.
+    pub fn draw_ms(&self, rng: &mut crate::drill::rng::Rng) -> u64 {
+        if self.median_secs <= 0.0 {
+            return 0;
+        }
+        // z of the 90th percentile of the standard normal
+        let sigma = (self.p90_secs / self.median_secs).max(1.0).ln() / 1.281_551_565_5;
+        // Box-Muller: a standard normal from two uniforms
+        let (u1, u2) = (rng.f64().max(f64::MIN_POSITIVE), rng.f64());
+        let z = (-2.0 * u1.ln()).sqrt() * (std::f64::consts::TAU * u2).cos();
+        (self.median_secs * (sigma * z).exp() * 1000.0).min(3_600_000.0) as u64
+    }
 }
 
 /// A population of people.
@@ -246,6 +275,8 @@ pub struct People {
     pub browsers: Vec<String>,
     /// Patience.
     pub patience: Patience,
+    /// Form-fill time (the widget banks during it).
+    pub fill: Fill,
     /// Shares of people whose browser or network trips a check (the rest are "as is").
     pub quirks: Vec<(Quirk, f64)>,
     /// Where the VPN users among them exit (hosting networks), weighted.
