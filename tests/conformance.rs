@@ -65,9 +65,20 @@ fn line() -> impl Strategy<Value = Line> {
 /// An answer as both drivers can state it.
 #[derive(Clone, Debug, PartialEq, Eq)]
 enum Said {
-    Challenge { difficulty: u8, k: u8 },
+    Challenge {
+        difficulty: u8,
+        k: u8,
+    },
     Forwarded(u16),
-    Refused { status: u16, code: String },
+    Refused {
+        status: u16,
+        code: String,
+    },
+    Wait,
+    /// A top-up answer (the conformance lines make no top-up request today).
+    Priced {
+        asked: u64,
+    },
 }
 
 fn from_drill(a: Answered) -> Said {
@@ -75,6 +86,8 @@ fn from_drill(a: Answered) -> Said {
         Answered::Challenge { difficulty, k, .. } => Said::Challenge { difficulty, k },
         Answered::Forwarded(s) => Said::Forwarded(s),
         Answered::Refused { code, status } => Said::Refused { status, code },
+        Answered::Wait { .. } => Said::Wait,
+        Answered::Priced { asked, .. } => Said::Priced { asked },
     }
 }
 
@@ -111,7 +124,7 @@ const T0_MS: u64 = 1_800_000_000_000;
 fn play(script: &[Line]) -> (Vec<Said>, Vec<Said>) {
     let text = script_policy();
     let lowered = lower(&text, 0).unwrap();
-    let mut drill = MemoryGate::new(&lowered).unwrap();
+    let mut drill = MemoryGate::new(&lowered, 1).unwrap();
     let mut test = Gate::new(&text, &[]);
     test.world.cohorts = Cohorts::Live;
     test.keep_isolate = true;

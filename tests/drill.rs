@@ -40,7 +40,7 @@ fn small() -> scenario::Scenario {
 fn the_same_seed_gives_the_same_report_and_another_seed_another() {
     let s = small();
     let lowered = drill::prepare(&s, drill::SHIPPED_POLICY).unwrap();
-    let d = Defence::Gate(Box::new(lowered), "the policy".into());
+    let d = Defence::Gate(Box::new(lowered), "the policy".into(), engine::Widget::Banking);
     let json = |seed| serde_json::to_string(&engine::run(&s, &d, seed, None, None)).unwrap();
     let a = json(7);
     assert_eq!(a, json(7));
@@ -51,7 +51,11 @@ fn the_same_seed_gives_the_same_report_and_another_seed_another() {
 fn a_small_scenario_under_each_defence() {
     let s = small();
     let lowered = drill::prepare(&s, drill::SHIPPED_POLICY).unwrap();
-    let reports = compare::run(&s, &lowered, 7, None);
+    let reports: Vec<_> = compare::run(&s, &compare::defences(&s, &lowered), &[7], 2, None)
+        .runs
+        .into_iter()
+        .map(|mut r| r.remove(0))
+        .collect();
     let by = |name: &str| reports.iter().find(|r| r.defence.contains(name)).unwrap();
     let pop = |r: &gate::drill::report::Report, name: &str| {
         r.populations.iter().find(|p| p.name == name).unwrap().clone()
@@ -75,9 +79,12 @@ fn a_small_scenario_under_each_defence() {
     assert!(cn.people.admitted > 0 && cn.people.admitted < cn.people.offered);
     assert_eq!(pop(cn, "tools from hosting").admitted, 0);
 
-    // proof of work alone admits every fleet that pays, tools included
+    // proof of work alone admits every fleet that pays, tools included (an attempt still
+    // solving when the run ends is counted unfinished, not admitted)
     let pow = by("proof of work alone");
-    assert_eq!(pop(pow, "tools from hosting").admitted, pop(pow, "tools from hosting").offered);
+    let tools = pop(pow, "tools from hosting");
+    assert_eq!(tools.admitted + tools.unfinished, tools.offered);
+    assert!(tools.unfinished * 100 < tools.offered);
 
     // the policy: people get in, tools do not; a copied User-Agent mostly does not and pays
     // more per sign-up than proof of work alone asks; a browser farm looks like people
@@ -88,13 +95,161 @@ fn a_small_scenario_under_each_defence() {
     let copied = pop(gated, "copied UA on the carrier");
     assert!(copied.admitted * 5 < copied.offered, "{}", gated.table());
     let cost = |r: &gate::drill::report::Report| {
-        pop(r, "copied UA on the carrier").core_seconds_per_admitted.unwrap()
+        // nothing admitted: no price buys a sign-up
+        pop(r, "copied UA on the carrier").core_seconds_per_admitted.unwrap_or(f64::INFINITY)
     };
     assert!(cost(gated) > 10.0 * cost(pow), "{} vs {}", cost(gated), cost(pow));
     assert!(pop(gated, "browser farm").admitted > 0);
     // every offered attempt ends exactly once
     for p in &gated.populations {
         let refused: u64 = p.refused.values().sum();
-        assert_eq!(p.offered, p.admitted + refused + p.shed + p.gave_up, "{}", p.name);
+        assert_eq!(
+            p.offered,
+            p.admitted + refused + p.shed + p.gave_up + p.declined + p.unfinished,
+            "{}",
+            p.name
+        );
     }
+}
+
+/// A small world: people and one fleet (`fleet` is its TOML body after the name).
+fn world(duration: u32, drill: &str, fleet: &str) -> scenario::Scenario {
+    scenario::load(&format!(
+        r#"
+version = 1
+name = "t"
+duration_secs = {duration}
+seed = 3
+[origin]
+signup_capacity_per_min = 100000
+[drill]
+{drill}
+[[networks]]
+name = "home"
+kind = "residential"
+asns = 50
+prefixes = 8
+[[people]]
+name = "people"
+rate = [[0, 2.0], [{duration}, 2.0]]
+networks = {{ home = 1.0 }}
+countries = {{ US = 0.5, DE = 0.5 }}
+devices = {{ desktop = 0.5, phone = 0.5 }}
+[[attackers]]
+name = "fleet"
+networks = {{ home = 1.0 }}
+{fleet}
+"#
+    ))
+    .unwrap()
+}
+
+fn policy_run(s: &scenario::Scenario, seed: u64) -> (gate::drill::report::Report, Vec<engine::Exported>) {
+    let lowered = drill::prepare(s, drill::SHIPPED_POLICY).unwrap();
+    let d = Defence::Gate(Box::new(lowered), "the policy".into(), engine::Widget::Banking);
+    let mut out = Vec::new();
+    let r = engine::run(s, &d, seed, None, Some(&mut out));
+    (r, out)
+}
+
+#[test]
+fn a_pulsing_fleets_attempts_follow_its_schedule() {
+    let s = world(
+        600,
+        "",
+        r#"realism = "forged_signals"
+tls = "impersonated"
+rate = [[0, 5.0], [600, 5.0]]
+budget = { cores = 64 }
+pulse = { on_secs = 30, off_secs = 90 }"#,
+    );
+    for seed in 0..3 {
+        let (r, out) = policy_run(&s, seed);
+        let firsts: std::collections::BTreeMap<u64, u64> = out
+            .iter()
+            .filter(|x| x.population == "fleet" && x.step == "challenge")
+            .fold(Default::default(), |mut m, x| {
+                m.entry(x.attempt).or_insert(x.t_ms);
+                m
+            });
+        assert!(firsts.len() > 500, "{} attempts", firsts.len());
+        // every attempt starts while the fleet is on, the first 30 s of each 120 s (its first
+        // challenge may wait a moment for a free solver after a burst's last arrival)
+        let outside: Vec<&u64> = firsts.values().filter(|t| *t % 120_000 >= 31_000).collect();
+        assert!(outside.is_empty(), "attempts outside the bursts: {outside:?}");
+        // and the bursts are about a quarter of the time at 5/s
+        let expected = 600.0 / 120.0 * 30.0 * 5.0;
+        let offered = r.populations[1].offered as f64;
+        assert!((offered - expected).abs() < expected * 0.15, "{offered} vs {expected}");
+    }
+}
+
+#[test]
+fn a_fleet_with_a_price_ceiling_stops_when_the_price_passes_it_and_money_is_core_seconds_times_the_price() {
+    // the base price is 17 bits x 32: 2^22 hashes, 0.17 core-s at 24 MH/s
+    let fleet = |ceiling: &str| {
+        format!(
+            r#"realism = "forged_signals"
+tls = "impersonated"
+rate = [[0, 5.0], [300, 5.0]]
+budget = {{ cores = 64 }}
+{ceiling}"#
+        )
+    };
+    let (free, _) = policy_run(&world(300, "", &fleet("")), 1);
+    let f = &free.populations[1];
+    assert!(f.admitted > 1000 && f.held_back == 0 && f.declined == 0);
+    assert!((f.money - f.core_seconds / 3600.0 * 0.01).abs() < 1e-12, "{} {}", f.money, f.core_seconds);
+    // a ceiling below the base price: the first challenge is declined and the fleet stops
+    let (stopped, _) =
+        policy_run(&world(300, "", &fleet("ceiling = { solver_seconds = 0.05, then = \"stop\" }")), 1);
+    let f = &stopped.populations[1];
+    assert_eq!((f.offered, f.declined, f.admitted), (1, 1, 0), "{f:?}");
+    assert!(f.held_back > 1000);
+    // a ceiling above it: nothing changes
+    let (paid, _) =
+        policy_run(&world(300, "", &fleet("ceiling = { solver_seconds = 100, then = \"stop\" }")), 1);
+    assert_eq!(paid.populations[1].admitted, free.populations[1].admitted);
+}
+
+#[test]
+fn requests_spread_over_the_isolates_and_the_same_seed_gives_the_same_report() {
+    let s = world(
+        120,
+        "isolates = 4\nisolate_life_secs = 30",
+        r#"realism = "browser_farm"
+rate = [[0, 5.0], [120, 5.0]]
+budget = { cores = 64 }"#,
+    );
+    let (r, out) = policy_run(&s, 5);
+    let used: std::collections::BTreeSet<usize> = out.iter().map(|x| x.isolate).collect();
+    assert_eq!(used.len(), 4, "{used:?}");
+    assert!(r.cold_starts >= 4, "{}", r.cold_starts);
+    assert!(r.people.admitted_pct > 99.0, "{}", r.table());
+    let (again, _) = policy_run(&s, 5);
+    assert_eq!(serde_json::to_string(&r).unwrap(), serde_json::to_string(&again).unwrap());
+}
+
+#[test]
+fn people_without_javascript_wait_where_the_policy_lets_them_and_are_turned_away_elsewhere() {
+    let mut s = world(
+        300,
+        "",
+        r#"realism = "tool"
+rate = [[0, 0.1], [300, 0.1]]
+budget = { cores = 1 }"#,
+    );
+    s.people[0].no_js = 1.0;
+    let (shipped, _) = policy_run(&s, 2);
+    assert_eq!(shipped.people.admitted, 0);
+    assert_eq!(shipped.people.turned_away, shipped.people.offered);
+    let on = drill::SHIPPED_POLICY.replace("routes = []", "routes = [\"/signup\"]");
+    assert_ne!(on, drill::SHIPPED_POLICY);
+    let lowered = drill::prepare(&s, &on).unwrap();
+    let d = Defence::Gate(Box::new(lowered), "no-JS on".into(), engine::Widget::Banking);
+    let r = engine::run(&s, &d, 2, None, None);
+    // the no-JS budget (busy_at: 30 sign-ups per 10 minutes site-wide) lets some in, after the wait
+    assert!(r.people.admitted >= 25, "{}", r.table());
+    let p50 = r.people.admission.iter().map(|a| a.p50_ms).max().unwrap();
+    assert!(p50 >= 5_000, "{p50}");
 }

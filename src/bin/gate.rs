@@ -129,10 +129,21 @@ struct DrillArgs {
     /// Seed (default: the scenario's).
     #[arg(long)]
     seed: Option<u64>,
-    /// Play the scenario under every defence side by side (no gate, the incident's blunt
-    /// responses, proof of work alone, the policy).
+    /// Play the scenario under every defence side by side (no gate, the incident's two blunt
+    /// responses, proof of work alone, the policy, the policy with capacity pricing), each
+    /// with several seeds, and print the median and range of each figure.
     #[arg(long)]
     compare: bool,
+    /// Seeds per defence with --compare (from the scenario's seed or --seed upwards; at
+    /// least 5).
+    #[arg(long, default_value_t = gate::drill::compare::DEFAULT_SEEDS, value_parser = clap::value_parser!(u32).range(5..=100))]
+    seeds: u32,
+    /// Runs played at once with --compare (default: the machine's cores).
+    #[arg(long)]
+    jobs: Option<usize>,
+    /// With --compare, play only the defences whose name contains this (e.g. "policy").
+    #[arg(long)]
+    only: Option<String>,
     /// Write every request the drill made (and the lowered policy) as JSON, for replaying
     /// against the built Worker (tests/e2e/drill-fidelity.test.mjs).
     #[arg(long)]
@@ -382,33 +393,41 @@ fn drill(args: &DrillArgs) -> Result<ExitCode, Box<dyn std::error::Error>> {
     #[allow(clippy::disallowed_methods)] // the CLI measures its own wall-clock speed
     let started = std::time::Instant::now();
     if args.compare {
-        let names = ["no gate", "only +86", "registration closed", "proof of work alone", "the policy"];
-        let mut cb =
-            |i: usize, n: usize, f: f64| bar(&format!("{}/{n} {}", i + 1, names.get(i).unwrap_or(&"")), f);
-        let reports = compare::run(&scenario, &lowered, seed, Some(&mut cb));
+        let seeds: Vec<u64> = (0..u64::from(args.seeds)).map(|i| seed.wrapping_add(i)).collect();
+        let jobs = args.jobs.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
+        let list: Vec<engine::Defence> = compare::defences(&scenario, &lowered)
+            .into_iter()
+            .filter(|d| args.only.as_deref().is_none_or(|o| compare::name(d).contains(o)))
+            .collect();
+        let total = list.len() * seeds.len();
+        let cb = |done: usize, all: usize| {
+            bar(&format!("{done}/{all} runs ({jobs} at once)"), done as f64 / all as f64)
+        };
+        let comparison = compare::run(&scenario, &list, &seeds, jobs, Some(&cb));
         let wall = started.elapsed().as_secs_f64();
         if !quiet {
             eprintln!();
         }
-        let requests: u64 = reports.iter().map(|r| r.requests).sum();
-        print!("{}", compare::table(&reports));
+        let requests: u64 = comparison.runs.iter().flatten().map(|r| r.requests).sum();
+        let cpu: f64 = comparison.runs.iter().flatten().map(|r| r.wall_secs).sum();
+        print!("{}", compare::table(&comparison));
         println!(
-            "\n{requests} requests in {wall:.1} s wall ({:.0} requests/s), 5 defences",
-            requests as f64 / wall.max(1e-9)
+            "\n{requests} requests in {wall:.1} s wall ({:.0} requests/s; {cpu:.0} s of runs on {jobs} threads), \
+             {} defences x {} seeds = {total} runs",
+            requests as f64 / wall.max(1e-9),
+            comparison.runs.len(),
+            seeds.len()
         );
         if let Some(j) = &args.json {
-            std::fs::write(j, serde_json::to_string_pretty(&reports)?)?;
+            std::fs::write(j, serde_json::to_string_pretty(&comparison.runs)?)?;
         }
         if let Some(h) = &args.report {
-            let mut page = String::new();
-            for r in &reports {
-                page.push_str(&r.html());
-            }
-            std::fs::write(h, page)?;
+            std::fs::write(h, compare::html(&comparison))?;
         }
         return Ok(ExitCode::SUCCESS);
     }
-    let defence = engine::Defence::Gate(Box::new(lowered.clone()), "the policy".into());
+    let defence =
+        engine::Defence::Gate(Box::new(lowered.clone()), "the policy".into(), engine::Widget::Banking);
     let mut exported = Vec::new();
     let mut cb = |f: f64| bar("playing", f);
     let export = if args.export_requests.is_some() { Some(&mut exported) } else { None };

@@ -1,24 +1,34 @@
 //! The virtual-time event loop. Arrivals of each population are a Poisson process with the
-//! scenario's rate over time (drawn by thinning from the population's own seeded stream);
-//! each arrival becomes an attempt that fetches a challenge, solves for the modelled time,
-//! submits, and reacts to what the gate answers (busy, risk increased, refused) as its
-//! population behaves. Events at the same virtual millisecond are processed together and see
-//! the same counters: counts made during an instant are applied when it ends.
+//! scenario's rate over time (drawn by thinning from the population's own seeded stream; a
+//! pulsing fleet's rate is zero while it is off); each arrival becomes an attempt that fetches
+//! a challenge, solves for the modelled time, submits, and reacts to what the gate answers
+//! (busy, risk increased, refused, a wait page) as its population behaves. Every request goes
+//! to one of the scenario's isolates ([`crate::drill::isolates`]). Events at the same virtual
+//! millisecond are processed together and see the same counters: counts made during an
+//! instant are applied when it ends.
 //!
 //! Deterministic: the same scenario, defence and seed give the same report.
 
+mod react;
+mod work;
+
+use crate::drill::fleet::{self, Decision, FleetState};
 use crate::drill::gate::{Answered, Lowered, MemoryGate};
+use crate::drill::isolates::Isolates;
 use crate::drill::population::{Client, Factory, Location};
-use crate::drill::report::Report;
+use crate::drill::report::{End, PersonEnd, Report};
 use crate::drill::rng::Rng;
-use crate::drill::scenario::{Realism, Scenario};
+use crate::drill::scenario::Scenario;
 use crate::protocol::reject::RejectKind;
-use crate::protocol::solution;
+use crate::protocol::solution::{self, MAX_TOP_UPS, Solution};
+use crate::protocol::topup;
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use react::{Next, refused};
 use serde::Serialize;
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, HashSet};
+use work::{banked_prefix, fleet_work_ms, person_solved_at, person_work_ms, topup_facts};
 
 /// What stands between the clients and the origin.
 #[derive(Clone, Debug)]
@@ -29,8 +39,20 @@ pub enum Defence {
     OnlyCallingCode(String),
     /// The incident's second response: registration closed ("registration may be busy").
     Closed,
-    /// The gate, with this (lowered) policy, and a label for reports.
-    Gate(Box<Lowered>, String),
+    /// The gate, with this (lowered) policy, a label for reports, and how the widget works.
+    Gate(Box<Lowered>, String, Widget),
+}
+
+/// How the people's widget (and scripts, when a price moves) pay.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub enum Widget {
+    /// Before banked effort: from the first focus the challenge is solved with every core; a
+    /// price that rose by submission is a new challenge, solved from the start.
+    SolveOnFocus,
+    /// Banked effort (docs/widget.md § Banking): one worker from the first focus toward the
+    /// gate's suggestion while the person types, every core after submit; a price that moved
+    /// is topped up (the work done is kept), by people and scripts alike.
+    Banking,
 }
 
 /// Virtual time starts here (Unix ms), so challenge times are plausible.
@@ -61,8 +83,15 @@ pub struct Exported {
     pub phone: Option<String>,
     /// Its calling code (the challenge request's `phone` parameter, as the widget sends it).
     pub phone_code: Option<String>,
-    /// What the drill's gate answered (`issued`, `forwarded`, or a rejection code).
+    /// The isolate the drill sent it to.
+    pub isolate: usize,
+    /// A submission that resends the last solution (retry after busy) rather than a new one.
+    pub resend: bool,
+    /// What the drill's gate answered (`issued`, `forwarded`, `topup`, `priced`, or a
+    /// rejection code).
     pub answer: String,
+    /// A top-up request's `want` (lowered expected hashes banked while typing; 0: none).
+    pub want: u64,
 }
 
 #[derive(Copy, Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
@@ -71,6 +100,8 @@ enum Ev {
     Fetch(u32),
     Submit(u32),
     Replay(u32),
+    /// Ask `<prefix>/topup` for the price now and add the top-up offered (banked effort).
+    TopUp(u32),
 }
 
 struct Attempt {
@@ -79,22 +110,30 @@ struct Attempt {
     first_ms: u64,
     busy: u32,
     refetches: u32,
-    solution: Option<String>,
+    /// The solved challenge and its top-ups.
+    solution: Option<Solution>,
+    /// When the person pressed submit (the felt wait starts); fleets: their first request.
+    press_ms: u64,
+    /// What the widget asks to bank toward at its next top-up (lowered expected hashes; 0:
+    /// the next top-up is the one on submit).
+    want: u64,
+    /// Top-up requests made (bounded: a price that keeps moving ends in a new challenge).
+    topup_asks: u32,
+    /// The solution was already sent once (a resend after busy).
+    sent: bool,
+    /// The no-JS path's wait token, once the wait page gave one.
+    wait_token: Option<String>,
     replays_left: u32,
+    /// People: asked more than the base price at least once.
+    charged_more: bool,
     id: u64,
 }
 
-/// Per-fleet solving state: when its solvers are next free (a fluid queue).
-#[derive(Clone, Copy, Default)]
-struct Fleet {
-    free_at_ms: f64,
-}
-
-/// How a person's attempt ended (kept for the attacking-cohort split).
-#[derive(Clone, Copy, PartialEq, Eq)]
-pub(crate) enum End {
+/// What the defence answered a submission.
+enum Outcome {
     Admitted,
-    Other,
+    Refused(RejectKind),
+    Wait(String),
 }
 
 /// Plays a scenario. `progress` is called with the fraction of virtual time played.
@@ -110,22 +149,28 @@ pub fn run(
     let pops = people_n + scenario.attackers.len();
     let mut rngs: Vec<Rng> = (0..pops).map(|i| Rng::derive(seed, i as u64 + 1)).collect();
     let mut engine_rng = Rng::derive(seed, 0);
+    let d = &scenario.drill;
+    let mut isolates = Isolates::new(d.isolates, d.isolate_life_secs, Rng::derive(seed, 20_000));
     let duration_ms = u64::from(scenario.duration_secs) * 1000;
     let minutes = scenario.duration_secs.div_ceil(60) as usize;
     let mut report = Report::new(scenario, defence, seed, minutes);
     let mut gate = match defence {
-        Defence::Gate(l, _) => MemoryGate::new(l).ok(),
+        Defence::Gate(l, _, _) => MemoryGate::new(l, isolates.len()).ok(),
         _ => None,
     };
-    let bits = match defence {
-        Defence::Gate(l, _) => l.bits,
-        _ => 0,
+    let (bits, base) = match defence {
+        Defence::Gate(l, _, _) => (l.bits, (l.policy.difficulty, l.policy.k)),
+        _ => (0, (0, 0)),
+    };
+    let widget = match defence {
+        Defence::Gate(_, _, w) => *w,
+        _ => Widget::SolveOnFocus,
     };
     let scale = 2f64.powi(i32::from(bits));
-    let rtt = u64::from(scenario.drill.rtt_ms);
-    let max_queue_ms = f64::from(scenario.drill.max_queue_secs) * 1000.0;
+    let rtt = u64::from(d.rtt_ms);
+    let max_queue_ms = f64::from(d.max_queue_secs) * 1000.0;
     let otp_route = scenario.origin.otp_route.clone();
-    let mut fleets = vec![Fleet::default(); scenario.attackers.len()];
+    let mut fleets: Vec<FleetState> = scenario.attackers.iter().map(FleetState::new).collect();
     // fixed addresses of fleets that do not rotate
     let fixed: Vec<Vec<Location>> = scenario
         .attackers
@@ -142,7 +187,7 @@ pub fn run(
     let mut fixed_next = vec![0usize; scenario.attackers.len()];
     let mut attacker_asns: HashSet<u32> = HashSet::new();
     let mut attacker_prefixes: HashSet<u32> = HashSet::new();
-    let mut people_ends: Vec<(u32, u32, End)> = Vec::new();
+    let mut people_ends: Vec<PersonEnd> = Vec::new();
 
     let mut slab: Vec<Option<Attempt>> = Vec::new();
     let mut free: Vec<u32> = Vec::new();
@@ -152,6 +197,25 @@ pub fn run(
     let mut push = |heap: &mut BinaryHeap<Reverse<(u64, u64, Ev)>>, t: u64, ev: Ev| {
         seq += 1;
         heap.push(Reverse((t, seq, ev)));
+    };
+    let mut finish = |slab: &mut [Option<Attempt>], free: &mut Vec<u32>, idx: u32, end: End, t: u64| {
+        if let Some(att) = slab.get_mut(idx as usize).and_then(Option::take) {
+            if att.pop < people_n {
+                people_ends.push(PersonEnd {
+                    asn: att.client.asn,
+                    prefix: att.client.prefix,
+                    segment: att.client.segment.clone(),
+                    end,
+                    charged_more: att.charged_more,
+                    ever_shed: att.busy > 0,
+                    first_ms: att.first_ms,
+                    ms: t.saturating_sub(att.first_ms),
+                    device: att.client.device,
+                    felt_ms: (t + rtt).saturating_sub(att.press_ms),
+                });
+            }
+            free.push(idx);
+        }
     };
 
     // first arrival of every population
@@ -163,6 +227,17 @@ pub fn run(
     let mut last_progress = 0u64;
     let mut current = 0u64;
     while let Some(Reverse((t, _, ev))) = heap.pop() {
+        // the run is `duration_secs` long: a fleet's attempt still going at the end is cut
+        // (people finish theirs: a few minutes at most)
+        if t >= duration_ms
+            && let Ev::Fetch(idx) | Ev::Submit(idx) | Ev::Replay(idx) | Ev::TopUp(idx) = ev
+            && let Some(Some(att)) = slab.get(idx as usize)
+            && att.pop >= people_n
+        {
+            report.pop_mut(att.pop).unfinished += 1;
+            finish(&mut slab, &mut free, idx, End::Other, t);
+            continue;
+        }
         if t != current {
             current = t;
             if let Some(cb) = progress.as_deref_mut()
@@ -180,40 +255,50 @@ pub fn run(
                 if let Some(next) = next_arrival(scenario, p, t as f64 / 1000.0, rng) {
                     push(&mut heap, next, Ev::Arrive(p as u32));
                 }
-                let (client, start) = if p < people_n {
+                let (client, start, press) = if p < people_n {
                     let Some(pp) = scenario.people.get(p) else { continue };
-                    (factory.person(rng, pp), t)
+                    let client = factory.person(rng, pp);
+                    // the first focus is the arrival; submit is pressed after the fill
+                    (client, t, t + pp.fill.draw_ms(rng))
                 } else {
                     let ai = p - people_n;
-                    let Some(a) = scenario.attackers.get(ai) else { continue };
-                    let loc = if a.rotate {
-                        factory.location(rng, &a.networks)
+                    let (Some(a), Some(fl)) = (scenario.attackers.get(ai), fleets.get(ai)) else { continue };
+                    // above its price ceiling the fleet waits (or has stopped)
+                    if gate.is_some() && !fl.active(t) {
+                        report.pop_mut(p).held_back += 1;
+                        continue;
+                    }
+                    let (loc, claimed) = if a.rotate {
+                        fl.choose(rng, a, &factory)
                     } else {
                         let n = fixed_next.get(ai).copied().unwrap_or(0);
                         if let Some(slot) = fixed_next.get_mut(ai) {
                             *slot = n + 1;
                         }
-                        fixed.get(ai).and_then(|f| f.get(n % f.len().max(1))).copied().unwrap_or(Location {
-                            network: 0,
-                            asn: 0,
-                            prefix: 0,
-                            host: 1,
-                        })
+                        let loc = fixed
+                            .get(ai)
+                            .and_then(|f| f.get(n % f.len().max(1)))
+                            .copied()
+                            .unwrap_or(Location { network: 0, asn_index: 0, asn: 0, prefix: 0, host: 1 });
+                        (loc, crate::drill::population::pick(rng, &a.countries))
                     };
                     // the fleet's solvers: an attempt that would wait too long is not made
-                    let fleet = fleets.get(ai).copied().unwrap_or_default();
-                    let start = fleet.free_at_ms.max(t as f64);
+                    let start = fl.free_at_ms.max(t as f64);
                     if !a.flood && gate.is_some() && start - t as f64 > max_queue_ms {
                         report.pop_mut(p).unaffordable += 1;
                         continue;
                     }
-                    (factory.attacker(rng, a, loc), start as u64)
+                    let mut client = factory.attacker(rng, a, loc, &claimed);
+                    // the fleet remembers prices by what it chose, not by where the ASN is
+                    client.segment.country = crate::drill::population::country(&claimed).code;
+                    (client, start as u64, start as u64)
                 };
                 if p >= people_n {
                     attacker_asns.insert(client.asn);
                     attacker_prefixes.insert(client.prefix);
                 }
                 let replays = scenario.attackers.get(p.wrapping_sub(people_n)).map_or(0, |a| a.replays);
+                let no_js = client.segment.no_js;
                 let att = Attempt {
                     pop: p,
                     client,
@@ -221,7 +306,13 @@ pub fn run(
                     busy: 0,
                     refetches: 0,
                     solution: None,
+                    press_ms: press,
+                    want: 0,
+                    topup_asks: 0,
+                    sent: false,
+                    wait_token: None,
                     replays_left: if p >= people_n { replays } else { 0 },
+                    charged_more: false,
                     id: next_attempt_id,
                 };
                 next_attempt_id += 1;
@@ -241,103 +332,190 @@ pub fn run(
                 let flood = p >= people_n && scenario.attackers.get(p - people_n).is_some_and(|a| a.flood);
                 if flood && gate.is_none() {
                     // without the gate there is no challenge endpoint to flood
-                    finish(&mut slab, &mut free, idx, people_n, &mut people_ends, End::Other);
+                    finish(&mut slab, &mut free, idx, End::Other, t);
                     continue;
                 }
-                let first = if gate.is_some() { Ev::Fetch(idx) } else { Ev::Submit(idx) };
-                push(&mut heap, start.max(t), first);
+                // a person without JavaScript posts the form as it is, once filled in
+                if gate.is_some() && !no_js {
+                    push(&mut heap, start.max(t), Ev::Fetch(idx));
+                } else {
+                    push(&mut heap, press.max(start), Ev::Submit(idx));
+                }
             }
             Ev::Fetch(idx) => {
                 let Some(Some(att)) = slab.get_mut(idx as usize) else { continue };
                 let Some(g) = gate.as_mut() else { continue };
                 let p = att.pop;
-                let route = route_of(scenario, p);
                 let stats = report.pop_mut(p);
                 stats.requests += 1;
+                let isolate = isolates.pick(t);
+                g.serve(isolate);
                 let answer =
                     g.request(&att.client.fetch, &[], EPOCH_MS + t, engine_rng.bytes16(), &mut || 502);
                 let (outcome, label) = match answer {
-                    Answered::Challenge { token, difficulty, k } => {
+                    Answered::Challenge { token, difficulty, k, suggested } => {
                         stats.challenges += 1;
-                        (Some((token, difficulty, k)), "issued".to_string())
+                        (Some((token, difficulty, k, suggested)), "issued".to_string())
                     }
                     Answered::Refused { code, .. } => (None, code),
+                    Answered::Priced { .. } => (None, "misconfigured".to_string()),
                     Answered::Forwarded(status) => (None, status.to_string()),
+                    Answered::Wait { .. } => (None, "wait".to_string()),
                 };
                 if let Some(out) = export.as_deref_mut() {
-                    out.push(exported(
-                        att,
-                        t,
-                        "challenge",
-                        &route,
-                        &scenario_pop_name(scenario, p),
-                        &label,
-                        false,
-                    ));
+                    out.push(exported(att, t, "challenge", scenario, &label, isolate.index, false));
                 }
-                let Some((token, difficulty, k)) = outcome else {
+                let Some((token, difficulty, k, suggested)) = outcome else {
                     let kind = RejectKind::ALL.iter().find(|k| k.code() == label).copied();
-                    let ended = refused(
-                        scenario,
-                        &mut report,
-                        &mut rngs,
-                        att,
-                        kind,
-                        t,
-                        false,
-                        g.policy().attack.retry_after_secs,
-                    );
-                    match ended {
+                    let retry_after = g.policy().attack.retry_after_secs;
+                    match refused(scenario, &mut report, &mut rngs, att, kind, t, false, retry_after) {
                         Next::Again(at) => push(&mut heap, at, Ev::Fetch(idx)),
                         Next::Resubmit(at) => push(&mut heap, at, Ev::Submit(idx)),
-                        Next::Done(end) => {
-                            finish(&mut slab, &mut free, idx, people_n, &mut people_ends, end);
-                        }
+                        Next::Done(end) => finish(&mut slab, &mut free, idx, end, t),
                     }
                     continue;
                 };
-                let is_flood = p >= people_n && scenario.attackers.get(p - people_n).is_some_and(|a| a.flood);
-                if is_flood {
-                    finish(&mut slab, &mut free, idx, people_n, &mut people_ends, End::Other);
-                    continue;
+                if p < people_n && (difficulty > base.0 || k > base.1) {
+                    att.charged_more = true;
+                }
+                let fleet_of =
+                    p.checked_sub(people_n).and_then(|ai| scenario.attackers.get(ai).map(|a| (ai, a)));
+                if let Some((ai, a)) = fleet_of {
+                    if a.flood {
+                        finish(&mut slab, &mut free, idx, End::Other, t);
+                        continue;
+                    }
+                    // the fleet reads the price off the challenge before paying it
+                    let device = scenario.devices.get(att.client.device);
+                    let cost = fleet::expected_cost(
+                        &a.budget,
+                        device,
+                        u32::from(difficulty) + u32::from(bits),
+                        u32::from(k),
+                    );
+                    let Some(fl) = fleets.get_mut(ai) else { continue };
+                    fl.observe(att.client.network, att.client.segment.country, cost);
+                    if fl.decide(a, &scenario.money, cost, t) == Decision::HoldBack {
+                        report.pop_mut(p).declined += 1;
+                        finish(&mut slab, &mut free, idx, End::Other, t);
+                        continue;
+                    }
                 }
                 // the real solve at the lowered price; the time charged is for the full price
                 let Ok(sol) = solution::solve(&token, &att.client.signals) else { continue };
                 let tries: f64 = sol.nonces.iter().map(|n| (*n as f64) + 1.0).sum();
                 let hashes = tries * scale;
-                let _ = (difficulty, k);
-                let solve_ms = if p < people_n {
-                    let dev = scenario.devices.get(att.client.device);
-                    let (rate, threads, overhead) =
-                        dev.map_or((1.0e6, 1, 0), |d| (d.hash_rate, d.threads, d.overhead_ms));
-                    let threads = f64::from(threads.min(u32::from(k.max(1))));
-                    hashes / (rate * threads) * 1000.0 + f64::from(overhead)
-                } else {
-                    let ai = p - people_n;
-                    let Some(a) = scenario.attackers.get(ai) else { continue };
-                    let secs = hashes / a.budget.hash_rate;
-                    if a.budget.gpu {
-                        stats.gpu_seconds += secs;
-                    } else {
-                        stats.core_seconds += secs;
+                let arrived = t + rtt;
+                let (ready, next) = match fleet_of {
+                    None => {
+                        let solved = person_solved_at(scenario, att, arrived, hashes, k);
+                        let own = solution::work_of(usize::from(k), difficulty);
+                        match widget {
+                            Widget::SolveOnFocus => (solved.max(att.press_ms), Ev::Submit(idx)),
+                            // banking starts once the challenge is solved, if there is time
+                            Widget::Banking if solved < att.press_ms && suggested > own => {
+                                att.want = suggested;
+                                (solved, Ev::TopUp(idx))
+                            }
+                            Widget::Banking => (solved.max(att.press_ms), Ev::TopUp(idx)),
+                        }
                     }
-                    if let Some(f) = fleets.get_mut(ai) {
-                        f.free_at_ms =
-                            f.free_at_ms.max(t as f64) + secs * 1000.0 / f64::from(a.budget.solvers.max(1));
+                    Some((ai, a)) => {
+                        let ms =
+                            fleet_work_ms(scenario, &mut fleets, report.pop_mut(p), att, ai, hashes, k, t);
+                        (FleetState::submit_at(a, arrived + ms.ceil() as u64), Ev::Submit(idx))
                     }
-                    secs * 1000.0
                 };
-                att.solution = Some(sol.encode());
-                let submit_at = t + rtt + solve_ms.ceil() as u64;
+                att.solution = Some(sol);
+                att.sent = false;
                 if p < people_n {
                     let give_up = scenario.people.get(p).map_or(60, |pp| pp.patience.give_up_secs);
-                    if submit_at.saturating_sub(att.first_ms) > u64::from(give_up) * 1000 {
-                        stats.gave_up += 1;
-                        finish(&mut slab, &mut free, idx, people_n, &mut people_ends, End::Other);
+                    if ready.max(att.press_ms).saturating_sub(att.press_ms) > u64::from(give_up) * 1000 {
+                        report.pop_mut(p).gave_up += 1;
+                        finish(&mut slab, &mut free, idx, End::GaveUp, t);
                         continue;
                     }
                 }
-                push(&mut heap, submit_at, Ev::Submit(idx));
+                push(&mut heap, ready, next);
+            }
+            Ev::TopUp(idx) => {
+                let Some(Some(att)) = slab.get_mut(idx as usize) else { continue };
+                let (Some(g), Some(sol)) = (gate.as_mut(), att.solution.as_ref()) else { continue };
+                let p = att.pop;
+                report.pop_mut(p).requests += 1;
+                att.topup_asks += 1;
+                if sol.topups.len() >= MAX_TOP_UPS {
+                    // no room for another part: submit as it is (the gate asks a new challenge)
+                    push(&mut heap, t, Ev::Submit(idx));
+                    continue;
+                }
+                let facts = topup_facts(&att.client.fetch, sol, att.want);
+                let isolate = isolates.pick(t);
+                g.serve(isolate);
+                let answer = g.request(&facts, &[], EPOCH_MS + t, engine_rng.bytes16(), &mut || 502);
+                let label = match &answer {
+                    Answered::Priced { offer: Some(_), .. } => "topup",
+                    Answered::Priced { offer: None, .. } => "priced",
+                    Answered::Refused { code, .. } => code.as_str(),
+                    _ => "misconfigured",
+                }
+                .to_string();
+                if let Some(out) = export.as_deref_mut() {
+                    let mut e = exported(att, t, "topup", scenario, &label, isolate.index, false);
+                    e.want = att.want;
+                    out.push(e);
+                }
+                let banking = std::mem::take(&mut att.want) > 0;
+                let offer = match answer {
+                    Answered::Priced { offer, .. } => offer,
+                    // the widget sends what it has when the top-up is not answered (busy, an
+                    // error): the submission decides
+                    _ if p < people_n => None,
+                    _ => {
+                        let kind = RejectKind::ALL.iter().find(|k| k.code() == label).copied();
+                        let retry_after = g.policy().attack.retry_after_secs;
+                        match refused(scenario, &mut report, &mut rngs, att, kind, t, false, retry_after) {
+                            Next::Again(at) => push(&mut heap, at, Ev::Fetch(idx)),
+                            Next::Resubmit(at) => push(&mut heap, at, Ev::Submit(idx)),
+                            Next::Done(end) => finish(&mut slab, &mut free, idx, end, t),
+                        }
+                        continue;
+                    }
+                };
+                let mut ms = 0.0;
+                if let Some(o) = offer
+                    && let (Ok(bytes), Some(sol)) = (topup::token_bytes(&o.token), att.solution.as_mut())
+                    && solution::add_top_up(sol, &bytes).is_ok()
+                    && let Some(part) = sol.topups.last_mut()
+                {
+                    let tried: Vec<f64> = part.nonces.iter().map(|n| (*n as f64 + 1.0) * scale).collect();
+                    let mut kept = tried.len();
+                    if banking && p < people_n {
+                        // one worker until submit: the sub-puzzles done by then go, the rest not
+                        let typing = att.press_ms.saturating_sub(t + rtt) as f64;
+                        kept = banked_prefix(scenario, att.client.device, &tried, typing);
+                        part.nonces.truncate(kept);
+                    }
+                    if kept == 0 {
+                        sol.topups.pop();
+                    }
+                    let hashes: f64 = tried.iter().take(kept).sum();
+                    let stats = report.pop_mut(p);
+                    stats.topups += u64::from(hashes > 0.0);
+                    stats.topup_hashes += hashes;
+                    if !banking {
+                        ms = match p.checked_sub(people_n) {
+                            None => person_work_ms(scenario, att.client.device, hashes, o.k),
+                            Some(ai) => fleet_work_ms(scenario, &mut fleets, stats, att, ai, hashes, o.k, t),
+                        };
+                    }
+                }
+                if banking {
+                    // then, on submit, the top-up for the price asked now
+                    push(&mut heap, att.press_ms.max(t + rtt), Ev::TopUp(idx));
+                    continue;
+                }
+                push(&mut heap, t + rtt + ms.ceil() as u64, Ev::Submit(idx));
             }
             Ev::Submit(idx) | Ev::Replay(idx) => {
                 let is_replay = matches!(ev, Ev::Replay(_));
@@ -358,24 +536,33 @@ pub fn run(
                     if cap.is_some_and(|c| *load > u64::from(c)) { 503 } else { 201 }
                 };
                 let from_origin = |status: u16| match status {
-                    200..=399 => Ok(()),
-                    503 => Err(RejectKind::OriginUnavailable),
-                    _ => Err(RejectKind::OriginUnavailable),
+                    200..=399 => Outcome::Admitted,
+                    _ => Outcome::Refused(RejectKind::OriginUnavailable),
                 };
-                // what the defence answers: forwarded and accepted, or a refusal
-                let answer: Result<(), RejectKind> = match defence {
+                let mut isolate = 0;
+                let resend = att.sent && !is_replay;
+                // what the defence answers: forwarded and accepted, a wait page, or a refusal
+                let answer = match defence {
                     Defence::NoGate => from_origin(origin()),
                     Defence::OnlyCallingCode(cc) => {
                         if att.client.phone_code.as_deref() == Some(cc.as_str()) {
                             from_origin(origin())
                         } else {
-                            Err(RejectKind::Denied)
+                            Outcome::Refused(RejectKind::Denied)
                         }
                     }
-                    Defence::Closed => Err(RejectKind::Busy),
-                    Defence::Gate(..) => match (gate.as_mut(), att.solution.as_deref()) {
-                        (Some(g), Some(s)) => {
-                            let body = form_body(att.id, att.client.phone.as_deref(), s);
+                    Defence::Closed => Outcome::Refused(RejectKind::Busy),
+                    Defence::Gate(..) => match gate.as_mut() {
+                        Some(g) if att.solution.is_some() || att.client.segment.no_js => {
+                            let body = form_body(
+                                att.id,
+                                att.client.phone.as_deref(),
+                                att.solution.as_ref().map(Solution::encode).as_deref(),
+                                att.wait_token.as_deref(),
+                            );
+                            let iso = isolates.pick(t);
+                            isolate = iso.index;
+                            g.serve(iso);
                             match g.request(
                                 &att.client.submit,
                                 &body,
@@ -384,34 +571,40 @@ pub fn run(
                                 &mut origin,
                             ) {
                                 Answered::Forwarded(status) => from_origin(status),
-                                Answered::Refused { code, .. } => Err(RejectKind::ALL
-                                    .iter()
-                                    .find(|k| k.code() == code)
-                                    .copied()
-                                    .unwrap_or(RejectKind::Misconfigured)),
-                                Answered::Challenge { .. } => Err(RejectKind::Misconfigured),
+                                Answered::Refused { code, .. } => Outcome::Refused(
+                                    RejectKind::ALL
+                                        .iter()
+                                        .find(|k| k.code() == code)
+                                        .copied()
+                                        .unwrap_or(RejectKind::Misconfigured),
+                                ),
+                                Answered::Wait { token } => Outcome::Wait(token),
+                                Answered::Challenge { .. } | Answered::Priced { .. } => {
+                                    Outcome::Refused(RejectKind::Misconfigured)
+                                }
                             }
                         }
-                        _ => Err(RejectKind::MissingSolution),
+                        _ => Outcome::Refused(RejectKind::MissingSolution),
                     },
                 };
+                att.sent = att.solution.is_some();
                 if let Some(out) = export.as_deref_mut() {
                     let label = match &answer {
-                        Ok(_) => "forwarded".to_string(),
-                        Err(k) => k.code().to_string(),
+                        Outcome::Admitted => "forwarded".to_string(),
+                        Outcome::Wait(_) => "wait".to_string(),
+                        Outcome::Refused(k) => k.code().to_string(),
                     };
-                    out.push(exported(
-                        att,
-                        t,
-                        "submit",
-                        &route,
-                        &scenario_pop_name(scenario, p),
-                        &label,
-                        true,
-                    ));
+                    out.push(exported(att, t, "submit", scenario, &label, isolate, resend));
                 }
                 match answer {
-                    Ok(()) => {
+                    Outcome::Wait(token) => {
+                        // the wait page: press Continue a moment after the wait is over
+                        att.wait_token = Some(token);
+                        let wait = gate.as_ref().map_or(5, |g| g.policy().no_js.wait_secs);
+                        let think = 1_000 + engine_rng.below(3_000);
+                        push(&mut heap, t + u64::from(wait) * 1000 + think, Ev::Submit(idx));
+                    }
+                    Outcome::Admitted => {
                         let person = p < people_n;
                         let m = report.minutes_mut(minute);
                         if person {
@@ -432,30 +625,41 @@ pub fn run(
                             att.replays_left -= 1;
                             push(&mut heap, t + 1000, Ev::Replay(idx));
                         } else {
-                            finish(&mut slab, &mut free, idx, people_n, &mut people_ends, End::Admitted);
+                            finish(&mut slab, &mut free, idx, End::Admitted, t);
                         }
                     }
-                    Err(kind) if is_replay => {
+                    Outcome::Refused(kind) if is_replay => {
                         *report.pop_mut(p).replays_refused.entry(kind.code().to_string()).or_default() += 1;
                         if att.replays_left > 0 {
                             att.replays_left -= 1;
                             push(&mut heap, t + 1000, Ev::Replay(idx));
                         } else {
-                            finish(&mut slab, &mut free, idx, people_n, &mut people_ends, End::Admitted);
+                            finish(&mut slab, &mut free, idx, End::Admitted, t);
                         }
                     }
-                    Err(kind) => {
-                        let retry_after = match &gate {
-                            Some(g) => g.policy().attack.retry_after_secs,
-                            None => 120,
-                        };
+                    Outcome::Refused(RejectKind::MoreWork)
+                        if widget == Widget::Banking
+                            && att.topup_asks <= MAX_TOP_UPS as u32
+                            && att.solution.as_ref().is_some_and(|s| s.topups.len() < MAX_TOP_UPS) =>
+                    {
+                        // the price moved since the last top-up: add what is missing, keep the rest
+                        push(&mut heap, t + rtt, Ev::TopUp(idx));
+                    }
+                    Outcome::Refused(kind) => {
+                        let retry_after = gate.as_ref().map_or(120, |g| g.policy().attack.retry_after_secs);
+                        let no_js = att.client.segment.no_js;
                         match refused(scenario, &mut report, &mut rngs, att, Some(kind), t, true, retry_after)
                         {
-                            Next::Again(at) if gate.is_some() => push(&mut heap, at, Ev::Fetch(idx)),
-                            Next::Again(at) | Next::Resubmit(at) => push(&mut heap, at, Ev::Submit(idx)),
-                            Next::Done(end) => {
-                                finish(&mut slab, &mut free, idx, people_n, &mut people_ends, end)
+                            Next::Again(at) if gate.is_some() && !no_js => {
+                                push(&mut heap, at, Ev::Fetch(idx))
                             }
+                            Next::Again(at) | Next::Resubmit(at) => {
+                                if let Some(Some(a)) = slab.get_mut(idx as usize) {
+                                    a.wait_token = None;
+                                }
+                                push(&mut heap, at, Ev::Submit(idx))
+                            }
+                            Next::Done(end) => finish(&mut slab, &mut free, idx, end, t),
                         }
                     }
                 }
@@ -465,109 +669,12 @@ pub fn run(
     if let Some(g) = gate.as_ref() {
         report.store_calls = g.store_calls();
     }
+    report.cold_starts = isolates.cold_starts;
     report.finish(scenario, &people_ends, &attacker_asns, &attacker_prefixes);
     if let Some(cb) = progress {
         cb(1.0);
     }
     report
-}
-
-enum Next {
-    /// Fetch a new challenge at this time.
-    Again(u64),
-    /// Send the same solution again at this time.
-    Resubmit(u64),
-    /// The attempt ends.
-    Done(End),
-}
-
-/// What an attempt does after a refusal.
-#[allow(clippy::too_many_arguments)]
-fn refused(
-    scenario: &Scenario,
-    report: &mut Report,
-    rngs: &mut [Rng],
-    att: &mut Attempt,
-    kind: Option<RejectKind>,
-    t: u64,
-    at_submission: bool,
-    retry_after: u32,
-) -> Next {
-    let people_n = scenario.people.len();
-    let p = att.pop;
-    let stats = report.pop_mut(p);
-    let wait = u64::from(retry_after) * 1000;
-    let shed = matches!(kind, Some(RejectKind::Busy) | Some(RejectKind::OriginUnavailable));
-    if shed {
-        att.busy += 1;
-        if att.busy == 1 {
-            stats.ever_shed += 1;
-        }
-        if kind == Some(RejectKind::OriginUnavailable) {
-            stats.origin_full += 1;
-        }
-    }
-    if p < people_n {
-        let Some(pp) = scenario.people.get(p) else { return Next::Done(End::Other) };
-        if matches!(kind, Some(RejectKind::RiskIncreased | RejectKind::MoreWork)) && att.refetches < 2 {
-            // the widget fetches a harder challenge and solves again
-            att.refetches += 1;
-            return Next::Again(t + u64::from(scenario.drill.rtt_ms));
-        }
-        if shed {
-            let late = (t + wait).saturating_sub(att.first_ms) > u64::from(pp.patience.give_up_secs) * 1000;
-            let rng = rngs.get_mut(p);
-            let retry = rng.is_some_and(|r| r.chance(pp.patience.retry_probability));
-            if att.busy > pp.patience.busy_answers || !retry || late {
-                stats.shed += 1;
-                return Next::Done(End::Other);
-            }
-            // a person goes back to the form: a fresh challenge
-            return Next::Again(t + wait);
-        }
-        if kind == Some(RejectKind::Denied) {
-            stats.ever_denied += 1;
-        }
-        *stats.refused.entry(kind.map_or("-", |k| k.code()).to_string()).or_default() += 1;
-        return Next::Done(End::Other);
-    }
-    let Some(a) = scenario.attackers.get(p - people_n) else { return Next::Done(End::Other) };
-    if matches!(kind, Some(RejectKind::RiskIncreased | RejectKind::MoreWork)) && att.refetches < 2 {
-        att.refetches += 1;
-        return Next::Again(t + u64::from(scenario.drill.rtt_ms));
-    }
-    if shed && a.retry_on_busy && att.busy <= 20 {
-        // a script resends the same solution while it is valid (docs/widget.md § Busy and Retry-After), else refetches
-        if at_submission && kind == Some(RejectKind::Busy) && t + wait < att.first_ms + 250_000 {
-            return Next::Resubmit(t + wait);
-        }
-        return Next::Again(t + wait);
-    }
-    if shed {
-        stats.shed += 1;
-    } else {
-        *stats.refused.entry(kind.map_or("-", |k| k.code()).to_string()).or_default() += 1;
-    }
-    let _ = a.realism == Realism::Tool;
-    Next::Done(End::Other)
-}
-
-fn finish(
-    slab: &mut [Option<Attempt>],
-    free: &mut Vec<u32>,
-    idx: u32,
-    people_n: usize,
-    people_ends: &mut Vec<(u32, u32, End)>,
-    end: End,
-) {
-    if let Some(slot) = slab.get_mut(idx as usize)
-        && let Some(att) = slot.take()
-    {
-        if att.pop < people_n {
-            people_ends.push((att.client.asn, att.client.prefix, end));
-        }
-        free.push(idx);
-    }
 }
 
 fn route_of(scenario: &Scenario, p: usize) -> String {
@@ -579,7 +686,7 @@ fn route_of(scenario: &Scenario, p: usize) -> String {
     }
 }
 
-fn scenario_pop_name(scenario: &Scenario, p: usize) -> String {
+fn pop_name(scenario: &Scenario, p: usize) -> String {
     let n = scenario.people.len();
     if p < n {
         scenario.people.get(p).map(|x| x.name.clone()).unwrap_or_default()
@@ -592,43 +699,58 @@ fn exported(
     att: &Attempt,
     t: u64,
     step: &'static str,
-    route: &str,
-    pop: &str,
+    scenario: &Scenario,
     answer: &str,
-    submit: bool,
+    isolate: usize,
+    resend: bool,
 ) -> Exported {
-    let facts = if submit { &att.client.submit } else { &att.client.fetch };
+    let facts = if step == "submit" { &att.client.submit } else { &att.client.fetch };
     Exported {
         t_ms: t,
         attempt: att.id,
-        population: pop.to_string(),
+        population: pop_name(scenario, att.pop),
         step,
-        route: route.to_string(),
+        route: route_of(scenario, att.pop),
         headers: facts.headers.0.clone(),
         cf: facts.cf.clone(),
         ip: facts.client_ip.clone().unwrap_or_default(),
         signals: URL_SAFE_NO_PAD.encode(&att.client.signals),
         phone: att.client.phone.clone(),
         phone_code: att.client.phone_code.clone(),
+        isolate,
+        resend,
         answer: answer.to_string(),
+        want: 0,
     }
 }
 
-/// The sign-up form as the widget posts it: the person's fields and the solution field.
-fn form_body(id: u64, phone: Option<&str>, solution: &str) -> Vec<u8> {
+/// The sign-up form as the widget posts it (the person's fields and the solution field), or
+/// as a browser without JavaScript posts it (no solution; the wait token on "Continue").
+fn form_body(id: u64, phone: Option<&str>, solution: Option<&str>, wait: Option<&str>) -> Vec<u8> {
     let mut f = form_urlencoded::Serializer::new(String::new());
     f.append_pair("email", &format!("u{id}@example.com"));
     if let Some(p) = phone {
         f.append_pair("phone", p);
     }
-    f.append_pair(crate::protocol::solution::FIELD, solution);
+    if let Some(s) = solution {
+        f.append_pair(crate::protocol::solution::FIELD, s);
+    }
+    if let Some(w) = wait {
+        f.append_pair(crate::protocol::wait_token::FIELD, w);
+    }
     f.finish().into_bytes()
 }
 
-/// The next arrival after `t` seconds (ms), by thinning a Poisson process at the peak rate.
+/// The next arrival after `t` seconds (ms), by thinning a Poisson process at the peak rate;
+/// a pulsing fleet sends nothing while it is off.
 fn next_arrival(scenario: &Scenario, p: usize, mut t: f64, rng: &mut Rng) -> Option<u64> {
     let n = scenario.people.len();
-    let rate = if p < n { &scenario.people.get(p)?.rate } else { &scenario.attackers.get(p - n)?.rate };
+    let (rate, pulse) = if p < n {
+        (&scenario.people.get(p)?.rate, None)
+    } else {
+        let a = scenario.attackers.get(p - n)?;
+        (&a.rate, a.adapt.pulse.as_ref())
+    };
     let peak = rate.peak();
     if peak <= 0.0 {
         return None;
@@ -638,6 +760,14 @@ fn next_arrival(scenario: &Scenario, p: usize, mut t: f64, rng: &mut Rng) -> Opt
         t += rng.exp(1.0 / peak);
         if t >= end {
             return None;
+        }
+        if let Some(pl) = pulse
+            && !pl.on(t)
+        {
+            // skip to the start of the next burst (memoryless: no arrival is lost)
+            let period = f64::from(pl.on_secs + pl.off_secs);
+            t = (t / period).ceil() * period;
+            continue;
         }
         if rng.f64() * peak <= rate.at(t) {
             return Some((t * 1000.0) as u64);

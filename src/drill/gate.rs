@@ -5,11 +5,12 @@
 
 use crate::config::{self, Loaded};
 use crate::control::Control;
-use crate::memory::{self, Ended, Isolate, Outside, Stores};
+use crate::memory::{self, Ended, Outside, Stores};
 use crate::pipeline::step::{Answer, BodyRead, Done, Forward};
 use crate::policy::{self, Policy};
 use crate::protocol::challenge;
 use crate::protocol::time::UnixTime;
+use crate::protocol::topup::TopUpJson;
 use crate::request::facts::RequestFacts;
 
 /// A policy prepared for the drill: every difficulty lowered by `bits`.
@@ -71,9 +72,26 @@ pub enum Answered {
         difficulty: u8,
         /// Sub-puzzles.
         k: u8,
+        /// The work the gate suggests banking toward (lowered expected hashes; at least the
+        /// challenge's own).
+        suggested: u64,
+    },
+    /// A top-up answer (`GET <prefix>/topup`): the work asked now (lowered expected hashes)
+    /// and a top-up for what is missing, if anything is.
+    Priced {
+        /// The work asked now.
+        asked: u64,
+        /// The top-up offered.
+        offer: Option<TopUpJson>,
     },
     /// Forwarded; the origin answered this status.
     Forwarded(u16),
+    /// The no-JavaScript path's wait page: post the form again with this `gate-wait` token
+    /// after the wait.
+    Wait {
+        /// The wait token.
+        token: String,
+    },
     /// Refused by the gate: the rejection code and its status.
     Refused {
         /// Rejection code (`busy`, `denied`, ...).
@@ -83,11 +101,24 @@ pub enum Answered {
     },
 }
 
-/// The gate with its stores in memory: one isolate's control over the objects' logic.
+/// Which Worker isolate serves the next request, as the engine chose it
+/// ([`crate::drill::isolates`]): each isolate has its own [`Control`].
+#[derive(Copy, Clone, Debug, Default, PartialEq, Eq)]
+pub struct Isolate {
+    /// Its index.
+    pub index: usize,
+    /// It starts cold now: a fresh [`Control`] replaces the old one (whose unflushed counts
+    /// are lost, as an evicted isolate's are).
+    pub fresh: bool,
+}
+
+/// The gate with its stores in memory: each isolate's control over the objects' logic.
 pub struct MemoryGate {
     loaded: Loaded,
     policy: Policy,
-    control: Control,
+    controls: Vec<Control>,
+    /// The isolate serving the next request.
+    current: usize,
     stores: Stores,
 }
 
@@ -118,8 +149,9 @@ impl Outside for Drill<'_> {
 }
 
 impl MemoryGate {
-    /// A gate enforcing a lowered policy, configured as the Worker is from its vars.
-    pub fn new(lowered: &Lowered) -> Result<MemoryGate, String> {
+    /// A gate enforcing a lowered policy over `isolates` isolates, configured as the Worker
+    /// is from its vars.
+    pub fn new(lowered: &Lowered, isolates: usize) -> Result<MemoryGate, String> {
         let vars = [
             ("ORIGIN", "http://origin.invalid"),
             ("GATE_SECRET", GATE_SECRET),
@@ -137,9 +169,21 @@ impl MemoryGate {
         Ok(MemoryGate {
             loaded,
             policy: lowered.policy.clone(),
-            control: Control::default(),
+            controls: (0..isolates.max(1)).map(|_| Control::default()).collect(),
+            current: 0,
             stores: Stores::new(shards),
         })
+    }
+
+    /// Routes the next request to an isolate chosen by the engine (a cold one when `fresh`).
+    pub fn serve(&mut self, isolate: Isolate) {
+        let i = isolate.index.min(self.controls.len().saturating_sub(1));
+        if isolate.fresh
+            && let Some(c) = self.controls.get_mut(i)
+        {
+            *c = Control::default();
+        }
+        self.current = i;
     }
 
     /// The policy enforced.
@@ -164,7 +208,10 @@ impl MemoryGate {
     ) -> Answered {
         let now = UnixTime::from_millis(now_ms);
         let step = crate::pipeline::start(&self.loaded, facts, Ok(random), now);
-        let mut isolate = Isolate { control: &mut self.control, stores: &mut self.stores };
+        let Some(control) = self.controls.get_mut(self.current) else {
+            return Answered::Refused { code: "no isolate".into(), status: 500 };
+        };
+        let mut isolate = memory::Isolate { control, stores: &mut self.stores };
         let mut outside = Drill { body, origin };
         match memory::drive(&self.loaded, step, &mut isolate, &mut outside, now) {
             Ended::Done(done) => answered(&done),
@@ -180,21 +227,47 @@ fn answered(done: &Done) -> Answered {
         Answer::Reply(r) => r,
     };
     if r.status == 200 {
-        let token = match &r.body {
-            crate::present::reply::Body::Json(v) => v.get("token").and_then(|t| t.as_str()),
+        let json = match &r.body {
+            crate::present::reply::Body::Json(v) => Some(v),
             _ => None,
         };
+        let token = json.and_then(|v| v.get("token")).and_then(|t| t.as_str());
+        let suggested = json.and_then(|v| v.pointer("/work/suggested")).and_then(|w| w.as_u64());
         if let Some(bytes) = token.and_then(|t| challenge::token_bytes(t).ok())
             && let Ok(d) = challenge::decode(&bytes)
         {
             let (difficulty, k) = (d.challenge.difficulty, d.challenge.k);
-            return Answered::Challenge { token: bytes, difficulty, k };
+            let own = crate::protocol::solution::work_of(usize::from(k), difficulty);
+            return Answered::Challenge {
+                token: bytes,
+                difficulty,
+                k,
+                suggested: suggested.unwrap_or(own).max(own),
+            };
+        }
+        if let Some(v) = json
+            && let Some(offer) = v.get("topup")
+        {
+            let asked = v.pointer("/work/asked").and_then(|w| w.as_u64()).unwrap_or(0);
+            return Answered::Priced { asked, offer: serde_json::from_value(offer.clone()).ok() };
+        }
+        if let crate::present::reply::Body::Html(page) = &r.body
+            && let Some(token) = wait_token(page)
+        {
+            return Answered::Wait { token };
         }
     }
     Answered::Refused {
         code: done.log.as_ref().and_then(|l| l.code.clone()).unwrap_or_else(|| r.status.to_string()),
         status: r.status,
     }
+}
+
+/// The `gate-wait` field's value on a wait page (base64url, so never escaped).
+fn wait_token(page: &str) -> Option<String> {
+    let marker = format!("name=\"{}\" value=\"", crate::protocol::wait_token::FIELD);
+    let rest = page.get(page.find(&marker)? + marker.len()..)?;
+    Some(rest.get(..rest.find('"')?)?.to_string())
 }
 
 #[cfg(test)]
@@ -209,7 +282,7 @@ mod tests {
         assert_eq!(l.policy.difficulty, 5);
         let hosting = l.policy.rules.iter().find(|r| r.name == "hosting networks pay more").unwrap();
         assert_eq!(hosting.action, policy::Action::Challenge { difficulty: Some(7), k: None });
-        assert!(MemoryGate::new(&l).is_ok());
+        assert!(MemoryGate::new(&l, 1).is_ok());
         assert!(lower(SHIPPED, 17).unwrap_err().contains("defaults.difficulty = 17"));
     }
 }

@@ -10,16 +10,22 @@
 //! - [`population`]: the clients a scenario describes (networks, browsers, signals, devices);
 //! - [`gate`]: the gate in memory, the one place that calls the core's request steps;
 //! - [`engine`]: the virtual-time event loop;
+//! - [`fleet`]: an attacker fleet's solvers and how it adapts;
+//! - [`isolates`]: which Worker isolate serves each request, and their cold starts;
+//! - [`wire`]: round trips and TLS ClientHello lengths as the edge would see them;
 //! - [`report`]: what happened, as a table, JSON and a self-contained HTML page;
 //! - [`compare`]: one scenario under several defences side by side.
 
 pub mod compare;
 pub mod engine;
+pub mod fleet;
 pub mod gate;
+pub mod isolates;
 pub mod population;
 pub mod report;
 pub mod rng;
 pub mod scenario;
+pub mod wire;
 
 use crate::drill::gate::Lowered;
 use crate::drill::scenario::Scenario;

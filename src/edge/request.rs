@@ -66,6 +66,7 @@ fn cf_facts(cf: &JsValue) -> CfFacts {
             .and_then(|v| v.as_string())
             .map(|s| s.chars().take(32).collect()),
         tls_cipher: string(cf, "tlsCipher"),
+        tls_client_hello_length: number(cf, "tlsClientHelloLength").and_then(|n| u32::try_from(n).ok()),
         http_protocol: string(cf, "httpProtocol"),
         client_tcp_rtt: number(cf, "clientTcpRtt").and_then(|n| u32::try_from(n).ok()),
         colo: string(cf, "colo"),

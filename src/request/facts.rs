@@ -63,6 +63,9 @@ pub struct CfFacts {
     pub tls_version: Option<String>,
     /// e.g. `AEAD-AES128-GCM-SHA256`.
     pub tls_cipher: Option<String>,
+    /// Length of the client's TLS ClientHello in bytes (on every plan): a browser's own TLS
+    /// stack has a known shape (the `tls_hello_short` check).
+    pub tls_client_hello_length: Option<u32>,
     /// e.g. `HTTP/2`, `HTTP/3`, `HTTP/1.1`.
     pub http_protocol: Option<String>,
     /// Round-trip time of the client's TCP connection to the edge, ms (0 or absent: unknown).

@@ -90,8 +90,13 @@ pub(super) fn cross(
             }
         }
     }
-    // JavaScript round trip vs the TCP round trip the edge measured.
+    // JavaScript round trip vs the TCP round trip the edge measured: a relay hidden behind the
+    // address. On a hosting network the relay is already known (`hosting_asn` prices it), and
+    // a VPN user's tunnel abroad would otherwise stack both onto one fact, to a refusal with
+    // the time zone (docs/drill-tiers.md § What the drill found).
+    let hosting = facts.cf.asn.is_some_and(super::hosting_asn);
     if let (Some(js), Some(tcp)) = (s.rtt, facts.cf.client_tcp_rtt.filter(|t| *t > 0))
+        && !hosting
         && js > tcp.saturating_mul(3).saturating_add(150)
     {
         a.add(ReasonCode::RttGap, format!("JS round trip {js} ms, TCP {tcp} ms"));

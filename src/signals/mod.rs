@@ -19,7 +19,8 @@
 //!
 //! One concern per file: `reason` (the codes and weights), `server` (what the edge sees),
 //! `client` (what the browser says), `cross` (whether the two agree), `hosting` (the
-//! hosting network list) and `risk` (score to work). Every public item is re-exported here,
+//! hosting network list), `tls` (the TLS handshake against the claimed browser) and `risk`
+//! (score to work). Every public item is re-exported here,
 //! so `gate::signals::X` is the one path to each.
 
 mod client;
@@ -30,6 +31,7 @@ mod risk;
 mod server;
 #[cfg(test)]
 mod tests;
+mod tls;
 
 pub use client::{ClientSide, ClientSignals, MAX_SIGNALS_LEN, UaData};
 pub use hosting::hosting_asn;

@@ -116,6 +116,9 @@ reason_codes! {
     UadMissing = "uad_missing", 25;
     /// The JavaScript-measured round trip is far above the TCP round trip (a relay).
     RttGap = "rtt_gap", 20;
+    /// A ClientHello without the post-quantum key share the claimed desktop Chrome or Edge
+    /// sends: another TLS stack (a script's library, or an intercepting middlebox).
+    TlsHelloShort = "tls_hello_short", 15;
 }
 
 impl ReasonCode {
@@ -236,6 +239,8 @@ pub mod weight {
     pub const UAD_MISSING: u32 = ReasonCode::UadMissing.weight();
     /// [`ReasonCode::RttGap`].
     pub const RTT_GAP: u32 = ReasonCode::RttGap.weight();
+    /// [`ReasonCode::TlsHelloShort`].
+    pub const TLS_HELLO_SHORT: u32 = ReasonCode::TlsHelloShort.weight();
 }
 
 #[cfg(test)]

@@ -106,6 +106,7 @@ pub(super) fn server(facts: &RequestFacts, raw_ua: &str, ua: &UserAgent, a: &mut
         }
         _ => {}
     }
+    super::tls::tls(facts, raw_ua, ua, a);
     if let Some(asn) = facts.cf.asn
         && hosting_asn(asn)
     {

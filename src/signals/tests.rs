@@ -258,6 +258,24 @@ fn each_inconsistency_is_named() {
     }
 }
 
+/// A relay the edge already sees (a hosting network: a VPN, a datacentre proxy) is priced once,
+/// as `hosting_asn`, not again as a round-trip gap: a VPN user whose tunnel goes abroad is
+/// charged more, never refused for one fact counted twice.
+#[test]
+fn a_round_trip_gap_on_a_hosting_network_is_not_counted_twice() {
+    let mut f = chrome_nav();
+    let mut s = chrome_signals();
+    s.rtt = Some(400);
+    assert!(assess(&f, &present(s.clone())).has(ReasonCode::RttGap));
+    f.cf.asn = Some(16509);
+    let a = assess(&f, &present(s.clone()));
+    assert!(a.has(ReasonCode::HostingAsn) && !a.has(ReasonCode::RttGap), "{:?}", a.codes());
+    // a VPN user abroad: hosting, another continent's time zone, the gap: more work, not refused
+    s.time_zone = Some("Asia/Tokyo".into());
+    let a = assess(&f, &present(s));
+    assert!(a.score < RiskPolicy::default().deny_at, "{:?} = {}", a.codes(), a.score);
+}
+
 #[test]
 fn tools_and_headless_are_named_browsers_checks_skip_api_clients() {
     let cases = [

@@ -20,6 +20,8 @@ pub(super) struct File {
     #[serde(default)]
     pub(super) drill: DrillFile,
     #[serde(default)]
+    pub(super) money: MoneyFile,
+    #[serde(default)]
     pub(super) devices: BTreeMap<String, DeviceFile>,
     #[serde(default)]
     pub(super) networks: Vec<NetworkFile>,
@@ -45,11 +47,28 @@ pub(super) struct DrillFile {
     pub(super) discount_bits: u32,
     pub(super) max_queue_secs: u32,
     pub(super) rtt_ms: u32,
+    pub(super) isolates: u32,
+    pub(super) isolate_life_secs: u32,
 }
 
 impl Default for DrillFile {
     fn default() -> Self {
-        DrillFile { discount_bits: 16, max_queue_secs: 60, rtt_ms: 80 }
+        DrillFile { discount_bits: 16, max_queue_secs: 60, rtt_ms: 80, isolates: 1, isolate_life_secs: 0 }
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub(super) struct MoneyFile {
+    pub(super) core_hour: f64,
+    pub(super) gpu_hour: f64,
+    pub(super) currency: String,
+}
+
+/// Defaults: docs/drill-tiers.md § Money gives their sources.
+impl Default for MoneyFile {
+    fn default() -> Self {
+        MoneyFile { core_hour: 0.01, gpu_hour: 0.40, currency: "USD".into() }
     }
 }
 
@@ -75,6 +94,8 @@ pub(super) struct NetworkFile {
     pub(super) asn_list: Vec<u32>,
     #[serde(default = "default_prefixes")]
     pub(super) prefixes: u32,
+    #[serde(default)]
+    pub(super) countries: BTreeMap<String, f64>,
 }
 
 pub(super) fn default_prefixes() -> u32 {
@@ -96,6 +117,14 @@ pub(super) struct PeopleFile {
     pub(super) browsers: Vec<String>,
     #[serde(default)]
     pub(super) patience: PatienceFile,
+    #[serde(default)]
+    pub(super) fill_secs: Option<FillFile>,
+    #[serde(default)]
+    pub(super) quirks: BTreeMap<String, f64>,
+    #[serde(default)]
+    pub(super) vpn_networks: BTreeMap<String, f64>,
+    #[serde(default)]
+    pub(super) no_js: f64,
 }
 
 pub(super) fn default_route() -> String {
@@ -108,12 +137,20 @@ pub(super) struct PatienceFile {
     pub(super) give_up_secs: u32,
     pub(super) busy_answers: u32,
     pub(super) retry_probability: f64,
+    pub(super) come_back_secs: Option<u32>,
 }
 
 impl Default for PatienceFile {
     fn default() -> Self {
-        PatienceFile { give_up_secs: 60, busy_answers: 2, retry_probability: 0.5 }
+        PatienceFile { give_up_secs: 60, busy_answers: 2, retry_probability: 0.5, come_back_secs: None }
     }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct FillFile {
+    pub(super) median: f64,
+    pub(super) p90: f64,
 }
 
 #[derive(Debug, Deserialize)]
@@ -141,6 +178,75 @@ pub(super) struct AttackerFile {
     pub(super) flood: bool,
     #[serde(default)]
     pub(super) phone_codes: Vec<String>,
+    #[serde(default)]
+    pub(super) browsers: Vec<String>,
+    #[serde(default)]
+    pub(super) devices: BTreeMap<String, f64>,
+    #[serde(default)]
+    pub(super) tls: Option<String>,
+    #[serde(default)]
+    pub(super) proxy: Option<ProxyFile>,
+    #[serde(default)]
+    pub(super) pulse: Option<PulseFile>,
+    #[serde(default)]
+    pub(super) ceiling: Option<CeilingFile>,
+    #[serde(default)]
+    pub(super) stockpile: Option<StockpileFile>,
+    #[serde(default)]
+    pub(super) cheapest_cohort: bool,
+    #[serde(default)]
+    pub(super) patience: Option<PatienceFile>,
+    #[serde(default)]
+    pub(super) value: Option<ValueFile>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct ProxyFile {
+    pub(super) extra_rtt_ms: (u32, u32),
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct PulseFile {
+    pub(super) on_secs: u32,
+    pub(super) off_secs: u32,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct CeilingFile {
+    #[serde(default)]
+    pub(super) solver_seconds: Option<f64>,
+    #[serde(default)]
+    pub(super) money: Option<f64>,
+    #[serde(default = "default_then")]
+    pub(super) then: String,
+    #[serde(default = "default_wait")]
+    pub(super) wait_secs: u32,
+}
+
+pub(super) fn default_then() -> String {
+    "wait".into()
+}
+
+pub(super) fn default_wait() -> u32 {
+    300
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct StockpileFile {
+    pub(super) every_secs: u32,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct ValueFile {
+    #[serde(default)]
+    pub(super) per_account: Option<f64>,
+    #[serde(default)]
+    pub(super) per_sms: Option<f64>,
 }
 
 pub(super) fn yes() -> bool {
@@ -162,4 +268,6 @@ pub(super) struct BudgetFile {
     pub(super) gpus: Option<u32>,
     #[serde(default)]
     pub(super) gpu_hash_rate: Option<f64>,
+    #[serde(default)]
+    pub(super) devices: Option<u32>,
 }

@@ -47,6 +47,21 @@ pub fn load(text: &str) -> Result<Scenario, ScenarioErrors> {
     if d.rtt_ms > 10_000 {
         p.add("drill.rtt_ms", format!("{} is outside 0..=10000", d.rtt_ms));
     }
+    if !(1..=1000).contains(&d.isolates) {
+        p.add("drill.isolates", format!("{} is outside 1..=1000", d.isolates));
+    }
+    if d.isolate_life_secs > 0 && d.isolate_life_secs < 10 {
+        p.add("drill.isolate_life_secs", format!("{} is below 10 (0: never restarted)", d.isolate_life_secs));
+    }
+    let m = &file.money;
+    for (key, v) in [("money.core_hour", m.core_hour), ("money.gpu_hour", m.gpu_hour)] {
+        if !(v.is_finite() && v >= 0.0) {
+            p.add(key, format!("{v} is not a price >= 0"));
+        }
+    }
+    if m.currency.trim().is_empty() || m.currency.len() > 8 {
+        p.add("money.currency", format!("{:?} is not a currency (1 to 8 characters)", m.currency));
+    }
 
     let mut devices: Vec<Device> = DEVICES
         .iter()
@@ -132,11 +147,23 @@ pub fn load(text: &str) -> Result<Scenario, ScenarioErrors> {
         if !(1..=4096).contains(&n.prefixes) {
             p.add(format!("{at}.prefixes"), format!("{} is outside 1..=4096", n.prefixes));
         }
+        let countries = if n.countries.is_empty() {
+            Vec::new()
+        } else {
+            country_weights(&mut p, &at, &n.countries, false)
+        };
+        if countries.len() > asns.len() && !asns.is_empty() {
+            p.add(
+                format!("{at}.countries"),
+                format!("{} countries for {} ASNs: each ASN is in one country", countries.len(), asns.len()),
+            );
+        }
         networks.push(Network {
             name: n.name.clone(),
             kind: kind.unwrap_or(NetworkKind::Residential),
             asns,
             prefixes: n.prefixes.clamp(1, 4096),
+            countries,
         });
     }
 
@@ -159,17 +186,7 @@ pub fn load(text: &str) -> Result<Scenario, ScenarioErrors> {
         let devs = if f.devices.is_empty() {
             vec![(0, 1.0)]
         } else {
-            let mut v = Vec::new();
-            for (name, w) in &f.devices {
-                let wat = format!("{at}.devices.{name}");
-                weight(&mut p, &wat, *w);
-                match devices.iter().position(|d| &d.name == name) {
-                    Some(j) => v.push((j, *w)),
-                    None => p.add(wat, format!("not one of {}", device_names())),
-                }
-            }
-            nonzero(&mut p, &format!("{at}.devices"), &v);
-            v
+            device_weights(&mut p, &at, &f.devices, &devices)
         };
         for (j, b) in f.browsers.iter().enumerate() {
             if crate::drill::population::browsers_matching(b).is_empty() {
@@ -180,13 +197,43 @@ pub fn load(text: &str) -> Result<Scenario, ScenarioErrors> {
             }
         }
         let pa = &f.patience;
-        if !(1..=3600).contains(&pa.give_up_secs) {
-            p.add(format!("{at}.patience.give_up_secs"), format!("{} is outside 1..=3600", pa.give_up_secs));
+        let patience = patience(&mut p, &format!("{at}.patience"), pa);
+        let fill = fill(&mut p, &at, f.fill_secs.as_ref());
+        let mut quirks = Vec::new();
+        for (name, share) in &f.quirks {
+            let qat = format!("{at}.quirks.{name}");
+            match Quirk::parse(name) {
+                Some(q) => quirks.push((q, *share)),
+                None => p.add(&qat, format!("not one of {}", Quirk::ALL.map(Quirk::name).join(", "))),
+            }
+            probability(&mut p, &qat, *share);
         }
-        if pa.busy_answers > 20 {
-            p.add(format!("{at}.patience.busy_answers"), format!("{} is outside 0..=20", pa.busy_answers));
+        let quirk_total: f64 = quirks.iter().map(|q| q.1).sum::<f64>() + f.no_js.max(0.0);
+        if quirk_total > 1.0 {
+            p.add(format!("{at}.quirks"), format!("shares and no_js add up to {quirk_total}, more than 1"));
         }
-        probability(&mut p, &format!("{at}.patience.retry_probability"), pa.retry_probability);
+        probability(&mut p, &format!("{at}.no_js"), f.no_js);
+        let vpn = quirks.iter().any(|(q, s)| *q == Quirk::Vpn && *s > 0.0);
+        let vpn_networks = if f.vpn_networks.is_empty() {
+            if vpn {
+                p.add(format!("{at}.vpn_networks"), "quirks.vpn needs vpn_networks (where the VPNs exit)");
+            }
+            Vec::new()
+        } else {
+            let v = network_weights(&mut p, &format!("{at}.vpn_networks"), &f.vpn_networks, &networks);
+            for (n, _) in &v {
+                if networks.get(*n).is_some_and(|n| n.kind != NetworkKind::Hosting) {
+                    p.add(
+                        format!("{at}.vpn_networks"),
+                        format!(
+                            "{:?} is not a hosting network (commercial VPNs exit in data centres)",
+                            networks.get(*n).map_or("", |n| n.name.as_str())
+                        ),
+                    );
+                }
+            }
+            v
+        };
         people.push(People {
             name: f.name.clone(),
             route: f.route.clone(),
@@ -195,11 +242,11 @@ pub fn load(text: &str) -> Result<Scenario, ScenarioErrors> {
             countries,
             devices: devs,
             browsers: f.browsers.clone(),
-            patience: Patience {
-                give_up_secs: pa.give_up_secs,
-                busy_answers: pa.busy_answers,
-                retry_probability: pa.retry_probability,
-            },
+            patience,
+            fill,
+            quirks,
+            vpn_networks,
+            no_js: f.no_js,
         });
     }
 
@@ -207,92 +254,7 @@ pub fn load(text: &str) -> Result<Scenario, ScenarioErrors> {
     for (i, f) in file.attackers.iter().enumerate() {
         let at = format!("attackers[{i}] {:?}", f.name);
         unique(&mut p, &at, &f.name);
-        check_route(&mut p, &at, &f.route);
-        let rate = rate(&mut p, &at, &f.rate, duration);
-        let nets = network_weights(&mut p, &at, &f.networks, &networks);
-        let countries = if f.countries.is_empty() {
-            vec![("US".to_string(), 1.0)]
-        } else {
-            country_weights(&mut p, &at, &f.countries, true)
-        };
-        let realism = Realism::parse(&f.realism);
-        if realism.is_none() {
-            p.add(
-                format!("{at}.realism"),
-                format!("{:?} is not one of tool, copied_ua, stealth, browser_farm", f.realism),
-            );
-        }
-        let b = &f.budget;
-        let budget = match (b.cores, b.gpus) {
-            (Some(_), Some(_)) => {
-                p.add(format!("{at}.budget"), "names both cores and gpus: one fleet solves on one kind");
-                None
-            }
-            (None, None) if !f.flood => {
-                p.add(
-                    format!("{at}.budget"),
-                    "needs cores or gpus (a challenge flood, flood = true, needs none)",
-                );
-                None
-            }
-            (None, None) => Some(Budget { solvers: 1, hash_rate: CORE_HASH_RATE, gpu: false }),
-            (Some(cores), None) => {
-                if b.gpu_hash_rate.is_some() {
-                    p.add(format!("{at}.budget.gpu_hash_rate"), "only applies with gpus");
-                }
-                Some(Budget {
-                    solvers: cores,
-                    hash_rate: b.core_hash_rate.unwrap_or(CORE_HASH_RATE),
-                    gpu: false,
-                })
-            }
-            (None, Some(gpus)) => {
-                if b.core_hash_rate.is_some() {
-                    p.add(format!("{at}.budget.core_hash_rate"), "only applies with cores");
-                }
-                Some(Budget { solvers: gpus, hash_rate: b.gpu_hash_rate.unwrap_or(GPU_HASH_RATE), gpu: true })
-            }
-        };
-        if let Some(b) = &budget {
-            if !(1..=1_000_000).contains(&b.solvers) {
-                p.add(format!("{at}.budget"), format!("{} solvers is outside 1..=1000000", b.solvers));
-            }
-            if !(b.hash_rate.is_finite() && b.hash_rate > 0.0) {
-                p.add(format!("{at}.budget"), format!("hash rate {} is not a positive number", b.hash_rate));
-            }
-        }
-        if !f.rotate && !(1..=100_000).contains(&f.addresses) {
-            p.add(format!("{at}.addresses"), format!("{} is outside 1..=100000", f.addresses));
-        }
-        if f.replays > 100 {
-            p.add(format!("{at}.replays"), format!("{} is outside 0..=100", f.replays));
-        }
-        if f.flood && f.replays > 0 {
-            p.add(format!("{at}.replays"), "a challenge flood never submits, so it has nothing to replay");
-        }
-        let mut codes = Vec::new();
-        for (j, c) in f.phone_codes.iter().enumerate() {
-            let digits = c.trim_start_matches('+');
-            if !crate::request::phone::is_calling_code(digits) {
-                p.add(format!("{at}.phone_codes[{j}]"), format!("{c:?} is not an assigned calling code"));
-            }
-            codes.push(digits.to_string());
-        }
-        attackers.push(Attacker {
-            name: f.name.clone(),
-            route: f.route.clone(),
-            rate,
-            budget: budget.unwrap_or(Budget { solvers: 1, hash_rate: CORE_HASH_RATE, gpu: false }),
-            networks: nets,
-            countries,
-            realism: realism.unwrap_or(Realism::Tool),
-            rotate: f.rotate,
-            addresses: f.addresses.max(1),
-            retry_on_busy: f.retry_on_busy,
-            replays: f.replays,
-            flood: f.flood,
-            phone_codes: codes,
-        });
+        attackers.push(super::fleet::attacker(&mut p, &at, f, &networks, &devices, duration));
     }
     if people.is_empty() && attackers.is_empty() {
         p.add("file", "has no [[people]] and no [[attackers]]: nothing would arrive");
@@ -314,6 +276,13 @@ pub fn load(text: &str) -> Result<Scenario, ScenarioErrors> {
             discount_bits: u8::try_from(d.discount_bits).unwrap_or(0),
             max_queue_secs: d.max_queue_secs,
             rtt_ms: d.rtt_ms,
+            isolates: d.isolates.clamp(1, 1000),
+            isolate_life_secs: d.isolate_life_secs,
+        },
+        money: Money {
+            core_hour: file.money.core_hour,
+            gpu_hour: file.money.gpu_hour,
+            currency: file.money.currency.clone(),
         },
         devices,
         networks,
@@ -322,7 +291,7 @@ pub fn load(text: &str) -> Result<Scenario, ScenarioErrors> {
     })
 }
 
-fn device_names() -> String {
+pub(super) fn device_names() -> String {
     DEVICES.iter().map(|d| d.0).collect::<Vec<_>>().join(", ")
 }
 
@@ -333,13 +302,13 @@ fn synthetic_asns(network: usize, count: u32) -> Vec<u32> {
     (0..count).map(|i| base.saturating_add(i)).collect()
 }
 
-fn check_route(p: &mut Problems, at: &str, route: &str) {
+pub(super) fn check_route(p: &mut Problems, at: &str, route: &str) {
     if !route.starts_with('/') || route.contains(['?', '#', ' ']) {
         p.add(format!("{at}.route"), format!("{route:?} is not a path"));
     }
 }
 
-fn rate(p: &mut Problems, at: &str, points: &[(f64, f64)], duration: f64) -> Rate {
+pub(super) fn rate(p: &mut Problems, at: &str, points: &[(f64, f64)], duration: f64) -> Rate {
     let at = format!("{at}.rate");
     if points.len() < 2 {
         p.add(&at, "needs at least two [seconds, per_second] points");
@@ -360,25 +329,81 @@ fn rate(p: &mut Problems, at: &str, points: &[(f64, f64)], duration: f64) -> Rat
     Rate(points.to_vec())
 }
 
-fn weight(p: &mut Problems, at: &str, w: f64) {
+/// People's (and like-a-person fleets') patience, checked.
+pub(super) fn patience(p: &mut Problems, at: &str, pa: &PatienceFile) -> Patience {
+    if !(1..=3600).contains(&pa.give_up_secs) {
+        p.add(format!("{at}.give_up_secs"), format!("{} is outside 1..=3600", pa.give_up_secs));
+    }
+    if pa.busy_answers > 20 {
+        p.add(format!("{at}.busy_answers"), format!("{} is outside 0..=20", pa.busy_answers));
+    }
+    probability(p, &format!("{at}.retry_probability"), pa.retry_probability);
+    if let Some(c) = pa.come_back_secs
+        && !(1..=3600).contains(&c)
+    {
+        p.add(format!("{at}.come_back_secs"), format!("{c} is outside 1..=3600"));
+    }
+    Patience {
+        give_up_secs: pa.give_up_secs,
+        busy_answers: pa.busy_answers,
+        retry_probability: pa.retry_probability,
+        come_back_secs: pa.come_back_secs,
+    }
+}
+
+/// A form-fill time, checked: 0 < median <= p90 <= 3600 s.
+fn fill(p: &mut Problems, at: &str, f: Option<&FillFile>) -> Fill {
+    let Some(f) = f else { return Fill::default() };
+    let ok = |x: f64| x.is_finite() && x > 0.0 && x <= 3600.0;
+    if !ok(f.median) || !ok(f.p90) || f.p90 < f.median {
+        p.add(
+            format!("{at}.fill_secs"),
+            format!("median {} and p90 {} must be in (0, 3600] with median <= p90", f.median, f.p90),
+        );
+        return Fill::default();
+    }
+    Fill { median_secs: f.median, p90_secs: f.p90 }
+}
+
+/// Device classes by name, weighted.
+pub(super) fn device_weights(
+    p: &mut Problems,
+    at: &str,
+    given: &BTreeMap<String, f64>,
+    devices: &[Device],
+) -> Vec<(usize, f64)> {
+    let mut v = Vec::new();
+    for (name, w) in given {
+        let wat = format!("{at}.devices.{name}");
+        weight(p, &wat, *w);
+        match devices.iter().position(|d| &d.name == name) {
+            Some(j) => v.push((j, *w)),
+            None => p.add(wat, format!("not one of {}", device_names())),
+        }
+    }
+    nonzero(p, &format!("{at}.devices"), &v);
+    v
+}
+
+pub(super) fn weight(p: &mut Problems, at: &str, w: f64) {
     if !(w.is_finite() && w >= 0.0) {
         p.add(at, format!("weight {w} is not a number >= 0"));
     }
 }
 
-fn probability(p: &mut Problems, at: &str, x: f64) {
+pub(super) fn probability(p: &mut Problems, at: &str, x: f64) {
     if !(0.0..=1.0).contains(&x) {
         p.add(at, format!("{x} is outside 0..=1"));
     }
 }
 
-fn nonzero<T>(p: &mut Problems, at: &str, v: &[(T, f64)]) {
+pub(super) fn nonzero<T>(p: &mut Problems, at: &str, v: &[(T, f64)]) {
     if !v.iter().any(|(_, w)| *w > 0.0) {
         p.add(at, "needs at least one weight above 0");
     }
 }
 
-fn network_weights(
+pub(super) fn network_weights(
     p: &mut Problems,
     at: &str,
     given: &BTreeMap<String, f64>,
@@ -397,7 +422,12 @@ fn network_weights(
     v
 }
 
-fn country_weights(p: &mut Problems, at: &str, given: &BTreeMap<String, f64>, _attacker: bool) -> Weights {
+pub(super) fn country_weights(
+    p: &mut Problems,
+    at: &str,
+    given: &BTreeMap<String, f64>,
+    _attacker: bool,
+) -> Weights {
     let mut v = Vec::new();
     for (cc, w) in given {
         let wat = format!("{at}.countries.{cc}");

@@ -28,6 +28,8 @@ pub struct Scenario {
     pub origin: Origin,
     /// How the drill models proof of work and the network.
     pub drill: DrillSettings,
+    /// What solving costs in money.
+    pub money: Money,
     /// Device speed classes (built-in, with the file's overrides).
     pub devices: Vec<Device>,
     /// Named networks.
@@ -57,8 +59,25 @@ pub struct DrillSettings {
     pub discount_bits: u8,
     /// An attacker attempt that would wait longer than this for a free core is not sent.
     pub max_queue_secs: u32,
-    /// One network round trip, ms (challenge fetch and submission).
+    /// One network round trip, ms (challenge fetch and submission; the median TCP round trip
+    /// `cf.clientTcpRtt` reports, each client's own drawn around it).
     pub rtt_ms: u32,
+    /// Worker isolates serving the traffic, each with its own controller (docs/drill.md § Attack
+    /// mode at scale); every request goes to one of them at random.
+    pub isolates: u32,
+    /// Mean life of an isolate before it is replaced by a cold one (exponential); 0: never.
+    pub isolate_life_secs: u32,
+}
+
+/// What the attacker's solving costs in money, and the currency it is stated in.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Money {
+    /// Price of one CPU core for an hour (browser farms' device threads count as cores).
+    pub core_hour: f64,
+    /// Price of one GPU for an hour.
+    pub gpu_hour: f64,
+    /// Currency symbol or code, for reports.
+    pub currency: String,
 }
 
 /// A device speed class.
@@ -126,6 +145,31 @@ pub struct Network {
     pub asns: Vec<u32>,
     /// /24s per ASN.
     pub prefixes: u32,
+    /// Where its ASNs are (a national carrier: mostly one country), weighted; each ASN is in
+    /// one of them ([`Network::country_of`]). Empty: its ASNs serve any country.
+    pub countries: Weights,
+}
+
+impl Network {
+    /// The country of the network's `a`-th ASN: the countries' weights split the ASN list in
+    /// order, so the split is part of the scenario, not of the seed. `None` when the network
+    /// names no countries.
+    pub fn country_of(&self, a: usize) -> Option<&str> {
+        let total: f64 = self.countries.iter().map(|c| c.1).sum();
+        if self.countries.is_empty() || total <= 0.0 {
+            return None;
+        }
+        // the middle of ASN a's slot in [0, 1)
+        let x = (a as f64 + 0.5) / self.asns.len().max(1) as f64 * total;
+        let mut acc = 0.0;
+        for (cc, w) in &self.countries {
+            acc += w;
+            if x < acc {
+                return Some(cc);
+            }
+        }
+        self.countries.last().map(|c| c.0.as_str())
+    }
 }
 
 /// Arrival rate over time: per second, linear between points, zero outside them.
@@ -175,12 +219,41 @@ pub type Weights = Vec<(String, f64)>;
 /// How people behave when the gate is slow or busy.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Patience {
-    /// Give up when admission has not happened this long after the first request.
+    /// Give up when admission has not happened this long after pressing submit (the felt
+    /// wait; fleets retrying like a person: after their first request).
     pub give_up_secs: u32,
     /// Give up after this many busy answers.
     pub busy_answers: u32,
-    /// After a busy answer, the chance to retry after `Retry-After` (else give up).
+    /// After a busy answer, the chance to come back (else give up).
     pub retry_probability: f64,
+    /// After a busy answer, come back this long later on average (exponential), or after the
+    /// gate's `Retry-After` when not stated.
+    pub come_back_secs: Option<u32>,
+}
+
+/// How long people take to fill in the form, from the first focus (where the widget starts)
+/// to pressing submit: log-normal through the median and the 90th percentile.
+#[derive(Copy, Clone, Debug, PartialEq, Default)]
+pub struct Fill {
+    /// Median, seconds (0: no fill time, as before fill times were modelled).
+    pub median_secs: f64,
+    /// 90th percentile, seconds (>= the median).
+    pub p90_secs: f64,
+}
+
+impl Fill {
+    /// One person's fill time, ms.
+    pub fn draw_ms(&self, rng: &mut crate::drill::rng::Rng) -> u64 {
+        if self.median_secs <= 0.0 {
+            return 0;
+        }
+        // z of the 90th percentile of the standard normal
+        let sigma = (self.p90_secs / self.median_secs).max(1.0).ln() / 1.281_551_565_5;
+        // Box-Muller: a standard normal from two uniforms
+        let (u1, u2) = (rng.f64().max(f64::MIN_POSITIVE), rng.f64());
+        let z = (-2.0 * u1.ln()).sqrt() * (std::f64::consts::TAU * u2).cos();
+        (self.median_secs * (sigma * z).exp() * 1000.0).min(3_600_000.0) as u64
+    }
 }
 
 /// A population of people.
@@ -202,30 +275,90 @@ pub struct People {
     pub browsers: Vec<String>,
     /// Patience.
     pub patience: Patience,
+    /// Form-fill time (the widget banks during it).
+    pub fill: Fill,
+    /// Shares of people whose browser or network trips a check (the rest are "as is").
+    pub quirks: Vec<(Quirk, f64)>,
+    /// Where the VPN users among them exit (hosting networks), weighted.
+    pub vpn_networks: Vec<(usize, f64)>,
+    /// Share of people whose browser runs no JavaScript (they take the no-JS path where the
+    /// policy turns it on, else they are turned away).
+    pub no_js: f64,
 }
 
-/// How real an attacker's requests look.
-#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+/// Something about a person's browser or network that trips a check (docs/drill-tiers.md
+/// § People as they are gives the source of each).
+#[derive(Copy, Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Quirk {
+    /// A browser that resists fingerprinting (Tor Browser, Mullvad Browser, Firefox's
+    /// `resistFingerprinting`): time zone UTC, languages `en-US`.
+    Privacy,
+    /// A commercial VPN: the exit is a hosting network, maybe in another country, and the
+    /// tunnel adds to the JavaScript round trip.
+    Vpn,
+    /// A TLS-intercepting middlebox (antivirus, corporate proxy): the ClientHello Cloudflare
+    /// sees is the middlebox's, not the browser's.
+    Intercepted,
+    /// An old device: an old Chromium (no client hints), WebGL in software, a slow solver.
+    OldDevice,
+}
+
+impl Quirk {
+    /// Every quirk, in report order.
+    pub const ALL: [Quirk; 4] = [Quirk::Privacy, Quirk::Vpn, Quirk::Intercepted, Quirk::OldDevice];
+
+    /// The name as written in a scenario.
+    pub fn name(self) -> &'static str {
+        match self {
+            Quirk::Privacy => "privacy",
+            Quirk::Vpn => "vpn",
+            Quirk::Intercepted => "intercepted",
+            Quirk::OldDevice => "old_device",
+        }
+    }
+
+    pub(crate) fn parse(s: &str) -> Option<Quirk> {
+        Quirk::ALL.iter().copied().find(|q| q.name() == s)
+    }
+}
+
+/// How real an attacker's requests look: the tiers that exist in the wild, cheapest first
+/// (docs/drill-tiers.md gives each one's source).
+#[derive(Copy, Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Realism {
     /// A tool's own User-Agent (curl, python-requests, Go, ...).
     Tool,
     /// A copied Chrome User-Agent on a script: no client hints, no signals.
     CopiedUa,
+    /// A script sending a real browser's complete header set (client hints, fetch metadata),
+    /// without the widget's signals; solves natively.
+    FullHeaders,
+    /// The same plus the widget's signals, forged to match (recorded from a real browser, time
+    /// zone and languages set to the exit's country); solves natively.
+    ForgedSignals,
     /// A stealth headless browser: a real browser's headers, consistent signals, software WebGL.
     Stealth,
-    /// A farm of real browsers and phones: indistinguishable from people but for the network.
+    /// A farm of real browsers on real desktops (anti-detect browsers): people's headers and
+    /// signals, solving in the browser.
     BrowserFarm,
+    /// A farm of real phones on a mobile carrier: mobile browsers, solving on the phone.
+    PhoneFarm,
 }
 
 impl Realism {
+    /// Every tier, cheapest first.
+    pub const ALL: [Realism; 7] = [
+        Realism::Tool,
+        Realism::CopiedUa,
+        Realism::FullHeaders,
+        Realism::ForgedSignals,
+        Realism::Stealth,
+        Realism::BrowserFarm,
+        Realism::PhoneFarm,
+    ];
+
     fn parse(s: &str) -> Option<Realism> {
-        Some(match s {
-            "tool" => Realism::Tool,
-            "copied_ua" => Realism::CopiedUa,
-            "stealth" => Realism::Stealth,
-            "browser_farm" => Realism::BrowserFarm,
-            _ => return None,
-        })
+        Realism::ALL.iter().copied().find(|r| r.name() == s)
     }
 
     /// The name as written in a scenario.
@@ -233,21 +366,51 @@ impl Realism {
         match self {
             Realism::Tool => "tool",
             Realism::CopiedUa => "copied_ua",
+            Realism::FullHeaders => "full_headers",
+            Realism::ForgedSignals => "forged_signals",
             Realism::Stealth => "stealth",
             Realism::BrowserFarm => "browser_farm",
+            Realism::PhoneFarm => "phone_farm",
         }
     }
+
+    /// A script (no browser): its TLS is a library's unless it impersonates one.
+    pub fn script(self) -> bool {
+        matches!(self, Realism::Tool | Realism::CopiedUa | Realism::FullHeaders | Realism::ForgedSignals)
+    }
+
+    /// Sends the widget's client signals.
+    pub fn signals(self) -> bool {
+        matches!(self, Realism::ForgedSignals | Realism::Stealth | Realism::BrowserFarm | Realism::PhoneFarm)
+    }
+
+    /// Wears a real browser's header set (and so may choose which browsers).
+    pub fn browser_headers(self) -> bool {
+        !matches!(self, Realism::Tool | Realism::CopiedUa)
+    }
+}
+
+/// Whose TLS a script speaks.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub enum Tls {
+    /// Its HTTP library's (Python, Go, Node, curl on OpenSSL): a short, classical ClientHello.
+    Library,
+    /// The claimed browser's, impersonated (curl-impersonate, curl_cffi, tls-client).
+    Impersonated,
 }
 
 /// An attacker's solving budget: parallel solvers and their speed.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Budget {
-    /// Parallel solvers (cores, or GPUs).
+    /// Parallel solvers (cores, GPUs, or devices).
     pub solvers: u32,
-    /// Hashes per second per solver.
+    /// Hashes per second per solver (cores and GPUs; a device solves at its class's rate).
     pub hash_rate: f64,
     /// GPUs rather than CPU cores (cost reported in GPU-seconds).
     pub gpu: bool,
+    /// Real devices of the fleet's device classes, each solving in its browser at its class's
+    /// rate on its threads (cost: the threads' core-seconds).
+    pub devices: bool,
 }
 
 /// An attacker fleet.
@@ -279,6 +442,105 @@ pub struct Attacker {
     pub flood: bool,
     /// Calling codes of the phone numbers it submits (SMS pumping); empty: its countries'.
     pub phone_codes: Vec<String>,
+    /// Corpus entry name filters for the browsers it wears (empty: the tier's default).
+    pub browsers: Vec<String>,
+    /// Device classes (browser and phone farms: which browsers, and how fast they solve).
+    pub devices: Vec<(usize, f64)>,
+    /// Whose TLS a script speaks.
+    pub tls: Tls,
+    /// Through a residential proxy: the detour added to the browser's round trip, ms (a
+    /// range, drawn per attempt); `None`: the fleet's own address.
+    pub proxy: Option<(u32, u32)>,
+    /// How it adapts (all off by default).
+    pub adapt: Adapt,
+    /// What a sign-up (or a pumped SMS) is worth to it, in the scenario's currency.
+    pub value: Option<Value>,
+}
+
+/// What an admitted attempt is worth to a fleet.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Value {
+    /// Per account created.
+    PerAccount(f64),
+    /// Per SMS sent (SMS pumping: a share of the termination fee).
+    PerSms(f64),
+}
+
+impl Value {
+    /// The amount.
+    pub fn amount(&self) -> f64 {
+        match self {
+            Value::PerAccount(v) | Value::PerSms(v) => *v,
+        }
+    }
+}
+
+/// How a fleet adapts to the gate.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Adapt {
+    /// Attacks in bursts: on for `on_secs`, off for `off_secs` (to let counters decay).
+    pub pulse: Option<Pulse>,
+    /// The most it pays for one sign-up; above it it waits or stops.
+    pub ceiling: Option<Ceiling>,
+    /// Fetches and solves while the price is low, and submits in bursts.
+    pub stockpile: Option<Stockpile>,
+    /// Moves to the network and country that are cheapest now.
+    pub cheapest_cohort: bool,
+    /// After a busy answer, retries as a person does (a fresh challenge after `Retry-After`,
+    /// with this patience) instead of resending or giving up.
+    pub like_a_person: Option<Patience>,
+}
+
+/// On/off bursts.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Pulse {
+    /// Seconds on.
+    pub on_secs: u32,
+    /// Seconds off.
+    pub off_secs: u32,
+}
+
+impl Pulse {
+    /// Whether the fleet is attacking at `t` seconds.
+    pub fn on(&self, t: f64) -> bool {
+        let period = f64::from(self.on_secs + self.off_secs);
+        period <= 0.0 || t.rem_euclid(period) < f64::from(self.on_secs)
+    }
+}
+
+/// A price ceiling per sign-up.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Ceiling {
+    /// The most one sign-up may cost.
+    pub limit: Cost,
+    /// What the fleet does when a challenge is priced above it.
+    pub then: AboveCeiling,
+}
+
+/// A cost, in core-seconds (GPU-seconds for a GPU fleet) or money.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Cost {
+    /// Solver-seconds (core-seconds, GPU-seconds for GPUs).
+    SolverSeconds(f64),
+    /// Money, in the scenario's currency.
+    Money(f64),
+}
+
+/// What a fleet does when the price passes its ceiling.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum AboveCeiling {
+    /// Pauses this many seconds, then looks again.
+    Wait(u32),
+    /// Stops for good.
+    Stop,
+}
+
+/// Stockpiling: solve while cheap, submit later in bursts.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Stockpile {
+    /// Solutions are held and submitted together every this many seconds (within the
+    /// challenge's lifetime).
+    pub every_secs: u32,
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -331,6 +593,7 @@ pub const CORE_HASH_RATE: f64 = 24.0e6;
 pub const GPU_HASH_RATE: f64 = 20.0e9;
 
 mod file;
+mod fleet;
 mod load;
 
 pub use load::load;

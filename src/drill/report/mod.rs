@@ -1,12 +1,19 @@
-//! What happened in a drill: per population, per device class and per minute; as a plain-text
-//! table, JSON (the [`Report`] serialized) and a self-contained HTML page with an SVG
-//! timeline.
+//! What happened in a drill: per population, per people's segment (network kind, country,
+//! device class, quirk) and per minute; as a plain-text table, JSON (the [`Report`]
+//! serialized) and a self-contained HTML page ([`html`]).
 
-use crate::drill::engine::{Defence, End};
-use crate::drill::scenario::Scenario;
+pub mod html;
+mod segments;
+
+use crate::drill::engine::Defence;
+use crate::drill::fleet;
+use crate::drill::population::Segment;
+use crate::drill::scenario::{Scenario, Value};
 use serde::Serialize;
 use std::collections::{BTreeMap, HashSet};
 use std::fmt::Write as _;
+
+pub use segments::SegmentRow;
 
 /// Time to admission of one device class: people admitted, p50 and p95 (ms).
 #[derive(Clone, Debug, Default, Serialize)]
@@ -30,8 +37,10 @@ pub struct PopStats {
     pub name: String,
     /// `people` or `attacker`.
     pub kind: String,
-    /// The attacker's realism level (people: `-`).
+    /// The attacker's tier (`realism`; people: `-`).
     pub realism: String,
+    /// The tier, and `challenge flood` for a flood.
+    pub label: String,
     /// The protected route.
     pub route: String,
     /// Attempts made (one per arrival; retries belong to their attempt).
@@ -50,6 +59,12 @@ pub struct PopStats {
     pub gave_up: u64,
     /// Attacker attempts not made: the fleet's solvers were booked beyond `max_queue_secs`.
     pub unaffordable: u64,
+    /// Attacker attempts not made: the fleet was waiting above its price ceiling, or stopped.
+    pub held_back: u64,
+    /// Attacker attempts dropped after the challenge: priced above the fleet's ceiling.
+    pub declined: u64,
+    /// Attacker attempts still going (solving, or waiting to retry) when the run ended.
+    pub unfinished: u64,
     /// Attempts that got at least one busy answer (people: wrongly shed).
     pub ever_shed: u64,
     /// Answers "over capacity" from the origin itself (it refuses sign-ups past its capacity).
@@ -62,18 +77,37 @@ pub struct PopStats {
     pub replays_refused: BTreeMap<String, u64>,
     /// Admitted as a share of offered, %.
     pub admitted_pct: f64,
-    /// CPU core-seconds spent solving (full price).
+    /// Attacker attempts, the unaffordable ones included (offered + unaffordable).
+    pub attempts: u64,
+    /// Admitted as a share of all attempts (unaffordable included), %.
+    pub admitted_of_attempts_pct: f64,
+    /// Unaffordable as a share of all attempts, %.
+    pub unaffordable_pct: f64,
+    /// CPU core-seconds spent solving (full price; a farm's device threads included).
     pub core_seconds: f64,
     /// GPU-seconds spent solving.
     pub gpu_seconds: f64,
+    /// What the solving cost at the scenario's prices.
+    pub money: f64,
     /// Core-seconds per admitted sign-up.
     pub core_seconds_per_admitted: Option<f64>,
     /// GPU-seconds per admitted sign-up.
     pub gpu_seconds_per_admitted: Option<f64>,
+    /// Money per admitted sign-up.
+    pub money_per_admitted: Option<f64>,
+    /// What the fleet says an admitted attempt is worth (per account or per SMS).
+    pub value_each: Option<f64>,
+    /// Value of what got in (admitted and replays) minus what the solving cost; `None`
+    /// without a stated value.
+    pub profit: Option<f64>,
     /// Admitted bot sign-ups per minute (attackers), mean over the run.
     pub admitted_per_minute: f64,
     /// People: time to admission by device class.
     pub admission: Vec<Admission>,
+    /// Top-ups added (a price that moved, or banked work turned into parts).
+    pub topups: u64,
+    /// Their work, expected hashes at the full price (attackers: charged to their cores).
+    pub topup_hashes: f64,
 }
 
 impl PopStats {
@@ -83,6 +117,15 @@ impl PopStats {
             a.samples.push(u32::try_from(ms).unwrap_or(u32::MAX));
         }
     }
+}
+
+/// People admitted and offered in one minute on one kind of network (by arrival minute).
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct KindMinute {
+    /// Arrived in the minute.
+    pub offered: u64,
+    /// Of those, admitted.
+    pub admitted: u64,
 }
 
 /// One virtual minute.
@@ -98,6 +141,64 @@ pub struct Minute {
     pub signups_forwarded: u64,
     /// OTP sends forwarded.
     pub otp_forwarded: u64,
+    /// People by network kind: who arrived this minute, and how many of them got in.
+    pub people_by_kind: BTreeMap<String, KindMinute>,
+}
+
+/// How a person's attempt ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum End {
+    /// The origin accepted the sign-up.
+    Admitted,
+    /// Refused as `denied`.
+    Denied,
+    /// Shed (busy or the origin full) and stopped trying.
+    Shed,
+    /// The solve would have ended after their patience.
+    GaveUp,
+    /// No JavaScript, and no no-JS path on the route ("JavaScript needed").
+    TurnedAway,
+    /// Anything else (another refusal).
+    Other,
+}
+
+/// One person's attempt, once it ended.
+#[derive(Clone, Debug)]
+pub struct PersonEnd {
+    /// ASN.
+    pub asn: u32,
+    /// /24 number.
+    pub prefix: u32,
+    /// What the person is.
+    pub segment: Segment,
+    /// How it ended.
+    pub end: End,
+    /// Asked more than the base price at least once.
+    pub charged_more: bool,
+    /// Got a busy answer at least once.
+    pub ever_shed: bool,
+    /// When they arrived (virtual ms).
+    pub first_ms: u64,
+    /// How long it took, ms.
+    pub ms: u64,
+    /// Device class index.
+    pub device: usize,
+    /// From pressing submit to the end (admitted, refused, given up), ms.
+    pub felt_ms: u64,
+}
+
+/// The wait people feel (from pressing submit to the end of their attempt), over everyone
+/// who tried, for one device class.
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct Felt {
+    /// Device class.
+    pub device: String,
+    /// People of this class who tried.
+    pub people: u64,
+    /// Median ms.
+    pub p50_ms: u64,
+    /// 95th percentile.
+    pub p95_ms: u64,
 }
 
 /// Headline figures for people.
@@ -115,12 +216,22 @@ pub struct PeopleSummary {
     pub outside_attack_admitted: u64,
     /// Of those, admitted, %.
     pub outside_attack_pct: f64,
+    /// Of those, charged more than the base price or denied (false positives), %.
+    pub outside_attack_false_positive_pct: f64,
     /// People who got a busy answer at least once.
     pub wrongly_shed: u64,
     /// People refused as denied.
     pub wrongly_denied: u64,
+    /// People asked more than the base price at least once.
+    pub charged_more: u64,
+    /// People without JavaScript turned away (no no-JS path on their route).
+    pub turned_away: u64,
     /// Time to admission by device class, all people populations together.
     pub admission: Vec<Admission>,
+    /// The felt wait by device class, over everyone who tried.
+    pub felt: Vec<Felt>,
+    /// People per segment: network kind, country, device class, quirk.
+    pub segments: Vec<SegmentRow>,
 }
 
 /// A drill's result.
@@ -140,6 +251,16 @@ pub struct Report {
     pub signup_capacity_per_min: u32,
     /// OTP sends per minute the origin takes.
     pub otp_capacity_per_min: Option<u32>,
+    /// Worker isolates, and how many cold starts replaced one.
+    pub isolates: u32,
+    /// Cold starts during the run.
+    pub cold_starts: u64,
+    /// Prices: per core-hour, per GPU-hour, and the currency.
+    pub core_hour: f64,
+    /// Per GPU-hour.
+    pub gpu_hour: f64,
+    /// Currency.
+    pub currency: String,
     /// HTTP requests played, all populations.
     pub requests: u64,
     /// Store calls the in-memory gate made (cohort reads and counts, ledger spends).
@@ -162,21 +283,26 @@ pub struct Report {
     scratch_minute: Minute,
 }
 
-fn defence_name(d: &Defence) -> String {
+pub(crate) fn defence_name(d: &Defence) -> String {
     match d {
         Defence::NoGate => "no gate".into(),
         Defence::OnlyCallingCode(cc) => format!("only +{cc} numbers"),
         Defence::Closed => "registration closed".into(),
-        Defence::Gate(_, label) => format!("gate: {label}"),
+        Defence::Gate(_, label, _) => format!("gate: {label}"),
     }
 }
 
-fn percentile(sorted: &[u32], q: f64) -> u64 {
+pub(crate) fn percentile(sorted: &[u32], q: f64) -> u64 {
     if sorted.is_empty() {
         return 0;
     }
     let i = ((sorted.len() as f64 - 1.0) * q).round() as usize;
     u64::from(sorted.get(i.min(sorted.len() - 1)).copied().unwrap_or(0))
+}
+
+/// `part` of `whole`, %, 0 for nothing.
+pub(crate) fn pct(part: u64, whole: u64) -> f64 {
+    if whole > 0 { 100.0 * part as f64 / whole as f64 } else { 0.0 }
 }
 
 impl Report {
@@ -190,21 +316,22 @@ impl Report {
                 name: p.name.clone(),
                 kind: "people".into(),
                 realism: "-".into(),
+                label: "people".into(),
                 route: p.route.clone(),
                 admission: devices.clone(),
                 ..Default::default()
             });
         }
         for a in &s.attackers {
-            let mut realism = a.realism.name().to_string();
-            if a.flood {
-                realism.push_str(", challenge flood");
-            }
+            let realism = a.realism.name().to_string();
+            let label = if a.flood { format!("{realism}, challenge flood") } else { realism.clone() };
             populations.push(PopStats {
                 name: a.name.clone(),
                 kind: "attacker".into(),
                 realism,
+                label,
                 route: a.route.clone(),
+                value_each: a.value.as_ref().map(Value::amount),
                 ..Default::default()
             });
         }
@@ -214,11 +341,15 @@ impl Report {
             seed,
             duration_secs: s.duration_secs,
             discount_bits: match defence {
-                Defence::Gate(l, _) => l.bits,
+                Defence::Gate(l, _, _) => l.bits,
                 _ => 0,
             },
             signup_capacity_per_min: s.origin.signup_capacity_per_min,
             otp_capacity_per_min: s.origin.otp_capacity_per_min,
+            isolates: s.drill.isolates,
+            core_hour: s.money.core_hour,
+            gpu_hour: s.money.gpu_hour,
+            currency: s.money.currency.clone(),
             populations,
             minutes: (0..minutes).map(|m| Minute { minute: m, ..Default::default() }).collect(),
             people: PeopleSummary { admission: devices, ..Default::default() },
@@ -242,11 +373,11 @@ impl Report {
         }
     }
 
-    /// Totals, percentiles and the attacking-cohort split, once the run is over.
+    /// Totals, percentiles, money and the people's segments, once the run is over.
     pub(crate) fn finish(
         &mut self,
         s: &Scenario,
-        people_ends: &[(u32, u32, End)],
+        people_ends: &[PersonEnd],
         attacker_asns: &HashSet<u32>,
         attacker_prefixes: &HashSet<u32>,
     ) {
@@ -254,10 +385,17 @@ impl Report {
         let mut all = self.people.admission.clone();
         for p in &mut self.populations {
             self.requests += p.requests;
-            p.admitted_pct = if p.offered > 0 { 100.0 * p.admitted as f64 / p.offered as f64 } else { 0.0 };
+            p.admitted_pct = pct(p.admitted, p.offered);
+            p.attempts = p.offered + p.unaffordable;
+            p.admitted_of_attempts_pct = pct(p.admitted, p.attempts);
+            p.unaffordable_pct = pct(p.unaffordable, p.attempts);
             let got = (p.admitted + p.replays_admitted) as f64;
+            p.money =
+                fleet::money(&s.money, p.core_seconds, false) + fleet::money(&s.money, p.gpu_seconds, true);
             p.core_seconds_per_admitted = (p.core_seconds > 0.0 && got > 0.0).then(|| p.core_seconds / got);
             p.gpu_seconds_per_admitted = (p.gpu_seconds > 0.0 && got > 0.0).then(|| p.gpu_seconds / got);
+            p.money_per_admitted = (p.money > 0.0 && got > 0.0).then(|| p.money / got);
+            p.profit = p.value_each.map(|v| v * got - p.money);
             p.admitted_per_minute = got / minutes.max(1.0 / 60.0);
             for (i, a) in p.admission.iter_mut().enumerate() {
                 a.samples.sort_unstable();
@@ -282,19 +420,49 @@ impl Report {
             a.p95_ms = percentile(&a.samples, 0.95);
         }
         self.people.admission = all;
-        let pct = |a: u64, o: u64| if o > 0 { 100.0 * a as f64 / o as f64 } else { 0.0 };
         self.people.admitted_pct = pct(self.people.admitted, self.people.offered);
-        for (asn, prefix, end) in people_ends {
-            if attacker_asns.contains(asn) || attacker_prefixes.contains(prefix) {
+        let outside =
+            |e: &PersonEnd| !attacker_asns.contains(&e.asn) && !attacker_prefixes.contains(&e.prefix);
+        let mut outside_fp = 0;
+        let mut felt: Vec<Vec<u32>> = vec![Vec::new(); s.devices.len()];
+        for e in people_ends {
+            if let Some(f) = felt.get_mut(e.device) {
+                f.push(u32::try_from(e.felt_ms).unwrap_or(u32::MAX));
+            }
+            self.people.charged_more += u64::from(e.charged_more);
+            self.people.turned_away += u64::from(e.end == End::TurnedAway);
+            let kind = e.segment.kind.name().to_string();
+            let m = ((e.first_ms / 60_000) as usize).min(self.minutes.len().saturating_sub(1));
+            if let Some(row) = self.minutes.get_mut(m) {
+                let k = row.people_by_kind.entry(kind).or_default();
+                k.offered += 1;
+                k.admitted += u64::from(e.end == End::Admitted);
+            }
+            if !outside(e) {
                 continue;
             }
             self.people.outside_attack_offered += 1;
-            if *end == End::Admitted {
-                self.people.outside_attack_admitted += 1;
-            }
+            self.people.outside_attack_admitted += u64::from(e.end == End::Admitted);
+            outside_fp += u64::from(segments::false_positive(e));
         }
+        self.people.felt = felt
+            .into_iter()
+            .zip(&s.devices)
+            .filter(|(f, _)| !f.is_empty())
+            .map(|(mut f, d)| {
+                f.sort_unstable();
+                Felt {
+                    device: d.name.clone(),
+                    people: f.len() as u64,
+                    p50_ms: percentile(&f, 0.5),
+                    p95_ms: percentile(&f, 0.95),
+                }
+            })
+            .collect();
         self.people.outside_attack_pct =
             pct(self.people.outside_attack_admitted, self.people.outside_attack_offered);
+        self.people.outside_attack_false_positive_pct = pct(outside_fp, self.people.outside_attack_offered);
+        self.people.segments = segments::rows(s, people_ends, &outside);
         let cap = u64::from(s.origin.signup_capacity_per_min);
         let mut run = 0;
         for m in &self.minutes {
@@ -308,16 +476,23 @@ impl Report {
         }
     }
 
+    /// Money with its currency.
+    pub fn money(&self, amount: f64) -> String {
+        money_text(amount, &self.currency)
+    }
+
     /// The plain-text table.
     pub fn table(&self) -> String {
         let mut o = String::new();
         let _ = writeln!(
             o,
-            "drill {:?} under {}, seed {}, {} s virtual, {} requests{}",
+            "drill {:?} under {}, seed {}, {} s virtual, {} isolate(s) ({} cold starts), {} requests{}",
             self.scenario,
             self.defence,
             self.seed,
             self.duration_secs,
+            self.isolates,
+            self.cold_starts,
             self.requests,
             if self.wall_secs > 0.0 {
                 format!(
@@ -331,17 +506,16 @@ impl Report {
         );
         let _ = writeln!(
             o,
-            "\n{:<28} {:<22} {:>9} {:>9} {:>7} {:>8} {:>8} {:>7}  refused by reason",
+            "\n{:<26} {:<16} {:>8} {:>8} {:>7} {:>7} {:>7} {:>8}  refused by reason",
             "population", "kind", "offered", "admitted", "adm %", "shed", "gave up", "unafford"
         );
         for p in &self.populations {
-            let kind = if p.kind == "people" { "people".to_string() } else { p.realism.clone() };
             let refused: Vec<String> = p.refused.iter().map(|(k, v)| format!("{k} {v}")).collect();
             let _ = writeln!(
                 o,
-                "{:<28} {:<22} {:>9} {:>9} {:>6.1}% {:>8} {:>8} {:>7}  {}",
-                clip(&p.name, 28),
-                clip(&kind, 22),
+                "{:<26} {:<16} {:>8} {:>8} {:>6.1}% {:>7} {:>7} {:>8}  {}",
+                clip(&p.name, 26),
+                clip(&p.label, 16),
                 p.offered,
                 p.admitted,
                 p.admitted_pct,
@@ -356,21 +530,24 @@ impl Report {
             self.populations.iter().filter(|p| p.kind == "people").map(|p| p.origin_full).sum();
         let _ = writeln!(
             o,
-            "\npeople: {} \"over capacity\" answers from the origin itself (the gate forwarded them)",
-            origin_full
+            "\npeople: {origin_full} \"over capacity\" answers from the origin itself (the gate forwarded them)"
         );
         let _ = writeln!(
             o,
-            "people admitted {:.2}% ({} of {}); outside the attacking ASNs and /24s {:.2}% ({} of {}); \
-             wrongly shed {} (a busy answer from the gate or the origin at least once), wrongly denied {}",
+            "people admitted {:.2}% ({} of {}); outside the attacking ASNs and /24s {:.2}% ({} of {}), \
+             charged more or denied {:.2}%;\n  wrongly shed {} (a busy answer at least once), wrongly denied {}, \
+             charged more {}, without JavaScript turned away {}",
             pe.admitted_pct,
             pe.admitted,
             pe.offered,
             pe.outside_attack_pct,
             pe.outside_attack_admitted,
             pe.outside_attack_offered,
+            pe.outside_attack_false_positive_pct,
             pe.wrongly_shed,
-            pe.wrongly_denied
+            pe.wrongly_denied,
+            pe.charged_more,
+            pe.turned_away
         );
         let _ = writeln!(o, "time to admission (first request to origin's 201), people:");
         for a in pe.admission.iter().filter(|a| a.admitted > 0) {
@@ -383,40 +560,36 @@ impl Report {
                 a.p95_ms as f64 / 1000.0
             );
         }
+        let _ = writeln!(o, "felt wait (pressing submit to the end), everyone who tried:");
+        for f in &pe.felt {
+            let _ = writeln!(
+                o,
+                "  {:<12} {:>8} tried      p50 {:>6.2} s   p95 {:>6.2} s",
+                f.device,
+                f.people,
+                f.p50_ms as f64 / 1000.0,
+                f.p95_ms as f64 / 1000.0
+            );
+        }
+        let people_topups: u64 =
+            self.populations.iter().filter(|p| p.kind == "people").map(|p| p.topups).sum();
+        if people_topups > 0 {
+            let _ = writeln!(
+                o,
+                "  {people_topups} top-ups added by people's widgets (banked work or a price that moved)"
+            );
+        }
+        o.push_str(&segments::text(&pe.segments));
         let bots: Vec<&PopStats> = self.populations.iter().filter(|p| p.kind == "attacker").collect();
         if !bots.is_empty() {
-            let _ = writeln!(o, "attackers:");
+            let _ = writeln!(
+                o,
+                "attackers (money at {} per core-hour, {} per GPU-hour):",
+                self.money(self.core_hour),
+                self.money(self.gpu_hour)
+            );
             for p in bots {
-                let cost = match (p.core_seconds_per_admitted, p.gpu_seconds_per_admitted) {
-                    (Some(c), _) => format!("{c:.2} core-s per admitted"),
-                    (_, Some(g)) => format!("{g:.4} GPU-s per admitted"),
-                    _ if p.admitted + p.replays_admitted == 0 && (p.core_seconds + p.gpu_seconds) > 0.0 => {
-                        format!(
-                            "{:.0} core-s + {:.1} GPU-s spent, nothing admitted",
-                            p.core_seconds, p.gpu_seconds
-                        )
-                    }
-                    _ => "no work paid".into(),
-                };
-                let replays = if p.replays_admitted + p.replays_refused.values().sum::<u64>() > 0 {
-                    format!(
-                        "; replays admitted {}, refused {}",
-                        p.replays_admitted,
-                        p.replays_refused.values().sum::<u64>()
-                    )
-                } else {
-                    String::new()
-                };
-                let _ = writeln!(
-                    o,
-                    "  {:<28} admitted {:>5.2}% of attempts, {:>7.1}/min; {}; {} challenges{}",
-                    clip(&p.name, 28),
-                    p.admitted_pct,
-                    p.admitted_per_minute,
-                    cost,
-                    p.challenges,
-                    replays
-                );
+                let _ = writeln!(o, "  {:<26} {}", clip(&p.name, 26), self.fleet_line(p));
             }
         }
         let peak = self.minutes.iter().map(|m| m.signups_forwarded).max().unwrap_or(0);
@@ -428,112 +601,80 @@ impl Report {
         o
     }
 
-    /// A self-contained HTML page: the table and an SVG timeline (people admitted, bots
-    /// admitted and capacity, per minute).
-    pub fn html(&self) -> String {
-        let mut o = String::new();
-        let _ = write!(
-            o,
-            "<!doctype html><html lang=\"en\"><meta charset=\"utf-8\"><title>drill {}</title>\
-             <style>body{{font:14px system-ui,sans-serif;margin:2em;max-width:1100px}}\
-             pre{{background:#f6f6f6;padding:1em;overflow:auto}}.k span{{margin-right:1.5em}}</style>\
-             <h1>Attack drill: {}</h1><p>{}</p>",
-            esc(&self.scenario),
-            esc(&self.scenario),
-            esc(&self.defence)
-        );
-        o.push_str(&self.svg());
-        let _ = writeln!(o, "<pre>{}</pre></html>", esc(&self.table()));
-        o
-    }
-
-    /// The timeline chart.
-    pub fn svg(&self) -> String {
-        let (w, h, pad) = (1000.0, 320.0, 40.0);
-        let cap = f64::from(self.signup_capacity_per_min);
-        let max = self
-            .minutes
-            .iter()
-            .map(|m| (m.people_admitted.max(m.bots_admitted).max(m.signups_forwarded)) as f64)
-            .fold(cap, f64::max)
-            .max(1.0);
-        let n = self.minutes.len().max(2) as f64;
-        let x = |i: usize| pad + (w - 2.0 * pad) * i as f64 / (n - 1.0);
-        let y = |v: f64| h - pad - (h - 2.0 * pad) * v / max;
-        let line = |f: &dyn Fn(&Minute) -> f64| {
-            self.minutes
-                .iter()
-                .enumerate()
-                .map(|(i, m)| format!("{:.1},{:.1}", x(i), y(f(m))))
-                .collect::<Vec<_>>()
-                .join(" ")
+    /// One fleet's outcome and cost in a line.
+    fn fleet_line(&self, p: &PopStats) -> String {
+        let cost = match (p.core_seconds_per_admitted, p.gpu_seconds_per_admitted) {
+            (Some(c), _) => {
+                format!("{c:.2} core-s ({}) per admitted", self.money(p.money_per_admitted.unwrap_or(0.0)))
+            }
+            (_, Some(g)) => {
+                format!("{g:.4} GPU-s ({}) per admitted", self.money(p.money_per_admitted.unwrap_or(0.0)))
+            }
+            _ if p.admitted + p.replays_admitted == 0 && (p.core_seconds + p.gpu_seconds) > 0.0 => format!(
+                "{:.0} core-s + {:.1} GPU-s ({}) spent, nothing admitted",
+                p.core_seconds,
+                p.gpu_seconds,
+                self.money(p.money)
+            ),
+            _ => "no work paid".into(),
         };
-        let mut o = String::new();
-        let _ = write!(
-            o,
-            "<svg xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 {w} {h}\" width=\"100%\" role=\"img\" \
-             aria-label=\"per minute: people admitted, bots admitted, origin load and capacity\">\
-             <rect width=\"{w}\" height=\"{h}\" fill=\"#fff\"/>\
-             <line x1=\"{pad}\" y1=\"{}\" x2=\"{}\" y2=\"{}\" stroke=\"#999\"/>\
-             <text x=\"4\" y=\"{}\" font-size=\"11\">{max:.0}/min</text><text x=\"4\" y=\"{}\" font-size=\"11\">0</text>\
-             <text x=\"{}\" y=\"{}\" font-size=\"11\" text-anchor=\"end\">minute {}</text>",
-            h - pad,
-            w - pad,
-            h - pad,
-            pad,
-            h - pad,
-            w - pad,
-            h - 8.0,
-            self.minutes.len()
-        );
-        let _ = write!(
-            o,
-            "<line x1=\"{pad}\" y1=\"{y0:.1}\" x2=\"{}\" y2=\"{y0:.1}\" stroke=\"#c00\" stroke-dasharray=\"6 4\"/>",
-            w - pad,
-            y0 = y(cap)
-        );
-        let series: [Series<'_>; 3] = [
-            ("#bbb", "origin load (sign-ups forwarded)", &|m: &Minute| m.signups_forwarded as f64),
-            ("#1a7f37", "people admitted", &|m: &Minute| m.people_admitted as f64),
-            ("#d1242f", "bots admitted", &|m: &Minute| m.bots_admitted as f64),
-        ];
-        for (color, _, f) in &series {
+        let mut extra = String::new();
+        if p.replays_admitted + p.replays_refused.values().sum::<u64>() > 0 {
             let _ = write!(
-                o,
-                "<polyline fill=\"none\" stroke=\"{color}\" stroke-width=\"2\" points=\"{}\"/>",
-                line(*f)
+                extra,
+                "; replays admitted {}, refused {}",
+                p.replays_admitted,
+                p.replays_refused.values().sum::<u64>()
             );
         }
-        let mut lx = pad + 10.0;
-        for (color, label, _) in
-            series.iter().map(|(c, l, f)| (*c, *l, f)).chain([("#c00", "capacity", &series[0].2)])
-        {
-            let _ = write!(
-                o,
-                "<rect x=\"{lx}\" y=\"12\" width=\"12\" height=\"4\" fill=\"{color}\"/><text x=\"{}\" y=\"18\" font-size=\"12\">{}</text>",
-                lx + 16.0,
-                esc(label)
-            );
-            lx += 16.0 + 7.0 * label.len() as f64 + 20.0;
+        if p.unfinished > 0 {
+            let _ = write!(extra, "; {} unfinished at the end", p.unfinished);
         }
-        o.push_str("</svg>");
-        o
+        if p.held_back + p.declined > 0 {
+            let _ = write!(extra, "; {} held back, {} declined above its ceiling", p.held_back, p.declined);
+        }
+        if let Some(profit) = p.profit {
+            let _ = write!(
+                extra,
+                "; {} {}",
+                if profit > 0.0 { "pays:" } else { "does not pay:" },
+                self.money(profit)
+            );
+        }
+        format!(
+            "admitted {:.2}% of {} attempts ({:.1}% unaffordable), {:.1}/min; {}; {} challenges{}",
+            p.admitted_of_attempts_pct,
+            p.attempts,
+            p.unaffordable_pct,
+            p.admitted_per_minute,
+            cost,
+            p.challenges,
+            extra
+        )
     }
 }
 
-/// A chart line: colour, label, value per minute.
-type Series<'a> = (&'a str, &'a str, &'a dyn Fn(&Minute) -> f64);
+/// An amount with its currency, with enough digits to tell small sums apart.
+pub fn money_text(amount: f64, currency: &str) -> String {
+    let a = amount.abs();
+    let digits = if a == 0.0 || a >= 10.0 {
+        0
+    } else if a >= 0.1 {
+        2
+    } else if a >= 0.001 {
+        4
+    } else {
+        6
+    };
+    format!("{amount:.digits$} {currency}")
+}
 
-fn clip(s: &str, n: usize) -> String {
+pub(crate) fn clip(s: &str, n: usize) -> String {
     if s.chars().count() <= n {
         s.to_string()
     } else {
         s.chars().take(n.saturating_sub(1)).collect::<String>() + "…"
     }
-}
-
-fn esc(s: &str) -> String {
-    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
 }
 
 #[cfg(test)]
@@ -546,5 +687,13 @@ mod tests {
         assert_eq!(percentile(&v, 0.5), 51);
         assert_eq!(percentile(&v, 0.95), 95);
         assert_eq!(percentile(&[], 0.5), 0);
+    }
+
+    #[test]
+    fn money_keeps_its_small_digits() {
+        assert_eq!(money_text(0.000_123, "USD"), "0.000123 USD");
+        assert_eq!(money_text(0.0123, "USD"), "0.0123 USD");
+        assert_eq!(money_text(1.5, "EUR"), "1.50 EUR");
+        assert_eq!(money_text(1234.4, "USD"), "1234 USD");
     }
 }

@@ -1,0 +1,94 @@
+use super::*;
+use crate::drill::report::PopStats;
+use proptest::prelude::*;
+
+fn gpu_fleet(admitted: u64) -> PopStats {
+    PopStats {
+        name: "gpu".into(),
+        kind: "attacker".into(),
+        realism: "browser_farm".into(),
+        label: "browser_farm".into(),
+        offered: 10,
+        attempts: 10,
+        admitted,
+        gpu_seconds: 8.0,
+        money: 8.0 / 3600.0 * 0.4,
+        ..Default::default()
+    }
+}
+
+fn one(r: Report) -> Comparison {
+    Comparison { seeds: vec![r.seed], runs: vec![vec![r]] }
+}
+
+fn row_of(r: &Report) -> Vec<String> {
+    let t = table(&one(r.clone()));
+    let line = t.lines().find(|l| l.starts_with("| d |")).unwrap_or("").to_string();
+    line.split('|').map(|c| c.trim().to_string()).collect()
+}
+
+#[test]
+fn the_table_says_what_was_not_measured_and_what_a_gpu_paid() {
+    let mut r = Report::default();
+    r.defence = "d".into();
+    r.duration_secs = 60;
+    r.currency = "USD".into();
+    r.populations = vec![gpu_fleet(4)];
+    let cells = row_of(&r);
+    // no person outside the attackers' networks: "-", not 0 %
+    assert_eq!(cells[3], "-", "{cells:?}");
+    // a GPU fleet's cost is in GPU-seconds per admitted sign-up, and money
+    assert_eq!(cells[11], "2.00 GPU-s, 0.000222 USD", "{cells:?}");
+    // its share is of all attempts
+    assert_eq!(cells[8], "40.0%", "{cells:?}");
+    r.populations = vec![gpu_fleet(0)];
+    assert_eq!(row_of(&r)[11], "8.00 GPU-s, 0.000889 USD spent, none admitted", "{:?}", row_of(&r));
+    r.people.outside_attack_offered = 4;
+    r.people.outside_attack_pct = 50.0;
+    assert_eq!(row_of(&r)[3], "50.0%");
+}
+
+#[test]
+fn unaffordable_attempts_count_in_the_share_and_have_their_column() {
+    let mut r = Report::default();
+    r.defence = "d".into();
+    r.duration_secs = 60;
+    let mut p = gpu_fleet(5);
+    p.unaffordable = 10;
+    p.attempts = 20;
+    r.populations = vec![p];
+    let cells = row_of(&r);
+    assert_eq!(cells[8], "25.0%", "{cells:?}");
+    assert_eq!(cells[9], "50.0%", "{cells:?}");
+}
+
+#[test]
+fn cells_show_the_median_and_the_range_over_seeds() {
+    let reports: Vec<Report> = [90.0, 80.0, 95.0, 85.0, 70.0]
+        .iter()
+        .enumerate()
+        .map(|(i, x)| {
+            let mut r = Report::default();
+            r.defence = "d".into();
+            r.seed = i as u64;
+            r.duration_secs = 60;
+            r.people.admitted_pct = *x;
+            r
+        })
+        .collect();
+    let c = Comparison { seeds: (0..5).collect(), runs: vec![reports] };
+    let t = table(&c);
+    assert!(t.contains("| d | 85.0% [70.0%–95.0%] |"), "{t}");
+    assert!(t.contains("seeds 0 1 2 3 4"), "{t}");
+}
+
+proptest! {
+    #[test]
+    fn a_median_lies_within_the_range_whatever_the_order(mut v in proptest::collection::vec(-1e6f64..1e6, 1..20), rot in 0usize..20) {
+        let s = Spread::of(v.clone()).unwrap();
+        prop_assert!(s.min <= s.median && s.median <= s.max);
+        let k = rot % v.len();
+        v.rotate_left(k);
+        prop_assert_eq!(Spread::of(v).unwrap(), s);
+    }
+}

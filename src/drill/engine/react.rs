@@ -1,0 +1,100 @@
+//! What an attempt does after a refusal: a person or a fleet retrying like one goes back to
+//! the form with the patience it has (after `come_back_secs` on average, else after
+//! `Retry-After`); a script resends its solution or
+//! gives up; a harder price is fetched and paid again, twice at most.
+
+use super::Attempt;
+use crate::drill::report::{End, Report};
+use crate::drill::rng::Rng;
+use crate::drill::scenario::{Patience, Scenario};
+use crate::protocol::reject::RejectKind;
+
+pub(super) enum Next {
+    /// Fetch a new challenge at this time (no-JS people: post the form again).
+    Again(u64),
+    /// Send the same solution again at this time.
+    Resubmit(u64),
+    /// The attempt ends.
+    Done(End),
+}
+
+/// What an attempt does after a refusal.
+#[allow(clippy::too_many_arguments)]
+pub(super) fn refused(
+    scenario: &Scenario,
+    report: &mut Report,
+    rngs: &mut [Rng],
+    att: &mut Attempt,
+    kind: Option<RejectKind>,
+    t: u64,
+    at_submission: bool,
+    retry_after: u32,
+) -> Next {
+    let people_n = scenario.people.len();
+    let p = att.pop;
+    let stats = report.pop_mut(p);
+    let wait = u64::from(retry_after) * 1000;
+    let shed = matches!(kind, Some(RejectKind::Busy) | Some(RejectKind::OriginUnavailable));
+    if shed {
+        att.busy += 1;
+        if att.busy == 1 {
+            stats.ever_shed += 1;
+        }
+        if kind == Some(RejectKind::OriginUnavailable) {
+            stats.origin_full += 1;
+        }
+    }
+    if matches!(kind, Some(RejectKind::RiskIncreased | RejectKind::MoreWork)) && att.refetches < 2 {
+        // the widget (or the script) fetches a harder challenge and solves again
+        att.refetches += 1;
+        return Next::Again(t + u64::from(scenario.drill.rtt_ms));
+    }
+    let fleet = p.checked_sub(people_n).and_then(|ai| scenario.attackers.get(ai));
+    let patience: Option<&Patience> = match fleet {
+        None => scenario.people.get(p).map(|pp| &pp.patience),
+        Some(a) => a.adapt.like_a_person.as_ref(),
+    };
+    if shed && let Some(pa) = patience {
+        let retry = rngs.get_mut(p).is_some_and(|r| r.chance(pa.retry_probability));
+        // people leave and come back on their own time; without it, they wait out Retry-After
+        // on the page, and give up when that is past their patience
+        let (back, late) = match pa.come_back_secs {
+            Some(c) => {
+                let back = rngs.get_mut(p).map_or(f64::from(c), |r| r.exp(f64::from(c)));
+                ((back * 1000.0) as u64, false)
+            }
+            None => (wait, (t + wait).saturating_sub(att.press_ms) > u64::from(pa.give_up_secs) * 1000),
+        };
+        if att.busy > pa.busy_answers || !retry || late {
+            stats.shed += 1;
+            return Next::Done(End::Shed);
+        }
+        if pa.come_back_secs.is_some() {
+            // they press submit again when they come back: the felt wait starts again
+            att.press_ms = t + back;
+        }
+        // back to the form: a fresh challenge
+        return Next::Again(t + back);
+    }
+    if shed && fleet.is_some_and(|a| a.retry_on_busy) && att.busy <= 20 {
+        // a script resends the same solution while it is valid (docs/widget.md § Busy and Retry-After), else refetches
+        if at_submission && kind == Some(RejectKind::Busy) && t + wait < att.first_ms + 250_000 {
+            return Next::Resubmit(t + wait);
+        }
+        return Next::Again(t + wait);
+    }
+    if shed {
+        stats.shed += 1;
+        return Next::Done(End::Shed);
+    }
+    if kind == Some(RejectKind::Denied) {
+        stats.ever_denied += 1;
+    }
+    *stats.refused.entry(kind.map_or("-", |k| k.code()).to_string()).or_default() += 1;
+    Next::Done(match kind {
+        Some(RejectKind::Denied) => End::Denied,
+        // no widget ran and the policy has no no-JS path here: "JavaScript needed"
+        Some(RejectKind::MissingSolution) => End::TurnedAway,
+        _ => End::Other,
+    })
+}
