@@ -302,3 +302,111 @@ proptest! {
         }
     }
 }
+
+/// The ranges docs/design/sms-ranges.md proposes for the drill are what the metadata says:
+/// a number in each parses to that range, in that region, with that type.
+#[test]
+fn drill_ranges_are_what_the_metadata_says() {
+    use NumberType::{FixedLineOrMobile as Either, Mobile, PremiumRate as Premium, SharedCost as Shared};
+    // (sample number, region, type, range)
+    let cases: &[(&str, &str, NumberType, &str)] = &[
+        ("+86 138 2345 6789", "CN", Mobile, "+86 138"),
+        ("+86 139 2345 6789", "CN", Mobile, "+86 139"),
+        ("+86 150 2345 6789", "CN", Mobile, "+86 150"),
+        ("+86 186 2345 6789", "CN", Mobile, "+86 186"),
+        ("+86 188 2345 6789", "CN", Mobile, "+86 188"),
+        ("+1 212 555 0123", "US", Either, "+1 212"),
+        ("+1 312 555 0123", "US", Either, "+1 312"),
+        ("+1 415 555 0123", "US", Either, "+1 415"),
+        ("+1 646 555 0123", "US", Either, "+1 646"),
+        ("+91 98100 56789", "IN", Mobile, "+91 98100"),
+        ("+91 99100 56789", "IN", Mobile, "+91 99100"),
+        ("+91 70000 56789", "IN", Mobile, "+91 70000"),
+        ("+91 81000 56789", "IN", Mobile, "+91 81000"),
+        ("+55 11 96123 4567", "BR", Mobile, "+55 11"),
+        ("+55 21 96123 4567", "BR", Mobile, "+55 21"),
+        ("+55 31 96123 4567", "BR", Mobile, "+55 31"),
+        ("+49 1512 3456789", "DE", Mobile, "+49 1512"),
+        ("+49 160 23456789", "DE", Mobile, "+49 160"),
+        ("+49 170 23456789", "DE", Mobile, "+49 170"),
+        ("+49 176 23456789", "DE", Mobile, "+49 176"),
+        ("+44 7400 123456", "GB", Mobile, "+44 7400"),
+        ("+44 7507 123456", "GB", Mobile, "+44 7507"),
+        ("+44 7700 123456", "GB", Mobile, "+44 7700"),
+        ("+44 7911 234567", "GB", Mobile, "+44 7911"),
+        ("+81 70 1234 5678", "JP", Mobile, "+81 70"),
+        ("+81 80 1234 5678", "JP", Mobile, "+81 80"),
+        ("+81 90 1234 5678", "JP", Mobile, "+81 90"),
+        ("+82 10 2000 0000", "KR", Mobile, "+82 10"),
+        ("+33 6 12 34 56 78", "FR", Mobile, "+33 6"),
+        ("+33 7 55 50 12 34", "FR", Mobile, "+33 7"),
+        ("+62 812 345 678", "ID", Mobile, "+62 812"),
+        ("+62 813 345 678", "ID", Mobile, "+62 813"),
+        ("+62 857 345 678", "ID", Mobile, "+62 857"),
+        ("+62 878 345 678", "ID", Mobile, "+62 878"),
+        ("+7 903 345 67 89", "RU", Mobile, "+7 903"),
+        ("+7 912 345 67 89", "RU", Mobile, "+7 912"),
+        ("+7 916 345 67 89", "RU", Mobile, "+7 916"),
+        ("+7 926 345 67 89", "RU", Mobile, "+7 926"),
+        ("+90 532 234 5678", "TR", Mobile, "+90 532"),
+        ("+90 542 234 5678", "TR", Mobile, "+90 542"),
+        ("+90 555 234 5678", "TR", Mobile, "+90 555"),
+        ("+84 90 234 56 78", "VN", Mobile, "+84 902"),
+        ("+84 91 234 56 78", "VN", Mobile, "+84 912"),
+        ("+84 97 234 56 78", "VN", Mobile, "+84 972"),
+        ("+84 98 234 56 78", "VN", Mobile, "+84 982"),
+        ("+52 33 2123 4567", "MX", Either, "+52 33"),
+        ("+52 55 2123 4567", "MX", Either, "+52 55"),
+        ("+52 81 2123 4567", "MX", Either, "+52 81"),
+        ("+234 803 123 4567", "NG", Mobile, "+234 803"),
+        ("+234 805 123 4567", "NG", Mobile, "+234 805"),
+        ("+234 806 123 4567", "NG", Mobile, "+234 806"),
+        ("+234 813 123 4567", "NG", Mobile, "+234 813"),
+        ("+20 10 0123 4567", "EG", Mobile, "+20 10"),
+        ("+20 11 0123 4567", "EG", Mobile, "+20 11"),
+        ("+20 12 0123 4567", "EG", Mobile, "+20 12"),
+        // pumping: premium rate and shared cost
+        ("+44 909 012 3456", "GB", Premium, "+44 909"),
+        ("+44 871 012 3456", "GB", Premium, "+44 871"),
+        ("+44 843 012 3456", "GB", Premium, "+44 843"),
+        ("+33 899 345 678", "FR", Premium, "+33 899"),
+        ("+33 819 345 678", "FR", Premium, "+33 819"),
+        ("+43 900 123456", "AT", Premium, "+43 900"),
+        ("+43 930 123456", "AT", Premium, "+43 930"),
+        ("+370 900 34567", "LT", Premium, "+370 900"),
+        ("+371 90 234567", "LV", Premium, "+371 90"),
+        ("+381 900 234567", "RS", Premium, "+381 900"),
+        ("+420 906 123 456", "CZ", Premium, "+420 906"),
+        ("+421 976 123 456", "SK", Premium, "+421 976"),
+        ("+420 810 123 456", "CZ", Shared, "+420 810"),
+        ("+421 850 123 456", "SK", Shared, "+421 850"),
+        // pumping and farms: mobile ranges (illustrative)
+        ("+358 41 234 5678", "FI", Mobile, "+358 41"),
+        ("+358 44 234 5678", "FI", Mobile, "+358 44"),
+        ("+996 500 123 456", "KG", Mobile, "+996 500"),
+        ("+996 700 123 456", "KG", Mobile, "+996 700"),
+        ("+992 00 712 3456", "TJ", Mobile, "+992 00"),
+        ("+992 55 712 3456", "TJ", Mobile, "+992 55"),
+        ("+998 33 234 5678", "UZ", Mobile, "+998 33"),
+        ("+998 88 234 5678", "UZ", Mobile, "+998 88"),
+        ("+994 60 123 4567", "AZ", Mobile, "+994 60"),
+        ("+994 99 123 4567", "AZ", Mobile, "+994 99"),
+        ("+94 74 234 5678", "LK", Mobile, "+94 74"),
+        ("+94 76 234 5678", "LK", Mobile, "+94 76"),
+        ("+63 895 123 4567", "PH", Mobile, "+63 895"),
+        ("+63 896 123 4567", "PH", Mobile, "+63 896"),
+        ("+62 831 345 678", "ID", Mobile, "+62 831"),
+        ("+62 838 345 678", "ID", Mobile, "+62 838"),
+        ("+7 747 000 9998", "KZ", Mobile, "+7 747"),
+        ("+7 771 000 9998", "KZ", Mobile, "+7 771"),
+    ];
+    let mut wrong = Vec::new();
+    for (typed, region_code, kind, range) in cases {
+        let n = phone::parse(typed, None).unwrap_or_else(|e| panic!("{typed:?}: {e}"));
+        let got = (n.region().map(|r| r.to_string()), n.number_type(), n.range().to_string());
+        if got != (Some(region_code.to_string()), *kind, range.to_string()) {
+            wrong.push(format!("{typed:?}: {got:?} (ndc {:?})", n.destination_code()));
+        }
+    }
+    assert!(wrong.is_empty(), "{}", wrong.join("\n"));
+}

@@ -116,16 +116,30 @@ pub(super) fn is_separator(c: char) -> bool {
 /// it (case-insensitively, the leftmost start that reaches the end): where it starts (a byte
 /// offset) and its digits in ASCII.
 fn extension(text: &str) -> Option<(usize, String)> {
-    let chars: Vec<char> = text.chars().flat_map(char::to_lowercase).collect();
-    if chars.len() != text.chars().count() {
-        return None; // a letter that lower-cases to several characters: not an extension label
+    // every form has a label, `#`, `;`, `,` or `~`: a number of digits, plus signs and other
+    // separators has none (most inputs: no allocation, no search)
+    let plain = |c: char| digit(c).is_some() || is_plus(c) || (is_separator(c) && c != '~');
+    if text.chars().all(plain) {
+        return None;
     }
+    let chars: Vec<char> = text.chars().map(fold_case).collect();
     let offsets: Vec<usize> = text.char_indices().map(|(i, _)| i).collect();
     (0..chars.len()).find_map(|start| {
         let rest = chars.get(start..)?;
         let digits = EXTENSION_FORMS.iter().find_map(|form| form(rest))?;
         Some((*offsets.get(start)?, digits))
     })
+}
+
+/// Lower case for the letters extension labels are made of (Latin, Latin-1, Cyrillic, full
+/// width), as Java's case-insensitive Unicode matching compares them. (`char::to_lowercase`
+/// would link Unicode's whole case table into the Worker for these few letters.)
+fn fold_case(c: char) -> char {
+    let lower = match u32::from(c) {
+        0x41..=0x5A | 0xC0..=0xDE | 0x410..=0x42F | 0xFF21..=0xFF3A if c != '\u{D7}' => u32::from(c) + 0x20,
+        _ => return c,
+    };
+    char::from_u32(lower).unwrap_or(c)
 }
 
 type Form = fn(&[char]) -> Option<String>;

@@ -87,7 +87,7 @@ impl Region {
 
     /// Every region the metadata knows, in alphabetical order.
     pub fn all() -> impl Iterator<Item = Region> {
-        metadata::regions().iter().filter_map(|m| Region::new(m.id))
+        metadata::regions().iter().filter_map(|m| m.region()).filter_map(Region::new)
     }
 }
 

@@ -74,11 +74,11 @@ pub fn parse_with(input: &str, options: &ParseOptions) -> Result<PhoneNumber, Ph
     }
     // isValidNumber: the region by leading digits (or a valid type), then a type there.
     let entry = metadata::entry_for_number(code, &national);
-    let number_type = match entry.and_then(|m| metadata::number_type(&national, m)) {
+    let number_type = match entry.and_then(|(_, t)| t) {
         Some(t) => t,
         None => unknown_type(code, &national, options.accept_possible)?,
     };
-    let region = entry.and_then(|m| Region::new(m.id));
+    let region = entry.and_then(|(m, _)| m.region()).and_then(Region::new);
     let ndc = destination_code_len(code, &national, number_type);
     let (wanted, range_source) = match ndc {
         0 => (usize::from(options.range_fallback_digits), RangeSource::LeadingDigits),
@@ -147,7 +147,7 @@ fn extract_code(digits: &str, plus: bool, home: Option<&Meta>) -> Result<Option<
     let international = if plus {
         Some(digits)
     } else {
-        let idd = home.map_or("00", |m| m.idd);
+        let idd = home.map_or("00", |m| m.idd.get());
         strip_idd(idd, digits)
     };
     if let Some(rest) = international {
@@ -187,7 +187,7 @@ fn strip_idd<'d>(idd: &str, digits: &'d str) -> Option<&'d str> {
 /// `maybeStripNationalPrefixAndCarrierCode`: the national (trunk) prefix and any carrier code
 /// removed, or transformed where the metadata has a rule, if the number stays viable.
 fn strip_national_prefix(number: &mut String, meta: &Meta) {
-    let prefix = meta.national_prefix_for_parsing;
+    let prefix = meta.national_prefix_for_parsing.get();
     if number.is_empty() || prefix.is_empty() {
         return;
     }
@@ -197,11 +197,12 @@ fn strip_national_prefix(number: &mut String, meta: &Meta) {
     let viable = meta.general.matches_pattern(number);
     let rest = number.get(m.end..).unwrap_or_default();
     let last_group = m.group(pattern::group_count(prefix));
-    let replacement = if meta.transform.is_empty() || last_group.is_none() {
+    let transform = meta.transform.get();
+    let replacement = if transform.is_empty() || last_group.is_none() {
         rest.to_string()
     } else {
         let mut out = String::with_capacity(number.len() + 4);
-        pattern::expand(meta.transform, number, &m, &mut out);
+        pattern::expand(transform, number, &m, &mut out);
         out.push_str(rest);
         out
     };
@@ -217,20 +218,16 @@ fn destination_code_len(code: u16, national: &str, number_type: NumberType) -> u
     let Some(main) = metadata::main_for_code(code) else {
         return 0;
     };
-    let chosen = main.formats.iter().find_map(|f| {
-        let leads = f.leading.is_empty() || pattern::prefix_match(f.leading, national.as_bytes()).is_some();
-        leads.then(|| pattern::full_captures(f.pattern, national.as_bytes())).flatten().map(|c| (f, c))
+    // chooseFormattingPatternForNumber: the first format whose leading digits and pattern match
+    let groups = main.formats().iter().find_map(|f| {
+        let leading = f.leading.get();
+        let leads = leading.is_empty() || pattern::prefix_match(leading, national.as_bytes()).is_some();
+        leads.then(|| f.split(national.len())).flatten()
     });
-    let Some((format, caps)) = chosen else {
-        return 0;
-    };
-    let mut formatted = String::with_capacity(national.len() + 6);
-    pattern::expand(format.format, national, &caps, &mut formatted);
-    let mut groups = formatted.split(|c: char| !c.is_ascii_digit()).filter(|g| !g.is_empty());
-    match (groups.next(), groups.next()) {
-        (Some(first), Some(second)) => {
+    match groups {
+        Some([first, second, ..]) if second > 0 => {
             let token = super::data::MOBILE_TOKENS.iter().any(|(c, _)| *c == code);
-            if number_type == NumberType::Mobile && token { first.len() + second.len() } else { first.len() }
+            if number_type == NumberType::Mobile && token { first + second } else { first }
         }
         _ => 0,
     }

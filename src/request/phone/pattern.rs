@@ -4,10 +4,12 @@
 //!
 //! It walks the pattern text itself, backtracking like Java's engine (libphonenumber's
 //! reference): alternatives in order, quantifiers greedy, so a prefix match ends where Java's
-//! `lookingAt` ends and captures what it captures. Nothing is compiled per isolate and nothing
-//! is allocated: a check costs one pass over the pattern's text for the branches the digits
-//! select. A step budget bounds the work on any input ([`STEPS`]); an exhausted budget is a
-//! non-match, and the tests check that no number of the metadata comes near it.
+//! `lookingAt` ends and captures what it captures. Nothing is compiled: the first time an
+//! isolate uses a pattern of the table, one pass over its text records where each group and
+//! branch ends ([`Jumps`], kept for the isolate's life), so a match skips a failed branch in
+//! one step instead of scanning it; a pattern outside the table is scanned as it goes. A step
+//! budget bounds the work on any input ([`STEPS`]); an exhausted budget is a non-match, and the
+//! tests check that no number of the metadata comes near it.
 
 /// Capturing groups a pattern may have (the metadata's most is 5, in number formats).
 const MAX_GROUPS: usize = 8;
@@ -15,6 +17,84 @@ const MAX_GROUPS: usize = 8;
 /// Backtracking steps one match may take. The longest pattern walks a few hundred steps for a
 /// number of its region; the budget only stops inputs built to make it backtrack.
 pub(super) const STEPS: u32 = 20_000;
+
+/// Where each atom and each branch of a pattern ends (byte positions; 0 where none starts).
+pub(super) struct Jumps {
+    atom_end: Box<[u32]>,
+    branch_end: Box<[u32]>,
+}
+
+impl Jumps {
+    /// One pass over `pattern`: a stack of open groups and their current branch.
+    pub(super) fn of(pattern: &str) -> Jumps {
+        let p = pattern.as_bytes();
+        let n = p.len();
+        let at = |k: usize| u32::try_from(k).unwrap_or(u32::MAX);
+        let mut atom_end = vec![0u32; n + 1];
+        let mut branch_end = vec![0u32; n + 1];
+        // (the group's `(`, or None for the pattern; where its current branch starts)
+        let mut open: Vec<(Option<usize>, usize)> = vec![(None, 0)];
+        let mut k = 0;
+        while let Some(c) = p.get(k) {
+            match c {
+                b'(' => {
+                    let start = if p.get(k + 1) == Some(&b'?') { k + 3 } else { k + 1 };
+                    open.push((Some(k), start));
+                    k = start;
+                    continue;
+                }
+                b'|' => {
+                    if let Some(top) = open.last_mut() {
+                        if let Some(e) = branch_end.get_mut(top.1) {
+                            *e = at(k);
+                        }
+                        top.1 = k + 1;
+                    }
+                }
+                b')' => {
+                    if let Some((group, start)) = open.pop().filter(|(g, _)| g.is_some()) {
+                        if let Some(e) = branch_end.get_mut(start) {
+                            *e = at(k);
+                        }
+                        if let Some(e) = group.and_then(|g| atom_end.get_mut(g)) {
+                            *e = at(k + 1);
+                        }
+                    }
+                }
+                b'[' => {
+                    let close =
+                        p.get(k..).and_then(|r| r.iter().position(|c| *c == b']')).map_or(n, |c| k + c);
+                    if let Some(e) = atom_end.get_mut(k) {
+                        *e = at(close + 1);
+                    }
+                    k = close;
+                }
+                b'\\' => {
+                    if let Some(e) = atom_end.get_mut(k) {
+                        *e = at(k + 2);
+                    }
+                    k += 1;
+                }
+                _ => {
+                    if let Some(e) = atom_end.get_mut(k) {
+                        *e = at(k + 1);
+                    }
+                }
+            }
+            k += 1;
+        }
+        // groups left open by a malformed pattern end with it
+        while let Some((group, start)) = open.pop() {
+            if let Some(e) = branch_end.get_mut(start) {
+                *e = at(n);
+            }
+            if let Some(e) = group.and_then(|g| atom_end.get_mut(g)) {
+                *e = at(n);
+            }
+        }
+        Jumps { atom_end: atom_end.into(), branch_end: branch_end.into() }
+    }
+}
 
 /// A successful match: where it ends and what its groups captured (input byte ranges).
 #[derive(Clone, Copy, Debug)]
@@ -57,6 +137,15 @@ pub(super) fn prefix_match(pattern: &str, input: &[u8]) -> Option<Captures> {
     matched.then_some(Captures { end, groups: run.groups })
 }
 
+/// Steps a full match takes (the tests check every pattern stays far from [`STEPS`]).
+#[cfg(test)]
+pub(super) fn steps_for_full_match(pattern: &str, input: &[u8]) -> u32 {
+    let mut run = Run::new(pattern, input);
+    let len = input.len();
+    run.alternation(0, 0, &mut |_, j| j == len);
+    STEPS - run.steps
+}
+
 /// How many capturing groups `pattern` has (Java's `groupCount()`).
 pub(super) fn group_count(pattern: &str) -> usize {
     let p = pattern.as_bytes();
@@ -87,6 +176,7 @@ pub(super) fn expand(template: &str, input: &str, caps: &Captures, out: &mut Str
 struct Run<'a> {
     pat: &'a [u8],
     input: &'a [u8],
+    jumps: Option<&'static Jumps>,
     steps: u32,
     groups: [Option<(usize, usize)>; MAX_GROUPS],
 }
@@ -95,7 +185,8 @@ type Next<'n, 'a> = &'n mut dyn FnMut(&mut Run<'a>, usize) -> bool;
 
 impl<'a> Run<'a> {
     fn new(pattern: &'a str, input: &'a [u8]) -> Run<'a> {
-        Run { pat: pattern.as_bytes(), input, steps: STEPS, groups: [None; MAX_GROUPS] }
+        let jumps = super::metadata::jumps(pattern);
+        Run { pat: pattern.as_bytes(), input, jumps, steps: STEPS, groups: [None; MAX_GROUPS] }
     }
 
     /// The alternatives starting at `p` (a group's or the pattern's first branch), in order.
@@ -213,6 +304,9 @@ impl<'a> Run<'a> {
 
     /// Where the atom starting at `p` ends.
     fn atom_end(&self, p: usize) -> usize {
+        if let Some(end) = self.jumps.and_then(|j| j.atom_end.get(p)).filter(|e| **e > 0) {
+            return *end as usize;
+        }
         match self.pat.get(p) {
             Some(b'(') => {
                 let mut depth = 0usize;
@@ -243,6 +337,9 @@ impl<'a> Run<'a> {
 
     /// Where the branch starting at `p` ends: its `|`, its group's `)`, or the pattern's end.
     fn branch_end(&self, p: usize) -> usize {
+        if let Some(end) = self.jumps.and_then(|j| j.branch_end.get(p)).filter(|e| **e > 0) {
+            return *end as usize;
+        }
         let mut q = p;
         while let Some(c) = self.pat.get(q) {
             match c {
@@ -334,6 +431,34 @@ mod tests {
             }
         }
         assert!(!full_match("1{3,2}", b"111"));
+    }
+
+    /// The jump table says what scanning finds, for every atom and branch start.
+    #[test]
+    fn jumps_agree_with_scanning() {
+        for p in [
+            "[2-9]\\d{9}|3\\d{6}",
+            "(?:1|6\\d)\\d{7}|[135-9]\\d{5}",
+            "0?(?:(11|2(?:2(?:02?|[13])|3))?15)?",
+            "((1)|(2(3|4)))5|6",
+            "(",
+            "1)|(2",
+        ] {
+            let j = Jumps::of(p);
+            let run =
+                Run { pat: p.as_bytes(), input: b"", jumps: None, steps: STEPS, groups: [None; MAX_GROUPS] };
+            let b = p.as_bytes();
+            for k in 0..b.len() {
+                if j.atom_end[k] > 0 {
+                    assert_eq!(j.atom_end[k] as usize, run.atom_end(k), "{p} atom at {k}");
+                }
+                let starts_branch =
+                    k == 0 || matches!(b[k - 1], b'(' | b'|') || (k >= 3 && &b[k - 3..k] == b"(?:");
+                if starts_branch && j.branch_end[k] > 0 {
+                    assert_eq!(j.branch_end[k] as usize, run.branch_end(k), "{p} branch at {k}");
+                }
+            }
+        }
     }
 
     #[test]

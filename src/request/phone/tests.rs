@@ -1,4 +1,5 @@
 use super::metadata::{self, Meta};
+use super::pattern;
 use super::*;
 
 fn region(code: &str) -> Region {
@@ -59,13 +60,14 @@ fn calling_codes_are_prefix_free_and_every_entry_is_reachable() {
     assert!(
         !is_calling_code("379") && !is_calling_code("086") && !is_calling_code("") && !is_calling_code("1a")
     );
-    for m in metadata::regions() {
-        let r = region(m.id);
-        assert_eq!(r.calling_code(), m.code);
+    for m in super::data::METADATA.iter() {
+        if let Some(id) = m.region() {
+            assert_eq!(region(id).calling_code(), m.code);
+        }
         assert!(
             metadata::for_code(m.code).any(|e| std::ptr::eq(e, m)),
-            "{} unreachable from +{}",
-            m.id,
+            "{:?} unreachable from +{}",
+            m.region(),
             m.code
         );
     }
@@ -119,19 +121,19 @@ fn every_pattern_is_in_the_supported_subset() {
     }
     let all = |m: &Meta| {
         let mut v = vec![m.idd, m.national_prefix_for_parsing, m.leading_digits, m.general.pattern];
-        v.extend(m.fixed_line.iter().chain(m.mobile.iter()).map(|d| d.pattern));
-        v.extend(m.others.iter().map(|(_, d)| d.pattern));
-        v.extend(m.formats.iter().flat_map(|f| [f.pattern, f.leading]));
+        v.extend(m.descs().iter().map(|d| d.pattern));
+        v.extend(m.formats().iter().map(|f| f.leading));
         v
     };
     let mut count = 0;
     for m in super::data::METADATA.iter() {
         for p in all(m) {
-            check(p, m.id);
+            assert!(p.in_bounds(), "{:?}: a piece past the text", m.region());
+            check(p.get(), m.region().unwrap_or("non-geographic"));
             count += 1;
         }
     }
-    assert!(count > 3000, "{count} patterns");
+    assert!(count > 2500, "{count} patterns");
 }
 
 /// Typed, default region, E.164, region, type, range.
@@ -242,4 +244,70 @@ fn regions_and_types_by_name() {
         (region("GB"), NumberType::PremiumRate)
     );
     assert!(serde_json::from_str::<Region>(r#""QQ""#).is_err());
+}
+
+/// A format's group lengths, computed from its (min, max) list, are what a backtracking regex
+/// engine captures with the pattern those groups spell, for every length a number can have.
+#[test]
+fn format_groups_split_like_the_pattern_they_spell() {
+    let mut checked = 0;
+    for f in super::data::FORMATS.iter() {
+        let spelled: String = f
+            .groups
+            .iter()
+            .take_while(|g| g.1 > 0)
+            .map(|(lo, hi)| if lo == hi { format!("(\\d{{{lo}}})") } else { format!("(\\d{{{lo},{hi}}})") })
+            .collect();
+        for len in 1..=17 {
+            let digits = "1".repeat(len);
+            let by_regex = pattern::full_captures(&spelled, digits.as_bytes()).map(|c| {
+                let mut out = [0; 5];
+                for (i, o) in out.iter_mut().enumerate() {
+                    *o = c.group(i + 1).map_or(0, |(a, b)| b - a);
+                }
+                out
+            });
+            assert_eq!(f.split(len), by_regex, "{spelled} on {len} digits");
+            checked += 1;
+        }
+    }
+    assert!(checked > 3000);
+}
+
+/// No pattern comes near the matcher's step budget on the numbers it reads: every example
+/// number against every pattern of the entries sharing its calling code, and every pattern
+/// against 17 repeated digits and a 17-digit count (the longest numbers, the most branches).
+#[test]
+fn matching_stays_far_below_the_step_budget() {
+    let examples = include_str!("../../../tests/data/phone/examples.tsv");
+    let patterns = |m: &'static Meta| {
+        let mut v = vec![m.general.pattern.get()];
+        v.extend(m.descs().iter().map(|d| d.pattern.get()));
+        v
+    };
+    let mut worst = (0, String::new());
+    let mut check = |p: &str, input: &str| {
+        let steps = pattern::steps_for_full_match(p, input.as_bytes());
+        if steps > worst.0 {
+            worst = (steps, format!("{p} on {input}"));
+        }
+    };
+    for line in examples.lines().filter(|l| !l.starts_with('#')) {
+        let cols: Vec<&str> = line.split('\t').collect();
+        for m in metadata::for_code(cols[1].parse().unwrap()) {
+            for p in patterns(m) {
+                check(p, cols[3]);
+            }
+        }
+    }
+    let long: Vec<String> =
+        (0..10).map(|d| d.to_string().repeat(17)).chain(["12345678901234567".into()]).collect();
+    for m in super::data::METADATA.iter() {
+        for p in patterns(m) {
+            for input in &long {
+                check(p, input);
+            }
+        }
+    }
+    assert!(worst.0 < pattern::STEPS / 10, "{} steps: {}", worst.0, worst.1);
 }
