@@ -178,7 +178,7 @@ const signup = { method: 'POST', path: '/signup', headers, body: 'email=new%40ex
 const { 'Content-Type': _, ...getHeaders } = headers;
 const challengeGet = { method: 'GET', path: `/__gate/challenge?route=${encodeURIComponent('/signup')}`, headers: getHeaders };
 
-// ---- object calls: the gate's own counters (README § Stats, § Attack mode at scale) ----
+// ---- object calls: the gate's own counters (docs/operating.md § Stats, docs/attack-mode.md § Attack mode at scale) ----
 
 /** `health.calls` fields that are Durable Object calls; `decisions` are snapshot reads. */
 const CALL_FIELDS = ['request_path', 'background', 'stats', 'panic', 'spend'];

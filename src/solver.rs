@@ -37,15 +37,29 @@ pub struct Solver {
     exhausted: bool,
 }
 
+/// A top-up token's difficulty and `k` (layout in `protocol::topup`), read without the full
+/// decoder: the solver only needs these two bytes, and the module stays small.
+fn top_up_terms(token: &[u8]) -> Option<(u8, u8)> {
+    use crate::protocol::topup;
+    let route_len = usize::from(*token.get(71)?);
+    let whole = token.len() >= topup::MIN_LEN && token.len() == 72 + route_len + 32 && route_len > 0;
+    if token.first() != Some(&topup::KIND) || !whole {
+        return None;
+    }
+    Some((*token.get(53)?, *token.get(54)?))
+}
+
 #[wasm_bindgen]
 impl Solver {
-    /// Reads the token (raw bytes, not base64) and computes the seed with the client signals.
+    /// Reads the token (raw bytes, not base64: a challenge's or a top-up's) and computes the
+    /// seed with the client signals.
     /// An unreadable token gives a solver with `valid() == false` and `k() == 0`.
     #[wasm_bindgen(constructor)]
     pub fn new(token: &[u8], signals: &[u8]) -> Solver {
+        // a challenge token, or a top-up of one (same seed and sub-puzzles)
         let (difficulty, k) = match challenge::decode(token) {
             Ok(d) => (d.challenge.difficulty, d.challenge.k),
-            Err(_) => (0, 0),
+            Err(_) => top_up_terms(token).unwrap_or((0, 0)),
         };
         Solver {
             // the compact SHA-256 keeps the module small; tests pin it to `pow::seed`

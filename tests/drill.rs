@@ -7,19 +7,13 @@ use gate::drill::engine::{self, Defence};
 use gate::drill::{self, compare, scenario};
 mod common;
 
-use common::fixtures::{assert_errors, toml_files};
+use common::fixtures::{assert_bad_fixtures, toml_files};
 use std::fs;
 use std::path::Path;
 
 #[test]
 fn bad_scenarios_report_every_problem_with_its_place() {
-    let bad = toml_files("tests/data/drills/bad");
-    assert!(bad.len() >= 4);
-    for f in bad {
-        let errors = scenario::load(&fs::read_to_string(&f).unwrap()).expect_err(&f.display().to_string());
-        let got: Vec<String> = errors.0.iter().map(ToString::to_string).collect();
-        assert_errors(&f, &got);
-    }
+    assert_bad_fixtures("tests/data/drills/bad", 4, |text| scenario::load(text).err().map(|e| e.0));
 }
 
 #[test]

@@ -1,4 +1,4 @@
-//! Path spellings (README § Which requests are protected): for generated mutations of the
+//! Path spellings (docs/protocol.md § Which requests are protected): for generated mutations of the
 //! protected and pass-through routes, a request the gate lets through as unprotected never
 //! reads as a protected route on any origin. The origin is modelled here independently of the
 //! gate's matcher, as the most permissive server there is: it decodes percent-escapes (and
@@ -228,72 +228,41 @@ const PREFIXES: &[&str] = &[
 const INSERTS: &[&str] =
     &["/", ";x=1", "./", "../", "%2f", "%2e/", "x/../", ";/", "%00", " ", "%20", "%09", "\\"];
 
+/// `chars` with the one at `i` (modulo the length) replaced by `respell(c)`.
+fn respell_one(chars: &[char], i: usize, respell: impl Fn(char) -> String) -> String {
+    let i = i % chars.len().max(1);
+    chars.iter().enumerate().map(|(j, c)| if j == i { respell(*c) } else { c.to_string() }).collect()
+}
+
 fn apply(base: &str, ops: &[Op]) -> String {
     let mut path = base.to_string();
     for op in ops {
         let chars: Vec<char> = path.chars().collect();
-        let n = chars.len().max(1);
         path = match op {
-            Op::Encode(i, upper, twice) => {
-                let i = i % n;
-                chars
-                    .iter()
-                    .enumerate()
-                    .map(|(j, c)| {
-                        if j != i {
-                            return c.to_string();
-                        }
-                        let mut buf = [0u8; 4];
-                        let enc: String = c
-                            .encode_utf8(&mut buf)
-                            .bytes()
-                            .map(|b| if *upper { format!("%{b:02X}") } else { format!("%{b:02x}") })
-                            .collect();
-                        if *twice { enc.replace('%', "%25") } else { enc }
-                    })
-                    .collect()
-            }
-            Op::Case(i) => {
-                let i = i % n;
-                chars
-                    .iter()
-                    .enumerate()
-                    .map(|(j, c)| {
-                        if j == i {
-                            if c.is_ascii_lowercase() {
-                                c.to_ascii_uppercase()
-                            } else {
-                                c.to_ascii_lowercase()
-                            }
-                        } else {
-                            *c
-                        }
-                    })
-                    .collect()
-            }
-            Op::LookAlike(i) => {
-                let i = i % n;
-                chars
-                    .iter()
-                    .enumerate()
-                    .map(|(j, c)| {
-                        if j != i {
-                            return c.to_string();
-                        }
-                        match c {
-                            's' => "%C5%BF".to_string(),
-                            'i' => "%C4%B1".to_string(),
-                            'k' => "%E2%84%AA".to_string(),
-                            c if c.is_ascii_alphabetic() => {
-                                let wide = char::from_u32(*c as u32 + 0xFEE0).unwrap();
-                                let mut buf = [0u8; 4];
-                                wide.encode_utf8(&mut buf).bytes().map(|b| format!("%{b:02X}")).collect()
-                            }
-                            c => c.to_string(),
-                        }
-                    })
-                    .collect()
-            }
+            Op::Encode(i, upper, twice) => respell_one(&chars, *i, |c| {
+                let mut buf = [0u8; 4];
+                let enc: String = c
+                    .encode_utf8(&mut buf)
+                    .bytes()
+                    .map(|b| if *upper { format!("%{b:02X}") } else { format!("%{b:02x}") })
+                    .collect();
+                if *twice { enc.replace('%', "%25") } else { enc }
+            }),
+            Op::Case(i) => respell_one(&chars, *i, |c| {
+                if c.is_ascii_lowercase() { c.to_ascii_uppercase() } else { c.to_ascii_lowercase() }
+                    .to_string()
+            }),
+            Op::LookAlike(i) => respell_one(&chars, *i, |c| match c {
+                's' => "%C5%BF".to_string(),
+                'i' => "%C4%B1".to_string(),
+                'k' => "%E2%84%AA".to_string(),
+                c if c.is_ascii_alphabetic() => {
+                    let wide = char::from_u32(c as u32 + 0xFEE0).unwrap();
+                    let mut buf = [0u8; 4];
+                    wide.encode_utf8(&mut buf).bytes().map(|b| format!("%{b:02X}")).collect()
+                }
+                c => c.to_string(),
+            }),
             Op::Suffix(k) => format!("{path}{}", SUFFIXES[k % SUFFIXES.len()]),
             Op::Prefix(k) => format!("{}{path}", PREFIXES[k % PREFIXES.len()]),
             Op::Insert(i, k) => {

@@ -5,7 +5,7 @@
 
 mod common;
 
-use common::fixtures::{assert_errors, toml_files};
+use common::fixtures::{assert_bad_fixtures, toml_files};
 use std::fs;
 
 #[test]
@@ -21,12 +21,5 @@ fn good_policies_load() {
 
 #[test]
 fn bad_policies_report_every_problem_with_its_place() {
-    let bad = toml_files("tests/data/policy/bad");
-    assert!(bad.len() >= 4);
-    for f in bad {
-        let errors =
-            gate::policy::load(&fs::read_to_string(&f).unwrap()).expect_err(&f.display().to_string());
-        let got: Vec<String> = errors.0.iter().map(ToString::to_string).collect();
-        assert_errors(&f, &got);
-    }
+    assert_bad_fixtures("tests/data/policy/bad", 4, |text| gate::policy::load(text).err().map(|e| e.0));
 }

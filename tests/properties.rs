@@ -26,6 +26,7 @@ fn expect(keys: &KeyRing) -> Expectation<'_> {
         skew: 30,
         route: Some("/signup"),
         binding: Some(Binding([1; 16])),
+        order: 0,
     }
 }
 
@@ -103,11 +104,11 @@ proptest! {
         let keys = ring();
         let mut bytes = bytes;
         if kind_byte && let Some(b) = bytes.first_mut() {
-            *b = gate::pipeline::nojs::KIND; // get past the kind check to the layout and signature
+            *b = gate::protocol::wait_token::KIND; // get past the kind check to the layout and signature
         }
         let token = URL_SAFE_NO_PAD.encode(&bytes);
         for t in [token.as_str(), raw.as_str()] {
-            let got = gate::pipeline::nojs::verify(t, &keys, UnixTime::from_secs(now), 30, "/signup", Binding([1; 16]));
+            let got = gate::protocol::wait_token::verify(t, &keys, UnixTime::from_secs(now), 30, "/signup", Binding([1; 16]));
             prop_assert!(got.is_err(), "arbitrary input verified as a wait token");
         }
     }
@@ -120,7 +121,7 @@ proptest! {
         let kind = BodyKind::of(Some(&ct));
         let read = gate::request::form::Fields::parse(&kind, &body).unwrap_or_default();
         let _ = gate::pipeline::nojs::fields(&read);
-        let _ = gate::pipeline::nojs::without_field(&kind, &body, &read, gate::pipeline::nojs::FIELD);
+        let _ = gate::pipeline::nojs::without_field(&kind, &body, &read, gate::protocol::wait_token::FIELD);
     }
 
     /// Removing the wait token from a form leaves exactly the other fields, byte for byte
@@ -130,7 +131,8 @@ proptest! {
         fields in proptest::collection::vec(("(gate-wait|email|name|note)", "[a-zA-Z0-9 @.\r\n]{0,12}"), 0..6),
         multipart in any::<bool>(),
     ) {
-        use gate::pipeline::nojs::{self, FIELD};
+        use gate::pipeline::nojs;
+        use gate::protocol::wait_token::FIELD;
         use gate::request::form::Fields;
         let boundary = "----B0undary";
         let (kind, body) = if multipart {

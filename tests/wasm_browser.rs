@@ -11,4 +11,4 @@ use wasm_bindgen_test::{wasm_bindgen_test, wasm_bindgen_test_configure};
 
 wasm_bindgen_test_configure!(run_in_browser);
 
-wasm_vector_tests!();
+vector_tests!(wasm_bindgen_test);

@@ -10,4 +10,4 @@
 mod common;
 use wasm_bindgen_test::wasm_bindgen_test;
 
-wasm_vector_tests!();
+vector_tests!(wasm_bindgen_test);

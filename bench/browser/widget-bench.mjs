@@ -18,8 +18,7 @@ import { join } from 'node:path';
 import { loadavg } from 'node:os';
 import { serve } from './server.mjs';
 import { measurePeers, peerPayloads, peerRoots } from './peers.mjs';
-import { chromium } from 'playwright-core';
-import { launch, person, CHROMIUM } from '../../tests/e2e/browser.mjs';
+import { launch, person } from '../../tests/e2e/browser.mjs';
 import { startOrigin, startWranglerDev, randomSecret, ROOT } from '../../tests/e2e/harness.mjs';
 
 const args = process.argv.slice(2);
@@ -139,11 +138,7 @@ async function main() {
     }
     // and without a JIT (Chromium --js-flags=--jitless, which also removes WebAssembly): what
     // iOS Lockdown Mode does to JavaScript
-    const jitless = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--disable-background-networking', '--disable-component-update',
-        '--disable-sync', '--no-first-run', '--js-flags=--jitless'],
-    });
+    const jitless = await launch({ automation: true, args: ['--js-flags=--jitless'] });
     let jitlessHps;
     try {
       const p = await jitless.newPage();

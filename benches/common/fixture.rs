@@ -2,7 +2,10 @@
 //! difficulty 17), solved once, so native and Wasm measure exactly the same bytes.
 #![allow(dead_code)] // each benchmark uses part of it
 
-use gate::pipeline::config::defaults;
+#[path = "../../tests/common/chrome.rs"]
+mod chrome;
+
+use gate::config::defaults;
 use gate::protocol::binding::Binding;
 use gate::protocol::challenge::{self, Terms};
 use gate::protocol::key::{Key, KeyRing};
@@ -37,7 +40,14 @@ pub fn solution(difficulty: u8, k: u8) -> String {
 
 /// What the verifier checks the proof against (5 s after issue).
 pub fn expectation(keys: &KeyRing) -> Expectation<'_> {
-    Expectation { keys, now: NOW.plus(5), skew: defaults::SKEW, route: Some(ROUTE), binding: Some(BINDING) }
+    Expectation {
+        keys,
+        now: NOW.plus(5),
+        skew: defaults::SKEW,
+        route: Some(ROUTE),
+        binding: Some(BINDING),
+        order: 0,
+    }
 }
 
 /// The facts of a Chrome 131 form post from a residential network in Berlin.
@@ -49,22 +59,12 @@ pub fn chrome_facts() -> gate::request::facts::RequestFacts {
         query: None,
         scheme: "https".into(),
         host: "example.com".into(),
-        headers: Headers::from_pairs([
-            (
-                "user-agent",
-                "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36",
-            ),
-            ("sec-ch-ua", "\"Google Chrome\";v=\"131\", \"Chromium\";v=\"131\", \"Not_A Brand\";v=\"24\""),
-            ("sec-ch-ua-mobile", "?0"),
-            ("sec-ch-ua-platform", "\"Windows\""),
-            ("accept", "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"),
-            ("sec-fetch-site", "same-origin"),
-            ("sec-fetch-mode", "navigate"),
-            ("sec-fetch-dest", "document"),
-            ("accept-encoding", "gzip, deflate, br, zstd"),
-            ("accept-language", "de-DE,de;q=0.9,en;q=0.8"),
-            ("content-type", "application/x-www-form-urlencoded"),
-        ]),
+        headers: Headers::from_pairs(
+            chrome::WINDOWS
+                .navigation()
+                .into_iter()
+                .chain([("content-type", "application/x-www-form-urlencoded")]),
+        ),
         client_ip: Some("203.0.113.7".into()),
         cf: CfFacts {
             asn: Some(3320),

@@ -10,6 +10,7 @@
 //! It listens on 127.0.0.1 only. `--port 0` picks a free port; the first line on stdout is
 //! `demo-origin listening on http://127.0.0.1:<port>`.
 
+use gate::present::page::escape as escape_html;
 use gate::protocol::key::Key;
 use gate::protocol::time::UnixTime;
 use gate::protocol::verdict;
@@ -18,7 +19,7 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use tiny_http::{Header, Method, Request, Response, Server};
 
-/// The policy the demo pages are served with (README § Content-Security-Policy).
+/// The policy the demo pages are served with (docs/widget.md § Content-Security-Policy).
 const CSP: &str = "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; worker-src 'self'; \
                    connect-src 'self'; style-src 'self'; img-src 'self'; object-src 'none'; \
                    base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
@@ -249,10 +250,6 @@ fn form_value(body: &[u8], name: &str) -> Option<String> {
         .find(|(k, _)| k == name)
         .map(|(_, v)| v.into_owned())
         .or_else(|| serde_json::from_slice::<Value>(body).ok()?.get(name)?.as_str().map(str::to_string))
-}
-
-fn escape_html(s: &str) -> String {
-    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
 }
 
 fn html(status: u16, body: &str) -> Response<std::io::Cursor<Vec<u8>>> {

@@ -7,7 +7,7 @@
 //! gate policy check policy/gate.toml    # every problem, with its place
 //! gate policy json policy/gate.toml     # the policy as the Worker's POLICY var reads it
 //! gate replay policy/new.toml decisions.jsonl   # what a policy change would have done
-//! gate drill drills/january-2025.toml --compare  # an attack drill (README § Attack drill)
+//! gate drill drills/january-2025.toml --compare  # an attack drill (docs/drill.md)
 //! ```
 
 use clap::{Parser, Subcommand};
@@ -109,7 +109,7 @@ enum Command {
         all: bool,
     },
     /// Play an attack scenario in virtual time through the gate's core and report what
-    /// happened to people and to bots (README § Attack drill).
+    /// happened to people and to bots (docs/drill.md).
     Drill(DrillArgs),
 }
 
@@ -314,14 +314,14 @@ fn replay(
     }
     let (mut read, mut replayed, mut changed) = (0usize, 0usize, 0usize);
     let mut transitions: BTreeMap<(String, String), usize> = BTreeMap::new();
-    for value in gate::pipeline::replay::decision_lines(&input) {
+    for value in gate::decision_log::replay::decision_lines(&input) {
         read += 1;
-        let Some(r) = gate::pipeline::replay::replay(&policy, &value) else { continue };
+        let Some(r) = gate::decision_log::replay::replay(&policy, &value) else { continue };
         replayed += 1;
-        let after = r.after_text();
+        let after = r.after.outcome.to_string();
         if r.changed() {
             changed += 1;
-            *transitions.entry((r.before.clone(), after.clone())).or_default() += 1;
+            *transitions.entry((r.before.to_string(), after.clone())).or_default() += 1;
         }
         if r.changed() || all {
             println!("{}: {} -> {after} ({})", r.request, r.before, r.after.why);

@@ -3,7 +3,9 @@
 
 use crate::pow::{self, Step};
 use crate::protocol::challenge::{self, ChallengeJson};
+use crate::protocol::solution::TopUpPart;
 use crate::protocol::solution::{self, Solution};
+use crate::protocol::topup::{self, TopUpJson};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::Duration;
 
@@ -70,8 +72,29 @@ pub fn fetch_challenge(
 pub fn solve(token: &str, signals: &[u8], threads: usize) -> Result<Solution, ClientError> {
     let bytes = challenge::token_bytes(token).map_err(|e| ClientError::Challenge(e.to_string()))?;
     let c = challenge::decode(&bytes).map_err(|e| ClientError::Challenge(e.to_string()))?.challenge;
-    let seed = pow::seed(&bytes, signals);
-    let k = usize::from(c.k);
+    let nonces = solve_puzzles(&bytes, signals, c.difficulty, usize::from(c.k), threads)?;
+    Ok(Solution { token: bytes, nonces, signals: signals.to_vec(), topups: Vec::new() })
+}
+
+/// Solves every sub-puzzle of an offered top-up and adds it to `solution`.
+pub fn add_top_up(solution: &mut Solution, offer: &TopUpJson, threads: usize) -> Result<(), ClientError> {
+    let bytes = topup::token_bytes(&offer.token).map_err(|e| ClientError::Challenge(e.to_string()))?;
+    let nonces = solve_puzzles(&bytes, &solution.signals, offer.difficulty, usize::from(offer.k), threads)?;
+    solution.topups.push(TopUpPart { token: bytes, nonces });
+    Ok(())
+}
+
+/// The nonces of sub-puzzles `0..k` of a token (a challenge's or a top-up's), spread over
+/// `threads` threads.
+fn solve_puzzles(
+    bytes: &[u8],
+    signals: &[u8],
+    difficulty: u8,
+    k: usize,
+    threads: usize,
+) -> Result<Vec<u64>, ClientError> {
+    let seed = pow::seed(bytes, signals);
+    let c = (difficulty, k);
     let next = AtomicUsize::new(0);
     let failed = AtomicBool::new(false);
     let slots: Vec<std::sync::Mutex<u64>> = (0..k).map(|_| std::sync::Mutex::new(0)).collect();
@@ -82,7 +105,7 @@ pub fn solve(token: &str, signals: &[u8], threads: usize) -> Result<Solution, Cl
                     let i = next.fetch_add(1, Ordering::Relaxed);
                     let Some(slot) = slots.get(i) else { break };
                     let Ok(index) = u32::try_from(i) else { break };
-                    let mut search = pow::Search::new(&seed, index, c.difficulty, 0);
+                    let mut search = pow::Search::new(&seed, index, c.0, 0);
                     let nonce = loop {
                         match search.step(1 << 16) {
                             Step::Found { nonce, .. } => break Some(nonce),
@@ -101,8 +124,7 @@ pub fn solve(token: &str, signals: &[u8], threads: usize) -> Result<Solution, Cl
     if failed.load(Ordering::Relaxed) {
         return Err(ClientError::Challenge("a sub-puzzle has no solution".into()));
     }
-    let nonces = slots.into_iter().map(|m| m.into_inner().unwrap_or(0)).collect();
-    Ok(Solution { token: bytes, nonces, signals: signals.to_vec() })
+    Ok(slots.into_iter().map(|m| m.into_inner().unwrap_or(0)).collect())
 }
 
 /// The number of threads to solve with by default.
@@ -199,6 +221,25 @@ pub fn submit(
     let url = url::Url::parse(&sub.url).map_err(|e| ClientError::Http(e.to_string()))?;
     let base = url.origin().ascii_serialization();
     let c = fetch_challenge(agent, &base, prefix, url.path(), &sub.user_agent, sub.phone.as_deref())?;
-    let solution = solve(&c.token, b"", threads)?;
-    send(agent, sub, &solution.encode())
+    let mut solution = solve(&c.token, b"", threads)?;
+    // a price that rose meanwhile is topped up (402 more_work: nothing was spent); a forward
+    // the origin did not take (502) is sent again once with the same work
+    let mut retried = false;
+    loop {
+        let answer = send(agent, sub, &solution.encode())?;
+        let body: serde_json::Value = serde_json::from_str(&answer.body).unwrap_or_default();
+        let offer = body.get("topup").cloned().and_then(|t| serde_json::from_value::<TopUpJson>(t).ok());
+        match (answer.status, offer) {
+            (402, Some(offer)) if solution.topups.len() < solution::MAX_TOP_UPS => {
+                add_top_up(&mut solution, &offer, threads)?;
+            }
+            (502, _)
+                if !retried && body.get("error").and_then(|e| e.as_str()) == Some("origin_unavailable") =>
+            {
+                retried = true;
+                std::thread::sleep(std::time::Duration::from_secs(2));
+            }
+            _ => return Ok(answer),
+        }
+    }
 }

@@ -8,7 +8,7 @@
 //! per second, not one per sign-up.
 
 use crate::store::cohorts::Delta;
-use crate::store::stats::Count;
+use crate::store::stats::{Action, Count};
 use std::collections::BTreeMap;
 
 /// Minimum time between two flushes of an isolate, ms.
@@ -20,7 +20,7 @@ pub const MAX_PENDING: usize = 256;
 #[derive(Clone, Debug, Default)]
 pub struct Batch {
     adds: BTreeMap<u32, BTreeMap<String, Delta>>,
-    stats: BTreeMap<(i64, String, String), i64>,
+    stats: BTreeMap<(i64, Action, String), i64>,
     last_flush_ms: Option<u64>,
 }
 
@@ -45,8 +45,8 @@ impl Batch {
     }
 
     /// Counts one decision.
-    pub fn count(&mut self, minute: i64, action: &str, code: &str) {
-        let n = self.stats.entry((minute, action.to_string(), code.to_string())).or_insert(0);
+    pub fn count(&mut self, minute: i64, action: Action, code: &str) {
+        let n = self.stats.entry((minute, action, code.to_string())).or_insert(0);
         *n = n.saturating_add(1);
     }
 
@@ -165,9 +165,9 @@ mod tests {
     fn stats_are_counted_per_row_and_failed_flushes_come_back() {
         let mut b = Batch::default();
         for _ in 0..500 {
-            b.count(7, "reject", "malformed_solution");
+            b.count(7, Action::Reject, "malformed_solution");
         }
-        b.count(7, "issue", "-");
+        b.count(7, Action::Issue, "-");
         b.add_signup(3, "asn:1", 60);
         let f = b.take(0);
         assert_eq!(f.stats.len(), 2);

@@ -27,7 +27,7 @@
 
 use std::collections::BTreeMap;
 
-/// Tuning (the defaults are what the tests and README describe).
+/// Tuning (the defaults are what the tests and docs/attack-mode.md describe).
 #[derive(Copy, Clone, Debug, PartialEq)]
 pub struct Params {
     /// Sign-ups per minute the route can take.
@@ -129,9 +129,17 @@ pub struct Controller {
     admitted: f64,
     /// Price changes so far (up, down), for tests and the stats page.
     pub changes: (u64, u64),
+    /// When prices were last raised (ms), newest last: the forecast's trend.
+    raised_at: Vec<u64>,
+    /// Load (admitted ÷ capacity) at the last tick.
+    load: f64,
 }
 
 const SITE: &str = "site";
+
+/// How far ahead the forecast looks, ms: about the time a person spends on a sign-up form,
+/// which is the time the widget has to bank work toward the suggestion.
+pub const FORECAST_MS: u64 = 60_000;
 
 impl Controller {
     /// Whether a tick at `now` would act (once per period): callers skip gathering the
@@ -181,6 +189,7 @@ impl Controller {
         }
         let cap = p.capacity_per_minute;
         let load = admitted / cap;
+        self.load = load;
         let alpha = (p.period_ms as f64 / p.usual_ms.max(1) as f64).min(1.0);
         if load < p.low {
             for c in self.cohorts.values_mut().filter(|c| c.measured) {
@@ -191,6 +200,10 @@ impl Controller {
             }
         }
         let changed = if load > p.high { self.raise(p, admitted) } else { self.relax(p, admitted) };
+        if changed && load > p.high {
+            self.raised_at.push(now_ms);
+        }
+        self.raised_at.retain(|t| now_ms.saturating_sub(*t) < FORECAST_MS);
         // forget quiet cohorts at the base price
         self.cohorts.retain(|_, c| c.step > 0 || c.rate >= 0.5 || c.usual >= 0.01);
         let keep: Vec<String> =
@@ -300,6 +313,22 @@ impl Controller {
             }
         }
         Price::Extra(extra)
+    }
+
+    /// The extra bits the gate expects to ask these cohorts soon (within [`FORECAST_MS`]):
+    /// today's price plus every raise of the last minute again (the trend goes on), and at
+    /// least one more while the route is over its `high` mark (the next period raises). When
+    /// an attack stops, raises stop: the forecast falls back to the price a minute after the
+    /// last raise, and the price itself relaxes a step per period once the load is under
+    /// `low`. A shed cohort's forecast is the ceiling.
+    pub fn forecast(&self, p: &Params, keys: &[&str], now_ms: u64) -> u8 {
+        let now = match self.price(p, keys) {
+            Price::Extra(bits) => bits,
+            Price::Shed(_) => return p.ceiling,
+        };
+        let recent = self.raised_at.iter().filter(|t| now_ms.saturating_sub(**t) < FORECAST_MS).count();
+        let trend = u8::try_from(recent).unwrap_or(u8::MAX).max(u8::from(self.load > p.high));
+        now.saturating_add(trend).min(p.ceiling)
     }
 
     /// Admitted sign-ups per minute measured over the last period.
@@ -416,6 +445,27 @@ mod tests {
         assert_eq!(sim.extra("asn:3"), Price::Extra(0), "the small cohort keeps the base price");
         assert_eq!(sim.extra("asn:1"), Price::Extra(0));
         assert!(matches!(sim.extra("asn:666"), Price::Extra(b) if b >= 4), "{:?}", sim.extra("asn:666"));
+    }
+
+    #[test]
+    fn the_forecast_leads_a_rising_price_and_falls_back_a_minute_after_the_last_raise() {
+        let mut sim = Sim::new(300);
+        let normal = [("asn:1", 150.0, false), ("asn:2", 50.0, false)];
+        sim.run(3600, &normal);
+        let f = |sim: &Sim, key: &str| sim.ctl.forecast(&sim.p, &[key], sim.now);
+        assert_eq!(f(&sim, "asn:1"), 0, "calm: the suggestion is the price");
+        let mut spike = normal.to_vec();
+        spike.push(("asn:666", 3000.0, true));
+        // a few periods into the spike: the bot cohort is being raised and the forecast is ahead
+        sim.run(25, &spike);
+        let Price::Extra(now) = sim.extra("asn:666") else { panic!("not shed yet") };
+        assert!(f(&sim, "asn:666") > now, "forecast {} over price {now}", f(&sim, "asn:666"));
+        assert!(f(&sim, "asn:666") <= sim.p.ceiling);
+        // settled (no raise for a minute): the forecast is the price again
+        sim.run(600, &spike);
+        let Price::Extra(held) = sim.extra("asn:666") else { panic!("held, not shed") };
+        assert_eq!(f(&sim, "asn:666"), held);
+        assert_eq!(f(&sim, "asn:1"), 0, "people's cohort was never raised");
     }
 
     #[test]

@@ -13,11 +13,17 @@
 
 pub mod batch;
 pub mod capacity;
+mod io;
 pub mod snapshot;
 
-use crate::policy::{CAPACITY_PREFIX, Capacity, CapacityPrice, CohortKey, CohortState, NO_JS_PREFIX, Policy};
+pub use io::{
+    Answered, Background, Counted, Counts, Degraded, PanicWrite, StatsAnswers, StatsFlush, StatsRead, Tally,
+    top_shards,
+};
+
+use crate::policy::{Capacity, CapacityPrice, CohortKey, CohortState, Policy};
 use crate::store::cohorts::{Exchange, Reply, shard};
-use crate::store::stats::Count;
+use crate::store::stats::{Action, Count};
 use batch::Batch;
 use capacity::{Controller, Params, Price};
 use snapshot::Snapshot;
@@ -41,7 +47,7 @@ impl Windows {
     /// The windows for one read: the caller's window for every key of its kind it names.
     pub fn for_read(policy: &Policy, keys: &[CohortKey], window_secs: u32) -> Windows {
         let mut w = Windows::of(policy);
-        if keys.iter().any(|k| k.0.starts_with(NO_JS_PREFIX)) {
+        if keys.iter().any(|k| k.is_no_js()) {
             w.no_js = window_secs;
         } else {
             w.js = window_secs;
@@ -51,7 +57,7 @@ impl Windows {
 
     /// A key's window.
     pub fn of_key(&self, key: &CohortKey) -> u32 {
-        if key.0.starts_with(NO_JS_PREFIX) { self.no_js } else { self.js }
+        if key.is_no_js() { self.no_js } else { self.js }
     }
 }
 
@@ -102,6 +108,10 @@ pub struct Control {
     reads: BTreeMap<u32, BTreeMap<String, u32>>,
     /// One capacity controller per route that states a capacity, fed from the snapshot.
     pub capacity: BTreeMap<String, Controller>,
+    /// The latest time seen, ms ([`Control::clock`]).
+    last_ms: u64,
+    /// Which stats shard the next stats flush goes to (round robin).
+    stats_turn: u32,
 }
 
 impl Control {
@@ -119,9 +129,9 @@ impl Control {
         now_ms: u64,
     ) -> CohortState {
         for k in keys.iter().chain(std::iter::once(&CohortKey::site())) {
-            let m = self.reads.entry(shard(&k.0, shards)).or_default();
+            let m = self.reads.entry(shard(k.as_str(), shards)).or_default();
             if m.len() < MAX_READS_PER_SHARD {
-                m.insert(k.0.clone(), w.of_key(k));
+                m.insert(k.as_str().to_string(), w.of_key(k));
             }
         }
         let mut state = self.snapshot.state(keys, site, shards, |k| w.of_key(k), now_ms);
@@ -144,17 +154,23 @@ impl Control {
         let ctl = self.capacity.entry(cap.route.clone()).or_default();
         if ctl.due(&params, now_ms) {
             let total = cap.total_key();
-            let total_count = self.snapshot.count_of(&total.0, now_ms);
-            let cohorts = self.snapshot.under(&format!("{}|", total.0), now_ms);
+            let total_count = self.snapshot.count_of(total.as_str(), now_ms);
+            let cohorts = self.snapshot.under(&format!("{total}|"), now_ms);
             ctl.tick(&params, window_secs, total_count, &cohorts, now_ms);
         }
-        let mine: Vec<&str> =
-            keys.iter().filter(|k| !k.0.starts_with(CAPACITY_PREFIX)).map(|k| k.0.as_str()).collect();
+        let mine: Vec<&str> = keys.iter().filter(|k| !k.is_capacity()).map(CohortKey::as_str).collect();
         let (extra_bits, shed) = match ctl.price(&params, &mine) {
             Price::Extra(bits) => (bits, None),
-            Price::Shed(key) => (0, Some(CohortKey(key))),
+            Price::Shed(key) => (0, CohortKey::parse(&key)),
         };
-        CapacityPrice { extra_bits, shed, admitted_per_minute: ctl.admitted(), per_minute: cap.per_minute }
+        let forecast_bits = ctl.forecast(&params, &mine, now_ms);
+        CapacityPrice {
+            extra_bits,
+            shed,
+            admitted_per_minute: ctl.admitted(),
+            per_minute: cap.per_minute,
+            forecast_bits,
+        }
     }
 
     /// Counts a sign-up in its cohorts: in the snapshot at once, in the batch for the shards.
@@ -162,12 +178,12 @@ impl Control {
         let site_key = CohortKey::site();
         for k in keys.iter().chain(site.then_some(&site_key)) {
             self.snapshot.add_local(k, w.of_key(k), now_ms);
-            self.batch.add_signup(shard(&k.0, shards), &k.0, w.of_key(k));
+            self.batch.add_signup(shard(k.as_str(), shards), k.as_str(), w.of_key(k));
         }
     }
 
     /// Counts a decision for the stats.
-    pub fn count(&mut self, minute: i64, action: &str, code: &str) {
+    pub fn count(&mut self, minute: i64, action: Action, code: &str) {
         self.batch.count(minute, action, code);
     }
 
@@ -189,8 +205,8 @@ impl Control {
         for s in cold {
             let read: Vec<(String, u32)> = with_site
                 .iter()
-                .filter(|k| shard(&k.0, shards) == s)
-                .map(|k| (k.0.clone(), w.of_key(k)))
+                .filter(|k| shard(k.as_str(), shards) == s)
+                .map(|k| (k.as_str().to_string(), w.of_key(k)))
                 .collect();
             self.snapshot.sent(s, true, now_ms);
             calls.push(Call {
@@ -276,6 +292,7 @@ impl Control {
 #[allow(clippy::cloned_ref_to_slice_refs)] // `&[k.clone()]` reads better in these tables
 mod tests {
     use super::*;
+    use crate::policy::CohortKind;
     use crate::store::cohorts::Shard;
 
     const W: Windows = Windows { js: 60, no_js: 600 };
@@ -322,9 +339,9 @@ mod tests {
 
     fn keys(asn: u32) -> Vec<CohortKey> {
         vec![
-            CohortKey(format!("asn:{asn}")),
-            CohortKey("country:DE".into()),
-            CohortKey("ua_family:chrome".into()),
+            CohortKey::new(CohortKind::Asn, &asn.to_string()),
+            CohortKey::new(CohortKind::Country, "DE"),
+            CohortKey::new(CohortKind::UaFamily, "chrome"),
         ]
     }
 
@@ -364,7 +381,7 @@ mod tests {
         }
         for i in 0..4 {
             let st = w.request(i, &spiking, false, t + 2001);
-            let r = st.rates.iter().find(|(k, _)| k.0 == "asn:666").map_or(0.0, |(_, r)| *r);
+            let r = st.rates.iter().find(|(k, _)| k.as_str() == "asn:666").map_or(0.0, |(_, r)| *r);
             assert!(r > 900.0, "isolate {i} sees {r} of ~950");
         }
         // 1000 sign-ups x 3 keys: one call per shard per isolate per second, not 3000
@@ -397,8 +414,8 @@ mod tests {
             period_secs: 5,
         };
         let keys_of = |asn: u32| {
-            let mut k = vec![CohortKey(format!("asn:{asn}"))];
-            let on_route: Vec<CohortKey> = k.iter().map(|c| cap.cohort_key(c)).collect();
+            let mut k = vec![CohortKey::new(CohortKind::Asn, &asn.to_string())];
+            let on_route: Vec<CohortKey> = k.iter().filter_map(|c| cap.cohort_key(c)).collect();
             k.push(cap.total_key());
             k.extend(on_route);
             k

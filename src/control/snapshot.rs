@@ -124,9 +124,9 @@ impl Snapshot {
         let site_key = CohortKey::site();
         let all = keys.iter().chain(site.then_some(&site_key));
         for key in all {
-            let s = shard(&key.0, shards);
+            let s = shard(key.as_str(), shards);
             let seen = self.shards.get(&s);
-            let Some(cell) = self.cells.get(&key.0) else {
+            let Some(cell) = self.cells.get(key.as_str()) else {
                 if seen.is_some_and(|x| x.failing_since.is_some()) {
                     stale = true;
                 }
@@ -158,7 +158,7 @@ impl Snapshot {
         // panic switches: any shard's answer (a site switch is written to every shard)
         for seen in self.shards.values() {
             for (key, until) in &seen.panics {
-                let key = CohortKey(key.clone());
+                let Some(key) = CohortKey::parse(key) else { continue };
                 if *until > now_ms && !state.panicked.contains(&key) {
                     state.panicked.push(key);
                 }
@@ -175,8 +175,10 @@ impl Snapshot {
 
     /// Counts one sign-up locally, at once (the batch sends it to the shard later).
     pub fn add_local(&mut self, key: &CohortKey, window_secs: u32, now_ms: u64) {
-        let cell =
-            self.cells.entry(key.0.clone()).or_insert(Cell { counter: Counter::default(), window_secs });
+        let cell = self
+            .cells
+            .entry(key.as_str().to_string())
+            .or_insert(Cell { counter: Counter::default(), window_secs });
         let value = cell.rate(now_ms) + 1.0;
         *cell =
             Cell { counter: Counter { value, at_ms: (now_ms as f64).max(cell.counter.at_ms) }, window_secs };
@@ -204,7 +206,7 @@ impl Snapshot {
         let mut out: Vec<u32> = Vec::new();
         let site_key = CohortKey::site();
         for key in keys.iter().chain(site.then_some(&site_key)) {
-            let s = shard(&key.0, shards);
+            let s = shard(key.as_str(), shards);
             let cold = match self.shards.get(&s) {
                 None => true,
                 Some(x) => {
@@ -300,13 +302,13 @@ impl Snapshot {
         let targets: Vec<u32> = if *key == CohortKey::site() {
             (0..shards.max(1)).collect()
         } else {
-            vec![shard(&key.0, shards)]
+            vec![shard(key.as_str(), shards)]
         };
         for t in targets {
             let s = self.shards.entry(t).or_default();
-            s.panics.retain(|(k, _)| *k != key.0);
+            s.panics.retain(|(k, _)| *k != key.as_str());
             if until_ms > 0 {
-                s.panics.push((key.0.clone(), until_ms));
+                s.panics.push((key.as_str().to_string(), until_ms));
             }
         }
     }
@@ -364,7 +366,7 @@ mod tests {
     const SHARDS: u32 = 64;
 
     fn asn(n: u32) -> CohortKey {
-        CohortKey(format!("asn:{n}"))
+        CohortKey::new(crate::policy::CohortKind::Asn, &n.to_string())
     }
 
     fn rate(state: &CohortState, key: &CohortKey) -> f64 {
@@ -373,9 +375,9 @@ mod tests {
 
     /// One round trip with a real shard: what the glue does in `wait_until`.
     fn refresh(snap: &mut Snapshot, shard_of: &mut Shard, keys: &[CohortKey], now: u64) {
-        let s = shard(&keys[0].0, SHARDS);
+        let s = shard(keys[0].as_str(), SHARDS);
         snap.sent(s, false, now);
-        let read: Vec<(String, u32)> = keys.iter().map(|k| (k.0.clone(), 60)).collect();
+        let read: Vec<(String, u32)> = keys.iter().map(|k| (k.as_str().to_string(), 60)).collect();
         let reply =
             shard_of.exchange(&Exchange { now_ms: now, add: Vec::new(), read: read.clone(), hot_at: 20.0 });
         let asked: Vec<String> = read.into_iter().map(|(k, _)| k).collect();
@@ -387,11 +389,11 @@ mod tests {
         let mut snap = Snapshot::default();
         let mut remote = Shard::default();
         let k = asn(64500);
-        let s = shard(&k.0, SHARDS);
+        let s = shard(k.as_str(), SHARDS);
         // another isolate counted 60 sign-ups
         remote.exchange(&Exchange {
             now_ms: 0,
-            add: vec![Delta { key: k.0.clone(), n: 60, window_secs: 60 }],
+            add: vec![Delta { key: k.as_str().to_string(), n: 60, window_secs: 60 }],
             ..Exchange::default()
         });
         assert_eq!(snap.cold(&[k.clone()], false, SHARDS, 0), vec![s], "a new isolate is cold");
@@ -426,14 +428,17 @@ mod tests {
         // the 5 are still in the batch when an answer (with 40 from elsewhere) arrives
         remote.exchange(&Exchange {
             now_ms: 1000,
-            add: vec![Delta { key: k.0.clone(), n: 40, window_secs: 60 }],
+            add: vec![Delta { key: k.as_str().to_string(), n: 40, window_secs: 60 }],
             ..Exchange::default()
         });
-        let s = shard(&k.0, SHARDS);
+        let s = shard(k.as_str(), SHARDS);
         snap.sent(s, false, 1000);
-        let reply =
-            remote.exchange(&Exchange { now_ms: 1000, read: vec![(k.0.clone(), 60)], ..Exchange::default() });
-        snap.answered(s, &[k.0.clone()], &reply, |_| 5, 1000);
+        let reply = remote.exchange(&Exchange {
+            now_ms: 1000,
+            read: vec![(k.as_str().to_string(), 60)],
+            ..Exchange::default()
+        });
+        snap.answered(s, &[k.as_str().to_string()], &reply, |_| 5, 1000);
         assert!((rate(&snap.state(&[k.clone()], false, SHARDS, |_| 60, 1000), &k) - 45.0).abs() < 1e-9);
     }
 
@@ -452,7 +457,7 @@ mod tests {
                 seen_at = Some(now);
                 break;
             }
-            if snap.refresh_due(shard(&k.0, SHARDS), now) {
+            if snap.refresh_due(shard(k.as_str(), SHARDS), now) {
                 refresh(&mut snap, &mut remote, &[k.clone()], now);
             }
         }
@@ -465,10 +470,10 @@ mod tests {
         let mut snap = Snapshot::default();
         let mut remote = Shard::default();
         let k = asn(666);
-        let s = shard(&k.0, SHARDS);
+        let s = shard(k.as_str(), SHARDS);
         remote.exchange(&Exchange {
             now_ms: 0,
-            add: vec![Delta { key: k.0.clone(), n: 150, window_secs: 60 }],
+            add: vec![Delta { key: k.as_str().to_string(), n: 150, window_secs: 60 }],
             ..Exchange::default()
         });
         refresh(&mut snap, &mut remote, &[k.clone()], 0);
@@ -507,8 +512,8 @@ mod tests {
             }],
             panics: Vec::new(),
         };
-        snap.sent(shard(&k.0, SHARDS), false, 0);
-        snap.answered(shard(&k.0, SHARDS), &[k.0.clone()], &reply, |_| 0, 0);
+        snap.sent(shard(k.as_str(), SHARDS), false, 0);
+        snap.answered(shard(k.as_str(), SHARDS), &[k.as_str().to_string()], &reply, |_| 0, 0);
         let st = snap.state(&[k.clone(), asn(99)], false, SHARDS, |_| 60, 0);
         assert_eq!(rate(&st, &k), 0.0);
         assert!((rate(&st, &asn(99)) - 80.0).abs() < 1e-9);

@@ -164,9 +164,6 @@ pub fn run(
     let mut current = 0u64;
     while let Some(Reverse((t, _, ev))) = heap.pop() {
         if t != current {
-            if let Some(g) = gate.as_mut() {
-                g.end_instant(EPOCH_MS + current);
-            }
             current = t;
             if let Some(cb) = progress.as_deref_mut()
                 && t >= last_progress + duration_ms / 200
@@ -512,7 +509,7 @@ fn refused(
     }
     if p < people_n {
         let Some(pp) = scenario.people.get(p) else { return Next::Done(End::Other) };
-        if kind == Some(RejectKind::RiskIncreased) && att.refetches < 2 {
+        if matches!(kind, Some(RejectKind::RiskIncreased | RejectKind::MoreWork)) && att.refetches < 2 {
             // the widget fetches a harder challenge and solves again
             att.refetches += 1;
             return Next::Again(t + u64::from(scenario.drill.rtt_ms));
@@ -535,12 +532,12 @@ fn refused(
         return Next::Done(End::Other);
     }
     let Some(a) = scenario.attackers.get(p - people_n) else { return Next::Done(End::Other) };
-    if kind == Some(RejectKind::RiskIncreased) && att.refetches < 2 {
+    if matches!(kind, Some(RejectKind::RiskIncreased | RejectKind::MoreWork)) && att.refetches < 2 {
         att.refetches += 1;
         return Next::Again(t + u64::from(scenario.drill.rtt_ms));
     }
     if shed && a.retry_on_busy && att.busy <= 20 {
-        // a script resends the same solution while it is valid (README § Busy), else refetches
+        // a script resends the same solution while it is valid (docs/widget.md § Busy and Retry-After), else refetches
         if at_submission && kind == Some(RejectKind::Busy) && t + wait < att.first_ms + 250_000 {
             return Next::Resubmit(t + wait);
         }

@@ -1,29 +1,16 @@
-//! The gate in memory: drives the same sans-IO pipeline steps the Worker drives
-//! (`pipeline::front::route`, then `pipeline::issue::start` or `pipeline::submit::start`),
-//! performing the IO they ask for against in-memory stores: the cohort counters
-//! (`ReadCohorts`: one isolate's `control::Control` — snapshot, batch, capacity controllers —
-//! over the counter shards' own logic, `store::cohorts::Shard`), the single-use
-//! ledger (`Spend`, judged by `store::ledger::admit` as the ledger object does) and the
-//! origin (`Forward`, answered by the engine's capacity model). Time and random ids are
-//! passed in; nothing here decides what a step did not say.
-//!
-//! Shared state follows the Worker's: a challenge or submission reads the counters; a
-//! sign-up is counted only after its spend is fresh and the origin accepted it
-//! ([`MemoryGate::count`]), and counts made at one virtual instant are applied when the instant
-//! ends ([`MemoryGate::end_instant`]), so requests at the same instant see the same state.
+//! The drill's gate: the in-memory driver (`crate::memory`) with the drill's outside world.
+//! A request enters through `pipeline::start` like in the Worker; the forward is answered by
+//! the engine's model of the origin's capacity, the body is what the simulated client sends.
+//! Time and random ids come from the engine; nothing here decides what a step did not say.
 
-use crate::control::{self, Call, Control, Windows};
-use crate::pipeline::config::{self, Loaded};
-use crate::pipeline::front::{self, Front};
-use crate::pipeline::step::{Answer, BodyRead, Counted, Done, ReadCohorts, SpendAnswer, SpendOrder, Step};
-use crate::pipeline::{issue, submit};
-use crate::policy::{self, CohortState, Policy};
+use crate::config::{self, Loaded};
+use crate::control::Control;
+use crate::memory::{self, Ended, Isolate, Outside, Stores};
+use crate::pipeline::step::{Answer, BodyRead, Done, Forward};
+use crate::policy::{self, Policy};
 use crate::protocol::challenge;
 use crate::protocol::time::UnixTime;
 use crate::request::facts::RequestFacts;
-use crate::store::cohorts::Shard;
-use crate::store::ledger::{self, Admission, SpendRequest};
-use std::collections::HashMap;
 
 /// A policy prepared for the drill: every difficulty lowered by `bits`.
 #[derive(Clone, Debug)]
@@ -96,102 +83,39 @@ pub enum Answered {
     },
 }
 
-/// The stores' state in memory: one isolate's [`Control`] (snapshot, batch, capacity
-/// controllers) over the counter shards' own logic, and the ledger's rows.
-struct Stores {
-    control: Control,
-    shards: Vec<Shard>,
-    policy: Policy,
-    spent: HashMap<String, i64>,
-    pending: Vec<(Counted, u64)>,
-    last_prune: u64,
-    calls: u64,
-}
-
-impl Stores {
-    fn new(policy: &Policy, shards: u32) -> Stores {
-        Stores {
-            control: Control::default(),
-            shards: (0..shards.max(1)).map(|_| Shard::default()).collect(),
-            policy: policy.clone(),
-            spent: HashMap::new(),
-            pending: Vec::new(),
-            last_prune: 0,
-            calls: 0,
-        }
-    }
-
-    fn shard_count(&self) -> u32 {
-        u32::try_from(self.shards.len()).unwrap_or(1)
-    }
-
-    /// The calls the isolate asks for, answered by the shards at once.
-    fn run(&mut self, calls: Vec<Call>, now_ms: u64) {
-        for call in calls {
-            self.calls += 1;
-            let Some(shard) = self.shards.get_mut(call.shard as usize) else { continue };
-            let reply = shard.exchange(&call.exchange);
-            self.control.answered(&call, &reply, now_ms);
-        }
-    }
-
-    /// What the Worker's `edge::attack::cohort_state` does: cold shards first, then the
-    /// snapshot (and the route's capacity controller), then the background calls due.
-    fn read(&mut self, c: &ReadCohorts<'_>, now: UnixTime) -> CohortState {
-        let now_ms = now.millis();
-        let (n, hot) = (self.shard_count(), control::hot_at(&self.policy));
-        let w = Windows::for_read(&self.policy, &c.keys, c.window_secs);
-        let cold = self.control.cold(&c.keys, c.site, n, w, hot, now_ms);
-        self.run(cold, now_ms);
-        let state = self.control.state(&c.keys, c.site, n, w, c.capacity.as_ref(), now_ms);
-        self.background(now_ms);
-        state
-    }
-
-    fn background(&mut self, now_ms: u64) {
-        let (calls, _stats) = self.control.background(control::hot_at(&self.policy), now_ms);
-        self.run(calls, now_ms);
-    }
-
-    fn spend(&mut self, order: &SpendOrder, now: UnixTime) -> SpendAnswer {
-        self.calls += 1;
-        let req = SpendRequest::of(order);
-        match ledger::admit(&req, now) {
-            Admission::Refuse(why) => SpendAnswer::Unavailable(why.to_string()),
-            Admission::Stale => SpendAnswer::Unavailable("stale spend".into()),
-            Admission::Record { id, forget_after, idempotency_key } => {
-                let fresh = !self.spent.contains_key(&id);
-                if fresh {
-                    self.spent.insert(id, forget_after);
-                }
-                self.prune(now.seconds());
-                ledger::answer(fresh, None, idempotency_key.as_deref()).into()
-            }
-        }
-    }
-
-    /// Drops ledger rows past their life and faded counters, once a virtual minute (the
-    /// objects' alarms).
-    fn prune(&mut self, now: u64) {
-        if now < self.last_prune + 60 {
-            return;
-        }
-        self.last_prune = now;
-        let now_i = i64::try_from(now).unwrap_or(i64::MAX);
-        self.spent.retain(|_, forget| *forget >= now_i);
-    }
-}
-
-/// The gate with its stores in memory.
+/// The gate with its stores in memory: one isolate's control over the objects' logic.
 pub struct MemoryGate {
     loaded: Loaded,
     policy: Policy,
+    control: Control,
     stores: Stores,
 }
 
 /// The drill's secrets (never real ones).
 const GATE_SECRET: &str = "drill gate secret, not a real one, 32+ bytes";
 const ORIGIN_SECRET: &str = "drill origin secret, not a real one, 32+ bytes";
+
+/// The drill's world outside the stores: the client's body (it arrives at once) and the
+/// engine's origin.
+struct Drill<'o> {
+    body: &'o [u8],
+    origin: &'o mut dyn FnMut() -> u16,
+}
+
+impl Outside for Drill<'_> {
+    fn body(&mut self, cap: usize, now: UnixTime) -> (BodyRead, UnixTime) {
+        let read = if self.body.len() > cap {
+            BodyRead::TooLarge(self.body.len())
+        } else {
+            BodyRead::Bytes(self.body.to_vec())
+        };
+        (read, now)
+    }
+
+    fn origin(&mut self, _forward: &Forward<'_>) -> Result<u16, String> {
+        Ok((self.origin)())
+    }
+}
 
 impl MemoryGate {
     /// A gate enforcing a lowered policy, configured as the Worker is from its vars.
@@ -210,8 +134,12 @@ impl MemoryGate {
             Err(e) => return Err(e.to_string()),
         }
         let shards = loaded.config.as_ref().map_or(1, |c| c.cohort_shards);
-        let stores = Stores::new(&lowered.policy, shards);
-        Ok(MemoryGate { loaded, policy: lowered.policy.clone(), stores })
+        Ok(MemoryGate {
+            loaded,
+            policy: lowered.policy.clone(),
+            control: Control::default(),
+            stores: Stores::new(shards),
+        })
     }
 
     /// The policy enforced.
@@ -219,13 +147,13 @@ impl MemoryGate {
         &self.policy
     }
 
-    /// Store calls made (cohort reads, ledger spends).
+    /// Store calls made (counter exchanges, ledger spends, stats flushes).
     pub fn store_calls(&self) -> u64 {
         self.stores.calls
     }
 
-    /// One request through the front door and its step, the IO performed here; `origin`
-    /// answers a forward.
+    /// One request, from the front door to its end; `origin` answers a forward (and a
+    /// pass-through).
     pub fn request(
         &mut self,
         facts: &RequestFacts,
@@ -235,73 +163,25 @@ impl MemoryGate {
         origin: &mut dyn FnMut() -> u16,
     ) -> Answered {
         let now = UnixTime::from_millis(now_ms);
-        let stores = &mut self.stores;
-        let step = match front::route(&self.loaded, facts, now) {
-            Front::Done(d) => return answered(&d, None),
-            Front::Challenge(config) => issue::start(config, facts, random, now),
-            Front::Protected(config, route) => submit::start(config, route, facts, random, now),
-            Front::PassThrough(_) => return Answered::Forwarded(origin()),
-            _ => return Answered::Refused { code: "not_a_drill_endpoint".into(), status: 404 },
-        };
-        let (done, forwarded) = drive(stores, step, body, now, origin);
-        if let Some(c) = &done.signup {
-            stores.pending.push((c.clone(), now_ms));
+        let step = crate::pipeline::start(&self.loaded, facts, Ok(random), now);
+        let mut isolate = Isolate { control: &mut self.control, stores: &mut self.stores };
+        let mut outside = Drill { body, origin };
+        match memory::drive(&self.loaded, step, &mut isolate, &mut outside, now) {
+            Ended::Done(done) => answered(&done),
+            Ended::PassThrough(_) => Answered::Forwarded((outside.origin)()),
+            Ended::Asset(_) => Answered::Refused { code: "not_a_drill_endpoint".into(), status: 404 },
         }
-        answered(&done, forwarded)
-    }
-
-    /// Applies the sign-up counts made during the instant that ends (as the Worker counts
-    /// them into its snapshot and batch), then the background flushes due.
-    pub fn end_instant(&mut self, now_ms: u64) {
-        let stores = &mut self.stores;
-        let n = stores.shard_count();
-        for (c, at) in std::mem::take(&mut stores.pending) {
-            let w = Windows::for_read(&stores.policy, &c.keys, c.window_secs);
-            stores.control.count_signup(&c.keys, c.site, n, w, at.max(now_ms));
-        }
-        stores.background(now_ms);
     }
 }
 
-/// Performs the IO a step asks for until it is done.
-fn drive(
-    stores: &mut Stores,
-    mut step: Step<'_>,
-    body: &[u8],
-    now: UnixTime,
-    origin: &mut dyn FnMut() -> u16,
-) -> (Done, Option<u16>) {
-    loop {
-        step = match step {
-            Step::Done(d) => return (*d, None),
-            Step::ReadBody(b) => b.resume(BodyRead::Bytes(body.to_vec()), now),
-            Step::ReadCohorts(c) => {
-                let state = stores.read(&c, now);
-                c.resume(Ok(state))
-            }
-            Step::Spend(s) => {
-                let answer = stores.spend(&s.order, now);
-                s.resume(answer)
-            }
-            Step::Forward(f) => {
-                let status = origin();
-                return (f.resume(Ok(status)), Some(status));
-            }
-            Step::ReadStats(r) => r.resume(Err("no stats in the drill".into())),
-            Step::SetPanic(p) => p.resume(Err("no panic switches in the drill".into())),
-        };
-    }
-}
-
-fn answered(done: &Done, forwarded: Option<u16>) -> Answered {
-    let r = match (&done.answer, forwarded) {
-        (_, Some(status)) => return Answered::Forwarded(status),
-        (Answer::Origin, None) => return Answered::Forwarded(502),
-        (Answer::Reply(r), None) => r,
+fn answered(done: &Done) -> Answered {
+    let r = match &done.answer {
+        Answer::Origin => return Answered::Forwarded(done.log.as_ref().map_or(502, |l| l.status)),
+        Answer::Reply(r) => r,
     };
     if r.status == 200 {
         let token = match &r.body {
-            crate::pipeline::reply::Body::Json(v) => v.get("token").and_then(|t| t.as_str()),
+            crate::present::reply::Body::Json(v) => v.get("token").and_then(|t| t.as_str()),
             _ => None,
         };
         if let Some(bytes) = token.and_then(|t| challenge::token_bytes(t).ok())

@@ -1,7 +1,7 @@
 //! The attack drill: plays a scenario (people and attacker fleets, in virtual time) through the
 //! gate's real core — fingerprint checks, policy, challenge issue, verification, cohort
 //! counting, the single-use ledger — with the stores in memory, and reports whether people
-//! still got in and the bots did not (README § Attack drill).
+//! still got in and the bots did not (docs/drill.md).
 //!
 //! Native only (`cli` feature). Nothing here reads a clock or the platform's randomness: time is
 //! virtual and every random draw comes from [`rng::Rng`], seeded from the scenario or `--seed`.

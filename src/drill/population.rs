@@ -69,8 +69,8 @@ pub fn country(code: &str) -> &'static Country {
 const US: Country = country!("US", "America/New_York", "en-US,en;q=0.9", ["en-US", "en"], "1");
 
 /// Built-in device speed classes: (name, hashes/s per thread, threads, fixed overhead ms,
-/// mobile). Desktop is the measured headless-Chromium Wasm `simd128` rate (README § The
-/// browser solver: 16.8 MH/s per thread); a phone is a third of it (the README's estimate),
+/// mobile). Desktop is the measured headless-Chromium Wasm `simd128` rate (docs/performance.md § The
+/// browser solver: 16.8 MH/s per thread); a phone is a third of it (docs/widget.md § Without WebAssembly),
 /// an old phone an eighth; `no_simd` is the measured scalar Wasm rate (4.9 MH/s) and
 /// `js_fallback` the measured JavaScript solver (1.96 MH/s), both on desktop-class cores.
 pub const DEVICES: &[(&str, f64, u32, u32, bool)] = &[

@@ -1,6 +1,6 @@
 //! Reads the gate configuration from Worker vars and secrets, once per isolate.
 
-use crate::pipeline::config::{self, Loaded};
+use crate::config::{self, Loaded};
 use std::cell::RefCell;
 use std::rc::Rc;
 use worker::Env;

@@ -1,12 +1,8 @@
 //! Forwarding to the origin: pass-through routes untouched, verified sign-ups with a verdict.
 
+use crate::pipeline::step::STRIPPED_HEADERS as STRIPPED;
 use url::Url;
 use worker::{Fetch, Headers, Method, Request, RequestInit, RequestRedirect, Response, Result};
-
-/// Headers a client must never be able to set on the way to the origin.
-/// (`X-Original-URL` and `X-Rewrite-URL` make some frameworks route by them instead of the
-/// path the gate judged.)
-const STRIPPED: &[&str] = &["x-gate-verdict", "x-gate-solution", "host", "x-original-url", "x-rewrite-url"];
 
 /// The origin URL for an incoming request: same path and query, origin's scheme/host/port.
 pub fn target(origin: &Url, req: &Request) -> Result<Url> {

@@ -1,7 +1,7 @@
 //! Turns a pipeline [`Reply`] into a `worker::Response`: the headers each body type implies,
 //! and the reply's own.
 
-use crate::pipeline::reply::{Body, Reply};
+use crate::present::reply::{Body, Reply};
 use worker::{Headers, Response, Result};
 
 /// The response for a reply. Every gate response is uncached and not sniffed; pages get a

@@ -1,35 +1,65 @@
-//! The sign-up pipeline, sans-IO: from a request's facts to what to answer, as
-//! [`step::Step`]s the Worker (and the native drill) drive. Nothing here reads a clock,
-//! randomness, the network or storage: `now`, random bytes and what the stores answered come
-//! in as arguments.
+//! The request flow, sans-IO: from a request's facts to what to answer, as [`step::Step`]s
+//! the drivers perform. Nothing here reads a clock, randomness, the network or storage:
+//! `now`, random bytes and what the stores answered come in as arguments.
+//!
+//! Every request enters through [`start`] and leaves through [`step::finish`]:
 //!
 //! - [`front`]: which part of the gate a request goes to;
 //! - [`issue`]: `GET challenge`, pricing and signing a challenge;
 //! - [`submit`]: a protected request: body, verification, fingerprint, policy, single use,
-//!   verdict (and [`nojs`], the path without JavaScript);
-//! - [`siteverify`], [`operator`] (stats and panic): the operators' endpoints;
-//! - [`log`], [`reply`]: the decision-log line and the response, as values;
-//! - [`config`], [`page`], [`replay`]: configuration, pages for people, policy replay.
+//!   verdict; [`wait`] and [`nojs`], the path without JavaScript;
+//! - [`siteverify`], [`operator`]: the endpoints for origins and operators;
+//! - [`refusal`]: the one way to refuse (logged and counted);
+//! - [`step`]: the driver contract.
 
-pub mod config;
 pub mod front;
 pub mod issue;
-pub mod log;
 pub mod nojs;
 pub mod operator;
-pub mod page;
-pub mod replay;
-pub mod reply;
+pub mod refusal;
 pub mod siteverify;
 pub mod step;
 pub mod submit;
+pub mod topups;
 pub mod wait;
+pub mod work;
 
-use crate::policy::{CohortState, Decision, Known, Policy, Subject};
+use crate::config::Loaded;
+use crate::control::Counted;
+use crate::policy::{CohortState, Decision, Known, Outcome, Policy, Subject};
 use crate::protocol::binding::{Binding, ClientView};
+use crate::protocol::reject::{RejectKind, Rejection};
+use crate::protocol::time::UnixTime;
 use crate::request::facts::RequestFacts;
 use crate::signals::Assessment;
-use step::Counted;
+use step::{ReadCohorts, Step};
+
+pub use step::finish;
+
+/// Where every request starts: its first step. `random` is a fresh id from the driver's
+/// randomness (or why it had none: then nothing can be issued, and the request is refused).
+pub fn start<'a>(
+    loaded: &'a Loaded,
+    facts: &'a RequestFacts,
+    random: Result<[u8; 16], String>,
+    now: UnixTime,
+) -> Step<'a> {
+    front::route(loaded, facts, random, now)
+}
+
+/// The driver could not perform an IO a step asked for (a platform error): the request is
+/// refused as `origin_unavailable`, logged and counted like every refusal.
+pub fn failed(facts: &RequestFacts, now: UnixTime, why: String) -> step::Done {
+    let r =
+        crate::protocol::reject::Rejection::new(crate::protocol::reject::RejectKind::OriginUnavailable, why);
+    refusal::Refusal::new(r, facts, now).done()
+}
+
+/// Random bits for the verifier's sampling order, from a request's random id.
+pub(crate) fn order_of(random: &[u8; 16]) -> u64 {
+    let [a, b, c, d, e, f, g, h, ..] = *random;
+    u64::from_be_bytes([a, b, c, d, e, f, g, h])
+}
 
 /// The client binding as the edge sees it (ASN, country, User-Agent).
 pub fn binding(facts: &RequestFacts) -> Binding {
@@ -43,12 +73,12 @@ pub fn binding(facts: &RequestFacts) -> Binding {
 /// What the policy decides on, for a request on `route`.
 pub fn subject<'s>(
     facts: &'s RequestFacts,
-    route: &'s str,
-    assessment: &'s Assessment,
+    route: &str,
+    assessment: Assessment,
     phone_code: Known<Option<String>>,
 ) -> Subject<'s> {
     Subject {
-        route,
+        route: route.to_string(),
         country: facts.cf.country.as_deref(),
         asn: facts.cf.asn,
         ip: facts.client_ip.as_deref().and_then(|ip| ip.parse().ok()),
@@ -68,41 +98,45 @@ pub fn counted(policy: &Policy, subject: &Subject<'_>) -> Counted {
     let mut keys = subject.cohorts(&attack.cohorts);
     let capacity = attack.capacity.iter().find(|c| c.route == subject.route).cloned();
     if let Some(c) = &capacity {
-        let on_route: Vec<_> = keys.iter().map(|k| c.cohort_key(k)).collect();
+        let on_route: Vec<_> = keys.iter().filter_map(|k| c.cohort_key(k)).collect();
         keys.push(c.total_key());
         keys.extend(on_route);
     }
     Counted { keys, site: attack.global_ceiling.is_some(), window_secs: attack.window_secs, capacity }
 }
 
-/// Decides by the policy on the cohort state read. If the counters could not be read, attack
-/// mode is skipped for this request (the reason is logged): the proof of work, the
-/// fingerprint checks and the ledger still apply.
-pub fn decide(
-    policy: &Policy,
-    subject: &Subject<'_>,
-    state: Result<CohortState, String>,
-) -> (Decision, CohortState, Option<String>) {
-    let (state, unreadable) = match state {
-        Ok(s) => (s, None),
+/// The cohort state a decision is taken on, and why the counters could not be read when
+/// they could not. Unreadable counters skip attack mode for this request (the reason is
+/// logged): the proof of work, the fingerprint checks and the ledger still apply.
+pub fn state_read(read: Result<CohortState, String>) -> (CohortState, Option<String>) {
+    match read {
+        Ok(s) => {
+            let why = s.degraded.clone();
+            (s, why)
+        }
         Err(e) => (CohortState::default(), Some(e)),
-    };
-    (policy.decide(subject, &state), state, unreadable)
+    }
 }
 
-/// Reads the cohort state for `counted` and goes on with it. Without attack mode nothing is
-/// counted, but the snapshot is still read (no keys) so a site-wide run-time panic applies.
-pub(crate) fn with_cohorts<'a>(
-    policy: &Policy,
-    counted: &Counted,
-    then: impl FnOnce(Result<CohortState, String>) -> step::Step<'a> + 'a,
-) -> step::Step<'a> {
-    let _ = policy;
-    step::Step::ReadCohorts(step::ReadCohorts {
-        keys: counted.keys.clone(),
-        site: counted.site,
-        window_secs: counted.window_secs,
-        capacity: counted.capacity.clone(),
-        then: Box::new(then),
-    })
+/// The price a policy decision asks (difficulty, sub-puzzles), or the refusal it means (deny;
+/// busy with the policy's `Retry-After`), with where it was taken (`at issue`, `at
+/// submission`, `no-JS`) in its detail.
+pub(crate) fn price_of(policy: &Policy, d: &Decision, at: &str) -> Result<(u8, u8), Rejection> {
+    let retry = policy.attack.retry_after_secs;
+    match d.outcome {
+        Outcome::Price { difficulty, k } => Ok((difficulty, k)),
+        Outcome::Deny => Err(Rejection::new(RejectKind::Denied, format!("{at}: {}", d.why))),
+        Outcome::Busy => Err(Rejection::new(RejectKind::Busy, format!("{at}: {}", d.why)).retry_after(retry)),
+    }
+}
+
+/// The step that reads `want` (even with nothing to count, the snapshot is read, with no
+/// keys, so a site-wide run-time panic applies).
+pub(crate) fn read_cohorts<'a>(
+    policy: &'a Policy,
+    shards: u32,
+    want: Counted,
+    then: impl FnOnce(Result<CohortState, String>) -> Step<'a> + 'a,
+) -> Step<'a> {
+    Step::ReadCohorts(ReadCohorts { want, shards, policy, then: Box::new(then) })
 }

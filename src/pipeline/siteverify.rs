@@ -1,16 +1,21 @@
 //! `POST <prefix>/siteverify` with `secret`, `response`, optional `remoteip` and
 //! `idempotency_key`, as a form or JSON: Turnstile/reCAPTCHA-shaped verification for origins
-//! that are not behind the Worker. Spends the challenge in the same single-use ledger.
+//! that are not behind the Worker. Spends the challenge in the same single-use ledger. Every
+//! answer is in the Turnstile shape (200), refusals included, and every refusal is counted.
 
-use crate::pipeline::config::Config;
-use crate::pipeline::reply::Reply;
-use crate::pipeline::step::{BodyRead, Done, ReadBody, Spend, SpendAnswer, SpendOrder, Step, Tally};
-use crate::protocol::reject::RejectKind;
-use crate::protocol::solution::{self, Expectation};
+use crate::config::{Config, Loaded};
+use crate::control::{Counts, Tally};
+use crate::operator::same_secret;
+use crate::pipeline::refusal::Refusal;
+use crate::pipeline::step::{BodyRead, Done, ReadBody, Spend, SpendAnswer, SpendOrder, Step};
+use crate::present::reply::Reply;
+use crate::protocol::reject::{RejectKind, Rejection};
+use crate::protocol::solution::{self, Expectation, Verified};
+use crate::protocol::time::UnixTime;
 use crate::request::facts::RequestFacts;
 use crate::request::form::{self, BodyKind};
+use crate::store::stats::Action;
 use serde::Serialize;
-use subtle::ConstantTimeEq;
 
 /// Largest siteverify body read.
 pub const MAX_BODY: usize = 16 * 1024;
@@ -39,94 +44,140 @@ pub fn failure(code: &'static str) -> Siteverify {
     Siteverify { success: false, error_codes: vec![code], challenge_ts: None, hostname: None, action: None }
 }
 
-/// Whether `presented` is `expected`, in constant time.
-pub fn same_secret(presented: &str, expected: &str) -> bool {
-    presented.len() == expected.len() && bool::from(presented.as_bytes().ct_eq(expected.as_bytes()))
+/// One siteverify request in flight.
+#[derive(Clone, Copy)]
+struct Call<'a> {
+    config: &'a Config,
+    facts: &'a RequestFacts,
+    now: UnixTime,
+    random: [u8; 16],
+}
+
+impl<'a> Call<'a> {
+    fn event(&self, s: &Siteverify, code: &str) -> serde_json::Value {
+        serde_json::json!({"gate": "siteverify", "t": self.now.seconds(), "success": s.success, "code": code, "action": s.action})
+    }
+
+    /// A refusal in the Turnstile shape, counted under `code`.
+    fn refuse(&self, r: Rejection, turnstile: &'static str, code: &str) -> Step<'a> {
+        let s = failure(turnstile);
+        let done = Refusal::new(r, self.facts, self.now)
+            .answered_with(Reply::json(200, &s))
+            .counted_as(code)
+            .event(self.event(&s, code))
+            .done();
+        Step::done(done)
+    }
 }
 
 /// Starts a siteverify request.
-pub fn start<'a>(
-    config: &'a Config,
-    facts: &'a RequestFacts,
-    now: crate::protocol::time::UnixTime,
-) -> Step<'a> {
-    let Some(expected) = config.siteverify_secret.as_deref() else {
-        return Step::done(Done::reply(Reply::error(
-            404,
-            "not_found",
-            "siteverify is not configured (SITEVERIFY_SECRET).",
-        )));
+pub fn start<'a>(loaded: &'a Loaded, facts: &'a RequestFacts, random: [u8; 16], now: UnixTime) -> Step<'a> {
+    let config = match &loaded.config {
+        Ok(c) => c,
+        Err(e) => {
+            let r = Rejection::new(RejectKind::Misconfigured, e.to_string());
+            let s = failure("internal-error");
+            return Step::done(Refusal::new(r, facts, now).answered_with(Reply::json(200, &s)).done());
+        }
     };
-    let answer = move |s: Siteverify, code: &str| {
-        let event = serde_json::json!({"gate": "siteverify", "t": now.seconds(), "success": s.success, "code": code, "action": s.action});
-        let tally = Tally::new(if s.success { "siteverify" } else { "reject" }, code);
-        Done { event: Some(event), tallies: vec![tally], ..Done::reply(Reply::json(200, &s)) }
-    };
+    if config.siteverify_secret.is_none() {
+        let r = Rejection::new(RejectKind::NotFound, "siteverify is not configured (SITEVERIFY_SECRET)");
+        return Step::done(Refusal::new(r, facts, now).done());
+    }
     Step::ReadBody(ReadBody {
         cap: MAX_BODY,
-        then: Box::new(move |body, now| {
-            let BodyRead::Bytes(body) = body else {
-                return Step::done(Done::reply(Reply::json(200, &failure("bad-request"))));
-            };
-            let kind = match BodyKind::of(facts.headers.get("content-type")) {
-                BodyKind::Other => BodyKind::UrlEncoded,
-                k => k,
-            };
-            let Ok(fields) = form::Fields::parse(&kind, &body) else {
-                return Step::done(Done::reply(Reply::json(200, &failure("bad-request"))));
-            };
-            // a repeated field reads as absent: siteverify answers in the Turnstile shape, never 400
-            let get =
-                |name: &str| fields.get(name).ok().flatten().filter(|v| !v.is_empty()).map(str::to_string);
-            let Some(secret) = get("secret") else {
-                return Step::done(answer(failure("missing-input-secret"), "missing-input-secret"));
-            };
-            if !same_secret(&secret, expected) {
-                return Step::done(answer(failure("invalid-input-secret"), "invalid-input-secret"));
-            }
-            let Some(response) = get("response") else {
-                return Step::done(answer(failure("missing-input-response"), "missing-input-response"));
-            };
-            // The origin verifies for a client the edge never saw: no route or binding to
-            // compare; the route is reported as `action` for the origin to check.
-            let expect =
-                Expectation { keys: &config.keys, now, skew: config.skew, route: None, binding: None };
-            let verified = match solution::verify(&response, &expect) {
-                Ok(v) => v,
-                Err(r) => {
-                    let code = match r.kind() {
-                        RejectKind::Expired | RejectKind::NotYetValid => "timeout-or-duplicate",
-                        _ => "invalid-input-response",
-                    };
-                    return Step::done(answer(failure(code), r.kind().code()));
-                }
-            };
-            let order = SpendOrder {
-                id: verified.challenge.id,
-                forget_after: verified.challenge.expires_at.plus(config.skew),
-                idempotency_key: get("idempotency_key"),
-            };
-            Step::Spend(Spend {
-                order,
-                then: Box::new(move |spent| {
-                    Step::done(match spent {
-                        SpendAnswer::Fresh | SpendAnswer::Repeat => answer(
-                            Siteverify {
-                                success: true,
-                                error_codes: Vec::new(),
-                                challenge_ts: Some(verified.challenge.issued_at.rfc3339()),
-                                hostname: Some(facts.host.split(':').next().unwrap_or("").to_string()),
-                                action: Some(verified.challenge.route.clone()),
-                            },
-                            "ok",
-                        ),
-                        SpendAnswer::Replay => answer(failure("timeout-or-duplicate"), "already_spent"),
-                        SpendAnswer::Unavailable(_) => {
-                            answer(failure("internal-error"), "ledger_unavailable")
-                        }
-                    })
-                }),
-            })
-        }),
+        then: Box::new(move |body, now| read(Call { config, facts, now, random }, body)),
     })
+}
+
+fn read(call: Call<'_>, body: BodyRead) -> Step<'_> {
+    let bad =
+        |why: String| call.refuse(Rejection::new(RejectKind::BadRequest, why), "bad-request", "bad-request");
+    let body = match body {
+        BodyRead::Bytes(b) => b,
+        BodyRead::TooLarge(n) => return bad(format!("{n}+ bytes")),
+        BodyRead::Failed(e) => return bad(e),
+    };
+    let kind = match BodyKind::of(call.facts.headers.get("content-type")) {
+        BodyKind::Other => BodyKind::UrlEncoded,
+        k => k,
+    };
+    let fields = match form::Fields::parse(&kind, &body) {
+        Ok(f) => f,
+        Err(e) => return bad(e.to_string()),
+    };
+    // a repeated field reads as absent: siteverify answers in the Turnstile shape, never 400
+    let get = |name: &str| fields.get(name).ok().flatten().filter(|v| !v.is_empty()).map(str::to_string);
+    let expected = call.config.siteverify_secret.as_deref().unwrap_or_default();
+    let unauthorized = |why: &str, code: &'static str| {
+        call.refuse(Rejection::new(RejectKind::Unauthorized, why), code, code)
+    };
+    let Some(secret) = get("secret") else {
+        return unauthorized("no secret", "missing-input-secret");
+    };
+    if !same_secret(&secret, expected) {
+        return unauthorized("wrong secret", "invalid-input-secret");
+    }
+    let Some(response) = get("response") else {
+        let r = Rejection::new(RejectKind::MissingSolution, "no response");
+        return call.refuse(r, "missing-input-response", "missing-input-response");
+    };
+    // The origin verifies for a client the edge never saw: no route or binding to compare;
+    // the route is reported as `action` for the origin to check.
+    let config = call.config;
+    let order = super::order_of(&call.random);
+    let expect = Expectation {
+        keys: &config.keys,
+        now: call.now,
+        skew: config.skew,
+        route: None,
+        binding: None,
+        order,
+    };
+    let verified = match solution::verify(&response, &expect) {
+        Ok(v) => v,
+        Err(r) => {
+            let turnstile = match r.kind() {
+                RejectKind::Expired | RejectKind::NotYetValid => "timeout-or-duplicate",
+                _ => "invalid-input-response",
+            };
+            let code = r.kind().code();
+            return call.refuse(r, turnstile, code);
+        }
+    };
+    let order = SpendOrder {
+        idempotency_key: get("idempotency_key"),
+        ..SpendOrder::of(verified.challenge.id, verified.challenge.expires_at.plus(config.skew))
+    };
+    Step::Spend(Spend {
+        order,
+        shards: config.ledger_shards,
+        then: Box::new(move |spent| on_spend(call, verified, spent)),
+    })
+}
+
+fn on_spend(call: Call<'_>, verified: Verified, spent: SpendAnswer) -> Step<'_> {
+    match spent {
+        SpendAnswer::Fresh | SpendAnswer::Repeat => {
+            let s = Siteverify {
+                success: true,
+                error_codes: Vec::new(),
+                challenge_ts: Some(verified.challenge.issued_at.rfc3339()),
+                hostname: Some(call.facts.host.split(':').next().unwrap_or("").to_string()),
+                action: Some(verified.challenge.route.clone()),
+            };
+            let event = call.event(&s, "ok");
+            let counts = Counts { tallies: vec![Tally::new(Action::Siteverify, "ok")], signup: None };
+            Step::done(Done { event: Some(event), counts, ..Done::reply(Reply::json(200, &s)) })
+        }
+        SpendAnswer::Replay => {
+            let r = Rejection::new(RejectKind::AlreadySpent, "siteverify: replay");
+            call.refuse(r, "timeout-or-duplicate", "already_spent")
+        }
+        SpendAnswer::Unavailable(why) => call.refuse(
+            Rejection::new(RejectKind::LedgerUnavailable, why),
+            "internal-error",
+            "ledger_unavailable",
+        ),
+    }
 }

@@ -1,94 +1,65 @@
-//! The pipeline's steps as values, in the style of rustls's `process_new_packets` /
-//! `wants_*`: a step either is done, or names the IO it needs and how to go on once the
-//! caller has the answer. The Worker (`crate::edge`) and the native drill drive the same
-//! steps; neither decides anything the step did not say.
+//! The driver contract, in the style of rustls's unbuffered `ConnectionState`: the core owns a
+//! request from [`super::start`] to [`finish`], and hands its driver one [`Step`] at a time.
+//! A step is finished, or names the IO it needs (with every parameter the IO takes: shards,
+//! the origin, the cap) and how to go on with the answer. The driver performs exactly that
+//! IO and resumes the step before anything else; it decides nothing.
+//!
+//! Drivers: the Worker (`crate::edge`), the in-memory driver of the drill and the tests
+//! (`crate::memory`). Steps that touch the isolate's counters take its [`Control`] when they
+//! resume, synchronously, so no driver holds it across an await.
 
-use crate::pipeline::log::DecisionLog;
-use crate::pipeline::reply::Reply;
-use crate::policy::{Capacity, CohortKey, CohortState, Decision};
+use crate::config::Loaded;
+use crate::control::{Answered, Background, Control, Counted, Counts, PanicWrite, StatsAnswers, StatsRead};
+use crate::decision_log::DecisionLog;
+use crate::policy::{CohortKey, CohortState, Policy};
+use crate::present::reply::Reply;
 use crate::protocol::time::UnixTime;
+pub use crate::store::ledger::{SpendAnswer, SpendOrder};
 
-/// A count for the stats page.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Tally {
-    /// `issue`, `forward`, `reject`, `shadow`, `siteverify`.
-    pub action: &'static str,
-    /// Rejection code, rule name or `-`.
-    pub code: String,
-}
-
-impl Tally {
-    /// A count of `action` under `code`.
-    pub fn new(action: &'static str, code: impl Into<String>) -> Tally {
-        Tally { action, code: code.into() }
-    }
-
-    /// The counts of a policy decision: `action` under the deciding rule (or `-`), and in
-    /// shadow mode `shadow` under the rule that would have decided.
-    pub fn of_decision(action: &'static str, d: &Decision) -> Vec<Tally> {
-        let rule = d.rule.clone().unwrap_or_else(|| "-".into());
-        let mut tallies = vec![Tally::new(action, rule.clone())];
-        if let Some(shadow) = &d.shadow {
-            tallies.push(Tally::new("shadow", shadow.rule.clone().unwrap_or(rule)));
-        }
-        tallies
-    }
-}
-
-/// The cohort counters a sign-up moves, counted only once the origin accepted it.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Counted {
-    /// The cohort keys.
-    pub keys: Vec<CohortKey>,
-    /// Whether the site-wide count is kept too.
-    pub site: bool,
-    /// Their decay window, seconds.
-    pub window_secs: u32,
-    /// The route's capacity, when it states one (its `cap:` keys are among `keys`).
-    pub capacity: Option<Capacity>,
-}
-
-impl Counted {
-    /// Whether there is anything to count.
-    pub fn is_empty(&self) -> bool {
-        self.keys.is_empty() && !self.site
-    }
-}
+/// Headers a client must never be able to set on the way to the origin, on a forward and on a
+/// pass-through. (`X-Original-URL` and `X-Rewrite-URL` make some frameworks route by them
+/// instead of the path the gate judged.)
+pub const STRIPPED_HEADERS: &[&str] =
+    &["x-gate-verdict", "x-gate-solution", "host", "x-original-url", "x-rewrite-url"];
 
 /// What to send.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Answer {
     /// The gate's own response.
     Reply(Reply),
-    /// The origin's response, as it came (after a forward or a pass-through).
+    /// The origin's response, as it came (after a forward).
     Origin,
 }
 
-/// A finished request: what to answer, the decision-log line, the stats counts, and the
-/// cohort counts to add (only when the origin accepted the sign-up).
+/// A finished request: what to answer, what to log, and what it counts.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Done {
     /// What to send.
     pub answer: Answer,
     /// The decision-log line, if the request was a decision.
     pub log: Option<DecisionLog>,
-    /// Stats counts.
-    pub tallies: Vec<Tally>,
-    /// Cohort counts for an accepted sign-up.
-    pub signup: Option<Counted>,
     /// An operational log line that is not a decision (siteverify, panic switches).
     pub event: Option<serde_json::Value>,
+    /// Stats counts and the cohorts of an accepted sign-up.
+    pub counts: Counts,
 }
 
 impl Done {
-    /// A reply with nothing logged or counted.
-    pub fn reply(reply: Reply) -> Done {
-        Done { answer: Answer::Reply(reply), log: None, tallies: Vec::new(), signup: None, event: None }
+    /// A reply that is not a refusal (a challenge, a page, the stats), with nothing counted.
+    pub(crate) fn reply(reply: Reply) -> Done {
+        Done { answer: Answer::Reply(reply), log: None, event: None, counts: Counts::default() }
     }
 
-    /// A reply with its log line and counts.
-    pub fn logged(reply: Reply, log: DecisionLog, tallies: Vec<Tally>) -> Done {
-        Done { answer: Answer::Reply(reply), log: Some(log), tallies, signup: None, event: None }
+    /// The log lines to write, in order: the decision line, then an operational event.
+    pub fn lines(&self) -> Vec<String> {
+        let mut lines = Vec::new();
+        if let Some(line) = &self.log {
+            lines.push(line.to_json());
+        }
+        if let Some(event) = &self.event {
+            lines.push(event.to_string());
+        }
+        lines
     }
 
     /// The gate's reply, if it answers itself.
@@ -98,6 +69,14 @@ impl Done {
             Answer::Origin => None,
         }
     }
+}
+
+/// Ends a request: its counts go into the isolate's counters at once (the snapshot, and the
+/// batch for the shards); returns the background calls due now, for the driver to start
+/// without holding the answer up. Its log lines are [`Done::lines`].
+pub fn finish(done: &Done, loaded: &Loaded, control: &mut Control, now: UnixTime) -> Background {
+    let policy = loaded.config.as_ref().ok().map(|c| (&c.policy, c.cohort_shards));
+    control.record(policy, &done.counts, now)
 }
 
 /// How reading the body went.
@@ -111,30 +90,6 @@ pub enum BodyRead {
     Failed(String),
 }
 
-/// The ledger's answer to a spend.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum SpendAnswer {
-    /// The first use.
-    Fresh,
-    /// Used before with the same idempotency key (a siteverify retry).
-    Repeat,
-    /// Used before: a replay.
-    Replay,
-    /// The ledger could not be reached or answered an error.
-    Unavailable(String),
-}
-
-/// A spend the ledger must record.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct SpendOrder {
-    /// The challenge (or wait token) id.
-    pub id: [u8; 16],
-    /// When the ledger may forget it.
-    pub forget_after: UnixTime,
-    /// siteverify's idempotency key.
-    pub idempotency_key: Option<String>,
-}
-
 /// How to go on after an IO step.
 type Then<'a, T> = Box<dyn FnOnce(T) -> Step<'a> + 'a>;
 
@@ -145,110 +100,144 @@ pub struct ReadBody<'a> {
     pub(crate) then: Box<dyn FnOnce(BodyRead, UnixTime) -> Step<'a> + 'a>,
 }
 
-/// Read the cohort state of `keys` (and the site-wide rate when `site`).
+impl<'a> ReadBody<'a> {
+    /// Goes on with the body and the time it arrived.
+    pub fn resume(self, body: BodyRead, now: UnixTime) -> Step<'a> {
+        (self.then)(body, now)
+    }
+}
+
+/// Read the cohort state of `want` from the isolate's snapshot: first await the calls
+/// [`ReadCohorts::cold_calls`] names (cold shards only), then [`ReadCohorts::resume`].
 pub struct ReadCohorts<'a> {
-    /// The cohort keys.
-    pub keys: Vec<CohortKey>,
-    /// Whether the site-wide rate is needed.
-    pub site: bool,
-    /// Their decay window, seconds.
-    pub window_secs: u32,
-    /// The route's capacity: the glue asks the isolate's capacity controller for a price.
-    pub capacity: Option<Capacity>,
+    /// The counters read.
+    pub want: Counted,
+    /// Counter shards.
+    pub shards: u32,
+    pub(crate) policy: &'a Policy,
     pub(crate) then: Then<'a, Result<CohortState, String>>,
 }
 
-/// Spend an id in the single-use ledger.
+impl<'a> ReadCohorts<'a> {
+    /// The calls to await first.
+    pub fn cold_calls(&self, control: &mut Control, now: UnixTime) -> Vec<crate::control::Call> {
+        control.cold_calls(self.policy, self.shards, &self.want, now)
+    }
+
+    /// Goes on with the answers to the cold calls.
+    pub fn resume(self, control: &mut Control, answers: Vec<Answered>, now: UnixTime) -> Step<'a> {
+        let state = control.read(self.policy, self.shards, &self.want, answers, now);
+        (self.then)(state)
+    }
+}
+
+/// Spend an id in the single-use ledger (shard `ledger::shard(order.id, shards)`).
 pub struct Spend<'a> {
     /// What to spend.
     pub order: SpendOrder,
+    /// Ledger shards.
+    pub shards: u32,
     pub(crate) then: Then<'a, SpendAnswer>,
 }
 
-/// Send the request to the origin with this verdict header and body.
+impl<'a> Spend<'a> {
+    /// Goes on with the ledger's answer.
+    pub fn resume(self, control: &mut Control, answer: SpendAnswer) -> Step<'a> {
+        control.spent();
+        (self.then)(answer)
+    }
+}
+
+/// Send the request to `origin` with this verdict header and body.
 pub struct Forward<'a> {
+    /// The origin.
+    pub origin: &'a url::Url,
     /// The signed `X-Gate-Verdict` value.
     pub verdict: String,
     /// The body to send (already read; the no-JS path removes its own field).
     pub body: Vec<u8>,
-    pub(crate) then: Box<dyn FnOnce(Result<u16, String>) -> Done + 'a>,
+    pub(crate) then: Then<'a, Result<u16, String>>,
 }
 
-/// One minute's count of one decision kind, as the stats objects keep them.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct DecisionCount {
-    /// Unix minute.
-    pub minute: u64,
-    /// `issue`, `forward`, `reject`, `shadow`, `siteverify`.
-    pub action: String,
-    /// Rejection code, rule name or `-`.
-    pub code: String,
-    /// How many.
-    pub n: u64,
+impl<'a> Forward<'a> {
+    /// Goes on with the origin's status (or why it could not be reached). When the request
+    /// then ends with `Answer::Origin`, the driver answers with the origin's response.
+    pub fn resume(self, status: Result<u16, String>) -> Step<'a> {
+        (self.then)(status)
+    }
 }
 
-/// One cohort as the counter objects report it.
-#[derive(Clone, Debug, PartialEq)]
-pub struct CohortReading {
-    /// The key (`asn:16509`, `site`, ...).
-    pub key: String,
-    /// Current rate (sign-ups per window).
-    pub rate: f64,
-    /// Whether a run-time panic switch is on for it.
-    pub panic: bool,
+/// Serve a widget file from the static assets with these headers; a non-200 answer is sent
+/// as it came.
+pub struct ServeAsset<'a> {
+    /// The file name under the assets root.
+    pub name: &'static str,
+    /// Headers to set on a 200 answer.
+    pub headers: Vec<(&'static str, &'static str)>,
+    pub(crate) failed: Box<dyn FnOnce(String) -> Done + 'a>,
 }
 
-/// What the stats page shows, as read from the objects.
-#[derive(Clone, Debug, Default, PartialEq)]
-pub struct StatsRead {
-    /// Decision counts since the minute asked for.
-    pub counts: Vec<DecisionCount>,
-    /// The busiest cohorts.
-    pub cohorts: Vec<CohortReading>,
-    /// Conditions the operator should see (e.g. a counter object unreachable), if any.
-    pub health: serde_json::Value,
-    /// This isolate's capacity controllers.
-    pub capacity: Vec<crate::control::capacity::Reading>,
+impl ServeAsset<'_> {
+    /// The asset could not be fetched.
+    pub fn failed(self, why: String) -> Done {
+        (self.failed)(why)
+    }
 }
 
-/// Read the stats since a Unix minute.
+/// Read the stats: first await [`ReadStats::flush`] (this isolate's waiting counts), then
+/// read `counts_since` from each of `stats_shards` and the busiest keys of each of
+/// `top_shards`, then [`ReadStats::resume`].
 pub struct ReadStats<'a> {
     /// First minute to read.
-    pub since_minute: u64,
+    pub counts_since: u64,
+    /// Stats shards to read (all of them).
+    pub stats_shards: u32,
+    /// Counter shards to read the busiest keys of.
+    pub top_shards: Vec<u32>,
+    pub(crate) policy: Option<&'a Policy>,
     pub(crate) then: Then<'a, Result<StatsRead, String>>,
 }
 
-/// Set (until a time) or clear (`until` `None`) a run-time panic switch.
-pub struct SetPanic<'a> {
-    /// `site` or `kind:value`.
-    pub key: CohortKey,
-    /// Until when.
-    pub until: Option<UnixTime>,
-    pub(crate) then: Then<'a, Result<(), String>>,
-}
-
 impl<'a> ReadStats<'a> {
-    /// Goes on with what was read.
-    pub fn resume(self, read: Result<StatsRead, String>) -> Step<'a> {
+    /// Everything this isolate has not sent yet: await it before reading.
+    pub fn flush(&self, control: &mut Control, now: UnixTime) -> Background {
+        control.flush_now(self.policy, now)
+    }
+
+    /// Goes on with what the shards answered.
+    pub fn resume(self, control: &mut Control, answers: StatsAnswers, now: UnixTime) -> Step<'a> {
+        let read = control.stats_read(answers, now);
         (self.then)(read)
     }
 }
 
+/// Write a run-time panic switch to every shard `write` names.
+pub struct SetPanic<'a> {
+    /// The cohort (or `site`).
+    pub key: CohortKey,
+    /// What to post, and where.
+    pub write: PanicWrite,
+    pub(crate) shards: u32,
+    pub(crate) then: Then<'a, Result<(), String>>,
+}
+
 impl<'a> SetPanic<'a> {
-    /// Goes on once the switch is set everywhere it must be.
-    pub fn resume(self, done: Result<(), String>) -> Step<'a> {
+    /// Goes on with each shard's result.
+    pub fn resume(self, control: &mut Control, results: Vec<Result<(), String>>) -> Step<'a> {
+        control.panic_written(&self.key, &self.write, self.shards);
+        let done = results.into_iter().collect::<Result<Vec<()>, String>>().map(|_| ());
         (self.then)(done)
     }
 }
 
 /// One step of a request.
 pub enum Step<'a> {
-    /// Needs the stats.
-    ReadStats(ReadStats<'a>),
-    /// Needs a panic switch set.
-    SetPanic(SetPanic<'a>),
-    /// Finished.
+    /// Finished: [`finish`] it.
     Done(Box<Done>),
+    /// Not a sign-up: send it to this origin untouched and answer with the origin's response.
+    PassThrough(&'a url::Url),
+    /// A widget file.
+    ServeAsset(ServeAsset<'a>),
     /// Needs the body.
     ReadBody(ReadBody<'a>),
     /// Needs cohort state.
@@ -257,6 +246,10 @@ pub enum Step<'a> {
     Spend(Spend<'a>),
     /// Needs the origin's answer.
     Forward(Forward<'a>),
+    /// Needs the stats.
+    ReadStats(ReadStats<'a>),
+    /// Needs a panic switch written.
+    SetPanic(SetPanic<'a>),
 }
 
 impl Step<'_> {
@@ -266,44 +259,18 @@ impl Step<'_> {
     }
 }
 
-impl<'a> ReadBody<'a> {
-    /// Goes on with the body and the time it arrived.
-    pub fn resume(self, body: BodyRead, now: UnixTime) -> Step<'a> {
-        (self.then)(body, now)
-    }
-}
-
-impl<'a> ReadCohorts<'a> {
-    /// Goes on with the state read (or why it could not be read).
-    pub fn resume(self, state: Result<CohortState, String>) -> Step<'a> {
-        (self.then)(state)
-    }
-}
-
-impl<'a> Spend<'a> {
-    /// Goes on with the ledger's answer.
-    pub fn resume(self, answer: SpendAnswer) -> Step<'a> {
-        (self.then)(answer)
-    }
-}
-
-impl Forward<'_> {
-    /// Finishes with the origin's status (or why it could not be reached).
-    pub fn resume(self, status: Result<u16, String>) -> Done {
-        (self.then)(status)
-    }
-}
-
 impl std::fmt::Debug for Step<'_> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             Step::Done(d) => f.debug_tuple("Done").field(d).finish(),
+            Step::PassThrough(o) => write!(f, "PassThrough({o})"),
+            Step::ServeAsset(a) => write!(f, "ServeAsset({})", a.name),
             Step::ReadBody(b) => write!(f, "ReadBody(cap {})", b.cap),
-            Step::ReadCohorts(c) => write!(f, "ReadCohorts({:?}, site {})", c.keys, c.site),
+            Step::ReadCohorts(c) => write!(f, "ReadCohorts({:?}, site {})", c.want.keys, c.want.site),
             Step::Spend(s) => write!(f, "Spend({:?})", s.order),
             Step::Forward(fw) => write!(f, "Forward({} bytes)", fw.body.len()),
-            Step::ReadStats(r) => write!(f, "ReadStats(since {})", r.since_minute),
-            Step::SetPanic(p) => write!(f, "SetPanic({:?} until {:?})", p.key, p.until),
+            Step::ReadStats(r) => write!(f, "ReadStats(since {})", r.counts_since),
+            Step::SetPanic(p) => write!(f, "SetPanic({} until {})", p.key, p.write.message.until_ms),
         }
     }
 }

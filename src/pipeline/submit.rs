@@ -1,31 +1,39 @@
 //! A protected request: read the body once, find the solution, verify, assess, decide by the
 //! policy, spend once, forward with a signed verdict. Requests without a solution may take
 //! the no-JavaScript path ([`super::wait`]).
+//!
+//! One named state per step, each over an owned value: [`start`] → [`on_body`] →
+//! `verify` → [`on_cohorts`] → [`on_spend`] → [`on_origin`]. The forward tail
+//! ([`Submission::forward`]) is shared with the no-JS path.
 
-use crate::pipeline::config::Config;
-use crate::pipeline::log::{Action, DecisionLog, Stage};
-use crate::pipeline::reply::{self, Audience};
+use crate::config::Config;
+use crate::control::{Counted, Counts, Tally};
+use crate::decision_log::{Action, DecisionLog, Stage};
+use crate::pipeline::refusal::Refusal;
 use crate::pipeline::step::{
-    Answer, BodyRead, Done, Forward, ReadBody, Spend, SpendAnswer, SpendOrder, Step, Tally,
+    Answer, BodyRead, Done, Forward, ReadBody, Spend, SpendAnswer, SpendOrder, Step,
 };
-use crate::policy::{CohortState, Decision, Known, Outcome, Policy};
+use crate::policy::{CohortState, Decision, Known, Policy, Subject};
+use crate::present::reply::Audience;
+use crate::present::reply::Reply;
 use crate::protocol::reject::{RejectKind, Rejection};
-use crate::protocol::solution::{self, Expectation};
+use crate::protocol::solution::{self, Expectation, Verified};
 use crate::protocol::time::UnixTime;
+use crate::protocol::topup::{self, TopUpJson};
 use crate::protocol::verdict::Verdict;
 use crate::request::facts::RequestFacts;
 use crate::request::form::{self, BodyKind, FormError};
 use crate::request::route::Route;
-use crate::signals::{self, Assessment, ClientSide};
+use crate::signals::{self, ClientSide};
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 
 /// The verdict reason a fail-open spend adds.
 pub const FAIL_OPEN_REASON: &str = "ledger_unavailable_fail_open";
 
-/// What a submission knows about itself, carried from step to step.
+/// What a submission knows about itself, from its first step to its last.
 #[derive(Clone)]
-pub(crate) struct Sub<'a> {
+pub(crate) struct Submission<'a> {
     pub config: &'a Config,
     pub route: Route,
     pub facts: &'a RequestFacts,
@@ -34,18 +42,7 @@ pub(crate) struct Sub<'a> {
     pub no_js: bool,
 }
 
-/// What was known when a request was refused.
-pub(crate) struct Known3<'k> {
-    pub id: Option<&'k [u8; 16]>,
-    pub assessment: Option<&'k Assessment>,
-    pub decided: Option<(&'k Decision, &'k CohortState, Option<&'k str>)>,
-}
-
-impl Known3<'_> {
-    pub const NOTHING: Known3<'static> = Known3 { id: None, assessment: None, decided: None };
-}
-
-impl Sub<'_> {
+impl<'a> Submission<'a> {
     /// The challenge endpoint for this route (refusals point the client there).
     fn challenge_url(&self) -> String {
         format!("{}/challenge?route={}", self.config.prefix, self.route.path)
@@ -60,21 +57,16 @@ impl Sub<'_> {
         line
     }
 
-    /// A refusal, logged and counted.
-    pub fn refuse(&self, r: Rejection, known: Known3<'_>) -> Done {
-        let mut line = self.line(Action::Reject, r.kind().status());
-        line.code = Some(r.kind().code().to_string());
-        line.detail = Some(r.detail().to_string());
-        line.id = known.id.map(|i| URL_SAFE_NO_PAD.encode(i));
-        if let Some(a) = known.assessment {
-            line = line.assessed(a);
-        }
-        if let Some((d, state, phone)) = known.decided {
-            line = line.decided(d, state, phone);
-        }
+    /// A refusal logged on `line` (what was known when it was refused).
+    pub fn refuse_on(&self, r: Rejection, line: DecisionLog) -> Step<'a> {
         let url = (!self.no_js).then(|| self.challenge_url());
-        let reply = reply::rejection(&r, url.as_deref(), &self.audience);
-        Done::logged(reply, line, vec![Tally::new("reject", r.kind().code())])
+        Step::done(Refusal::on(r, line).audience(&self.audience).challenge(url).done())
+    }
+
+    /// A refusal before anything was known but the request.
+    pub fn refuse(&self, r: Rejection) -> Step<'a> {
+        let line = self.line(Action::Reject, r.kind().status());
+        self.refuse_on(r, line)
     }
 
     /// The busy refusal with the policy's `Retry-After`.
@@ -82,24 +74,9 @@ impl Sub<'_> {
         Rejection::new(RejectKind::Busy, why).retry_after(self.config.policy.attack.retry_after_secs)
     }
 
-    /// The signed verdict for a spent id.
-    pub fn verdict(&self, id: &[u8; 16], difficulty: u8, k: u8, score: u32, reasons: Vec<String>) -> String {
-        Verdict {
-            time: self.now,
-            id: URL_SAFE_NO_PAD.encode(id),
-            method: self.facts.method.clone(),
-            path: self.facts.path.clone(),
-            difficulty,
-            k,
-            score,
-            reasons,
-        }
-        .sign(&self.config.origin_key)
-    }
-
     /// The ledger order for `id`, kept until `expires_at` plus skew.
     pub fn order(&self, id: [u8; 16], expires_at: UnixTime) -> SpendOrder {
-        SpendOrder { id, forget_after: expires_at.plus(self.config.skew), idempotency_key: None }
+        SpendOrder::of(id, expires_at.plus(self.config.skew))
     }
 
     /// Single use: a replay is refused with `replay` as its detail, an unreachable ledger
@@ -114,6 +91,82 @@ impl Sub<'_> {
             SpendAnswer::Unavailable(why) => Err(Rejection::new(RejectKind::LedgerUnavailable, why)),
         }
     }
+
+    /// The forward tail, for both paths: sign the verdict for the spent `id`, send `body`,
+    /// and finish with the origin's answer: `line` (what was decided) becomes the forward's
+    /// line, `tallies` are counted, and `counted` only when the origin accepted the sign-up.
+    pub fn forward(self, sent: Sent, body: Vec<u8>) -> Step<'a> {
+        let verdict = Verdict {
+            time: self.now,
+            id: URL_SAFE_NO_PAD.encode(sent.id),
+            method: self.facts.method.clone(),
+            path: self.facts.path.clone(),
+            difficulty: sent.difficulty,
+            k: sent.k,
+            score: sent.score,
+            reasons: sent.reasons.clone(),
+        }
+        .sign(&self.config.origin_key);
+        Step::Forward(Forward {
+            origin: &self.config.origin,
+            verdict,
+            body,
+            then: Box::new(move |status| on_origin(self, sent, status)),
+        })
+    }
+}
+
+/// A spent submission on its way to the origin.
+pub(crate) struct Sent {
+    pub id: [u8; 16],
+    /// Its ledger order (given back when the forward fails).
+    pub order: SpendOrder,
+    pub difficulty: u8,
+    pub k: u8,
+    pub score: u32,
+    pub reasons: Vec<String>,
+    /// The decision-log line so far (assessment, decision).
+    pub line: DecisionLog,
+    pub tallies: Vec<Tally>,
+    pub counted: Counted,
+}
+
+/// The origin answered (or could not be reached): the forward's line and counts. A forward
+/// the origin did not accept (no answer, or 5xx) gives the id back to the ledger first, so
+/// the same work may be sent again while it is valid; one it answered stays spent.
+fn on_origin<'a>(sub: Submission<'a>, sent: Sent, status: Result<u16, String>) -> Step<'a> {
+    let failed = status.as_ref().map_or(true, |s| *s >= 500);
+    let release = failed.then(|| sent.order.released());
+    let shards = sub.config.ledger_shards;
+    let done = finished(&sub, sent, status);
+    match release {
+        Some(order) => Step::Spend(Spend { order, shards, then: Box::new(move |_| Step::done(done)) }),
+        None => Step::done(done),
+    }
+}
+
+/// The forward's line and counts (or the refusal when the origin could not be reached).
+fn finished(sub: &Submission<'_>, sent: Sent, status: Result<u16, String>) -> Done {
+    let status = match status {
+        Ok(s) => s,
+        Err(e) => {
+            let r = Rejection::new(RejectKind::OriginUnavailable, e);
+            let url = (!sub.no_js).then(|| sub.challenge_url());
+            return Refusal::on(r, sent.line).audience(&sub.audience).challenge(url).done();
+        }
+    };
+    let mut line = sent.line;
+    line.action = Action::Forward;
+    line.status = status;
+    // only a fresh spend (or fail-open) reaches here, and only a sign-up the origin accepted
+    // (2xx or 3xx) is counted
+    let signup = (status < 400 && !sent.counted.is_empty()).then_some(sent.counted);
+    Done {
+        answer: Answer::Origin,
+        log: Some(line),
+        event: None,
+        counts: Counts { tallies: sent.tallies, signup },
+    }
 }
 
 /// Starts a protected request. `random` is an id for a no-JS wait token, if one is issued.
@@ -124,7 +177,7 @@ pub fn start<'a>(
     random: [u8; 16],
     now: UnixTime,
 ) -> Step<'a> {
-    let sub = Sub { config, route, facts, audience: Audience::of(facts), now, no_js: false };
+    let sub = Submission { config, route, facts, audience: Audience::of(facts), now, no_js: false };
     // the declared length first, then the bytes actually read
     let declared = facts.headers.get("content-length").and_then(|v| v.trim().parse::<u64>().ok());
     if declared.is_some_and(|n| n > config.max_body as u64) {
@@ -132,32 +185,30 @@ pub fn start<'a>(
             RejectKind::TooLarge,
             format!("Content-Length {declared:?} over {}", config.max_body),
         );
-        return Step::done(sub.refuse(r, Known3::NOTHING));
+        return sub.refuse(r);
     }
     if matches!(facts.method.as_str(), "GET" | "HEAD") {
-        return body_read(sub, BodyRead::Bytes(Vec::new()), random);
+        return on_body(sub, BodyRead::Bytes(Vec::new()), random);
     }
     Step::ReadBody(ReadBody {
         cap: config.max_body,
-        then: Box::new(move |body, arrived| {
-            // The client controls how long the body takes to arrive: judge expiry at the time
-            // it has arrived (a solution must not outlive its ledger row).
-            body_read(Sub { now: arrived, ..sub }, body, random)
-        }),
+        // The client controls how long the body takes to arrive: judge expiry at the time it
+        // has arrived (a solution must not outlive its ledger row).
+        then: Box::new(move |body, arrived| on_body(Submission { now: arrived, ..sub }, body, random)),
     })
 }
 
-fn body_read(sub: Sub<'_>, body: BodyRead, random: [u8; 16]) -> Step<'_> {
+/// The body arrived: read the fields once, find the solution (or the no-JS path).
+pub(crate) fn on_body(sub: Submission<'_>, body: BodyRead, random: [u8; 16]) -> Step<'_> {
     let cap = sub.config.max_body;
     let body = match body {
         BodyRead::Bytes(b) => b,
         BodyRead::TooLarge(n) => {
-            let r = Rejection::new(RejectKind::TooLarge, format!("body of {n}+ bytes is over {cap}"));
-            return Step::done(sub.refuse(r, Known3::NOTHING));
+            return sub
+                .refuse(Rejection::new(RejectKind::TooLarge, format!("body of {n}+ bytes is over {cap}")));
         }
         BodyRead::Failed(e) => {
-            let r = Rejection::new(RejectKind::MalformedSolution, format!("body read: {e}"));
-            return Step::done(sub.refuse(r, Known3::NOTHING));
+            return sub.refuse(Rejection::new(RejectKind::MalformedSolution, format!("body read: {e}")));
         }
     };
     let headers = &sub.facts.headers;
@@ -165,8 +216,7 @@ fn body_read(sub: Sub<'_>, body: BodyRead, random: [u8; 16]) -> Step<'_> {
     if !body.is_empty()
         && headers.get("content-encoding").is_some_and(|e| !e.trim().eq_ignore_ascii_case("identity"))
     {
-        let r = Rejection::new(RejectKind::UnsupportedBody, "the body has a Content-Encoding");
-        return Step::done(sub.refuse(r, Known3::NOTHING));
+        return sub.refuse(Rejection::new(RejectKind::UnsupportedBody, "the body has a Content-Encoding"));
     }
     // the fields, read once (body and query string); a field the gate judges must appear at
     // most once, so the origin cannot read another value than the gate did
@@ -174,43 +224,49 @@ fn body_read(sub: Sub<'_>, body: BodyRead, random: [u8; 16]) -> Step<'_> {
     let fields = match form::Fields::parse(&kind, &body) {
         Ok(fields) => fields.with_query(sub.facts.query.as_deref().unwrap_or_default()),
         Err(e @ FormError::DuplicateKey(_)) => {
-            return Step::done(
-                sub.refuse(Rejection::new(RejectKind::DuplicateField, e.to_string()), Known3::NOTHING),
-            );
+            return sub.refuse(Rejection::new(RejectKind::DuplicateField, e.to_string()));
         }
-        Err(e) => {
-            return Step::done(
-                sub.refuse(Rejection::new(RejectKind::UnsupportedBody, e.to_string()), Known3::NOTHING),
-            );
-        }
+        Err(e) => return sub.refuse(Rejection::new(RejectKind::UnsupportedBody, e.to_string())),
     };
     let judged = fields
         .get(solution::FIELD)
         .and_then(|s| Ok((s.map(str::to_string), phone_code(&sub.config.policy, &fields)?)));
     let (field, phone) = match judged {
         Ok(read) => read,
-        Err(e) => {
-            return Step::done(
-                sub.refuse(Rejection::new(RejectKind::DuplicateField, e.to_string()), Known3::NOTHING),
-            );
-        }
+        Err(e) => return sub.refuse(Rejection::new(RejectKind::DuplicateField, e.to_string())),
     };
     // the solution: the header for API clients, else the form field (the header wins)
     let Some(raw) = headers.get(solution::HEADER).map(str::to_string).or(field) else {
         // no widget ran: the no-JavaScript path, where the policy turns it on
         return match super::wait::submission(sub.clone(), kind, body, &fields, phone, random) {
             Some(step) => step,
-            None => {
-                let r = Rejection::new(RejectKind::MissingSolution, "no header and no form field");
-                Step::done(sub.refuse(r, Known3::NOTHING))
-            }
+            None => sub.refuse(Rejection::new(RejectKind::MissingSolution, "no header and no form field")),
         };
     };
-    verify(sub, raw, phone, body)
+    verify(sub, raw, phone, body, random)
 }
 
-/// Verify (pure, cheapest checks first; the work at the signed difficulty), then decide.
-fn verify(sub: Sub<'_>, raw: String, phone: Option<String>, body: Vec<u8>) -> Step<'_> {
+/// A submission whose work is paid (verified), assessed, on its way to a decision.
+struct Paid<'a> {
+    sub: Submission<'a>,
+    verified: Verified,
+    subject: Subject<'a>,
+    counted: Counted,
+    phone: Option<String>,
+    body: Vec<u8>,
+    /// Random bytes for a top-up's id, when one is offered.
+    random: [u8; 16],
+}
+
+/// Verify (pure, cheapest checks first; the work at the signed difficulty), then read the
+/// cohorts.
+fn verify(
+    sub: Submission<'_>,
+    raw: String,
+    phone: Option<String>,
+    body: Vec<u8>,
+    random: [u8; 16],
+) -> Step<'_> {
     let config = sub.config;
     let expect = Expectation {
         keys: &config.keys,
@@ -218,112 +274,104 @@ fn verify(sub: Sub<'_>, raw: String, phone: Option<String>, body: Vec<u8>) -> St
         skew: config.skew,
         route: Some(&sub.route.path),
         binding: Some(super::binding(sub.facts)),
+        order: super::order_of(&random),
     };
     let verified = match solution::verify(&raw, &expect) {
         Ok(v) => v,
-        Err(r) => return Step::done(sub.refuse(r, Known3::NOTHING)),
+        Err(r) => return sub.refuse(r),
     };
     // fingerprint the submission with the signals the work was bound to
     let assessment = signals::assess(sub.facts, &ClientSide::parse(&verified.signals));
-    let counted = super::counted(
-        &config.policy,
-        &super::subject(sub.facts, &sub.route.path, &assessment, Known::Is(phone.clone())),
+    let subject = super::subject(sub.facts, &sub.route.path, assessment, Known::Is(phone.clone()));
+    let counted = super::counted(&config.policy, &subject);
+    let want = counted.clone();
+    let paid = Paid { sub, verified, subject, counted, phone, body, random };
+    super::read_cohorts(&config.policy, config.cohort_shards, want, move |state| on_cohorts(paid, state))
+}
+
+/// Decides by the policy at submission: deny, busy, a price the work does not cover, or on
+/// to the single-use spend.
+fn on_cohorts(p: Paid<'_>, read: Result<CohortState, String>) -> Step<'_> {
+    let policy = &p.sub.config.policy;
+    let (state, unreadable) = super::state_read(read);
+    let decision = policy.decide(&p.subject, &state);
+    let mut line = p.sub.line(Action::Forward, 200).assessed(&p.subject.assessment).decided(
+        &decision,
+        &state,
+        p.phone.as_deref(),
     );
-    let policy = &config.policy;
-    super::with_cohorts(policy, &counted.clone(), move |state| {
-        let route = sub.route.path.clone();
-        let subject = super::subject(sub.facts, &route, &assessment, Known::Is(phone.clone()));
-        let (decision, state, unreadable) = super::decide(policy, &subject, state);
-        let id = verified.challenge.id;
-        let (signed_difficulty, signed_k) = (verified.challenge.difficulty, verified.challenge.k);
-        let refused = |r: Rejection| {
-            let mut done = sub.refuse(
-                r,
-                Known3 {
-                    id: Some(&id),
-                    assessment: Some(&assessment),
-                    decided: Some((&decision, &state, phone.as_deref())),
-                },
-            );
-            if let Some(line) = &mut done.log {
-                line.counters_unreadable = unreadable.clone();
-            }
-            Step::done(done)
-        };
-        // The price the policy asks now may be one bit above the signed one (a browser's
-        // challenge fetch and its form post differ in a few headers); beyond that the
-        // client must fetch a harder challenge.
-        match decision.outcome {
-            Outcome::Deny => {
-                return refused(Rejection::new(
-                    RejectKind::Denied,
-                    format!("at submission: {}", decision.why),
-                ));
-            }
-            Outcome::Busy => return refused(sub.busy(format!("at submission: {}", decision.why))),
-            Outcome::Price { difficulty, k }
-                if difficulty > signed_difficulty.saturating_add(1) || k > signed_k =>
-            {
-                return refused(Rejection::new(
-                    RejectKind::RiskIncreased,
-                    format!(
-                        "now priced {difficulty}x{k} ({}), challenge was {signed_difficulty}x{signed_k}",
-                        decision.why
-                    ),
-                ));
-            }
-            Outcome::Price { .. } => {}
-        }
-        // single use, only after the work is known to be paid
-        let order = sub.order(id, verified.challenge.expires_at);
-        Step::Spend(Spend {
-            order,
-            then: Box::new(move |answer| {
-                let mut reasons = assessment.codes();
-                match sub.spent(answer, "replay of a spent challenge") {
-                    Ok(false) => {}
-                    Ok(true) => reasons.push(FAIL_OPEN_REASON.to_string()),
-                    Err(r) => {
-                        let decided = Some((&decision, &state, phone.as_deref()));
-                        return Step::done(
-                            sub.refuse(r, Known3 { id: Some(&id), assessment: Some(&assessment), decided }),
-                        );
-                    }
-                }
-                let verdict = sub.verdict(&id, signed_difficulty, signed_k, assessment.score, reasons);
-                Step::Forward(Forward {
-                    verdict,
-                    body,
-                    then: Box::new(move |status| {
-                        let decided = Some((&decision, &state, phone.as_deref()));
-                        let status = match status {
-                            Ok(s) => s,
-                            Err(e) => {
-                                let r = Rejection::new(RejectKind::OriginUnavailable, e);
-                                return sub.refuse(
-                                    r,
-                                    Known3 { id: Some(&id), assessment: Some(&assessment), decided },
-                                );
-                            }
-                        };
-                        let mut line = sub.line(Action::Forward, status).assessed(&assessment).decided(
-                            &decision,
-                            &state,
-                            phone.as_deref(),
-                        );
-                        line.id = Some(URL_SAFE_NO_PAD.encode(id));
-                        line.difficulty = Some(signed_difficulty);
-                        line.counters_unreadable = unreadable;
-                        let tallies = Tally::of_decision("forward", &decision);
-                        // only a fresh spend (or fail-open) reaches here, and only a sign-up the
-                        // origin accepted (2xx or 3xx) is counted
-                        let signup = (status < 400 && !counted.is_empty()).then_some(counted);
-                        Done { answer: Answer::Origin, log: Some(line), tallies, signup, event: None }
-                    }),
-                })
-            }),
+    line.id = Some(URL_SAFE_NO_PAD.encode(p.verified.challenge.id));
+    line.counters_unreadable = unreadable;
+    // the price asked now against the work paid (the challenge's and its top-ups'): one bit
+    // of slack, beyond that the client adds a top-up, with nothing spent
+    let priced = super::price_of(policy, &decision, "at submission").map(|_| super::work::asked(&decision));
+    let asked = match priced {
+        Ok(asked) => asked.unwrap_or(0),
+        Err(r) => return p.sub.refuse_on(r, line),
+    };
+    if !super::work::covers(p.verified.work, asked) {
+        return more_work(&p, &decision, asked, line);
+    }
+    // single use, only after the work is known to be paid
+    let order = p.sub.order(p.verified.challenge.id, p.verified.challenge.expires_at);
+    let shards = p.sub.config.ledger_shards;
+    Step::Spend(Spend { order, shards, then: Box::new(move |answer| on_spend(p, decision, line, answer)) })
+}
+
+/// The work falls short of the price asked now: `402 more_work` with a top-up for what is
+/// missing (the challenge stays unspent), or, when the bundle has no room for another
+/// top-up, `403 risk_increased` (fetch a new challenge).
+fn more_work<'a>(p: &Paid<'a>, decision: &Decision, asked: u64, line: DecisionLog) -> Step<'a> {
+    let paid = p.verified.work;
+    let missing = asked.saturating_sub(paid);
+    let detail = format!("now asks {asked} expected hashes ({}), paid {paid}", decision.why);
+    let offer = topup::sized(missing)
+        .filter(|_| p.verified.topups < solution::MAX_TOP_UPS)
+        .and_then(|(d, k)| {
+            topup::issue(p.sub.config.keys.current(), &p.verified.challenge, d, k, p.sub.now, p.random)
         })
-    })
+        .and_then(|bytes| TopUpJson::of(&bytes));
+    let Some(offer) = offer else {
+        return p.sub.refuse_on(Rejection::new(RejectKind::RiskIncreased, detail), line);
+    };
+    let r = Rejection::new(RejectKind::MoreWork, detail);
+    let body = serde_json::json!({
+        "error": r.kind().code(),
+        "message": r.kind().public_message(),
+        "work": {"asked": asked, "paid": paid, "missing": missing},
+        "topup": offer,
+    });
+    let url = p.sub.challenge_url();
+    let refusal = Refusal::on(r, line).audience(&p.sub.audience).challenge(Some(url));
+    let done = match p.sub.audience {
+        Audience::Api => refusal.answered_with(Reply::json(402, &body)).done(),
+        Audience::Person { .. } => refusal.done(),
+    };
+    Step::done(done)
+}
+
+/// The ledger answered: forward a first use (or a fail-open), refuse a replay.
+fn on_spend(p: Paid<'_>, decision: Decision, mut line: DecisionLog, answer: SpendAnswer) -> Step<'_> {
+    let mut reasons = p.subject.assessment.codes();
+    match p.sub.spent(answer, "replay of a spent challenge") {
+        Ok(false) => {}
+        Ok(true) => reasons.push(FAIL_OPEN_REASON.to_string()),
+        Err(r) => return p.sub.refuse_on(r, line),
+    }
+    let challenge = &p.verified.challenge;
+    line.difficulty = Some(challenge.difficulty);
+    let sent = Sent {
+        id: challenge.id,
+        order: p.sub.order(challenge.id, challenge.expires_at),
+        difficulty: challenge.difficulty,
+        k: challenge.k,
+        score: p.subject.assessment.score,
+        reasons,
+        line,
+        tallies: Tally::of_decision(Action::Forward, &decision),
+        counted: p.counted,
+    };
+    p.sub.forward(sent, p.body)
 }
 
 /// The sign-up's phone calling code, from the policy's phone fields (each must appear at

@@ -2,9 +2,8 @@
 //! levels, the decaying [`Counter`] (the pure part of the cohort Durable Objects) and the
 //! [`CohortState`] the edge reads from the counters before deciding.
 
-use super::{Known, Subject};
+use super::{CohortKey, Known, Subject};
 use serde::{Deserialize, Serialize};
-use std::fmt;
 use std::net::IpAddr;
 
 /// Per-cohort attack mode settings.
@@ -61,18 +60,15 @@ pub enum CapacityOf {
 impl Capacity {
     /// The counter key of the route's admitted total.
     pub fn total_key(&self) -> CohortKey {
-        CohortKey(format!("{CAPACITY_PREFIX}{}", self.route))
+        CohortKey::capacity(&self.route)
     }
 
-    /// The counter key of one cohort's admitted requests on the route.
-    pub fn cohort_key(&self, cohort: &CohortKey) -> CohortKey {
-        CohortKey(format!("{CAPACITY_PREFIX}{}|{}", self.route, cohort.0))
+    /// The counter key of one cohort's admitted requests on the route (`None` for a key that is
+    /// not a JS cohort).
+    pub fn cohort_key(&self, cohort: &CohortKey) -> Option<CohortKey> {
+        cohort.on_capacity(&self.route)
     }
 }
-
-/// The prefix of the capacity controller's counter keys (`cap:/signup`, `cap:/signup|asn:1`):
-/// not a cohort kind, so the static levels never read them.
-pub const CAPACITY_PREFIX: &str = "cap:";
 
 /// One escalation level.
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
@@ -135,35 +131,6 @@ impl CohortKind {
     }
 }
 
-/// A cohort: `asn:16509`, `ip_prefix:203.0.113.0/24`, `country:CN`, `ua_family:curl`,
-/// `phone_code:86`; or the whole site.
-#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(transparent)]
-pub struct CohortKey(pub String);
-
-impl CohortKey {
-    /// The site-wide pseudo-cohort (global ceiling and site panic).
-    pub fn site() -> CohortKey {
-        CohortKey("site".into())
-    }
-
-    /// A key of a kind and value.
-    pub fn new(kind: CohortKind, value: &str) -> CohortKey {
-        CohortKey(format!("{}:{}", kind.name(), value))
-    }
-
-    /// The kind, unless this is the site key.
-    pub fn kind(&self) -> Option<CohortKind> {
-        CohortKind::parse(self.0.split(':').next().unwrap_or(""))
-    }
-}
-
-impl fmt::Display for CohortKey {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
-    }
-}
-
 /// The cohort an address belongs to: IPv4 /24, IPv6 /48.
 pub fn ip_prefix(ip: IpAddr) -> String {
     match ip {
@@ -217,6 +184,9 @@ pub struct CohortState {
     pub panicked: Vec<CohortKey>,
     /// The capacity controller's price for this request, when its route states a capacity.
     pub capacity: Option<CapacityPrice>,
+    /// Why some of these counters could not be read now (their last known levels are held),
+    /// for the log; the policy decides on the state as it is.
+    pub degraded: Option<String>,
 }
 
 /// The capacity controller's answer for one request.
@@ -231,6 +201,9 @@ pub struct CapacityPrice {
     pub admitted_per_minute: f64,
     /// The route's capacity per minute.
     pub per_minute: u32,
+    /// The extra bits the controller expects to ask soon (the banked-effort suggestion).
+    #[serde(default)]
+    pub forecast_bits: u8,
 }
 
 /// An exponentially decaying count: roughly "events in the last `window`".

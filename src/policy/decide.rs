@@ -31,6 +31,40 @@ impl Outcome {
             Outcome::Busy => "busy",
         }
     }
+
+    /// Reads the text form the decision log writes (`price 17x32`, `deny`, `busy`).
+    pub fn parse(text: &str) -> Option<Outcome> {
+        match text {
+            "deny" => Some(Outcome::Deny),
+            "busy" => Some(Outcome::Busy),
+            _ => {
+                let (d, k) = text.strip_prefix("price ")?.split_once('x')?;
+                Some(Outcome::Price { difficulty: d.parse().ok()?, k: k.parse().ok()? })
+            }
+        }
+    }
+}
+
+impl std::fmt::Display for Outcome {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Outcome::Price { difficulty, k } => write!(f, "price {difficulty}x{k}"),
+            other => f.write_str(other.name()),
+        }
+    }
+}
+
+impl serde::Serialize for Outcome {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for Outcome {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Outcome, D::Error> {
+        let text = String::deserialize(d)?;
+        Outcome::parse(&text).ok_or_else(|| serde::de::Error::custom(format!("not an outcome: {text:?}")))
+    }
 }
 
 /// A decision: what is enforced, why, and what shadow mode would have done.
@@ -337,8 +371,11 @@ shadow = true
         let site = CohortState { site_rate: 600.0, ..Default::default() };
         assert_eq!(p.decide(&s, &site).outcome, Outcome::Busy);
         // phone rules: unknown at issue time, then decided by the body
-        let otp =
-            |code: Known<Option<String>>| Subject { route: "/otp", phone_code: code, ..subject(&clean) };
+        let otp = |code: Known<Option<String>>| Subject {
+            route: "/otp".into(),
+            phone_code: code,
+            ..subject(&clean)
+        };
         assert_eq!(p.decide(&otp(Known::Unknown), &none).outcome, price(17, 32));
         assert_eq!(p.decide(&otp(Known::Is(Some("86".into()))), &none).outcome, price(17, 32));
         assert_eq!(p.decide(&otp(Known::Is(Some("1".into()))), &none).outcome, Outcome::Deny);
@@ -408,6 +445,7 @@ country = [{ at = 100, extra_bits = 1 }, { at = 400, extra_bits = 3 }]
                 shed: shed.cloned(),
                 admitted_per_minute: 75.0,
                 per_minute: 60,
+                forecast_bits: extra_bits,
             }),
             ..Default::default()
         };

@@ -387,10 +387,8 @@ fn attack(p: &mut Problems, a: &AttackFile) -> Attack {
     }
     let mut panic_cohorts = Vec::new();
     for (i, c) in a.panic_cohorts.iter().enumerate() {
-        let kind =
-            c.split_once(':').and_then(|(k, v)| (!v.is_empty()).then_some(k)).and_then(CohortKind::parse);
-        match kind {
-            Some(_) => panic_cohorts.push(CohortKey(c.clone())),
+        match CohortKey::parse(c).filter(|k| k.kind().is_some()) {
+            Some(key) => panic_cohorts.push(key),
             None => p.add(
                 format!("attack.panic_cohorts[{i}]"),
                 format!("{c:?} is not kind:value (e.g. \"asn:16509\")"),
@@ -474,7 +472,7 @@ fn conditions(p: &mut Problems, at: &str, c: &ConditionsFile, phone_known: bool)
             Some(code) => reasons.push(code),
             None => p.add(
                 format!("{at}.reasons[{i}]"),
-                format!("{r:?} is not a fingerprint reason code (README § Fingerprint checks)"),
+                format!("{r:?} is not a fingerprint reason code (docs/signals.md)"),
             ),
         }
     }

@@ -1,4 +1,4 @@
-//! The policy: what operators edit instead of code (README § Policy).
+//! The policy: what operators edit instead of code (docs/policy.md).
 //!
 //! A TOML file (`policy/gate.toml`, bundled into the Worker at build time) declares the
 //! protected and pass-through routes, the base price, the fingerprint thresholds, per-cohort
@@ -14,6 +14,7 @@
 //! `gate::policy::X` is the one path to each.
 
 mod cohort;
+mod cohort_key;
 mod decide;
 mod file;
 mod load;
@@ -21,16 +22,16 @@ mod nojs;
 mod rules;
 
 pub use cohort::{
-    Attack, CAPACITY_PREFIX, Capacity, CapacityOf, CapacityPrice, CohortKey, CohortKind, CohortState,
-    Counter, Level, ip_prefix,
+    Attack, Capacity, CapacityOf, CapacityPrice, CohortKind, CohortState, Counter, Level, ip_prefix,
 };
+pub use cohort_key::{CohortKey, Scope};
 pub use decide::{Decision, Outcome, Shadow};
 #[cfg(feature = "toml")]
 pub use load::to_json;
-#[cfg(feature = "toml")]
+#[cfg(all(not(target_arch = "wasm32"), feature = "cli"))]
 pub(crate) use load::toml_location;
 pub use load::{PolicyError, PolicyErrors, load, routes_only};
-pub use nojs::{NO_JS_PREFIX, NoJs};
+pub use nojs::NoJs;
 pub use rules::{Action, Cidr, Conditions, Rule};
 
 use crate::request::route::Route;
@@ -93,7 +94,7 @@ pub enum Known<T> {
 #[derive(Clone, Debug)]
 pub struct Subject<'a> {
     /// The protected route (normalized path).
-    pub route: &'a str,
+    pub route: String,
     /// `cf.country`.
     pub country: Option<&'a str>,
     /// `cf.asn`.
@@ -103,7 +104,7 @@ pub struct Subject<'a> {
     /// The User-Agent header.
     pub user_agent: Option<&'a str>,
     /// The fingerprint assessment.
-    pub assessment: &'a Assessment,
+    pub assessment: Assessment,
     /// The phone calling code of the sign-up.
     pub phone_code: Known<Option<String>>,
 }
@@ -115,12 +116,12 @@ pub(crate) mod testing {
 
     pub(crate) fn subject<'a>(a: &'a Assessment) -> Subject<'a> {
         Subject {
-            route: "/signup",
+            route: "/signup".into(),
             country: Some("DE"),
             asn: Some(3320),
             ip: "198.51.100.9".parse().ok(),
             user_agent: Some("Mozilla/5.0 (X11; Linux x86_64) Chrome/131.0.0.0"),
-            assessment: a,
+            assessment: a.clone(),
             phone_code: Known::Is(None),
         }
     }

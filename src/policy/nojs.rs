@@ -1,9 +1,9 @@
 //! The no-JavaScript sign-up path's settings, its cohort keys and its budget.
 
-use super::{CohortKey, CohortKind, CohortState, Subject};
+use super::{CohortKey, CohortKind, CohortState, Scope, Subject};
 
 /// The no-JavaScript sign-up path: a browser that did not run the widget waits instead of
-/// solving, within a small budget of its own (README § No JavaScript).
+/// solving, within a small budget of its own (docs/policy.md § No JavaScript).
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NoJs {
     /// Normalized protected paths where it is on (empty: off).
@@ -18,9 +18,6 @@ pub struct NoJs {
     pub busy_at: Vec<(Option<CohortKind>, u32)>,
 }
 
-/// Prefix of the no-JS path's cohort keys, so they are counted apart from the JS path's.
-pub const NO_JS_PREFIX: &str = "nojs:";
-
 impl NoJs {
     /// Whether the path is on for a protected route.
     pub fn allows(&self, route: &str) -> bool {
@@ -30,10 +27,9 @@ impl NoJs {
     /// The no-JS cohort keys of a request: `nojs:asn:64500`, `nojs:ip_prefix:…`, `nojs:site`.
     pub fn keys(&self, s: &Subject<'_>) -> Vec<CohortKey> {
         let kinds: Vec<CohortKind> = self.busy_at.iter().filter_map(|(k, _)| *k).collect();
-        let mut keys: Vec<CohortKey> =
-            s.cohorts(&kinds).into_iter().map(|k| CohortKey(format!("{NO_JS_PREFIX}{}", k.0))).collect();
+        let mut keys: Vec<CohortKey> = s.cohorts(&kinds).iter().filter_map(CohortKey::no_js).collect();
         if self.busy_at.iter().any(|(k, _)| k.is_none()) {
-            keys.push(CohortKey(format!("{NO_JS_PREFIX}site")));
+            keys.push(CohortKey::no_js_site());
         }
         keys
     }
@@ -45,12 +41,11 @@ impl NoJs {
             return Some("panic: site".into());
         }
         for (key, rate) in &state.rates {
-            let Some(rest) = key.0.strip_prefix(NO_JS_PREFIX) else { continue };
-            let kind =
-                if rest == "site" { None } else { CohortKind::parse(rest.split(':').next().unwrap_or("")) };
-            if kind.is_none() && rest != "site" {
-                continue;
-            }
+            let kind = match key.scope() {
+                Scope::NoJs(kind) => Some(*kind),
+                Scope::NoJsSite => None,
+                _ => continue,
+            };
             if let Some((_, at)) = self.busy_at.iter().find(|(k, _)| *k == kind)
                 && *rate >= f64::from(*at)
             {
@@ -79,12 +74,12 @@ mod tests {
         assert_eq!((on.no_js.wait_secs, on.no_js.ttl_secs, on.no_js.window_secs), (5, 600, 600));
         let a = Assessment::default();
         let keys = on.no_js.keys(&subject(&a));
-        let names: Vec<&str> = keys.iter().map(|k| k.0.as_str()).collect();
+        let names: Vec<&str> = keys.iter().map(CohortKey::as_str).collect();
         assert_eq!(names, ["nojs:asn:3320", "nojs:ip_prefix:198.51.100.0/24", "nojs:site"]);
         // the JS path never counts or reads these: their kind is not a JS cohort kind
         assert!(keys.iter().all(|k| k.kind().is_none()));
         let state = |rates: &[(&str, f64)]| CohortState {
-            rates: rates.iter().map(|(k, r)| (CohortKey((*k).to_string()), *r)).collect(),
+            rates: rates.iter().filter_map(|(k, r)| Some((CohortKey::parse(k)?, *r))).collect(),
             ..CohortState::default()
         };
         assert_eq!(

@@ -105,7 +105,7 @@ impl Cidr {
 
 impl Rule {
     pub(super) fn matches(&self, s: &Subject<'_>) -> bool {
-        if !self.routes.is_empty() && !self.routes.iter().any(|r| r == s.route) {
+        if !self.routes.is_empty() && !self.routes.contains(&s.route) {
             return false;
         }
         if self.when.test(s) != Some(true) {

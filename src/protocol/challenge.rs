@@ -2,7 +2,7 @@
 //!
 //! A challenge is a fixed binary layout (the *token*), signed with HMAC-SHA256 and carried as
 //! base64url without padding. The edge keeps no state when it issues one; everything it needs
-//! to check a solution later is inside the signed token. See the README's "Protocol" section.
+//! to check a solution later is inside the signed token. See docs/protocol.md.
 //!
 //! ```text
 //! offset  size  field
@@ -276,6 +276,7 @@ impl SignedChallenge {
             token: self.token(),
             phone_field: None,
             phone_code: None,
+            work: None,
         }
     }
 }
@@ -314,6 +315,19 @@ pub struct ChallengeJson {
     /// The calling code this challenge was priced for.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub phone_code: Option<String>,
+    /// The work the gate asks now and suggests banking toward, in expected hashes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub work: Option<WorkJson>,
+}
+
+/// Work in expected hashes: what the gate asks of this client now, and what it suggests
+/// banking toward while the form is filled (the price it expects to ask soon).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WorkJson {
+    /// The price now.
+    pub asked: u64,
+    /// What to bank toward (at least `asked`).
+    pub suggested: u64,
 }
 
 #[cfg(test)]

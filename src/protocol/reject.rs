@@ -58,11 +58,26 @@ pub enum RejectKind {
     DuplicateField,
     /// A protected request's body is of a type the gate cannot read fields from.
     UnsupportedBody,
+    /// An operator endpoint without a valid token.
+    Unauthorized,
+    /// An operator request whose body is not what the endpoint takes.
+    BadRequest,
+    /// A panic switch for a scope that is neither `site` nor a cohort `kind:value`.
+    BadScope,
+    /// A no-JavaScript "Continue" before the wait is over.
+    TooEarly,
+    /// The stats objects could not be read.
+    StatsUnavailable,
+    /// The counter objects could not be written (a panic switch).
+    CountersUnavailable,
+    /// The work sent covers less than the price asked now: add the top-up offered and send
+    /// the same request again (nothing was spent).
+    MoreWork,
 }
 
 impl RejectKind {
     /// Every kind, for tables and tests.
-    pub const ALL: [RejectKind; 24] = [
+    pub const ALL: [RejectKind; 31] = [
         RejectKind::MissingSolution,
         RejectKind::MalformedSolution,
         RejectKind::UnsupportedVersion,
@@ -87,6 +102,13 @@ impl RejectKind {
         RejectKind::NonCanonicalPath,
         RejectKind::DuplicateField,
         RejectKind::UnsupportedBody,
+        RejectKind::Unauthorized,
+        RejectKind::BadRequest,
+        RejectKind::BadScope,
+        RejectKind::TooEarly,
+        RejectKind::StatsUnavailable,
+        RejectKind::CountersUnavailable,
+        RejectKind::MoreWork,
     ];
 
     /// The HTTP status the client gets.
@@ -96,8 +118,13 @@ impl RejectKind {
             | RejectKind::UnsupportedVersion
             | RejectKind::UnknownRoute
             | RejectKind::NonCanonicalPath
-            | RejectKind::DuplicateField => 400,
-            RejectKind::MissingSolution | RejectKind::Expired | RejectKind::NotYetValid => 401,
+            | RejectKind::DuplicateField
+            | RejectKind::BadRequest
+            | RejectKind::BadScope => 400,
+            RejectKind::MissingSolution
+            | RejectKind::Expired
+            | RejectKind::NotYetValid
+            | RejectKind::Unauthorized => 401,
             RejectKind::UnknownKey
             | RejectKind::BadSignature
             | RejectKind::WrongRoute
@@ -110,8 +137,14 @@ impl RejectKind {
             RejectKind::AlreadySpent => 409,
             RejectKind::TooLarge => 413,
             RejectKind::UnsupportedBody => 415,
+            RejectKind::TooEarly => 429,
+            RejectKind::MoreWork => 402,
             RejectKind::OriginUnavailable => 502,
-            RejectKind::LedgerUnavailable | RejectKind::Misconfigured | RejectKind::Busy => 503,
+            RejectKind::LedgerUnavailable
+            | RejectKind::Misconfigured
+            | RejectKind::Busy
+            | RejectKind::StatsUnavailable
+            | RejectKind::CountersUnavailable => 503,
         }
     }
 
@@ -142,6 +175,13 @@ impl RejectKind {
             RejectKind::NonCanonicalPath => "non_canonical_path",
             RejectKind::DuplicateField => "duplicate_field",
             RejectKind::UnsupportedBody => "unsupported_body",
+            RejectKind::Unauthorized => "unauthorized",
+            RejectKind::BadRequest => "bad_request",
+            RejectKind::BadScope => "bad_scope",
+            RejectKind::TooEarly => "too_early",
+            RejectKind::StatsUnavailable => "stats_unavailable",
+            RejectKind::CountersUnavailable => "counters_unavailable",
+            RejectKind::MoreWork => "more_work",
         }
     }
 
@@ -175,7 +215,9 @@ impl RejectKind {
             RejectKind::UnknownRoute => "Challenges are only issued for protected routes.",
             RejectKind::NotFound => "Not found.",
             RejectKind::MethodNotAllowed => "Method not allowed.",
-            RejectKind::OriginUnavailable => "The site is temporarily unreachable.",
+            RejectKind::OriginUnavailable => {
+                "The site is temporarily unreachable. The proof of work was not used up: send the same request again in a few seconds."
+            }
             RejectKind::Denied => {
                 "This request was refused. If you are signing up yourself, please use your usual browser, with JavaScript on, from your usual network."
             }
@@ -193,6 +235,19 @@ impl RejectKind {
             }
             RejectKind::UnsupportedBody => {
                 "Send this form as application/x-www-form-urlencoded, multipart/form-data or JSON."
+            }
+            RejectKind::Unauthorized => "A valid token is required.",
+            RejectKind::BadRequest => {
+                "Send {\"scope\": \"site\" or \"kind:value\", \"on\": true|false, \"minutes\": n}."
+            }
+            RejectKind::BadScope => {
+                "scope is \"site\" or kind:value, kind one of asn, ip_prefix, country, ua_family, phone_code"
+            }
+            RejectKind::TooEarly => "Wait before continuing.",
+            RejectKind::StatsUnavailable => "The stats cannot be read right now.",
+            RejectKind::CountersUnavailable => "The counters cannot be written right now.",
+            RejectKind::MoreWork => {
+                "The price rose since the challenge was solved: solve the top-up offered, add it to the solution and send the same request again."
             }
         }
     }

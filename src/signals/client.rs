@@ -5,8 +5,7 @@ use super::{Assessment, ReasonCode};
 use crate::request::user_agent::UserAgent;
 use serde::{Deserialize, Serialize};
 
-/// Largest client-signals payload accepted.
-pub const MAX_SIGNALS_LEN: usize = 4096;
+pub use crate::protocol::solution::MAX_SIGNALS_LEN;
 
 /// `navigator.userAgentData` as the widget reports it.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]

@@ -8,8 +8,8 @@
 //! real Chrome sends the headers Chrome sends, and its JavaScript reports the same browser,
 //! language and time zone as its headers and its network location. Checks that only make
 //! sense for browsers run only when the User-Agent claims a browser, so honest API clients
-//! are judged by what they are. The codes and weights are in [`ReasonCode`]; README
-//! § Fingerprint checks lists them with their reasons.
+//! are judged by what they are. The codes and weights are in [`ReasonCode`]; docs/signals.md
+//! lists them with their reasons.
 //!
 //! Client signals are small and privacy-respecting (no canvas, audio or font probing; the
 //! WebGL renderer is reduced to one boolean; nothing stored; the decision log keeps reason

@@ -1,6 +1,6 @@
 //! The findings' names and weights: one enum, [`ReasonCode`], carries each code (the stable
-//! string in logs, the verdict header and policy rules) and its risk points; README
-//! § Fingerprint checks lists them.
+//! string in logs, the verdict header and policy rules) and its risk points; docs/signals.md
+//! lists them.
 
 use serde::{Serialize, Serializer};
 use std::fmt;

@@ -2,7 +2,6 @@
 //! the Worker and the ledger Durable Object (`edge::objects::ledger`), and what the object
 //! does with a spend. The object only stores rows and answers.
 
-use crate::pipeline::step::{SpendAnswer, SpendOrder};
 use crate::protocol::time::UnixTime;
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -20,6 +19,45 @@ pub fn shard_name(shard: u32) -> String {
     format!("ledger-{shard}")
 }
 
+/// The ledger's answer to a spend.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum SpendAnswer {
+    /// The first use.
+    Fresh,
+    /// Used before with the same idempotency key (a siteverify retry).
+    Repeat,
+    /// Used before: a replay.
+    Replay,
+    /// The ledger could not be reached or answered an error.
+    Unavailable(String),
+}
+
+/// A spend the ledger must record.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SpendOrder {
+    /// The challenge (or wait token) id.
+    pub id: [u8; 16],
+    /// When the ledger may forget it.
+    pub forget_after: UnixTime,
+    /// siteverify's idempotency key.
+    pub idempotency_key: Option<String>,
+    /// Give the id back instead: the forward after its spend failed (the origin answered 5xx
+    /// or not at all), so the same work may be sent again while it is valid.
+    pub release: bool,
+}
+
+impl SpendOrder {
+    /// A spend of `id`, kept until `forget_after`.
+    pub fn of(id: [u8; 16], forget_after: UnixTime) -> SpendOrder {
+        SpendOrder { id, forget_after, idempotency_key: None, release: false }
+    }
+
+    /// The order that gives this id back.
+    pub fn released(&self) -> SpendOrder {
+        SpendOrder { release: true, ..self.clone() }
+    }
+}
+
 /// Ask the ledger to spend a challenge id.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SpendRequest {
@@ -30,6 +68,9 @@ pub struct SpendRequest {
     /// siteverify's idempotency key: a repeated spend with the same key is not a replay.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub idempotency_key: Option<String>,
+    /// Forget the id again (a failed forward), instead of spending it.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub release: bool,
 }
 
 /// The ledger's answer.
@@ -52,6 +93,7 @@ impl SpendRequest {
             id: URL_SAFE_NO_PAD.encode(order.id),
             forget_after: order.forget_after.seconds(),
             idempotency_key: order.idempotency_key.clone(),
+            release: order.release,
         }
     }
 }
@@ -64,6 +106,11 @@ pub enum Admission {
     /// It arrives after its row could have been forgotten: no spend (the alarm may already
     /// have deleted a first use, e.g. for a request whose body took long to arrive).
     Stale,
+    /// Delete `id`'s row: its forward failed, so its work may be sent again.
+    Release {
+        /// The id, as sent.
+        id: String,
+    },
     /// Insert `id` unless present, to be forgotten after `forget_after` (Unix seconds).
     Record {
         /// The id, as sent.
@@ -79,6 +126,9 @@ pub enum Admission {
 pub fn admit(spend: &SpendRequest, now: UnixTime) -> Admission {
     if spend.id.is_empty() || spend.id.len() > 64 {
         return Admission::Refuse("bad id");
+    }
+    if spend.release {
+        return Admission::Release { id: spend.id.clone() };
     }
     let forget_after = i64::try_from(spend.forget_after).unwrap_or(i64::MAX).min(1 << 50);
     if forget_after < i64::try_from(now.seconds()).unwrap_or(i64::MAX) {
@@ -138,8 +188,12 @@ mod tests {
     #[test]
     fn admission_table() {
         let now = UnixTime::from_secs(1_000);
-        let req =
-            |id: &str, forget_after: u64| SpendRequest { id: id.into(), forget_after, idempotency_key: None };
+        let req = |id: &str, forget_after: u64| SpendRequest {
+            id: id.into(),
+            forget_after,
+            idempotency_key: None,
+            release: false,
+        };
         assert_eq!(admit(&req("", 2_000), now), Admission::Refuse("bad id"));
         assert_eq!(admit(&req(&"x".repeat(65), 2_000), now), Admission::Refuse("bad id"));
         assert_eq!(admit(&req("abc", 999), now), Admission::Stale, "past its row's life: never fresh");

@@ -1,21 +1,26 @@
-//! A tiny in-memory driver for the sans-IO pipeline (`gate::pipeline`): it routes a request
-//! as `edge::handle` does and answers each IO step the way the Worker's `drive()` would, from
-//! plain values the test sets: the body bytes, the cohort state (or why it cannot be read),
-//! the ledger (a fixed answer or an in-memory set of spent ids), the origin's status, the
-//! stats read and the panic switch. Every IO step asked for is recorded, so a test can say
-//! "nothing was spent" or "exactly this body was forwarded".
+//! A tiny driver for the sans-IO pipeline in tests: the in-memory driver (`gate::memory`)
+//! with the world outside the stores played from plain values the test sets: the body
+//! bytes, the counters' rates (written into the real counter shards before each request, read
+//! by a fresh isolate's real `Control`), failures of the counter, ledger, stats and panic
+//! calls, and the origin's status. The ledger is the real ledger logic in memory unless a test
+//! forces an answer. Every IO step asked for is recorded, so a test can say "nothing was
+//! spent" or "exactly this body was forwarded".
 
-use gate::pipeline::config::{self, Loaded};
-use gate::pipeline::front::{self, Front};
-use gate::pipeline::log::DecisionLog;
-use gate::pipeline::reply::{Body, Reply};
-use gate::pipeline::step::{Answer, BodyRead, Done, SpendAnswer, SpendOrder, StatsRead, Step};
-use gate::pipeline::{issue, operator, siteverify, submit};
-use gate::policy::{CohortKey, CohortState};
-use gate::protocol::challenge::ChallengeJson;
+use super::chrome;
+use gate::config::{self, Loaded};
+use gate::control::Control;
+use gate::decision_log::DecisionLog;
+pub use gate::memory::Io;
+use gate::memory::{self, Ended, Isolate, Outside, Stores};
+use gate::pipeline::step::{Answer, BodyRead, Done, Forward, SpendAnswer, SpendOrder};
+use gate::policy::CohortKey;
+use gate::present::reply::{Body, Reply};
+use gate::protocol::challenge::{self, ChallengeJson, Terms};
+use gate::protocol::key::Key;
 use gate::protocol::solution;
 use gate::protocol::time::UnixTime;
 use gate::request::facts::{CfFacts, Headers, RequestFacts};
+use gate::store::cohorts::{Panic, Row, Shard, shard};
 use std::collections::HashMap;
 
 /// Secrets of at least 32 bytes, all different.
@@ -28,27 +33,19 @@ pub const SITEVERIFY_SECRET: &str = "pipeline-test siteverify secret 0123456789"
 pub const NOW: UnixTime = UnixTime::from_secs(1_800_000_000);
 /// An API client's User-Agent (judged lightly: `ua_not_browser`, 10 points).
 pub const API_UA: &str = "gate-pipeline-test/1.0";
-/// A desktop Chrome.
-pub const CHROME_UA: &str =
-    "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36";
+/// A desktop Chrome (the person of [`Req::navigation`]).
+pub const CHROME_UA: &str = chrome::LINUX.user_agent;
 
-/// The e2e suites' test policy (tests/e2e/harness.mjs `testPolicyToml`) at a test-sized price.
+/// The tests' policy (tests/data/policy/test.toml, which tests/e2e/harness.mjs
+/// `testPolicyToml` fills too) at a test-sized price: difficulty 4, k 4.
 pub fn policy(shadow: bool, attack: &str, rules: &str) -> String {
-    [
-        "version = 1",
-        "[defaults]",
-        "difficulty = 4",
-        "k = 4",
-        &format!("shadow = {shadow}"),
-        "[routes]",
-        r#"protected = ["POST /signup", "POST /api/register", "POST /api/otp/send"]"#,
-        r#"pass = ["POST /login"]"#,
-        r#"phone_field = "phone""#,
-        "[attack]",
-        attack,
-        rules,
-    ]
-    .join("\n")
+    include_str!("../data/policy/test.toml")
+        .replace("{difficulty}", "4")
+        .replace("{k}", "4")
+        .replace("{shadow}", &shadow.to_string())
+        .replace("{routes}", "")
+        .replace("{attack}", attack)
+        .replace("{rules}", rules)
 }
 
 /// Attack mode on for ASN and /24 cohorts: 2 extra bits at 2 sign-ups per window, shed at 4.
@@ -82,45 +79,28 @@ pub fn load(vars: &HashMap<String, String>) -> Loaded {
     config::load(|k| vars.get(k).cloned())
 }
 
-/// How the cohort counters answer a `ReadCohorts`.
+/// How the cohort counters answer.
 #[derive(Clone, Debug)]
 pub enum Cohorts {
-    /// This state, whatever keys were asked for.
-    State(CohortState),
-    /// Rates by key (`asn:64500`, `nojs:asn:64500`, `site`): the keys asked for get theirs
-    /// (0 when unknown), the site rate is `site`'s; `panicked` are switched on.
-    Rates(Vec<(String, f64)>, Vec<String>),
-    /// The counters cannot be read.
+    /// Rates by key (`asn:64500`, `nojs:asn:64500`, `site`), written into the counter shards
+    /// before each request (every other counter is reset); `panicked` are switched on.
+    Rates(Vec<(CohortKey, f64)>, Vec<CohortKey>),
+    /// The shards as earlier requests left them (sign-ups flushed, switches set).
+    Live,
+    /// Every counter call fails.
     Unreadable(String),
 }
 
-/// How the single-use ledger answers a `Spend`.
-#[derive(Clone, Debug)]
-pub enum Ledger {
-    /// Always this answer.
-    Answer(SpendAnswer),
-    /// An in-memory ledger: id → the idempotency key it was first spent with.
-    Memory(HashMap<[u8; 16], Option<String>>),
-}
-
-/// One IO step the pipeline asked for.
-#[derive(Clone, Debug, PartialEq)]
-pub enum Io {
-    ReadBody { cap: usize },
-    ReadCohorts { keys: Vec<String>, site: bool, window_secs: u32 },
-    Spend(SpendOrder),
-    Forward { verdict: String, body: Vec<u8> },
-    ReadStats { since_minute: u64 },
-    SetPanic { key: CohortKey, until: Option<UnixTime> },
-}
-
-/// What the stores answer.
+/// What the world outside the stores does.
 #[derive(Clone, Debug)]
 pub struct World {
     pub cohorts: Cohorts,
-    pub ledger: Ledger,
+    /// A forced ledger answer (`None`: the ledger's own logic, in memory).
+    pub ledger: Option<SpendAnswer>,
     pub origin: Result<u16, String>,
-    pub stats: Result<StatsRead, String>,
+    /// The stats shards fail.
+    pub stats: Result<(), String>,
+    /// Panic writes fail.
     pub panic: Result<(), String>,
     /// `BodyRead::Failed` instead of the bytes, when set.
     pub body_fails: Option<String>,
@@ -131,14 +111,60 @@ pub struct World {
 impl Default for World {
     fn default() -> World {
         World {
-            cohorts: Cohorts::State(CohortState::default()),
-            ledger: Ledger::Memory(HashMap::new()),
+            cohorts: Cohorts::Rates(Vec::new(), Vec::new()),
+            ledger: None,
             origin: Ok(200),
-            stats: Ok(StatsRead::default()),
+            stats: Ok(()),
             panic: Ok(()),
             body_fails: None,
             body_delay: 0,
         }
+    }
+}
+
+/// One request's view of the world, recording the IO asked for.
+struct Playing<'w> {
+    world: &'w World,
+    body: &'w [u8],
+    io: Vec<Io>,
+}
+
+impl Outside for Playing<'_> {
+    fn observe(&mut self, io: &Io) {
+        self.io.push(io.clone());
+    }
+
+    fn body(&mut self, cap: usize, now: UnixTime) -> (BodyRead, UnixTime) {
+        // as edge::request::read_body: more than the cap is TooLarge, whatever was declared
+        let got = match &self.world.body_fails {
+            Some(e) => BodyRead::Failed(e.clone()),
+            None if self.body.len() > cap => BodyRead::TooLarge(self.body.len()),
+            None => BodyRead::Bytes(self.body.to_vec()),
+        };
+        (got, now.plus(self.world.body_delay))
+    }
+
+    fn origin(&mut self, _forward: &Forward<'_>) -> Result<u16, String> {
+        self.world.origin.clone()
+    }
+
+    fn counters(&mut self, _shard: u32) -> Result<(), String> {
+        match &self.world.cohorts {
+            Cohorts::Unreadable(e) => Err(e.clone()),
+            _ => Ok(()),
+        }
+    }
+
+    fn ledger(&mut self, _order: &SpendOrder) -> Option<SpendAnswer> {
+        self.world.ledger.clone()
+    }
+
+    fn stats(&mut self) -> Result<(), String> {
+        self.world.stats.clone()
+    }
+
+    fn panic(&mut self, _shard: u32) -> Result<(), String> {
+        self.world.panic.clone()
     }
 }
 
@@ -211,9 +237,9 @@ impl Run {
         self.done().log.as_ref().unwrap_or_else(|| panic!("no decision log: {self:?}"))
     }
 
-    /// `(action, code)` of every tally.
+    /// `(action, code)` of every stats count.
     pub fn tallies(&self) -> Vec<(&'static str, String)> {
-        self.done().tallies.iter().map(|t| (t.action, t.code.clone())).collect()
+        self.done().counts.tallies.iter().map(|t| (t.action.name(), t.code.clone())).collect()
     }
 
     /// The forward step, if the request was forwarded: verdict header and body.
@@ -311,24 +337,20 @@ impl Req {
 
     /// A browser's top-level form navigation (Chrome's headers): a person, not an API client.
     pub fn navigation(self) -> Req {
-        self.ua(CHROME_UA)
-            .header("accept", "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8")
-            .header("accept-language", "en-US,en;q=0.9")
-            .header("accept-encoding", "gzip, deflate, br, zstd")
-            .header("sec-ch-ua", "\"Chromium\";v=\"131\", \"Not:A-Brand\";v=\"24\"")
-            .header("sec-ch-ua-mobile", "?0")
-            .header("sec-ch-ua-platform", "\"Linux\"")
-            .header("sec-fetch-site", "same-origin")
-            .header("sec-fetch-mode", "navigate")
-            .header("sec-fetch-dest", "document")
+        chrome::LINUX.navigation().into_iter().fold(self, |req, (name, value)| req.header(name, value))
     }
 }
 
-/// A gate: its configuration, the time, the stores' answers and a source of ids.
+/// A gate: its configuration, the time, its stores, the world outside and a source of ids.
 pub struct Gate {
     pub loaded: Loaded,
     pub now: UnixTime,
     pub world: World,
+    /// The objects, in memory.
+    pub stores: Stores,
+    /// The isolate: a fresh one per request unless `keep_isolate`.
+    pub control: Control,
+    pub keep_isolate: bool,
     next_id: u8,
 }
 
@@ -340,7 +362,16 @@ impl Gate {
 
     /// A gate with a loaded (possibly broken) configuration.
     pub fn loaded(loaded: Loaded) -> Gate {
-        Gate { loaded, now: NOW, world: World::default(), next_id: 0 }
+        let shards = loaded.config.as_ref().map_or(1, |c| c.cohort_shards);
+        Gate {
+            loaded,
+            now: NOW,
+            world: World::default(),
+            stores: Stores::new(shards),
+            control: Control::default(),
+            keep_isolate: false,
+            next_id: 0,
+        }
     }
 
     /// A fresh random id (distinct per request).
@@ -349,23 +380,57 @@ impl Gate {
         [self.next_id; 16]
     }
 
+    /// Writes the world's rates and switches into the counter shards (the rest reset).
+    fn set_counters(&mut self) {
+        let Cohorts::Rates(rates, panicked) = &self.world.cohorts else { return };
+        let n = self.stores.shards.len() as u32;
+        let window = self.loaded.config.as_ref().map_or(60, |c| c.policy.attack.window_secs);
+        let mut rows: Vec<Vec<Row>> = vec![Vec::new(); n as usize];
+        for (key, rate) in rates {
+            let at_ms = self.now.millis() as f64;
+            let row = Row { key: key.to_string(), value: *rate, at_ms, window_secs: window };
+            rows[shard(key.as_str(), n) as usize].push(row);
+        }
+        let mut panics: Vec<Vec<Panic>> = vec![Vec::new(); n as usize];
+        for key in panicked {
+            let until_ms = self.now.plus(3600).millis();
+            let targets: Vec<u32> =
+                if key.is_site() { (0..n).collect() } else { vec![shard(key.as_str(), n)] };
+            for t in targets {
+                panics[t as usize].push(Panic { key: key.to_string(), until_ms });
+            }
+        }
+        self.stores.shards = rows.into_iter().zip(panics).map(|(r, p)| Shard::load(r, p)).collect();
+    }
+
     /// Sends a request through the front door and drives it to the end.
     pub fn send(&mut self, req: &Req) -> Run {
         let id = self.id();
         let now = self.now;
-        let step = match front::route(&self.loaded, &req.facts, now) {
-            Front::Done(done) => Step::Done(done),
-            Front::PassThrough(origin) => {
-                return Run { handled: Handled::PassThrough(origin.to_string()), io: Vec::new() };
-            }
-            Front::WidgetFile(name) => return Run { handled: Handled::WidgetFile(name), io: Vec::new() },
-            Front::Protected(config, route) => submit::start(config, route, &req.facts, id, now),
-            Front::Challenge(config) => issue::start(config, &req.facts, id, now),
-            Front::Stats => operator::stats(&self.loaded, &req.facts, now),
-            Front::Panic(config) => operator::panic(config, &req.facts, now),
-            Front::Siteverify(config) => siteverify::start(config, &req.facts, now),
+        self.set_counters();
+        if !self.keep_isolate {
+            self.control = Control::default();
+        }
+        let step = gate::pipeline::start(&self.loaded, &req.facts, Ok(id), now);
+        let mut isolate = Isolate { control: &mut self.control, stores: &mut self.stores };
+        let mut playing = Playing { world: &self.world, body: &req.body, io: Vec::new() };
+        let ended = memory::drive(&self.loaded, step, &mut isolate, &mut playing, now);
+        let handled = match ended {
+            Ended::Done(done) => Handled::Done(done),
+            Ended::PassThrough(to) => Handled::PassThrough(to),
+            Ended::Asset(name) => Handled::WidgetFile(name),
         };
-        drive(step, &mut self.world, &req.body, now)
+        Run { handled, io: playing.io }
+    }
+
+    /// The stats counted so far, summed over the stats shards: (action, code) → n.
+    pub fn counted(&mut self) -> HashMap<(String, String), i64> {
+        let answers = self.stores.read_stats(0, &[], self.now);
+        let mut out = HashMap::new();
+        for c in answers.counts.into_iter().flatten().flatten() {
+            *out.entry((c.action.name().to_string(), c.code)).or_default() += c.n;
+        }
+        out
     }
 
     /// `GET <prefix>/challenge?route=…` as `client` would send it; panics unless issued.
@@ -392,74 +457,19 @@ pub fn solve(token: &str) -> String {
     solution::solve(&bytes, b"").unwrap().encode()
 }
 
-/// Drives a step to the end, answering its IO from `world`.
-pub fn drive(mut step: Step<'_>, world: &mut World, body: &[u8], now: UnixTime) -> Run {
-    let mut io = Vec::new();
-    loop {
-        step = match step {
-            Step::Done(done) => return Run { handled: Handled::Done(done), io },
-            Step::ReadBody(read) => {
-                io.push(Io::ReadBody { cap: read.cap });
-                // as edge::request::read_body: more than the cap is TooLarge, whatever was declared
-                let got = match &world.body_fails {
-                    Some(e) => BodyRead::Failed(e.clone()),
-                    None if body.len() > read.cap => BodyRead::TooLarge(body.len()),
-                    None => BodyRead::Bytes(body.to_vec()),
-                };
-                read.resume(got, now.plus(world.body_delay))
-            }
-            Step::ReadCohorts(read) => {
-                let keys: Vec<String> = read.keys.iter().map(|k| k.0.clone()).collect();
-                io.push(Io::ReadCohorts {
-                    keys: keys.clone(),
-                    site: read.site,
-                    window_secs: read.window_secs,
-                });
-                let state = match &world.cohorts {
-                    Cohorts::State(s) => Ok(s.clone()),
-                    Cohorts::Unreadable(e) => Err(e.clone()),
-                    Cohorts::Rates(rates, panicked) => {
-                        let rate = |k: &str| rates.iter().find(|(r, _)| r == k).map_or(0.0, |(_, v)| *v);
-                        Ok(CohortState {
-                            rates: read.keys.iter().map(|k| (k.clone(), rate(&k.0))).collect(),
-                            site_rate: rate("site"),
-                            panicked: panicked.iter().map(|p| CohortKey(p.clone())).collect(),
-                            capacity: None,
-                        })
-                    }
-                };
-                read.resume(state)
-            }
-            Step::Spend(spend) => {
-                io.push(Io::Spend(spend.order.clone()));
-                let answer = match &mut world.ledger {
-                    Ledger::Answer(a) => a.clone(),
-                    Ledger::Memory(spent) => match spent.get(&spend.order.id) {
-                        None => {
-                            spent.insert(spend.order.id, spend.order.idempotency_key.clone());
-                            SpendAnswer::Fresh
-                        }
-                        Some(stored) if stored.is_some() && *stored == spend.order.idempotency_key => {
-                            SpendAnswer::Repeat
-                        }
-                        Some(_) => SpendAnswer::Replay,
-                    },
-                };
-                spend.resume(answer)
-            }
-            Step::Forward(forward) => {
-                io.push(Io::Forward { verdict: forward.verdict.clone(), body: forward.body.clone() });
-                let done = forward.resume(world.origin.clone());
-                return Run { handled: Handled::Done(Box::new(done)), io };
-            }
-            Step::ReadStats(read) => {
-                io.push(Io::ReadStats { since_minute: read.since_minute });
-                read.resume(world.stats.clone())
-            }
-            Step::SetPanic(set) => {
-                io.push(Io::SetPanic { key: set.key.clone(), until: set.until });
-                set.resume(world.panic.clone())
-            }
-        };
-    }
+/// A solved token for `client` at the test price (4 x 4) signed by `secret` and issued at
+/// `issued_at` for `ttl` seconds: an old deployment's, a forger's, an expired or a future one.
+pub fn minted(secret: &str, client: &Req, route: &str, issued_at: u64, ttl: u64) -> String {
+    let terms = Terms {
+        route: route.into(),
+        difficulty: 4,
+        k: 4,
+        risk: 0,
+        ttl,
+        binding: gate::pipeline::binding(&client.facts),
+    };
+    let signed =
+        challenge::issue(&Key::new(secret.as_bytes()), &terms, UnixTime::from_secs(issued_at), [0xab; 16])
+            .unwrap();
+    solve(&signed.token())
 }

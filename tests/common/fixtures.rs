@@ -1,6 +1,8 @@
 //! Fixture files: listing a folder's TOML files, and checking a loader's problems against a
-//! fixture's `.errors` file (one problem per line; `GATE_BLESS=1` rewrites them).
+//! fixture's `.errors` file (one problem per line; `GATE_BLESS=1` rewrites them), for a whole
+//! folder of bad fixtures at once.
 
+use std::fmt::Display;
 use std::fs;
 use std::path::{Path, PathBuf};
 
@@ -28,4 +30,17 @@ pub fn assert_errors(fixture: &Path, got: &[String]) {
         .map(str::to_string)
         .collect();
     assert_eq!(got, want, "{}", fixture.display());
+}
+
+/// Every `.toml` file in `dir` (at least `min` of them) fails to load, with exactly the problems
+/// its `.errors` file lists; `problems` loads a file's text and returns its problems, or `None`
+/// when it loaded.
+pub fn assert_bad_fixtures<E: Display>(dir: &str, min: usize, problems: impl Fn(&str) -> Option<Vec<E>>) {
+    let bad = toml_files(dir);
+    assert!(bad.len() >= min, "{} fixtures in {dir}", bad.len());
+    for f in bad {
+        let got =
+            problems(&fs::read_to_string(&f).unwrap()).unwrap_or_else(|| panic!("{} loaded", f.display()));
+        assert_errors(&f, &got.iter().map(ToString::to_string).collect::<Vec<_>>());
+    }
 }

@@ -19,6 +19,14 @@ pub fn vectors() -> Value {
     serde_json::from_str(VECTORS).expect("vectors.json parses")
 }
 
+/// Runs `check` on every vector of `section`; returns how many there were.
+fn each(section: &str, check: impl Fn(&Value)) -> usize {
+    let v = vectors();
+    let items = v[section].as_array().unwrap_or_else(|| panic!("no {section} in vectors.json"));
+    items.iter().for_each(check);
+    items.len()
+}
+
 fn unhex(s: &str) -> Vec<u8> {
     (0..s.len()).step_by(2).map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap()).collect()
 }
@@ -37,31 +45,23 @@ fn u64_of(v: &Value, k: &str) -> u64 {
 
 /// Key ids are HMAC(key, "gate key id v1")[..4].
 pub fn check_keys() -> usize {
-    let v = vectors();
-    let keys = v["keys"].as_array().unwrap();
-    for k in keys {
+    each("keys", |k| {
         assert_eq!(Key::new(str_of(k, "secret").as_bytes()).id().to_hex(), str_of(k, "kid"));
-    }
-    keys.len()
+    })
 }
 
 /// Client bindings from reduced parts.
 pub fn check_bindings() -> usize {
-    let v = vectors();
-    let items = v["bindings"].as_array().unwrap();
-    for b in items {
+    each("bindings", |b| {
         let asn = b["asn"].as_u64().map(|n| n as u32);
         let got = Binding::from_parts(asn, b["country"].as_str(), str_of(b, "family_major"));
         assert_eq!(hex(&got.0), str_of(b, "binding"), "{b}");
-    }
-    items.len()
+    })
 }
 
 /// Issuing reproduces the token; the seed, digests and the solution string match.
 pub fn check_challenges() -> usize {
-    let v = vectors();
-    let items = v["challenges"].as_array().unwrap();
-    for c in items {
+    each("challenges", |c| {
         let key = Key::new(str_of(c, "secret").as_bytes());
         let terms = Terms {
             route: str_of(c, "route").to_string(),
@@ -92,17 +92,15 @@ pub fn check_challenges() -> usize {
             token: signed.bytes().to_vec(),
             nonces,
             signals: str_of(c, "signals").as_bytes().to_vec(),
+            topups: Vec::new(),
         };
         assert_eq!(sol.encode(), str_of(c, "solution"));
-    }
-    items.len()
+    })
 }
 
 /// Single-block digests and zero-bit counts.
 pub fn check_pow() -> usize {
-    let v = vectors();
-    let items = v["pow"].as_array().unwrap();
-    for p in items {
+    each("pow", |p| {
         let seed: [u8; 32] = arr(str_of(p, "seed"));
         let nonce: u64 = str_of(p, "nonce").parse().unwrap();
         let index = u64_of(p, "index") as u32;
@@ -111,15 +109,12 @@ pub fn check_pow() -> usize {
         let bytes: Vec<u8> = pow::digest_block(&block).iter().flat_map(|w| w.to_be_bytes()).collect();
         assert_eq!(hex(&bytes), str_of(p, "digest"));
         assert_eq!(u64::from(pow::zero_bits(&seed, index, nonce)), u64_of(p, "zero_bits"));
-    }
-    items.len()
+    })
 }
 
 /// Verdict headers sign and verify identically.
 pub fn check_verdicts() -> usize {
-    let v = vectors();
-    let items = v["verdicts"].as_array().unwrap();
-    for x in items {
+    each("verdicts", |x| {
         let key = Key::new(str_of(x, "secret").as_bytes());
         let verdict = Verdict {
             time: UnixTime::from_secs(u64_of(x, "time")),
@@ -141,15 +136,12 @@ pub fn check_verdicts() -> usize {
             verdict::verify(str_of(x, "header"), &key, verdict.time, 60, &verdict.method, &verdict.path)
                 .unwrap();
         assert_eq!(back, verdict);
-    }
-    items.len()
+    })
 }
 
 /// Every rejection vector gets the expected kind (or passes).
 pub fn check_rejections() -> usize {
-    let v = vectors();
-    let items = v["rejections"].as_array().unwrap();
-    for r in items {
+    each("rejections", |r| {
         let keys = KeyRing::new(Key::new(str_of(r, "secret").as_bytes()), None);
         let expect = Expectation {
             keys: &keys,
@@ -157,9 +149,51 @@ pub fn check_rejections() -> usize {
             skew: u64_of(r, "skew"),
             route: Some(str_of(r, "route")),
             binding: Some(Binding(arr(str_of(r, "binding")))),
+            order: 0,
         };
         let got = solution::verify(str_of(r, "solution"), &expect).err().map(|e| e.kind().code());
         assert_eq!(got, r["expect"].as_str(), "{}", str_of(r, "name"));
+    })
+}
+
+/// Issuing a top-up of the vector challenge reproduces its token; its seed and smallest
+/// nonces match; the vector bundle verifies with exactly the vector's work.
+pub fn check_topups() -> usize {
+    let v = vectors();
+    let items = v["topups"].as_array().unwrap();
+    for t in items {
+        let key = Key::new(str_of(t, "secret").as_bytes());
+        let first_bytes = challenge::token_bytes(str_of(t, "first")).unwrap();
+        let first = challenge::decode(&first_bytes).unwrap().challenge;
+        let bytes = gate::protocol::topup::issue(
+            &key,
+            &first,
+            u64_of(t, "difficulty") as u8,
+            u64_of(t, "k") as u8,
+            UnixTime::from_secs(u64_of(t, "issued_at")),
+            arr(str_of(t, "id")),
+        )
+        .unwrap();
+        assert_eq!(URL_SAFE_NO_PAD.encode(&bytes), str_of(t, "token"));
+        let seed = pow::seed(&bytes, b"");
+        assert_eq!(hex(&seed), str_of(t, "seed"));
+        for (i, n) in t["nonces"].as_array().unwrap().iter().enumerate() {
+            let d = u64_of(t, "difficulty") as u8;
+            assert_eq!(pow::solve(&seed, i as u32, d), n.as_u64(), "top-up nonce {i}");
+        }
+    }
+    for b in v["bundles"].as_array().unwrap() {
+        let keys = KeyRing::new(Key::new(str_of(b, "secret").as_bytes()), None);
+        let expect = Expectation {
+            keys: &keys,
+            now: UnixTime::from_secs(u64_of(b, "now")),
+            skew: u64_of(b, "skew"),
+            route: Some(str_of(b, "route")),
+            binding: Some(Binding(arr(str_of(b, "binding")))),
+            order: 3,
+        };
+        let verified = solution::verify(str_of(b, "solution"), &expect).unwrap();
+        assert_eq!(verified.work, u64_of(b, "work"));
     }
     items.len()
 }

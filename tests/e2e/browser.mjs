@@ -13,11 +13,12 @@ export const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
 const ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--disable-background-networking',
   '--disable-component-update', '--disable-sync', '--no-first-run'];
 
-/** Launches Chromium; `automation: true` keeps the automation markers (navigator.webdriver). */
-export function launch({ automation = false } = {}) {
+/** Launches Chromium; `automation: true` keeps the automation markers (navigator.webdriver);
+ * `args` adds switches. */
+export function launch({ automation = false, args = [] } = {}) {
   return chromium.launch({
     executablePath: CHROMIUM,
-    args: automation ? ARGS : [...ARGS, '--disable-blink-features=AutomationControlled'],
+    args: [...(automation ? ARGS : [...ARGS, '--disable-blink-features=AutomationControlled']), ...args],
   });
 }
 

@@ -1,12 +1,12 @@
-// Hardening classes from an independent attack run (README § Which requests are protected,
+// Hardening classes from an independent attack run (docs/protocol.md § Which requests are protected,
 // § How the gate reads a sign-up): path spellings, replays that must not move cohort counters,
 // fields the gate and the origin could read differently, and resubmission after busy. One
 // wrangler dev (workerd, the real ledger and counter objects) in front of the real demo origin;
 // what got through is asserted on the origin's own record.
-import { describe, it, before, after, beforeEach } from 'node:test';
+import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import net from 'node:net';
-import { startOrigin, startWranglerDev, randomSecret, challenge, gateCli, testPolicy } from './harness.mjs';
+import { liveGate, randomSecret, challenge, gateCli, testPolicy } from './harness.mjs';
 
 const UA = 'gate-e2e/1.0';
 const PROTECTED = ['/signup', '/api/register', '/api/otp/send'];
@@ -101,16 +101,11 @@ async function post(url, { sol, body = 'email=a%40example.com', headers = {} } =
 }
 
 describe('hardening: paths, replays, duplicate fields, busy', () => {
-  const originSecret = randomSecret();
   const statsToken = randomSecret();
   const adminToken = randomSecret();
-  let origin, gate;
-
-  before(async () => {
-    origin = await startOrigin({ originSecret });
-    gate = await startWranglerDev({
-      origin: origin.url,
-      secrets: { GATE_SECRET: randomSecret(), ORIGIN_SECRET: originSecret, STATS_TOKEN: statsToken, ADMIN_TOKEN: adminToken },
+  const live = liveGate({
+    worker: {
+      secrets: { STATS_TOKEN: statsToken, ADMIN_TOKEN: adminToken },
       vars: {
         CHALLENGE_TTL: '120',
         POLICY: testPolicy({
@@ -119,10 +114,8 @@ describe('hardening: paths, replays, duplicate fields, busy', () => {
           rules: ['[[rules]]', 'name = "otp: +86 only"', 'routes = ["/api/otp/send"]', 'not = { phone_code = ["86"] }', 'action = "deny"'].join('\n'),
         }),
       },
-    });
+    },
   });
-  after(async () => { await gate?.stop(); await origin?.stop(); });
-  beforeEach(() => origin.reset());
 
   it('no spelling of a protected route reaches the origin unverified', async () => {
     const paths = [...new Set([...PROTECTED, '/login'].flatMap(spellings))];
@@ -130,10 +123,10 @@ describe('hardening: paths, replays, duplicate fields, busy', () => {
     const answers = new Map();
     for (let i = 0; i < paths.length; i += 8) {
       const batch = paths.slice(i, i + 8);
-      const rs = await Promise.all(batch.map((p) => raw(gate.url, 'POST', p, { body: 'email=a%40example.com&password=x' })));
+      const rs = await Promise.all(batch.map((p) => raw(live.gate.url, 'POST', p, { body: 'email=a%40example.com&password=x' })));
       batch.forEach((p, j) => answers.set(p, rs[j]));
     }
-    const recorded = await origin.records();
+    const recorded = await live.origin.records();
     const unverified = recorded.filter((r) => !r.verdict.valid && readsAsProtected(r.path));
     assert.deepEqual(unverified.map((r) => r.path), [], 'forwarded without a verdict');
     for (const [p, r] of answers) {
@@ -147,29 +140,29 @@ describe('hardening: paths, replays, duplicate fields, busy', () => {
     assert.equal(answers.get('/login%2e').status, 400);
     assert.equal(answers.get('/login/..%2f/signup')?.status ?? 400, 400);
     // safe methods are never refused, and the canonical spelling still works
-    assert.notEqual((await raw(gate.url, 'GET', '/signup%20')).status, 400);
-    assert.equal((await raw(gate.url, 'POST', '/login', { body: 'email=a%40example.com&password=x' })).status, 303);
+    assert.notEqual((await raw(live.gate.url, 'GET', '/signup%20')).status, 400);
+    assert.equal((await raw(live.gate.url, 'POST', '/login', { body: 'email=a%40example.com&password=x' })).status, 303);
     // method overrides count as the method
-    const o = await raw(gate.url, 'GET', '/signup%20', { headers: { 'X-HTTP-Method-Override': 'POST' } });
+    const o = await raw(live.gate.url, 'GET', '/signup%20', { headers: { 'X-HTTP-Method-Override': 'POST' } });
     assert.equal(o.status, 400);
   });
 
   it('replays of one solution leave the cohorts at one sign-up', async () => {
     const ua = 'replay-e2e/1.0';
-    const c = await challenge(gate.url, '/api/register', ua);
+    const c = await challenge(live.gate.url, '/api/register', ua);
     const sol = await gateCli('solve', '--token', c.token);
     const body = 'email=r%40example.com&phone=%2B882%2016%201234';
-    const rs = await Promise.all(Array.from({ length: 60 }, () => post(`${gate.url}/api/register`, { sol, body, headers: { 'User-Agent': ua } })));
+    const rs = await Promise.all(Array.from({ length: 60 }, () => post(`${live.gate.url}/api/register`, { sol, body, headers: { 'User-Agent': ua } })));
     const codes = rs.map((r) => r.status);
     assert.equal(codes.filter((s) => s === 201).length, 1, `${codes}`);
     assert.equal(codes.filter((s) => s === 409).length, 59, `${codes}`);
-    assert.equal((await origin.records()).length, 1);
+    assert.equal((await live.origin.records()).length, 1);
     // replays with other calling codes move nothing either
     for (const code of ['882', '881', '44']) {
-      const r = await post(`${gate.url}/api/register`, { sol, body: `phone=%2B${code}1`, headers: { 'User-Agent': ua } });
+      const r = await post(`${live.gate.url}/api/register`, { sol, body: `phone=%2B${code}1`, headers: { 'User-Agent': ua } });
       assert.equal(r.status, 409);
     }
-    const stats = await (await fetch(`${gate.url}/__gate/stats`, { headers: { Authorization: `Bearer ${statsToken}` } })).json();
+    const stats = await (await fetch(`${live.gate.url}/__gate/stats`, { headers: { Authorization: `Bearer ${statsToken}` } })).json();
     const rate = (key) => stats.cohorts.find((row) => row.key === key)?.rate ?? 0;
     const family = stats.cohorts.find((row) => row.key.startsWith('ua_family:') && row.key.includes('replay'));
     assert.ok(family, JSON.stringify(stats.cohorts));
@@ -195,39 +188,39 @@ describe('hardening: paths, replays, duplicate fields, busy', () => {
     ];
     for (const [body, kind] of bodies) {
       const headers = kind === 'json' ? { 'Content-Type': 'application/json' } : {};
-      const r = await post(`${gate.url}/api/otp/send`, { body, headers });
+      const r = await post(`${live.gate.url}/api/otp/send`, { body, headers });
       assert.equal(r.status, 400, body);
       assert.equal(r.json.error, 'duplicate_field', body);
     }
     // the query string counts with the body
-    const q = await post(`${gate.url}/api/otp/send?phone=%2B1%20415`, { body: 'phone=%2B86%20138' });
+    const q = await post(`${live.gate.url}/api/otp/send?phone=%2B1%20415`, { body: 'phone=%2B86%20138' });
     assert.equal(q.json.error, 'duplicate_field');
     const multi = '--b\r\nContent-Disposition: form-data; name="phone"\r\n\r\n+86 138\r\n--b\r\nContent-Disposition: form-data; name="phone"\r\n\r\n+1 415\r\n--b--\r\n';
-    const m = await post(`${gate.url}/api/otp/send`, { body: multi, headers: { 'Content-Type': 'multipart/form-data; boundary=b' } });
+    const m = await post(`${live.gate.url}/api/otp/send`, { body: multi, headers: { 'Content-Type': 'multipart/form-data; boundary=b' } });
     assert.equal(m.json.error, 'duplicate_field');
     // a body the gate cannot read fields from is refused, not guessed at
-    const t = await post(`${gate.url}/api/otp/send`, { body: 'phone=+1', headers: { 'Content-Type': 'text/plain' } });
+    const t = await post(`${live.gate.url}/api/otp/send`, { body: 'phone=+1', headers: { 'Content-Type': 'text/plain' } });
     assert.equal(t.status, 415);
     assert.equal(t.json.error, 'unsupported_body');
     for (const headers of [{ 'Content-Encoding': 'gzip' }, { 'Content-Type': 'application/x-www-form-urlencoded; charset=utf-16' }]) {
-      const r = await post(`${gate.url}/api/otp/send`, { body: 'phone=%2B1', headers });
+      const r = await post(`${live.gate.url}/api/otp/send`, { body: 'phone=%2B1', headers });
       assert.equal(r.status, 415, JSON.stringify(headers));
     }
-    const semi = await post(`${gate.url}/api/otp/send`, { body: 'email=x;phone=%2B1%20415&phone=%2B86%20138' });
+    const semi = await post(`${live.gate.url}/api/otp/send`, { body: 'email=x;phone=%2B1%20415&phone=%2B86%20138' });
     assert.equal(semi.json.error, 'duplicate_field', 'a repeat behind a ; separator');
     // a valid solution does not help a repeated field
-    const c = await challenge(gate.url, '/api/otp/send');
+    const c = await challenge(live.gate.url, '/api/otp/send');
     const sol = await gateCli('solve', '--token', c.token);
-    const v = await post(`${gate.url}/api/otp/send`, { sol, body: 'phone=%2B86%20138&phone=%2B1%20415' });
+    const v = await post(`${live.gate.url}/api/otp/send`, { sol, body: 'phone=%2B86%20138&phone=%2B1%20415' });
     assert.equal(v.json.error, 'duplicate_field');
-    assert.deepEqual(await origin.records(), []);
+    assert.deepEqual(await live.origin.records(), []);
   });
 
   it('reads calling codes as phone keyboards type them', async () => {
     const send = async (phone) => {
-      const c = await challenge(gate.url, '/api/otp/send');
+      const c = await challenge(live.gate.url, '/api/otp/send');
       const sol = await gateCli('solve', '--token', c.token);
-      return post(`${gate.url}/api/otp/send`, { sol, body: new URLSearchParams({ phone }).toString() });
+      return post(`${live.gate.url}/api/otp/send`, { sol, body: new URLSearchParams({ phone }).toString() });
     };
     for (const phone of ['＋８６ １３８ ００１３ ８０００', '＋86-138-0013-8000', '００８６ 13800138000', '+86\u00a0138\u20110013']) {
       const r = await send(phone);
@@ -238,38 +231,38 @@ describe('hardening: paths, replays, duplicate fields, busy', () => {
       assert.equal(r.status, 403, phone);
       assert.equal(r.json.error, 'denied', phone);
     }
-    const recorded = await origin.records();
+    const recorded = await live.origin.records();
     assert.equal(recorded.length, 4);
     assert.ok(recorded.every((r) => r.verdict.valid));
     assert.ok(recorded.some((r) => r.body.includes(encodeURIComponent('＋８６'))), 'the fields reach the origin as sent');
   });
 
   it('a solution shed as busy is not spent and may be sent again after Retry-After', async () => {
-    const admin = (on) => fetch(`${gate.url}/__gate/panic`, {
+    const admin = (on) => fetch(`${live.gate.url}/__gate/panic`, {
       method: 'POST', headers: { Authorization: `Bearer ${adminToken}`, 'Content-Type': 'application/json' },
       body: JSON.stringify({ scope: 'site', on, minutes: 5 }),
     });
-    const c = await challenge(gate.url, '/signup');
+    const c = await challenge(live.gate.url, '/signup');
     const sol = await gateCli('solve', '--token', c.token);
     assert.equal((await admin(true)).status, 200);
-    const shed = await post(`${gate.url}/signup`, { sol });
+    const shed = await post(`${live.gate.url}/signup`, { sol });
     assert.equal(shed.status, 503);
     assert.equal(shed.json.error, 'busy');
     assert.equal(shed.headers.get('retry-after'), '7');
     assert.equal((await admin(false)).status, 200);
-    const again = await post(`${gate.url}/signup`, { sol });
+    const again = await post(`${live.gate.url}/signup`, { sol });
     assert.equal(again.status, 200, 'the demo origin welcomes the sign-up');
-    assert.equal((await post(`${gate.url}/signup`, { sol })).status, 409, 'and then it is spent');
-    assert.equal((await origin.records()).length, 1);
+    assert.equal((await post(`${live.gate.url}/signup`, { sol })).status, 409, 'and then it is spent');
+    assert.equal((await live.origin.records()).length, 1);
   });
 
   it('a token whose nonce count is not k is malformed (400)', async () => {
-    const c = await challenge(gate.url, '/signup');
+    const c = await challenge(live.gate.url, '/signup');
     for (const sol of [`${c.token}.`, `${c.token}.AAAAAAAAAAA`, `${c.token}.${Buffer.alloc(8 * (c.k + 1)).toString('base64url')}`]) {
-      const r = await post(`${gate.url}/signup`, { sol });
+      const r = await post(`${live.gate.url}/signup`, { sol });
       assert.equal(r.status, 400, sol);
       assert.equal(r.json.error, 'malformed_solution');
     }
-    assert.deepEqual(await origin.records(), []);
+    assert.deepEqual(await live.origin.records(), []);
   });
 });

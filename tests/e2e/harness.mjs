@@ -2,9 +2,10 @@
 // binary) on a free 127.0.0.1 port, and the Worker in one of two runtimes: `startWranglerDev`
 // (`wrangler dev`, workerd behind wrangler's local proxy, its own port, state directory and
 // secrets file) or `startMiniflare` (the built bundle in workerd through Miniflare, so each
-// request can carry its own `request.cf`). Nothing here mocks the gate, the ledger or the
-// origin. Both give `waitForLog` (fails when no matching log line arrives in time) and
-// `noLogWithin` (fails when one does).
+// request can carry its own `request.cf`); `liveGate` starts them for one `describe`. Nothing
+// here mocks the gate, the ledger or the origin. Both runtimes give `waitForLog` (fails when no
+// matching log line arrives in time) and `noLogWithin` (fails when one does).
+import { before, after, beforeEach } from 'node:test';
 import { spawn, execFile } from 'node:child_process';
 import { once } from 'node:events';
 import fs from 'node:fs';
@@ -92,6 +93,10 @@ export async function startOrigin({ originSecret }) {
     async records() {
       const r = await fetch(`${url}/__origin/records`);
       return (await r.json()).records;
+    },
+    /** The POSTs it received (to `path` only, when given). */
+    async posts(path) {
+      return (await this.records()).filter((r) => r.method === 'POST' && (!path || r.path === path));
     },
     async reset() {
       await fetch(`${url}/__origin/records`, { method: 'DELETE' });
@@ -200,48 +205,65 @@ export function policyJson(toml) {
 }
 
 /**
- * A policy for tests (README § Policy), as JSON for the POLICY var: a small base price (12 bits
+ * A policy for tests (docs/policy.md), as JSON for the POLICY var: a small base price (12 bits
  * x 8) so native solving is quick, the demo's routes, attack mode off unless `attack` gives its
- * keys; `routes`, `risk` and `rules` add TOML to those sections.
+ * keys; `routes` and `rules` add TOML to those sections.
  */
 export function testPolicy(options = {}) {
   return policyJson(testPolicyToml(options));
 }
 
+/** The tests' policy file (shared with tests/common/driver.rs), its {placeholders} to fill. */
+const TEST_POLICY = fs.readFileSync(path.join(ROOT, 'tests', 'data', 'policy', 'test.toml'), 'utf8');
+
 /** The same policy as the TOML file an operator writes. */
 export function testPolicyToml({ difficulty = 12, k = 8, shadow = false, routes = '', attack = 'enabled = false', rules = '' } = {}) {
-  return ([
-    'version = 1',
-    '[defaults]', `difficulty = ${difficulty}`, `k = ${k}`, `shadow = ${shadow}`,
-    '[routes]',
-    'protected = ["POST /signup", "POST /api/register", "POST /api/otp/send"]',
-    'pass = ["POST /login"]',
-    'phone_field = "phone"',
-    routes,
-    '[attack]', attack,
-    rules,
-  ].join('\n'));
+  const values = { difficulty, k, shadow, routes, attack, rules };
+  return TEST_POLICY.replace(/\{(\w+)\}/g, (_, name) => {
+    if (!(name in values)) throw new Error(`tests/data/policy/test.toml: no value for {${name}}`);
+    return String(values[name]);
+  });
 }
 
 /**
  * The built Worker (build/index.js) in workerd through Miniflare, with its real Durable Objects
  * (ledger, cohort counters, stats), so each request can carry its own `request.cf`.
- * `logs()` are the structured lines it printed.
+ * `logs()` are the structured lines it printed. `persist` keeps the objects' state in that
+ * directory (so a test can restart the runtime); `flakyCohorts` puts the counter binding behind
+ * tests/e2e/fixtures/flaky-cohorts.mjs, which forwards to the real counters until told to fail.
  */
-export async function startMiniflare({ origin, bindings }) {
+export async function startMiniflare({ origin, bindings, persist, flakyCohorts = false }) {
   const { Miniflare } = await import('miniflare');
   const lines = [];
-  const mf = new Miniflare({
+  const compatibilityDate = '2026-04-01';
+  const gate = {
+    name: 'gate',
     scriptPath: path.join(ROOT, 'build', 'index.js'),
     modules: true,
     modulesRules: [{ type: 'CompiledWasm', include: ['**/*.wasm'] }],
-    compatibilityDate: '2026-04-01',
+    compatibilityDate,
     durableObjects: {
       LEDGER: { className: 'Ledger', useSQLite: true },
-      COHORTS: { className: 'Cohorts', useSQLite: true },
+      COHORTS: flakyCohorts ? { className: 'FlakyCohorts', scriptName: 'flaky' } : { className: 'Cohorts', useSQLite: true },
       STATS: { className: 'Stats', useSQLite: true },
+      // the real counters, reached only through the flaky binding
+      ...(flakyCohorts && { REAL_COHORTS: { className: 'Cohorts', useSQLite: true } }),
     },
     bindings: { ORIGIN: origin, ...bindings },
+  };
+  const flaky = {
+    name: 'flaky',
+    modules: true,
+    scriptPath: path.join(ROOT, 'tests', 'e2e', 'fixtures', 'flaky-cohorts.mjs'),
+    compatibilityDate,
+    durableObjects: {
+      FLAKY: { className: 'FlakyCohorts', useSQLite: true },
+      REAL: { className: 'Cohorts', scriptName: 'gate', useSQLite: true },
+    },
+  };
+  const mf = new Miniflare({
+    ...(persist && { durableObjectsPersist: persist }),
+    workers: flakyCohorts ? [gate, flaky] : [gate],
     handleRuntimeStdio(stdout, stderr) {
       for (const s of [stdout, stderr]) {
         s.on('data', (d) => {
@@ -260,4 +282,59 @@ export async function startMiniflare({ origin, bindings }) {
     noLogWithin(pred, ms = 1000) { return noLogWithin(() => this.logs(), pred, ms); },
     stop: () => mf.dispose(),
   };
+}
+
+/**
+ * What one `describe` tests against, started in its `before` and stopped in its `after`: the
+ * demo origin, the Worker in front of it, and with `browser: true` headless Chromium
+ * (browser.mjs `launch`). The Worker runs under `wrangler dev` (`runtime: 'wrangler'`, options
+ * as startWranglerDev takes them) or in Miniflare (`runtime: 'miniflare'`, as startMiniflare
+ * takes them); `worker` gives its options (a function is called at start, after the suite's
+ * earlier `before` hooks), or `null` when each test starts its own with `live.startWorker`.
+ * Either way the Worker is this suite's origin with this suite's `GATE_SECRET` and
+ * `ORIGIN_SECRET` (`live.gateSecret`, `live.originSecret`) unless the options override them.
+ * The origin's record is cleared before each test unless `reset: false`; with `persist: true`
+ * the Miniflare objects keep their state in a directory that `live.restart()` reuses.
+ */
+export function liveGate({ runtime = 'wrangler', worker = {}, browser = false, reset = true, persist = false } = {}) {
+  const live = {
+    originSecret: randomSecret(),
+    gateSecret: randomSecret(),
+    origin: null,
+    /** The Worker started in `before` (startWranglerDev's or startMiniflare's handle). */
+    gate: null,
+    browser: null,
+    persist: persist ? tmpdir('gate-persist-') : undefined,
+    /** The options the suite's Worker was started with. */
+    workerOptions: undefined,
+    /** Starts a Worker with these options in front of the suite's origin; the caller stops it. */
+    startWorker(options = {}) {
+      const secrets = { GATE_SECRET: live.gateSecret, ORIGIN_SECRET: live.originSecret };
+      if (runtime === 'miniflare') {
+        return startMiniflare({ persist: live.persist, ...options, origin: live.origin.url, bindings: { ...secrets, ...options.bindings } });
+      }
+      return startWranglerDev({ ...options, origin: live.origin.url, secrets: { ...secrets, ...options.secrets } });
+    },
+    /** Stops the suite's Worker and starts it again with the same options (and persisted state). */
+    async restart() {
+      await live.gate.stop();
+      live.gate = await live.startWorker(live.workerOptions);
+    },
+  };
+  before(async () => {
+    live.origin = await startOrigin({ originSecret: live.originSecret });
+    if (worker) {
+      live.workerOptions = typeof worker === 'function' ? worker() : worker;
+      live.gate = await live.startWorker(live.workerOptions);
+    }
+    if (browser) live.browser = await (await import('./browser.mjs')).launch();
+  });
+  after(async () => {
+    await live.browser?.close();
+    await live.gate?.stop();
+    await live.origin?.stop();
+    if (live.persist) fs.rmSync(live.persist, { recursive: true, force: true });
+  });
+  if (reset) beforeEach(() => live.origin.reset());
+  return live;
 }

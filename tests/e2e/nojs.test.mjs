@@ -1,62 +1,46 @@
-// The no-JavaScript sign-up path end to end (README § No JavaScript): one wrangler dev with a
+// The no-JavaScript sign-up path end to end (docs/policy.md § No JavaScript): one wrangler dev with a
 // policy that turns the path on for /signup (3 s wait, a no-JS budget of 2 per ASN), the real
 // demo origin, and real Chromium with JavaScript disabled. Assertions are on what the origin
 // itself recorded.
-import { describe, it, before, after } from 'node:test';
+import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { AxeBuilder } from '@axe-core/playwright';
 import path from 'node:path';
-import { startOrigin, startWranglerDev, randomSecret, testPolicy, solved, ROOT } from './harness.mjs';
-import { launch, person, chromeUserAgent } from './browser.mjs';
+import { liveGate, testPolicy, solved, ROOT } from './harness.mjs';
+import { person, chromeUserAgent } from './browser.mjs';
+import { CHROME, personHeaders } from './clients.mjs';
 
 const WAIT = 5;
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 describe('signing up without JavaScript', () => {
-  const originSecret = randomSecret();
-  let origin, gate, browser, ua;
+  // the JS path's own attack mode is on, so a leak of no-JS counts into it would show
+  const policy = testPolicy({
+    attack: 'enabled = true\nwindow_secs = 600\ncohorts = ["asn", "ip_prefix"]\nlevels = [{ at = 3, busy = true }]',
+    rules: `[no_js]\nroutes = ["/signup"]\nwait_secs = ${WAIT}\nttl_secs = 120\nwindow_secs = 600\nbusy_at = { asn = 2 }`,
+  });
+  const live = liveGate({ browser: true, reset: false, worker: { vars: { POLICY: policy } } });
   let spentToken, spentFields;
 
-  before(async () => {
-    origin = await startOrigin({ originSecret });
-    const policy = testPolicy({
-      // the JS path's own attack mode is on, so a leak of no-JS counts into it would show
-      attack: 'enabled = true\nwindow_secs = 600\ncohorts = ["asn", "ip_prefix"]\nlevels = [{ at = 3, busy = true }]',
-      rules: `[no_js]\nroutes = ["/signup"]\nwait_secs = ${WAIT}\nttl_secs = 120\nwindow_secs = 600\nbusy_at = { asn = 2 }`,
-    });
-    gate = await startWranglerDev({ origin: origin.url, secrets: { GATE_SECRET: randomSecret(), ORIGIN_SECRET: originSecret }, vars: { POLICY: policy } });
-    browser = await launch();
-    ua = chromeUserAgent(browser);
-  });
-  after(async () => { await browser?.close(); await gate?.stop(); await origin?.stop(); });
-
-  const posts = async () => (await origin.records()).filter((r) => r.method === 'POST');
+  const posts = () => live.origin.posts();
 
   /** A browser-like navigation post from outside the browser (same User-Agent, so same binding). */
-  function post(body, { accept = 'text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8', navigate = true } = {}) {
-    const major = ua.match(/Chrome\/(\d+)/)[1];
+  function post(body, { accept = CHROME.navigate.Accept, navigate = true } = {}) {
     const headers = {
-      'User-Agent': ua,
+      ...personHeaders(chromeUserAgent(live.browser)),
+      ...(navigate ? CHROME.navigate : CHROME.fetch),
       Accept: accept,
-      'Accept-Language': 'en-US,en;q=0.9',
-      'Accept-Encoding': 'gzip, deflate, br, zstd',
       'Content-Type': 'application/x-www-form-urlencoded',
-      'Sec-CH-UA': `"Chromium";v="${major}", "Not:A-Brand";v="24"`,
-      'Sec-CH-UA-Mobile': '?0',
-      'Sec-CH-UA-Platform': '"Linux"',
-      'Sec-Fetch-Site': 'same-origin',
-      'Sec-Fetch-Mode': navigate ? 'navigate' : 'cors',
-      'Sec-Fetch-Dest': navigate ? 'document' : 'empty',
     };
-    return fetch(`${gate.url}/signup`, { method: 'POST', headers, body, redirect: 'manual' });
+    return fetch(`${live.gate.url}/signup`, { method: 'POST', headers, body, redirect: 'manual' });
   }
 
   const tokenIn = (html) => html.match(/name="gate-wait" value="([A-Za-z0-9_-]+)"/)?.[1];
 
   it('a person fills the demo form, waits, presses Continue: exactly one sign-up with the fields intact', async () => {
-    const context = await person(browser, { javaScriptEnabled: false });
+    const context = await person(live.browser, { javaScriptEnabled: false });
     const page = await context.newPage();
-    await page.goto(`${gate.url}/signup`);
+    await page.goto(`${live.gate.url}/signup`);
     // the page's <noscript> stylesheet comes from the gate, which knows the path is on here
     assert.ok(await page.isVisible('#gate-nojs'));
     assert.equal(await page.isVisible('#gate-noscript'), false);
@@ -85,7 +69,7 @@ describe('signing up without JavaScript', () => {
 
     // axe-core needs script: run it on the same markup in a context with JavaScript on
     const html = await page.content(); // the wait page (again, with the time left)
-    const axeContext = await person(browser);
+    const axeContext = await person(live.browser);
     const axePage = await axeContext.newPage();
     await axePage.setContent(html);
     const axe = await new AxeBuilder({ page: axePage }).analyze();
@@ -108,7 +92,7 @@ describe('signing up without JavaScript', () => {
     assert.ok(v.reasons.includes('no_js'), JSON.stringify(v.reasons));
     assert.equal(v.d, 0);
     assert.equal(v.k, 0);
-    assert.ok(await gate.waitForLog((l) => l.action === 'forward' && l.no_js === true), 'logged as a no-JS forward');
+    assert.ok(await live.gate.waitForLog((l) => l.action === 'forward' && l.no_js === true), 'logged as a no-JS forward');
     await context.close();
   });
 
@@ -160,8 +144,8 @@ describe('signing up without JavaScript', () => {
     assert.equal((await posts()).length, before + 2);
 
     // the JS path's cohorts never saw those: a solved challenge from the same network passes
-    const solution = await solved(gate.url, '/signup');
-    const js = await fetch(`${gate.url}/signup`, {
+    const solution = await solved(live.gate.url, '/signup');
+    const js = await fetch(`${live.gate.url}/signup`, {
       method: 'POST',
       headers: { 'User-Agent': 'gate-e2e/1.0', 'X-Gate-Solution': solution, 'Content-Type': 'application/x-www-form-urlencoded', Accept: 'application/json' },
       body: 'email=js%40example.com&password=x',
@@ -171,6 +155,6 @@ describe('signing up without JavaScript', () => {
     assert.equal(recs.length, before + 3);
     assert.equal(recs.at(-1).verdict.valid, true);
     assert.ok(!recs.at(-1).verdict.reasons.includes('no_js'));
-    assert.ok(await gate.waitForLog((l) => l.code === 'busy' && l.no_js === true && /nojs:asn:/.test(l.detail)));
+    assert.ok(await live.gate.waitForLog((l) => l.code === 'busy' && l.no_js === true && /nojs:asn:/.test(l.detail)));
   });
 });

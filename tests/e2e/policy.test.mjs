@@ -2,105 +2,35 @@
 // so every request carries its own request.cf) with its real Durable Objects (ledger, cohort
 // counters, stats) in front of the real demo origin. What got through is asserted on the
 // origin's own record; the native `gate` CLI solves the challenges.
-import { describe, it, before, after, beforeEach } from 'node:test';
+import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { execFile } from 'node:child_process';
-import { startOrigin, startMiniflare, testPolicy, testPolicyToml, policyJson, randomSecret, gateCli, ROOT, env } from './harness.mjs';
+import { liveGate, testPolicy, testPolicyToml, policyJson, randomSecret, gateCli, ROOT, env } from './harness.mjs';
 import { mintToken, parseToken, unb64, lazyNonce, solution as solutionString } from './protocol.mjs';
-import { HOST, CHROME, SIGNALS, CF } from './clients.mjs';
-
-/** A spiking network, otherwise a residential client like CF. */
-const SPIKER = { ...CF, asn: 64500, asOrganization: 'Example Broadband' };
-/** A second, quiet network in the same country. */
-const QUIET = { ...CF, asn: 3209, asOrganization: 'Vodafone GmbH' };
+import { HOST, SIGNALS, SPIKER, QUIET, chromeClient as client } from './clients.mjs';
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
-/**
- * A browser-like client of one edge: one network (`cf`), one address, Chrome's headers and
- * widget signals. Every call returns status, parsed JSON (when JSON) and headers.
- */
-function client(edge, origin, { cf = CF, ip = '198.51.100.7', headers = {} } = {}) {
-  const mf = edge.mf;
-  const h = (extra) => ({ ...CHROME.common, 'CF-Connecting-IP': ip, ...headers, ...extra });
-  const read = async (r) => {
-    const text = await r.text();
-    let json = null;
-    try { json = JSON.parse(text); } catch { /* html */ }
-    return { status: r.status, json, text, headers: r.headers };
-  };
-  return {
-    async challenge(route = '/signup', { phone } = {}) {
-      const q = new URLSearchParams({ route, signals: Buffer.from(JSON.stringify(SIGNALS)).toString('base64url') });
-      if (phone !== undefined) q.set('phone', phone);
-      return read(await mf.dispatchFetch(`${HOST}/__gate/challenge?${q}`, { headers: h(CHROME.fetch), cf }));
-    },
-    async solve(challenge) {
-      return gateCli('solve', '--token', challenge.json.token, '--signals', JSON.stringify(SIGNALS));
-    },
-    /** Posts `fields` (form, or JSON with `json: true`) with the solution to `route`. */
-    async submit(route, solution, { fields = { email: 'a@example.com' }, json = false, extra = {} } = {}) {
-      const body = json
-        ? JSON.stringify({ ...fields, 'gate-solution': solution })
-        : new URLSearchParams({ ...fields, 'gate-solution': solution }).toString();
-      const type = json ? { 'Content-Type': 'application/json' } : {};
-      return read(await mf.dispatchFetch(`${HOST}${route}`, { method: 'POST', headers: h({ ...CHROME.submit, ...type, ...extra }), body, cf }));
-    },
-    /** A whole sign-up: challenge, solve, submit. `issue` is the challenge response. */
-    async signUp(route = '/signup', opts = {}) {
-      const issue = await this.challenge(route, { phone: opts.phone });
-      if (issue.status !== 200) return { issue, status: null };
-      const r = await this.submit(route, await this.solve(issue), opts);
-      return { ...r, issue };
-    },
-    async login() {
-      return read(await mf.dispatchFetch(`${HOST}/login`, { method: 'POST', headers: h({ ...CHROME.submit }), body: 'email=a%40example.com&password=correct-horse', cf, redirect: 'manual' }));
-    },
-    async get(p, extra = {}) {
-      return read(await mf.dispatchFetch(`${HOST}${p}`, { headers: h(extra), cf }));
-    },
-    async post(p, body, extra = {}) {
-      return read(await mf.dispatchFetch(`${HOST}${p}`, { method: 'POST', headers: h(extra), body, cf }));
-    },
-  };
-}
-
 const forwarded = (r) => r.status !== null && r.status >= 200 && r.status < 300;
-const posts = async (origin, p) => (await origin.records()).filter((x) => x.method === 'POST' && (!p || x.path === p));
 
 describe('per-cohort attack mode, stats', () => {
-  const originSecret = randomSecret();
   const statsToken = randomSecret();
-  let origin, edge, spiker, quiet;
-
-  before(async () => {
-    origin = await startOrigin({ originSecret });
-    edge = await startMiniflare({
-      origin: origin.url,
-      bindings: {
-        GATE_SECRET: randomSecret(),
-        ORIGIN_SECRET: originSecret,
-        STATS_TOKEN: statsToken,
-        COHORT_SHARDS: '4',
-        // a short window and low levels, so a test-sized spike trips them and decays quickly
-        POLICY: testPolicy({
-          attack: [
-            'enabled = true',
-            'window_secs = 10',
-            'cohorts = ["asn", "ip_prefix"]',
-            'levels = [{ at = 2, extra_bits = 2 }, { at = 4, busy = true }]',
-            'retry_after_secs = 30',
-          ].join('\n'),
-        }),
-      },
-    });
-    spiker = client(edge, origin, { cf: SPIKER, ip: '203.0.113.10' });
-    quiet = client(edge, origin, { cf: QUIET, ip: '192.0.2.20' });
+  // a short window and low levels, so a test-sized spike trips them and decays quickly
+  const policy = testPolicy({
+    attack: [
+      'enabled = true',
+      'window_secs = 10',
+      'cohorts = ["asn", "ip_prefix"]',
+      'levels = [{ at = 2, extra_bits = 2 }, { at = 4, busy = true }]',
+      'retry_after_secs = 30',
+    ].join('\n'),
   });
-  after(async () => { await edge?.stop(); await origin?.stop(); });
+  const live = liveGate({ runtime: 'miniflare', reset: false, worker: { bindings: { STATS_TOKEN: statsToken, COHORT_SHARDS: '4', POLICY: policy } } });
+  const spiker = client(() => live.gate, { cf: SPIKER, ip: '203.0.113.10' });
+  const quiet = client(() => live.gate, { cf: QUIET, ip: '192.0.2.20' });
 
   it('a spike from one ASN escalates, then sheds that ASN only; logins pass; it decays back', async () => {
     // 1. sign-ups pay the base price until the network's rate reaches the first level. A
@@ -145,7 +75,7 @@ describe('per-cohort attack mode, stats', () => {
     assert.equal(blocked.json.error, 'busy');
     assert.equal(blocked.headers.get('retry-after'), '30');
     assert.match(blocked.json.message, /logging in still works/);
-    const fromSpiker = (await posts(origin, '/signup')).length;
+    const fromSpiker = (await live.origin.posts('/signup')).length;
     assert.equal(fromSpiker, steps.length - 1 + 1 + burst.filter(forwarded).length);
 
     // 4. meanwhile another network signs up at the base price, and the spiking network's
@@ -155,8 +85,8 @@ describe('per-cohort attack mode, stats', () => {
     assert.ok(forwarded(other), other.text);
     const login = await spiker.login();
     assert.equal(login.status, 303);
-    assert.equal((await posts(origin, '/login')).length, 1);
-    assert.equal((await posts(origin, '/signup')).length, fromSpiker + 1);
+    assert.equal((await live.origin.posts('/login')).length, 1);
+    assert.equal((await live.origin.posts('/signup')).length, fromSpiker + 1);
 
     // 5. the stats endpoint refuses without the token and reports the spike with it
     for (const auth of [undefined, 'Bearer nope', `Bearer ${statsToken}x`, 'Basic Og==']) {
@@ -213,28 +143,22 @@ describe('per-cohort attack mode, stats', () => {
   });
 
   it('logs each decision with the cohort rates it was made on', async () => {
-    const busy = await edge.waitForLog((l) => l.code === 'busy' && l.path === '/signup');
+    const busy = await live.gate.waitForLog((l) => l.code === 'busy' && l.path === '/signup');
     assert.ok(busy);
     assert.equal(busy.outcome, 'busy');
     assert.equal(busy.asn, 64500);
     assert.equal(busy.ip_prefix, '203.0.113.0/24');
     assert.match(busy.why, /cohort (asn:64500|ip_prefix:203\.0\.113\.0\/24) at \d+\/window \(level 2\)/);
     assert.ok(busy.cohorts.some(([k, r]) => k === 'asn:64500' && r >= 4), JSON.stringify(busy.cohorts));
-    assert.ok(!JSON.stringify(edge.logs()).includes('203.0.113.10'), 'client addresses are logged only as prefixes');
+    assert.ok(!JSON.stringify(live.gate.logs()).includes('203.0.113.10'), 'client addresses are logged only as prefixes');
   });
 });
 
 describe('phone calling-code rules', () => {
-  const originSecret = randomSecret();
-  let origin, edge, browser;
-
-  before(async () => {
-    origin = await startOrigin({ originSecret });
-    edge = await startMiniflare({
-      origin: origin.url,
+  const live = liveGate({
+    runtime: 'miniflare',
+    worker: {
       bindings: {
-        GATE_SECRET: randomSecret(),
-        ORIGIN_SECRET: originSecret,
         POLICY: testPolicy({
           rules: `
 [[rules]]
@@ -251,11 +175,9 @@ difficulty = 16
 `,
         }),
       },
-    });
-    browser = client(edge, origin);
+    },
   });
-  after(async () => { await edge?.stop(); await origin?.stop(); });
-  beforeEach(() => origin.reset());
+  const browser = client(() => live.gate);
 
   it('allows only +86 on the OTP route, in form and JSON bodies', async () => {
     const cases = [
@@ -276,12 +198,12 @@ difficulty = 16
         assert.equal(r.json.error, 'denied', name);
       }
     }
-    const recs = await posts(origin, '/api/otp/send');
+    const recs = await live.origin.posts('/api/otp/send');
     assert.equal(recs.length, 3);
     assert.ok(recs.every((x) => x.verdict.valid));
-    const denied = await edge.waitForLog((l) => l.code === 'denied' && l.phone_code === '44');
+    const denied = await live.gate.waitForLog((l) => l.code === 'denied' && l.phone_code === '44');
     assert.equal(denied.rule, 'otp: +86 only');
-    assert.ok(!JSON.stringify(edge.logs()).includes('7946'), 'only the calling code is logged, never the number');
+    assert.ok(!JSON.stringify(live.gate.logs()).includes('7946'), 'only the calling code is logged, never the number');
   });
 
   it('refuses at issue time when the widget already sends the code', async () => {
@@ -309,34 +231,26 @@ difficulty = 16
     const r = await browser.signUp('/signup', { fields: { email: 'y@example.com', phone: '+49 30 1234567' } });
     assert.equal(r.issue.json.difficulty, 12);
     assert.ok(forwarded(r), r.text);
-    assert.equal((await posts(origin, '/signup')).length, 3);
+    assert.equal((await live.origin.posts('/signup')).length, 3);
   });
 });
 
 describe('panic switch, registration busy page, shadow mode', () => {
-  const originSecret = randomSecret();
   const adminToken = randomSecret();
-  const gateSecret = randomSecret();
-  let origin;
-  before(async () => { origin = await startOrigin({ originSecret }); });
-  after(() => origin?.stop());
-  beforeEach(() => origin.reset());
-
-  const start = (policy, extra = {}) => startMiniflare({
-    origin: origin.url,
-    // several counter shards: a site-wide switch must reach every one
-    bindings: { GATE_SECRET: gateSecret, ORIGIN_SECRET: originSecret, ADMIN_TOKEN: adminToken, POLICY: policy, COHORT_SHARDS: '4', ...extra },
-  });
+  const live = liveGate({ runtime: 'miniflare', worker: null });
+  // several counter shards: a site-wide switch must reach every one (the suite's one GATE_SECRET,
+  // so a challenge solved before the switch stays valid)
+  const start = (policy, extra = {}) => live.startWorker({ bindings: { ADMIN_TOKEN: adminToken, POLICY: policy, COHORT_SHARDS: '4', ...extra } });
 
   it('the policy panic switch sheds every sign-up but no login, with a translated page', async () => {
     // a challenge solved before the switch was thrown
     const before = await start(testPolicy());
-    const solution = await client(before, origin).solve(await client(before, origin).challenge());
+    const solution = await client(before).solve(await client(before).challenge());
     await before.stop();
 
     const edge = await start(testPolicy({ attack: 'enabled = true\npanic = true\nretry_after_secs = 90' }));
     try {
-      const browser = client(edge, origin);
+      const browser = client(edge);
       const c = await browser.challenge();
       assert.equal(c.status, 503);
       assert.equal(c.json.error, 'busy');
@@ -356,9 +270,9 @@ describe('panic switch, registration busy page, shadow mode', () => {
       assert.equal(api.json.error, 'busy');
       const login = await browser.login();
       assert.equal(login.status, 303);
-      const other = await client(edge, origin, { cf: QUIET }).get('/account');
+      const other = await client(edge, { cf: QUIET }).get('/account');
       assert.equal(other.status, 200);
-      assert.deepEqual((await origin.records()).map((x) => `${x.method} ${x.path}`), ['POST /login', 'GET /account']);
+      assert.deepEqual((await live.origin.records()).map((x) => `${x.method} ${x.path}`), ['POST /login', 'GET /account']);
     } finally {
       await edge.stop();
     }
@@ -367,8 +281,8 @@ describe('panic switch, registration busy page, shadow mode', () => {
   it('the run-time panic switch sheds a cohort or the site, and is turned off again', async () => {
     const edge = await start(testPolicy({ attack: 'enabled = true' }));
     try {
-      const spiker = client(edge, origin, { cf: SPIKER });
-      const quiet = client(edge, origin, { cf: QUIET });
+      const spiker = client(edge, { cf: SPIKER });
+      const quiet = client(edge, { cf: QUIET });
       const panic = (body, token = adminToken) => spiker.post('/__gate/panic', JSON.stringify(body), { Authorization: `Bearer ${token}`, 'Content-Type': 'application/json' });
       assert.equal((await panic({ scope: 'site', on: true }, 'wrong')).status, 401);
       assert.equal((await spiker.post('/__gate/panic', '{"scope":"site","on":true}')).status, 401);
@@ -389,8 +303,8 @@ describe('panic switch, registration busy page, shadow mode', () => {
       await panic({ scope: 'asn:64500', on: false });
       assert.ok(forwarded(await spiker.signUp()));
       assert.ok(forwarded(await quiet.signUp()));
-      assert.equal((await posts(origin, '/signup')).length, 3);
-      assert.equal((await posts(origin, '/login')).length, 1);
+      assert.equal((await live.origin.posts('/signup')).length, 3);
+      assert.equal((await live.origin.posts('/login')).length, 1);
       const logged = await edge.waitForLog((l) => l.gate === 'panic' && l.scope === 'site' && l.on === true);
       assert.ok(logged);
       assert.ok(!JSON.stringify(edge.logs()).includes(adminToken));
@@ -411,13 +325,13 @@ action = "deny"
       ['global', testPolicy({ shadow: true, rules })],
       ['per rule', testPolicy({ rules: shadowRule })],
     ]) {
-      await origin.reset();
+      await live.origin.reset();
       const edge = await start(policy);
       try {
-        const r = await client(edge, origin).signUp();
+        const r = await client(edge).signUp();
         assert.equal(r.issue.json.difficulty, 12, name);
         assert.ok(forwarded(r), `${name}: ${r.text}`);
-        assert.equal((await posts(origin, '/signup')).length, 1, name);
+        assert.equal((await live.origin.posts('/signup')).length, 1, name);
         const line = await edge.waitForLog((l) => l.action === 'forward' && l.shadow);
         assert.ok(line, `${name}: the shadow decision is logged`);
         assert.match(line.shadow, /^deny \(rule "no DE"\)$/);
@@ -439,25 +353,14 @@ action = "deny"
 });
 
 describe('siteverify for origins not behind the Worker', () => {
-  const originSecret = randomSecret();
-  const gateSecret = randomSecret();
   const siteSecret = randomSecret();
-  let origin, edge, browser;
-
-  before(async () => {
-    origin = await startOrigin({ originSecret });
-    edge = await startMiniflare({
-      origin: origin.url,
-      bindings: { GATE_SECRET: gateSecret, ORIGIN_SECRET: originSecret, SITEVERIFY_SECRET: siteSecret, POLICY: testPolicy() },
-    });
-    browser = client(edge, origin);
-  });
-  after(async () => { await edge?.stop(); await origin?.stop(); });
+  const live = liveGate({ runtime: 'miniflare', reset: false, worker: { bindings: { SITEVERIFY_SECRET: siteSecret, POLICY: testPolicy() } } });
+  const browser = client(() => live.gate);
 
   /** The origin's server calling siteverify (no browser headers, another network). */
   const verify = async (fields, json = false) => {
     const body = json ? JSON.stringify(fields) : new URLSearchParams(fields).toString();
-    const r = await edge.mf.dispatchFetch(`${HOST}/__gate/siteverify`, {
+    const r = await live.gate.mf.dispatchFetch(`${HOST}/__gate/siteverify`, {
       method: 'POST',
       headers: { 'Content-Type': json ? 'application/json' : 'application/x-www-form-urlencoded', 'User-Agent': 'origin-backend/1.0' },
       body,
@@ -521,64 +424,49 @@ describe('siteverify for origins not behind the Worker', () => {
     assert.deepEqual(await verify({ secret: siteSecret, response: tampered }), { success: false, 'error-codes': ['invalid-input-response'] });
     // the honest solution was never spent by the failed attempts
     assert.equal((await verify({ secret: siteSecret, response })).success, true);
-    assert.ok(!JSON.stringify(edge.logs()).includes(siteSecret));
+    assert.ok(!JSON.stringify(live.gate.logs()).includes(siteSecret));
   });
 });
 
 describe('vars written in wrangler.toml as a table or a number', () => {
+  const statsToken = randomSecret();
+  // wrangler hands non-string [vars] to the Worker as JSON values, as these bindings are
+  const live = liveGate({ runtime: 'miniflare', worker: { bindings: { STATS_TOKEN: statsToken, POLICY: JSON.parse(testPolicy({ k: 6 })), CHALLENGE_TTL: 60 } } });
+
   it('[vars.POLICY] as a table and CHALLENGE_TTL = 60 are read, not mistaken for unset', async () => {
-    const originSecret = randomSecret();
-    const statsToken = randomSecret();
-    const origin = await startOrigin({ originSecret });
-    // wrangler hands non-string [vars] to the Worker as JSON values, as these bindings are
-    const edge = await startMiniflare({
-      origin: origin.url,
-      bindings: {
-        GATE_SECRET: randomSecret(), ORIGIN_SECRET: originSecret, STATS_TOKEN: statsToken,
-        POLICY: JSON.parse(testPolicy({ k: 6 })), CHALLENGE_TTL: 60,
-      },
-    });
-    try {
-      const browser = client(edge, origin);
-      const c = await browser.challenge();
-      assert.equal(c.status, 200);
-      const t = parseToken(unb64(c.json.token));
-      assert.equal(t.k, 6, 'the table policy, not the bundled k = 32');
-      assert.equal(t.expiresAt - t.issuedAt, 60, 'the numeric TTL, not the default 300');
-      const stats = (await browser.get('/__gate/stats', { Authorization: `Bearer ${statsToken}` })).json;
-      assert.equal(stats.policy.ok, true);
-      assert.match(stats.policy.source, /^POLICY var, sha256 [0-9a-f]{16}$/);
-      const r = await browser.submit('/signup', await browser.solve(c));
-      assert.equal(r.status, 201, 'the demo origin created the account');
-      assert.equal((await origin.records()).filter((x) => x.path === '/signup').length, 1);
-    } finally {
-      await edge.stop();
-      await origin.stop();
-    }
+    const browser = client(live.gate);
+    const c = await browser.challenge();
+    assert.equal(c.status, 200);
+    const t = parseToken(unb64(c.json.token));
+    assert.equal(t.k, 6, 'the table policy, not the bundled k = 32');
+    assert.equal(t.expiresAt - t.issuedAt, 60, 'the numeric TTL, not the default 300');
+    const stats = (await browser.get('/__gate/stats', { Authorization: `Bearer ${statsToken}` })).json;
+    assert.equal(stats.policy.ok, true);
+    assert.match(stats.policy.source, /^POLICY var, sha256 [0-9a-f]{16}$/);
+    const r = await browser.submit('/signup', await browser.solve(c));
+    assert.equal(r.status, 201, 'the demo origin created the account');
+    assert.equal((await live.origin.records()).filter((x) => x.path === '/signup').length, 1);
   });
 });
 
 describe('a broken policy keeps sign-ups closed', () => {
-  const originSecret = randomSecret();
   const statsToken = randomSecret();
-  let origin;
-  before(async () => { origin = await startOrigin({ originSecret }); });
-  after(() => origin?.stop());
-  beforeEach(() => origin.reset());
+  const live = liveGate({ runtime: 'miniflare', worker: null });
+  const start = (policy) => live.startWorker({ bindings: { STATS_TOKEN: statsToken, POLICY: policy } });
 
   it('an invalid POLICY closes its protected routes (503) and stats lists every problem', async () => {
     const policy = fs.readFileSync(path.join(ROOT, 'tests/data/policy/bad/everything-wrong.toml'), 'utf8')
       .replace(/protected = \[[^\]]*\]/, 'protected = ["POST /signup"]')
       .replace(/pass = \[[^\]]*\]/, 'pass = ["POST /login"]');
-    const edge = await startMiniflare({ origin: origin.url, bindings: { GATE_SECRET: randomSecret(), ORIGIN_SECRET: originSecret, STATS_TOKEN: statsToken, POLICY: policyJson(policy) } });
+    const edge = await start(policyJson(policy));
     try {
-      const browser = client(edge, origin);
+      const browser = client(edge);
       const r = await browser.submit('/signup', 'anything');
       assert.equal(r.status, 503);
       assert.equal(r.json.error, 'misconfigured');
       assert.equal((await browser.challenge()).status, 503);
       assert.equal((await browser.login()).status, 303);
-      assert.deepEqual((await origin.records()).map((x) => x.path), ['/login']);
+      assert.deepEqual((await live.origin.records()).map((x) => x.path), ['/login']);
       const stats = (await browser.get('/__gate/stats', { Authorization: `Bearer ${statsToken}` })).json;
       assert.equal(stats.policy.ok, false);
       const problems = stats.policy.problems.join('\n');
@@ -595,15 +483,15 @@ describe('a broken policy keeps sign-ups closed', () => {
       // valid TOML, but the Worker reads JSON only: told how to convert, never half-read
       ['TOML', testPolicyToml(), /file: is not JSON: .*`gate policy json FILE`/],
     ]) {
-      const edge = await startMiniflare({ origin: origin.url, bindings: { GATE_SECRET: randomSecret(), ORIGIN_SECRET: originSecret, STATS_TOKEN: statsToken, POLICY: policy } });
+      const edge = await start(policy);
       try {
-        origin.reset();
-        const browser = client(edge, origin);
+        live.origin.reset();
+        const browser = client(edge);
         assert.equal((await browser.submit('/signup', 'anything')).status, 503, name);
         assert.equal((await browser.submit('/any/form', 'anything')).status, 503, name);
         assert.equal((await browser.login()).status, 503, `${name}: without routes, logins cannot be told apart`);
         assert.equal((await browser.get('/account')).status, 200, `${name}: reads still pass`);
-        assert.deepEqual((await origin.records()).map((x) => x.path), ['/account'], name);
+        assert.deepEqual((await live.origin.records()).map((x) => x.path), ['/account'], name);
         const stats = (await browser.get('/__gate/stats', { Authorization: `Bearer ${statsToken}` })).json;
         assert.equal(stats.policy.ok, false, name);
         assert.match(stats.policy.problems.join('\n'), problem, name);

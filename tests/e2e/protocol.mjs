@@ -1,4 +1,4 @@
-// A second implementation of the wire protocol, written from README.md § Protocol with Node's
+// A second implementation of the wire protocol, written from docs/protocol.md with Node's
 // crypto: the tests use it to mint tampered, expired or foreign-key tokens and to check the
 // verdict header the way an origin team would.
 import crypto from 'node:crypto';
@@ -10,7 +10,7 @@ export function kid(secret) {
   return crypto.createHmac('sha256', secret).update('gate key id v1').digest().subarray(0, 4);
 }
 
-/** Splits token bytes into fields (layout in README.md § Protocol). */
+/** Splits token bytes into fields (layout in docs/protocol.md). */
 export function parseToken(bytes) {
   const b = Buffer.from(bytes);
   const routeLen = b[56];
@@ -89,7 +89,7 @@ export function solution(token, nonces, signals = '') {
   return `${b64(token)}.${b64(nb)}${signals ? `.${b64(Buffer.from(signals))}` : ''}`;
 }
 
-/** The origin-side verdict check from README.md § Verdict header. */
+/** The origin-side verdict check from docs/verdict.md. */
 export function verifyVerdict(header, secret, { method, path, now = Math.floor(Date.now() / 1000), maxAge = 60 }) {
   const at = header.lastIndexOf(';sig=');
   if (at < 0) return { ok: false, why: 'no sig' };
@@ -103,4 +103,69 @@ export function verifyVerdict(header, secret, { method, path, now = Math.floor(D
   if (Math.abs(now - Number(f.t)) > maxAge) return { ok: false, why: 'stale' };
   if (f.m !== method || p !== path) return { ok: false, why: 'other request' };
   return { ok: true, fields: f };
+}
+
+/** Splits top-up token bytes into fields (layout in docs/protocol.md § Top-ups). */
+export function parseTopUp(bytes) {
+  const b = Buffer.from(bytes);
+  const routeLen = b[71];
+  return {
+    kind: b[0], kid: b.subarray(1, 5), id: b.subarray(5, 21), first: b.subarray(21, 37),
+    issuedAt: Number(b.readBigUInt64BE(37)), expiresAt: Number(b.readBigUInt64BE(45)),
+    difficulty: b[53], k: b[54], binding: b.subarray(55, 71),
+    route: b.subarray(72, 72 + routeLen).toString('utf8'), signature: b.subarray(72 + routeLen),
+  };
+}
+
+/** Builds and signs a top-up of the challenge token `first` (bytes). */
+export function mintTopUp({ id, issuedAt, difficulty, k }, first, secret) {
+  const f = parseToken(first);
+  const route = Buffer.from(f.route, 'utf8');
+  const head = Buffer.alloc(72);
+  head[0] = 0x54;
+  kid(secret).copy(head, 1);
+  Buffer.from(id).copy(head, 5);
+  Buffer.from(f.id).copy(head, 21);
+  head.writeBigUInt64BE(BigInt(issuedAt), 37);
+  head.writeBigUInt64BE(BigInt(f.expiresAt), 45);
+  head[53] = difficulty; head[54] = k;
+  Buffer.from(f.binding).copy(head, 55);
+  head[71] = route.length;
+  const body = Buffer.concat([head, route]);
+  const tag = crypto.createHmac('sha256', secret).update('gate top-up v1\0').update(body).digest();
+  return Buffer.concat([body, tag]);
+}
+
+/** Solves the first `count` sub-puzzles of a top-up (small difficulties only). */
+export function solveTopUp(topup, count, signals = '') {
+  const t = parseTopUp(topup);
+  const sd = seed(topup, signals);
+  const nonces = [];
+  for (let i = 0; i < count; i++) {
+    let n = 0;
+    while (zeroBits(digest(sd, i, n)) < t.difficulty) n++;
+    nonces.push(n);
+  }
+  return nonces;
+}
+
+/** A solution with top-ups: `parts` are [top-up bytes, nonces] pairs. */
+export function bundle(firstSolution, parts) {
+  return firstSolution + parts.map(([t, nonces]) => {
+    const nb = Buffer.alloc(8 * nonces.length);
+    nonces.forEach((n, i) => nb.writeBigUInt64BE(BigInt(n), 8 * i));
+    return `~${b64(t)}.${b64(nb)}`;
+  }).join('');
+}
+
+/** The work a bundle pays, in expected hashes: k·2^d for the challenge, solved·2^d per top-up. */
+export function bundleWork(solutionString) {
+  const [first, ...tops] = solutionString.split('~');
+  const t = parseToken(unb64(first.split('.')[0]));
+  let work = t.k * 2 ** t.difficulty;
+  for (const part of tops) {
+    const [tok, nonces] = part.split('.');
+    work += (unb64(nonces).length / 8) * 2 ** parseTopUp(unb64(tok)).difficulty;
+  }
+  return work;
 }

@@ -1,4 +1,4 @@
-// Attack mode at scale (README § Attack mode at scale), end to end in Miniflare with
+// Attack mode at scale (docs/attack-mode.md § Attack mode at scale), end to end in Miniflare with
 // per-request `cf`, the real objects and the real demo origin: challenges read the isolate's
 // snapshot (no object call per challenge), a spiking network is escalated then shed while
 // another signs up at the base price, the counters survive a runtime restart mid-spike, a
@@ -10,122 +10,35 @@
 //
 // The COHORTS binding goes through tests/e2e/fixtures/flaky-cohorts.mjs, which forwards to the
 // gate's real Cohorts objects until told to fail.
-import { describe, it, before, after } from 'node:test';
+import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
-import { startOrigin, startMiniflare, testPolicy, randomSecret, gateCli, ROOT } from './harness.mjs';
-import { HOST, CHROME, SIGNALS, CF } from './clients.mjs';
+import { liveGate, testPolicy, randomSecret } from './harness.mjs';
+import { HOST, SPIKER, QUIET, chromeClient } from './clients.mjs';
 
-const SPIKER = { ...CF, asn: 64500, asOrganization: 'Example Broadband' };
-const QUIET = { ...CF, asn: 3209, asOrganization: 'Vodafone GmbH' };
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-/** The staleness bound the README documents (2 s), plus a round trip's margin. */
+/** The staleness bound docs/attack-mode.md documents (2 s), plus a round trip's margin. */
 const BOUND_MS = 2500;
 
-async function startEdge({ origin, bindings, persist }) {
-  const { Miniflare } = await import('miniflare');
-  const mf = new Miniflare({
-    durableObjectsPersist: persist,
-    workers: [
-      {
-        name: 'gate',
-        scriptPath: path.join(ROOT, 'build', 'index.js'),
-        modules: true,
-        modulesRules: [{ type: 'CompiledWasm', include: ['**/*.wasm'] }],
-        compatibilityDate: '2026-04-01',
-        durableObjects: {
-          LEDGER: { className: 'Ledger', useSQLite: true },
-          COHORTS: { className: 'FlakyCohorts', scriptName: 'flaky' },
-          STATS: { className: 'Stats', useSQLite: true },
-          // the real counters, reached only through the flaky binding
-          REAL_COHORTS: { className: 'Cohorts', useSQLite: true },
-        },
-        bindings: { ORIGIN: origin, ...bindings },
-      },
-      {
-        name: 'flaky',
-        modules: true,
-        scriptPath: path.join(ROOT, 'tests', 'e2e', 'fixtures', 'flaky-cohorts.mjs'),
-        compatibilityDate: '2026-04-01',
-        durableObjects: {
-          FLAKY: { className: 'FlakyCohorts', useSQLite: true },
-          REAL: { className: 'Cohorts', scriptName: 'gate', useSQLite: true },
-        },
-      },
-    ],
-  });
-  await mf.ready;
-  return mf;
-}
-
-function client(mf, { cf, ip }) {
-  const h = (extra) => ({ ...CHROME.common, 'CF-Connecting-IP': ip, ...extra });
-  const read = async (r) => {
-    const text = await r.text();
-    let json = null;
-    try { json = JSON.parse(text); } catch { /* html */ }
-    return { status: r.status, json, text, headers: r.headers };
-  };
-  return {
-    async challenge() {
-      const q = new URLSearchParams({ route: '/signup', signals: Buffer.from(JSON.stringify(SIGNALS)).toString('base64url') });
-      return read(await mf().dispatchFetch(`${HOST}/__gate/challenge?${q}`, { headers: h(CHROME.fetch), cf }));
-    },
-    async signUp() {
-      const issue = await this.challenge();
-      if (issue.status !== 200) return { issue, status: null };
-      const solution = await gateCli('solve', '--token', issue.json.token, '--signals', JSON.stringify(SIGNALS));
-      const body = new URLSearchParams({ email: 'a@example.com', 'gate-solution': solution }).toString();
-      const r = await read(await mf().dispatchFetch(`${HOST}/signup`, { method: 'POST', headers: h(CHROME.submit), body, cf }));
-      return { ...r, issue };
-    },
-  };
-}
+/** The tests' policy with attack mode on per ASN over a minute, and these [attack] lines. */
+const perAsnPolicy = (...attack) => testPolicy({ attack: ['enabled = true', 'window_secs = 60', 'cohorts = ["asn"]', ...attack].join('\n') });
 
 describe('attack mode at scale', () => {
-  const originSecret = randomSecret();
   const statsToken = randomSecret();
-  const persist = fs.mkdtempSync(path.join(os.tmpdir(), 'gate-scale-'));
-  const bindings = {
-    GATE_SECRET: randomSecret(),
-    ORIGIN_SECRET: originSecret,
-    STATS_TOKEN: statsToken,
-    POLICY: testPolicy({
-      attack: [
-        'enabled = true',
-        'window_secs = 60',
-        'cohorts = ["asn"]',
-        'levels = [{ at = 3, extra_bits = 2 }, { at = 6, busy = true }]',
-        'retry_after_secs = 30',
-      ].join('\n'),
-    }),
-  };
-  let origin, edge;
-  const mf = () => edge;
-  const spiker = client(mf, { cf: SPIKER, ip: '203.0.113.10' });
-  const quiet = client(mf, { cf: QUIET, ip: '192.0.2.20' });
+  const policy = perAsnPolicy('levels = [{ at = 3, extra_bits = 2 }, { at = 6, busy = true }]', 'retry_after_secs = 30');
+  const live = liveGate({ runtime: 'miniflare', reset: false, persist: true, worker: { flakyCohorts: true, bindings: { STATS_TOKEN: statsToken, POLICY: policy } } });
+  const edge = () => live.gate;
+  const spiker = chromeClient(edge, { cf: SPIKER, ip: '203.0.113.10' });
+  const quiet = chromeClient(edge, { cf: QUIET, ip: '192.0.2.20' });
   const stats = async () => {
-    const r = await edge.dispatchFetch(`${HOST}/__gate/stats`, { headers: { Authorization: `Bearer ${statsToken}` } });
+    const r = await live.gate.mf.dispatchFetch(`${HOST}/__gate/stats`, { headers: { Authorization: `Bearer ${statsToken}` } });
     assert.equal(r.status, 200);
     return r.json();
   };
   const flaky = async (broken) => {
-    const w = await edge.getWorker('flaky');
+    const w = await live.gate.mf.getWorker('flaky');
     const r = await w.fetch(`http://flaky/?broken=${broken ? 1 : 0}`);
     assert.equal(await r.text(), broken ? 'broken' : 'working');
   };
-
-  before(async () => {
-    origin = await startOrigin({ originSecret });
-    edge = await startEdge({ origin: origin.url, bindings, persist });
-  });
-  after(async () => {
-    await edge?.dispose();
-    await origin?.stop();
-    fs.rmSync(persist, { recursive: true, force: true });
-  });
 
   it('a challenge flood from one network makes no object call per challenge', async () => {
     assert.equal((await spiker.challenge()).status, 200); // the isolate's cold start
@@ -161,8 +74,7 @@ describe('attack mode at scale', () => {
     const flushed = await stats(); // flushes this isolate's batch
     assert.equal(flushed.health.errors, 0, JSON.stringify(flushed.health));
     await sleep(1500); // the shard persists what a busy second left dirty (alarm)
-    await edge.dispose();
-    edge = await startEdge({ origin: origin.url, bindings, persist });
+    await live.restart();
     const r = await spiker.challenge();
     assert.equal(r.status, 503, `still shed after the restart: ${JSON.stringify((await stats()).health)} ${r.text}`);
     assert.equal(r.json.error, 'busy');
@@ -193,7 +105,7 @@ describe('attack mode at scale', () => {
   it('a panic switch set elsewhere reaches sign-ups within the bound', async () => {
     assert.equal((await quiet.challenge()).status, 200);
     // written straight into every counter shard, as another isolate's POST /__gate/panic does
-    const ns = await edge.getDurableObjectNamespace('COHORTS');
+    const ns = await live.gate.mf.getDurableObjectNamespace('COHORTS');
     const until_ms = Date.now() + 60_000;
     await Promise.all(Array.from({ length: 64 }, (_, i) =>
       ns.get(ns.idFromName(`cohorts-${i}`)).fetch('https://cohorts.internal/panic', { method: 'POST', body: JSON.stringify({ key: 'site', until_ms }) })));
@@ -212,42 +124,22 @@ describe('attack mode at scale', () => {
 });
 
 describe('capacity-driven pricing', () => {
-  const originSecret = randomSecret();
   const statsToken = randomSecret();
   // 120 sign-ups a minute; prices move every 2 s; a cohort past 3 extra bits is shed; the
   // static levels are out of reach, so only the controller prices
   const CAPACITY = 120;
-  const bindings = {
-    GATE_SECRET: randomSecret(),
-    ORIGIN_SECRET: originSecret,
-    STATS_TOKEN: statsToken,
-    POLICY: testPolicy({
-      attack: [
-        'enabled = true',
-        'window_secs = 60',
-        'cohorts = ["asn"]',
-        'levels = [{ at = 100000, busy = true }]',
-        '[[attack.capacity]]',
-        'route = "/signup"',
-        `signups_per_minute = ${CAPACITY}`,
-        'ceiling_bits = 3',
-        'period_secs = 2',
-      ].join('\n'),
-    }),
-  };
-  let origin, edge;
-  const mf = () => edge.mf;
-  const spiker = client(mf, { cf: SPIKER, ip: '203.0.113.10' });
-  const quiet = client(mf, { cf: QUIET, ip: '192.0.2.20' });
-
-  before(async () => {
-    origin = await startOrigin({ originSecret });
-    edge = await startMiniflare({ origin: origin.url, bindings });
-  });
-  after(async () => {
-    await edge?.stop();
-    await origin?.stop();
-  });
+  const policy = perAsnPolicy(
+    'levels = [{ at = 100000, busy = true }]',
+    '[[attack.capacity]]',
+    'route = "/signup"',
+    `signups_per_minute = ${CAPACITY}`,
+    'ceiling_bits = 3',
+    'period_secs = 2',
+  );
+  const live = liveGate({ runtime: 'miniflare', reset: false, worker: { bindings: { STATS_TOKEN: statsToken, POLICY: policy } } });
+  const edge = () => live.gate;
+  const spiker = chromeClient(edge, { cf: SPIKER, ip: '203.0.113.10' });
+  const quiet = chromeClient(edge, { cf: QUIET, ip: '192.0.2.20' });
 
   it('holds a spike near capacity while a small cohort keeps the base price', async () => {
     const calm = await quiet.signUp();
@@ -266,7 +158,7 @@ describe('capacity-driven pricing', () => {
     assert.ok(seen.some((d) => typeof d === 'number' && d > 12) || seen.at(-1) === 'busy', `${seen}`);
     // held: over the next 12 s the spike keeps trying while the quiet network signs up once
     // every 4 s (15 a minute: a small cohort)
-    await origin.reset();
+    await live.origin.reset();
     const from = Date.now();
     let quietOk = 0;
     let nextQuiet = from;
@@ -282,13 +174,13 @@ describe('capacity-driven pricing', () => {
       }
     }
     const secs = (Date.now() - from) / 1000;
-    const records = (await origin.records()).filter((r) => r.path === '/signup' && r.verdict?.valid);
+    const records = (await live.origin.records()).filter((r) => r.path === '/signup' && r.verdict?.valid);
     // what the origin received, against what it can take in that time (the quiet network's
     // sign-ups included), with one period's worth of slack
     const allowed = CAPACITY * (secs + 2) / 60;
     assert.ok(records.length <= allowed + 1, `${records.length} sign-ups reached the origin in ${secs.toFixed(1)} s; capacity allows ${allowed.toFixed(1)}`);
     assert.ok(quietOk >= 2 && records.length >= quietOk, `${quietOk} quiet sign-ups, ${records.length} records`);
-    const r = await mf().dispatchFetch(`${HOST}/__gate/stats`, { headers: { Authorization: `Bearer ${statsToken}` } });
+    const r = await live.gate.mf.dispatchFetch(`${HOST}/__gate/stats`, { headers: { Authorization: `Bearer ${statsToken}` } });
     const cap = (await r.json()).capacity;
     assert.equal(cap.length, 1, JSON.stringify(cap));
     assert.equal(cap[0].route, '/signup');

@@ -1,31 +1,22 @@
 // Client signals in headless Chromium, through wrangler dev and the demo origin: a person's run
 // passes; navigator.webdriver, a spoofed time zone and a language mismatch are scored up with
 // their named reasons; swapping the signals after solving invalidates the solution.
-import { describe, it, before, after, beforeEach } from 'node:test';
+import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { startOrigin, startWranglerDev, randomSecret } from './harness.mjs';
+import { liveGate } from './harness.mjs';
 import { launch, person } from './browser.mjs';
 
 describe('client signals from a real browser', () => {
-  const originSecret = randomSecret();
-  let origin, gate, browser;
+  const live = liveGate({ browser: true });
 
-  before(async () => {
-    origin = await startOrigin({ originSecret });
-    gate = await startWranglerDev({ origin: origin.url, secrets: { GATE_SECRET: randomSecret(), ORIGIN_SECRET: originSecret } });
-    browser = await launch();
-  });
-  after(async () => { await browser?.close(); await gate?.stop(); await origin?.stop(); });
-  beforeEach(() => origin.reset());
-
-  const posts = async () => (await origin.records()).filter((r) => r.method === 'POST');
+  const posts = () => live.origin.posts();
 
   /** Signs up through the demo page; returns the issued challenge JSON. */
   async function signUp(context) {
     const page = await context.newPage();
     let challenge;
     page.on('response', async (r) => { if (r.url().includes('/__gate/challenge') && r.ok()) challenge = await r.json(); });
-    await page.goto(`${gate.url}/signup`);
+    await page.goto(`${live.gate.url}/signup`);
     await page.fill('#email', 'person@example.com');
     await page.fill('#password', 'correct horse battery');
     await page.click('button[type=submit]');
@@ -34,7 +25,7 @@ describe('client signals from a real browser', () => {
   }
 
   it("a person's run passes at the base price, with no automation reasons", async () => {
-    const context = await person(browser);
+    const context = await person(live.browser);
     const c = await signUp(context);
     assert.equal(c.difficulty, 17, `risk ${c.risk}`);
     const [rec] = await posts();
@@ -51,11 +42,11 @@ describe('client signals from a real browser', () => {
       const context = await person(automated);
       const page = await context.newPage();
       assert.equal(await page.evaluate(() => navigator.webdriver), true);
-      await page.goto(`${gate.url}/signup`);
+      await page.goto(`${live.gate.url}/signup`);
       await page.focus('#email');
       await page.waitForSelector('form[data-gate-state=error]');
       assert.match(await page.textContent('form[data-gate] [role=status] span'), /looks automated/);
-      const line = await gate.waitForLog((l) => l.code === 'denied' && l.reasons?.some((r) => r.code === 'webdriver'));
+      const line = await live.gate.waitForLog((l) => l.code === 'denied' && l.reasons?.some((r) => r.code === 'webdriver'));
       assert.ok(line, 'the decision log names the webdriver reason');
       assert.ok(line.score >= 80);
       assert.deepEqual(await posts(), []);
@@ -65,7 +56,7 @@ describe('client signals from a real browser', () => {
   });
 
   it('a time zone on another continent raises the price and is named in the verdict', async () => {
-    const context = await person(browser, { timezoneId: 'Asia/Tokyo' });
+    const context = await person(live.browser, { timezoneId: 'Asia/Tokyo' });
     const c = await signUp(context);
     assert.ok(c.difficulty > 17, `difficulty ${c.difficulty}`);
     assert.ok(c.risk >= 30);
@@ -77,22 +68,22 @@ describe('client signals from a real browser', () => {
   });
 
   it('navigator.languages that disagree with Accept-Language are named', async () => {
-    const context = await person(browser);
+    const context = await person(live.browser);
     // a spoofed language list, as a script that fakes its locale in JavaScript would have
     await context.addInitScript(() => Object.defineProperty(Navigator.prototype, 'languages', { get: () => ['ja-JP', 'ja'] }));
     const c = await signUp(context);
     assert.ok(c.difficulty > 17, `difficulty ${c.difficulty}`);
     const [rec] = await posts();
     assert.ok(rec.verdict.reasons.includes('lang_mismatch'), rec.verdict.reasons);
-    const issued = await gate.waitForLog((l) => l.action === 'issue' && l.reasons?.some((r) => r.code === 'lang_mismatch'));
+    const issued = await live.gate.waitForLog((l) => l.action === 'issue' && l.reasons?.some((r) => r.code === 'lang_mismatch'));
     assert.match(issued.reasons.find((r) => r.code === 'lang_mismatch').detail, /navigator.languages ja, Accept-Language en/);
     await context.close();
   });
 
   it('swapping the signals after solving makes the solution invalid', async () => {
-    const context = await person(browser);
+    const context = await person(live.browser);
     const page = await context.newPage();
-    await page.goto(`${gate.url}/signup`);
+    await page.goto(`${live.gate.url}/signup`);
     await page.focus('#email');
     await page.waitForSelector('form[data-gate-state=solved]');
     const solution = await page.inputValue('input[name=gate-solution]');
@@ -101,7 +92,7 @@ describe('client signals from a real browser', () => {
     const honest = JSON.parse(Buffer.from(signals, 'base64url').toString());
     assert.equal(honest.webdriver, false);
     const swapped = Buffer.from(JSON.stringify({ ...honest, timeZone: 'Europe/Paris' })).toString('base64url');
-    const post = (sol) => page.request.post(`${gate.url}/signup`, { form: { email: 'x@example.com', 'gate-solution': sol } });
+    const post = (sol) => page.request.post(`${live.gate.url}/signup`, { form: { email: 'x@example.com', 'gate-solution': sol } });
     const bad = await post(`${token}.${nonces}.${swapped}`);
     assert.equal(bad.status(), 403);
     assert.equal((await bad.json()).error, 'insufficient_work');

@@ -2,31 +2,19 @@
 // workerd through Miniflare's dispatchFetch (the engine under wrangler dev), with the real
 // ledger Durable Object and the real demo origin, so ASN, country, time zone, TCP round trip
 // and Bot Management can differ on every request.
-import { describe, it, before, after, beforeEach } from 'node:test';
+import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { startOrigin, startMiniflare, testPolicy, randomSecret, gateCli } from './harness.mjs';
+import { liveGate, testPolicy, gateCli } from './harness.mjs';
 import { UA, HOST, CHROME, SIGNALS, CF } from './clients.mjs';
 
 describe('fingerprint checks with per-request request.cf (Miniflare)', () => {
-  const originSecret = randomSecret();
-  let origin, edge, mf;
-
-  before(async () => {
-    origin = await startOrigin({ originSecret });
-    edge = await startMiniflare({
-      origin: origin.url,
-      // the fingerprint's own pricing: no rules, no attack mode
-      bindings: { GATE_SECRET: randomSecret(), ORIGIN_SECRET: originSecret, POLICY: testPolicy() },
-    });
-    mf = edge.mf;
-  });
-  after(async () => { await edge?.stop(); await origin?.stop(); });
-  beforeEach(() => origin.reset());
+  // the fingerprint's own pricing: no rules, no attack mode
+  const live = liveGate({ runtime: 'miniflare', worker: { bindings: { POLICY: testPolicy() } } });
 
   const challenge = async ({ cf = CF, signals = SIGNALS, headers = {} } = {}) => {
     const q = new URLSearchParams({ route: '/signup' });
     if (signals) q.set('signals', Buffer.from(JSON.stringify(signals)).toString('base64url'));
-    const r = await mf.dispatchFetch(`${HOST}/__gate/challenge?${q}`, { headers: { ...CHROME.common, ...CHROME.fetch, ...headers }, cf });
+    const r = await live.gate.mf.dispatchFetch(`${HOST}/__gate/challenge?${q}`, { headers: { ...CHROME.common, ...CHROME.fetch, ...headers }, cf });
     return { status: r.status, body: await r.json() };
   };
 
@@ -36,14 +24,14 @@ describe('fingerprint checks with per-request request.cf (Miniflare)', () => {
     if (c.status !== 200) return { issue: c };
     const signalText = signals ? JSON.stringify(signals) : '';
     const solution = await gateCli('solve', '--token', c.body.token, '--signals', signalText);
-    const r = await mf.dispatchFetch(`${HOST}/signup`, {
+    const r = await live.gate.mf.dispatchFetch(`${HOST}/signup`, {
       method: 'POST',
       headers: { ...CHROME.common, ...CHROME.submit, ...headers },
       body: `email=a%40example.com&gate-solution=${encodeURIComponent(solution)}`,
       cf: submitCf,
     });
     const text = await r.text();
-    const recs = (await origin.records()).filter((x) => x.method === 'POST');
+    const recs = await live.origin.posts();
     return { issue: c, status: r.status, body: text, record: recs.at(-1), records: recs.length };
   }
 
@@ -105,7 +93,7 @@ describe('fingerprint checks with per-request request.cf (Miniflare)', () => {
       assert.equal(r.status, 403, name);
       assert.equal(r.body.error, 'denied', name);
     }
-    assert.deepEqual(await origin.records(), []);
+    assert.deepEqual(await live.origin.records(), []);
   });
 
   it('a client whose risk rises between challenge and sign-up must pay again', async () => {
@@ -128,7 +116,7 @@ describe('fingerprint checks with per-request request.cf (Miniflare)', () => {
 
   it('every decision is logged with its reasons', async () => {
     await new Promise((r) => setTimeout(r, 200));
-    const lines = edge.logs();
+    const lines = live.gate.logs();
     const denied = lines.filter((l) => l.code === 'denied');
     assert.ok(denied.length >= 3);
     assert.ok(denied.every((l) => l.reasons.length > 0 && typeof l.score === 'number'));

@@ -1,78 +1,96 @@
 // The browser widget end to end: headless Chromium + wrangler dev + the demo origin. A person
 // fills the demo form; the assertions are on what the origin itself received.
-import { describe, it, before, after, beforeEach } from 'node:test';
+import { describe, it, before } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { AxeBuilder } from '@axe-core/playwright';
-import { chromium } from 'playwright-core';
-import { startOrigin, startWranglerDev, randomSecret, policyJson, testPolicy, ROOT } from './harness.mjs';
-import { launch, person, CHROMIUM } from './browser.mjs';
+import { liveGate, policyJson, testPolicy, ROOT } from './harness.mjs';
+import { launch, person } from './browser.mjs';
 
 /**
  * A Chromium without a JIT, as iOS Lockdown Mode leaves a browser: V8's --jitless also removes
  * `WebAssembly` (on the page and in workers). (This Chromium's V8 no longer has
- * --noexpose_wasm: passing it makes V8 ignore the whole --js-flags.) Otherwise the arguments of
- * browser.mjs's launch(), as a person's browser presents itself.
+ * --noexpose_wasm: passing it makes V8 ignore the whole --js-flags.) Otherwise a person's
+ * browser, as browser.mjs's launch() presents it.
  */
-function launchWithoutWasm() {
-  return chromium.launch({
-    executablePath: CHROMIUM,
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--disable-background-networking', '--disable-component-update',
-      '--disable-sync', '--no-first-run', '--disable-blink-features=AutomationControlled', '--js-flags=--jitless'],
-  });
-}
+const launchWithoutWasm = () => launch({ args: ['--js-flags=--jitless'] });
 
 const SHOTS = path.join(ROOT, 'docs', 'screenshots');
 
+/** A page in a new browser context that presents itself as a person (`options` override). */
+async function personPage(browser, options) {
+  const context = await person(browser, options);
+  return { context, page: await context.newPage() };
+}
+
+async function fill(page, email = 'person@example.com') {
+  await page.fill('#email', email);
+  await page.fill('#password', 'correct horse battery');
+}
+
+/** The page's uncaught errors and console errors, collected as they happen. */
+function errorsOf(page) {
+  const errors = [];
+  page.on('pageerror', (e) => errors.push(String(e)));
+  page.on('console', (m) => { if (m.type() === 'error') errors.push(m.text()); });
+  return errors;
+}
+
+/** Makes the page keep the solver each `gate:solved` event names in `window.__solvedWith`. */
+function recordSolver(page) {
+  return page.addInitScript(() => document.addEventListener('gate:solved', (e) => { window.__solvedWith = e.detail.solver; }));
+}
+
+/**
+ * Waits until the widget has solved with the JavaScript solver, as the form's attribute and the
+ * `gate:solved` event (recordSolver) both say; a slow solver gets two minutes.
+ */
+async function solvedWithJavaScript(page) {
+  await page.waitForSelector('form[data-gate-state=solved]', { timeout: 120_000 });
+  assert.equal(await page.getAttribute('form', 'data-gate-solver'), 'js');
+  assert.equal(await page.evaluate(() => window.__solvedWith), 'js', 'gate:solved says which solver ran');
+}
+
+/**
+ * Waits for the demo's answer to a submitted form: it signed up `email`, and exactly one
+ * verified sign-up reached the origin. Returns the origin's record of it.
+ */
+async function signedUp(page, origin, email = 'person@example.com') {
+  await page.waitForSelector('#result');
+  assert.equal(await page.textContent('#result'), `Signed up as ${email}`);
+  const recs = await origin.posts();
+  assert.equal(recs.length, 1);
+  assert.equal(recs[0].verdict.valid, true, JSON.stringify(recs[0].verdict));
+  return recs[0];
+}
+
 describe('the widget on the demo sign-up page', () => {
-  const originSecret = randomSecret();
-  let origin, gate, browser;
+  // the shipped defaults (difficulty 17, k = 32), except a short TTL for the expiry test
+  const live = liveGate({ browser: true, worker: { vars: { CHALLENGE_TTL: '30' } } });
+  before(() => fs.mkdirSync(SHOTS, { recursive: true }));
 
-  before(async () => {
-    fs.mkdirSync(SHOTS, { recursive: true });
-    origin = await startOrigin({ originSecret });
-    // the shipped defaults (difficulty 17, k = 32), except a short TTL for the expiry test
-    gate = await startWranglerDev({ origin: origin.url, secrets: { GATE_SECRET: randomSecret(), ORIGIN_SECRET: originSecret }, vars: { CHALLENGE_TTL: '30' } });
-    browser = await launch();
-  });
-  after(async () => { await browser?.close(); await gate?.stop(); await origin?.stop(); });
-  beforeEach(() => origin.reset());
-
-  const posts = async () => (await origin.records()).filter((r) => r.method === 'POST');
-
-  async function fill(page, email = 'person@example.com') {
-    await page.fill('#email', email);
-    await page.fill('#password', 'correct horse battery');
-  }
+  const posts = () => live.origin.posts();
 
   it('a person fills the form and submits: exactly one verified sign-up reaches the origin', async () => {
-    const context = await person(browser);
-    const page = await context.newPage();
-    const errors = [];
-    page.on('pageerror', (e) => errors.push(String(e)));
-    page.on('console', (m) => { if (m.type() === 'error') errors.push(m.text()); });
-    await page.goto(`${gate.url}/signup`);
+    const { context, page } = await personPage(live.browser);
+    const errors = errorsOf(page);
+    await page.goto(`${live.gate.url}/signup`);
     await page.screenshot({ path: path.join(SHOTS, 'idle.png') });
     await fill(page);
     await page.click('button[type=submit]');
-    await page.waitForURL(`${gate.url}/signup`, { waitUntil: 'load' });
-    await page.waitForSelector('#result');
-    assert.equal(await page.textContent('#result'), 'Signed up as person@example.com');
-    const recs = await posts();
-    assert.equal(recs.length, 1);
-    assert.equal(recs[0].path, '/signup');
-    assert.equal(recs[0].verdict.valid, true, JSON.stringify(recs[0].verdict));
-    assert.equal(recs[0].verdict.d, 17);
-    assert.equal(recs[0].verdict.k, 32);
+    await page.waitForURL(`${live.gate.url}/signup`, { waitUntil: 'load' });
+    const rec = await signedUp(page, live.origin);
+    assert.equal(rec.path, '/signup');
+    assert.equal(rec.verdict.d, 17);
+    assert.equal(rec.verdict.k, 32);
     assert.deepEqual(errors, [], 'no console errors under the strict CSP');
     await context.close();
   });
 
   it('solves in the background once the form is focused, and announces start and done only', async () => {
-    const context = await person(browser);
-    const page = await context.newPage();
-    await page.goto(`${gate.url}/signup`);
+    const { context, page } = await personPage(live.browser);
+    await page.goto(`${live.gate.url}/signup`);
     const status = page.locator('form[data-gate] [role=status]');
     assert.equal(await status.getAttribute('aria-live'), 'polite');
     assert.equal(await page.getAttribute('form', 'data-gate-state'), 'idle');
@@ -95,25 +113,19 @@ describe('the widget on the demo sign-up page', () => {
   });
 
   it('works with the keyboard alone, and submitting early holds the form until solved', async () => {
-    const context = await person(browser);
-    const page = await context.newPage();
-    await page.goto(`${gate.url}/signup`);
+    const { context, page } = await personPage(live.browser);
+    await page.goto(`${live.gate.url}/signup`);
     await page.keyboard.press('Tab'); // email (first focusable after the page loads)
     await page.keyboard.type('keys@example.com');
     await page.keyboard.press('Tab');
     await page.keyboard.type('correct horse battery');
     await page.keyboard.press('Enter'); // submit right away: the widget holds it
-    await page.waitForSelector('#result');
-    assert.equal(await page.textContent('#result'), 'Signed up as keys@example.com');
-    const recs = await posts();
-    assert.equal(recs.length, 1);
-    assert.equal(recs[0].verdict.valid, true);
+    await signedUp(page, live.origin, 'keys@example.com');
     await context.close();
   });
 
   it('shows the solving state while working', async () => {
-    const context = await person(browser);
-    const page = await context.newPage();
+    const { context, page } = await personPage(live.browser);
     // one worker, so the solve takes a while; and what the form shows at every progress event
     await page.addInitScript(() => {
       Object.defineProperty(navigator, 'hardwareConcurrency', { get: () => 1 });
@@ -130,7 +142,7 @@ describe('the widget on the demo sign-up page', () => {
         });
       });
     });
-    await page.goto(`${gate.url}/signup`);
+    await page.goto(`${live.gate.url}/signup`);
     assert.equal(await page.getAttribute('form', 'data-gate-state'), 'idle');
     assert.equal(await page.isHidden('form[data-gate] progress'), true, 'no progress bar before the solve starts');
     await page.focus('#email');
@@ -151,17 +163,15 @@ describe('the widget on the demo sign-up page', () => {
 
   it('speaks the visitor\'s language (navigator.languages), or the one the site sets', async () => {
     for (const [locale, want] of [['de-DE', 'Überprüft.'], ['ja-JP', '確認が完了しました。'], ['zh-CN', '验证完成。'], ['es-MX', 'Verificado.']]) {
-      const context = await person(browser, { locale });
-      const page = await context.newPage();
-      await page.goto(`${gate.url}/signup`);
+      const { context, page } = await personPage(live.browser, { locale });
+      await page.goto(`${live.gate.url}/signup`);
       await page.focus('#email');
       await page.waitForSelector('form[data-gate-state=solved]');
       assert.equal(await page.textContent('form[data-gate] [role=status] span'), want, locale);
       await context.close();
     }
-    const context = await person(browser, { locale: 'ja-JP' });
-    const page = await context.newPage();
-    await page.goto(`${gate.url}/signup`);
+    const { context, page } = await personPage(live.browser, { locale: 'ja-JP' });
+    await page.goto(`${live.gate.url}/signup`);
     // a form added later (single-page app), with the language set by the site
     await page.evaluate(() => {
       const f = document.createElement('form');
@@ -179,12 +189,11 @@ describe('the widget on the demo sign-up page', () => {
   });
 
   it('shows a clear error after retrying a failing network, and recovers on "Try again"', async () => {
-    const context = await person(browser);
-    const page = await context.newPage();
+    const { context, page } = await personPage(live.browser);
     let calls = 0;
     let fail = true;
     await page.route('**/__gate/challenge*', (route) => { calls++; return fail ? route.abort('connectionrefused') : route.continue(); });
-    await page.goto(`${gate.url}/signup`);
+    await page.goto(`${live.gate.url}/signup`);
     await fill(page);
     await page.waitForSelector('form[data-gate-state=error]', { timeout: 20_000 });
     assert.equal(calls, 5, 'five attempts with backoff before giving up');
@@ -201,29 +210,24 @@ describe('the widget on the demo sign-up page', () => {
   });
 
   it('refreshes an expired challenge transparently before sending', async () => {
-    const context = await person(browser);
-    const page = await context.newPage();
+    const { context, page } = await personPage(live.browser);
     let challenges = 0;
     page.on('request', (r) => { if (r.url().includes('/__gate/challenge')) challenges++; });
-    await page.goto(`${gate.url}/signup`);
+    await page.goto(`${live.gate.url}/signup`);
     await fill(page);
     await page.waitForSelector('form[data-gate-state=solved]');
     // the TTL is 30 s and the widget refreshes with less than 15 s left: move the page's clock
     await page.evaluate(() => { const now = Date.now; Date.now = () => now() + 20_000; });
     await page.click('button[type=submit]');
-    await page.waitForSelector('#result');
+    await signedUp(page, live.origin);
     assert.equal(challenges, 2);
-    const recs = await posts();
-    assert.equal(recs.length, 1);
-    assert.equal(recs[0].verdict.valid, true);
     await context.close();
   });
 
   it('still works without Web Workers (solves on the page)', async () => {
-    const context = await person(browser);
-    const page = await context.newPage();
+    const { context, page } = await personPage(live.browser);
     await page.addInitScript(() => { window.Worker = undefined; });
-    await page.goto(`${gate.url}/signup`);
+    await page.goto(`${live.gate.url}/signup`);
     await fill(page);
     await page.click('button[type=submit]');
     await page.waitForSelector('#result');
@@ -232,18 +236,15 @@ describe('the widget on the demo sign-up page', () => {
   });
 
   it('without WebAssembly on the page, the workers run the JavaScript solver at the same price', async () => {
-    const context = await person(browser);
-    const page = await context.newPage();
-    const errors = [];
-    page.on('pageerror', (e) => errors.push(String(e)));
-    page.on('console', (m) => { if (m.type() === 'error') errors.push(m.text()); });
+    const { context, page } = await personPage(live.browser);
+    const errors = errorsOf(page);
     // one worker, so the solving state stays long enough to be seen
     await page.addInitScript(() => {
       delete window.WebAssembly;
       Object.defineProperty(navigator, 'hardwareConcurrency', { get: () => 1 });
-      document.addEventListener('gate:solved', (e) => { window.__solvedWith = e.detail.solver; });
     });
-    await page.goto(`${gate.url}/signup`);
+    await recordSolver(page);
+    await page.goto(`${live.gate.url}/signup`);
     assert.equal(await page.evaluate(() => window.gate.wasm), false);
     await page.focus('#email');
     // the status says why this takes longer; the progress bar moves
@@ -254,32 +255,25 @@ describe('the widget on the demo sign-up page', () => {
     });
     if (await page.getAttribute('form', 'data-gate-state') === 'solving') await page.screenshot({ path: path.join(SHOTS, 'solving-js.png') });
     await fill(page);
-    await page.waitForSelector('form[data-gate-state=solved]', { timeout: 120_000 });
-    assert.equal(await page.getAttribute('form', 'data-gate-solver'), 'js');
-    assert.equal(await page.evaluate(() => window.__solvedWith), 'js', 'gate:solved says which solver ran');
+    await solvedWithJavaScript(page);
     await page.click('button[type=submit]');
-    await page.waitForSelector('#result');
-    assert.equal(await page.textContent('#result'), 'Signed up as person@example.com');
-    const recs = await posts();
-    assert.equal(recs.length, 1);
-    assert.equal(recs[0].verdict.valid, true, JSON.stringify(recs[0].verdict));
+    const rec = await signedUp(page, live.origin);
     // the same price as everyone: a slower client does not pay less
-    assert.equal(recs[0].verdict.d, 17);
-    assert.equal(recs[0].verdict.k, 32);
+    assert.equal(rec.verdict.d, 17);
+    assert.equal(rec.verdict.k, 32);
     assert.deepEqual(errors, []);
     await context.close();
   });
 
   it('with JavaScript disabled, the page explains and the origin receives no sign-up', async () => {
-    const context = await person(browser, { javaScriptEnabled: false });
-    const page = await context.newPage();
-    await page.goto(`${gate.url}/signup`);
+    const { context, page } = await personPage(live.browser, { javaScriptEnabled: false });
+    await page.goto(`${live.gate.url}/signup`);
     assert.ok(await page.isVisible('#gate-noscript'));
     assert.match(await page.textContent('#gate-noscript'), /JavaScript is needed to sign up/);
     assert.equal(await page.isVisible('form[data-gate]'), false, 'the form is hidden, so it cannot be sent half-verified');
     await page.screenshot({ path: path.join(SHOTS, 'noscript.png') });
     // even a crafted navigation post gets a page, not the origin
-    const resp = await page.request.post(`${gate.url}/signup`, {
+    const resp = await page.request.post(`${live.gate.url}/signup`, {
       form: { email: 'x@example.com', password: 'correct horse battery' },
       headers: { Accept: 'text/html', 'Sec-Fetch-Mode': 'navigate', 'Accept-Language': 'de-DE,de' },
     });
@@ -290,18 +284,17 @@ describe('the widget on the demo sign-up page', () => {
   });
 
   it('rejects a plain HTTP client posting the form without solving', async () => {
-    const r = await fetch(`${gate.url}/signup`, { method: 'POST', headers: { 'Content-Type': 'application/x-www-form-urlencoded' }, body: 'email=bot%40example.com&password=x' });
+    const r = await fetch(`${live.gate.url}/signup`, { method: 'POST', headers: { 'Content-Type': 'application/x-www-form-urlencoded' }, body: 'email=bot%40example.com&password=x' });
     assert.equal(r.status, 401);
     assert.equal((await r.json()).error, 'missing_solution');
     assert.deepEqual(await posts(), []);
   });
 
   it('sends only the phone\'s calling code with the challenge, and solves again when it changes', async () => {
-    const context = await person(browser);
-    const page = await context.newPage();
+    const { context, page } = await personPage(live.browser);
     const asked = [];
     page.on('request', (r) => { if (r.url().includes('/__gate/challenge')) asked.push(new URL(r.url()).searchParams.get('phone')); });
-    await page.goto(`${gate.url}/signup`);
+    await page.goto(`${live.gate.url}/signup`);
     await fill(page);
     await page.waitForSelector('form[data-gate-state=solved]');
     // the shipped policy counts sign-ups per calling code: the price may depend on it
@@ -312,26 +305,22 @@ describe('the widget on the demo sign-up page', () => {
     // changed again right before sending: the submission waits for a solution for +86
     await page.fill('#phone', '+86 138 0013 8000');
     await page.click('button[type=submit]');
-    await page.waitForSelector('#result');
+    const rec = await signedUp(page, live.origin);
     assert.deepEqual(asked, [null, '442', '861']);
-    const recs = await posts();
-    assert.equal(recs.length, 1);
-    assert.equal(recs[0].verdict.valid, true);
-    assert.match(recs[0].body, /phone=%2B86\+138\+0013\+8000/);
-    const line = await gate.waitForLog((l) => l.action === 'forward' && l.phone_code === '86');
+    assert.match(rec.body, /phone=%2B86\+138\+0013\+8000/);
+    const line = await live.gate.waitForLog((l) => l.action === 'forward' && l.phone_code === '86');
     assert.ok(line, 'the gate read the calling code from the form');
-    assert.ok(!gate.output.text.includes('0013'), 'never the number');
+    assert.ok(!live.gate.output.text.includes('0013'), 'never the number');
     await context.close();
   });
 
   it('passes the login form through untouched', async () => {
-    const context = await person(browser);
-    const page = await context.newPage();
-    await page.goto(`${gate.url}/login`);
+    const { context, page } = await personPage(live.browser);
+    await page.goto(`${live.gate.url}/login`);
     assert.equal(await page.locator('script[src*="gate.js"]').count(), 0);
     await fill(page, 'member@example.com');
     await page.click('button[type=submit]');
-    await page.waitForURL(`${gate.url}/account`);
+    await page.waitForURL(`${live.gate.url}/account`);
     assert.match(await page.textContent('h1'), /Your account/);
     const recs = await posts();
     assert.equal(recs.length, 1);
@@ -341,16 +330,15 @@ describe('the widget on the demo sign-up page', () => {
   });
 
   it('the demo page passes an axe-core audit in every widget state', async () => {
-    const context = await person(browser);
-    const page = await context.newPage();
-    await page.goto(`${gate.url}/signup`);
+    const { context, page } = await personPage(live.browser);
+    await page.goto(`${live.gate.url}/signup`);
     const idle = await new AxeBuilder({ page }).analyze();
     assert.deepEqual(idle.violations.map((v) => `${v.id}: ${v.help}`), []);
     await page.focus('#email');
     await page.waitForSelector('form[data-gate-state=solved]');
     const solved = await new AxeBuilder({ page }).analyze();
     assert.deepEqual(solved.violations.map((v) => `${v.id}: ${v.help}`), []);
-    await page.goto(`${gate.url}/login`);
+    await page.goto(`${live.gate.url}/login`);
     const login = await new AxeBuilder({ page }).analyze();
     assert.deepEqual(login.violations.map((v) => `${v.id}: ${v.help}`), []);
     await context.close();
@@ -358,63 +346,40 @@ describe('the widget on the demo sign-up page', () => {
 
   it('serves only the widget files under the prefix, same-origin', async () => {
     for (const f of ['gate.js', 'gate-worker.js', 'gate-solver-js.js', 'gate_solver_simd_bg.wasm', 'gate_solver_bg.wasm']) {
-      const r = await fetch(`${gate.url}/__gate/${f}`);
+      const r = await fetch(`${live.gate.url}/__gate/${f}`);
       assert.equal(r.status, 200, f);
       assert.equal(r.headers.get('cross-origin-resource-policy'), 'same-origin');
     }
-    assert.equal((await fetch(`${gate.url}/__gate/gate_solver_bg.wasm`)).headers.get('content-type'), 'application/wasm');
-    assert.equal((await fetch(`${gate.url}/__gate/.stamp`)).status, 404);
-    assert.equal((await fetch(`${gate.url}/gate.js`)).status, 200, 'root paths go to the origin (its echo), not to the assets');
-    const echoed = (await origin.records()).find((r) => r.path === '/gate.js');
+    assert.equal((await fetch(`${live.gate.url}/__gate/gate_solver_bg.wasm`)).headers.get('content-type'), 'application/wasm');
+    assert.equal((await fetch(`${live.gate.url}/__gate/.stamp`)).status, 404);
+    assert.equal((await fetch(`${live.gate.url}/gate.js`)).status, 200, 'root paths go to the origin (its echo), not to the assets');
+    const echoed = (await live.origin.records()).find((r) => r.path === '/gate.js');
     assert.ok(echoed, 'the origin saw /gate.js');
   });
 });
 
 describe('the widget without WebAssembly (the JavaScript solver)', () => {
-  const originSecret = randomSecret();
-  let origin, gate, browser;
+  // a small price: a browser without a JIT hashes ~50x slower than one with it
+  const live = liveGate({ browser: true, worker: { vars: { POLICY: testPolicy({ difficulty: 12, k: 8 }) } } });
 
-  before(async () => {
-    origin = await startOrigin({ originSecret });
-    // a small price: a browser without a JIT hashes ~50x slower than one with it
-    gate = await startWranglerDev({ origin: origin.url, secrets: { GATE_SECRET: randomSecret(), ORIGIN_SECRET: originSecret }, vars: { POLICY: testPolicy({ difficulty: 12, k: 8 }) } });
-    browser = await launch();
-  });
-  after(async () => { await browser?.close(); await gate?.stop(); await origin?.stop(); });
-  beforeEach(() => origin.reset());
-
-  const posts = async () => (await origin.records()).filter((r) => r.method === 'POST');
-
-  async function fill(page, email = 'person@example.com') {
-    await page.fill('#email', email);
-    await page.fill('#password', 'correct horse battery');
-  }
+  const posts = () => live.origin.posts();
 
   it('in a browser without a JIT or WebAssembly (Chromium --jitless, like iOS Lockdown Mode), the JavaScript solver signs the person up', async () => {
     const noWasm = await launchWithoutWasm();
     try {
-      const context = await person(noWasm);
-      const page = await context.newPage();
-      const errors = [];
-      page.on('pageerror', (e) => errors.push(String(e)));
-      page.on('console', (m) => { if (m.type() === 'error') errors.push(m.text()); });
-      await page.addInitScript(() => document.addEventListener('gate:solved', (e) => { window.__solvedWith = e.detail.solver; }));
-      await page.goto(`${gate.url}/signup`);
+      const { context, page } = await personPage(noWasm);
+      const errors = errorsOf(page);
+      await recordSolver(page);
+      await page.goto(`${live.gate.url}/signup`);
       assert.equal(await page.evaluate(() => typeof WebAssembly), 'undefined', '--jitless took WebAssembly away');
       assert.equal(await page.evaluate(() => window.gate.wasm), false);
       await fill(page);
-      await page.waitForSelector('form[data-gate-state=solved]', { timeout: 120_000 });
-      assert.equal(await page.getAttribute('form', 'data-gate-solver'), 'js');
-      assert.equal(await page.evaluate(() => window.__solvedWith), 'js', 'gate:solved says which solver ran');
+      await solvedWithJavaScript(page);
       await page.click('button[type=submit]');
-      await page.waitForSelector('#result');
-      assert.equal(await page.textContent('#result'), 'Signed up as person@example.com');
-      const recs = await posts();
-      assert.equal(recs.length, 1);
-      assert.equal(recs[0].verdict.valid, true, JSON.stringify(recs[0].verdict));
+      const rec = await signedUp(page, live.origin);
       // the route's price, as for everyone
-      assert.equal(recs[0].verdict.d, 12);
-      assert.equal(recs[0].verdict.k, 8);
+      assert.equal(rec.verdict.d, 12);
+      assert.equal(rec.verdict.k, 8);
       assert.deepEqual(errors, []);
       await context.close();
     } finally {
@@ -423,8 +388,7 @@ describe('the widget without WebAssembly (the JavaScript solver)', () => {
   });
 
   it('with a CSP without \'wasm-unsafe-eval\', compiling the solver fails and the JavaScript solver takes over', async () => {
-    const context = await person(browser);
-    const page = await context.newPage();
+    const { context, page } = await personPage(live.browser);
     // what a site whose CDN puts one strict policy on every response would send: the page and
     // the widget's worker script both refuse WebAssembly compilation
     const strict = "default-src 'self'; script-src 'self'; worker-src 'self'; connect-src 'self'; style-src 'self'; object-src 'none'; base-uri 'none'";
@@ -434,51 +398,36 @@ describe('the widget without WebAssembly (the JavaScript solver)', () => {
       const headers = { ...resp.headers(), 'content-security-policy': strict };
       await route.fulfill({ response: resp, headers });
     };
-    await page.route(`${gate.url}/signup`, withPolicy);
+    await page.route(`${live.gate.url}/signup`, withPolicy);
     await page.route('**/__gate/gate-worker.js', withPolicy);
-    await page.addInitScript(() => document.addEventListener('gate:solved', (e) => { window.__solvedWith = e.detail.solver; }));
-    await page.goto(`${gate.url}/signup`);
+    await recordSolver(page);
+    await page.goto(`${live.gate.url}/signup`);
     assert.equal(await page.evaluate(() => typeof WebAssembly), 'object', 'WebAssembly exists; only compiling is refused');
     await fill(page, 'csp@example.com');
-    await page.waitForSelector('form[data-gate-state=solved]', { timeout: 120_000 });
-    assert.equal(await page.evaluate(() => window.__solvedWith), 'js');
-    assert.equal(await page.getAttribute('form', 'data-gate-solver'), 'js');
+    await solvedWithJavaScript(page);
     await page.click('button[type=submit]');
-    await page.waitForSelector('#result');
-    assert.equal(await page.textContent('#result'), 'Signed up as csp@example.com');
-    const recs = await posts();
-    assert.equal(recs.length, 1);
-    assert.equal(recs[0].verdict.valid, true, JSON.stringify(recs[0].verdict));
+    await signedUp(page, live.origin, 'csp@example.com');
     await context.close();
   });
 
   it('without WebAssembly and without Web Workers, solves with JavaScript on the page', async () => {
-    const context = await person(browser);
-    const page = await context.newPage();
-    await page.addInitScript(() => {
-      delete window.WebAssembly;
-      window.Worker = undefined;
-      document.addEventListener('gate:solved', (e) => { window.__solvedWith = e.detail.solver; });
-    });
-    await page.goto(`${gate.url}/signup`);
+    const { context, page } = await personPage(live.browser);
+    await page.addInitScript(() => { delete window.WebAssembly; window.Worker = undefined; });
+    await recordSolver(page);
+    await page.goto(`${live.gate.url}/signup`);
     await page.focus('#email');
-    await page.waitForSelector('form[data-gate-state=solved]', { timeout: 120_000 });
-    assert.equal(await page.evaluate(() => window.__solvedWith), 'js');
+    await solvedWithJavaScript(page);
     await fill(page);
     await page.click('button[type=submit]');
-    await page.waitForSelector('#result');
-    const recs = await posts();
-    assert.equal(recs.length, 1);
-    assert.equal(recs[0].verdict.valid, true);
+    await signedUp(page, live.origin);
     await context.close();
   });
 
   it('when no solver can load at all, explains why and never sends the form', async () => {
-    const context = await person(browser);
-    const page = await context.newPage();
+    const { context, page } = await personPage(live.browser);
     await page.addInitScript(() => { delete window.WebAssembly; window.Worker = undefined; });
     await page.route('**/__gate/gate-solver-js.js', (route) => route.abort('blockedbyclient'));
-    await page.goto(`${gate.url}/signup`);
+    await page.goto(`${live.gate.url}/signup`);
     await fill(page);
     await page.waitForSelector('form[data-gate-state=error]');
     assert.match(await page.textContent('form[data-gate] [role=status] span'), /can't run the security check/);
@@ -491,25 +440,16 @@ describe('the widget without WebAssembly (the JavaScript solver)', () => {
 });
 
 describe('the widget while sign-up is shed ("registration busy")', () => {
-  const originSecret = randomSecret();
-  let origin, gate, browser;
-
-  before(async () => {
-    origin = await startOrigin({ originSecret });
-    // the shipped policy with its panic switch thrown
-    const policy = fs.readFileSync(path.join(ROOT, 'policy', 'gate.toml'), 'utf8').replace(/^panic = false$/m, 'panic = true');
-    assert.match(policy, /^panic = true$/m);
-    gate = await startWranglerDev({ origin: origin.url, secrets: { GATE_SECRET: randomSecret(), ORIGIN_SECRET: originSecret }, vars: { POLICY: policyJson(policy) } });
-    browser = await launch();
-  });
-  after(async () => { await browser?.close(); await gate?.stop(); await origin?.stop(); });
+  // the shipped policy with its panic switch thrown
+  const policy = fs.readFileSync(path.join(ROOT, 'policy', 'gate.toml'), 'utf8').replace(/^panic = false$/m, 'panic = true');
+  before(() => assert.match(policy, /^panic = true$/m));
+  const live = liveGate({ browser: true, reset: false, worker: { vars: { POLICY: policyJson(policy) } } });
 
   it('says so in the visitor\'s language without hammering the gate; logging in works', async () => {
-    const context = await person(browser, { locale: 'zh-CN' });
-    const page = await context.newPage();
+    const { context, page } = await personPage(live.browser, { locale: 'zh-CN' });
     let calls = 0;
     page.on('request', (r) => { if (r.url().includes('/__gate/challenge')) calls++; });
-    await page.goto(`${gate.url}/signup`);
+    await page.goto(`${live.gate.url}/signup`);
     await page.fill('#email', 'person@example.com');
     await page.waitForSelector('form[data-gate-state=error]');
     assert.equal(await page.textContent('form[data-gate] [role=status] span'), '注册繁忙，请几分钟后再试。登录不受影响。');
@@ -518,13 +458,13 @@ describe('the widget while sign-up is shed ("registration busy")', () => {
     await page.click('button[type=submit]');
     await page.waitForTimeout(1000);
     assert.equal(calls, 2, 'one request per attempt, no retry storm');
-    assert.deepEqual((await origin.records()).filter((r) => r.method === 'POST'), []);
-    await page.goto(`${gate.url}/login`);
+    assert.deepEqual((await live.origin.records()).filter((r) => r.method === 'POST'), []);
+    await page.goto(`${live.gate.url}/login`);
     await page.fill('#email', 'member@example.com');
     await page.fill('#password', 'correct horse battery');
     await page.click('button[type=submit]');
-    await page.waitForURL(`${gate.url}/account`);
-    assert.deepEqual((await origin.records()).filter((r) => r.method === 'POST').map((r) => r.path), ['/login']);
+    await page.waitForURL(`${live.gate.url}/account`);
+    assert.deepEqual((await live.origin.records()).filter((r) => r.method === 'POST').map((r) => r.path), ['/login']);
     await context.close();
   });
 });

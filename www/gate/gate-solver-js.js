@@ -41,6 +41,9 @@ const PREIMAGE_BITS = 44 * 8;
 const TOKEN_VERSION = 1;
 const FIXED_LEN = 57;
 const TAG_LEN = 32;
+/** Top-up layout (src/protocol/topup.rs): kind 'T', kid 4, id 16, first id 16, issued 8, expires 8, difficulty, k, binding 16, route length. */
+const TOPUP_KIND = 0x54;
+const TOPUP_FIXED_LEN = 72;
 
 const s0 = (x) => ((x >>> 7) | (x << 25)) ^ ((x >>> 18) | (x << 14)) ^ (x >>> 3);
 const s1 = (x) => ((x >>> 17) | (x << 15)) ^ ((x >>> 19) | (x << 13)) ^ (x >>> 10);
@@ -121,8 +124,10 @@ export class Solver {
     token = token instanceof Uint8Array ? token : new Uint8Array(token);
     signals = signals instanceof Uint8Array ? signals : new Uint8Array(signals || []);
     const ok = token.length >= FIXED_LEN + 1 + TAG_LEN && token[0] === TOKEN_VERSION && token[56] > 0 && token.length === FIXED_LEN + token[56] + TAG_LEN;
-    this._difficulty = ok ? token[37] : 0;
-    this._k = ok ? token[38] : 0;
+    const topup = !ok && token.length >= TOPUP_FIXED_LEN + 1 + TAG_LEN && token[0] === TOPUP_KIND && token[71] > 0
+      && token.length === TOPUP_FIXED_LEN + token[71] + TAG_LEN;
+    this._difficulty = ok ? token[37] : topup ? token[53] : 0;
+    this._k = ok ? token[38] : topup ? token[54] : 0;
     this._seed = seed(token, signals);
     const v = new DataView(this._seed.buffer, this._seed.byteOffset, 32);
     /** W0..W15 of the block (W10 = 0), then W16, W18, W20, W22 (the words without W10). */

@@ -12,7 +12,11 @@
 // (or fire on document for gate.solve); gate:solved says which solver ran (detail.solver:
 // 'wasm-simd', 'wasm' or 'js'), and so does the form's data-gate-solver attribute. When the gate prices by phone calling code, the
 // widget sends the code of the form's phone field (only its first digits) with the challenge
-// request, and solves again if the code changes before the form is sent.
+// request, and solves again if the code changes before the form is sent. While the person
+// types, one worker banks work toward the gate's suggestion (paused while the tab is hidden,
+// data-gate-bank says what it does); on submit the work is topped up to the price asked now
+// with every core, so a price that rose meanwhile is paid, not refused. `gate.topUp(solution,
+// answer)` does the same for a single-page app's `402 more_work` answer.
 (() => {
   'use strict';
   const script = document.currentScript;
@@ -163,17 +167,20 @@
   }
 
   /**
-   * Solves challenge `c` across min(hardwareConcurrency, k) module workers; falls back to the
-   * page's own thread when workers cannot start. Calls onProgress(fraction). Resolves to
-   * { solution, solver } (which solver ran: 'wasm-simd', 'wasm' or 'js').
+   * Solves sub-puzzles of `c` (a challenge, or a top-up: { token, k, difficulty }) across
+   * `threads` module workers (default min(hardwareConcurrency, k)); falls back to the page's
+   * own thread when workers cannot start. From index `from`; stops early when `stop()` says so
+   * (banking: the tab is hidden, the person pressed submit). Calls onProgress(fraction).
+   * Resolves to { nonces, solver }: the hex nonces of the contiguous sub-puzzles found from
+   * `from`, and which solver ran ('wasm-simd', 'wasm' or 'js').
    */
-  async function solveChallenge(c, signals, onProgress) {
+  async function solveParts(c, signals, onProgress, { threads, from = 0, stop = () => false } = {}) {
     const token = b64.decode(c.token);
     const k = c.k;
-    const expected = k * 2 ** c.difficulty;
+    const expected = (k - from) * 2 ** c.difficulty;
     const nonces = new Array(k);
     const triesBy = new Array(k).fill(0);
-    let next = 0;
+    let next = from;
     let done = 0;
     let lastReport = 0;
     const report = (force) => {
@@ -181,18 +188,24 @@
       if (!force && now - lastReport < 100) return;
       lastReport = now;
       const tried = triesBy.reduce((a, b) => a + b, 0);
-      onProgress(Math.min(0.99, Math.max(done / k, tried / expected)), kind);
+      onProgress(Math.min(0.99, Math.max(done / (k - from), tried / expected)), kind);
     };
-    const threads = Math.max(1, Math.min(navigator.hardwareConcurrency || 2, k));
+    const n = Math.max(1, Math.min(threads || navigator.hardwareConcurrency || 2, k - from));
     const workers = [];
     let kind = wasmAvailable ? null : 'js';
+    const prefix = () => {
+      const out = [];
+      for (let i = from; i < k && nonces[i]; i++) out.push(nonces[i]);
+      return out;
+    };
     try {
       await new Promise((resolve, reject) => {
         let started = 0;
         const assign = (w) => {
-          if (next < k) w.postMessage({ type: 'solve', index: next++ });
+          if (stop()) resolve();
+          else if (next < k) w.postMessage({ type: 'solve', index: next++ });
         };
-        for (let i = 0; i < threads; i++) {
+        for (let i = 0; i < n; i++) {
           let w;
           try {
             w = new Worker(new URL('gate-worker.js', BASE), { type: 'module', name: 'gate-solver' });
@@ -211,12 +224,13 @@
             } else if (m.type === 'progress') {
               triesBy[m.index] = m.tries;
               report(false);
+              if (stop()) resolve();
             } else if (m.type === 'found') {
               nonces[m.index] = m.nonce;
               triesBy[m.index] = m.tries;
               done++;
               report(true);
-              if (done === k) resolve();
+              if (done === k - from) resolve();
               else assign(w);
             } else if (m.type === 'error') {
               reject(new GateError(started ? 'solver' : 'worker', m.message));
@@ -224,6 +238,7 @@
           };
           w.postMessage({ type: 'init', ...solverFiles, solver: wasmAvailable ? 'auto' : 'js', token, signals });
         }
+        bank.threads = n;
       });
     } catch (err) {
       if (err.code !== 'worker' || done > 0) throw err;
@@ -235,8 +250,8 @@
       kind = page.kind;
       if (!solver.valid()) throw new GateError('solver', 'invalid challenge token');
       const slice = kind === 'js' ? 1 << 13 : 1 << 15;
-      const hex = (n) => (n >>> 0).toString(16).padStart(8, '0');
-      for (let i = 0; i < k; i++) {
+      const hex = (x) => (x >>> 0).toString(16).padStart(8, '0');
+      for (let i = from; i < k && !stop(); i++) {
         solver.begin(i, 0, 0);
         while (!solver.solve_step(slice)) {
           if (solver.exhausted()) throw new GateError('solver', 'nonce space exhausted');
@@ -250,14 +265,55 @@
       }
     } finally {
       for (const w of workers) w.terminate();
+      bank.threads = 0;
     }
-    const bytes = new Uint8Array(8 * k);
+    return { nonces: prefix(), solver: kind };
+  }
+
+  /** Hex nonces as base64url of their 8-byte big-endian values. */
+  function nonceText(nonces) {
+    const bytes = new Uint8Array(8 * nonces.length);
     nonces.forEach((hex, i) => {
       for (let j = 0; j < 8; j++) bytes[8 * i + j] = parseInt(hex.slice(2 * j, 2 * j + 2), 16);
     });
-    const solution = `${c.token}.${b64.encode(bytes)}${signals.length ? '.' + b64.encode(signals) : ''}`;
-    return { solution, solver: kind };
+    return b64.encode(bytes);
   }
+
+  /** The solution string: the challenge's, then every top-up with work in it (`~token.nonces`). */
+  function bundleOf(r) {
+    const first = `${r.challenge.token}.${nonceText(r.nonces)}${r.signals.length ? '.' + b64.encode(r.signals) : ''}`;
+    return first + r.parts.filter((p) => p.nonces.length).map((p) => `~${p.offer.token}.${nonceText(p.nonces)}`).join('');
+  }
+
+  /** The work `r` has paid, in expected hashes. */
+  const paidOf = (r) => r.challenge.k * 2 ** r.challenge.difficulty + r.parts.reduce((w, p) => w + p.nonces.length * p.offer.each, 0);
+
+  /**
+   * Asks the gate for the price now and a top-up for what `r` misses (`want`: bank toward
+   * it). Resolves to the offer, or null when nothing is missing.
+   */
+  async function topUp(r, want = 0) {
+    const url = new URL('topup', BASE);
+    url.searchParams.set('token', r.challenge.token);
+    url.searchParams.set('paid', String(paidOf(r)));
+    if (want) url.searchParams.set('want', String(want));
+    if (r.signals.length) url.searchParams.set('signals', b64.encode(r.signals));
+    if (r.phone) url.searchParams.set('phone', r.phone);
+    const resp = await fetch(url, { credentials: 'same-origin', cache: 'no-store', headers: { Accept: 'application/json' } });
+    const body = await resp.json().catch(() => ({}));
+    if (!resp.ok) throw new GateError(body.error === 'busy' ? 'busy' : 'http_' + resp.status);
+    if (body.work) r.work = body.work;
+    return body.topup || null;
+  }
+
+  /** Solves a whole top-up with every core and adds it to `r`. */
+  async function addTopUp(r, offer, onProgress) {
+    const { nonces } = await solveParts(offer, r.signals, onProgress);
+    r.parts.push({ offer, nonces });
+  }
+
+  /** What the widget's banking is doing now (for pages and tests): 'idle', 'banking', 'paused', 'done'; threads in use. */
+  const bank = { state: 'idle', threads: 0 };
 
   /** Names automation frameworks leave on `window` (or `document`). */
   const AUTOMATION = ['__playwright__binding__', '__pwInitScripts', '__puppeteer_evaluation_script__', '_phantom', 'callPhantom',
@@ -315,12 +371,17 @@
     return new TextEncoder().encode(JSON.stringify(s));
   }
 
-  /** Fetches and solves a challenge for `route` (priced for `phone`): { solution, solver, challenge, phone }. */
+  /**
+   * Fetches and solves a challenge for `route` (priced for `phone`): { solution, solver,
+   * challenge, phone, signals, nonces, parts } (`parts`: top-ups added later).
+   */
   async function obtain(route, onProgress, phone = '') {
     const signals = await collectSignals();
     const c = await fetchChallenge(route, signals, phone);
-    const { solution, solver } = await solveChallenge(c, signals, onProgress);
-    return { solution, solver, challenge: c, phone };
+    const { nonces, solver } = await solveParts(c, signals, onProgress);
+    const r = { solver, challenge: c, phone, signals, nonces, parts: [], work: c.work };
+    r.solution = bundleOf(r);
+    return r;
   }
 
   function emit(target, name, detail) {
@@ -431,7 +492,8 @@
           form.setAttribute('data-gate-solver', r.solver);
           show('solved', 'verified');
           emit(form, 'gate:solved', { solution: r.solution, solver: r.solver });
-          if (holding) release();
+          if (holding) finish();
+          else bankWhileTyping();
           return r;
         },
         (err) => {
@@ -448,6 +510,70 @@
     };
 
     const fresh = () => result && secondsLeft(result.challenge) > MARGIN;
+
+    // Banking: while the person types, one worker adds work toward the gate's suggestion (the
+    // price it expects to ask soon), paused while the tab is hidden, stopped at the suggestion
+    // or when the person submits. Nothing is shown: the time is the person's own.
+    let banking = null;
+    const banked = (next) => {
+      bank.state = next;
+      form.setAttribute('data-gate-bank', next);
+    };
+    const bankWhileTyping = () => {
+      const r = result;
+      const want = (r && r.work && r.work.suggested) || 0;
+      if (banking || !want || paidOf(r) >= want) return;
+      banking = (async () => {
+        const offer = await topUp(r, want).catch(() => null);
+        if (!offer || result !== r) return;
+        const part = { offer, nonces: [] };
+        r.parts.push(part);
+        const stop = () => document.hidden || holding || result !== r;
+        while (part.nonces.length < offer.k && result === r && !holding) {
+          if (document.hidden) {
+            banked('paused');
+            await new Promise((res) => document.addEventListener('visibilitychange', res, { once: true }));
+            continue;
+          }
+          banked('banking');
+          const { nonces } = await solveParts(offer, r.signals, () => {}, { threads: 1, from: part.nonces.length, stop });
+          part.nonces.push(...nonces);
+          if (result === r) field.value = bundleOf(r);
+        }
+      })()
+        .catch(() => {})
+        .finally(() => {
+          banking = null;
+          banked('done');
+        });
+    };
+
+    // Submit: the banked work, topped up with every core to the price asked now (a price that
+    // rose while the person typed is paid here, never refused), then the form goes.
+    const finish = async () => {
+      const r = result;
+      await banking;
+      try {
+        const offer = await topUp(r).catch(() => null); // unreachable: send what is banked
+        if (offer) {
+          show('solving', 'waiting');
+          await addTopUp(r, offer, (fraction) => {
+            if (!reducedMotion) bar.value = fraction;
+          });
+        }
+      } catch (err) {
+        holding = null;
+        form.removeAttribute('aria-busy');
+        show('error', 'error');
+        emit(form, 'gate:error', { code: err.code || 'error', message: String(err.message || err) });
+        return;
+      }
+      if (result !== r) return;
+      field.value = bundleOf(r);
+      state = 'ready';
+      form.setAttribute('data-gate-state', 'ready');
+      release();
+    };
 
     const release = () => {
       const submitter = holding;
@@ -468,7 +594,7 @@
     };
 
     form.addEventListener('submit', (e) => {
-      if (state === 'solved' && fresh() && !phoneStale()) {
+      if (state === 'ready') {
         // This submission spends the solution; a later one (a single-page app that stays on
         // the page) solves a new challenge when it is submitted.
         state = 'spent';
@@ -477,8 +603,13 @@
         return;
       }
       e.preventDefault();
+      if (holding) return;
       holding = e.submitter || true;
       form.setAttribute('aria-busy', 'true');
+      if (state === 'solved' && fresh() && !phoneStale()) {
+        finish();
+        return;
+      }
       if (!pending) {
         result = null;
         start();
@@ -529,6 +660,7 @@
     async solve(route, { phone } = {}) {
       try {
         const { solution, solver } = await obtain(route, (fraction) => emit(document, 'gate:progress', { fraction }), phonePrefix(phone));
+        // (no typing time here: a price that rises before the post is answered 402 more_work; see topUp)
         emit(document, 'gate:solved', { solution, solver });
         return solution;
       } catch (err) {
@@ -536,6 +668,19 @@
         throw err;
       }
     },
+    /**
+     * Adds the top-up of a `402 more_work` answer (its parsed JSON body) to `solution`; resolves
+     * to the solution to send again (the same request: nothing was spent).
+     */
+    async topUp(solution, answer) {
+      const offer = answer && answer.topup;
+      if (!offer) throw new GateError('no_topup');
+      const signals = solution.split('~')[0].split('.')[2];
+      const { nonces } = await solveParts(offer, signals ? b64.decode(signals) : new Uint8Array(), (fraction) => emit(document, 'gate:progress', { fraction }));
+      return `${solution}~${offer.token}.${nonceText(nonces)}`;
+    },
+    /** What banking is doing now: { state: 'idle' | 'banking' | 'paused' | 'done', threads }. */
+    bank,
     /** Attaches the widget to a form added after page load. */
     attach,
     simd,

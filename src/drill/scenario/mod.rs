@@ -53,7 +53,7 @@ pub struct Origin {
 #[derive(Clone, Debug, PartialEq)]
 pub struct DrillSettings {
     /// Every difficulty in the policy is lowered by this many bits for the real solve; each
-    /// client is charged the modelled time for the full price (README § Attack drill).
+    /// client is charged the modelled time for the full price (docs/drill.md § How proof of work is modelled).
     pub discount_bits: u8,
     /// An attacker attempt that would wait longer than this for a free core is not sent.
     pub max_queue_secs: u32,
@@ -325,7 +325,7 @@ impl Problems {
     }
 }
 
-/// A native solver on one core with SHA extensions (README § The browser solver: 24 MH/s).
+/// A native solver on one core with SHA extensions (docs/performance.md § The browser solver: 24 MH/s).
 pub const CORE_HASH_RATE: f64 = 24.0e6;
 /// One current consumer GPU on SHA-256 (hashcat mode 1400 on an RTX 4090 is ~22 GH/s).
 pub const GPU_HASH_RATE: f64 = 20.0e9;

@@ -6,8 +6,8 @@
 //! event at a time and `sql.exec` is synchronous, so the insert-or-detect-replay below is
 //! atomic: of any number of concurrent spends of one id, exactly one sees `fresh: true`.
 
-use crate::pipeline::step::{SpendAnswer, SpendOrder};
 use crate::store::ledger::{self, Admission, SpendReply, SpendRequest, shard, shard_name};
+use crate::store::ledger::{SpendAnswer, SpendOrder};
 use worker::{
     DurableObject, Env, Method, Request, RequestInit, Response, Result, SqlStorageValue, State,
     durable_object,
@@ -53,6 +53,13 @@ impl DurableObject for Ledger {
         let (id, forget_after, key) = match ledger::admit(&spend, super::super::request::now()) {
             Admission::Refuse(why) => return Response::error(why, 400),
             Admission::Stale => return Response::from_json(&SpendReply { fresh: false, repeat: false }),
+            Admission::Release { id } => {
+                // its forward failed: forget it, so the same work may be sent again
+                let sql = self.state.storage().sql();
+                sql.exec(SCHEMA, None)?;
+                sql.exec("DELETE FROM spent WHERE id = ?", vec![SqlStorageValue::String(id)])?;
+                return Response::from_json(&SpendReply { fresh: false, repeat: false });
+            }
             Admission::Record { id, forget_after, idempotency_key } => (id, forget_after, idempotency_key),
         };
         let sql = self.state.storage().sql();

@@ -42,7 +42,7 @@ impl DurableObject for Stats {
                          ON CONFLICT(minute, action, code) DO UPDATE SET n = n + excluded.n",
                         vec![
                             SqlStorageValue::Integer(c.minute),
-                            SqlStorageValue::String(c.action),
+                            SqlStorageValue::String(c.action.name().to_string()),
                             SqlStorageValue::String(c.code),
                             SqlStorageValue::Integer(c.n),
                         ],

@@ -7,12 +7,10 @@
 //! client address is known only to its /24 or /48, so CIDR rules narrower than that are
 //! matched against the prefix's first address.
 
-use crate::pipeline::log::{DecisionLog, Stage};
-use crate::policy::{CohortKey, CohortState, Decision, Known, Policy, Subject};
+use crate::decision_log::{DecisionLog, Stage};
+use crate::policy::{CohortKey, CohortState, Decision, Known, Outcome, Policy, Subject};
 use crate::signals::{Assessment, Reason, ReasonCode};
 use serde_json::Value;
-
-pub use crate::pipeline::log::outcome_text;
 
 /// The decision-log lines in `text` ([`DecisionLog`], the type the Worker writes): JSON
 /// lines (optionally behind a prefix such as a timestamp), or `wrangler tail --format json`
@@ -77,8 +75,8 @@ fn collect(v: Value, out: &mut Vec<Value>) {
 /// One replayed decision.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Replayed {
-    /// The outcome logged (`price 17x32`, `deny`, `busy`).
-    pub before: String,
+    /// The outcome logged.
+    pub before: Outcome,
     /// The outcome under the new policy.
     pub after: Decision,
     /// A short description of the request (time, method, path, ASN, country).
@@ -86,14 +84,9 @@ pub struct Replayed {
 }
 
 impl Replayed {
-    /// The new outcome as the log writes it.
-    pub fn after_text(&self) -> String {
-        outcome_text(&self.after.outcome)
-    }
-
     /// Whether the outcome changes.
     pub fn changed(&self) -> bool {
-        self.before != self.after_text()
+        self.before != self.after.outcome
     }
 }
 
@@ -124,19 +117,20 @@ pub fn replay(policy: &Policy, line: &DecisionLog) -> Option<Replayed> {
     };
     let ip = line.ip_prefix.as_deref().and_then(|p| p.split('/').next()).and_then(|a| a.parse().ok());
     let subject = Subject {
-        route,
+        route: route.to_string(),
         country: line.country.as_deref(),
         asn: line.asn,
         ip,
         user_agent: line.user_agent.as_deref(),
-        assessment: &assessment,
+        assessment,
         phone_code,
     };
     let state = CohortState {
-        rates: line.cohorts.iter().map(|(k, r)| (CohortKey(k.clone()), *r)).collect(),
+        rates: line.cohorts.iter().filter_map(|(k, r)| Some((CohortKey::parse(k)?, *r))).collect(),
         site_rate: line.site_rate.unwrap_or(0.0),
         panicked: Vec::new(),
         capacity: line.capacity.clone(),
+        degraded: None,
     };
     let after = policy.decide(&subject, &state);
     let request = format!(
@@ -167,7 +161,7 @@ mod tests {
     fn replays_what_a_rule_would_change() {
         let line: DecisionLog = serde_json::from_str(FORWARD).unwrap();
         let same = replay(&policy(""), &line).unwrap();
-        assert_eq!(same.after_text(), "price 18x32", "the logged decision is reproduced");
+        assert_eq!(same.after.outcome.to_string(), "price 18x32", "the logged decision is reproduced");
         assert!(!same.changed());
         for (rules, want) in [
             ("[[rules]]\nname = \"aws\"\nwhen = { asn = [16509] }\naction = \"deny\"\n", "deny"),
@@ -179,7 +173,7 @@ mod tests {
             ("[attack]\nlevels = [{ at = 10, extra_bits = 3 }, { at = 40, busy = true }]\n", "price 21x32"),
         ] {
             let r = replay(&policy(rules), &line).unwrap();
-            assert_eq!(r.after_text(), want, "{rules}");
+            assert_eq!(r.after.outcome.to_string(), want, "{rules}");
             assert!(r.changed());
         }
     }

@@ -86,7 +86,8 @@ pub fn text(kind: RejectKind, lang: Lang) -> (&'static str, &'static str) {
         | K::BindingMismatch
         | K::InsufficientWork
         | K::AlreadySpent
-        | K::RiskIncreased => Case::Retry,
+        | K::RiskIncreased
+        | K::MoreWork => Case::Retry,
         K::TooLarge => Case::TooLarge,
         K::LedgerUnavailable | K::Misconfigured | K::OriginUnavailable | K::Busy => Case::Closed,
         K::Denied => Case::Denied,
@@ -171,8 +172,7 @@ pub fn render_wait(w: &WaitPage<'_>) -> String {
     let action = if w.action.starts_with('/') && !w.action.starts_with("//") { w.action } else { "/" };
     let enctype = if w.multipart { " enctype=\"multipart/form-data\"" } else { "" };
     let mut hidden = String::new();
-    for (name, value) in
-        w.fields.iter().filter(|(n, _)| !crate::pipeline::nojs::GATE_FIELDS.contains(&n.as_str()))
+    for (name, value) in w.fields.iter().filter(|(n, _)| !crate::protocol::GATE_FIELDS.contains(&n.as_str()))
     {
         hidden.push_str(&format!(
             "<input type=\"hidden\" name=\"{}\" value=\"{}\">\n",
@@ -193,13 +193,14 @@ pub fn render_wait(w: &WaitPage<'_>) -> String {
         title = t.title,
         kept = t.kept,
         action = escape(action),
-        field = crate::pipeline::nojs::FIELD,
+        field = crate::protocol::wait_token::FIELD,
         token = escape(w.token),
         button = t.button,
     )
 }
 
-fn escape(s: &str) -> String {
+/// Text for HTML content and attribute values.
+pub fn escape(s: &str) -> String {
     s.replace('&', "&amp;")
         .replace('"', "&quot;")
         .replace('\'', "&#39;")

@@ -2,36 +2,16 @@
 //! Workers Logs) and read back by `gate replay`. It carries every fingerprint reason with its
 //! private detail; never a secret, never the raw client signals, never a full address.
 
-use crate::policy::{CAPACITY_PREFIX, CapacityPrice, CohortState, Decision, Outcome};
+pub mod replay;
+
+use crate::policy::{CapacityPrice, CohortState, Decision, Outcome};
 use crate::protocol::reject::Rejection;
 use crate::protocol::time::UnixTime;
 use crate::request::facts::RequestFacts;
 use crate::request::user_agent::UserAgent;
 use crate::signals::Assessment;
+pub use crate::store::stats::Action;
 use serde::{Deserialize, Serialize};
-
-/// What the gate did with a request.
-#[derive(Copy, Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Action {
-    /// Issued a challenge (or a no-JS wait token).
-    Issue,
-    /// Forwarded a verified sign-up to the origin.
-    Forward,
-    /// Refused the request.
-    Reject,
-}
-
-impl Action {
-    /// The name the stats count it under.
-    pub fn name(self) -> &'static str {
-        match self {
-            Action::Issue => "issue",
-            Action::Forward => "forward",
-            Action::Reject => "reject",
-        }
-    }
-}
 
 /// Where in the sign-up a decision was taken: what the policy knew then.
 #[derive(Copy, Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -126,7 +106,7 @@ pub struct DecisionLog {
     pub site_rate: Option<f64>,
     /// Policy outcome: `price 17x32`, `deny`, `busy`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub outcome: Option<String>,
+    pub outcome: Option<Outcome>,
     /// The rule that decided.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rule: Option<String>,
@@ -139,7 +119,7 @@ pub struct DecisionLog {
     /// In shadow mode: what would have been enforced, and why.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub shadow: Option<String>,
-    /// The request came through the no-JavaScript path (README § No JavaScript).
+    /// The request came through the no-JavaScript path (docs/policy.md § No JavaScript).
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub no_js: bool,
     /// The cohort counters could not be read for this decision (why).
@@ -147,17 +127,9 @@ pub struct DecisionLog {
     pub counters_unreadable: Option<String>,
 }
 
-/// How an outcome is written in the log.
-pub fn outcome_text(o: &Outcome) -> String {
-    match o {
-        Outcome::Price { difficulty, k } => format!("price {difficulty}x{k}"),
-        other => other.name().to_string(),
-    }
-}
-
-/// Rounds a rate to one decimal for the log.
-/// A rate to one decimal; a non-finite one (which JSON cannot carry) as 0.
-fn tenth(r: f64) -> f64 {
+/// A rate to one decimal, for the log and the stats page; a non-finite one (which JSON cannot
+/// carry) as 0.
+pub fn tenth(r: f64) -> f64 {
     if r.is_finite() { (r * 10.0).round() / 10.0 } else { 0.0 }
 }
 
@@ -213,16 +185,16 @@ impl DecisionLog {
 
     /// Adds a policy decision and the cohort state it was made on.
     pub fn decided(mut self, d: &Decision, state: &CohortState, phone_code: Option<&str>) -> DecisionLog {
-        self.outcome = Some(outcome_text(&d.outcome));
+        self.outcome = Some(d.outcome.clone());
         self.rule = d.rule.clone();
         self.why = Some(d.why.clone());
         self.level = (d.level > 0).then_some(d.level);
-        self.shadow = d.shadow.as_ref().map(|s| format!("{} ({})", outcome_text(&s.outcome), s.why));
+        self.shadow = d.shadow.as_ref().map(|s| format!("{} ({})", s.outcome, s.why));
         self.cohorts = state
             .rates
             .iter()
-            .filter(|(k, _)| !k.0.starts_with(CAPACITY_PREFIX))
-            .map(|(k, r)| (k.0.clone(), tenth(*r)))
+            .filter(|(k, _)| !k.is_capacity())
+            .map(|(k, r)| (k.to_string(), tenth(*r)))
             .collect();
         self.capacity = state
             .capacity

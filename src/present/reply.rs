@@ -1,7 +1,7 @@
 //! What the gate answers, as plain data: the edge turns a [`Reply`] into a `worker::Response`
 //! without deciding anything about it.
 
-use crate::pipeline::page::{self, Lang};
+use crate::present::page::{self, Lang};
 use crate::protocol::reject::Rejection;
 use crate::request::facts::RequestFacts;
 use serde::Serialize;
@@ -44,11 +44,6 @@ impl Reply {
     /// An HTML reply.
     pub fn html(status: u16, body: String) -> Reply {
         Reply { status, body: Body::Html(body), headers: Vec::new() }
-    }
-
-    /// `{"error": code, "message": message}`.
-    pub fn error(status: u16, code: &str, message: &str) -> Reply {
-        Reply::json(status, &serde_json::json!({"error": code, "message": message}))
     }
 
     /// Adds a header.
@@ -104,8 +99,9 @@ impl Audience {
     }
 }
 
-/// The client-facing reply for a rejection. The private detail is not in it.
-pub fn rejection(r: &Rejection, challenge_url: Option<&str>, audience: &Audience) -> Reply {
+/// The client-facing reply for a rejection. The private detail is not in it. Only
+/// `pipeline::refusal` calls it: a refusal is always logged and counted.
+pub(crate) fn rejection(r: &Rejection, challenge_url: Option<&str>, audience: &Audience) -> Reply {
     let reply = match audience {
         Audience::Api => Reply::json(r.kind().status(), &r.body(challenge_url)),
         Audience::Person { lang, back } => {

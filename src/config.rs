@@ -121,7 +121,7 @@ pub struct Loaded {
     pub stats_token: Option<String>,
 }
 
-/// Defaults, also shown in the README and `wrangler.toml`.
+/// Defaults, also shown in docs/operating.md and `wrangler.toml`.
 pub mod defaults {
     /// Gate endpoint prefix.
     pub const PREFIX: &str = "/__gate";

@@ -1,0 +1,263 @@
+//! The names of attack mode's counters, as a type: what a counter counts ([`Scope`]) and for
+//! which value. Code asks a key what it is ([`CohortKey::scope`], [`CohortKey::kind`]); only
+//! [`CohortKey::parse`] and [`CohortKey::as_str`] know the text form, which is the wire and
+//! storage format of the counter shards (`asn:16509`, `nojs:site`, `cap:/signup|asn:16509`).
+
+use super::CohortKind;
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use std::cmp::Ordering;
+use std::fmt;
+use std::hash::{Hash, Hasher};
+
+/// What a counter counts.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Scope {
+    /// Every sign-up of the site (global ceiling, site panic).
+    Site,
+    /// A cohort on the JavaScript path (`asn:16509`).
+    Cohort(CohortKind),
+    /// A cohort's no-JavaScript budget (`nojs:asn:16509`).
+    NoJs(CohortKind),
+    /// The whole site's no-JavaScript budget (`nojs:site`).
+    NoJsSite,
+    /// A capacity route's admitted total (`cap:/signup`).
+    Capacity {
+        /// The protected route.
+        route: String,
+    },
+    /// One cohort's admissions on a capacity route (`cap:/signup|asn:16509`).
+    CapacityCohort {
+        /// The protected route.
+        route: String,
+        /// The cohort's kind.
+        kind: CohortKind,
+    },
+}
+
+/// A counter's name: its scope and value, with the canonical text computed once (shards are
+/// chosen by hashing it, and it is what the objects store).
+#[derive(Clone, Debug)]
+pub struct CohortKey {
+    scope: Scope,
+    value: String,
+    text: String,
+}
+
+const NO_JS: &str = "nojs:";
+const CAPACITY: &str = "cap:";
+
+impl CohortKey {
+    fn of(scope: Scope, value: String) -> CohortKey {
+        let text = match &scope {
+            Scope::Site => "site".to_string(),
+            Scope::Cohort(k) => format!("{}:{value}", k.name()),
+            Scope::NoJs(k) => format!("{NO_JS}{}:{value}", k.name()),
+            Scope::NoJsSite => format!("{NO_JS}site"),
+            Scope::Capacity { route } => format!("{CAPACITY}{route}"),
+            Scope::CapacityCohort { route, kind } => format!("{CAPACITY}{route}|{}:{value}", kind.name()),
+        };
+        CohortKey { scope, value, text }
+    }
+
+    /// The site-wide pseudo-cohort.
+    pub fn site() -> CohortKey {
+        CohortKey::of(Scope::Site, String::new())
+    }
+
+    /// A cohort on the JavaScript path.
+    pub fn new(kind: CohortKind, value: &str) -> CohortKey {
+        CohortKey::of(Scope::Cohort(kind), value.to_string())
+    }
+
+    /// The whole site's no-JavaScript budget.
+    pub fn no_js_site() -> CohortKey {
+        CohortKey::of(Scope::NoJsSite, String::new())
+    }
+
+    /// This cohort's no-JavaScript budget (`None` for a key that is not a JS cohort).
+    pub fn no_js(&self) -> Option<CohortKey> {
+        match self.scope {
+            Scope::Cohort(kind) => Some(CohortKey::of(Scope::NoJs(kind), self.value.clone())),
+            _ => None,
+        }
+    }
+
+    /// A capacity route's admitted total.
+    pub fn capacity(route: &str) -> CohortKey {
+        CohortKey::of(Scope::Capacity { route: route.to_string() }, String::new())
+    }
+
+    /// This cohort's admissions on a capacity route (`None` for a key that is not a JS cohort).
+    pub fn on_capacity(&self, route: &str) -> Option<CohortKey> {
+        match self.scope {
+            Scope::Cohort(kind) => Some(CohortKey::of(
+                Scope::CapacityCohort { route: route.to_string(), kind },
+                self.value.clone(),
+            )),
+            _ => None,
+        }
+    }
+
+    /// Reads the text form; `None` for anything that is not a key.
+    pub fn parse(text: &str) -> Option<CohortKey> {
+        let cohort = |s: &str| {
+            let (kind, value) = s.split_once(':')?;
+            Some((CohortKind::parse(kind)?, value.to_string())).filter(|(_, v)| !v.is_empty())
+        };
+        if text == "site" {
+            return Some(CohortKey::site());
+        }
+        if let Some(rest) = text.strip_prefix(NO_JS) {
+            if rest == "site" {
+                return Some(CohortKey::no_js_site());
+            }
+            let (kind, value) = cohort(rest)?;
+            return Some(CohortKey::of(Scope::NoJs(kind), value));
+        }
+        if let Some(rest) = text.strip_prefix(CAPACITY) {
+            let (route, of) = match rest.split_once('|') {
+                Some((route, of)) => (route, Some(of)),
+                None => (rest, None),
+            };
+            if !route.starts_with('/') {
+                return None;
+            }
+            return match of {
+                None => Some(CohortKey::capacity(route)),
+                Some(of) => {
+                    let (kind, value) = cohort(of)?;
+                    Some(CohortKey::of(Scope::CapacityCohort { route: route.to_string(), kind }, value))
+                }
+            };
+        }
+        let (kind, value) = cohort(text)?;
+        Some(CohortKey::of(Scope::Cohort(kind), value))
+    }
+
+    /// What the counter counts.
+    pub fn scope(&self) -> &Scope {
+        &self.scope
+    }
+
+    /// The cohort's value (`16509` for `asn:16509`; empty for site-wide and route totals).
+    pub fn value(&self) -> &str {
+        &self.value
+    }
+
+    /// The kind, for a cohort on the JavaScript path (the keys the levels apply to).
+    pub fn kind(&self) -> Option<CohortKind> {
+        match self.scope {
+            Scope::Cohort(k) => Some(k),
+            _ => None,
+        }
+    }
+
+    /// Whether this is the site-wide key.
+    pub fn is_site(&self) -> bool {
+        self.scope == Scope::Site
+    }
+
+    /// Whether this counts the no-JavaScript path (its own window and budget).
+    pub fn is_no_js(&self) -> bool {
+        matches!(self.scope, Scope::NoJs(_) | Scope::NoJsSite)
+    }
+
+    /// Whether this is one of the capacity controller's keys (not a cohort people see).
+    pub fn is_capacity(&self) -> bool {
+        matches!(self.scope, Scope::Capacity { .. } | Scope::CapacityCohort { .. })
+    }
+
+    /// The text form (wire and storage format).
+    pub fn as_str(&self) -> &str {
+        &self.text
+    }
+}
+
+impl PartialEq for CohortKey {
+    fn eq(&self, other: &CohortKey) -> bool {
+        self.text == other.text
+    }
+}
+
+impl Eq for CohortKey {}
+
+impl Hash for CohortKey {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        self.text.hash(state);
+    }
+}
+
+impl PartialOrd for CohortKey {
+    fn partial_cmp(&self, other: &CohortKey) -> Option<Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl Ord for CohortKey {
+    fn cmp(&self, other: &CohortKey) -> Ordering {
+        self.text.cmp(&other.text)
+    }
+}
+
+impl fmt::Display for CohortKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.text)
+    }
+}
+
+impl Serialize for CohortKey {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&self.text)
+    }
+}
+
+impl<'de> Deserialize<'de> for CohortKey {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<CohortKey, D::Error> {
+        let text = String::deserialize(d)?;
+        CohortKey::parse(&text).ok_or_else(|| serde::de::Error::custom(format!("not a cohort key: {text:?}")))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_scope_reads_back_from_its_text() {
+        let asn = CohortKey::new(CohortKind::Asn, "16509");
+        let keys = [
+            CohortKey::site(),
+            asn.clone(),
+            CohortKey::new(CohortKind::IpPrefix, "203.0.113.0/24"),
+            CohortKey::new(CohortKind::IpPrefix, "2001:db8:1::/48"),
+            asn.no_js().unwrap(),
+            CohortKey::no_js_site(),
+            CohortKey::capacity("/signup"),
+            asn.on_capacity("/api/otp/send").unwrap(),
+        ];
+        let texts: Vec<&str> = keys.iter().map(CohortKey::as_str).collect();
+        assert_eq!(
+            texts,
+            [
+                "site",
+                "asn:16509",
+                "ip_prefix:203.0.113.0/24",
+                "ip_prefix:2001:db8:1::/48",
+                "nojs:asn:16509",
+                "nojs:site",
+                "cap:/signup",
+                "cap:/api/otp/send|asn:16509"
+            ]
+        );
+        for k in &keys {
+            let back = CohortKey::parse(k.as_str()).unwrap();
+            assert_eq!(back.scope(), k.scope(), "{k}");
+            assert_eq!(back.value(), k.value(), "{k}");
+        }
+        assert_eq!(asn.kind(), Some(CohortKind::Asn));
+        assert!(keys.iter().skip(4).all(|k| k.kind().is_none()), "only JS cohorts have levels");
+        for bad in ["", "planet:1", "asn:", "nojs:", "nojs:planet:1", "cap:signup", "cap:/s|asn:", "sitex"] {
+            assert!(CohortKey::parse(bad).is_none(), "{bad}");
+        }
+    }
+}

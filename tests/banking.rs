@@ -1,0 +1,159 @@
+//! Banked effort through the pipeline (docs/protocol.md § Top-ups): a price that rose after
+//! the challenge was solved is answered with what is missing and a top-up, nothing spent; the
+//! topped-up bundle is forwarded once; the top-up endpoint quotes the price now and never
+//! signs more work than the gate asks or suggests.
+#![cfg(not(target_arch = "wasm32"))]
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
+
+mod common;
+
+use common::driver::*;
+use gate::policy::{CohortKey, CohortKind};
+use gate::protocol::solution::{self, Solution, TopUpPart};
+use gate::protocol::topup::{self, TopUpJson};
+
+const FORM: &str = "email=a%40example.com&password=hunter2hunter2";
+
+fn client() -> Req {
+    Req::post("/signup", FORM)
+}
+
+fn rate(r: f64) -> Cohorts {
+    Cohorts::Rates(vec![(CohortKey::new(CohortKind::Asn, "64500"), r)], Vec::new())
+}
+
+/// Solves `n` sub-puzzles (all when `None`) of an offered top-up and adds it to `s`.
+fn add(s: &mut Solution, offer: &TopUpJson, n: Option<usize>) {
+    let token = topup::token_bytes(&offer.token).unwrap();
+    let seed = gate::pow::seed(&token, &s.signals);
+    let n = n.unwrap_or(usize::from(offer.k));
+    let nonces = (0..n as u32).map(|i| gate::pow::solve(&seed, i, offer.difficulty).unwrap()).collect();
+    s.topups.push(TopUpPart { token, nonces });
+}
+
+#[test]
+fn a_price_that_rose_is_topped_up_and_the_sign_up_forwarded_once() {
+    let mut g = Gate::new(&policy(false, ATTACK, ""), &[]);
+    let first = g.solved(&client(), "/signup");
+    // the cohort's rate rises while the form is filled: two bits dearer
+    g.world.cohorts = rate(3.0);
+    let refused = g.send(&client().solution(&first));
+    assert_eq!((refused.status(), refused.error()), (402, Some("more_work")));
+    assert!(!refused.spent(), "nothing spent: the same challenge is sent again");
+    let body = refused.json().clone();
+    let (asked, paid) = (body["work"]["asked"].as_u64().unwrap(), body["work"]["paid"].as_u64().unwrap());
+    assert_eq!((asked, paid), (4 << 6, 4 << 4));
+    assert_eq!(body["work"]["missing"].as_u64(), Some(asked - paid));
+    let offer: TopUpJson = serde_json::from_value(body["topup"].clone()).unwrap();
+    assert!(u64::from(offer.k) * offer.each >= asked - paid);
+    // the work done before the rise is kept: only the top-up is solved
+    let mut s = Solution::parse(&first).unwrap();
+    add(&mut s, &offer, None);
+    let ok = g.send(&client().solution(&s.encode()));
+    assert_eq!(ok.status(), 200, "{ok:?}");
+    assert!(ok.forwarded().is_some());
+    // the same bundle again is a replay: the first challenge was spent
+    assert_eq!(g.send(&client().solution(&s.encode())).error(), Some("already_spent"));
+}
+
+#[test]
+fn partly_solved_top_ups_count_what_they_solved() {
+    let mut g = Gate::new(&policy(false, ATTACK, ""), &[]);
+    let first = g.solved(&client(), "/signup");
+    g.world.cohorts = rate(3.0);
+    let body = g.send(&client().solution(&first)).json().clone();
+    let offer: TopUpJson = serde_json::from_value(body["topup"].clone()).unwrap();
+    // a sub-puzzle of it is not enough: still short, a second top-up is offered for the rest
+    let mut s = Solution::parse(&first).unwrap();
+    add(&mut s, &offer, Some(1));
+    let again = g.send(&client().solution(&s.encode()));
+    if offer.k > 2 {
+        assert_eq!(again.error(), Some("more_work"), "{again:?}");
+        let rest: TopUpJson = serde_json::from_value(again.json()["topup"].clone()).unwrap();
+        add(&mut s, &rest, None);
+        assert_eq!(g.send(&client().solution(&s.encode())).status(), 200);
+    }
+}
+
+fn topup_req(token: &str, query: &str) -> Req {
+    Req::get(&format!("/__gate/topup?token={token}&{query}"))
+}
+
+#[test]
+fn the_top_up_endpoint_quotes_now_and_never_signs_more_than_it_asks_or_suggests() {
+    let mut g = Gate::new(&policy(false, ATTACK, ""), &[]);
+    let c = g.challenge(&client(), "/signup");
+    let paid = solution::work_of(usize::from(c.k), c.difficulty);
+    // nothing missing: no top-up
+    let calm = g.send(&topup_req(&c.token, &format!("paid={paid}")));
+    assert_eq!(calm.status(), 200);
+    assert_eq!(calm.json()["topup"], serde_json::Value::Null);
+    assert_eq!(calm.json()["work"]["asked"].as_u64(), Some(paid));
+    // wanting more than the gate suggests gets nothing more (no capacity route: suggestion = price)
+    let greedy = g.send(&topup_req(&c.token, &format!("paid={paid}&want={}", paid * 1000)));
+    assert_eq!(greedy.json()["topup"], serde_json::Value::Null, "{:?}", greedy.json());
+    // the price rose: a top-up for exactly the missing work's size
+    g.world.cohorts = rate(3.0);
+    let rose = g.send(&topup_req(&c.token, &format!("paid={paid}")));
+    let offer: TopUpJson = serde_json::from_value(rose.json()["topup"].clone()).unwrap();
+    let asked = rose.json()["work"]["asked"].as_u64().unwrap();
+    assert!(u64::from(offer.k) * offer.each >= asked - paid);
+    assert!(u64::from(offer.k) * offer.each <= 2 * (asked - paid), "not more than needed");
+    assert_eq!(rose.tallies(), [("issue", "topup".to_string())]);
+    // another client, or a token that is not the gate's: refused
+    let other = g.send(&topup_req(&c.token, "paid=0").asn(64501));
+    assert_eq!(other.error(), Some("binding_mismatch"));
+    assert_eq!(g.send(&topup_req("AAAA", "paid=0")).error(), Some("unknown_route"));
+    assert_eq!(g.send(&Req::get("/__gate/topup")).error(), Some("missing_solution"));
+    // shed while asking: busy, like a challenge
+    g.world.cohorts = rate(9.0);
+    assert_eq!(g.send(&topup_req(&c.token, "paid=0")).error(), Some("busy"));
+}
+
+#[test]
+fn a_browser_navigation_short_of_work_gets_a_page_never_a_spend() {
+    let mut g = Gate::new(&policy(false, ATTACK, ""), &[]);
+    let person = client().navigation();
+    let first = g.solved(&person, "/signup");
+    g.world.cohorts = rate(3.0);
+    let run = g.send(&person.solution(&first));
+    assert_eq!(run.status(), 402);
+    assert!(run.html().contains("more_work"));
+    assert!(!run.spent());
+}
+
+#[test]
+fn work_is_never_lost_to_a_failed_forward_and_an_accepted_one_is_never_repeated() {
+    let mut g = Gate::new(&policy(false, ATTACK, ""), &[]);
+    let sol = g.solved(&client(), "/signup");
+    for failure in [Err("connection refused".to_string()), Ok(503), Ok(500)] {
+        g.world.origin = failure.clone();
+        let run = g.send(&client().solution(&sol));
+        let spends: Vec<bool> = run
+            .io
+            .iter()
+            .filter_map(|io| match io {
+                Io::Spend(order) => Some(order.release),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(spends, [false, true], "{failure:?}: spent, then given back");
+        assert_eq!(run.done().counts.signup, None, "{failure:?}: not counted");
+        if failure.is_err() {
+            assert_eq!((run.status(), run.error()), (502, Some("origin_unavailable")));
+        }
+    }
+    // the origin is back: the same solution is a first use, forwarded and kept spent
+    g.world.origin = Ok(201);
+    let ok = g.send(&client().solution(&sol));
+    assert_eq!(ok.status(), 201);
+    let spends = ok.io.iter().filter(|io| matches!(io, Io::Spend(_))).count();
+    assert_eq!(spends, 1, "an accepted forward is not given back");
+    // a 4xx is the origin's answer: spent too
+    assert_eq!(g.send(&client().solution(&sol)).error(), Some("already_spent"));
+    let sol = g.solved(&client(), "/signup");
+    g.world.origin = Ok(409);
+    assert_eq!(g.send(&client().solution(&sol)).status(), 409);
+    g.world.origin = Ok(201);
+    assert_eq!(g.send(&client().solution(&sol)).error(), Some("already_spent"));
+}
