@@ -40,6 +40,9 @@
 //! | this table + matcher | 498.1 kB (+50.5) | 63.3 kB | 5.2 µs (25× in the same run) | 0.04–0.1 ms |
 //! | crate `phonenumber` 0.3.10 | not built (≈ +490) | 494.2 kB | 1.1–1.6 ms (~200×) | 130–270 ms |
 //!
+//! Re-measured after the merge with the refactored core (2026-12-02, `scripts/bench bundle`):
+//! 459.8 kB gzip without the table, 512.0 kB with it and `parse` on the request path (+52.2 kB;
+//! docs/performance.md).
 //! Per number: 3.4 µs for a US national number, 5.1 µs for a CN mobile, ~1 µs for short plans.
 //! The crate (metadata 9.0.33, ten releases behind) pulls `regex` with its Unicode tables,
 //! `nom`, `quick-xml` and `postcard` into the module, deserializes all the metadata and
