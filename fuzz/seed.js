@@ -79,8 +79,8 @@ for (const e of corpus) {
 for (const s of rustStrings('src/request/user_agent/tests.rs')) if (s.length > 8) uas.add(s);
 for (const ua of uas) seed('user_agent', ua);
 
-// phone: the calling-code table's test cases
-for (const s of rustStrings('src/request/phone.rs')) if (/\d|[٠-٩۰-۹०-९０-９]/.test(s) && s.length > 3) seed('phone', s);
+// phone: the parser's test cases
+for (const s of ['src/request/phone/tests.rs', 'tests/phone.rs'].flatMap(rustStrings)) if (/\d|[٠-٩۰-۹०-९０-９]/.test(s) && s.length > 3) seed('phone', s);
 
 // route: every protected and pass route of the fixture policies, against the path tests' paths
 const specs = new Set();

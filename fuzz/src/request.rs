@@ -153,19 +153,29 @@ pub fn headers(data: &[u8]) {
     assert_eq!(decision_lines(&line.to_json()), vec![line], "the decision-log line does not read back");
 }
 
-/// A phone field's value: its calling code, as the policy prices it.
+/// A phone field's value: read whole (`phone::parse`, with and without a default region) and
+/// for its calling code only (`phone::calling_code`, what the widget sends at issue time).
 pub fn phone(data: &[u8]) {
     let Ok(value) = std::str::from_utf8(data) else { return };
-    if let Some(n) = phone::normalize(value) {
-        let digits = n.strip_prefix('+').unwrap_or(&n);
-        assert!(digits.len() <= 4 && digits.bytes().all(|b| b.is_ascii_digit()), "normalized to {n:?}");
+    for home in [None, phone::Region::new("US"), phone::Region::new("CN")] {
+        let Ok(n) = phone::parse(value, home) else { continue };
+        let e164 = n.e164();
+        let digits = e164.strip_prefix('+').unwrap_or_default();
+        assert!(!digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit()), "E.164 {e164:?}");
+        let code = n.calling_code().to_string();
+        assert!(phone::is_calling_code(&code) && digits.starts_with(&code), "code {code} of {e164:?}");
+        assert!(n.range().contains(&n), "{:?} outside its range", n.range());
+        assert!(
+            n.range().digits().len() + 4 <= n.national_number().len().max(4),
+            "{:?} names a subscriber",
+            n.range()
+        );
+        let again = phone::parse(e164, None).map(|a| a.e164().to_string());
+        assert_eq!(again.as_deref(), Ok(e164), "E.164 does not read back");
     }
     for code_only in [false, true] {
         if let Some(code) = phone::calling_code(value, code_only) {
             assert!(phone::is_calling_code(code), "{code} is not a calling code");
-            let n = phone::normalize(value).unwrap_or_default();
-            let digits = n.strip_prefix('+').or_else(|| n.strip_prefix("00")).unwrap_or(&n);
-            assert!(digits.starts_with(code), "code {code} of {n:?}");
         }
     }
 }

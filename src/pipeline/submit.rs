@@ -23,6 +23,7 @@ use crate::protocol::topup::{self, TopUpJson};
 use crate::protocol::verdict::Verdict;
 use crate::request::facts::RequestFacts;
 use crate::request::form::{self, BodyKind, FormError};
+use crate::request::phone;
 use crate::request::route::Route;
 use crate::signals::{self, ClientSide};
 use base64::Engine as _;
@@ -375,7 +376,11 @@ fn on_spend(p: Paid<'_>, decision: Decision, mut line: DecisionLog, answer: Spen
 }
 
 /// The sign-up's phone calling code, from the policy's phone fields (each must appear at
-/// most once, whichever is used).
+/// most once, whichever is used). A whole number is read with the numbering data
+/// (`request::phone::parse`, national forms in `routes.phone_region`), so its code is the one
+/// the number really has; a number the data does not know keeps the code it was typed with,
+/// as before the parser (refusing those with a 400 comes with the send route's checks, issue
+/// 20 items 2-4: the drill's and the end-to-end suites' numbers are not real ones yet).
 pub fn phone_code(policy: &Policy, fields: &form::Fields) -> Result<Option<String>, form::Duplicate> {
     let code_field = match &policy.phone_code_field {
         Some(name) => fields.get(name)?,
@@ -386,9 +391,57 @@ pub fn phone_code(policy: &Policy, fields: &form::Fields) -> Result<Option<Strin
         None => None,
     };
     Ok(match (code_field, number_field) {
-        (Some(code), _) => crate::request::phone::calling_code(code, true),
-        (None, Some(number)) => crate::request::phone::calling_code(number, false),
+        (Some(code), _) => phone::calling_code(code, true).map(str::to_string),
+        (None, Some(number)) => match phone::parse(number, policy.phone_region) {
+            Ok(read) => Some(read.calling_code().to_string()),
+            Err(_) => phone::calling_code(number, false).map(str::to_string),
+        },
         (None, None) => None,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)] // tests may panic
+    use super::phone_code;
+    use crate::request::form::{BodyKind, Fields};
+
+    fn code(routes: &str, body: &str) -> Option<String> {
+        let text = format!("version = 1\n[routes]\nprotected = [\"POST /join\"]\n{routes}\n");
+        let policy = crate::policy::load(&text).unwrap();
+        phone_code(&policy, &Fields::parse(&BodyKind::UrlEncoded, body.as_bytes()).unwrap()).unwrap()
     }
-    .map(str::to_string))
+
+    #[test]
+    fn the_phone_field_is_read_whole() {
+        let field = "phone_field = \"tel\"";
+        // international forms of a number in use: its own calling code
+        for (body, want) in [
+            ("tel=%2B86%20138%200013%208000", "86"),
+            ("tel=008613800138000", "86"),
+            ("tel=%2B1%20201-555-0123", "1"),
+        ] {
+            assert_eq!(code(field, body).as_deref(), Some(want), "{body}");
+        }
+        // a national form needs the region; in it, the region's code
+        assert_eq!(code(field, "tel=013800138000"), None);
+        assert_eq!(
+            code(&format!("{field}\nphone_region = \"CN\""), "tel=13800138000").as_deref(),
+            Some("86")
+        );
+        assert_eq!(
+            code(&format!("{field}\nphone_region = \"US\""), "tel=(201)%20555-0123").as_deref(),
+            Some("1")
+        );
+        assert_eq!(
+            code(&format!("{field}\nphone_region = \"US\""), "tel=011%2044%20121%20234%205678").as_deref(),
+            Some("44")
+        );
+        // a number the data does not know keeps the code it was typed with
+        assert_eq!(code(field, "tel=%2B86%201").as_deref(), Some("86"));
+        assert_eq!(code(field, "tel=hello"), None);
+        // the code field wins, and is read as a code
+        let both = format!("{field}\nphone_code_field = \"cc\"");
+        assert_eq!(code(&both, "cc=%2B44&tel=%2B86%20138%200013%208000").as_deref(), Some("44"));
+    }
 }

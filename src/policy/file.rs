@@ -92,6 +92,8 @@ pub(super) struct RoutesFile {
     pub(super) phone_field: Option<String>,
     #[serde(default)]
     pub(super) phone_code_field: Option<String>,
+    #[serde(default)]
+    pub(super) phone_region: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]

@@ -124,6 +124,20 @@ pub fn load(text: &str) -> Result<Policy, PolicyErrors> {
         }
     }
 
+    let phone_region = file.routes.phone_region.as_deref().and_then(|r| {
+        let region = crate::request::phone::Region::new(r);
+        if region.is_none() {
+            p.add(
+                "routes.phone_region",
+                format!("{r:?} is not a region of the numbering plan (ISO 3166 code)"),
+            );
+        }
+        region
+    });
+    if phone_region.is_some() && file.routes.phone_field.is_none() {
+        p.add("routes.phone_region", "needs routes.phone_field (the region reads whole numbers)");
+    }
+
     let mut attack = attack(&mut p, &file.attack);
     attack.capacity = capacity(&mut p, &file.attack.capacity, &protected);
     let phone_known = file.routes.phone_field.is_some() || file.routes.phone_code_field.is_some();
@@ -197,6 +211,7 @@ pub fn load(text: &str) -> Result<Policy, PolicyErrors> {
         pass,
         phone_field: file.routes.phone_field,
         phone_code_field: file.routes.phone_code_field,
+        phone_region,
         attack,
         rules,
         no_js,
@@ -544,6 +559,24 @@ mod tests {
         assert!(!e.0[0].message.contains(" at line "), "{e}");
         let e = load("{\"version\": 1, \"routez\": {}}").unwrap_err();
         assert!(e.0[0].message.contains("unknown field `routez`"), "{e}");
+    }
+
+    #[test]
+    fn the_phone_region_is_a_region_of_the_numbering_plan() {
+        let head = "version = 1\n[routes]\nprotected = [\"POST /join\"]\n";
+        let p = load(&format!("{head}phone_field = \"tel\"\nphone_region = \"cn\"\n")).unwrap();
+        assert_eq!(p.phone_region.map(|r| r.to_string()), Some("CN".into()));
+        assert_eq!(load(&format!("{head}phone_field = \"tel\"\n")).unwrap().phone_region, None);
+        for (routes, message) in [
+            ("phone_field = \"tel\"\nphone_region = \"XX\"", "\"XX\" is not a region of the numbering plan"),
+            ("phone_field = \"tel\"\nphone_region = \"China\"", "\"China\" is not a region"),
+            ("phone_region = \"US\"", "needs routes.phone_field"),
+        ] {
+            let e = load(&format!("{head}{routes}\n")).unwrap_err();
+            assert_eq!(e.0.len(), 1, "{e}");
+            assert_eq!(e.0[0].location, "routes.phone_region", "{e}");
+            assert!(e.0[0].message.contains(message), "{e}");
+        }
     }
 
     #[test]

@@ -73,6 +73,9 @@ pub struct Policy {
     pub phone_field: Option<String>,
     /// Form/JSON field with just the calling code (`+86`).
     pub phone_code_field: Option<String>,
+    /// The region whose national forms (`0138…`, `(415) 555…`) and international prefix
+    /// (`011…`, `0011…`) the phone field is read in; `None`: only `+…` and `00…` numbers.
+    pub phone_region: Option<crate::request::phone::Region>,
     /// Per-cohort attack mode.
     pub attack: Attack,
     /// Ordered rules: the first match decides.
