@@ -28,7 +28,7 @@ use react::{Next, refused};
 use serde::Serialize;
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, HashSet};
-use work::{banked_prefix, fleet_work_ms, person_solved_at, person_work_ms, topup_facts};
+use work::{fleet_work_ms, one_worker_hashes, person_solved_at, person_work_ms, topup_facts};
 
 /// What stands between the clients and the origin.
 #[derive(Clone, Debug)]
@@ -485,21 +485,20 @@ pub fn run(
                 let mut ms = 0.0;
                 if let Some(o) = offer
                     && let (Ok(bytes), Some(sol)) = (topup::token_bytes(&o.token), att.solution.as_mut())
-                    && solution::add_top_up(sol, &bytes).is_ok()
-                    && let Some(part) = sol.topups.last_mut()
                 {
-                    let tried: Vec<f64> = part.nonces.iter().map(|n| (*n as f64 + 1.0) * scale).collect();
-                    let mut kept = tried.len();
-                    if banking && p < people_n {
-                        // one worker until submit: the sub-puzzles done by then go, the rest not
+                    // banking: one worker until submit, the sub-puzzles done by then go
+                    let mut budget = if banking && p < people_n {
                         let typing = att.press_ms.saturating_sub(t + rtt) as f64;
-                        kept = banked_prefix(scenario, att.client.device, &tried, typing);
-                        part.nonces.truncate(kept);
-                    }
-                    if kept == 0 {
-                        sol.topups.pop();
-                    }
-                    let hashes: f64 = tried.iter().take(kept).sum();
+                        one_worker_hashes(scenario, att.client.device, typing)
+                    } else {
+                        f64::INFINITY
+                    };
+                    let mut more = |tries: u64| {
+                        budget -= tries as f64 * scale;
+                        budget >= 0.0
+                    };
+                    let hashes =
+                        solution::add_top_up(sol, &bytes, &mut more).map_or(0.0, |n| n as f64 * scale);
                     let stats = report.pop_mut(p);
                     stats.topups += u64::from(hashes > 0.0);
                     stats.topup_hashes += hashes;

@@ -366,15 +366,29 @@ pub fn solve(token: &[u8], signals: &[u8]) -> Result<Solution, DecodeError> {
     Ok(Solution { token: token.to_vec(), nonces, signals: signals.to_vec(), topups: Vec::new() })
 }
 
-/// Solves every sub-puzzle of a top-up token on this thread and adds it to the bundle;
-/// returns the hashes tried (tests and the drill; the CLI spreads sub-puzzles over threads).
-pub fn add_top_up(solution: &mut Solution, token: &[u8]) -> Result<u64, topup::TopUpError> {
+/// Solves a top-up token's sub-puzzles on this thread, in order, and adds them to the bundle
+/// while `more` agrees (it is told each sub-puzzle's tries once solved: a client that banks for
+/// a while sends the ones done by then); returns the tries of the sub-puzzles kept (tests and
+/// the drill; the CLI spreads sub-puzzles over threads).
+pub fn add_top_up(
+    solution: &mut Solution,
+    token: &[u8],
+    more: &mut dyn FnMut(u64) -> bool,
+) -> Result<u64, topup::TopUpError> {
     let (t, _, _) = topup::decode(token)?;
     let seed = pow::seed(token, &solution.signals);
-    let nonces: Vec<u64> =
-        (0..u32::from(t.k)).map(|i| pow::solve(&seed, i, t.difficulty).unwrap_or(0)).collect();
-    let tried = nonces.iter().map(|n| n.saturating_add(1)).sum();
-    solution.topups.push(TopUpPart { token: token.to_vec(), nonces });
+    let (mut nonces, mut tried) = (Vec::new(), 0u64);
+    for i in 0..u32::from(t.k) {
+        let nonce = pow::solve(&seed, i, t.difficulty).unwrap_or(0);
+        if !more(nonce.saturating_add(1)) {
+            break;
+        }
+        tried = tried.saturating_add(nonce.saturating_add(1));
+        nonces.push(nonce);
+    }
+    if !nonces.is_empty() {
+        solution.topups.push(TopUpPart { token: token.to_vec(), nonces });
+    }
     Ok(tried)
 }
 

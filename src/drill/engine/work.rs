@@ -31,19 +31,10 @@ pub(super) fn person_solved_at(scenario: &Scenario, att: &Attempt, arrived: u64,
     arrived + u64::from(overhead) + person_work_ms(scenario, att.client.device, hashes, k).ceil() as u64
 }
 
-/// How many of a banking top-up's sub-puzzles one worker solves in `ms` on the person's
-/// device, their nonces known (`tried`: hashes each took, full price). The rest of the part
-/// is sent unsolved: the protocol credits the solved sub-puzzles.
-pub(super) fn banked_prefix(scenario: &Scenario, device_index: usize, tried: &[f64], ms: f64) -> usize {
+/// The hashes one worker does in `ms` on a person's device (banking while they type).
+pub(super) fn one_worker_hashes(scenario: &Scenario, device_index: usize, ms: f64) -> f64 {
     let (rate, _, _) = device(scenario, device_index);
-    let mut budget = rate * ms.max(0.0) / 1000.0;
-    tried
-        .iter()
-        .take_while(|h| {
-            budget -= **h;
-            budget >= 0.0
-        })
-        .count()
+    rate * ms.max(0.0) / 1000.0
 }
 
 /// Wall ms for `hashes` on a fleet's solvers: its devices' threads (a farm) or its rate; the
