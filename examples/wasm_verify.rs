@@ -1,5 +1,6 @@
 //! The verifier compiled to wasm32 for `scripts/bench`: Node loads it and times, in one run,
-//! `verify` of the default proof and a bare SHA-256 of the same bytes. Built as a cdylib
+//! `verify` of the default proof and of the largest bundle, each against a bare SHA-256 of the
+//! same bytes. Built as a cdylib
 //! example with the Worker's release profile, so it measures what the Worker runs.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
 
@@ -14,6 +15,13 @@ use wasm_bindgen::prelude::*;
 #[wasm_bindgen]
 pub fn default_solution() -> String {
     fixture::solution(fixture::DIFFICULTY, fixture::K)
+}
+
+/// The largest bundle the protocol allows (a challenge of `MAX_K` sub-puzzles and
+/// `MAX_TOP_UPS` full top-ups), as the wire string.
+#[wasm_bindgen]
+pub fn largest_solution() -> String {
+    fixture::largest_solution(fixture::LARGEST_DIFFICULTY)
 }
 
 /// Verifies `raw` `n` times; returns how many passed (so the work cannot be optimized away).

@@ -21,6 +21,14 @@ use crate::pow::{self, Step};
 use crate::protocol::challenge;
 use wasm_bindgen::prelude::*;
 
+/// The solver allocates a few small buffers per challenge, never in the hash loop, so a simple
+/// free-list allocator serves it as well as the standard one (dlmalloc), whose code was the
+/// module's largest part after the hash loop. Locked (not the unsafe `AssumeSingleThreaded`):
+/// safe to build, and the lock is uncontended in a Web Worker.
+#[global_allocator]
+static ALLOCATOR: lol_alloc::LockedAllocator<lol_alloc::FreeListAllocator> =
+    lol_alloc::LockedAllocator::new(lol_alloc::FreeListAllocator::new());
+
 #[cfg(target_feature = "simd128")]
 type Lanes = (crate::pow::kernel::V128, crate::pow::kernel::V128);
 #[cfg(not(target_feature = "simd128"))]

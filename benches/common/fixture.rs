@@ -38,6 +38,35 @@ pub fn solution(difficulty: u8, k: u8) -> String {
     solution::solve(signed.bytes(), b"").unwrap_or_else(|_| unreachable!()).encode()
 }
 
+/// The largest bundle the protocol allows, in sub-puzzles and bytes: a challenge with
+/// [`solution::MAX_K`] sub-puzzles and [`solution::MAX_TOP_UPS`] top-ups of
+/// [`gate::protocol::topup::MAX_K`] each, every one solved. Verification hashes each
+/// sub-puzzle once whatever its difficulty, so the parts are solved at `difficulty` (small,
+/// so the fixture is quick to build under Wasm too).
+pub fn largest_solution(difficulty: u8) -> String {
+    use gate::protocol::topup;
+    let k = u8::try_from(solution::MAX_K).unwrap_or_else(|_| unreachable!());
+    let terms = Terms { route: ROUTE.into(), difficulty, k, risk: 0, ttl: defaults::TTL, binding: BINDING };
+    let signed =
+        challenge::issue(&Key::new(SECRET), &terms, NOW, [0x5a; 16]).unwrap_or_else(|_| unreachable!());
+    let mut bundle = solution::solve(signed.bytes(), b"").unwrap_or_else(|_| unreachable!());
+    let first = challenge::decode(signed.bytes()).unwrap_or_else(|_| unreachable!()).challenge;
+    for n in 0..solution::MAX_TOP_UPS {
+        let id = [u8::try_from(n).unwrap_or(0); 16];
+        let token = topup::issue(&Key::new(SECRET), &first, difficulty, topup::MAX_K, NOW.plus(1), id)
+            .unwrap_or_else(|| unreachable!());
+        let seed = gate::pow::seed(&token, b"");
+        let nonces = (0..u32::from(topup::MAX_K))
+            .map(|i| gate::pow::solve(&seed, i, difficulty).unwrap_or_else(|| unreachable!()))
+            .collect();
+        bundle.topups.push(solution::TopUpPart { token, nonces });
+    }
+    bundle.encode()
+}
+
+/// The difficulty of every part of the largest bundle.
+pub const LARGEST_DIFFICULTY: u8 = 12;
+
 /// What the verifier checks the proof against (5 s after issue).
 pub fn expectation(keys: &KeyRing) -> Expectation<'_> {
     Expectation {

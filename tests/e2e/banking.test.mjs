@@ -5,25 +5,51 @@
 // 2. With a capacity route over its capacity the gate suggests more work than it asks: the
 //    widget banks toward it with one worker while the person types, and pauses while the tab
 //    is hidden.
+// 3. The origin is down when a sign-up is forwarded: 502 origin_unavailable, the ledger row is
+//    given back, and the same solution goes through once the origin is back (once only).
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { liveGate, testPolicy, solved } from './harness.mjs';
+import { liveGate, testPolicy, gateCli, solved, startOrigin } from './harness.mjs';
+import { CHROME, personHeaders } from './clients.mjs';
 import { person, chromeUserAgent } from './browser.mjs';
 
 const ATTACK = [
   'enabled = true', 'window_secs = 120', 'cohorts = ["ua_family"]',
-  'levels = [{ at = 2, extra_bits = 3 }]',
+  // (ua_family has levels of its own by default, for real traffic's broad cohorts)
+  'cohort_levels = { ua_family = [{ at = 2, extra_bits = 3 }] }',
   '[[attack.capacity]]', 'route = "/api/register"', 'signups_per_minute = 2', 'ceiling_bits = 6', 'period_secs = 1',
 ].join('\n');
 
-describe('banked effort in the browser', () => {
-  const live = liveGate({ worker: { vars: { POLICY: testPolicy({ difficulty: 10, k: 8, attack: ATTACK }) } }, browser: true });
+/** The widget signals of browser.mjs's person (Chromium on Linux in Austin, en-US). */
+function personSignals(ua) {
+  const major = ua.match(/Chrome\/(\d+)/)[1];
+  return {
+    v: 1, webdriver: false, automation: [], softwareRenderer: false, outer: [1280, 800], screen: [1280, 800],
+    timeZone: 'America/Chicago', languages: ['en-US'], plugins: 5,
+    uaData: { brands: [['Chromium', major], ['Not:A-Brand', '24']], mobile: false, platform: 'Linux' }, cores: 2, rtt: 1,
+  };
+}
 
-  /** A scripted sign-up with this User-Agent (solved natively), forwarded by the gate. */
+describe('banked effort in the browser', () => {
+  // Chrome pays more on the capacity route, so banking toward its suggestion takes a while
+  const RULES = '[[rules]]\nname = "chrome registers dearer"\nroutes = ["/api/register"]\nwhen = { user_agent = ["*Chrome/*"] }\naction = "challenge"\ndifficulty = 16';
+  const live = liveGate({ worker: { vars: { POLICY: testPolicy({ difficulty: 10, k: 8, attack: ATTACK, rules: RULES }) } }, browser: true });
+
+  /**
+   * A scripted sign-up with this User-Agent, forwarded by the gate: a script that sends the
+   * headers and widget signals of the browser.mjs person's Chrome (so the gate prices it at
+   * submission as it did at issue), solved natively.
+   */
   async function scripted(route, ua, n) {
-    const sol = await solved(live.gate.url, route, ua);
+    const headers = ua.includes('Chrome/') ? personHeaders(ua) : { 'User-Agent': ua };
+    const signals = ua.includes('Chrome/') ? JSON.stringify(personSignals(ua)) : '';
+    const q = new URLSearchParams({ route, ...(signals && { signals: Buffer.from(signals).toString('base64url') }) });
+    const issued = await fetch(`${live.gate.url}/__gate/challenge?${q}`, { headers: { ...headers, ...CHROME.fetch } });
+    assert.equal(issued.status, 200, `scripted challenge ${n}: ${await issued.clone().text()}`);
+    const sol = await gateCli('solve', '--token', (await issued.json()).token, '--signals', signals);
     const r = await fetch(`${live.gate.url}${route}`, {
-      method: 'POST', headers: { 'User-Agent': ua, 'Content-Type': 'application/x-www-form-urlencoded' },
+      method: 'POST',
+      headers: { ...headers, ...CHROME.submit, Origin: live.gate.url },
       body: new URLSearchParams({ email: `script${n}@example.com`, password: 'x', 'gate-solution': sol }),
     });
     assert.ok(r.status < 400, `scripted sign-up ${n}: ${r.status} ${await r.text()}`);
@@ -43,6 +69,7 @@ describe('banked effort in the browser', () => {
     await page.goto(`${live.gate.url}/signup`);
     await page.focus('#email');
     await page.waitForSelector('form[data-gate-state=solved]');
+    const solvedBefore = await page.inputValue('input[name=gate-solution]');
     // meanwhile, three Chrome sign-ups from elsewhere: the Chrome cohort is a level up (+3 bits)
     const ua = chromeUserAgent(live.browser);
     for (let n = 0; n < 3; n++) await scripted('/signup', ua, n);
@@ -58,17 +85,24 @@ describe('banked effort in the browser', () => {
     assert.equal(asked.challenge, 1, 'the work done before the rise was kept: no second challenge');
     assert.ok(asked.topup >= 1, 'the price was asked again before the post');
     const solution = new URLSearchParams(posted).get('gate-solution') || '';
-    assert.ok(solution.includes('~'), 'the post carried a top-up');
+    assert.ok(solution.startsWith(`${solvedBefore}~`), 'the post carried the work solved before the rise, and a top-up');
     await context.close();
   });
 
   it('banks toward the suggestion with one worker while typing, and pauses while the tab is hidden', async () => {
-    // the capacity route over its capacity: the controller raises, and forecasts more
-    for (let n = 0; n < 6; n++) await scripted('/api/register', 'curl/8.5.0', 10 + n);
+    // the capacity route over its capacity (scripted sign-ups of another cohort): the
+    // controller raises, and forecasts more for everyone for a minute
+    for (let n = 0; n < 6; n++) await scripted('/api/register', 'gate-e2e/1.0', 10 + n);
     const context = await person(live.browser);
     const page = await context.newPage();
+    const offers = [];
+    page.on('response', async (r) => {
+      const u = new URL(r.url());
+      if (u.pathname === '/__gate/challenge' || u.pathname === '/__gate/topup') offers.push({ path: u.pathname, body: await r.json() });
+    });
     await page.goto(`${live.gate.url}/signup`);
-    // a form for the capacity route, attached like the demo's
+    // a form for the capacity route, attached like the demo's; every change of the banking
+    // state is recorded with the workers it holds at that moment, and the workers are sampled
     await page.evaluate(() => {
       const f = document.createElement('form');
       f.method = 'post';
@@ -76,26 +110,80 @@ describe('banked effort in the browser', () => {
       f.id = 'register';
       f.innerHTML = '<input name="email" id="remail">';
       document.body.append(f);
+      window.banking = { states: [], most: { banking: 0, paused: 0 } };
+      new MutationObserver(() => {
+        window.banking.states.push([f.getAttribute('data-gate-bank'), window.gate.bank.threads]);
+      }).observe(f, { attributes: true, attributeFilter: ['data-gate-bank'] });
+      setInterval(() => {
+        const { state, threads } = window.gate.bank;
+        if (state in window.banking.most) window.banking.most[state] = Math.max(window.banking.most[state], threads);
+      }, 5);
       window.gate.attach(f);
     });
+    // the tab is hidden from the first focus: the solve goes on, banking waits with no worker
+    const hide = (hidden) => page.evaluate((h) => {
+      Object.defineProperty(document, 'hidden', { value: h, configurable: true });
+      document.dispatchEvent(new Event('visibilitychange'));
+    }, hidden);
     await page.focus('#remail');
+    await hide(true);
     await page.waitForSelector('#register[data-gate-state=solved]', { timeout: 60_000 });
-    await page.waitForSelector('#register[data-gate-bank=banking]', { timeout: 20_000 });
-    assert.equal(await page.evaluate(() => window.gate.bank.threads), 1, 'one worker while the person types');
-    // the tab is hidden: banking pauses and holds no worker
-    await page.evaluate(() => {
-      Object.defineProperty(document, 'hidden', { value: true, configurable: true });
-      document.dispatchEvent(new Event('visibilitychange'));
-    });
+    const issued = offers.find((o) => o.path === '/__gate/challenge').body;
+    const { work } = issued;
+    assert.ok(work.suggested > work.asked, `the gate suggests banking ahead: ${JSON.stringify(work)}`);
     await page.waitForSelector('#register[data-gate-bank=paused]', { timeout: 10_000 });
+    await page.waitForTimeout(300);
     assert.equal(await page.evaluate(() => window.gate.bank.threads), 0, 'no worker while hidden');
-    // visible again: it goes on, still with one worker
-    await page.evaluate(() => {
-      Object.defineProperty(document, 'hidden', { value: false, configurable: true });
-      document.dispatchEvent(new Event('visibilitychange'));
-    });
-    await page.waitForFunction(() => ['banking', 'done'].includes(window.gate.bank.state), null, { timeout: 10_000 });
-    assert.ok((await page.evaluate(() => window.gate.bank.threads)) <= 1);
+    assert.equal(await page.inputValue('#register input[name=gate-solution]').then((v) => v.includes('~')), false, 'nothing banked while hidden');
+    // shown again: banking goes on with one worker, up to the suggestion and no further
+    await hide(false);
+    await page.waitForSelector('#register[data-gate-bank=done]', { timeout: 60_000 });
+    const seen = await page.evaluate(() => window.banking);
+    const states = seen.states.map(([state]) => state).filter((state, i, all) => state !== all[i - 1]);
+    assert.deepEqual(states, ['paused', 'banking', 'done'], 'paused, then banked once shown, then stopped');
+    assert.deepEqual(seen.states.find(([state]) => state === 'banking'), ['banking', 1], 'one worker when banking starts');
+    assert.equal(seen.most.banking, 1, 'never more than one worker while banking');
+    assert.equal(seen.most.paused, 0, 'no worker while paused');
+    // the solution now carries the banked work: the challenge's and the top-up's reach the
+    // suggestion, and stop within one of the top-up's sub-puzzles of it
+    const offer = offers.find((o) => o.path === '/__gate/topup')?.body.topup;
+    assert.ok(offer, 'a top-up was offered to bank toward');
+    const solution = await page.inputValue('#register input[name=gate-solution]');
+    const [first, part] = solution.split('~');
+    assert.equal(solution.split('~').length, 2, 'one banked top-up');
+    assert.equal(part.split('.')[0], offer.token);
+    const banked = Buffer.from(part.split('.')[1], 'base64url').length / 8;
+    assert.ok(solution.startsWith(`${first}~`) && first.startsWith(issued.token));
+    const paid = issued.k * 2 ** issued.difficulty + banked * offer.each;
+    assert.ok(paid >= work.suggested && paid < work.suggested + offer.each, `banked ${paid} toward ${work.suggested}`);
     await context.close();
+  });
+
+  it('a sign-up whose origin was down is answered 502 origin_unavailable and goes through once with the same work', async () => {
+    const ua = 'retry-client/1.0';
+    const solution = await solved(live.gate.url, '/signup', ua);
+    const post = () => fetch(`${live.gate.url}/signup`, {
+      method: 'POST',
+      headers: { 'User-Agent': ua, Accept: 'application/json', 'Content-Type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams({ email: 'retry@example.com', password: 'x', 'gate-solution': solution }),
+    });
+    // the origin goes down: the forward fails, the client is told to retry, the work is kept
+    const port = Number(new URL(live.origin.url).port);
+    await live.origin.stop();
+    const down = await post();
+    assert.equal(down.status, 502);
+    const why = await down.json();
+    assert.equal(why.error, 'origin_unavailable', JSON.stringify(why));
+    assert.ok(why.message, 'a message a person can read');
+    // back on the same address (the Worker's ORIGIN): the same solution is forwarded, once
+    live.origin = await startOrigin({ originSecret: live.originSecret, port });
+    const again = await post();
+    assert.equal(again.status, 201, `the retry with the same work is forwarded: ${again.status} ${await again.clone().text()}`);
+    const replay = await post();
+    assert.equal(replay.status, 409, 'a sign-up the origin accepted stays spent');
+    assert.equal((await replay.json()).error, 'already_spent');
+    const mine = (await live.origin.posts('/signup')).filter((r) => String(r.body || '').includes('retry%40example.com'));
+    assert.equal(mine.length, 1, 'exactly one sign-up reached the origin');
+    assert.equal(mine[0].verdict.valid, true);
   });
 });

@@ -77,9 +77,12 @@ function capture(child) {
   return output;
 }
 
-/** The demo origin on a free port. `records()` is what it received, in order. */
-export async function startOrigin({ originSecret }) {
-  const child = spawn(path.join(BIN_DIR, 'demo-origin'), ['--port', '0', '--dev-vars', '/nonexistent'], {
+/**
+ * The demo origin on a free port (or on `port`, to start it again where a Worker expects it).
+ * `records()` is what it received, in order.
+ */
+export async function startOrigin({ originSecret, port = 0 }) {
+  const child = spawn(path.join(BIN_DIR, 'demo-origin'), ['--port', String(port), '--dev-vars', '/nonexistent'], {
     env: { ...env, ORIGIN_SECRET: originSecret },
     detached: true,
     stdio: ['ignore', 'pipe', 'pipe'],

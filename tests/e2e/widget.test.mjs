@@ -468,3 +468,14 @@ describe('the widget while sign-up is shed ("registration busy")', () => {
     await context.close();
   });
 });
+
+describe('widget payload', () => {
+  it(`what a simd128 browser downloads for the widget is at most the aim in gzip`, async () => {
+    // www/dist as scripts/build-widget built it (scripts/test e2e builds it first); the same
+    // files the widget benchmark counts, the largest translation included
+    const { ourPayload, PAYLOAD_AIM_KB } = await import('../../bench/browser/payload.mjs');
+    const payload = ourPayload();
+    const files = payload.files.map((f) => `${f.path} ${f.gzip}`).join(', ');
+    assert.ok(payload.gzip <= PAYLOAD_AIM_KB * 1024, `${payload.gzip} bytes gzip over ${PAYLOAD_AIM_KB} kB: ${files}`);
+  });
+});

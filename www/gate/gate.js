@@ -515,6 +515,9 @@
     // price it expects to ask soon), paused while the tab is hidden, stopped at the suggestion
     // or when the person submits. Nothing is shown: the time is the person's own.
     let banking = null;
+    // Ends a pause early: a submit while the tab is hidden (a password manager, a script)
+    // must not wait for the tab to be shown again.
+    let wake = () => {};
     const banked = (next) => {
       bank.state = next;
       form.setAttribute('data-gate-bank', next);
@@ -532,7 +535,10 @@
         while (part.nonces.length < offer.k && result === r && !holding) {
           if (document.hidden) {
             banked('paused');
-            await new Promise((res) => document.addEventListener('visibilitychange', res, { once: true }));
+            await new Promise((res) => {
+              wake = res;
+              document.addEventListener('visibilitychange', res, { once: true });
+            });
             continue;
           }
           banked('banking');
@@ -605,6 +611,7 @@
       e.preventDefault();
       if (holding) return;
       holding = e.submitter || true;
+      wake();
       form.setAttribute('aria-busy', 'true');
       if (state === 'solved' && fresh() && !phoneStale()) {
         finish();
