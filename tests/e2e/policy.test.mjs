@@ -36,7 +36,7 @@ describe('per-cohort attack mode, stats', () => {
     // 1. sign-ups pay the base price until the network's rate reaches the first level. A
     //    sign-up is counted once its spend is fresh, so the level is reached by the second
     //    sign-up; a challenge fetched before that, at the base price, is then no longer enough
-    //    (two bits more): its client must fetch the dearer challenge
+    //    (two bits more): its client is asked for a top-up
     const pending = await spiker.challenge();
     assert.equal(pending.json.difficulty, 12);
     const steps = [];
@@ -48,9 +48,12 @@ describe('per-cohort attack mode, stats', () => {
       steps.push(r.status);
     }
     assert.ok(steps.length >= 2 && steps.length <= 4, `escalated after ${steps.length} sign-ups`);
+    // the price rose by two bits: more work is asked (a top-up), nothing is spent
     const stale = await spiker.submit('/signup', await spiker.solve(pending));
-    assert.equal(stale.status, 403);
-    assert.equal(stale.json.error, 'risk_increased');
+    assert.equal(stale.status, 402, stale.text);
+    assert.equal(stale.json.error, 'more_work');
+    assert.equal(stale.json.work.missing, stale.json.work.asked - stale.json.work.paid);
+    assert.ok(stale.json.topup.k * stale.json.topup.each >= stale.json.work.missing, stale.text);
     steps.push(stale.status);
     const third = await spiker.signUp();
     assert.equal(third.issue.json.difficulty, 14, 'the escalated price');
@@ -106,7 +109,7 @@ describe('per-cohort attack mode, stats', () => {
     assert.match(stats.policy.source, /^POLICY var, sha256 [0-9a-f]{16}$/);
     assert.ok(stats.decisions.by_action.forward >= 3, JSON.stringify(stats.decisions));
     assert.ok(stats.decisions.rejections_by_code.busy >= shed.length + 1, JSON.stringify(stats.decisions));
-    assert.equal(stats.decisions.rejections_by_code.risk_increased, 1);
+    assert.equal(stats.decisions.rejections_by_code.more_work, 1);
     const asn = stats.cohorts.find((c) => c.key === 'asn:64500');
     assert.ok(asn, JSON.stringify(stats.cohorts));
     assert.equal(asn.state, 'busy');
@@ -217,11 +220,12 @@ difficulty = 16
   });
 
   it('prices a listed calling code higher, on form and JSON sign-ups', async () => {
-    // fetched without the code, the base-price work is refused once the form names the code
+    // fetched without the code, the base-price work falls short once the form names the code
     const cheap = await browser.signUp('/signup', { fields: { email: 'x@example.com', phone: '+881 6 1234 5678' } });
     assert.equal(cheap.issue.json.difficulty, 12);
-    assert.equal(cheap.status, 403);
-    assert.equal(cheap.json.error, 'risk_increased');
+    assert.equal(cheap.status, 402, cheap.text);
+    assert.equal(cheap.json.error, 'more_work');
+    assert.equal(cheap.json.work.asked, cheap.issue.json.k * 2 ** 16, 'the listed code\'s price, in expected hashes');
     for (const json of [false, true]) {
       const r = await browser.signUp('/signup', { phone: '+881', json, fields: { email: 'x@example.com', phone: '+881 6 1234 5678' } });
       assert.equal(r.issue.json.difficulty, 16, 'priced by the code the widget sent');

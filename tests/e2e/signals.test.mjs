@@ -98,8 +98,10 @@ describe('fingerprint checks with per-request request.cf (Miniflare)', () => {
 
   it('a client whose risk rises between challenge and sign-up must pay again', async () => {
     const r = await signUp({ submitCf: { ...CF, botManagement: { score: 3, verifiedBot: false } } });
-    assert.equal(r.status, 403);
-    assert.equal(JSON.parse(r.body).error, 'risk_increased');
+    assert.equal(r.status, 402, r.body);
+    const body = JSON.parse(r.body);
+    assert.equal(body.error, 'more_work');
+    assert.ok(body.work.asked > body.work.paid && body.topup, r.body);
     assert.equal(r.records, 0);
   });
 
