@@ -100,6 +100,16 @@ fn the_top_up_endpoint_quotes_now_and_never_signs_more_than_it_asks_or_suggests(
     assert!(u64::from(offer.k) * offer.each >= asked - paid);
     assert!(u64::from(offer.k) * offer.each <= 2 * (asked - paid), "not more than needed");
     assert_eq!(rose.tallies(), [("issue", "topup".to_string())]);
+    // before a submission (no `want`) only what the submission would refuse is offered: any
+    // amount paid within the one bit of slack gets nothing, any amount below it a top-up
+    for paid_now in [asked / 2, asked / 2 + 1, asked - 1, asked, asked / 2 - 1, asked / 4, 0] {
+        let r = g.send(&topup_req(&c.token, &format!("paid={paid_now}")));
+        let offered = r.json()["topup"] != serde_json::Value::Null;
+        assert_eq!(offered, paid_now * 2 < asked, "paid {paid_now} of {asked}: {:?}", r.json());
+    }
+    // banking (`want`) may still be offered work up to the price within the slack
+    let banking = g.send(&topup_req(&c.token, &format!("paid={}&want={asked}", asked / 2)));
+    assert_ne!(banking.json()["topup"], serde_json::Value::Null);
     // another client, or a token that is not the gate's: refused
     let other = g.send(&topup_req(&c.token, "paid=0").asn(64501));
     assert_eq!(other.error(), Some("binding_mismatch"));

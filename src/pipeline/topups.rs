@@ -106,7 +106,10 @@ fn on_cohorts(a: Asking<'_>, read: Result<CohortState, String>) -> Step<'_> {
         let r = Rejection::new(RejectKind::Misconfigured, "a price without work");
         return Step::done(Refusal::on(r, line).done());
     };
-    let target = quote.asked.max(a.want.min(quote.suggested));
+    // before a submission (no `want`) only what the submission would refuse is offered: the
+    // one bit of slack it allows is not charged to the person ahead of time
+    let short = a.want > 0 || !super::work::covers(a.paid, quote.asked);
+    let target = if short { quote.asked.max(a.want.min(quote.suggested)) } else { 0 };
     let offer = topup::sized(target.saturating_sub(a.paid))
         .and_then(|(d, k)| topup::issue(a.config.keys.current(), &a.first, d, k, a.now, a.random))
         .and_then(|bytes| TopUpJson::of(&bytes));
