@@ -113,6 +113,13 @@ enum Command {
     Drill(DrillArgs),
 }
 
+/// How people's widget pays in a drill.
+#[derive(Copy, Clone, Debug, clap::ValueEnum)]
+enum WidgetArg {
+    Banking,
+    SolveOnFocus,
+}
+
 #[derive(clap::Args)]
 struct DrillArgs {
     /// The scenario file (drills/*.toml).
@@ -148,6 +155,10 @@ struct DrillArgs {
     /// against the built Worker (tests/e2e/drill-fidelity.test.mjs).
     #[arg(long)]
     export_requests: Option<std::path::PathBuf>,
+    /// How people's widget pays (without --compare): `banking` (the shipped widget: banks
+    /// while people type, tops up a price that moved) or `solve-on-focus` (before banking).
+    #[arg(long, value_enum, default_value_t = WidgetArg::Banking)]
+    widget: WidgetArg,
     /// No progress bar on stderr.
     #[arg(long)]
     quiet: bool,
@@ -426,8 +437,11 @@ fn drill(args: &DrillArgs) -> Result<ExitCode, Box<dyn std::error::Error>> {
         }
         return Ok(ExitCode::SUCCESS);
     }
-    let defence =
-        engine::Defence::Gate(Box::new(lowered.clone()), "the policy".into(), engine::Widget::Banking);
+    let widget = match args.widget {
+        WidgetArg::Banking => engine::Widget::Banking,
+        WidgetArg::SolveOnFocus => engine::Widget::SolveOnFocus,
+    };
+    let defence = engine::Defence::Gate(Box::new(lowered.clone()), "the policy".into(), widget);
     let mut exported = Vec::new();
     let mut cb = |f: f64| bar("playing", f);
     let export = if args.export_requests.is_some() { Some(&mut exported) } else { None };
