@@ -24,7 +24,7 @@ use crate::protocol::solution::{self, MAX_TOP_UPS, Solution};
 use crate::protocol::topup;
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use react::{Next, refused};
+use react::{Next, refused, refused_request};
 use serde::Serialize;
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, HashSet};
@@ -366,12 +366,10 @@ pub fn run(
                     out.push(exported(att, t, "challenge", scenario, &label, isolate.index, false));
                 }
                 let Some((token, difficulty, k, suggested)) = outcome else {
-                    let kind = RejectKind::ALL.iter().find(|k| k.code() == label).copied();
-                    let retry_after = g.policy().attack.retry_after_secs;
-                    match refused(scenario, &mut report, &mut rngs, att, kind, t, false, retry_after) {
-                        Next::Again(at) => push(&mut heap, at, Ev::Fetch(idx)),
-                        Next::Resubmit(at) => push(&mut heap, at, Ev::Submit(idx)),
-                        Next::Done(end) => finish(&mut slab, &mut free, idx, end, t),
+                    let next = refused_request(scenario, &mut report, &mut rngs, att, &label, t, g.policy());
+                    match next.event(idx) {
+                        Ok((at, ev)) => push(&mut heap, at, ev),
+                        Err(end) => finish(&mut slab, &mut free, idx, end, t),
                     }
                     continue;
                 };
@@ -472,12 +470,11 @@ pub fn run(
                     // error): the submission decides
                     _ if p < people_n => None,
                     _ => {
-                        let kind = RejectKind::ALL.iter().find(|k| k.code() == label).copied();
-                        let retry_after = g.policy().attack.retry_after_secs;
-                        match refused(scenario, &mut report, &mut rngs, att, kind, t, false, retry_after) {
-                            Next::Again(at) => push(&mut heap, at, Ev::Fetch(idx)),
-                            Next::Resubmit(at) => push(&mut heap, at, Ev::Submit(idx)),
-                            Next::Done(end) => finish(&mut slab, &mut free, idx, end, t),
+                        let next =
+                            refused_request(scenario, &mut report, &mut rngs, att, &label, t, g.policy());
+                        match next.event(idx) {
+                            Ok((at, ev)) => push(&mut heap, at, ev),
+                            Err(end) => finish(&mut slab, &mut free, idx, end, t),
                         }
                         continue;
                     }

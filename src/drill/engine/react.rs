@@ -3,10 +3,11 @@
 //! `Retry-After`); a script resends its solution or
 //! gives up; a harder price is fetched and paid again, twice at most.
 
-use super::Attempt;
+use super::{Attempt, Ev};
 use crate::drill::report::{End, Report};
 use crate::drill::rng::Rng;
 use crate::drill::scenario::{Patience, Scenario};
+use crate::policy::Policy;
 use crate::protocol::reject::RejectKind;
 
 pub(super) enum Next {
@@ -16,6 +17,32 @@ pub(super) enum Next {
     Resubmit(u64),
     /// The attempt ends.
     Done(End),
+}
+
+impl Next {
+    /// The attempt's next event (a new challenge, or the same solution again), or its end.
+    pub(super) fn event(self, idx: u32) -> Result<(u64, Ev), End> {
+        match self {
+            Next::Again(at) => Ok((at, Ev::Fetch(idx))),
+            Next::Resubmit(at) => Ok((at, Ev::Submit(idx))),
+            Next::Done(end) => Err(end),
+        }
+    }
+}
+
+/// What an attempt does after a request before its submission (a challenge, a top-up) was
+/// refused with the code `label`.
+pub(super) fn refused_request(
+    scenario: &Scenario,
+    report: &mut Report,
+    rngs: &mut [Rng],
+    att: &mut Attempt,
+    label: &str,
+    t: u64,
+    policy: &Policy,
+) -> Next {
+    let kind = RejectKind::ALL.iter().find(|k| k.code() == label).copied();
+    refused(scenario, report, rngs, att, kind, t, false, policy.attack.retry_after_secs)
 }
 
 /// What an attempt does after a refusal.
