@@ -93,6 +93,18 @@ describe('banked effort in the browser', () => {
     // the capacity route over its capacity (scripted sign-ups of another cohort): the
     // controller raises, and forecasts more for everyone for a minute
     for (let n = 0; n < 6; n++) await scripted('/api/register', 'gate-e2e/1.0', 10 + n);
+    // the controller acts once its isolate has read the counts (a flush and a period later):
+    // wait, bounded, until a challenge as the person would fetch it carries the forecast
+    const ua = chromeUserAgent(live.browser);
+    const q = new URLSearchParams({ route: '/api/register', signals: Buffer.from(JSON.stringify(personSignals(ua))).toString('base64url') });
+    let ahead = null;
+    for (let i = 0; i < 60 && !ahead; i++) {
+      const r = await fetch(`${live.gate.url}/__gate/challenge?${q}`, { headers: { ...personHeaders(ua), ...CHROME.fetch } });
+      const work = (await r.json()).work;
+      if (work && work.suggested > work.asked) ahead = work;
+      else await new Promise((res) => setTimeout(res, 250));
+    }
+    assert.ok(ahead, 'the capacity route over its capacity makes the gate forecast a higher price');
     const context = await person(live.browser);
     const page = await context.newPage();
     const offers = [];
