@@ -10,6 +10,7 @@
 //! Deterministic: the same scenario, defence and seed give the same report.
 
 mod react;
+mod requests;
 mod work;
 
 use crate::drill::fleet::{self, Decision, FleetState};
@@ -22,10 +23,9 @@ use crate::drill::scenario::Scenario;
 use crate::protocol::reject::RejectKind;
 use crate::protocol::solution::{self, MAX_TOP_UPS, Solution};
 use crate::protocol::topup;
-use base64::Engine as _;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use react::{Next, refused, refused_request};
-use serde::Serialize;
+pub use requests::Exported;
+use requests::{exported, form_body, route_of};
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, HashSet};
 use work::{fleet_work_ms, one_worker_hashes, person_solved_at, person_work_ms, topup_facts};
@@ -57,42 +57,6 @@ pub enum Widget {
 
 /// Virtual time starts here (Unix ms), so challenge times are plausible.
 pub const EPOCH_MS: u64 = 1_800_000_000_000;
-
-/// One request the drill made, for replay against the built Worker.
-#[derive(Clone, Debug, Serialize)]
-pub struct Exported {
-    /// Virtual ms since the start.
-    pub t_ms: u64,
-    /// The attempt it belongs to.
-    pub attempt: u64,
-    /// Population name.
-    pub population: String,
-    /// `challenge` or `submit`.
-    pub step: &'static str,
-    /// The protected route.
-    pub route: String,
-    /// Request headers.
-    pub headers: Vec<(String, String)>,
-    /// `request.cf`.
-    pub cf: crate::request::facts::CfFacts,
-    /// `CF-Connecting-IP`.
-    pub ip: String,
-    /// Client signals, base64url (empty: none).
-    pub signals: String,
-    /// Phone number field.
-    pub phone: Option<String>,
-    /// Its calling code (the challenge request's `phone` parameter, as the widget sends it).
-    pub phone_code: Option<String>,
-    /// The isolate the drill sent it to.
-    pub isolate: usize,
-    /// A submission that resends the last solution (retry after busy) rather than a new one.
-    pub resend: bool,
-    /// What the drill's gate answered (`issued`, `forwarded`, `topup`, `priced`, or a
-    /// rejection code).
-    pub answer: String,
-    /// A top-up request's `want` (lowered expected hashes banked while typing; 0: none).
-    pub want: u64,
-}
 
 #[derive(Copy, Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
 enum Ev {
@@ -671,70 +635,6 @@ pub fn run(
         cb(1.0);
     }
     report
-}
-
-fn route_of(scenario: &Scenario, p: usize) -> String {
-    let n = scenario.people.len();
-    if p < n {
-        scenario.people.get(p).map(|x| x.route.clone()).unwrap_or_default()
-    } else {
-        scenario.attackers.get(p - n).map(|x| x.route.clone()).unwrap_or_default()
-    }
-}
-
-fn pop_name(scenario: &Scenario, p: usize) -> String {
-    let n = scenario.people.len();
-    if p < n {
-        scenario.people.get(p).map(|x| x.name.clone()).unwrap_or_default()
-    } else {
-        scenario.attackers.get(p - n).map(|x| x.name.clone()).unwrap_or_default()
-    }
-}
-
-fn exported(
-    att: &Attempt,
-    t: u64,
-    step: &'static str,
-    scenario: &Scenario,
-    answer: &str,
-    isolate: usize,
-    resend: bool,
-) -> Exported {
-    let facts = if step == "submit" { &att.client.submit } else { &att.client.fetch };
-    Exported {
-        t_ms: t,
-        attempt: att.id,
-        population: pop_name(scenario, att.pop),
-        step,
-        route: route_of(scenario, att.pop),
-        headers: facts.headers.0.clone(),
-        cf: facts.cf.clone(),
-        ip: facts.client_ip.clone().unwrap_or_default(),
-        signals: URL_SAFE_NO_PAD.encode(&att.client.signals),
-        phone: att.client.phone.clone(),
-        phone_code: att.client.phone_code.clone(),
-        isolate,
-        resend,
-        answer: answer.to_string(),
-        want: 0,
-    }
-}
-
-/// The sign-up form as the widget posts it (the person's fields and the solution field), or
-/// as a browser without JavaScript posts it (no solution; the wait token on "Continue").
-fn form_body(id: u64, phone: Option<&str>, solution: Option<&str>, wait: Option<&str>) -> Vec<u8> {
-    let mut f = form_urlencoded::Serializer::new(String::new());
-    f.append_pair("email", &format!("u{id}@example.com"));
-    if let Some(p) = phone {
-        f.append_pair("phone", p);
-    }
-    if let Some(s) = solution {
-        f.append_pair(crate::protocol::solution::FIELD, s);
-    }
-    if let Some(w) = wait {
-        f.append_pair(crate::protocol::wait_token::FIELD, w);
-    }
-    f.finish().into_bytes()
 }
 
 /// The next arrival after `t` seconds (ms), by thinning a Poisson process at the peak rate;
