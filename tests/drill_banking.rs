@@ -115,6 +115,35 @@ fn banking_tops_up_moved_prices_and_bots_pay_every_hash() {
 }
 
 #[test]
+fn nobody_waits_past_their_patience_for_work_the_gate_asks() {
+    // impatient people facing a price that rises past what their devices do in a few seconds:
+    // whether the work is a fresh challenge or a top-up after submit, they leave at their
+    // limit, and the felt wait records their patience, not the work they left undone
+    for (i, give_up) in [(0, 2u32), (1, 5), (2, 9)] {
+        let mut s = match i {
+            0 => surge(20, (5, 15), "browser_farm", "{ devices = 400 }", 8.0),
+            1 => surge(40, (20, 50), "forged_signals", "{ cores = 64 }", 6.0),
+            _ => surge(30, (10, 40), "stealth", "{ devices = 300 }", 5.0),
+        };
+        for p in &mut s.people {
+            p.patience.give_up_secs = give_up;
+        }
+        let rtt = u64::from(s.drill.rtt_ms);
+        let mut gave_up = 0;
+        for widget in [Widget::SolveOnFocus, Widget::Banking] {
+            let r = play(&s, widget, 5);
+            let why = format!("shape {i}, {widget:?}\n{}", r.table());
+            for f in &r.people.felt {
+                assert!(f.max_ms <= u64::from(give_up) * 1000 + 2 * rtt, "{} {why}", f.device);
+                assert!(f.p95_ms <= f.max_ms, "{why}");
+            }
+            gave_up += pop(&r, "people").gave_up;
+        }
+        assert!(gave_up > 0, "shape {i}: nobody was kept waiting past {give_up} s");
+    }
+}
+
+#[test]
 fn people_who_come_back_after_busy_retry_with_their_own_patience() {
     // a tight origin: the fleet makes the gate shed; people come back after ~30 s
     let s = surge(20, (10, 30), "browser_farm", "{ devices = 400 }", 8.0);

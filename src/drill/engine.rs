@@ -28,7 +28,7 @@ pub use requests::Exported;
 use requests::{exported, form_body, route_of};
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, HashSet};
-use work::{fleet_work_ms, one_worker_hashes, person_solved_at, person_work_ms, topup_facts};
+use work::{fleet_work_ms, gives_up_at, one_worker_hashes, person_solved_at, person_work_ms, topup_facts};
 
 /// What stands between the clients and the origin.
 #[derive(Clone, Debug)]
@@ -390,13 +390,12 @@ pub fn run(
                 };
                 att.solution = Some(sol);
                 att.sent = false;
-                if p < people_n {
-                    let give_up = scenario.people.get(p).map_or(60, |pp| pp.patience.give_up_secs);
-                    if ready.max(att.press_ms).saturating_sub(att.press_ms) > u64::from(give_up) * 1000 {
-                        report.pop_mut(p).gave_up += 1;
-                        finish(&mut slab, &mut free, idx, End::GaveUp, t);
-                        continue;
-                    }
+                if p < people_n
+                    && let Some(at) = gives_up_at(scenario, att, ready, t)
+                {
+                    report.pop_mut(p).gave_up += 1;
+                    finish(&mut slab, &mut free, idx, End::GaveUp, at);
+                    continue;
                 }
                 push(&mut heap, ready, next);
             }
@@ -475,7 +474,17 @@ pub fn run(
                     push(&mut heap, att.press_ms.max(t + rtt), Ev::TopUp(idx));
                     continue;
                 }
-                push(&mut heap, t + rtt + ms.ceil() as u64, Ev::Submit(idx));
+                let ready = t + rtt + ms.ceil() as u64;
+                if p < people_n
+                    && let Some(Some(att)) = slab.get(idx as usize)
+                    && let Some(at) = gives_up_at(scenario, att, ready, t)
+                {
+                    // the widget shows the wait; past their patience, people leave
+                    report.pop_mut(p).gave_up += 1;
+                    finish(&mut slab, &mut free, idx, End::GaveUp, at);
+                    continue;
+                }
+                push(&mut heap, ready, Ev::Submit(idx));
             }
             Ev::Submit(idx) | Ev::Replay(idx) => {
                 let is_replay = matches!(ev, Ev::Replay(_));

@@ -31,6 +31,15 @@ pub(super) fn person_solved_at(scenario: &Scenario, att: &Attempt, arrived: u64,
     arrived + u64::from(overhead) + person_work_ms(scenario, att.client.device, hashes, k).ceil() as u64
 }
 
+/// When a person stops waiting for work that would be done at `ready`: `give_up_secs` after
+/// pressing submit (or now, if that is already past), or `None` when it is done in time. The
+/// felt wait of someone who gives up is their patience, not the work they left undone.
+pub(super) fn gives_up_at(scenario: &Scenario, att: &Attempt, ready: u64, now: u64) -> Option<u64> {
+    let give_up = scenario.people.get(att.pop).map_or(60, |pp| pp.patience.give_up_secs);
+    let limit = att.press_ms.saturating_add(u64::from(give_up) * 1000);
+    (ready > limit).then_some(limit.max(now))
+}
+
 /// The hashes one worker does in `ms` on a person's device (banking while they type).
 pub(super) fn one_worker_hashes(scenario: &Scenario, device_index: usize, ms: f64) -> f64 {
     let (rate, _, _) = device(scenario, device_index);

@@ -199,6 +199,8 @@ pub struct Felt {
     pub p50_ms: u64,
     /// 95th percentile.
     pub p95_ms: u64,
+    /// The longest anyone of this class waited.
+    pub max_ms: u64,
 }
 
 /// Headline figures for people.
@@ -456,6 +458,7 @@ impl Report {
                     people: f.len() as u64,
                     p50_ms: percentile(&f, 0.5),
                     p95_ms: percentile(&f, 0.95),
+                    max_ms: f.last().map_or(0, |m| u64::from(*m)),
                 }
             })
             .collect();
