@@ -73,7 +73,7 @@ const WIDGET_SCRIPTS: &[&str] = &[
 ];
 
 /// The page refusals in a catalog's `page` object, each `{title, body}`.
-const PAGE_CASES: &[&str] = &["denied", "no_script", "retry", "too_large", "closed", "other"];
+const PAGE_CASES: &[&str] = &["denied", "no_script", "retry", "too_large", "phone", "closed", "other"];
 /// The wait page's strings in `page.wait`.
 const WAIT_KEYS: &[&str] = &["title", "body", "early", "kept", "button"];
 

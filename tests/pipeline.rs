@@ -488,6 +488,66 @@ fn bodies_the_gate_cannot_read_alike_are_refused() {
     assert_eq!(g.send(&client().solution(&sol)).status(), 200);
 }
 
+/// Mobile numbers of the metadata's examples (national significant number, calling code).
+fn example_mobiles() -> Vec<(String, String)> {
+    include_str!("data/phone/examples.tsv")
+        .lines()
+        .filter(|l| !l.starts_with('#'))
+        .map(|l| l.split('\t').collect::<Vec<_>>())
+        .filter(|f| f.len() >= 4 && f[2] == "mobile")
+        .map(|f| (f[1].to_string(), f[3].to_string()))
+        .collect()
+}
+
+/// Numbers no numbering plan has: too short, an unassigned calling code, too long, words, a
+/// national form with no region to read it in.
+fn unreadable_number() -> impl Strategy<Value = String> {
+    prop_oneof![
+        ("[1-9][0-9]{0,2}", "[0-9]{1,2}").prop_map(|(cc, n)| format!("+{cc}{n}")),
+        prop::sample::select(vec!["999", "0", "801", "969", "28"])
+            .prop_flat_map(|cc| { "[0-9]{6,12}".prop_map(move |n| format!("+{cc} {n}")) }),
+        ("[1-9][0-9]{0,2}", "[0-9]{18,24}").prop_map(|(cc, n)| format!("+{cc}{n}")),
+        "[a-zA-Z][a-zA-Z ]{0,12}",
+        "0[1-9][0-9]{8,9}",
+        "\\+86 138 [a-z]{4} 8000",
+    ]
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 64, ..ProptestConfig::default() })]
+
+    /// Whatever a number looks like, one the data cannot read gets `400 invalid_phone` before
+    /// anything is spent or forwarded, and the same solution then gets in with a real number
+    /// in any spelling a person types.
+    #[test]
+    fn a_phone_number_no_plan_has_is_refused_and_never_forwarded(
+        bad in unreadable_number(),
+        pick in any::<prop::sample::Index>(),
+        spelling in 0..4usize,
+    ) {
+        let mut g = plain();
+        let sol = g.solved(&client(), "/signup");
+        let form = |number: &str| {
+            let q: String = url::form_urlencoded::byte_serialize(number.as_bytes()).collect();
+            client().body(format!("{FORM}&phone={q}")).solution(&sol)
+        };
+        let run = g.send(&form(&bad));
+        prop_assert_eq!((run.status(), run.error()), (400, Some("invalid_phone")), "{}", bad);
+        prop_assert!(!run.spent() && run.forwarded().is_none(), "{}", bad);
+        let mobiles = example_mobiles();
+        let (cc, nsn) = pick.get(&mobiles);
+        let good = match spelling {
+            0 => format!("+{cc}{nsn}"),
+            1 => format!("00{cc}{nsn}"),
+            2 => format!("+{cc} {nsn}"),
+            _ => format!("+{cc}-{nsn}"),
+        };
+        let run = g.send(&form(&good));
+        prop_assert_eq!(run.status(), 200, "{}: {:?}", good, run.error());
+        prop_assert!(run.forwarded().is_some());
+    }
+}
+
 #[test]
 fn the_solution_is_read_from_the_header_or_any_form_kind_and_the_header_wins() {
     let mut g = plain();

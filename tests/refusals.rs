@@ -143,6 +143,11 @@ fn earn(kind: RejectKind) -> (Gate, Req) {
         }
         RejectKind::NonCanonicalPath => Req::post("//signup", FORM),
         RejectKind::DuplicateField => Req::post("/signup", "phone=%2B861&phone=%2B862"),
+        RejectKind::InvalidPhone => {
+            let sol = g.solved(&client(), "/signup");
+            // solved, but the number is not one any origin could text
+            client().body(format!("{FORM}&phone=%2B86%20123")).solution(&sol)
+        }
         RejectKind::UnsupportedBody => client().header("content-encoding", "gzip"),
         RejectKind::Unauthorized => Req::get("/__gate/stats"),
         RejectKind::BadRequest => admin("not json"),

@@ -231,10 +231,17 @@ pub(crate) fn on_body(sub: Submission<'_>, body: BodyRead, random: [u8; 16]) -> 
     };
     let judged = fields
         .get(solution::FIELD)
+        .map_err(PhoneField::Duplicate)
         .and_then(|s| Ok((s.map(str::to_string), phone_code(&sub.config.policy, &fields)?)));
     let (field, phone) = match judged {
         Ok(read) => read,
-        Err(e) => return sub.refuse(Rejection::new(RejectKind::DuplicateField, e.to_string())),
+        Err(PhoneField::Duplicate(e)) => {
+            return sub.refuse(Rejection::new(RejectKind::DuplicateField, e.to_string()));
+        }
+        // a number the origin would text in vain: refused before any work is spent
+        Err(PhoneField::Invalid(e)) => {
+            return sub.refuse(Rejection::new(RejectKind::InvalidPhone, e.to_string()));
+        }
     };
     // the solution: the header for API clients, else the form field (the header wins)
     let Some(raw) = headers.get(solution::HEADER).map(str::to_string).or(field) else {
@@ -378,38 +385,63 @@ fn on_spend(p: Paid<'_>, decision: Decision, mut line: DecisionLog, answer: Spen
 /// The sign-up's phone calling code, from the policy's phone fields (each must appear at
 /// most once, whichever is used). A whole number is read with the numbering data
 /// (`request::phone::parse`, national forms in `routes.phone_region`), so its code is the one
-/// the number really has; a number the data does not know keeps the code it was typed with,
-/// as before the parser (refusing those with a 400 comes with the send route's checks, issue
-/// 20 items 2-4: the drill's and the end-to-end suites' numbers are not real ones yet).
-pub fn phone_code(policy: &Policy, fields: &form::Fields) -> Result<Option<String>, form::Duplicate> {
+/// the number really has; a number the data does not know is [`PhoneField::Invalid`] (a 400,
+/// never forwarded: the origin would text it in vain, or an attacker probes with it).
+pub fn phone_code(policy: &Policy, fields: &form::Fields) -> Result<Option<String>, PhoneField> {
     let code_field = match &policy.phone_code_field {
-        Some(name) => fields.get(name)?,
+        Some(name) => fields.get(name).map_err(PhoneField::Duplicate)?,
         None => None,
     };
     let number_field = match &policy.phone_field {
-        Some(name) => fields.get(name)?,
+        Some(name) => fields.get(name).map_err(PhoneField::Duplicate)?,
         None => None,
     };
-    Ok(match (code_field, number_field) {
-        (Some(code), _) => phone::calling_code(code, true).map(str::to_string),
-        (None, Some(number)) => match phone::parse(number, policy.phone_region) {
-            Ok(read) => Some(read.calling_code().to_string()),
-            Err(_) => phone::calling_code(number, false).map(str::to_string),
-        },
+    // an optional phone field left empty is no number
+    let number = number_field.map(str::trim).filter(|n| !n.is_empty());
+    Ok(match (code_field, number) {
+        // a separate calling-code field decides the code; the number beside it is read whole
+        // only when it is written in international form (a national number is the origin's)
+        (Some(code), number) => {
+            if let Some(n) = number.filter(|n| n.starts_with('+') || n.starts_with("00")) {
+                phone::parse(n, policy.phone_region).map_err(PhoneField::Invalid)?;
+            }
+            phone::calling_code(code, true).map(str::to_string)
+        }
+        (None, Some(number)) => {
+            let read = phone::parse(number, policy.phone_region).map_err(PhoneField::Invalid)?;
+            Some(read.calling_code().to_string())
+        }
         (None, None) => None,
     })
+}
+
+/// Why a sign-up's phone field cannot be judged.
+#[derive(Debug)]
+pub enum PhoneField {
+    /// A phone (or solution) field appears more than once.
+    Duplicate(form::Duplicate),
+    /// The number is not one in use under the numbering plan.
+    Invalid(phone::PhoneError),
 }
 
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used)] // tests may panic
-    use super::phone_code;
+    use super::{PhoneField, phone_code};
     use crate::request::form::{BodyKind, Fields};
 
-    fn code(routes: &str, body: &str) -> Option<String> {
+    fn read(routes: &str, body: &str) -> Result<Option<String>, PhoneField> {
         let text = format!("version = 1\n[routes]\nprotected = [\"POST /join\"]\n{routes}\n");
         let policy = crate::policy::load(&text).unwrap();
-        phone_code(&policy, &Fields::parse(&BodyKind::UrlEncoded, body.as_bytes()).unwrap()).unwrap()
+        phone_code(&policy, &Fields::parse(&BodyKind::UrlEncoded, body.as_bytes()).unwrap())
+    }
+
+    fn code(routes: &str, body: &str) -> Option<String> {
+        read(routes, body).unwrap()
+    }
+
+    fn invalid(routes: &str, body: &str) -> bool {
+        matches!(read(routes, body), Err(PhoneField::Invalid(_)))
     }
 
     #[test]
@@ -424,7 +456,7 @@ mod tests {
             assert_eq!(code(field, body).as_deref(), Some(want), "{body}");
         }
         // a national form needs the region; in it, the region's code
-        assert_eq!(code(field, "tel=013800138000"), None);
+        assert!(invalid(field, "tel=013800138000"));
         assert_eq!(
             code(&format!("{field}\nphone_region = \"CN\""), "tel=13800138000").as_deref(),
             Some("86")
@@ -437,11 +469,21 @@ mod tests {
             code(&format!("{field}\nphone_region = \"US\""), "tel=011%2044%20121%20234%205678").as_deref(),
             Some("44")
         );
-        // a number the data does not know keeps the code it was typed with
-        assert_eq!(code(field, "tel=%2B86%201").as_deref(), Some("86"));
-        assert_eq!(code(field, "tel=hello"), None);
-        // the code field wins, and is read as a code
+        // a number the data does not know is refused, whatever code it starts with
+        for body in ["tel=%2B86%201", "tel=hello", "tel=%2B999%20123%204567", "tel=%2B44%20123"] {
+            assert!(invalid(field, body), "{body}");
+        }
+        // no number, or an optional field left empty: nothing to read
+        for body in ["", "tel=", "tel=%20%20", "email=a%40b.example"] {
+            assert_eq!(code(field, body), None, "{body}");
+        }
+        // the code field wins, and is read as a code; an international number beside it is
+        // still read whole, a national one is the origin's
         let both = format!("{field}\nphone_code_field = \"cc\"");
         assert_eq!(code(&both, "cc=%2B44&tel=%2B86%20138%200013%208000").as_deref(), Some("44"));
+        assert_eq!(code(&both, "cc=44&tel=07400%20123456").as_deref(), Some("44"));
+        assert!(invalid(&both, "cc=44&tel=%2B86%201"));
+        // a repeated phone field is a duplicate, before any reading
+        assert!(matches!(read(field, "tel=%2B86%201&tel=x"), Err(PhoneField::Duplicate(_))));
     }
 }

@@ -1,5 +1,6 @@
 //! Small HTML pages for people: what a browser shows when the gate refuses a form post
-//! (JavaScript was off, the check expired, sign-up is closed for a moment), in the visitor's
+//! (JavaScript was off, the check expired, the phone number cannot be read, sign-up is closed
+//! for a moment), in the visitor's
 //! language. API clients get JSON instead (see `decision::ErrorBody`).
 
 use crate::protocol::reject::RejectKind;
@@ -13,6 +14,7 @@ struct Catalog {
     no_script: (&'static str, &'static str),
     retry: (&'static str, &'static str),
     too_large: (&'static str, &'static str),
+    phone: (&'static str, &'static str),
     closed: (&'static str, &'static str),
     other: (&'static str, &'static str),
     back: &'static str,
@@ -71,6 +73,7 @@ pub fn text(kind: RejectKind, lang: Lang) -> (&'static str, &'static str) {
         NoScript,
         Retry,
         TooLarge,
+        Phone,
         Closed,
         Other,
     }
@@ -89,6 +92,7 @@ pub fn text(kind: RejectKind, lang: Lang) -> (&'static str, &'static str) {
         | K::RiskIncreased
         | K::MoreWork => Case::Retry,
         K::TooLarge => Case::TooLarge,
+        K::InvalidPhone => Case::Phone,
         K::LedgerUnavailable | K::Misconfigured | K::OriginUnavailable | K::Busy => Case::Closed,
         K::Denied => Case::Denied,
         _ => Case::Other,
@@ -99,6 +103,7 @@ pub fn text(kind: RejectKind, lang: Lang) -> (&'static str, &'static str) {
         Case::NoScript => c.no_script,
         Case::Retry => c.retry,
         Case::TooLarge => c.too_large,
+        Case::Phone => c.phone,
         Case::Closed => c.closed,
         Case::Other => c.other,
     }

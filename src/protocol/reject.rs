@@ -73,11 +73,14 @@ pub enum RejectKind {
     /// The work sent covers less than the price asked now: add the top-up offered and send
     /// the same request again (nothing was spent).
     MoreWork,
+    /// The sign-up's phone number is not a number in use under the numbering plan (nothing
+    /// was spent: correct it and send the same request again).
+    InvalidPhone,
 }
 
 impl RejectKind {
     /// Every kind, for tables and tests.
-    pub const ALL: [RejectKind; 31] = [
+    pub const ALL: [RejectKind; 32] = [
         RejectKind::MissingSolution,
         RejectKind::MalformedSolution,
         RejectKind::UnsupportedVersion,
@@ -109,6 +112,7 @@ impl RejectKind {
         RejectKind::StatsUnavailable,
         RejectKind::CountersUnavailable,
         RejectKind::MoreWork,
+        RejectKind::InvalidPhone,
     ];
 
     /// The HTTP status the client gets.
@@ -120,7 +124,8 @@ impl RejectKind {
             | RejectKind::NonCanonicalPath
             | RejectKind::DuplicateField
             | RejectKind::BadRequest
-            | RejectKind::BadScope => 400,
+            | RejectKind::BadScope
+            | RejectKind::InvalidPhone => 400,
             RejectKind::MissingSolution
             | RejectKind::Expired
             | RejectKind::NotYetValid
@@ -182,6 +187,7 @@ impl RejectKind {
             RejectKind::StatsUnavailable => "stats_unavailable",
             RejectKind::CountersUnavailable => "counters_unavailable",
             RejectKind::MoreWork => "more_work",
+            RejectKind::InvalidPhone => "invalid_phone",
         }
     }
 
@@ -248,6 +254,9 @@ impl RejectKind {
             RejectKind::CountersUnavailable => "The counters cannot be written right now.",
             RejectKind::MoreWork => {
                 "The price rose since the challenge was solved: solve the top-up offered, add it to the solution and send the same request again."
+            }
+            RejectKind::InvalidPhone => {
+                "The phone number could not be read. Write it with + and the country calling code (for example +44 20 7946 0000), then send the same request again."
             }
         }
     }

@@ -4,6 +4,7 @@
 //! client signals, consistent with its country and device unless a quirk says otherwise.
 
 mod corpus;
+mod numbers;
 
 pub use corpus::{COUNTRIES, Country, DEVICES, Profile, browsers_matching, country, profiles};
 
@@ -462,7 +463,7 @@ impl<'a> Factory<'a> {
             SignalsKind::Forged => signals_for(pr, spec.home, false, false, 30 + rng.below(91) as u32),
         };
         let code = spec.phone_code.unwrap_or_else(|| spec.home.calling_code.to_string());
-        let number = format!("+{code}{:09}", rng.below(1_000_000_000));
+        let number = numbers::draw(&code, rng);
         // the widget's challenge request: route, signals and the phone's calling code
         let mut q = form_urlencoded::Serializer::new(String::new());
         q.append_pair("route", spec.route);
