@@ -151,16 +151,16 @@ describe('hardening: paths, replays, duplicate fields, busy', () => {
     const ua = 'replay-e2e/1.0';
     const c = await challenge(live.gate.url, '/api/register', ua);
     const sol = await gateCli('solve', '--token', c.token);
-    const body = 'email=r%40example.com&phone=%2B882%2016%201234';
+    const body = 'email=r%40example.com&phone=%2B882%2016%201234%205678';
     const rs = await Promise.all(Array.from({ length: 60 }, () => post(`${live.gate.url}/api/register`, { sol, body, headers: { 'User-Agent': ua } })));
     const codes = rs.map((r) => r.status);
     assert.equal(codes.filter((s) => s === 201).length, 1, `${codes}`);
     assert.equal(codes.filter((s) => s === 409).length, 59, `${codes}`);
     assert.equal((await live.origin.records()).length, 1);
     // replays with other calling codes move nothing either
-    for (const code of ['882', '881', '44']) {
-      const r = await post(`${live.gate.url}/api/register`, { sol, body: `phone=%2B${code}1`, headers: { 'User-Agent': ua } });
-      assert.equal(r.status, 409);
+    for (const phone of ['+882 16 1234 5679', '+881 6 1234 5678', '+44 20 7946 0000']) {
+      const r = await post(`${live.gate.url}/api/register`, { sol, body: new URLSearchParams({ phone }).toString(), headers: { 'User-Agent': ua } });
+      assert.equal(r.status, 409, phone);
     }
     const stats = await (await fetch(`${live.gate.url}/__gate/stats`, { headers: { Authorization: `Bearer ${statsToken}` } })).json();
     const rate = (key) => stats.cohorts.find((row) => row.key === key)?.rate ?? 0;
@@ -222,14 +222,20 @@ describe('hardening: paths, replays, duplicate fields, busy', () => {
       const sol = await gateCli('solve', '--token', c.token);
       return post(`${live.gate.url}/api/otp/send`, { sol, body: new URLSearchParams({ phone }).toString() });
     };
-    for (const phone of ['＋８６ １３８ ００１３ ８０００', '＋86-138-0013-8000', '００８６ 13800138000', '+86\u00a0138\u20110013']) {
+    for (const phone of ['＋８６ １３８ ００１３ ８０００', '＋86-138-0013-8000', '００８６ 13800138000', '+86\u00a0138\u20110013\u20118000']) {
       const r = await send(phone);
       assert.equal(r.status, 200, `${phone}: ${JSON.stringify(r.json)}`);
     }
-    for (const phone of ['+1 415 555 0100', '＋１ ４１５', '0044 20 7946']) {
+    for (const phone of ['+1 415 555 0100', '＋１ ４１５ ５５５ ０１００', '0044 20 7946 0000']) {
       const r = await send(phone);
       assert.equal(r.status, 403, phone);
       assert.equal(r.json.error, 'denied', phone);
+    }
+    // a number cut short, or one no plan has, is refused whole: never forwarded
+    for (const phone of ['＋１ ４１５', '0044 20 7946', '+86\u00a0138\u20110013', '+999 1234 5678']) {
+      const r = await send(phone);
+      assert.equal(r.status, 400, phone);
+      assert.equal(r.json.error, 'invalid_phone', phone);
     }
     const recorded = await live.origin.records();
     assert.equal(recorded.length, 4);

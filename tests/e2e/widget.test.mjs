@@ -290,6 +290,37 @@ describe('the widget on the demo sign-up page', () => {
     assert.deepEqual(await posts(), []);
   });
 
+  it('a phone number no plan has gets a page that says so, in every language, and nothing is sent', async () => {
+    for (const [locale, tag] of [['en-US', 'en'], ['de-DE', 'de'], ['es-ES', 'es'], ['ja-JP', 'ja'], ['zh-CN', 'zh-CN']]) {
+      const want = JSON.parse(fs.readFileSync(path.join(ROOT, 'www', 'i18n', `${tag}.json`), 'utf8')).page.phone;
+      const { context, page } = await personPage(live.browser, { locale });
+      await page.goto(`${live.gate.url}/signup`);
+      await fill(page);
+      await page.fill('#phone', '+86 138');
+      await page.waitForSelector('form[data-gate-state=solved]');
+      await page.click('button[type=submit]');
+      await page.waitForFunction(() => document.body && document.body.textContent.includes('invalid_phone'));
+      assert.equal(await page.getAttribute('html', 'lang'), tag);
+      assert.equal((await page.textContent('h1')).trim(), want.title, locale);
+      assert.ok((await page.textContent('main')).includes(want.body), locale);
+      await page.screenshot({ path: path.join(SHOTS, `phone-${tag}.png`) });
+      const axe = await new AxeBuilder({ page }).analyze();
+      assert.deepEqual(axe.violations.map((v) => `${v.id}: ${v.help}`), [], locale);
+      assert.deepEqual(await posts(), [], `${locale}: nothing reached the origin`);
+      if (tag === 'en') {
+        // back on the form with the number corrected, the same person gets in
+        await page.goBack();
+        await fill(page);
+        await page.fill('#phone', '+86 138 0013 8000');
+        await page.waitForSelector('form[data-gate-state=solved]');
+        await page.click('button[type=submit]');
+        await signedUp(page, live.origin);
+        await live.origin.reset();
+      }
+      await context.close();
+    }
+  });
+
   it('sends only the phone\'s calling code with the challenge, and solves again when it changes', async () => {
     const { context, page } = await personPage(live.browser);
     const asked = [];
