@@ -183,6 +183,15 @@ fn issue_decides_by_rules_cohort_rates_and_unreadable_counters() {
         assert_eq!(run.io.len(), 1, "{}: one counter read", c.name);
         let log = run.log();
         assert_eq!(log.outcome.as_ref().map(ToString::to_string).as_deref(), Some(c.outcome), "{}", c.name);
+        // the number's type is logged (never the number), for replay
+        let kind =
+            ["premium", "shared", "+44", "+86 on"].iter().find(|w| c.name.contains(*w)).map(|w| match *w {
+                "premium" => "premium_rate",
+                "shared" => "shared_cost",
+                "+44" => "fixed_line",
+                _ => "mobile",
+            });
+        assert_eq!(log.phone_type.as_deref(), kind, "{}", c.name);
         assert_eq!(log.stage, Some(Stage::Issue), "{}", c.name);
         assert_eq!(run.reply().header("retry-after"), c.retry_after, "{}", c.name);
         match c.error {
@@ -609,7 +618,8 @@ fn the_ledger_fails_closed_or_open_as_configured() {
 
 #[test]
 fn the_policy_at_submission_refuses_dearer_denied_and_shed_requests() {
-    let rules = "[[rules]]\nname = \"otp: +86 only\"\nroutes = [\"/api/otp/send\"]\nnot = { phone_code = [\"86\"] }\naction = \"deny\"";
+    let rules = "[[rules]]\nname = \"otp: +86 only\"\nroutes = [\"/api/otp/send\"]\nnot = { phone_code = [\"86\"] }\naction = \"deny\"\n\
+                 [[rules]]\nname = \"no premium\"\nroutes = [\"/api/otp/send\"]\nwhen = { phone_type = [\"premium_rate\", \"shared_cost\"] }\naction = \"deny\"";
     let one_bit = "enabled = true\nwindow_secs = 10\ncohorts = [\"asn\"]\nlevels = [{ at = 2, extra_bits = 1 }, { at = 3, extra_bits = 2 }, { at = 4, busy = true }]\nretry_after_secs = 30";
     let mut g = Gate::new(&policy(false, one_bit, rules), &[]);
     let rate = |r: f64| Cohorts::Rates(vec![(key("asn:64500"), r)], vec![]);
@@ -676,6 +686,24 @@ fn the_policy_at_submission_refuses_dearer_denied_and_shed_requests() {
             status: 200,
             error: None,
             outcome: "price 4x4",
+        },
+        Case {
+            name: "+86 shared-cost number on the OTP route",
+            path: "/api/otp/send",
+            body: "phone=%2B86%20400%20123%204567",
+            cohorts: rate(0.0),
+            status: 403,
+            error: Some("denied"),
+            outcome: "deny",
+        },
+        Case {
+            name: "+86 premium-rate number on the OTP route",
+            path: "/api/otp/send",
+            body: "phone=%2B86%201681%202345",
+            cohorts: rate(0.0),
+            status: 403,
+            error: Some("denied"),
+            outcome: "deny",
         },
         Case {
             name: "unreadable counters",

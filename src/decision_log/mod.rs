@@ -4,7 +4,7 @@
 
 pub mod replay;
 
-use crate::policy::{CapacityPrice, CohortState, Decision, Outcome};
+use crate::policy::{CapacityPrice, CohortState, Decision, Known, Outcome, Subject};
 use crate::protocol::reject::Rejection;
 use crate::protocol::time::UnixTime;
 use crate::request::facts::RequestFacts;
@@ -95,6 +95,9 @@ pub struct DecisionLog {
     /// The sign-up's phone calling code (never the number).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub phone_code: Option<String>,
+    /// The type of the sign-up's number (`mobile`, `premium_rate`…), where it was read whole.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub phone_type: Option<String>,
     /// Cohort rates read for the decision (sign-ups per window).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub cohorts: Vec<(String, f64)>,
@@ -162,6 +165,7 @@ impl DecisionLog {
                 .and_then(|ip| ip.parse().ok())
                 .map(crate::policy::ip_prefix),
             phone_code: None,
+            phone_type: None,
             cohorts: Vec::new(),
             capacity: None,
             site_rate: None,
@@ -202,6 +206,14 @@ impl DecisionLog {
             .map(|c| CapacityPrice { admitted_per_minute: tenth(c.admitted_per_minute), ..c });
         self.site_rate = Some(tenth(state.site_rate));
         self.phone_code = phone_code.map(str::to_string);
+        self
+    }
+
+    /// Adds the type of the subject's phone number, where the whole number was read.
+    pub fn typed(mut self, s: &Subject<'_>) -> DecisionLog {
+        if let Known::Is(Some(kind)) = s.phone_type {
+            self.phone_type = Some(kind.as_str().to_string());
+        }
         self
     }
 

@@ -115,6 +115,12 @@ pub fn replay(policy: &Policy, line: &DecisionLog) -> Option<Replayed> {
         (Stage::Issue, None) => Known::Unknown,
         (Stage::Submission, None) => Known::Is(None),
     };
+    // a type is logged only where the whole number was read (at submission)
+    let phone_type = match (stage, line.phone_type.as_deref()) {
+        (_, Some(name)) => Known::Is(crate::request::phone::NumberType::from_name(name)),
+        (Stage::Issue, None) => Known::Unknown,
+        (Stage::Submission, None) => Known::Is(None),
+    };
     let ip = line.ip_prefix.as_deref().and_then(|p| p.split('/').next()).and_then(|a| a.parse().ok());
     let subject = Subject {
         route: route.to_string(),
@@ -124,6 +130,7 @@ pub fn replay(policy: &Policy, line: &DecisionLog) -> Option<Replayed> {
         user_agent: line.user_agent.as_deref(),
         assessment,
         phone_code,
+        phone_type,
     };
     let state = CohortState {
         rates: line.cohorts.iter().filter_map(|(k, r)| Some((CohortKey::parse(k)?, *r))).collect(),
@@ -176,6 +183,19 @@ mod tests {
             assert_eq!(r.after.outcome.to_string(), want, "{rules}");
             assert!(r.changed());
         }
+    }
+
+    #[test]
+    fn a_rule_on_the_number_type_replays_from_the_logged_type() {
+        let rule =
+            "[[rules]]\nname = \"premium\"\nwhen = { phone_type = [\"premium_rate\"] }\naction = \"deny\"\n";
+        let premium =
+            FORWARD.replace(r#""phone_code":"1","#, r#""phone_code":"1","phone_type":"premium_rate","#);
+        let line: DecisionLog = serde_json::from_str(&premium).unwrap();
+        assert_eq!(replay(&policy(rule), &line).unwrap().after.outcome.to_string(), "deny");
+        // a line with no type (a fixed-or-mobile number, or none) keeps its price
+        let line: DecisionLog = serde_json::from_str(FORWARD).unwrap();
+        assert_eq!(replay(&policy(rule), &line).unwrap().after.outcome.to_string(), "price 18x32");
     }
 
     #[test]

@@ -56,7 +56,8 @@ pub fn start<'a>(config: &'a Config, facts: &'a RequestFacts, random: [u8; 16], 
         Some(p) => Known::Is(crate::request::phone::calling_code(&p, true).map(str::to_string)),
     };
     let assessment = signals::assess(facts, &client_signals(query));
-    let subject = super::subject(facts, &route.path, assessment, phone);
+    // the widget sends only the code: the number's type is known at submission
+    let subject = super::subject(facts, &route.path, assessment, phone, Known::Unknown);
     let want = super::counted(policy, &subject);
     let asking = Asking { config, facts, route, subject, random, now };
     super::read_cohorts(policy, config.cohort_shards, want, move |state| on_cohorts(asking, state))

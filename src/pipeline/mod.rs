@@ -31,6 +31,7 @@ use crate::protocol::binding::{Binding, ClientView};
 use crate::protocol::reject::{RejectKind, Rejection};
 use crate::protocol::time::UnixTime;
 use crate::request::facts::RequestFacts;
+use crate::request::phone::NumberType;
 use crate::signals::Assessment;
 use step::{ReadCohorts, Step};
 
@@ -76,6 +77,7 @@ pub fn subject<'s>(
     route: &str,
     assessment: Assessment,
     phone_code: Known<Option<String>>,
+    phone_type: Known<Option<NumberType>>,
 ) -> Subject<'s> {
     Subject {
         route: route.to_string(),
@@ -85,6 +87,7 @@ pub fn subject<'s>(
         user_agent: facts.user_agent(),
         assessment,
         phone_code,
+        phone_type,
     }
 }
 

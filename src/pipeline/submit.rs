@@ -23,7 +23,7 @@ use crate::protocol::topup::{self, TopUpJson};
 use crate::protocol::verdict::Verdict;
 use crate::request::facts::RequestFacts;
 use crate::request::form::{self, BodyKind, FormError};
-use crate::request::phone;
+use crate::request::phone::{self, NumberType};
 use crate::request::route::Route;
 use crate::signals::{self, ClientSide};
 use base64::Engine as _;
@@ -233,7 +233,7 @@ pub(crate) fn on_body(sub: Submission<'_>, body: BodyRead, random: [u8; 16]) -> 
         .get(solution::FIELD)
         .map_err(PhoneField::Duplicate)
         .and_then(|s| Ok((s.map(str::to_string), phone_code(&sub.config.policy, &fields)?)));
-    let (field, phone) = match judged {
+    let (field, (phone, phone_type)) = match judged {
         Ok(read) => read,
         Err(PhoneField::Duplicate(e)) => {
             return sub.refuse(Rejection::new(RejectKind::DuplicateField, e.to_string()));
@@ -246,12 +246,12 @@ pub(crate) fn on_body(sub: Submission<'_>, body: BodyRead, random: [u8; 16]) -> 
     // the solution: the header for API clients, else the form field (the header wins)
     let Some(raw) = headers.get(solution::HEADER).map(str::to_string).or(field) else {
         // no widget ran: the no-JavaScript path, where the policy turns it on
-        return match super::wait::submission(sub.clone(), kind, body, &fields, phone, random) {
+        return match super::wait::submission(sub.clone(), kind, body, &fields, (phone, phone_type), random) {
             Some(step) => step,
             None => sub.refuse(Rejection::new(RejectKind::MissingSolution, "no header and no form field")),
         };
     };
-    verify(sub, raw, phone, body, random)
+    verify(sub, raw, (phone, phone_type), body, random)
 }
 
 /// A submission whose work is paid (verified), assessed, on its way to a decision.
@@ -271,7 +271,7 @@ struct Paid<'a> {
 fn verify(
     sub: Submission<'_>,
     raw: String,
-    phone: Option<String>,
+    (phone, phone_type): (Option<String>, Option<NumberType>),
     body: Vec<u8>,
     random: [u8; 16],
 ) -> Step<'_> {
@@ -290,7 +290,13 @@ fn verify(
     };
     // fingerprint the submission with the signals the work was bound to
     let assessment = signals::assess(sub.facts, &ClientSide::parse(&verified.signals));
-    let subject = super::subject(sub.facts, &sub.route.path, assessment, Known::Is(phone.clone()));
+    let subject = super::subject(
+        sub.facts,
+        &sub.route.path,
+        assessment,
+        Known::Is(phone.clone()),
+        Known::Is(phone_type),
+    );
     let counted = super::counted(&config.policy, &subject);
     let want = counted.clone();
     let paid = Paid { sub, verified, subject, counted, phone, body, random };
@@ -308,6 +314,7 @@ fn on_cohorts(p: Paid<'_>, read: Result<CohortState, String>) -> Step<'_> {
         &state,
         p.phone.as_deref(),
     );
+    line = line.typed(&p.subject);
     line.id = Some(URL_SAFE_NO_PAD.encode(p.verified.challenge.id));
     line.counters_unreadable = unreadable;
     // the price asked now against the work paid (the challenge's and its top-ups'): one bit
@@ -387,7 +394,7 @@ fn on_spend(p: Paid<'_>, decision: Decision, mut line: DecisionLog, answer: Spen
 /// (`request::phone::parse`, national forms in `routes.phone_region`), so its code is the one
 /// the number really has; a number the data does not know is [`PhoneField::Invalid`] (a 400,
 /// never forwarded: the origin would text it in vain, or an attacker probes with it).
-pub fn phone_code(policy: &Policy, fields: &form::Fields) -> Result<Option<String>, PhoneField> {
+pub fn phone_code(policy: &Policy, fields: &form::Fields) -> Result<PhoneRead, PhoneField> {
     let code_field = match &policy.phone_code_field {
         Some(name) => fields.get(name).map_err(PhoneField::Duplicate)?,
         None => None,
@@ -402,18 +409,25 @@ pub fn phone_code(policy: &Policy, fields: &form::Fields) -> Result<Option<Strin
         // a separate calling-code field decides the code; the number beside it is read whole
         // only when it is written in international form (a national number is the origin's)
         (Some(code), number) => {
-            if let Some(n) = number.filter(|n| n.starts_with('+') || n.starts_with("00")) {
-                phone::parse(n, policy.phone_region).map_err(PhoneField::Invalid)?;
-            }
-            phone::calling_code(code, true).map(str::to_string)
+            let kind = match number.filter(|n| n.starts_with('+') || n.starts_with("00")) {
+                Some(n) => {
+                    Some(phone::parse(n, policy.phone_region).map_err(PhoneField::Invalid)?.number_type())
+                }
+                None => None,
+            };
+            (phone::calling_code(code, true).map(str::to_string), kind)
         }
         (None, Some(number)) => {
             let read = phone::parse(number, policy.phone_region).map_err(PhoneField::Invalid)?;
-            Some(read.calling_code().to_string())
+            (Some(read.calling_code().to_string()), Some(read.number_type()))
         }
-        (None, None) => None,
+        (None, None) => (None, None),
     })
 }
+
+/// What the gate keeps of a sign-up's phone number: its calling code and, when the whole
+/// number was read, its type (never the number).
+pub type PhoneRead = (Option<String>, Option<NumberType>);
 
 /// Why a sign-up's phone field cannot be judged.
 #[derive(Debug)]
@@ -431,6 +445,10 @@ mod tests {
     use crate::request::form::{BodyKind, Fields};
 
     fn read(routes: &str, body: &str) -> Result<Option<String>, PhoneField> {
+        typed(routes, body).map(|(code, _)| code)
+    }
+
+    fn typed(routes: &str, body: &str) -> Result<super::PhoneRead, PhoneField> {
         let text = format!("version = 1\n[routes]\nprotected = [\"POST /join\"]\n{routes}\n");
         let policy = crate::policy::load(&text).unwrap();
         phone_code(&policy, &Fields::parse(&BodyKind::UrlEncoded, body.as_bytes()).unwrap())
@@ -483,6 +501,14 @@ mod tests {
         assert_eq!(code(&both, "cc=%2B44&tel=%2B86%20138%200013%208000").as_deref(), Some("44"));
         assert_eq!(code(&both, "cc=44&tel=07400%20123456").as_deref(), Some("44"));
         assert!(invalid(&both, "cc=44&tel=%2B86%201"));
+        // the number's type comes with it, only where the whole number was read
+        let premium = "tel=%2B44%20901%20234%205678";
+        assert_eq!(typed(field, premium).unwrap().1, Some(crate::request::phone::NumberType::PremiumRate));
+        assert_eq!(
+            typed(field, "tel=%2B86%20138%200013%208000").unwrap().1,
+            Some(crate::request::phone::NumberType::Mobile)
+        );
+        assert_eq!(typed(&both, "cc=44&tel=09012345678").unwrap().1, None);
         // a repeated phone field is a duplicate, before any reading
         assert!(matches!(read(field, "tel=%2B86%201&tel=x"), Err(PhoneField::Duplicate(_))));
     }

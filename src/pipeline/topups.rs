@@ -80,7 +80,7 @@ pub fn start<'a>(config: &'a Config, facts: &'a RequestFacts, random: [u8; 16], 
         Some(p) => Known::Is(crate::request::phone::calling_code(&p, true).map(str::to_string)),
     };
     let assessment = signals::assess(facts, &super::issue::client_signals(query));
-    let subject = super::subject(facts, &route.path, assessment, phone);
+    let subject = super::subject(facts, &route.path, assessment, phone, Known::Unknown);
     let want_counted = super::counted(policy, &subject);
     let asking =
         Asking { config, facts, first, subject, paid: number("paid"), want: number("want"), random, now };

@@ -57,7 +57,7 @@ pub(crate) fn submission<'a>(
     kind: BodyKind,
     body: Vec<u8>,
     read: &form::Fields,
-    phone: Option<String>,
+    (phone, phone_type): crate::pipeline::submit::PhoneRead,
     random: [u8; 16],
 ) -> Option<Step<'a>> {
     if !sub.config.policy.no_js.allows(&sub.route.path) {
@@ -75,7 +75,13 @@ pub(crate) fn submission<'a>(
     let sub = Submission { no_js: true, ..sub };
     let policy = &sub.config.policy;
     let assessment = signals::assess(sub.facts, &ClientSide::Absent);
-    let subject = super::subject(sub.facts, &sub.route.path, assessment, Known::Is(phone.clone()));
+    let subject = super::subject(
+        sub.facts,
+        &sub.route.path,
+        assessment,
+        Known::Is(phone.clone()),
+        Known::Is(phone_type),
+    );
     let budget = Counted {
         keys: policy.no_js.keys(&subject),
         site: false,
@@ -160,7 +166,10 @@ fn on_cohorts<'a>(path: Path<'a>, next: Next, read: Result<CohortState, String>)
     let (state, _) = super::state_read(read);
     let decision = policy.decide(&path.subject, &state);
     if let Err(r) = super::price_of(policy, &decision, "no-JS") {
-        let line = path.line(Action::Reject, 0).decided(&decision, &state, path.phone.as_deref());
+        let line = path
+            .line(Action::Reject, 0)
+            .decided(&decision, &state, path.phone.as_deref())
+            .typed(&path.subject);
         return path.sub.refuse_on(r, line);
     }
     let want = path.budget.clone();
@@ -183,7 +192,7 @@ fn on_budget<'a>(
         Err(e) => Some((format!("counters unreachable: {e}"), &state, path.phone.as_deref())),
     };
     if let Some((why, read, phone)) = shed {
-        let line = path.line(Action::Reject, 0).decided(&decision, read, phone);
+        let line = path.line(Action::Reject, 0).decided(&decision, read, phone).typed(&path.subject);
         return path.sub.refuse_on(path.sub.busy(why), line);
     }
     match next {
@@ -233,6 +242,7 @@ fn on_spend(path: Path<'_>, wait: Wait, answer: SpendAnswer) -> Step<'_> {
     reasons.push(REASON.to_string());
     line.difficulty = Some(0);
     line.phone_code = path.phone.clone();
+    line = line.typed(&path.subject);
     // the origin gets the person's fields as the browser sent them, without the token
     let body = nojs::without_field(&path.kind, &path.body, &path.read, wait_token::FIELD);
     let sent = Sent {

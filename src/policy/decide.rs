@@ -303,6 +303,7 @@ mod tests {
     use super::*;
     use crate::policy::testing::subject;
     use crate::policy::{CapacityPrice, CohortKey, CohortKind, Known, load};
+    use crate::request::phone::NumberType;
     use crate::signals::{Assessment, Reason, ReasonCode};
 
     #[test]
@@ -324,6 +325,11 @@ action = "allow"
 name = "cn otp only"
 routes = ["/otp"]
 not = { phone_code = ["86"] }
+action = "deny"
+[[rules]]
+name = "no codes to premium numbers"
+routes = ["/otp"]
+when = { phone_type = ["premium_rate", "shared_cost"] }
 action = "deny"
 [[rules]]
 name = "tools"
@@ -380,6 +386,20 @@ shadow = true
         assert_eq!(p.decide(&otp(Known::Is(Some("86".into()))), &none).outcome, price(17, 32));
         assert_eq!(p.decide(&otp(Known::Is(Some("1".into()))), &none).outcome, Outcome::Deny);
         assert_eq!(p.decide(&otp(Known::Is(None)), &none).outcome, Outcome::Deny);
+        // a rule on the number's type: unknown at issue (the widget sends only the code), then
+        // decided by the whole number
+        let typed = |kind: Known<Option<NumberType>>| Subject {
+            route: "/otp".into(),
+            phone_code: Known::Is(Some("86".into())),
+            phone_type: kind,
+            ..subject(&clean)
+        };
+        assert_eq!(p.decide(&typed(Known::Unknown), &none).outcome, price(17, 32));
+        assert_eq!(p.decide(&typed(Known::Is(Some(NumberType::Mobile))), &none).outcome, price(17, 32));
+        assert_eq!(p.decide(&typed(Known::Is(None)), &none).outcome, price(17, 32));
+        for kind in [NumberType::PremiumRate, NumberType::SharedCost] {
+            assert_eq!(p.decide(&typed(Known::Is(Some(kind))), &none).outcome, Outcome::Deny, "{kind}");
+        }
         // a rule on reasons
         assert_eq!(p.decide(&subject(&tool), &none).outcome, Outcome::Busy);
         // a shadow rule is logged, not enforced

@@ -206,5 +206,6 @@ pub(super) struct ConditionsFile {
     pub(super) user_agent: Vec<String>,
     pub(super) reasons: Vec<String>,
     pub(super) phone_code: Vec<String>,
+    pub(super) phone_type: Vec<String>,
     pub(super) risk_at_least: Option<u32>,
 }

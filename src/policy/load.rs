@@ -190,8 +190,9 @@ pub fn load(text: &str) -> Result<Policy, PolicyErrors> {
             }
             routes.push(normalized);
         }
-        let when = conditions(&mut p, &format!("{at}.when"), &r.when, phone_known);
-        let not = r.not.as_ref().map(|c| conditions(&mut p, &format!("{at}.not"), c, phone_known));
+        let known = PhoneKnown { code: phone_known, number: file.routes.phone_field.is_some() };
+        let when = conditions(&mut p, &format!("{at}.when"), &r.when, known);
+        let not = r.not.as_ref().map(|c| conditions(&mut p, &format!("{at}.not"), c, known));
         if let Some(action) = action {
             rules.push(Rule { name: r.name.clone(), routes, when, not, action, shadow: r.shadow });
         }
@@ -458,7 +459,15 @@ fn capacity(p: &mut Problems, list: &[CapacityFile], protected: &[Route]) -> Vec
     out
 }
 
-fn conditions(p: &mut Problems, at: &str, c: &ConditionsFile, phone_known: bool) -> Conditions {
+/// Which phone facts a sign-up can carry under the routes' fields: its calling code (a phone
+/// or a code field), and its whole number (a phone field).
+#[derive(Copy, Clone)]
+struct PhoneKnown {
+    code: bool,
+    number: bool,
+}
+
+fn conditions(p: &mut Problems, at: &str, c: &ConditionsFile, known: PhoneKnown) -> Conditions {
     for (i, cc) in c.country.iter().enumerate() {
         if cc.len() != 2 || !cc.chars().all(|ch| ch.is_ascii_alphabetic()) {
             p.add(format!("{at}.country[{i}]"), format!("{cc:?} is not a two-letter country code"));
@@ -499,8 +508,24 @@ fn conditions(p: &mut Problems, at: &str, c: &ConditionsFile, phone_known: bool)
         }
         phone_codes.push(digits.to_string());
     }
-    if !c.phone_code.is_empty() && !phone_known {
+    if !c.phone_code.is_empty() && !known.code {
         p.add(format!("{at}.phone_code"), "needs routes.phone_field or routes.phone_code_field");
+    }
+    let mut phone_types = Vec::new();
+    for (i, name) in c.phone_type.iter().enumerate() {
+        match crate::request::phone::NumberType::from_name(name) {
+            Some(kind) => phone_types.push(kind),
+            None => p.add(
+                format!("{at}.phone_type[{i}]"),
+                format!(
+                    "{name:?} is not a number type (one of {})",
+                    crate::request::phone::NumberType::names()
+                ),
+            ),
+        }
+    }
+    if !c.phone_type.is_empty() && !known.number {
+        p.add(format!("{at}.phone_type"), "needs routes.phone_field (the whole number, not only its code)");
     }
     Conditions {
         countries: c.country.iter().map(|s| s.to_ascii_uppercase()).collect(),
@@ -509,6 +534,7 @@ fn conditions(p: &mut Problems, at: &str, c: &ConditionsFile, phone_known: bool)
         user_agents: c.user_agent.iter().map(|s| s.to_ascii_lowercase()).collect(),
         reasons,
         phone_codes,
+        phone_types,
         risk_at_least: c.risk_at_least,
     }
 }
@@ -577,6 +603,32 @@ mod tests {
             assert_eq!(e.0[0].location, "routes.phone_region", "{e}");
             assert!(e.0[0].message.contains(message), "{e}");
         }
+    }
+
+    #[test]
+    fn phone_types_are_named_from_the_numbering_data_and_need_the_whole_number() {
+        let head = "version = 1\n[routes]\nprotected = [\"POST /otp\"]\n";
+        let rule = |when: &str| format!("[[rules]]\nname = \"t\"\nwhen = {{ {when} }}\naction = \"deny\"\n");
+        let p = load(&format!(
+            "{head}phone_field = \"tel\"\n{}",
+            rule("phone_type = [\"premium_rate\", \"voip\"]")
+        ))
+        .unwrap();
+        assert_eq!(
+            p.rules[0].when.phone_types,
+            [crate::request::phone::NumberType::PremiumRate, crate::request::phone::NumberType::Voip]
+        );
+        // every problem at once: two unknown names and, with only a code field, no number to type
+        let e = load(&format!(
+            "{head}phone_code_field = \"cc\"\n{}",
+            rule("phone_type = [\"premium\", \"voip\", \"Mobile\"]")
+        ))
+        .unwrap_err();
+        let at: Vec<&str> = e.0.iter().map(|p| p.location.as_str()).collect();
+        let place = "rules[0] \"t\".when.phone_type";
+        assert_eq!(at, [format!("{place}[0]"), format!("{place}[2]"), place.to_string()], "{e}");
+        assert!(e.0[0].message.contains("premium_rate, shared_cost"), "{e}");
+        assert!(e.0[2].message.contains("routes.phone_field"), "{e}");
     }
 
     #[test]

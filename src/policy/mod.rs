@@ -110,6 +110,9 @@ pub struct Subject<'a> {
     pub assessment: Assessment,
     /// The phone calling code of the sign-up.
     pub phone_code: Known<Option<String>>,
+    /// The type of the sign-up's phone number (known only from the whole number, at
+    /// submission).
+    pub phone_type: Known<Option<crate::request::phone::NumberType>>,
 }
 
 #[cfg(test)]
@@ -126,6 +129,7 @@ pub(crate) mod testing {
             user_agent: Some("Mozilla/5.0 (X11; Linux x86_64) Chrome/131.0.0.0"),
             assessment: a.clone(),
             phone_code: Known::Is(None),
+            phone_type: Known::Is(None),
         }
     }
 }

@@ -3,6 +3,7 @@
 //! number at challenge time) neither holds nor fails.
 
 use super::{Known, Subject};
+use crate::request::phone::NumberType;
 use crate::signals::ReasonCode;
 use std::net::IpAddr;
 
@@ -56,6 +57,8 @@ pub struct Conditions {
     pub reasons: Vec<ReasonCode>,
     /// Phone calling codes (digits).
     pub phone_codes: Vec<String>,
+    /// Phone number types (premium rate, VoIP…), as the numbering data gives them.
+    pub phone_types: Vec<NumberType>,
     /// Risk score at least this.
     pub risk_at_least: Option<u32>,
 }
@@ -170,6 +173,12 @@ impl Conditions {
             out.push(match &s.phone_code {
                 Known::Unknown => None,
                 Known::Is(code) => Some(code.as_ref().is_some_and(|c| self.phone_codes.contains(c))),
+            });
+        }
+        if !self.phone_types.is_empty() {
+            out.push(match &s.phone_type {
+                Known::Unknown => None,
+                Known::Is(kind) => Some(kind.is_some_and(|k| self.phone_types.contains(&k))),
             });
         }
         if let Some(min) = self.risk_at_least {

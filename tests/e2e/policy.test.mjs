@@ -171,6 +171,12 @@ not = { phone_code = ["86"] }
 action = "deny"
 
 [[rules]]
+name = "no codes to premium-rate or shared-cost numbers"
+routes = ["/api/otp/send"]
+when = { phone_type = ["premium_rate", "shared_cost"] }
+action = "deny"
+
+[[rules]]
 name = "satellite numbers pay more"
 when = { phone_code = ["881", "882"] }
 action = "challenge"
@@ -190,6 +196,9 @@ difficulty = 16
       ['form, no phone', { fields: { email: 'a@example.com' } }, false],
       ['json +86', { json: true, fields: { phone: '+8613800138000' } }, true],
       ['json +44', { json: true, fields: { phone: '+44 20 7946 0000' } }, false],
+      // +86, but numbers that earn whoever runs the range: the type is read from the whole number
+      ['form +86 premium rate', { fields: { phone: '+86 1681 2345' } }, false],
+      ['json +86 shared cost', { json: true, fields: { phone: '+86 400 123 4567' } }, false],
     ];
     for (const [name, opts, ok] of cases) {
       const r = await browser.signUp('/api/otp/send', opts);
@@ -206,6 +215,9 @@ difficulty = 16
     assert.ok(recs.every((x) => x.verdict.valid));
     const denied = await live.gate.waitForLog((l) => l.code === 'denied' && l.phone_code === '44');
     assert.equal(denied.rule, 'otp: +86 only');
+    const premium = await live.gate.waitForLog((l) => l.code === 'denied' && l.phone_type === 'premium_rate');
+    assert.equal(premium.rule, 'no codes to premium-rate or shared-cost numbers');
+    assert.equal(premium.phone_code, '86');
     assert.ok(!JSON.stringify(live.gate.logs()).includes('7946'), 'only the calling code is logged, never the number');
   });
 

@@ -209,6 +209,11 @@ impl NumberType {
     pub fn from_name(name: &str) -> Option<NumberType> {
         NumberType::ALL.into_iter().find(|t| t.as_str() == name)
     }
+
+    /// Every type's name, comma-separated (for error messages).
+    pub fn names() -> String {
+        NumberType::ALL.map(NumberType::as_str).join(", ")
+    }
 }
 
 impl fmt::Display for NumberType {
