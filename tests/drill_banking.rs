@@ -94,10 +94,10 @@ fn banking_tops_up_moved_prices_and_bots_pay_every_hash() {
             assert!(banked.people.felt.len() == 2, "{why}");
             // the typical person feels no more than before: the top-up asks one more round
             // trip. Compared over the runs (the median run), not run by run: in the heaviest
-            // overload (shape 1) the median person of one run tops up a price several bits
-            // higher after pressing submit (seed 2: 0.76 s against 0.08 s solving on focus),
-            // a miss docs/drill.md states. (The p95 is not compared: under overload banking
-            // admits people who were shed before, and their top-ups are part of the tail.)
+            // overload (shape 1) runs spread as widely between seeds as between widgets (seed
+            // 2: 0.76 s banked against 0.08 s solving on focus; docs/drill.md). (The p95 is not
+            // compared: under overload banking admits people who were shed before, and their
+            // top-ups are part of the tail.)
             let p50 = |r: &Report| r.people.felt.iter().map(|f| f.p50_ms).max().unwrap_or(0);
             let rtt = u64::from(s.drill.rtt_ms);
             extra_p50.push(p50(&banked).saturating_sub(p50(&before) + 2 * rtt + 100));
