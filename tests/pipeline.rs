@@ -542,6 +542,11 @@ proptest! {
         };
         let run = g.send(&form(&bad));
         prop_assert_eq!((run.status(), run.error()), (400, Some("invalid_phone")), "{}", bad);
+        // the body says what is wrong with the number, and never repeats it
+        let reason = run.json()["reason"].as_str().unwrap_or_default().to_string();
+        prop_assert!(reason.starts_with("The phone number") || reason.starts_with("No phone number") || reason.starts_with("Write the phone"), "{}: {}", bad, reason);
+        let digits: String = bad.chars().filter(char::is_ascii_digit).collect();
+        prop_assert!(digits.len() < 4 || !reason.contains(&digits), "{}: {}", bad, reason);
         prop_assert!(!run.spent() && run.forwarded().is_none(), "{}", bad);
         let mobiles = example_mobiles();
         let (cc, nsn) = pick.get(&mobiles);

@@ -337,6 +337,8 @@ impl Rejection {
         ErrorBody {
             error: self.kind.code(),
             message: self.kind.public_message(),
+            // what is wrong with the client's own phone number is no secret and helps it fix it
+            reason: (self.kind == RejectKind::InvalidPhone).then(|| self.detail.clone()),
             challenge: challenge_url.filter(|_| self.kind.offers_challenge()).map(str::to_string),
         }
     }
@@ -355,6 +357,10 @@ pub struct ErrorBody {
     pub error: &'static str,
     /// Human-readable message.
     pub message: &'static str,
+    /// What exactly is wrong, where telling helps the client and no attacker
+    /// (`invalid_phone`: "The phone number is too short for +86.").
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
     /// Where to fetch a fresh challenge, when that helps.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub challenge: Option<String>,

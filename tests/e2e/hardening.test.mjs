@@ -236,6 +236,7 @@ describe('hardening: paths, replays, duplicate fields, busy', () => {
       const r = await send(phone);
       assert.equal(r.status, 400, phone);
       assert.equal(r.json.error, 'invalid_phone', phone);
+      assert.match(r.json.reason, /phone number/i, `${phone}: the body says what is wrong`);
     }
     const recorded = await live.origin.records();
     assert.equal(recorded.length, 4);
