@@ -49,6 +49,12 @@ impl<'a> Submission<'a> {
         format!("{}/challenge?route={}", self.config.prefix, self.route.path)
     }
 
+    /// What the policy decides on at submission: every phone fact is read from the body.
+    pub fn subject(&self, assessment: signals::Assessment, phone: &PhoneRead) -> Subject<'a> {
+        let (code, kind) = (Known::Is(phone.code.clone()), Known::Is(phone.kind));
+        super::subject(self.facts, &self.route.path, assessment, code, kind)
+    }
+
     /// A line for this request.
     pub fn line(&self, action: Action, status: u16) -> DecisionLog {
         let mut line = DecisionLog::new(action, status, self.facts, self.now);
@@ -233,7 +239,7 @@ pub(crate) fn on_body(sub: Submission<'_>, body: BodyRead, random: [u8; 16]) -> 
         .get(solution::FIELD)
         .map_err(PhoneField::Duplicate)
         .and_then(|s| Ok((s.map(str::to_string), phone_code(&sub.config.policy, &fields)?)));
-    let (field, (phone, phone_type)) = match judged {
+    let (field, phone) = match judged {
         Ok(read) => read,
         Err(PhoneField::Duplicate(e)) => {
             return sub.refuse(Rejection::new(RejectKind::DuplicateField, e.to_string()));
@@ -246,12 +252,12 @@ pub(crate) fn on_body(sub: Submission<'_>, body: BodyRead, random: [u8; 16]) -> 
     // the solution: the header for API clients, else the form field (the header wins)
     let Some(raw) = headers.get(solution::HEADER).map(str::to_string).or(field) else {
         // no widget ran: the no-JavaScript path, where the policy turns it on
-        return match super::wait::submission(sub.clone(), kind, body, &fields, (phone, phone_type), random) {
+        return match super::wait::submission(sub.clone(), kind, body, &fields, phone, random) {
             Some(step) => step,
             None => sub.refuse(Rejection::new(RejectKind::MissingSolution, "no header and no form field")),
         };
     };
-    verify(sub, raw, (phone, phone_type), body, random)
+    verify(sub, raw, phone, body, random)
 }
 
 /// A submission whose work is paid (verified), assessed, on its way to a decision.
@@ -268,13 +274,7 @@ struct Paid<'a> {
 
 /// Verify (pure, cheapest checks first; the work at the signed difficulty), then read the
 /// cohorts.
-fn verify(
-    sub: Submission<'_>,
-    raw: String,
-    (phone, phone_type): (Option<String>, Option<NumberType>),
-    body: Vec<u8>,
-    random: [u8; 16],
-) -> Step<'_> {
+fn verify(sub: Submission<'_>, raw: String, phone: PhoneRead, body: Vec<u8>, random: [u8; 16]) -> Step<'_> {
     let config = sub.config;
     let expect = Expectation {
         keys: &config.keys,
@@ -290,16 +290,10 @@ fn verify(
     };
     // fingerprint the submission with the signals the work was bound to
     let assessment = signals::assess(sub.facts, &ClientSide::parse(&verified.signals));
-    let subject = super::subject(
-        sub.facts,
-        &sub.route.path,
-        assessment,
-        Known::Is(phone.clone()),
-        Known::Is(phone_type),
-    );
+    let subject = sub.subject(assessment, &phone);
     let counted = super::counted(&config.policy, &subject);
     let want = counted.clone();
-    let paid = Paid { sub, verified, subject, counted, phone, body, random };
+    let paid = Paid { sub, verified, subject, counted, phone: phone.code, body, random };
     super::read_cohorts(&config.policy, config.cohort_shards, want, move |state| on_cohorts(paid, state))
 }
 
@@ -415,19 +409,24 @@ pub fn phone_code(policy: &Policy, fields: &form::Fields) -> Result<PhoneRead, P
                 }
                 None => None,
             };
-            (phone::calling_code(code, true).map(str::to_string), kind)
+            PhoneRead { code: phone::calling_code(code, true).map(str::to_string), kind }
         }
         (None, Some(number)) => {
             let read = phone::parse(number, policy.phone_region).map_err(PhoneField::Invalid)?;
-            (Some(read.calling_code().to_string()), Some(read.number_type()))
+            PhoneRead { code: Some(read.calling_code().to_string()), kind: Some(read.number_type()) }
         }
-        (None, None) => (None, None),
+        (None, None) => PhoneRead::default(),
     })
 }
 
-/// What the gate keeps of a sign-up's phone number: its calling code and, when the whole
-/// number was read, its type (never the number).
-pub type PhoneRead = (Option<String>, Option<NumberType>);
+/// What the gate keeps of a sign-up's phone number (never the number itself).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct PhoneRead {
+    /// Its calling code (digits).
+    pub code: Option<String>,
+    /// Its type, when the whole number was read.
+    pub kind: Option<NumberType>,
+}
 
 /// Why a sign-up's phone field cannot be judged.
 #[derive(Debug)]
@@ -445,7 +444,7 @@ mod tests {
     use crate::request::form::{BodyKind, Fields};
 
     fn read(routes: &str, body: &str) -> Result<Option<String>, PhoneField> {
-        typed(routes, body).map(|(code, _)| code)
+        typed(routes, body).map(|read| read.code)
     }
 
     fn typed(routes: &str, body: &str) -> Result<super::PhoneRead, PhoneField> {
@@ -503,12 +502,12 @@ mod tests {
         assert!(invalid(&both, "cc=44&tel=%2B86%201"));
         // the number's type comes with it, only where the whole number was read
         let premium = "tel=%2B44%20901%20234%205678";
-        assert_eq!(typed(field, premium).unwrap().1, Some(crate::request::phone::NumberType::PremiumRate));
+        assert_eq!(typed(field, premium).unwrap().kind, Some(crate::request::phone::NumberType::PremiumRate));
         assert_eq!(
-            typed(field, "tel=%2B86%20138%200013%208000").unwrap().1,
+            typed(field, "tel=%2B86%20138%200013%208000").unwrap().kind,
             Some(crate::request::phone::NumberType::Mobile)
         );
-        assert_eq!(typed(&both, "cc=44&tel=09012345678").unwrap().1, None);
+        assert_eq!(typed(&both, "cc=44&tel=09012345678").unwrap().kind, None);
         // a repeated phone field is a duplicate, before any reading
         assert!(matches!(read(field, "tel=%2B86%201&tel=x"), Err(PhoneField::Duplicate(_))));
     }

@@ -14,7 +14,7 @@ use crate::pipeline::nojs;
 use crate::pipeline::refusal::Refusal;
 use crate::pipeline::step::{Done, Spend, SpendAnswer, Step};
 use crate::pipeline::submit::{FAIL_OPEN_REASON, Sent, Submission};
-use crate::policy::{CohortState, Decision, Known, Subject};
+use crate::policy::{CohortState, Decision, Subject};
 use crate::present::page::{self, Lang, WaitPage};
 use crate::present::reply::Reply;
 use crate::protocol::reject::{RejectKind, Rejection};
@@ -57,7 +57,7 @@ pub(crate) fn submission<'a>(
     kind: BodyKind,
     body: Vec<u8>,
     read: &form::Fields,
-    (phone, phone_type): crate::pipeline::submit::PhoneRead,
+    phone: crate::pipeline::submit::PhoneRead,
     random: [u8; 16],
 ) -> Option<Step<'a>> {
     if !sub.config.policy.no_js.allows(&sub.route.path) {
@@ -75,13 +75,8 @@ pub(crate) fn submission<'a>(
     let sub = Submission { no_js: true, ..sub };
     let policy = &sub.config.policy;
     let assessment = signals::assess(sub.facts, &ClientSide::Absent);
-    let subject = super::subject(
-        sub.facts,
-        &sub.route.path,
-        assessment,
-        Known::Is(phone.clone()),
-        Known::Is(phone_type),
-    );
+    let subject = sub.subject(assessment, &phone);
+    let phone = phone.code;
     let budget = Counted {
         keys: policy.no_js.keys(&subject),
         site: false,

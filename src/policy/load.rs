@@ -150,6 +150,7 @@ pub fn load(text: &str) -> Result<Policy, PolicyErrors> {
 
     let mut rules = Vec::new();
     let mut names: Vec<&str> = Vec::new();
+    let known = PhoneKnown { code: phone_known, number: file.routes.phone_field.is_some() };
     for (i, r) in file.rules.iter().enumerate() {
         let at = format!("rules[{i}] {:?}", r.name);
         if r.name.trim().is_empty() {
@@ -190,7 +191,6 @@ pub fn load(text: &str) -> Result<Policy, PolicyErrors> {
             }
             routes.push(normalized);
         }
-        let known = PhoneKnown { code: phone_known, number: file.routes.phone_field.is_some() };
         let when = conditions(&mut p, &format!("{at}.when"), &r.when, known);
         let not = r.not.as_ref().map(|c| conditions(&mut p, &format!("{at}.not"), c, known));
         if let Some(action) = action {
