@@ -138,8 +138,8 @@ pub enum Io {
     Spend(SpendOrder),
     /// A forward to the origin.
     Forward {
-        /// The verdict header.
-        verdict: String,
+        /// The verdict header (none on an observed pass-through: an OTP check).
+        verdict: Option<String>,
         /// The body sent.
         body: Vec<u8>,
     },

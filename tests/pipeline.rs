@@ -326,6 +326,7 @@ fn a_sign_up_is_counted_only_when_the_origin_accepts_it() {
             site: false,
             window_secs: 10,
             capacity: None,
+            read_only: Vec::new(),
         });
         assert_eq!(run.done().counts.signup, want, "origin {status}");
     }

@@ -170,6 +170,16 @@ fn earn(kind: RejectKind) -> (Gate, Req) {
             g.world.panic = Err("shard down".into());
             admin(r#"{"scope":"site","on":true}"#)
         }
+        RejectKind::PhoneRangeBlocked => {
+            let otp = "[otp]\nsend = { route = \"/api/otp/send\" }\ncheck = { route = \"POST /api/otp/check\", field = \"phone\" }";
+            g = Gate::new(&policy(false, "enabled = false", otp), &[]);
+            // the range's block switch is on (written by an earlier send's decision)
+            let block = gate::policy::CohortKey::otp(gate::policy::OtpCount::Block, "+86 138");
+            g.world.cohorts = Cohorts::Rates(Vec::new(), vec![block]);
+            let send = Req::post("/api/otp/send", "phone=%2B86%20138%200013%208000");
+            let sol = g.solved(&send, "/api/otp/send");
+            send.solution(&sol)
+        }
         other => panic!("no case for {other:?}: add one"),
     };
     (g, req)

@@ -5,6 +5,10 @@
 //! receives so tests can assert exactly what reached it:
 //!
 //! - `GET /__origin/records` → `{"records": [...]}`; `DELETE /__origin/records` clears them.
+//! - `POST /api/otp/send` (needs a verdict, like sign-ups) and `POST /api/otp/check` (does not:
+//!   the gate passes checks through) are a real one-time-code flow, so the gate's counting of
+//!   SMS sends per number range can be shown end to end. Codes are logged to stderr, never
+//!   sent; `GET /__origin/otp?phone=<number>` → `{"code": "…"}` lets tests read one.
 //! - any other path is recorded; unknown paths echo the request back as JSON.
 //!
 //! It listens on 127.0.0.1 only. `--port 0` picks a free port; the first line on stdout is
@@ -15,8 +19,10 @@ use gate::protocol::key::Key;
 use gate::protocol::time::UnixTime;
 use gate::protocol::verdict;
 use serde_json::{Value, json};
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, PoisonError};
+use subtle::ConstantTimeEq as _;
 use tiny_http::{Header, Method, Request, Response, Server};
 
 /// The policy the demo pages are served with (docs/widget.md § Content-Security-Policy).
@@ -24,10 +30,16 @@ const CSP: &str = "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; wor
                    connect-src 'self'; style-src 'self'; img-src 'self'; object-src 'none'; \
                    base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
 
+/// Pending one-time codes kept at most: past this the store is cleared before the next insert,
+/// so a flood of sends cannot grow the demo's memory without bound.
+const MAX_PENDING_CODES: usize = 10_000;
+
 struct Origin {
     www: PathBuf,
     key: Option<Key>,
     records: Mutex<Vec<Value>>,
+    /// Pending one-time codes by normalized phone number (see [`normalize_phone`]).
+    codes: Mutex<HashMap<String, String>>,
     base: String,
 }
 
@@ -68,6 +80,7 @@ fn main() {
         www,
         key: secret.map(|s| Key::new(s.as_bytes())),
         records: Mutex::new(Vec::new()),
+        codes: Mutex::new(HashMap::new()),
         base,
     });
     let server = Arc::new(server);
@@ -153,6 +166,19 @@ impl Origin {
             let _ = req.respond(resp);
             return;
         }
+        if path == "/__origin/otp" {
+            let phone = form_urlencoded::parse(query.as_bytes())
+                .find(|(k, _)| k == "phone")
+                .map(|(_, v)| normalize_phone(&v))
+                .unwrap_or_default();
+            let code = self.codes.lock().unwrap_or_else(PoisonError::into_inner).get(&phone).cloned();
+            let resp = match code {
+                Some(code) => json_response(200, &json!({"code": code})),
+                None => json_response(404, &json!({"error": "no_code"})),
+            };
+            let _ = req.respond(resp);
+            return;
+        }
         if path == "/__origin/health" {
             let _ = req.respond(json_response(200, &json!({"ok": true})));
             return;
@@ -222,10 +248,74 @@ impl Origin {
                     )
                 }
             }
+            ("POST", "/api/otp/send") if !verified => json_response(
+                403,
+                &json!({"error": "unverified", "message": "code requests must come through the gate"}),
+            ),
+            ("POST", "/api/otp/send") => self.otp_send(&body),
+            ("POST", "/api/otp/check") => self.otp_check(&body),
             ("POST", "/login") => redirect(303, &format!("{}/account", self.base)),
             _ => json_response(200, &json!({"echo": record})),
         };
         let _ = req.respond(resp);
+    }
+
+    /// Makes a fresh code for the body's `phone`, replacing any earlier one, and logs it.
+    fn otp_send(&self, body: &[u8]) -> Response<std::io::Cursor<Vec<u8>>> {
+        let Some(phone) = body_field(body, "phone").map(|p| normalize_phone(&p)).filter(|p| !p.is_empty())
+        else {
+            return json_response(
+                400,
+                &json!({"error": "missing_phone", "message": "Enter the phone number to send the code to."}),
+            );
+        };
+        let Some(code) = random_code() else {
+            eprintln!("demo-origin: cannot read /dev/urandom; no code made for {phone}");
+            return json_response(
+                500,
+                &json!({"error": "no_randomness", "message": "The code could not be made; try again."}),
+            );
+        };
+        {
+            let mut codes = self.codes.lock().unwrap_or_else(PoisonError::into_inner);
+            if codes.len() > MAX_PENDING_CODES {
+                codes.clear();
+            }
+            codes.insert(phone.clone(), code.clone());
+        }
+        eprintln!("demo-origin: code for {phone} is {code} (logged, not sent)");
+        json_response(200, &json!({"sent": true}))
+    }
+
+    /// Checks the body's `code` against the pending code for its `phone`; a match is spent.
+    fn otp_check(&self, body: &[u8]) -> Response<std::io::Cursor<Vec<u8>>> {
+        let Some(phone) = body_field(body, "phone").map(|p| normalize_phone(&p)).filter(|p| !p.is_empty())
+        else {
+            return json_response(
+                400,
+                &json!({"error": "missing_phone", "message": "Enter the phone number the code was sent to."}),
+            );
+        };
+        let Some(code) = body_field(body, "code").map(|c| c.trim().to_string()).filter(|c| !c.is_empty())
+        else {
+            return json_response(
+                400,
+                &json!({"error": "missing_code", "message": "Enter the code we sent you."}),
+            );
+        };
+        let mut codes = self.codes.lock().unwrap_or_else(PoisonError::into_inner);
+        // Constant-time, as a real origin's check would be (only the length can leak).
+        let right =
+            codes.get(&phone).is_some_and(|stored| bool::from(stored.as_bytes().ct_eq(code.as_bytes())));
+        if right {
+            codes.remove(&phone);
+            json_response(200, &json!({"verified": true}))
+        } else {
+            json_response(
+                400,
+                &json!({"error": "wrong_code", "message": "That code is not right, or it has expired."}),
+            )
+        }
     }
 
     /// A file from `www/demo`, with the strict Content-Security-Policy the widget is built for:
@@ -250,6 +340,40 @@ fn form_value(body: &[u8], name: &str) -> Option<String> {
         .find(|(k, _)| k == name)
         .map(|(_, v)| v.into_owned())
         .or_else(|| serde_json::from_slice::<Value>(body).ok()?.get(name)?.as_str().map(str::to_string))
+}
+
+/// A string field of a request body: a JSON object when the body starts with `{`, else a
+/// form (`+` in a form means a space: clients send a number's `+` as `%2B`).
+fn body_field(body: &[u8], name: &str) -> Option<String> {
+    if body.trim_ascii_start().starts_with(b"{") {
+        serde_json::from_slice::<Value>(body).ok()?.get(name)?.as_str().map(str::to_string)
+    } else {
+        form_value(body, name)
+    }
+}
+
+/// The key a number's code is stored under: only `+` and digits, so spaces, dashes and
+/// brackets do not make "+86 138 0013 8000" and "+8613800138000" two numbers.
+fn normalize_phone(raw: &str) -> String {
+    raw.chars().filter(|c| *c == '+' || c.is_ascii_digit()).collect()
+}
+
+/// A six-digit code from the operating system's random source. The crate's `getrandom`
+/// dependency is enabled only by the `edge` feature (the Worker), and this native demo
+/// binary runs on Unix-like hosts, so it reads `/dev/urandom` itself; `None` if it cannot.
+fn random_code() -> Option<String> {
+    use std::io::Read as _;
+    let mut urandom = std::fs::File::open("/dev/urandom").ok()?;
+    loop {
+        let mut bytes = [0u8; 4];
+        urandom.read_exact(&mut bytes).ok()?;
+        let n = u32::from_le_bytes(bytes);
+        // 4_294_000_000 is the largest multiple of 10^6 below 2^32: rejecting the values above
+        // it keeps every code equally likely.
+        if n < 4_294_000_000 {
+            return Some(format!("{:06}", n % 1_000_000));
+        }
+    }
 }
 
 fn html(status: u16, body: &str) -> Response<std::io::Cursor<Vec<u8>>> {

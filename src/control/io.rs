@@ -27,12 +27,20 @@ pub struct Counted {
     pub window_secs: u32,
     /// The route's capacity, when it states one (its `cap:` keys are among `keys`).
     pub capacity: Option<Capacity>,
+    /// Keys read for the decision but never moved by it (an OTP range's verified codes,
+    /// tries and block switch).
+    pub read_only: Vec<CohortKey>,
 }
 
 impl Counted {
     /// Whether there is anything to count.
     pub fn is_empty(&self) -> bool {
         self.keys.is_empty() && !self.site
+    }
+
+    /// Every key read: the moved ones, then the read-only ones.
+    pub fn read_keys(&self) -> Vec<CohortKey> {
+        self.keys.iter().chain(&self.read_only).cloned().collect()
     }
 }
 
@@ -71,6 +79,9 @@ pub struct Counts {
     pub tallies: Vec<Tally>,
     /// Cohort counts for an accepted sign-up.
     pub signup: Option<Counted>,
+    /// Counters this request adds one to whatever its answer (an OTP send's try, a verified
+    /// code), each in its own window.
+    pub events: Vec<CohortKey>,
 }
 
 /// A stats flush: rows for one stats shard.
@@ -163,7 +174,7 @@ impl Control {
     pub fn cold_calls(&mut self, policy: &Policy, shards: u32, want: &Counted, now: UnixTime) -> Vec<Call> {
         let now_ms = self.clock(now);
         let w = Windows::for_read(policy, &want.keys, want.window_secs);
-        self.cold(&want.keys, want.site, shards, w, hot_at(policy), now_ms)
+        self.cold(&want.read_keys(), want.site, shards, w, hot_at(policy), now_ms)
     }
 
     /// Folds the awaited answers in and reads the state for a decision, from the snapshot.
@@ -197,7 +208,7 @@ impl Control {
         }
         let degraded = unreachable.map(|k| format!("{}, last known levels held", why(k)));
         let w = Windows::for_read(policy, &want.keys, want.window_secs);
-        let mut state = self.state(&want.keys, want.site, shards, w, want.capacity.as_ref(), now_ms);
+        let mut state = self.state(&want.read_keys(), want.site, shards, w, want.capacity.as_ref(), now_ms);
         state.degraded = degraded;
         Ok(state)
     }
@@ -249,6 +260,11 @@ impl Control {
         {
             let w = Windows::for_read(policy, &c.keys, c.window_secs);
             self.count_signup(&c.keys, c.site, shards, w, now_ms);
+        }
+        if let Some((policy, shards)) = policy
+            && !counts.events.is_empty()
+        {
+            self.count_signup(&counts.events, false, shards, Windows::of(policy), now_ms);
         }
         // without a policy there is nothing to refresh for; a flush of counts is due anyway
         let hot = policy.map_or(f64::INFINITY, |(p, _)| hot_at(p));
@@ -353,7 +369,7 @@ mod tests {
     }
 
     fn want(keys: Vec<CohortKey>) -> Counted {
-        Counted { keys, site: false, window_secs: 60, capacity: None }
+        Counted { keys, site: false, window_secs: 60, capacity: None, read_only: Vec::new() }
     }
 
     /// Answers calls from real shards, or fails them all.
@@ -379,7 +395,7 @@ mod tests {
         let t0 = UnixTime::from_secs(1_000_000);
         // six sign-ups from the network, counted and flushed
         for i in 0..6 {
-            let counts = Counts { tallies: Vec::new(), signup: Some(want(vec![asn()])) };
+            let counts = Counts { tallies: Vec::new(), signup: Some(want(vec![asn()])), events: Vec::new() };
             let bg = c.record(Some((&p, SHARDS)), &counts, t0.plus(i));
             let answers = answer(&mut shards, bg.calls, false);
             for (call, a) in answers {
@@ -436,6 +452,7 @@ mod tests {
         let counts = Counts {
             tallies: vec![Tally::new(Action::Reject, "busy")],
             signup: Some(want(vec![CohortKey::new(CohortKind::Asn, "1")])),
+            events: Vec::new(),
         };
         let _ = c.record(Some((&p, SHARDS)), &counts, now);
         let entry = |key: &str, rate: f64| Entry { key: key.into(), rate, panic: false };

@@ -36,12 +36,18 @@ pub struct Windows {
     pub js: u32,
     /// `no_js.window_secs`.
     pub no_js: u32,
+    /// `otp.window_secs` (a range's sends and verified codes).
+    pub otp: u32,
+    /// `otp.verify_grace_secs` (a range's recent sends and tries).
+    pub otp_grace: u32,
 }
 
 impl Windows {
     /// The policy's windows.
     pub fn of(policy: &Policy) -> Windows {
-        Windows { js: policy.attack.window_secs, no_js: policy.no_js.window_secs }
+        let (otp, otp_grace) =
+            policy.otp.as_ref().map_or((3600, 120), |o| (o.window_secs, o.verify_grace_secs));
+        Windows { js: policy.attack.window_secs, no_js: policy.no_js.window_secs, otp, otp_grace }
     }
 
     /// The windows for one read: the caller's window for every key of its kind it names.
@@ -49,7 +55,7 @@ impl Windows {
         let mut w = Windows::of(policy);
         if keys.iter().any(|k| k.is_no_js()) {
             w.no_js = window_secs;
-        } else {
+        } else if keys.iter().any(|k| k.otp_count().is_none()) {
             w.js = window_secs;
         }
         w
@@ -57,7 +63,13 @@ impl Windows {
 
     /// A key's window.
     pub fn of_key(&self, key: &CohortKey) -> u32 {
-        if key.is_no_js() { self.no_js } else { self.js }
+        use crate::policy::OtpCount;
+        match key.otp_count() {
+            Some(OtpCount::Recent | OtpCount::Tries) => self.otp_grace,
+            Some(OtpCount::Sent | OtpCount::Verified | OtpCount::Block) => self.otp,
+            None if key.is_no_js() => self.no_js,
+            None => self.js,
+        }
     }
 }
 
@@ -158,7 +170,11 @@ impl Control {
             let cohorts = self.snapshot.under(&format!("{total}|"), now_ms);
             ctl.tick(&params, window_secs, total_count, &cohorts, now_ms);
         }
-        let mine: Vec<&str> = keys.iter().filter(|k| !k.is_capacity()).map(CohortKey::as_str).collect();
+        let mine: Vec<&str> = keys
+            .iter()
+            .filter(|k| !k.is_capacity() && k.otp_count().is_none())
+            .map(CohortKey::as_str)
+            .collect();
         let (extra_bits, shed) = match ctl.price(&params, &mine) {
             Price::Extra(bits) => (bits, None),
             Price::Shed(key) => (0, CohortKey::parse(&key)),
@@ -295,7 +311,7 @@ mod tests {
     use crate::policy::CohortKind;
     use crate::store::cohorts::Shard;
 
-    const W: Windows = Windows { js: 60, no_js: 600 };
+    const W: Windows = Windows { js: 60, no_js: 600, otp: 3600, otp_grace: 120 };
 
     /// Many isolates, one set of real shards: what the Worker does, with virtual time.
     struct World {

@@ -159,7 +159,16 @@ impl Snapshot {
         for seen in self.shards.values() {
             for (key, until) in &seen.panics {
                 let Some(key) = CohortKey::parse(key) else { continue };
-                if *until > now_ms && !state.panicked.contains(&key) {
+                if *until <= now_ms {
+                    continue;
+                }
+                if key.otp_count().is_some() {
+                    // a range's block: kept with its end (the latest wins)
+                    match state.switches.iter_mut().find(|(k, _)| *k == key) {
+                        Some((_, u)) => *u = (*u).max(*until),
+                        None => state.switches.push((key, *until)),
+                    }
+                } else if !state.panicked.contains(&key) {
                     state.panicked.push(key);
                 }
             }

@@ -128,6 +128,60 @@ pub struct DecisionLog {
     /// The cohort counters could not be read for this decision (why).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub counters_unreadable: Option<String>,
+    /// A code sent to a number: what its range's counters said and what the gate did.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub otp: Option<OtpLog>,
+}
+
+/// A send's range, as the log keeps it (never the number).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct OtpLog {
+    /// The range (`+86 138`).
+    pub range: String,
+    /// Sends over the window.
+    pub sent: f64,
+    /// Sends too recent to judge.
+    pub recent: f64,
+    /// Verified codes over the window.
+    pub verified: f64,
+    /// Tries over the grace period.
+    pub tries: f64,
+    /// The conversion's upper bound, where there were enough sends to judge.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub conversion: Option<f64>,
+    /// `normal`, `priced +N` or `blocked`.
+    pub verdict: String,
+    /// A block's end, ms.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub until_ms: Option<u64>,
+}
+
+impl OtpLog {
+    /// The line's record of a range's reading and verdict.
+    pub fn of(
+        range: &str,
+        r: &crate::policy::RangeReading,
+        min_sends: u32,
+        v: &crate::policy::RangeVerdict,
+    ) -> OtpLog {
+        use crate::policy::RangeVerdict as V;
+        let round = |x: f64| (x * 100.0).round() / 100.0;
+        let (verdict, until_ms) = match v {
+            V::Normal => ("normal".to_string(), None),
+            V::Priced { extra_bits, .. } => (format!("priced +{extra_bits}"), None),
+            V::Blocked { until_ms, .. } => ("blocked".to_string(), Some(*until_ms)),
+        };
+        OtpLog {
+            range: range.to_string(),
+            sent: round(r.sent),
+            recent: round(r.recent),
+            verified: round(r.verified),
+            tries: round(r.tries),
+            conversion: r.conversion_bound(min_sends).map(|c| (c * 1000.0).round() / 1000.0),
+            verdict,
+            until_ms,
+        }
+    }
 }
 
 /// A rate to one decimal, for the log and the stats page; a non-finite one (which JSON cannot
@@ -176,6 +230,7 @@ impl DecisionLog {
             shadow: None,
             no_js: false,
             counters_unreadable: None,
+            otp: None,
         }
     }
 

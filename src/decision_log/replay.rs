@@ -136,6 +136,7 @@ pub fn replay(policy: &Policy, line: &DecisionLog) -> Option<Replayed> {
         rates: line.cohorts.iter().filter_map(|(k, r)| Some((CohortKey::parse(k)?, *r))).collect(),
         site_rate: line.site_rate.unwrap_or(0.0),
         panicked: Vec::new(),
+        switches: Vec::new(),
         capacity: line.capacity.clone(),
         degraded: None,
     };

@@ -67,7 +67,8 @@ async fn drive(io: &Io<'_>, mut step: Step<'_>) -> Result<Response> {
                 with_control(|c| spend.resume(c, answer))
             }
             Step::Forward(forward) => {
-                match proxy::forward(forward.origin, io.req, &forward.body, &forward.verdict).await {
+                match proxy::forward(forward.origin, io.req, &forward.body, forward.verdict.as_deref()).await
+                {
                     Ok(resp) => {
                         let next = forward.resume(Ok(resp.status_code()));
                         origin = Some(resp);

@@ -53,12 +53,15 @@ pub async fn pass_through(origin: &Url, req: &Request) -> Result<Response> {
     public_redirect(origin, req, resp)
 }
 
-/// Sends a verified request, with its already-read body, and the verdict header.
-pub async fn forward(origin: &Url, req: &Request, body: &[u8], verdict: &str) -> Result<Response> {
+/// Sends a request with its already-read body: a verified one with the verdict header, an
+/// observed pass-through (an OTP check) without one.
+pub async fn forward(origin: &Url, req: &Request, body: &[u8], verdict: Option<&str>) -> Result<Response> {
     let url = target(origin, req)?;
     let mut init = RequestInit::new();
+    let extra: Vec<(&str, &str)> =
+        verdict.map(|v| (crate::protocol::verdict::HEADER, v)).into_iter().collect();
     init.with_method(req.method())
-        .with_headers(headers(req, &[(crate::protocol::verdict::HEADER, verdict)])?)
+        .with_headers(headers(req, &extra)?)
         .with_redirect(RequestRedirect::Manual)
         .with_body(Some(js_sys::Uint8Array::from(body).into()));
     let upstream = Request::new_with_init(url.as_str(), &init)?;

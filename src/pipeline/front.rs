@@ -5,7 +5,7 @@
 use crate::config::{Config, Loaded};
 use crate::pipeline::refusal::Refusal;
 use crate::pipeline::step::{Done, ServeAsset, Step};
-use crate::pipeline::{issue, operator, siteverify, submit};
+use crate::pipeline::{issue, operator, otp_check, siteverify, submit};
 use crate::present::reply::{self, Audience, Reply};
 use crate::protocol::reject::{RejectKind, Rejection};
 use crate::protocol::time::UnixTime;
@@ -82,6 +82,12 @@ pub fn route<'a>(
             );
         }
     };
+    if let (None, Ok(config)) = (&protected, &loaded.config)
+        && let Some(otp) =
+            config.policy.otp.as_ref().filter(|o| otp_check::is_check(o, &methods, path, query))
+    {
+        return otp_check::start(config, otp, facts, now);
+    }
     match (protected, &loaded.config) {
         (None, _) => match &loaded.origin {
             Some(origin) => Step::PassThrough(origin),

@@ -114,6 +114,10 @@ fn on_cohorts(a: Asking<'_>, read: Result<CohortState, String>) -> Step<'_> {
         answer: Answer::Reply(Reply::json(200, &json)),
         log: Some(line),
         event: None,
-        counts: Counts { tallies: Tally::of_decision(Action::Issue, &decision), signup: None },
+        counts: Counts {
+            tallies: Tally::of_decision(Action::Issue, &decision),
+            signup: None,
+            events: Vec::new(),
+        },
     })
 }

@@ -8,6 +8,7 @@
 //! - [`issue`]: `GET challenge`, pricing and signing a challenge;
 //! - [`submit`]: a protected request: body, verification, fingerprint, policy, single use,
 //!   verdict; [`wait`] and [`nojs`], the path without JavaScript;
+//! - [`otp_check`]: the OTP check route, passed through and observed;
 //! - [`siteverify`], [`operator`]: the endpoints for origins and operators;
 //! - [`refusal`]: the one way to refuse (logged and counted);
 //! - [`step`]: the driver contract.
@@ -16,6 +17,7 @@ pub mod front;
 pub mod issue;
 pub mod nojs;
 pub mod operator;
+pub mod otp_check;
 pub mod refusal;
 pub mod siteverify;
 pub mod step;
@@ -96,7 +98,13 @@ pub fn subject<'s>(
 pub fn counted(policy: &Policy, subject: &Subject<'_>) -> Counted {
     let attack = &policy.attack;
     if !attack.enabled {
-        return Counted { keys: Vec::new(), site: false, window_secs: attack.window_secs, capacity: None };
+        return Counted {
+            keys: Vec::new(),
+            site: false,
+            window_secs: attack.window_secs,
+            capacity: None,
+            read_only: Vec::new(),
+        };
     }
     let mut keys = subject.cohorts(&attack.cohorts);
     let capacity = attack.capacity.iter().find(|c| c.route == subject.route).cloned();
@@ -105,7 +113,13 @@ pub fn counted(policy: &Policy, subject: &Subject<'_>) -> Counted {
         keys.push(c.total_key());
         keys.extend(on_route);
     }
-    Counted { keys, site: attack.global_ceiling.is_some(), window_secs: attack.window_secs, capacity }
+    Counted {
+        keys,
+        site: attack.global_ceiling.is_some(),
+        window_secs: attack.window_secs,
+        capacity,
+        read_only: Vec::new(),
+    }
 }
 
 /// The cohort state a decision is taken on, and why the counters could not be read when

@@ -114,7 +114,11 @@ impl Refusal {
             answer: Answer::Reply(reply),
             log: Some(self.line),
             event: self.event,
-            counts: Counts { tallies: vec![Tally::new(Action::Reject, code)], signup: None },
+            counts: Counts {
+                tallies: vec![Tally::new(Action::Reject, code)],
+                signup: None,
+                events: Vec::new(),
+            },
         }
     }
 }

@@ -167,7 +167,11 @@ fn on_spend(call: Call<'_>, verified: Verified, spent: SpendAnswer) -> Step<'_> 
                 action: Some(verified.challenge.route.clone()),
             };
             let event = call.event(&s, "ok");
-            let counts = Counts { tallies: vec![Tally::new(Action::Siteverify, "ok")], signup: None };
+            let counts = Counts {
+                tallies: vec![Tally::new(Action::Siteverify, "ok")],
+                signup: None,
+                events: Vec::new(),
+            };
             Step::done(Done { event: Some(event), counts, ..Done::reply(Reply::json(200, &s)) })
         }
         SpendAnswer::Replay => {

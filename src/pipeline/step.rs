@@ -152,8 +152,9 @@ impl<'a> Spend<'a> {
 pub struct Forward<'a> {
     /// The origin.
     pub origin: &'a url::Url,
-    /// The signed `X-Gate-Verdict` value.
-    pub verdict: String,
+    /// The signed `X-Gate-Verdict` value; none for an observed pass-through (an OTP check is
+    /// the origin's to judge: it never carries a verdict).
+    pub verdict: Option<String>,
     /// The body to send (already read; the no-JS path removes its own field).
     pub body: Vec<u8>,
     pub(crate) then: Then<'a, Result<u16, String>>,

@@ -8,12 +8,13 @@
 
 use crate::config::Config;
 use crate::control::{Counted, Counts, Tally};
+use crate::decision_log::OtpLog;
 use crate::decision_log::{Action, DecisionLog, Stage};
 use crate::pipeline::refusal::Refusal;
 use crate::pipeline::step::{
-    Answer, BodyRead, Done, Forward, ReadBody, Spend, SpendAnswer, SpendOrder, Step,
+    Answer, BodyRead, Done, Forward, ReadBody, SetPanic, Spend, SpendAnswer, SpendOrder, Step,
 };
-use crate::policy::{CohortState, Decision, Known, Policy, Subject};
+use crate::policy::{CohortKey, CohortState, Decision, Known, Otp, OtpCount, Policy, RangeVerdict, Subject};
 use crate::present::reply::Audience;
 use crate::present::reply::Reply;
 use crate::protocol::reject::{RejectKind, Rejection};
@@ -116,7 +117,7 @@ impl<'a> Submission<'a> {
         .sign(&self.config.origin_key);
         Step::Forward(Forward {
             origin: &self.config.origin,
-            verdict,
+            verdict: Some(verdict),
             body,
             then: Box::new(move |status| on_origin(self, sent, status)),
         })
@@ -136,6 +137,8 @@ pub(crate) struct Sent {
     pub line: DecisionLog,
     pub tallies: Vec<Tally>,
     pub counted: Counted,
+    /// Counters moved whatever the origin answers (an OTP send's try).
+    pub events: Vec<crate::policy::CohortKey>,
 }
 
 /// The origin answered (or could not be reached): the forward's line and counts. A forward
@@ -172,7 +175,7 @@ fn finished(sub: &Submission<'_>, sent: Sent, status: Result<u16, String>) -> Do
         answer: Answer::Origin,
         log: Some(line),
         event: None,
-        counts: Counts { tallies: sent.tallies, signup },
+        counts: Counts { tallies: sent.tallies, signup, events: sent.events },
     }
 }
 
@@ -267,6 +270,8 @@ struct Paid<'a> {
     subject: Subject<'a>,
     counted: Counted,
     phone: Option<String>,
+    /// The number's range, on the OTP send route.
+    range: Option<String>,
     body: Vec<u8>,
     /// Random bytes for a top-up's id, when one is offered.
     random: [u8; 16],
@@ -291,9 +296,17 @@ fn verify(sub: Submission<'_>, raw: String, phone: PhoneRead, body: Vec<u8>, ran
     // fingerprint the submission with the signals the work was bound to
     let assessment = signals::assess(sub.facts, &ClientSide::parse(&verified.signals));
     let subject = sub.subject(assessment, &phone);
-    let counted = super::counted(&config.policy, &subject);
+    let mut counted = super::counted(&config.policy, &subject);
+    // a code sent to a number: its range's counters are read, and moved once the origin sent it
+    let range =
+        phone.range.filter(|_| config.policy.otp.as_ref().is_some_and(|o| o.send_route == sub.route.path));
+    if let Some(r) = &range {
+        let moved = Otp::sent_keys(r);
+        counted.read_only.extend(Otp::read_keys(r).into_iter().filter(|k| !moved.contains(k)));
+        counted.keys.extend(moved);
+    }
     let want = counted.clone();
-    let paid = Paid { sub, verified, subject, counted, phone: phone.code, body, random };
+    let paid = Paid { sub, verified, subject, counted, phone: phone.code, range, body, random };
     super::read_cohorts(&config.policy, config.cohort_shards, want, move |state| on_cohorts(paid, state))
 }
 
@@ -302,7 +315,7 @@ fn verify(sub: Submission<'_>, raw: String, phone: PhoneRead, body: Vec<u8>, ran
 fn on_cohorts(p: Paid<'_>, read: Result<CohortState, String>) -> Step<'_> {
     let policy = &p.sub.config.policy;
     let (state, unreadable) = super::state_read(read);
-    let decision = policy.decide(&p.subject, &state);
+    let mut decision = policy.decide(&p.subject, &state);
     let mut line = p.sub.line(Action::Forward, 200).assessed(&p.subject.assessment).decided(
         &decision,
         &state,
@@ -313,11 +326,27 @@ fn on_cohorts(p: Paid<'_>, read: Result<CohortState, String>) -> Step<'_> {
     line.counters_unreadable = unreadable;
     // the price asked now against the work paid (the challenge's and its top-ups'): one bit
     // of slack, beyond that the client adds a top-up, with nothing spent
-    let priced = super::price_of(policy, &decision, "at submission").map(|_| super::work::asked(&decision));
-    let asked = match priced {
-        Ok(asked) => asked.unwrap_or(0),
-        Err(r) => return p.sub.refuse_on(r, line),
-    };
+    let priced = super::price_of(policy, &decision, "at submission").map(|_| ());
+    if let Err(r) = priced {
+        return p.sub.refuse_on(r, line);
+    }
+    // a code to a number range: its conversion may price or block the send
+    if let (Some(otp), Some(range)) = (&policy.otp, &p.range) {
+        let reading = Otp::reading(range, &state);
+        let verdict = otp.judge(&reading, p.sub.now.millis());
+        line.otp = Some(OtpLog::of(range, &reading, otp.min_sends, &verdict));
+        // global shadow mode logs the range's verdict and enforces only the base price
+        match verdict {
+            _ if policy.shadow => {}
+            RangeVerdict::Normal => {}
+            RangeVerdict::Priced { extra_bits, conversion } => {
+                decision =
+                    decision.priced_up(extra_bits, &format!("range {range} conversion ≤ {conversion:.2}"));
+            }
+            RangeVerdict::Blocked { until_ms, new } => return blocked(&p, range, until_ms, new, line),
+        }
+    }
+    let asked = super::work::asked(&decision).unwrap_or(0);
     if !super::work::covers(p.verified.work, asked) {
         return more_work(&p, &decision, asked, line);
     }
@@ -325,6 +354,46 @@ fn on_cohorts(p: Paid<'_>, read: Result<CohortState, String>) -> Step<'_> {
     let order = p.sub.order(p.verified.challenge.id, p.verified.challenge.expires_at);
     let shards = p.sub.config.ledger_shards;
     Step::Spend(Spend { order, shards, then: Box::new(move |answer| on_spend(p, decision, line, answer)) })
+}
+
+/// A send's try at its range (counted whatever the answer: a block renews while it is used).
+fn tries(range: &str) -> CohortKey {
+    CohortKey::otp(OtpCount::Tries, range)
+}
+
+/// The range is blocked: `429 phone_range_blocked` until the block ends (nothing spent: the
+/// same work may ask for a code to another number). A new block is written first, to the
+/// switch's shard, so every isolate refuses the range within the staleness bound.
+fn blocked<'a>(p: &Paid<'a>, range: &str, until_ms: u64, new: bool, line: DecisionLog) -> Step<'a> {
+    let wait_ms = until_ms.saturating_sub(p.sub.now.millis());
+    let secs = u32::try_from(wait_ms.div_ceil(1000)).unwrap_or(u32::MAX).max(1);
+    let r = Rejection::new(RejectKind::PhoneRangeBlocked, format!("range {range} blocked for {secs} s"))
+        .retry_after(secs);
+    let url = (!p.sub.no_js).then(|| p.sub.challenge_url());
+    let mut done = Refusal::on(r, line).audience(&p.sub.audience).challenge(url).done();
+    done.counts.events.push(tries(range));
+    if !new {
+        return Step::done(done);
+    }
+    let config = p.sub.config;
+    let key = CohortKey::otp(OtpCount::Block, range);
+    let write = crate::control::Control::panic_write(
+        &key,
+        Some(UnixTime::from_millis(until_ms)),
+        config.cohort_shards,
+    );
+    Step::SetPanic(SetPanic {
+        key,
+        write,
+        shards: config.cohort_shards,
+        then: Box::new(move |set| {
+            let mut done = done;
+            if let (Err(e), Some(line)) = (set, done.log.as_mut()) {
+                line.counters_unreadable = Some(format!("range block not written: {e}"));
+            }
+            Step::done(done)
+        }),
+    })
 }
 
 /// The work falls short of the price asked now: `402 more_work` with a top-up for what is
@@ -379,6 +448,7 @@ fn on_spend(p: Paid<'_>, decision: Decision, mut line: DecisionLog, answer: Spen
         line,
         tallies: Tally::of_decision(Action::Forward, &decision),
         counted: p.counted,
+        events: p.range.as_deref().map(tries).into_iter().collect(),
     };
     p.sub.forward(sent, p.body)
 }
@@ -403,17 +473,23 @@ pub fn phone_code(policy: &Policy, fields: &form::Fields) -> Result<PhoneRead, P
         // a separate calling-code field decides the code; the number beside it is read whole
         // only when it is written in international form (a national number is the origin's)
         (Some(code), number) => {
-            let kind = match number.filter(|n| n.starts_with('+') || n.starts_with("00")) {
-                Some(n) => {
-                    Some(phone::parse(n, policy.phone_region).map_err(PhoneField::Invalid)?.number_type())
-                }
+            let whole = match number.filter(|n| n.starts_with('+') || n.starts_with("00")) {
+                Some(n) => Some(phone::parse(n, policy.phone_region).map_err(PhoneField::Invalid)?),
                 None => None,
             };
-            PhoneRead { code: phone::calling_code(code, true).map(str::to_string), kind }
+            PhoneRead {
+                code: phone::calling_code(code, true).map(str::to_string),
+                kind: whole.as_ref().map(phone::PhoneNumber::number_type),
+                range: whole.map(|n| n.range().to_string()),
+            }
         }
         (None, Some(number)) => {
             let read = phone::parse(number, policy.phone_region).map_err(PhoneField::Invalid)?;
-            PhoneRead { code: Some(read.calling_code().to_string()), kind: Some(read.number_type()) }
+            PhoneRead {
+                code: Some(read.calling_code().to_string()),
+                kind: Some(read.number_type()),
+                range: Some(read.range().to_string()),
+            }
         }
         (None, None) => PhoneRead::default(),
     })
@@ -426,6 +502,8 @@ pub struct PhoneRead {
     pub code: Option<String>,
     /// Its type, when the whole number was read.
     pub kind: Option<NumberType>,
+    /// Its range (`+86 138`), when the whole number was read.
+    pub range: Option<String>,
 }
 
 /// Why a sign-up's phone field cannot be judged.

@@ -121,6 +121,6 @@ fn on_cohorts(a: Asking<'_>, read: Result<CohortState, String>) -> Step<'_> {
         answer: Answer::Reply(Reply::json(200, &body)),
         log: Some(line),
         event: None,
-        counts: Counts { tallies: vec![Tally::new(Action::Issue, CODE)], signup: None },
+        counts: Counts { tallies: vec![Tally::new(Action::Issue, CODE)], signup: None, events: Vec::new() },
     })
 }

@@ -82,6 +82,7 @@ pub(crate) fn submission<'a>(
         site: false,
         window_secs: policy.no_js.window_secs,
         capacity: None,
+        read_only: Vec::new(),
     };
     let js = super::counted(policy, &subject);
     let path = Path { sub, kind, body, read: read.clone(), fields, phone, subject, budget };
@@ -218,7 +219,11 @@ fn wait_page(path: Path<'_>, lang: Lang, id: [u8; 16]) -> Step<'_> {
     let reply = path.page(200, lang, &token, terms.wait_secs, false);
     Step::done(Done {
         log: Some(line),
-        counts: crate::control::Counts { tallies: vec![Tally::new(Action::Issue, REASON)], signup: None },
+        counts: crate::control::Counts {
+            tallies: vec![Tally::new(Action::Issue, REASON)],
+            signup: None,
+            events: Vec::new(),
+        },
         ..Done::reply(reply)
     })
 }
@@ -251,6 +256,8 @@ fn on_spend(path: Path<'_>, wait: Wait, answer: SpendAnswer) -> Step<'_> {
         tallies: vec![Tally::new(Action::Forward, REASON)],
         // counted in its no-JS cohorts only when the origin accepted it
         counted: path.budget,
+        // no-JS sends are not judged by range (the path has no price to raise)
+        events: Vec::new(),
     };
     path.sub.forward(sent, body)
 }

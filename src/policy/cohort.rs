@@ -182,6 +182,8 @@ pub struct CohortState {
     pub site_rate: f64,
     /// Cohorts (or `site`) an operator switched to panic at run time.
     pub panicked: Vec<CohortKey>,
+    /// Switches with an end that are not panics (an OTP range's block), with their end, ms.
+    pub switches: Vec<(CohortKey, u64)>,
     /// The capacity controller's price for this request, when its route states a capacity.
     pub capacity: Option<CapacityPrice>,
     /// Why some of these counters could not be read now (their last known levels are held),

@@ -32,6 +32,42 @@ pub enum Scope {
         /// The cohort's kind.
         kind: CohortKind,
     },
+    /// A phone number range's SMS counter on the OTP routes (`otp_sent:+86 138`): the value
+    /// is the range as `phone::Range` writes it (calling code and destination code).
+    Otp(OtpCount),
+}
+
+/// What an OTP counter counts for one number range.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub enum OtpCount {
+    /// Codes the origin accepted to send (decays over `otp.window_secs`).
+    Sent,
+    /// The same sends over `otp.verify_grace_secs`: too recent to have been verified yet.
+    Recent,
+    /// Codes verified on the check route (over `otp.window_secs`).
+    Verified,
+    /// Send attempts that paid their work, sent or refused (over `otp.verify_grace_secs`):
+    /// whether the range is being used now.
+    Tries,
+    /// Not a counter: the range's block switch (a panic switch with an end).
+    Block,
+}
+
+impl OtpCount {
+    /// Every count, in the order their names are tried when parsing.
+    pub const ALL: [OtpCount; 5] =
+        [OtpCount::Sent, OtpCount::Recent, OtpCount::Verified, OtpCount::Tries, OtpCount::Block];
+
+    /// The prefix of its keys.
+    pub fn prefix(self) -> &'static str {
+        match self {
+            OtpCount::Sent => "otp_sent:",
+            OtpCount::Recent => "otp_recent:",
+            OtpCount::Verified => "otp_ok:",
+            OtpCount::Tries => "otp_try:",
+            OtpCount::Block => "otp_block:",
+        }
+    }
 }
 
 /// A counter's name: its scope and value, with the canonical text computed once (shards are
@@ -55,6 +91,7 @@ impl CohortKey {
             Scope::NoJsSite => format!("{NO_JS}site"),
             Scope::Capacity { route } => format!("{CAPACITY}{route}"),
             Scope::CapacityCohort { route, kind } => format!("{CAPACITY}{route}|{}:{value}", kind.name()),
+            Scope::Otp(count) => format!("{}{value}", count.prefix()),
         };
         CohortKey { scope, value, text }
     }
@@ -98,6 +135,11 @@ impl CohortKey {
         }
     }
 
+    /// A number range's OTP counter (`range` as `phone::Range` writes it: `+86 138`).
+    pub fn otp(count: OtpCount, range: &str) -> CohortKey {
+        CohortKey::of(Scope::Otp(count), range.to_string())
+    }
+
     /// Reads the text form; `None` for anything that is not a key.
     pub fn parse(text: &str) -> Option<CohortKey> {
         let cohort = |s: &str| {
@@ -106,6 +148,11 @@ impl CohortKey {
         };
         if text == "site" {
             return Some(CohortKey::site());
+        }
+        for count in OtpCount::ALL {
+            if let Some(range) = text.strip_prefix(count.prefix()) {
+                return (range.starts_with('+') && range.len() > 1).then(|| CohortKey::otp(count, range));
+            }
         }
         if let Some(rest) = text.strip_prefix(NO_JS) {
             if rest == "site" {
@@ -165,6 +212,14 @@ impl CohortKey {
     /// Whether this is one of the capacity controller's keys (not a cohort people see).
     pub fn is_capacity(&self) -> bool {
         matches!(self.scope, Scope::Capacity { .. } | Scope::CapacityCohort { .. })
+    }
+
+    /// The OTP count this key is, for a number range's key.
+    pub fn otp_count(&self) -> Option<OtpCount> {
+        match self.scope {
+            Scope::Otp(c) => Some(c),
+            _ => None,
+        }
     }
 
     /// The text form (wire and storage format).
@@ -234,6 +289,8 @@ mod tests {
             CohortKey::no_js_site(),
             CohortKey::capacity("/signup"),
             asn.on_capacity("/api/otp/send").unwrap(),
+            CohortKey::otp(OtpCount::Sent, "+86 138"),
+            CohortKey::otp(OtpCount::Block, "+996 500"),
         ];
         let texts: Vec<&str> = keys.iter().map(CohortKey::as_str).collect();
         assert_eq!(
@@ -246,7 +303,9 @@ mod tests {
                 "nojs:asn:16509",
                 "nojs:site",
                 "cap:/signup",
-                "cap:/api/otp/send|asn:16509"
+                "cap:/api/otp/send|asn:16509",
+                "otp_sent:+86 138",
+                "otp_block:+996 500"
             ]
         );
         for k in &keys {
@@ -256,7 +315,19 @@ mod tests {
         }
         assert_eq!(asn.kind(), Some(CohortKind::Asn));
         assert!(keys.iter().skip(4).all(|k| k.kind().is_none()), "only JS cohorts have levels");
-        for bad in ["", "planet:1", "asn:", "nojs:", "nojs:planet:1", "cap:signup", "cap:/s|asn:", "sitex"] {
+        for bad in [
+            "",
+            "planet:1",
+            "asn:",
+            "nojs:",
+            "nojs:planet:1",
+            "cap:signup",
+            "cap:/s|asn:",
+            "sitex",
+            "otp_ok:",
+            "otp_ok:+",
+            "otp_sent:86",
+        ] {
             assert!(CohortKey::parse(bad).is_none(), "{bad}");
         }
     }

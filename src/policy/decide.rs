@@ -82,6 +82,18 @@ pub struct Decision {
     pub shadow: Option<Shadow>,
 }
 
+impl Decision {
+    /// The same decision with `extra_bits` more per sub-puzzle (at most 32), for `why`: a
+    /// refusal stays a refusal.
+    pub fn priced_up(mut self, extra_bits: u8, why: &str) -> Decision {
+        if let Outcome::Price { difficulty, .. } = &mut self.outcome {
+            *difficulty = difficulty.saturating_add(extra_bits).min(32);
+            self.why = format!("{}; {why}: +{extra_bits}", self.why);
+        }
+        self
+    }
+}
+
 /// What shadow mode would have enforced.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Shadow {

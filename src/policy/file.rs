@@ -22,6 +22,8 @@ pub(super) struct File {
     pub(super) rules: Vec<RuleFile>,
     #[serde(default)]
     pub(super) no_js: NoJsFile,
+    #[serde(default)]
+    pub(super) otp: Option<super::otp::OtpFile>,
 }
 
 #[derive(Debug, Deserialize)]

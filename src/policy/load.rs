@@ -64,10 +64,10 @@ impl fmt::Display for PolicyErrors {
 
 impl std::error::Error for PolicyErrors {}
 
-struct Problems(Vec<PolicyError>);
+pub(super) struct Problems(Vec<PolicyError>);
 
 impl Problems {
-    fn add(&mut self, location: impl Into<String>, message: impl Into<String>) {
+    pub(super) fn add(&mut self, location: impl Into<String>, message: impl Into<String>) {
         self.0.push(PolicyError { location: location.into(), message: message.into() });
     }
 }
@@ -199,6 +199,16 @@ pub fn load(text: &str) -> Result<Policy, PolicyErrors> {
     }
 
     let no_js = no_js(&mut p, &file.no_js, &protected, phone_known);
+    let otp = file
+        .otp
+        .as_ref()
+        .map(|o| super::otp::load(&mut p, o, &protected, &pass, file.routes.phone_field.is_some()));
+    if let Some(o) = otp.as_ref().filter(|o| no_js.allows(&o.send_route)) {
+        p.add(
+            "no_js.routes",
+            format!("{:?} sends codes: the no-JS path has no price a range could raise", o.send_route),
+        );
+    }
 
     if !p.0.is_empty() {
         return Err(PolicyErrors(p.0));
@@ -216,6 +226,7 @@ pub fn load(text: &str) -> Result<Policy, PolicyErrors> {
         attack,
         rules,
         no_js,
+        otp,
     })
 }
 

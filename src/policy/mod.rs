@@ -19,12 +19,13 @@ mod decide;
 mod file;
 mod load;
 mod nojs;
+mod otp;
 mod rules;
 
 pub use cohort::{
     Attack, Capacity, CapacityOf, CapacityPrice, CohortKind, CohortState, Counter, Level, ip_prefix,
 };
-pub use cohort_key::{CohortKey, Scope};
+pub use cohort_key::{CohortKey, OtpCount, Scope};
 pub use decide::{Decision, Outcome, Shadow};
 #[cfg(feature = "toml")]
 pub use load::to_json;
@@ -32,6 +33,7 @@ pub use load::to_json;
 pub(crate) use load::toml_location;
 pub use load::{PolicyError, PolicyErrors, load, routes_only};
 pub use nojs::NoJs;
+pub use otp::{NumberSource, Otp, RangeAction, RangeLevel, RangeReading, RangeVerdict, wilson_upper};
 pub use rules::{Action, Cidr, Conditions, Rule};
 
 use crate::request::route::Route;
@@ -82,6 +84,8 @@ pub struct Policy {
     pub rules: Vec<Rule>,
     /// The no-JavaScript sign-up path (off unless it lists routes).
     pub no_js: NoJs,
+    /// SMS by number range: the OTP send and check routes, and the range levels.
+    pub otp: Option<Otp>,
 }
 
 /// Something known, or not yet known (a phone number at challenge time).

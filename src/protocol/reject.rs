@@ -76,11 +76,14 @@ pub enum RejectKind {
     /// The sign-up's phone number is not a number in use under the numbering plan (nothing
     /// was spent: correct it and send the same request again).
     InvalidPhone,
+    /// Codes are not sent to this number's range for a while: its codes are sent but not
+    /// entered (SMS pumping). `Retry-After` says when the block ends.
+    PhoneRangeBlocked,
 }
 
 impl RejectKind {
     /// Every kind, for tables and tests.
-    pub const ALL: [RejectKind; 32] = [
+    pub const ALL: [RejectKind; 33] = [
         RejectKind::MissingSolution,
         RejectKind::MalformedSolution,
         RejectKind::UnsupportedVersion,
@@ -113,6 +116,7 @@ impl RejectKind {
         RejectKind::CountersUnavailable,
         RejectKind::MoreWork,
         RejectKind::InvalidPhone,
+        RejectKind::PhoneRangeBlocked,
     ];
 
     /// The HTTP status the client gets.
@@ -142,7 +146,7 @@ impl RejectKind {
             RejectKind::AlreadySpent => 409,
             RejectKind::TooLarge => 413,
             RejectKind::UnsupportedBody => 415,
-            RejectKind::TooEarly => 429,
+            RejectKind::TooEarly | RejectKind::PhoneRangeBlocked => 429,
             RejectKind::MoreWork => 402,
             RejectKind::OriginUnavailable => 502,
             RejectKind::LedgerUnavailable
@@ -188,6 +192,7 @@ impl RejectKind {
             RejectKind::CountersUnavailable => "counters_unavailable",
             RejectKind::MoreWork => "more_work",
             RejectKind::InvalidPhone => "invalid_phone",
+            RejectKind::PhoneRangeBlocked => "phone_range_blocked",
         }
     }
 
@@ -257,6 +262,9 @@ impl RejectKind {
             }
             RejectKind::InvalidPhone => {
                 "The phone number could not be read. Write it with + and the country calling code (for example +44 20 7946 0000), then send the same request again."
+            }
+            RejectKind::PhoneRangeBlocked => {
+                "Codes cannot be sent to this phone number right now. Please try again later, or use another number."
             }
         }
     }

@@ -245,7 +245,15 @@ impl Run {
     /// The forward step, if the request was forwarded: verdict header and body.
     pub fn forwarded(&self) -> Option<(&str, &[u8])> {
         self.io.iter().find_map(|io| match io {
-            Io::Forward { verdict, body } => Some((verdict.as_str(), body.as_slice())),
+            Io::Forward { verdict: Some(verdict), body } => Some((verdict.as_str(), body.as_slice())),
+            _ => None,
+        })
+    }
+
+    /// The body of a forward without a verdict (an observed pass-through: an OTP check).
+    pub fn relayed(&self) -> Option<&[u8]> {
+        self.io.iter().find_map(|io| match io {
+            Io::Forward { verdict: None, body } => Some(body.as_slice()),
             _ => None,
         })
     }
@@ -351,7 +359,7 @@ pub struct Gate {
     /// The isolate: a fresh one per request unless `keep_isolate`.
     pub control: Control,
     pub keep_isolate: bool,
-    next_id: u8,
+    next_id: u32,
 }
 
 impl Gate {
@@ -374,10 +382,15 @@ impl Gate {
         }
     }
 
-    /// A fresh random id (distinct per request).
+    /// A fresh random id (distinct per request: the first 255 are `[n; 16]`, later ones carry
+    /// the count in their first bytes, so long runs never repeat one).
     fn id(&mut self) -> [u8; 16] {
         self.next_id = self.next_id.wrapping_add(1);
-        [self.next_id; 16]
+        let mut id = [self.next_id as u8; 16];
+        if self.next_id > 255 {
+            id[..4].copy_from_slice(&self.next_id.to_be_bytes());
+        }
+        id
     }
 
     /// Writes the world's rates and switches into the counter shards (the rest reset).

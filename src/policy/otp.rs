@@ -1,0 +1,498 @@
+//! SMS by number range (`[otp]`): the gate sees both the route that sends a one-time code and
+//! the route that checks it, so it measures, per number range, how many codes it let through
+//! and how many were verified. A range whose codes are sent but never entered is being pumped
+//! (the numbers earn whoever runs the range): it pays more per code, then is refused codes for a
+//! while, Fraud Guard style, while every other range and country goes on as before.
+//!
+//! Conversion is judged with the Wilson upper bound (z = 1.96) of `verified / judged`, where
+//! `judged` leaves out sends too recent to have been verified: a small range is judged low only
+//! when even the optimistic reading is low (20 sends, 0 verified: 0.16; 20 sends, 12 verified:
+//! 0.78). Everything here is pure; the counters' readings come in as a [`RangeReading`].
+
+use super::load::Problems;
+use super::{CohortKey, OtpCount};
+use crate::request::route::{self, Route};
+use serde::Deserialize;
+
+/// The `[otp]` section as written.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct OtpFile {
+    send: SendFile,
+    check: CheckFile,
+    #[serde(default = "defaults::window_secs")]
+    window_secs: u32,
+    #[serde(default = "defaults::verify_grace_secs")]
+    verify_grace_secs: u32,
+    #[serde(default = "defaults::min_sends")]
+    min_sends: u32,
+    #[serde(default = "defaults::block_at_tries")]
+    block_at_tries: u32,
+    #[serde(default = "defaults::levels")]
+    levels: Vec<RangeLevelFile>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SendFile {
+    route: String,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CheckFile {
+    route: String,
+    field: Option<String>,
+    header: Option<String>,
+    #[serde(default = "defaults::verified_status")]
+    verified_status: Vec<u16>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RangeLevelFile {
+    conversion_below: f64,
+    extra_bits: Option<u32>,
+    block_secs: Option<u32>,
+}
+
+mod defaults {
+    pub(super) fn window_secs() -> u32 {
+        3600
+    }
+    pub(super) fn verify_grace_secs() -> u32 {
+        120
+    }
+    pub(super) fn min_sends() -> u32 {
+        20
+    }
+    pub(super) fn block_at_tries() -> u32 {
+        3
+    }
+    pub(super) fn verified_status() -> Vec<u16> {
+        vec![200]
+    }
+    pub(super) fn levels() -> Vec<super::RangeLevelFile> {
+        vec![
+            super::RangeLevelFile { conversion_below: 0.5, extra_bits: Some(2), block_secs: None },
+            super::RangeLevelFile { conversion_below: 0.3, extra_bits: Some(4), block_secs: None },
+            super::RangeLevelFile { conversion_below: 0.15, extra_bits: None, block_secs: Some(3600) },
+        ]
+    }
+}
+
+/// SMS by number range.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Otp {
+    /// The protected route that sends a code (normalized path, as `Subject::route`); its number
+    /// is `routes.phone_field`.
+    pub send_route: String,
+    /// The pass-through route that checks a code (never priced, never refused).
+    pub check: Route,
+    /// Where a check carries the number.
+    pub check_number: NumberSource,
+    /// The origin's statuses that mean "the code was right".
+    pub verified_status: Vec<u16>,
+    /// The sent and verified counters' decay window, seconds ("per hour").
+    pub window_secs: u32,
+    /// Sends younger than this are not judged yet (people enter a code within it), seconds.
+    pub verify_grace_secs: u32,
+    /// Judged sends before a range can be judged at all.
+    pub min_sends: u32,
+    /// Send attempts within `verify_grace_secs` from which a low range is blocked rather than
+    /// priced: a block is for a range being pumped now (and so renews while it is); a range that
+    /// was pumped and is quiet is priced until its counters decay.
+    pub block_at_tries: u32,
+    /// By conversion, strongest first (lowest `conversion_below`).
+    pub levels: Vec<RangeLevel>,
+}
+
+/// Where a check request carries the phone number.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum NumberSource {
+    /// A form or JSON field (dotted for nested JSON).
+    Field(String),
+    /// A request header.
+    Header(String),
+}
+
+/// One level: below this conversion, price or block.
+#[derive(Copy, Clone, Debug, PartialEq)]
+pub struct RangeLevel {
+    /// Applies when the range's conversion (its upper bound) is below this.
+    pub conversion_below: f64,
+    /// What it does.
+    pub action: RangeAction,
+}
+
+/// What a range level does.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub enum RangeAction {
+    /// Each sub-puzzle of a send costs this many more bits.
+    Price {
+        /// Extra difficulty bits.
+        extra_bits: u8,
+    },
+    /// Sends to the range are refused (429) for this long.
+    Block {
+        /// Seconds.
+        secs: u32,
+    },
+}
+
+/// What the counters say about one range, for a send to it.
+#[derive(Copy, Clone, Debug, Default, PartialEq)]
+pub struct RangeReading {
+    /// Sends over the window.
+    pub sent: f64,
+    /// Sends over the grace period (not judged yet).
+    pub recent: f64,
+    /// Verified codes over the window.
+    pub verified: f64,
+    /// Send attempts over the grace period (sent or refused), not counting this one.
+    pub tries: f64,
+    /// The range's block switch, when one is on: its end, ms.
+    pub blocked_until: Option<u64>,
+}
+
+/// What a send to a range gets.
+#[derive(Copy, Clone, Debug, PartialEq)]
+pub enum RangeVerdict {
+    /// Its usual price.
+    Normal,
+    /// More work: its conversion is low.
+    Priced {
+        /// Extra bits per sub-puzzle.
+        extra_bits: u8,
+        /// The conversion's upper bound it was judged on.
+        conversion: f64,
+    },
+    /// Refused until `until_ms`; `new` when this send starts (or renews) the block, so the
+    /// switch is to be written.
+    Blocked {
+        /// When the block ends, ms.
+        until_ms: u64,
+        /// Whether to write the switch.
+        new: bool,
+    },
+}
+
+impl RangeReading {
+    /// Sends old enough to have been verified.
+    pub fn judged(&self) -> f64 {
+        (self.sent - self.recent).max(0.0)
+    }
+
+    /// The Wilson upper bound (z = 1.96) of the range's conversion, or `None` below
+    /// `min_sends` judged sends.
+    pub fn conversion_bound(&self, min_sends: u32) -> Option<f64> {
+        let n = self.judged();
+        (n >= f64::from(min_sends).max(1.0)).then(|| wilson_upper(self.verified.min(n), n))
+    }
+}
+
+/// The Wilson score interval's upper bound of `k` successes in `n` trials (z = 1.96).
+pub fn wilson_upper(k: f64, n: f64) -> f64 {
+    if n <= 0.0 {
+        return 1.0;
+    }
+    let z2 = 1.96f64 * 1.96;
+    let p = (k / n).clamp(0.0, 1.0);
+    let centre = p + z2 / (2.0 * n);
+    let spread = 1.96 * (p * (1.0 - p) / n + z2 / (4.0 * n * n)).sqrt();
+    ((centre + spread) / (1.0 + z2 / n)).clamp(0.0, 1.0)
+}
+
+impl Otp {
+    /// The verdict for a send to a range, at `now_ms`.
+    pub fn judge(&self, r: &RangeReading, now_ms: u64) -> RangeVerdict {
+        if let Some(until_ms) = r.blocked_until.filter(|u| *u > now_ms) {
+            return RangeVerdict::Blocked { until_ms, new: false };
+        }
+        let Some(conversion) = r.conversion_bound(self.min_sends) else {
+            return RangeVerdict::Normal;
+        };
+        let active = r.tries + 1.0 >= f64::from(self.block_at_tries);
+        for level in self.levels.iter().filter(|l| conversion < l.conversion_below) {
+            match level.action {
+                RangeAction::Block { secs } if active => {
+                    let until_ms = now_ms.saturating_add(u64::from(secs) * 1000);
+                    return RangeVerdict::Blocked { until_ms, new: true };
+                }
+                RangeAction::Block { .. } => {}
+                RangeAction::Price { extra_bits } => return RangeVerdict::Priced { extra_bits, conversion },
+            }
+        }
+        RangeVerdict::Normal
+    }
+
+    /// The keys a send to `range` reads: its sent, recent, verified and tries counters and its
+    /// block switch.
+    pub fn read_keys(range: &str) -> Vec<CohortKey> {
+        OtpCount::ALL.iter().map(|c| CohortKey::otp(*c, range)).collect()
+    }
+
+    /// The keys a send the origin accepted moves.
+    pub fn sent_keys(range: &str) -> Vec<CohortKey> {
+        vec![CohortKey::otp(OtpCount::Sent, range), CohortKey::otp(OtpCount::Recent, range)]
+    }
+
+    /// A send's reading from the cohort state read for it.
+    pub fn reading(range: &str, state: &super::CohortState) -> RangeReading {
+        let rate = |c: OtpCount| {
+            let key = CohortKey::otp(c, range);
+            state.rates.iter().find(|(k, _)| *k == key).map_or(0.0, |(_, r)| *r)
+        };
+        let block = CohortKey::otp(OtpCount::Block, range);
+        RangeReading {
+            sent: rate(OtpCount::Sent),
+            recent: rate(OtpCount::Recent),
+            verified: rate(OtpCount::Verified),
+            tries: rate(OtpCount::Tries),
+            blocked_until: state.switches.iter().find(|(k, _)| *k == block).map(|(_, u)| *u),
+        }
+    }
+
+    /// A key's decay window, for the OTP keys.
+    pub fn window_of(&self, count: OtpCount) -> u32 {
+        match count {
+            OtpCount::Recent | OtpCount::Tries => self.verify_grace_secs,
+            OtpCount::Sent | OtpCount::Verified | OtpCount::Block => self.window_secs,
+        }
+    }
+}
+
+/// Reads `[otp]`, every problem into `p`.
+pub(super) fn load(
+    p: &mut Problems,
+    f: &OtpFile,
+    protected: &[Route],
+    pass: &[Route],
+    phone_field: bool,
+) -> Otp {
+    let send_route = route::MatchKey::of(&f.send.route).full;
+    if !f.send.route.starts_with('/') {
+        p.add("otp.send.route", format!("{:?} is not a path", f.send.route));
+    } else if route::named(protected, &f.send.route).is_none() {
+        p.add(
+            "otp.send.route",
+            format!("{:?} is not a protected route (a send must cost work)", f.send.route),
+        );
+    }
+    if !phone_field {
+        p.add("otp.send", "needs routes.phone_field (the number a code is sent to)");
+    }
+    let check = match Route::parse(&f.check.route) {
+        Ok(r) => r,
+        Err(e) => {
+            p.add("otp.check.route", e.to_string());
+            Route { method: None, path: "/".into(), prefix: false }
+        }
+    };
+    let methods = [check.method.as_deref().unwrap_or("POST")];
+    if matches!(
+        route::judge_target(protected, pass, &methods, &check.path, None),
+        route::Judged::Protected(_)
+    ) {
+        p.add("otp.check.route", format!("{:?} is protected: a check must never cost work", f.check.route));
+    }
+    let field_ok = |f: &str| {
+        !f.is_empty() && f.len() <= 64 && f.chars().all(|c| c.is_ascii_alphanumeric() || "_-.[]".contains(c))
+    };
+    let check_number = match (&f.check.field, &f.check.header) {
+        (Some(name), None) => {
+            if !field_ok(name) {
+                p.add("otp.check.field", format!("{name:?} is not a form or JSON field name"));
+            }
+            NumberSource::Field(name.clone())
+        }
+        (None, Some(name)) => {
+            if !field_ok(name) || name.contains(['.', '[', ']']) {
+                p.add("otp.check.header", format!("{name:?} is not a header name"));
+            }
+            NumberSource::Header(name.to_ascii_lowercase())
+        }
+        _ => {
+            p.add("otp.check", "needs exactly one of field or header (where a check carries the number)");
+            NumberSource::Field(String::new())
+        }
+    };
+    if f.check.verified_status.is_empty() || f.check.verified_status.iter().any(|s| !(200..400).contains(s)) {
+        p.add("otp.check.verified_status", "lists the origin's 2xx or 3xx statuses for a right code");
+    }
+    let mut bounded = |at: &str, v: u32, min: u32, max: u32| {
+        if !(min..=max).contains(&v) {
+            p.add(format!("otp.{at}"), format!("{v} is outside {min}..={max}"));
+        }
+        v.clamp(min, max)
+    };
+    let window_secs = bounded("window_secs", f.window_secs, 60, 7 * 86_400);
+    let verify_grace_secs = bounded("verify_grace_secs", f.verify_grace_secs, 1, 3600);
+    let min_sends = bounded("min_sends", f.min_sends, 1, 100_000);
+    let block_at_tries = bounded("block_at_tries", f.block_at_tries, 1, 100_000);
+    if verify_grace_secs >= window_secs {
+        p.add("otp.verify_grace_secs", "must be shorter than otp.window_secs");
+    }
+    let mut levels = Vec::new();
+    for (i, l) in f.levels.iter().enumerate() {
+        let at = format!("otp.levels[{i}]");
+        if !(l.conversion_below > 0.0 && l.conversion_below <= 1.0) {
+            p.add(format!("{at}.conversion_below"), format!("{} is outside (0, 1]", l.conversion_below));
+        }
+        let action = match (l.extra_bits, l.block_secs) {
+            (Some(b), None) if (1..=15).contains(&b) => RangeAction::Price { extra_bits: b as u8 },
+            (Some(b), None) => {
+                p.add(format!("{at}.extra_bits"), format!("{b} is outside 1..=15"));
+                RangeAction::Price { extra_bits: 1 }
+            }
+            (None, Some(s)) if (60..=7 * 86_400).contains(&s) => RangeAction::Block { secs: s },
+            (None, Some(s)) => {
+                p.add(format!("{at}.block_secs"), format!("{s} is outside 60..=604800"));
+                RangeAction::Block { secs: 60 }
+            }
+            _ => {
+                p.add(&at, "needs exactly one of extra_bits or block_secs");
+                RangeAction::Price { extra_bits: 1 }
+            }
+        };
+        if levels.iter().any(|o: &RangeLevel| o.conversion_below == l.conversion_below) {
+            p.add(&at, "another level has the same conversion_below");
+        }
+        levels.push(RangeLevel { conversion_below: l.conversion_below, action });
+    }
+    levels.sort_by(|a, b| a.conversion_below.total_cmp(&b.conversion_below));
+    Otp {
+        send_route,
+        check,
+        check_number,
+        verified_status: f.check.verified_status.clone(),
+        window_secs,
+        verify_grace_secs,
+        min_sends,
+        block_at_tries,
+        levels,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)] // tests may panic
+    use super::*;
+
+    fn otp(extra: &str) -> Result<Otp, String> {
+        let text = format!(
+            "version = 1\n[routes]\nprotected = [\"POST /api/otp/send\", \"POST /signup\"]\n\
+             pass = [\"POST /api/otp/check\"]\nphone_field = \"phone\"\n\
+             [otp]\nsend = {{ route = \"/api/otp/send\" }}\ncheck = {{ route = \"POST /api/otp/check\", field = \"phone\" }}\n{extra}"
+        );
+        crate::policy::load(&text).map(|p| p.otp.unwrap()).map_err(|e| e.to_string())
+    }
+
+    #[test]
+    fn the_wilson_bound_is_optimistic_for_small_ranges_only() {
+        assert!((wilson_upper(0.0, 20.0) - 0.161).abs() < 0.01);
+        assert!((wilson_upper(12.0, 20.0) - 0.781).abs() < 0.01);
+        assert!(wilson_upper(0.0, 1000.0) < 0.005);
+        assert!(wilson_upper(850.0, 1000.0) > 0.85);
+        assert_eq!(wilson_upper(0.0, 0.0), 1.0);
+        // monotone in successes and, for a fixed share, falls towards it as n grows
+        for n in [5.0, 20.0, 100.0, 1000.0] {
+            let mut last = 0.0;
+            for k in 0..=(n as u32) {
+                let w = wilson_upper(f64::from(k), n);
+                assert!(w >= last - 1e-12 && w >= f64::from(k) / n - 1e-12, "{k}/{n}");
+                last = w;
+            }
+        }
+    }
+
+    #[test]
+    fn a_pumped_range_is_priced_then_blocked_while_it_is_used_and_people_are_not() {
+        let o = otp("").unwrap();
+        let now = 1_000_000;
+        let reading = |sent: f64, verified: f64, tries: f64| RangeReading {
+            sent,
+            recent: 0.0,
+            verified,
+            tries,
+            blocked_until: None,
+        };
+        // too few judged sends: nothing is known
+        assert_eq!(o.judge(&reading(10.0, 0.0, 50.0), now), RangeVerdict::Normal);
+        // people verify most codes: never priced, however many
+        for sent in [20.0, 100.0, 10_000.0] {
+            assert_eq!(o.judge(&reading(sent, sent * 0.8, 50.0), now), RangeVerdict::Normal);
+        }
+        // a range nobody verifies, being used now: blocked for the level's time
+        assert_eq!(
+            o.judge(&reading(200.0, 0.0, 10.0), now),
+            RangeVerdict::Blocked { until_ms: now + 3_600_000, new: true }
+        );
+        // the same range, quiet now: priced at the strongest price level, not blocked
+        assert!(matches!(
+            o.judge(&reading(200.0, 0.0, 0.0), now),
+            RangeVerdict::Priced { extra_bits: 4, .. }
+        ));
+        // middling conversion: the milder price
+        assert!(matches!(
+            o.judge(&reading(400.0, 160.0, 9.0), now),
+            RangeVerdict::Priced { extra_bits: 2, .. }
+        ));
+        // a block on: refused until its end, whatever the counters say
+        let on = RangeReading { blocked_until: Some(now + 5), ..reading(0.0, 0.0, 0.0) };
+        assert_eq!(o.judge(&on, now), RangeVerdict::Blocked { until_ms: now + 5, new: false });
+        let over = RangeReading { blocked_until: Some(now), ..reading(0.0, 0.0, 0.0) };
+        assert_eq!(o.judge(&over, now), RangeVerdict::Normal);
+        // sends inside the grace period are not judged: a burst is not yet low
+        let burst = RangeReading { recent: 190.0, ..reading(200.0, 0.0, 50.0) };
+        assert_eq!(o.judge(&burst, now), RangeVerdict::Normal);
+    }
+
+    #[test]
+    fn every_problem_is_reported_at_once() {
+        let e = otp(
+            "window_secs = 10\nverify_grace_secs = 0\nlevels = [{ conversion_below = 1.5, extra_bits = 2 }, \
+             { conversion_below = 0.1 }, { conversion_below = 0.2, extra_bits = 2, block_secs = 60 }, \
+             { conversion_below = 0.3, block_secs = 5 }]",
+        )
+        .unwrap_err();
+        for want in [
+            "otp.window_secs: 10 is outside 60..=604800",
+            "otp.verify_grace_secs: 0 is outside 1..=3600",
+            "otp.levels[0].conversion_below: 1.5 is outside (0, 1]",
+            "otp.levels[1]: needs exactly one of extra_bits or block_secs",
+            "otp.levels[2]: needs exactly one of",
+            "otp.levels[3].block_secs: 5 is outside",
+        ] {
+            assert!(e.contains(want), "{want} in {e}");
+        }
+        let head = "version = 1\n[routes]\nprotected = [\"POST /signup\", \"POST /api/*\"]\n[otp]\n";
+        let e = crate::policy::load(&format!(
+            "{head}send = {{ route = \"/login\" }}\ncheck = {{ route = \"POST /api/otp/check\", field = \"a\", header = \"b\", verified_status = [500] }}\n"
+        ))
+        .unwrap_err()
+        .to_string();
+        for want in [
+            "otp.send.route: \"/login\" is not a protected route",
+            "otp.send: needs routes.phone_field",
+            "otp.check.route: \"POST /api/otp/check\" is protected",
+            "otp.check: needs exactly one of field or header",
+            "otp.check.verified_status",
+        ] {
+            assert!(e.contains(want), "{want} in {e}");
+        }
+    }
+
+    #[test]
+    fn levels_are_kept_strongest_first_and_the_check_may_read_a_header() {
+        let o = otp("").unwrap();
+        let below: Vec<f64> = o.levels.iter().map(|l| l.conversion_below).collect();
+        assert_eq!(below, [0.15, 0.3, 0.5]);
+        assert_eq!(o.check_number, NumberSource::Field("phone".into()));
+        assert_eq!(o.send_route, "/api/otp/send");
+        let text = "version = 1\n[routes]\nprotected = [\"POST /api/otp/send\"]\nphone_field = \"phone\"\n\
+                    [otp]\nsend = { route = \"/api/otp/send\" }\ncheck = { route = \"POST /api/otp/check\", header = \"X-Phone\" }\n";
+        let o = crate::policy::load(text).unwrap().otp.unwrap();
+        assert_eq!(o.check_number, NumberSource::Header("x-phone".into()));
+    }
+}
