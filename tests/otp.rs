@@ -171,7 +171,20 @@ fn a_range_whose_codes_are_never_entered_is_blocked_while_people_everywhere_get_
     for (pumped, shape) in
         [("+996 500", Pumping::Sequential), ("+358 41", Pumping::Scattered), ("+94 74", Pumping::Pulsed)]
     {
-        let (_, o) = play(pumped, &people, shape);
+        let (mut g, o) = play(pumped, &people, shape);
+        // the stats page names the pumped range first, blocked, and people's ranges open
+        let stats =
+            g.send(&Req::get("/__gate/stats").header("authorization", &format!("Bearer {STATS_TOKEN}")));
+        let ranges = stats.json()["otp_ranges"].as_array().unwrap().clone();
+        assert_eq!(ranges[0]["range"], *pumped, "{ranges:?}");
+        if !matches!(shape, Pumping::Pulsed) {
+            assert_eq!(ranges[0]["state"], "blocked", "{ranges:?}");
+        }
+        assert!(ranges[0]["verified"].as_f64() == Some(0.0), "{ranges:?}");
+        for r in ranges.iter().skip(1) {
+            assert_eq!(r["state"], "open", "{r}");
+            assert!(r["conversion"].as_f64().unwrap() > 0.6, "{r}");
+        }
         let sent = o.pumped.iter().filter(|s| **s != Got::Blocked).count();
         let tried = o.pumped.len();
         // the range is judged after min_sends judged sends (grace 10 s), blocked once even the
@@ -179,6 +192,11 @@ fn a_range_whose_codes_are_never_entered_is_blocked_while_people_everywhere_get_
         assert!(sent <= 40, "{pumped} {shape:?}: {sent} of {tried} pumped codes sent");
         assert!(tried >= 300, "{pumped} {shape:?}: the fleet kept trying ({tried})");
         let dearer = o.pumped.iter().filter(|s| **s == Got::Dearer).count();
+        println!(
+            "{pumped} {shape:?}: {sent} of {tried} pumped codes sent ({dearer} dearer); people: {} codes, {} entered",
+            o.people.len(),
+            o.people_checked
+        );
         assert!(dearer >= 1, "{pumped} {shape:?}: priced before it was blocked");
         // people in every country got every code at the base price
         assert!(o.people.len() >= 100, "{}", o.people.len());

@@ -189,7 +189,7 @@ mod policies {
         if e.0.is_empty() {
             return Err("an error without a problem".into());
         }
-        const TOP: &[&str] = &["version", "defaults", "risk", "routes", "attack", "rules", "no_js"];
+        const TOP: &[&str] = &["version", "defaults", "risk", "routes", "attack", "rules", "no_js", "otp"];
         for p in &e.0 {
             let l = p.location.as_str();
             let top = l.split(['.', '[']).next().unwrap_or("");

@@ -352,10 +352,14 @@ fn body_field(body: &[u8], name: &str) -> Option<String> {
     }
 }
 
-/// The key a number's code is stored under: only `+` and digits, so spaces, dashes and
-/// brackets do not make "+86 138 0013 8000" and "+8613800138000" two numbers.
+/// The key a number's code is stored under: its E.164 form where the numbering data reads it,
+/// else only `+` and digits, so "+86 138 0013 8000" and "+8613800138000" are one number.
 fn normalize_phone(raw: &str) -> String {
-    raw.chars().filter(|c| *c == '+' || c.is_ascii_digit()).collect()
+    // as the gate reads it (any spelling, phone keyboards' full-width digits), else its digits
+    match gate::request::phone::parse(raw.trim(), None) {
+        Ok(number) => number.e164().to_string(),
+        Err(_) => raw.chars().filter(|c| *c == '+' || c.is_ascii_digit()).collect(),
+    }
 }
 
 /// A six-digit code from the operating system's random source. The crate's `getrandom`

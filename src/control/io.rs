@@ -334,7 +334,13 @@ impl Control {
             }
         }
         entries.sort_by(|a, b| b.rate.total_cmp(&a.rate).then_with(|| a.key.cmp(&b.key)));
+        // the busiest cohorts and, apart, the busiest number ranges' counters (neither crowds
+        // the other out)
+        let is_otp = |e: &Entry| CohortKey::parse(&e.key).is_some_and(|k| k.otp_count().is_some());
+        let otp: Vec<Entry> = entries.iter().filter(|e| is_otp(e)).take(60).cloned().collect();
+        entries.retain(|e| !is_otp(e));
         entries.truncate(20);
+        entries.extend(otp);
         Ok(StatsRead {
             counts: stats::merge(counts),
             cohorts: entries,

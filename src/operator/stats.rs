@@ -28,6 +28,25 @@ pub struct StatsView {
     pub health: Health,
     /// Each capacity route beside what this isolate's controller measured and charges.
     pub capacity: Vec<CapacityRow>,
+    /// SMS by number range: the ranges with the most codes sent and not entered.
+    pub otp_ranges: Vec<RangeRow>,
+}
+
+/// A number range's row (SMS by number range).
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct RangeRow {
+    /// The range (`+996 500`).
+    pub range: String,
+    /// Codes sent over the window, one decimal.
+    pub sent: f64,
+    /// Codes verified over the window, one decimal.
+    pub verified: f64,
+    /// Send attempts over the grace period, one decimal.
+    pub tries: f64,
+    /// `verified / sent` (none without sends).
+    pub conversion: Option<f64>,
+    /// `blocked` or `open`.
+    pub state: &'static str,
 }
 
 /// The policy, as loaded (or its problems).
@@ -179,13 +198,15 @@ impl StatsView {
                 }
             }
         }
-        let (policy, cohorts, capacity) = match &loaded.config {
+        let (policy, cohorts, capacity, otp_ranges) = match &loaded.config {
             Ok(config) => {
                 let p = &config.policy;
                 let rows = read
                     .cohorts
                     .iter()
-                    .filter(|e| !CohortKey::parse(&e.key).is_some_and(|k| k.is_capacity()))
+                    .filter(|e| {
+                        !CohortKey::parse(&e.key).is_some_and(|k| k.is_capacity() || k.otp_count().is_some())
+                    })
                     .map(|e| cohort_row(p, &e.key, e.rate, e.panic))
                     .collect();
                 let view = PolicyView {
@@ -201,7 +222,7 @@ impl StatsView {
                         p.attack.cohort_levels.iter().map(|(k, l)| (k.name(), levels(l))).collect(),
                     ),
                 };
-                (view, rows, capacity_rows(p, &read))
+                (view, rows, capacity_rows(p, &read), range_rows(&read))
             }
             Err(errors) => {
                 let view = PolicyView {
@@ -215,10 +236,10 @@ impl StatsView {
                     levels: None,
                     cohort_levels: None,
                 };
-                (view, Vec::new(), Vec::new())
+                (view, Vec::new(), Vec::new(), Vec::new())
             }
         };
-        StatsView { policy, decisions: d, cohorts, health: read.health, capacity }
+        StatsView { policy, decisions: d, cohorts, health: read.health, capacity, otp_ranges }
     }
 
     /// The page as a small, script-free HTML document: a stacked bar chart of the last hour
@@ -272,9 +293,35 @@ impl StatsView {
              <p>Green: forwarded sign-ups. Red: rejected. Grey: challenges issued.</p>\
              <h2>By action</h2><table>{by_action}</table><h2>Rejections by reason</h2><table>{by_code}</table>\
              <h2>Busiest cohorts</h2><table><tr><th>cohort</th><th>rate / window</th><th>level</th><th>state</th></tr>{cohort_rows}</table>\
-             {}</main></body></html>",
+             {}{}</main></body></html>",
             self.policy_status(),
             self.capacity_table(),
+            self.range_table(),
+        )
+    }
+
+    /// The SMS-by-range section (absent when no range was counted).
+    fn range_table(&self) -> String {
+        if self.otp_ranges.is_empty() {
+            return String::new();
+        }
+        let rows: String = self
+            .otp_ranges
+            .iter()
+            .map(|r| {
+                let conversion = r.conversion.map_or("–".to_string(), |c| format!("{:.0} %", c * 100.0));
+                format!(
+                    "<tr><td>{}</td><td>{:.1}</td><td>{:.1}</td><td>{conversion}</td><td>{:.1}</td><td>{}</td></tr>",
+                    escape(&r.range),
+                    r.sent,
+                    r.verified,
+                    r.tries,
+                    r.state
+                )
+            })
+            .collect();
+        format!(
+            "<h2>SMS by number range</h2><table><tr><th>range</th><th>codes sent</th><th>entered</th><th>conversion</th><th>tries (grace)</th><th>state</th></tr>{rows}</table>"
         )
     }
 
@@ -341,6 +388,40 @@ fn cohort_row(policy: &Policy, key: &str, rate: f64, panic: bool) -> CohortRow {
         "normal"
     };
     CohortRow { key: key.to_string(), rate: tenth(rate), level, state, panic }
+}
+
+/// The ranges among the busiest keys, by codes sent and not entered (most first).
+fn range_rows(read: &StatsRead) -> Vec<RangeRow> {
+    use crate::policy::OtpCount;
+    let mut by_range: BTreeMap<String, (f64, f64, f64, bool)> = BTreeMap::new();
+    for e in &read.cohorts {
+        let Some(key) = CohortKey::parse(&e.key) else { continue };
+        let Some(count) = key.otp_count() else { continue };
+        let row = by_range.entry(key.value().to_string()).or_default();
+        match count {
+            OtpCount::Sent => row.0 = e.rate,
+            OtpCount::Verified => row.1 = e.rate,
+            OtpCount::Tries => row.2 = e.rate,
+            OtpCount::Block => row.3 = e.panic,
+            OtpCount::Recent => {}
+        }
+    }
+    let mut rows: Vec<RangeRow> = by_range
+        .into_iter()
+        .map(|(range, (sent, verified, tries, blocked))| RangeRow {
+            range,
+            sent: tenth(sent),
+            verified: tenth(verified),
+            tries: tenth(tries),
+            conversion: (sent > 0.0).then(|| (verified / sent).min(1.0)),
+            state: if blocked { "blocked" } else { "open" },
+        })
+        .collect();
+    rows.sort_by(|a, b| {
+        (b.sent - b.verified).total_cmp(&(a.sent - a.verified)).then_with(|| a.range.cmp(&b.range))
+    });
+    rows.truncate(20);
+    rows
 }
 
 fn capacity_rows(policy: &Policy, read: &StatsRead) -> Vec<CapacityRow> {

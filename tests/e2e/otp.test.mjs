@@ -1,0 +1,99 @@
+// SMS by number range end to end (issue 20): the built Worker in workerd (Miniflare) with its real
+// Durable Objects in front of the real demo origin, whose OTP send and check are a real code flow
+// (codes logged, not sent). A fleet asks for codes to one number after another in a mobile range
+// and never enters one: after a few codes the range is blocked (429 phone_range_blocked, nothing
+// reaches the origin), while a person in another country gets a code and enters it, and the
+// gate counts the verified code for that person's range. The native `gate` CLI solves.
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { liveGate, testPolicy } from './harness.mjs';
+import { chromeClient as client, CF } from './clients.mjs';
+
+// a short grace period and a low minimum, so a test-sized run judges the range; one level,
+// the block, so no top-up is involved (the pipeline tests cover the price level)
+const OTP = [
+  '[otp]',
+  'send = { route = "/api/otp/send" }',
+  'check = { route = "POST /api/otp/check", field = "phone" }',
+  'window_secs = 600',
+  'verify_grace_secs = 1',
+  'min_sends = 5',
+  'block_at_tries = 2',
+  'levels = [{ conversion_below = 0.3, block_secs = 300 }]',
+].join('\n');
+
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+describe('SMS by number range', () => {
+  const live = liveGate({
+    runtime: 'miniflare',
+    reset: false,
+    worker: { bindings: { COHORT_SHARDS: '4', POLICY: testPolicy({ rules: OTP }) } },
+  });
+  const fleet = client(() => live.gate, { cf: { ...CF, asn: 64500, country: 'KG' }, ip: '203.0.113.50' });
+  const person = client(() => live.gate, { cf: { ...CF, country: 'GB' }, ip: '198.51.100.9' });
+
+  /** Asks for a code to `phone` (challenge, solve, send). */
+  async function send(who, phone) {
+    return who.signUp('/api/otp/send', { fields: { phone } });
+  }
+
+  it('blocks a range whose codes are never entered, while a person elsewhere gets and enters a code', async () => {
+    // +996 500 is a Kyrgyz mobile range: one number after another, as a pumping fleet sends
+    const pumped = (i) => `+996500${String(123000 + i).padStart(6, '0')}`;
+    const outcomes = [];
+    let blockedAt = null;
+    for (let i = 0; i < 40 && blockedAt === null; i++) {
+      const r = await send(fleet, pumped(i));
+      outcomes.push(r.status);
+      if (r.status === 429) {
+        assert.equal(r.json.error, 'phone_range_blocked', r.text);
+        assert.ok(Number(r.headers.get('retry-after')) > 200, 'Retry-After is the block end');
+        blockedAt = i;
+      } else {
+        assert.equal(r.status, 200, r.text);
+        assert.equal(r.json.sent, true);
+      }
+      // the fleet's sends are a little apart, so the earlier ones leave the grace period
+      await sleep(150);
+    }
+    assert.ok(blockedAt !== null, `blocked within 40 sends: ${outcomes}`);
+    assert.ok(blockedAt >= 5, `not before min_sends: blocked at ${blockedAt}`);
+    const sent = (await live.origin.posts('/api/otp/send')).length;
+    assert.equal(sent, blockedAt, 'every send before the block reached the origin, none after');
+    // the block holds for the next numbers in the range, and is in the decision log
+    const again = await send(fleet, pumped(100));
+    assert.equal(again.status, 429, again.text);
+    const line = await live.gate.waitForLog((l) => l.gate === 'decision' && l.otp?.verdict === 'blocked');
+    assert.equal(line.otp.range, '+996 500');
+    assert.ok(!JSON.stringify(line).includes('996500123'), 'never the number');
+    assert.equal((await live.origin.posts('/api/otp/send')).length, sent);
+
+    // a person in Britain asks for a code, reads it (the demo origin logs it) and enters it
+    const phone = '+447400123456';
+    const mine = await send(person, phone);
+    assert.equal(mine.status, 200, mine.text);
+    const code = (await (await fetch(`${live.origin.url}/__origin/otp?phone=${encodeURIComponent(phone)}`)).json()).code;
+    assert.match(code, /^\d{6}$/);
+    const checked = await person.post('/api/otp/check', new URLSearchParams({ phone, code }).toString(), {
+      'Content-Type': 'application/x-www-form-urlencoded',
+    });
+    assert.equal(checked.status, 200, checked.text);
+    assert.equal(checked.json.verified, true);
+    const seen = await live.gate.waitForLog((l) => l.gate === 'otp_check' && l.range === '+44 7400');
+    assert.deepEqual([seen.verified, seen.counted], [true, true]);
+    // the check reached the origin as it was sent, with no verdict
+    const [record] = (await live.origin.posts('/api/otp/check')).slice(-1);
+    assert.equal(record.verdict.present, false, 'a check carries no verdict');
+    assert.equal(record.body, new URLSearchParams({ phone, code }).toString());
+
+    // a check to the blocked range is never refused by the gate: the origin answers it
+    const wrong = await fleet.post('/api/otp/check', new URLSearchParams({ phone: pumped(1), code: '000000' }).toString(), {
+      'Content-Type': 'application/x-www-form-urlencoded',
+    });
+    assert.equal(wrong.status, 400, wrong.text);
+    assert.equal(wrong.json.error, 'wrong_code', 'the origin\'s answer, passed through');
+    // and a British person can ask again: their range is open
+    assert.equal((await send(person, '+447400123457')).status, 200);
+  });
+});
