@@ -297,3 +297,33 @@ fn the_otp_policy_is_checked_and_shadow_mode_only_logs_a_block() {
     }
     assert!(logged.iter().any(|v| v == "blocked"), "{logged:?}");
 }
+
+#[test]
+fn an_isolate_that_has_not_read_a_ranges_verified_codes_does_not_judge_it_low() {
+    // one counter shard, so a second isolate's first read warms it for every key
+    let mut g = Gate::new(&policy(false, "enabled = false", OTP), &[("COHORT_SHARDS", "1")]);
+    g.keep_isolate = true;
+    g.world.cohorts = Cohorts::Live;
+    let people = numbers_in("+86 138", 60);
+    // isolate A: 40 codes sent to people in the range, 18 entered (conversion 0.45: its
+    // optimistic bound is above every level), all flushed to the shard
+    for (i, number) in people.iter().take(40).enumerate() {
+        g.now = NOW.plus(i as u64);
+        assert_eq!(send(&mut g, number).0, Got::Base);
+        if i % 20 < 9 {
+            check(&mut g, number, true);
+        }
+    }
+    g.now = NOW.plus(200);
+    g.send(&Req::get("/__gate/nothing-here"));
+    // isolate B, new: its first send (another range) warms the shard, whose busiest keys
+    // include the range's sends (40, above the hot threshold) but not its 18 verified codes
+    g.control = gate::control::Control::default();
+    g.now = NOW.plus(201);
+    assert_eq!(send(&mut g, &numbers_in("+44 7400", 1)[0]).0, Got::Base);
+    // B's next send to the range must not see 40 sent and 0 entered: it reads the range now
+    let (got, run) = send(&mut g, &people[50]);
+    assert_eq!(got, Got::Base, "{:?}", run.log().otp);
+    let otp = run.log().otp.clone().unwrap();
+    assert!(otp.verified > 10.0, "the verified codes were read: {otp:?}");
+}

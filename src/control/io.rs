@@ -177,6 +177,31 @@ impl Control {
         self.cold(&want.read_keys(), want.site, shards, w, hot_at(policy), now_ms)
     }
 
+    /// The calls that read every key of `want` from its shard now, warm or not (awaited).
+    pub fn fresh_calls(&mut self, policy: &Policy, shards: u32, want: &Counted, now: UnixTime) -> Vec<Call> {
+        let now_ms = self.clock(now);
+        let w = Windows::for_read(policy, &want.keys, want.window_secs);
+        let mut by_shard: std::collections::BTreeMap<u32, Vec<(String, u32)>> = Default::default();
+        for k in want.read_keys() {
+            by_shard
+                .entry(shard(k.as_str(), shards))
+                .or_default()
+                .push((k.as_str().to_string(), w.of_key(&k)));
+        }
+        let hot = hot_at(policy);
+        by_shard
+            .into_iter()
+            .map(|(s, read)| {
+                self.snapshot.sent(s, true, now_ms);
+                Call {
+                    shard: s,
+                    exchange: crate::store::cohorts::Exchange { now_ms, add: Vec::new(), read, hot_at: hot },
+                    awaited: true,
+                }
+            })
+            .collect()
+    }
+
     /// Folds the awaited answers in and reads the state for a decision, from the snapshot.
     ///
     /// The JavaScript path always gets a state: an unreachable counter holds its last known

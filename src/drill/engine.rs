@@ -66,6 +66,15 @@ enum Ev {
     Replay(u32),
     /// Ask `<prefix>/topup` for the price now and add the top-up offered (banked effort).
     TopUp(u32),
+    /// Enter a code that was sent (the OTP check route): an index into the pending checks.
+    Check(u32),
+}
+
+/// A code sent to a client who will enter it: the check request to make.
+struct PendingCheck {
+    pop: usize,
+    facts: crate::request::facts::RequestFacts,
+    body: Vec<u8>,
 }
 
 struct Attempt {
@@ -149,6 +158,13 @@ pub fn run(
         })
         .collect();
     let mut fixed_next = vec![0usize; scenario.attackers.len()];
+    // the next number of each fleet that pumps one number after another
+    let mut range_next = vec![0u64; scenario.attackers.len()];
+    let mut checks: Vec<PendingCheck> = Vec::new();
+    let check_path = match defence {
+        Defence::Gate(l, _, _) => l.policy.otp.as_ref().map(|o| o.check.path.clone()),
+        _ => None,
+    };
     let mut attacker_asns: HashSet<u32> = HashSet::new();
     let mut attacker_prefixes: HashSet<u32> = HashSet::new();
     let mut people_ends: Vec<PersonEnd> = Vec::new();
@@ -253,6 +269,21 @@ pub fn run(
                         continue;
                     }
                     let mut client = factory.attacker(rng, a, loc, &claimed);
+                    if !a.phone_ranges.is_empty() {
+                        let n = match range_next.get_mut(ai) {
+                            Some(next) if a.sequential => {
+                                *next += 1;
+                                *next - 1
+                            }
+                            _ => rng.below(1 << 20),
+                        };
+                        let len = a.phone_ranges.len() as u64;
+                        let pick = if a.sequential { n % len } else { rng.below(len) };
+                        if let Some(r) = a.phone_ranges.get(pick as usize) {
+                            client.phone = crate::drill::population::numbers::in_range(&r.range, n / len);
+                            client.phone_code = Some(r.code.clone());
+                        }
+                    }
                     // the fleet remembers prices by what it chose, not by where the ASN is
                     client.segment.country = crate::drill::population::country(&claimed).code;
                     (client, start as u64, start as u64)
@@ -486,6 +517,16 @@ pub fn run(
                 }
                 push(&mut heap, ready, Ev::Submit(idx));
             }
+            Ev::Check(ci) => {
+                let (Some(g), Some(c)) = (gate.as_mut(), checks.get(ci as usize)) else { continue };
+                let iso = isolates.pick(t);
+                g.serve(iso);
+                // the origin knows the code was right: the check passes through and is counted
+                let answer = g.request(&c.facts, &c.body, EPOCH_MS + t, engine_rng.bytes16(), &mut || 200);
+                if matches!(answer, Answered::Forwarded(200)) {
+                    report.pop_mut(c.pop).codes_entered += 1;
+                }
+            }
             Ev::Submit(idx) | Ev::Replay(idx) => {
                 let is_replay = matches!(ev, Ev::Replay(_));
                 let Some(Some(att)) = slab.get_mut(idx as usize) else { continue };
@@ -575,6 +616,34 @@ pub fn run(
                     }
                     Outcome::Admitted => {
                         let person = p < people_n;
+                        // a code was sent: whoever enters theirs does so after a while
+                        let verify = if person {
+                            scenario.people.get(p).and_then(|pp| pp.verify)
+                        } else {
+                            scenario.attackers.get(p - people_n).and_then(|a| a.verify)
+                        };
+                        let enters = otp && verify.is_some_and(|v| engine_rng.chance(v.probability));
+                        if enters && (gate.is_none() || check_path.is_none()) {
+                            // entered at the origin, with no gate on the check route to see it
+                            report.pop_mut(p).codes_entered += 1;
+                        }
+                        if let (true, Some(path), Some(v), Some(phone)) =
+                            (enters, &check_path, verify, att.client.phone.as_deref())
+                            && gate.is_some()
+                        {
+                            let (lo, hi) = v.delay_secs;
+                            let delay = u64::from(lo) + engine_rng.below(u64::from(hi - lo) + 1);
+                            let mut facts = att.client.submit.clone();
+                            facts.path = path.clone();
+                            let body = form_urlencoded::Serializer::new(String::new())
+                                .append_pair("phone", phone)
+                                .append_pair("code", "right")
+                                .finish()
+                                .into_bytes();
+                            checks.push(PendingCheck { pop: p, facts, body });
+                            let ci = u32::try_from(checks.len() - 1).unwrap_or(u32::MAX);
+                            push(&mut heap, t + delay * 1000, Ev::Check(ci));
+                        }
                         let m = report.minutes_mut(minute);
                         if person {
                             m.people_admitted += 1;

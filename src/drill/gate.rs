@@ -131,6 +131,8 @@ const ORIGIN_SECRET: &str = "drill origin secret, not a real one, 32+ bytes";
 struct Drill<'o> {
     body: &'o [u8],
     origin: &'o mut dyn FnMut() -> u16,
+    /// What the origin answered last (an observed pass-through has no decision line).
+    answered: Option<u16>,
 }
 
 impl Outside for Drill<'_> {
@@ -144,7 +146,9 @@ impl Outside for Drill<'_> {
     }
 
     fn origin(&mut self, _forward: &Forward<'_>) -> Result<u16, String> {
-        Ok((self.origin)())
+        let status = (self.origin)();
+        self.answered = Some(status);
+        Ok(status)
     }
 }
 
@@ -212,18 +216,20 @@ impl MemoryGate {
             return Answered::Refused { code: "no isolate".into(), status: 500 };
         };
         let mut isolate = memory::Isolate { control, stores: &mut self.stores };
-        let mut outside = Drill { body, origin };
+        let mut outside = Drill { body, origin, answered: None };
         match memory::drive(&self.loaded, step, &mut isolate, &mut outside, now) {
-            Ended::Done(done) => answered(&done),
+            Ended::Done(done) => answered(&done, outside.answered),
             Ended::PassThrough(_) => Answered::Forwarded((outside.origin)()),
             Ended::Asset(_) => Answered::Refused { code: "not_a_drill_endpoint".into(), status: 404 },
         }
     }
 }
 
-fn answered(done: &Done) -> Answered {
+fn answered(done: &Done, origin: Option<u16>) -> Answered {
     let r = match &done.answer {
-        Answer::Origin => return Answered::Forwarded(done.log.as_ref().map_or(502, |l| l.status)),
+        Answer::Origin => {
+            return Answered::Forwarded(done.log.as_ref().map(|l| l.status).or(origin).unwrap_or(502));
+        }
         Answer::Reply(r) => r,
     };
     if r.status == 200 {

@@ -155,5 +155,5 @@ pub(crate) fn read_cohorts<'a>(
     want: Counted,
     then: impl FnOnce(Result<CohortState, String>) -> Step<'a> + 'a,
 ) -> Step<'a> {
-    Step::ReadCohorts(ReadCohorts { want, shards, policy, then: Box::new(then) })
+    Step::ReadCohorts(ReadCohorts { want, shards, policy, fresh: false, then: Box::new(then) })
 }

@@ -115,12 +115,18 @@ pub struct ReadCohorts<'a> {
     /// Counter shards.
     pub shards: u32,
     pub(crate) policy: &'a Policy,
+    /// Read every key from its shard now, warm or not (a decision that must not act on a
+    /// count this isolate has not read yet).
+    pub(crate) fresh: bool,
     pub(crate) then: Then<'a, Result<CohortState, String>>,
 }
 
 impl<'a> ReadCohorts<'a> {
     /// The calls to await first.
     pub fn cold_calls(&self, control: &mut Control, now: UnixTime) -> Vec<crate::control::Call> {
+        if self.fresh {
+            return control.fresh_calls(self.policy, self.shards, &self.want, now);
+        }
         control.cold_calls(self.policy, self.shards, &self.want, now)
     }
 

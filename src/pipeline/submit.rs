@@ -272,6 +272,8 @@ struct Paid<'a> {
     phone: Option<String>,
     /// The number's range, on the OTP send route.
     range: Option<String>,
+    /// The range's counts were read from their shards for this decision.
+    fresh: bool,
     body: Vec<u8>,
     /// Random bytes for a top-up's id, when one is offered.
     random: [u8; 16],
@@ -306,15 +308,50 @@ fn verify(sub: Submission<'_>, raw: String, phone: PhoneRead, body: Vec<u8>, ran
         counted.keys.extend(moved);
     }
     let want = counted.clone();
-    let paid = Paid { sub, verified, subject, counted, phone: phone.code, range, body, random };
+    let paid = Paid { sub, verified, subject, counted, phone: phone.code, range, fresh: false, body, random };
     super::read_cohorts(&config.policy, config.cohort_shards, want, move |state| on_cohorts(paid, state))
 }
 
 /// Decides by the policy at submission: deny, busy, a price the work does not cover, or on
 /// to the single-use spend.
 fn on_cohorts(p: Paid<'_>, read: Result<CohortState, String>) -> Step<'_> {
-    let policy = &p.sub.config.policy;
     let (state, unreadable) = super::state_read(read);
+    decide(p, state, unreadable)
+}
+
+/// A range is priced or blocked only on its counts read from their shards now: an isolate
+/// that has not read one of them yet (a verified count it never asked for) would judge a
+/// range of people low. An unreadable shard leaves the range at its usual price.
+fn read_range_now(p: Paid<'_>, state: CohortState, unreadable: Option<String>, range: String) -> Step<'_> {
+    let config = p.sub.config;
+    let want = Counted {
+        keys: Vec::new(),
+        site: false,
+        window_secs: config.policy.attack.window_secs,
+        capacity: None,
+        read_only: Otp::read_keys(&range),
+    };
+    Step::ReadCohorts(crate::pipeline::step::ReadCohorts {
+        want,
+        shards: config.cohort_shards,
+        policy: &config.policy,
+        fresh: true,
+        then: Box::new(move |read| {
+            let mut state = state;
+            state.rates.retain(|(k, _)| k.otp_count().is_none());
+            state.switches.clear();
+            if let Ok(now) = read {
+                state.rates.extend(now.rates.into_iter().filter(|(k, _)| k.otp_count().is_some()));
+                state.switches = now.switches;
+            }
+            decide(Paid { fresh: true, ..p }, state, unreadable)
+        }),
+    })
+}
+
+/// The decision on the state read.
+fn decide(p: Paid<'_>, state: CohortState, unreadable: Option<String>) -> Step<'_> {
+    let policy = &p.sub.config.policy;
     let mut decision = policy.decide(&p.subject, &state);
     let mut line = p.sub.line(Action::Forward, 200).assessed(&p.subject.assessment).decided(
         &decision,
@@ -323,7 +360,7 @@ fn on_cohorts(p: Paid<'_>, read: Result<CohortState, String>) -> Step<'_> {
     );
     line = line.typed(&p.subject);
     line.id = Some(URL_SAFE_NO_PAD.encode(p.verified.challenge.id));
-    line.counters_unreadable = unreadable;
+    line.counters_unreadable = unreadable.clone();
     // the price asked now against the work paid (the challenge's and its top-ups'): one bit
     // of slack, beyond that the client adds a top-up, with nothing spent
     let priced = super::price_of(policy, &decision, "at submission").map(|_| ());
@@ -334,6 +371,11 @@ fn on_cohorts(p: Paid<'_>, read: Result<CohortState, String>) -> Step<'_> {
     if let (Some(otp), Some(range)) = (&policy.otp, &p.range) {
         let reading = Otp::reading(range, &state);
         let verdict = otp.judge(&reading, p.sub.now.millis());
+        let acts = matches!(verdict, RangeVerdict::Priced { .. } | RangeVerdict::Blocked { new: true, .. });
+        if acts && !p.fresh {
+            let range = range.clone();
+            return read_range_now(p, state, unreadable, range);
+        }
         line.otp = Some(OtpLog::of(range, &reading, otp.min_sends, &verdict));
         // global shadow mode logs the range's verdict and enforces only the base price
         match verdict {

@@ -54,6 +54,8 @@ pub const COUNTRIES: &[Country] = &[
     country!("NG", "Africa/Lagos", "en-NG,en;q=0.9", ["en-NG", "en"], "234"),
     country!("EG", "Africa/Cairo", "ar-EG,ar;q=0.9,en;q=0.8", ["ar-EG", "ar", "en"], "20"),
     country!("AU", "Australia/Sydney", "en-AU,en;q=0.9", ["en-AU", "en"], "61"),
+    country!("FI", "Europe/Helsinki", "fi-FI,fi;q=0.9,en;q=0.8", ["fi-FI", "fi", "en"], "358"),
+    country!("KG", "Asia/Bishkek", "ru-RU,ru;q=0.9,ky;q=0.8", ["ru-RU", "ru", "ky"], "996"),
 ];
 
 /// The country entry for a code (the US when unknown; validation refuses unknown codes).

@@ -4,7 +4,7 @@
 //! client signals, consistent with its country and device unless a quirk says otherwise.
 
 mod corpus;
-mod numbers;
+pub mod numbers;
 
 pub use corpus::{COUNTRIES, Country, DEVICES, Profile, browsers_matching, country, profiles};
 

@@ -29,6 +29,55 @@ pub fn draw(code: &str, rng: &mut Rng) -> String {
     if phone::parse(&mine, None).is_ok() { mine } else { format!("+{code}{stem}") }
 }
 
+/// Numbers kept per range (a fleet cycles through them).
+const RANGE_POOL: usize = 4096;
+
+/// The `n`-th number in use in `range` (`+996 500`), counting up from its first (a fleet
+/// pumping one number after another), cycling past the numbers found; `None` for a range
+/// with none.
+pub fn in_range(range: &str, n: u64) -> Option<String> {
+    let pool = range_pool(range);
+    pool.get((n % pool.len().max(1) as u64) as usize).cloned()
+}
+
+/// The range's numbers, counting up, found on first use.
+fn range_pool(range: &str) -> Arc<Vec<String>> {
+    static POOLS: OnceLock<Mutex<HashMap<String, Arc<Vec<String>>>>> = OnceLock::new();
+    let pools = POOLS.get_or_init(Default::default);
+    if let Some(found) = pools.lock().ok().and_then(|p| p.get(range).cloned()) {
+        return found;
+    }
+    let found = Arc::new(count_up(range));
+    if let Ok(mut p) = pools.lock() {
+        p.insert(range.to_string(), Arc::clone(&found));
+    }
+    found
+}
+
+/// Numbers in use whose range is `range`, counting up from its first: for each subscriber
+/// length, every tail from 0 until the pool is full (at most `TRIES` readings per length).
+fn count_up(range: &str) -> Vec<String> {
+    let digits: String = range.chars().filter(char::is_ascii_digit).collect();
+    let mut out = Vec::new();
+    for width in 3..=10u32 {
+        let mut tried = 0u32;
+        for tail in 0..10u64.pow(width) {
+            tried += 1;
+            if out.len() >= RANGE_POOL || tried > TRIES {
+                break;
+            }
+            let candidate = format!("+{digits}{tail:0w$}", w = width as usize);
+            if phone::parse(&candidate, None).is_ok_and(|p| p.range().to_string() == range) {
+                out.push(candidate);
+            }
+        }
+        if !out.is_empty() {
+            break;
+        }
+    }
+    out
+}
+
 /// The calling code's pool, found on first use.
 fn pool(code: &str) -> Arc<Vec<String>> {
     static POOLS: OnceLock<Mutex<HashMap<String, Arc<Vec<String>>>>> = OnceLock::new();
@@ -96,6 +145,20 @@ mod tests {
             distinct.dedup();
             assert!(distinct.len() > 40, "{code}: {drawn:?}");
         }
+    }
+
+    #[test]
+    fn a_range_counts_up_through_numbers_in_use_in_it() {
+        for range in ["+996 500", "+358 41", "+94 74", "+62 831", "+7 747", "+86 138", "+44 7400"] {
+            let first: Vec<String> = (0..5).filter_map(|n| in_range(range, n)).collect();
+            assert_eq!(first.len(), 5, "{range}");
+            for n in &first {
+                let read = phone::parse(n, None).unwrap_or_else(|e| panic!("{n}: {e}"));
+                assert_eq!(read.range().to_string(), range, "{n}");
+            }
+            assert!(first.windows(2).all(|w| w[0] < w[1]), "counting up: {first:?}");
+        }
+        assert_eq!(in_range("+996 123", 0), None, "no number in use starts so");
     }
 
     #[test]

@@ -51,6 +51,8 @@ pub struct PopStats {
     pub challenges: u64,
     /// Attempts that ended with the origin accepting the sign-up.
     pub admitted: u64,
+    /// Codes it entered on the OTP check route (passed through to the origin).
+    pub codes_entered: u64,
     /// Attempts that ended refused, by rejection code.
     pub refused: BTreeMap<String, u64>,
     /// Attempts that ended shed (`busy`, or the origin over its capacity) and stopped trying.
@@ -253,6 +255,10 @@ pub struct Report {
     pub signup_capacity_per_min: u32,
     /// OTP sends per minute the origin takes.
     pub otp_capacity_per_min: Option<u32>,
+    /// The OTP route, and what one SMS costs the site.
+    pub otp_route: Option<String>,
+    /// What one SMS costs the site.
+    pub sms_price: Option<f64>,
     /// Worker isolates, and how many cold starts replaced one.
     pub isolates: u32,
     /// Cold starts during the run.
@@ -302,6 +308,34 @@ pub(crate) fn percentile(sorted: &[u32], q: f64) -> u64 {
     u64::from(sorted.get(i.min(sorted.len() - 1)).copied().unwrap_or(0))
 }
 
+impl Report {
+    /// SMS codes sent on the OTP route and entered, people beside attackers, per minute and
+    /// at the site's price per SMS (empty without an OTP route).
+    fn sms_text(&self) -> String {
+        let Some(route) = &self.otp_route else { return String::new() };
+        let minutes = (f64::from(self.duration_secs) / 60.0).max(1.0 / 60.0);
+        let sum = |kind: &str| {
+            self.populations
+                .iter()
+                .filter(|p| p.kind == kind && &p.route == route)
+                .fold((0u64, 0u64), |(s, e), p| (s + p.admitted, e + p.codes_entered))
+        };
+        let cost =
+            |n: u64| self.sms_price.map_or(String::new(), |c| format!(", {}", self.money(c * n as f64)));
+        let mut o = format!("SMS codes sent on {route}:\n");
+        for (who, kind) in [("people", "people"), ("attackers", "attacker")] {
+            let (sent, entered) = sum(kind);
+            o.push_str(&format!(
+                "  {who:<10} {sent:>8} sent ({:>7.1}/min{}), {entered} entered ({:.0}%)\n",
+                sent as f64 / minutes,
+                cost(sent),
+                pct(entered, sent)
+            ));
+        }
+        o
+    }
+}
+
 /// `part` of `whole`, %, 0 for nothing.
 pub(crate) fn pct(part: u64, whole: u64) -> f64 {
     if whole > 0 { 100.0 * part as f64 / whole as f64 } else { 0.0 }
@@ -348,6 +382,8 @@ impl Report {
             },
             signup_capacity_per_min: s.origin.signup_capacity_per_min,
             otp_capacity_per_min: s.origin.otp_capacity_per_min,
+            otp_route: s.origin.otp_route.clone(),
+            sms_price: s.origin.sms_price,
             isolates: s.drill.isolates,
             core_hour: s.money.core_hour,
             gpu_hour: s.money.gpu_hour,
@@ -583,6 +619,7 @@ impl Report {
             );
         }
         o.push_str(&segments::text(&pe.segments));
+        o.push_str(&self.sms_text());
         let bots: Vec<&PopStats> = self.populations.iter().filter(|p| p.kind == "attacker").collect();
         if !bots.is_empty() {
             let _ = writeln!(

@@ -39,6 +39,8 @@ pub(super) struct OriginFile {
     pub(super) otp_route: Option<String>,
     #[serde(default)]
     pub(super) otp_capacity_per_min: Option<u32>,
+    #[serde(default)]
+    pub(super) sms_price: Option<f64>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -125,6 +127,8 @@ pub(super) struct PeopleFile {
     pub(super) vpn_networks: BTreeMap<String, f64>,
     #[serde(default)]
     pub(super) no_js: f64,
+    #[serde(default)]
+    pub(super) verify: Option<super::sms::VerifyFile>,
 }
 
 pub(super) fn default_route() -> String {
@@ -178,6 +182,12 @@ pub(super) struct AttackerFile {
     pub(super) flood: bool,
     #[serde(default)]
     pub(super) phone_codes: Vec<String>,
+    #[serde(default)]
+    pub(super) phone_ranges: Vec<String>,
+    #[serde(default)]
+    pub(super) sequential: bool,
+    #[serde(default)]
+    pub(super) verify: Option<super::sms::VerifyFile>,
     #[serde(default)]
     pub(super) browsers: Vec<String>,
     #[serde(default)]

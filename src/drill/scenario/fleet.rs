@@ -102,6 +102,13 @@ pub(super) fn attacker(
         }
         codes.push(digits.to_string());
     }
+    let phone_ranges = super::sms::ranges(p, at, &f.phone_ranges);
+    if !f.phone_ranges.is_empty() && !f.phone_codes.is_empty() {
+        p.add(format!("{at}.phone_codes"), "phone_ranges gives the calling codes: choose one");
+    }
+    if f.sequential && f.phone_ranges.is_empty() {
+        p.add(format!("{at}.sequential"), "needs phone_ranges");
+    }
     let adapt = adapt(p, at, f);
     if f.flood && (adapt.ceiling.is_some() || adapt.stockpile.is_some() || adapt.like_a_person.is_some()) {
         p.add(at, "a challenge flood never solves or submits: ceiling, stockpile and patience do not apply");
@@ -139,6 +146,9 @@ pub(super) fn attacker(
         replays: f.replays,
         flood: f.flood,
         phone_codes: codes,
+        phone_ranges,
+        sequential: f.sequential,
+        verify: super::sms::verify(p, at, f.verify.as_ref()),
         browsers: f.browsers.clone(),
         devices: fleet_devices,
         tls,

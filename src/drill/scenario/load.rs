@@ -247,6 +247,8 @@ pub fn load(text: &str) -> Result<Scenario, ScenarioErrors> {
             quirks,
             vpn_networks,
             no_js: f.no_js,
+            verify: super::sms::verify(&mut p, &at, f.verify.as_ref())
+                .or_else(|| super::sms::people_default(&f.route, file.origin.otp_route.as_deref())),
         });
     }
 
@@ -271,6 +273,7 @@ pub fn load(text: &str) -> Result<Scenario, ScenarioErrors> {
             signup_capacity_per_min: file.origin.signup_capacity_per_min,
             otp_route: file.origin.otp_route,
             otp_capacity_per_min: file.origin.otp_capacity_per_min,
+            sms_price: file.origin.sms_price.filter(|p| p.is_finite() && *p >= 0.0),
         },
         drill: DrillSettings {
             discount_bits: u8::try_from(d.discount_bits).unwrap_or(0),

@@ -49,6 +49,8 @@ pub struct Origin {
     pub otp_route: Option<String>,
     /// OTP sends per minute (SMS provider limit); unlimited when absent.
     pub otp_capacity_per_min: Option<u32>,
+    /// What one SMS costs the site, in the scenario's currency (reports).
+    pub sms_price: Option<f64>,
 }
 
 /// Modelling settings.
@@ -284,6 +286,8 @@ pub struct People {
     /// Share of people whose browser runs no JavaScript (they take the no-JS path where the
     /// policy turns it on, else they are turned away).
     pub no_js: f64,
+    /// Whether they enter the codes they are sent (none: they never check one).
+    pub verify: Option<Verify>,
 }
 
 /// Something about a person's browser or network that trips a check (docs/drill-tiers.md
@@ -442,6 +446,12 @@ pub struct Attacker {
     pub flood: bool,
     /// Calling codes of the phone numbers it submits (SMS pumping); empty: its countries'.
     pub phone_codes: Vec<String>,
+    /// Number ranges it asks codes for (its calling codes come from them).
+    pub phone_ranges: Vec<PhoneRange>,
+    /// One number after another in each range (pumping); else scattered in them.
+    pub sequential: bool,
+    /// Whether it enters the codes it is sent (an SMS-activation farm does; pumping does not).
+    pub verify: Option<Verify>,
     /// Corpus entry name filters for the browsers it wears (empty: the tier's default).
     pub browsers: Vec<String>,
     /// Device classes (browser and phone farms: which browsers, and how fast they solve).
@@ -595,5 +605,7 @@ pub const GPU_HASH_RATE: f64 = 20.0e9;
 mod file;
 mod fleet;
 mod load;
+mod sms;
+pub use sms::{PhoneRange, Verify};
 
 pub use load::load;
