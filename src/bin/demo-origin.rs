@@ -224,6 +224,7 @@ impl Origin {
             ("GET" | "HEAD", "/") => redirect(302, "/signup"),
             ("GET" | "HEAD", "/signup") => self.page("signup.html", "text/html; charset=utf-8"),
             ("GET" | "HEAD", "/login") => self.page("login.html", "text/html; charset=utf-8"),
+            ("GET" | "HEAD", "/phone") => self.page("phone.html", "text/html; charset=utf-8"),
             ("GET" | "HEAD", "/demo.css") => self.page("demo.css", "text/css"),
             ("GET" | "HEAD", "/noscript.css") => self.page("noscript.css", "text/css"),
             ("GET" | "HEAD", "/account") => html(
@@ -252,6 +253,11 @@ impl Origin {
                 403,
                 &json!({"error": "unverified", "message": "code requests must come through the gate"}),
             ),
+            // the demo page's forms ask for pages (`?page=1`); API clients get JSON
+            ("POST", "/api/otp/send") if query == "page=1" => page_of(self.otp_send(&body), &body, "sent"),
+            ("POST", "/api/otp/check") if query == "page=1" => {
+                page_of(self.otp_check(&body), &body, "checked")
+            }
             ("POST", "/api/otp/send") => self.otp_send(&body),
             ("POST", "/api/otp/check") => self.otp_check(&body),
             ("POST", "/login") => redirect(303, &format!("{}/account", self.base)),
@@ -378,6 +384,43 @@ fn random_code() -> Option<String> {
             return Some(format!("{:06}", n % 1_000_000));
         }
     }
+}
+
+/// The demo phone page's next page for an OTP answer: after a send, the form to enter the code;
+/// after a check, whether it was right.
+fn page_of(
+    answer: Response<std::io::Cursor<Vec<u8>>>,
+    body: &[u8],
+    step: &str,
+) -> Response<std::io::Cursor<Vec<u8>>> {
+    let ok = answer.status_code().0 == 200;
+    let phone = escape_html(&body_field(body, "phone").unwrap_or_default());
+    let (title, content) = match (step, ok) {
+        ("sent", true) => (
+            "Enter your code",
+            format!(
+                "<p>We sent a code to {phone}. (In this demo it is in the demo origin's terminal.)</p>\
+                 <form method=\"post\" action=\"/api/otp/check?page=1\">\
+                 <input type=\"hidden\" name=\"phone\" value=\"{phone}\">\
+                 <label for=\"code\">Code</label>\
+                 <input id=\"code\" name=\"code\" inputmode=\"numeric\" autocomplete=\"one-time-code\" required>\
+                 <button type=\"submit\">Verify</button></form>"
+            ),
+        ),
+        ("checked", true) => ("Your number is verified", format!("<p id=\"result\">Verified {phone}.</p>")),
+        ("checked", false) => (
+            "That code is not right",
+            "<p id=\"result\">That code is not right, or it has expired. <a href=\"/phone\">Ask for a new code</a>.</p>".to_string(),
+        ),
+        _ => ("No code was sent", "<p id=\"result\"><a href=\"/phone\">Try again</a>.</p>".to_string()),
+    };
+    html(
+        if ok { 200 } else { 400 },
+        &format!(
+            "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
+             <title>{title}</title><link rel=\"stylesheet\" href=\"/demo.css\"></head><body><main><h1>{title}</h1>{content}</main></body></html>"
+        ),
+    )
 }
 
 fn html(status: u16, body: &str) -> Response<std::io::Cursor<Vec<u8>>> {

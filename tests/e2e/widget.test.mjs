@@ -321,6 +321,35 @@ describe('the widget on the demo sign-up page', () => {
     }
   });
 
+  it('on the demo phone page a person gets a code through the gate, enters it and is verified', async () => {
+    const { context, page } = await personPage(live.browser);
+    const errors = errorsOf(page);
+    const audit = async (name) => {
+      await page.screenshot({ path: path.join(SHOTS, `demo-phone-${name}.png`) });
+      const axe = await new AxeBuilder({ page }).analyze();
+      assert.deepEqual(axe.violations.map((v) => `${v.id}: ${v.help}`), [], name);
+    };
+    await page.goto(`${live.gate.url}/phone`);
+    await audit('form');
+    await page.fill('#phone', '+44 7400 123456');
+    await page.click('button[type=submit]');
+    await page.waitForSelector('#code');
+    await audit('code');
+    const [send] = await posts();
+    assert.equal(send.path, '/api/otp/send');
+    assert.equal(send.verdict.valid, true, 'the send went through the gate with a verdict');
+    const code = (await (await fetch(`${live.origin.url}/__origin/otp?phone=${encodeURIComponent('+447400123456')}`)).json()).code;
+    await page.fill('#code', code);
+    await page.click('button[type=submit]');
+    await page.waitForSelector('#result');
+    assert.equal((await page.textContent('h1')).trim(), 'Your number is verified');
+    await audit('verified');
+    const check = (await posts()).find((r) => r.path === '/api/otp/check');
+    assert.equal(check.verdict.present, false, 'the check passed through without a verdict');
+    assert.deepEqual(errors, [], 'no console errors under the strict CSP');
+    await context.close();
+  });
+
   it('sends only the phone\'s calling code with the challenge, and solves again when it changes', async () => {
     const { context, page } = await personPage(live.browser);
     const asked = [];
