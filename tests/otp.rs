@@ -327,3 +327,42 @@ fn an_isolate_that_has_not_read_a_ranges_verified_codes_does_not_judge_it_low() 
     let otp = run.log().otp.clone().unwrap();
     assert!(otp.verified > 10.0, "the verified codes were read: {otp:?}");
 }
+
+#[test]
+fn sign_ups_on_apply_to_routes_are_priced_by_their_range_never_refused() {
+    let otp = format!("{OTP}apply_to = [\"/signup\"]\n");
+    let mut g = Gate::new(&policy(false, "enabled = false", &otp), &[]);
+    g.keep_isolate = true;
+    g.world.cohorts = Cohorts::Live;
+    let pumped = numbers_in("+996 500", 80);
+    let mut blocked_at = None;
+    for (t, number) in pumped.iter().take(60).enumerate() {
+        g.now = NOW.plus(t as u64);
+        if send(&mut g, number).0 == Got::Blocked {
+            blocked_at.get_or_insert(t);
+        }
+    }
+    assert!(blocked_at.is_some(), "the range is blocked for codes");
+    // a sign-up (not a code) with a number in the blocked range pays the strongest price level
+    let signup = |number: &str| Req::post("/signup", &format!("email=a%40example.com&{}", form(number, "")));
+    let client = signup(&pumped[70]);
+    let sol = g.solved(&client, "/signup");
+    let run = g.send(&client.clone().solution(&sol));
+    assert_eq!((run.status(), run.error()), (402, Some("more_work")), "{run:?}");
+    assert_eq!(run.log().otp.as_ref().unwrap().verdict, "priced +2", "{:?}", run.log().otp);
+    assert!(run.done().counts.events.is_empty(), "a sign-up is not a try at the range");
+    // a number in a range people use is at the base price
+    let open = signup(&numbers_in("+44 7400", 1)[0]);
+    let sol = g.solved(&open, "/signup");
+    let run = g.send(&open.solution(&sol));
+    assert_eq!(run.status(), 200, "{run:?}");
+    assert_eq!(run.log().otp.as_ref().unwrap().verdict, "normal");
+    // apply_to names protected routes other than the send route
+    for (bad, want) in [
+        ("apply_to = [\"/login\"]", "otp.apply_to[0]: \"/login\" is not a protected route"),
+        ("apply_to = [\"/api/otp/send\"]", "is the send route"),
+    ] {
+        let e = gate::policy::load(&policy(false, "enabled = false", &format!("{OTP}{bad}\n"))).unwrap_err();
+        assert!(e.to_string().contains(want), "{e}");
+    }
+}

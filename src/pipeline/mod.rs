@@ -18,6 +18,7 @@ pub mod issue;
 pub mod nojs;
 pub mod operator;
 pub mod otp_check;
+pub(crate) mod ranges;
 pub mod refusal;
 pub mod siteverify;
 pub mod step;

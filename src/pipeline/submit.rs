@@ -8,13 +8,13 @@
 
 use crate::config::Config;
 use crate::control::{Counted, Counts, Tally};
-use crate::decision_log::OtpLog;
 use crate::decision_log::{Action, DecisionLog, Stage};
+use crate::pipeline::ranges;
 use crate::pipeline::refusal::Refusal;
 use crate::pipeline::step::{
-    Answer, BodyRead, Done, Forward, ReadBody, SetPanic, Spend, SpendAnswer, SpendOrder, Step,
+    Answer, BodyRead, Done, Forward, ReadBody, Spend, SpendAnswer, SpendOrder, Step,
 };
-use crate::policy::{CohortKey, CohortState, Decision, Known, Otp, OtpCount, Policy, RangeVerdict, Subject};
+use crate::policy::{CohortState, Decision, Known, Policy, Subject};
 use crate::present::reply::Audience;
 use crate::present::reply::Reply;
 use crate::protocol::reject::{RejectKind, Rejection};
@@ -46,7 +46,7 @@ pub(crate) struct Submission<'a> {
 
 impl<'a> Submission<'a> {
     /// The challenge endpoint for this route (refusals point the client there).
-    fn challenge_url(&self) -> String {
+    pub(super) fn challenge_url(&self) -> String {
         format!("{}/challenge?route={}", self.config.prefix, self.route.path)
     }
 
@@ -264,19 +264,19 @@ pub(crate) fn on_body(sub: Submission<'_>, body: BodyRead, random: [u8; 16]) -> 
 }
 
 /// A submission whose work is paid (verified), assessed, on its way to a decision.
-struct Paid<'a> {
-    sub: Submission<'a>,
-    verified: Verified,
-    subject: Subject<'a>,
-    counted: Counted,
-    phone: Option<String>,
-    /// The number's range, on the OTP send route.
-    range: Option<String>,
+pub(super) struct Paid<'a> {
+    pub(super) sub: Submission<'a>,
+    pub(super) verified: Verified,
+    pub(super) subject: Subject<'a>,
+    pub(super) counted: Counted,
+    pub(super) phone: Option<String>,
+    /// The number's range, where the policy judges it (the OTP send route, `otp.apply_to`).
+    pub(super) range: Option<ranges::RangeAt>,
     /// The range's counts were read from their shards for this decision.
-    fresh: bool,
-    body: Vec<u8>,
+    pub(super) fresh: bool,
+    pub(super) body: Vec<u8>,
     /// Random bytes for a top-up's id, when one is offered.
-    random: [u8; 16],
+    pub(super) random: [u8; 16],
 }
 
 /// Verify (pure, cheapest checks first; the work at the signed difficulty), then read the
@@ -299,13 +299,11 @@ fn verify(sub: Submission<'_>, raw: String, phone: PhoneRead, body: Vec<u8>, ran
     let assessment = signals::assess(sub.facts, &ClientSide::parse(&verified.signals));
     let subject = sub.subject(assessment, &phone);
     let mut counted = super::counted(&config.policy, &subject);
-    // a code sent to a number: its range's counters are read, and moved once the origin sent it
-    let range =
-        phone.range.filter(|_| config.policy.otp.as_ref().is_some_and(|o| o.send_route == sub.route.path));
-    if let Some(r) = &range {
-        let moved = Otp::sent_keys(r);
-        counted.read_only.extend(Otp::read_keys(r).into_iter().filter(|k| !moved.contains(k)));
-        counted.keys.extend(moved);
+    // a number whose range the policy judges: its counters are read (and, for a code sent,
+    // moved once the origin sent it)
+    let range = ranges::RangeAt::of(&config.policy, &sub.route.path, phone.range.as_deref());
+    if let Some(at) = &range {
+        at.count(&mut counted);
     }
     let want = counted.clone();
     let paid = Paid { sub, verified, subject, counted, phone: phone.code, range, fresh: false, body, random };
@@ -319,40 +317,10 @@ fn on_cohorts(p: Paid<'_>, read: Result<CohortState, String>) -> Step<'_> {
     decide(p, state, unreadable)
 }
 
-/// A range is priced or blocked only on its counts read from their shards now: an isolate
-/// that has not read one of them yet (a verified count it never asked for) would judge a
-/// range of people low. An unreadable shard leaves the range at its usual price.
-fn read_range_now(p: Paid<'_>, state: CohortState, unreadable: Option<String>, range: String) -> Step<'_> {
-    let config = p.sub.config;
-    let want = Counted {
-        keys: Vec::new(),
-        site: false,
-        window_secs: config.policy.attack.window_secs,
-        capacity: None,
-        read_only: Otp::read_keys(&range),
-    };
-    Step::ReadCohorts(crate::pipeline::step::ReadCohorts {
-        want,
-        shards: config.cohort_shards,
-        policy: &config.policy,
-        fresh: true,
-        then: Box::new(move |read| {
-            let mut state = state;
-            state.rates.retain(|(k, _)| k.otp_count().is_none());
-            state.switches.clear();
-            if let Ok(now) = read {
-                state.rates.extend(now.rates.into_iter().filter(|(k, _)| k.otp_count().is_some()));
-                state.switches = now.switches;
-            }
-            decide(Paid { fresh: true, ..p }, state, unreadable)
-        }),
-    })
-}
-
 /// The decision on the state read.
-fn decide(p: Paid<'_>, state: CohortState, unreadable: Option<String>) -> Step<'_> {
+pub(super) fn decide(p: Paid<'_>, state: CohortState, unreadable: Option<String>) -> Step<'_> {
     let policy = &p.sub.config.policy;
-    let mut decision = policy.decide(&p.subject, &state);
+    let decision = policy.decide(&p.subject, &state);
     let mut line = p.sub.line(Action::Forward, 200).assessed(&p.subject.assessment).decided(
         &decision,
         &state,
@@ -367,27 +335,15 @@ fn decide(p: Paid<'_>, state: CohortState, unreadable: Option<String>) -> Step<'
     if let Err(r) = priced {
         return p.sub.refuse_on(r, line);
     }
-    // a code to a number range: its conversion may price or block the send
-    if let (Some(otp), Some(range)) = (&policy.otp, &p.range) {
-        let reading = Otp::reading(range, &state);
-        let verdict = otp.judge(&reading, p.sub.now.millis());
-        let acts = matches!(verdict, RangeVerdict::Priced { .. } | RangeVerdict::Blocked { new: true, .. });
-        if acts && !p.fresh {
-            let range = range.clone();
-            return read_range_now(p, state, unreadable, range);
-        }
-        line.otp = Some(OtpLog::of(range, &reading, otp.min_sends, &verdict));
-        // global shadow mode logs the range's verdict and enforces only the base price
-        match verdict {
-            _ if policy.shadow => {}
-            RangeVerdict::Normal => {}
-            RangeVerdict::Priced { extra_bits, conversion } => {
-                decision =
-                    decision.priced_up(extra_bits, &format!("range {range} conversion ≤ {conversion:.2}"));
-            }
-            RangeVerdict::Blocked { until_ms, new } => return blocked(&p, range, until_ms, new, line),
-        }
+    // a number range: its conversion may price a sign-up, or price or block a code sent
+    if let Some(at) = p.range.clone() {
+        return ranges::judge(p, at, state, unreadable, decision, line);
     }
+    on_price(p, decision, line)
+}
+
+/// The price is known: a top-up when the work falls short, else on to the single-use spend.
+pub(super) fn on_price<'a>(p: Paid<'a>, decision: Decision, line: DecisionLog) -> Step<'a> {
     let asked = super::work::asked(&decision).unwrap_or(0);
     if !super::work::covers(p.verified.work, asked) {
         return more_work(&p, &decision, asked, line);
@@ -396,46 +352,6 @@ fn decide(p: Paid<'_>, state: CohortState, unreadable: Option<String>) -> Step<'
     let order = p.sub.order(p.verified.challenge.id, p.verified.challenge.expires_at);
     let shards = p.sub.config.ledger_shards;
     Step::Spend(Spend { order, shards, then: Box::new(move |answer| on_spend(p, decision, line, answer)) })
-}
-
-/// A send's try at its range (counted whatever the answer: a block renews while it is used).
-fn tries(range: &str) -> CohortKey {
-    CohortKey::otp(OtpCount::Tries, range)
-}
-
-/// The range is blocked: `429 phone_range_blocked` until the block ends (nothing spent: the
-/// same work may ask for a code to another number). A new block is written first, to the
-/// switch's shard, so every isolate refuses the range within the staleness bound.
-fn blocked<'a>(p: &Paid<'a>, range: &str, until_ms: u64, new: bool, line: DecisionLog) -> Step<'a> {
-    let wait_ms = until_ms.saturating_sub(p.sub.now.millis());
-    let secs = u32::try_from(wait_ms.div_ceil(1000)).unwrap_or(u32::MAX).max(1);
-    let r = Rejection::new(RejectKind::PhoneRangeBlocked, format!("range {range} blocked for {secs} s"))
-        .retry_after(secs);
-    let url = (!p.sub.no_js).then(|| p.sub.challenge_url());
-    let mut done = Refusal::on(r, line).audience(&p.sub.audience).challenge(url).done();
-    done.counts.events.push(tries(range));
-    if !new {
-        return Step::done(done);
-    }
-    let config = p.sub.config;
-    let key = CohortKey::otp(OtpCount::Block, range);
-    let write = crate::control::Control::panic_write(
-        &key,
-        Some(UnixTime::from_millis(until_ms)),
-        config.cohort_shards,
-    );
-    Step::SetPanic(SetPanic {
-        key,
-        write,
-        shards: config.cohort_shards,
-        then: Box::new(move |set| {
-            let mut done = done;
-            if let (Err(e), Some(line)) = (set, done.log.as_mut()) {
-                line.counters_unreadable = Some(format!("range block not written: {e}"));
-            }
-            Step::done(done)
-        }),
-    })
 }
 
 /// The work falls short of the price asked now: `402 more_work` with a top-up for what is
@@ -490,7 +406,7 @@ fn on_spend(p: Paid<'_>, decision: Decision, mut line: DecisionLog, answer: Spen
         line,
         tallies: Tally::of_decision(Action::Forward, &decision),
         counted: p.counted,
-        events: p.range.as_deref().map(tries).into_iter().collect(),
+        events: p.range.as_ref().and_then(ranges::RangeAt::tries).into_iter().collect(),
     };
     p.sub.forward(sent, p.body)
 }

@@ -30,6 +30,8 @@ pub(super) struct OtpFile {
     block_at_tries: u32,
     #[serde(default = "defaults::levels")]
     levels: Vec<RangeLevelFile>,
+    #[serde(default)]
+    apply_to: Vec<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -105,6 +107,9 @@ pub struct Otp {
     pub block_at_tries: u32,
     /// By conversion, strongest first (lowest `conversion_below`).
     pub levels: Vec<RangeLevel>,
+    /// Sign-up routes (normalized paths) whose `routes.phone_field` is priced by its range too
+    /// (a blocked range costs the strongest price level there, never a refusal).
+    pub apply_to: Vec<String>,
 }
 
 /// Where a check request carries the phone number.
@@ -361,6 +366,20 @@ pub(super) fn load(
         levels.push(RangeLevel { conversion_below: l.conversion_below, action });
     }
     levels.sort_by(|a, b| a.conversion_below.total_cmp(&b.conversion_below));
+    let mut apply_to = Vec::new();
+    for (i, path) in f.apply_to.iter().enumerate() {
+        let at = format!("otp.apply_to[{i}]");
+        let normalized = route::MatchKey::of(path).full;
+        if !path.starts_with('/') {
+            p.add(at, format!("{path:?} is not a path"));
+        } else if route::named(protected, path).is_none() {
+            p.add(at, format!("{path:?} is not a protected route"));
+        } else if normalized == send_route {
+            p.add(at, format!("{path:?} is the send route, judged already"));
+        } else {
+            apply_to.push(normalized);
+        }
+    }
     Otp {
         send_route,
         check,
@@ -371,6 +390,7 @@ pub(super) fn load(
         min_sends,
         block_at_tries,
         levels,
+        apply_to,
     }
 }
 

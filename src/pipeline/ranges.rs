@@ -1,0 +1,172 @@
+//! A submission's number range (`[otp]`): on the OTP send route a code is about to be sent, so
+//! the range's conversion may price or block it and the send is counted; on the sign-up routes
+//! of `otp.apply_to` the range only prices (a sign-up is not an SMS: a blocked range costs its
+//! strongest price level, never a refusal) and nothing is counted.
+
+use super::submit::{Paid, decide, on_price};
+use crate::control::{Control, Counted};
+use crate::decision_log::{DecisionLog, OtpLog};
+use crate::pipeline::refusal::Refusal;
+use crate::pipeline::step::{ReadCohorts, SetPanic, Step};
+use crate::policy::{CohortKey, CohortState, Decision, Otp, OtpCount, Policy, RangeAction, RangeVerdict};
+use crate::protocol::reject::{RejectKind, Rejection};
+use crate::protocol::time::UnixTime;
+
+/// What a number range is judged for on this route.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) enum RangeUse {
+    /// A code is sent to the number (`otp.send.route`).
+    Send,
+    /// A sign-up carries the number (`otp.apply_to`).
+    SignUp,
+}
+
+/// A submission's range and what it is judged for.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct RangeAt {
+    /// The range (`+86 138`).
+    pub range: String,
+    /// Why it is judged.
+    pub used: RangeUse,
+}
+
+impl RangeAt {
+    /// The range of a number on `route`, where the policy judges it.
+    pub fn of(policy: &Policy, route: &str, range: Option<&str>) -> Option<RangeAt> {
+        let otp = policy.otp.as_ref()?;
+        let used = if otp.send_route == route {
+            RangeUse::Send
+        } else if otp.apply_to.iter().any(|r| r == route) {
+            RangeUse::SignUp
+        } else {
+            return None;
+        };
+        Some(RangeAt { range: range?.to_string(), used })
+    }
+
+    /// Its counters in the read: a send moves its sent counters once the origin sent it and
+    /// reads the rest; a sign-up only reads.
+    pub fn count(&self, counted: &mut Counted) {
+        let moved = match self.used {
+            RangeUse::Send => Otp::sent_keys(&self.range),
+            RangeUse::SignUp => Vec::new(),
+        };
+        counted.read_only.extend(Otp::read_keys(&self.range).into_iter().filter(|k| !moved.contains(k)));
+        counted.keys.extend(moved);
+    }
+
+    /// A send's try (counted whatever the answer: a block renews while the range is used).
+    pub fn tries(&self) -> Option<CohortKey> {
+        (self.used == RangeUse::Send).then(|| CohortKey::otp(OtpCount::Tries, &self.range))
+    }
+}
+
+/// Judges the range on the state read and goes on with the price, a block, or a read of the
+/// range's counts from their shards first.
+pub(super) fn judge<'a>(
+    p: Paid<'a>,
+    at: RangeAt,
+    state: CohortState,
+    unreadable: Option<String>,
+    decision: Decision,
+    mut line: DecisionLog,
+) -> Step<'a> {
+    let policy = &p.sub.config.policy;
+    let Some(otp) = policy.otp.as_ref() else { return on_price(p, decision, line) };
+    let range = at.range.as_str();
+    let reading = Otp::reading(range, &state);
+    let verdict = match (otp.judge(&reading, p.sub.now.millis()), &at.used) {
+        // a sign-up is not an SMS: a blocked range costs its strongest price
+        (RangeVerdict::Blocked { .. }, RangeUse::SignUp) => strongest_price(otp, &reading),
+        (v, _) => v,
+    };
+    let acts = matches!(verdict, RangeVerdict::Priced { .. } | RangeVerdict::Blocked { new: true, .. });
+    if acts && !p.fresh {
+        return read_now(p, state, unreadable, at);
+    }
+    line.otp = Some(OtpLog::of(range, &reading, otp.min_sends, &verdict));
+    // global shadow mode logs the range's verdict and enforces only the base price
+    match verdict {
+        _ if policy.shadow => on_price(p, decision, line),
+        RangeVerdict::Normal => on_price(p, decision, line),
+        RangeVerdict::Priced { extra_bits, conversion } => {
+            let why = format!("range {range} conversion ≤ {conversion:.2}");
+            on_price(p, decision.priced_up(extra_bits, &why), line)
+        }
+        RangeVerdict::Blocked { until_ms, new } => blocked(&p, &at, until_ms, new, line),
+    }
+}
+
+/// The strongest price level (a blocked range, for a sign-up), with the bound it was judged on.
+fn strongest_price(otp: &Otp, reading: &crate::policy::RangeReading) -> RangeVerdict {
+    let bits = otp.levels.iter().filter_map(|l| match l.action {
+        RangeAction::Price { extra_bits } => Some(extra_bits),
+        RangeAction::Block { .. } => None,
+    });
+    match (bits.max(), reading.conversion_bound(otp.min_sends)) {
+        (Some(extra_bits), Some(conversion)) => RangeVerdict::Priced { extra_bits, conversion },
+        _ => RangeVerdict::Normal,
+    }
+}
+
+/// A range is priced or blocked only on its counts read from their shards now: an isolate
+/// that has not read one of them yet (a verified count it never asked for) would judge a
+/// range of people low. An unreadable shard leaves the range at its usual price.
+fn read_now<'a>(p: Paid<'a>, state: CohortState, unreadable: Option<String>, at: RangeAt) -> Step<'a> {
+    let config = p.sub.config;
+    let want = Counted {
+        keys: Vec::new(),
+        site: false,
+        window_secs: config.policy.attack.window_secs,
+        capacity: None,
+        read_only: Otp::read_keys(&at.range),
+    };
+    Step::ReadCohorts(ReadCohorts {
+        want,
+        shards: config.cohort_shards,
+        policy: &config.policy,
+        fresh: true,
+        then: Box::new(move |read| {
+            let mut state = state;
+            state.rates.retain(|(k, _)| k.otp_count().is_none());
+            state.switches.clear();
+            if let Ok(now) = read {
+                state.rates.extend(now.rates.into_iter().filter(|(k, _)| k.otp_count().is_some()));
+                state.switches = now.switches;
+            }
+            decide(Paid { fresh: true, ..p }, state, unreadable)
+        }),
+    })
+}
+
+/// The range is blocked: `429 phone_range_blocked` until the block ends (nothing spent: the
+/// same work may ask for a code to another number). A new block is written first, to the
+/// switch's shard, so every isolate refuses the range within the staleness bound.
+fn blocked<'a>(p: &Paid<'a>, at: &RangeAt, until_ms: u64, new: bool, line: DecisionLog) -> Step<'a> {
+    let range = at.range.as_str();
+    let wait_ms = until_ms.saturating_sub(p.sub.now.millis());
+    let secs = u32::try_from(wait_ms.div_ceil(1000)).unwrap_or(u32::MAX).max(1);
+    let r = Rejection::new(RejectKind::PhoneRangeBlocked, format!("range {range} blocked for {secs} s"))
+        .retry_after(secs);
+    let url = (!p.sub.no_js).then(|| p.sub.challenge_url());
+    let mut done = Refusal::on(r, line).audience(&p.sub.audience).challenge(url).done();
+    done.counts.events.extend(at.tries());
+    if !new {
+        return Step::done(done);
+    }
+    let shards = p.sub.config.cohort_shards;
+    let key = CohortKey::otp(OtpCount::Block, range);
+    let write = Control::panic_write(&key, Some(UnixTime::from_millis(until_ms)), shards);
+    Step::SetPanic(SetPanic {
+        key,
+        write,
+        shards,
+        then: Box::new(move |set| {
+            let mut done = done;
+            if let (Err(e), Some(line)) = (set, done.log.as_mut()) {
+                line.counters_unreadable = Some(format!("range block not written: {e}"));
+            }
+            Step::done(done)
+        }),
+    })
+}
