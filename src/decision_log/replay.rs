@@ -140,7 +140,16 @@ pub fn replay(policy: &Policy, line: &DecisionLog) -> Option<Replayed> {
         capacity: line.capacity.clone(),
         degraded: None,
     };
-    let after = policy.decide(&subject, &state);
+    let decided = policy.decide(&subject, &state);
+    let after = match (&policy.otp, &line.otp) {
+        (Some(otp), Some(logged)) if !policy.shadow => range_replayed(otp, route, logged, line.t, decided),
+        _ => decided,
+    };
+    // a send refused for its range was priced by the rest of the policy and then refused
+    let before = match line.otp.as_ref().map(|o| o.verdict.as_str()) {
+        Some("blocked") if line.code.as_deref() == Some("phone_range_blocked") => Outcome::Busy,
+        _ => before,
+    };
     let request = format!(
         "t={} {} {} asn={} country={}",
         line.t,
@@ -150,6 +159,51 @@ pub fn replay(policy: &Policy, line: &DecisionLog) -> Option<Replayed> {
         line.country.as_deref().unwrap_or("-"),
     );
     Some(Replayed { before, after, request })
+}
+
+/// The range's verdict under the new policy on the logged counts, applied to the decision: a
+/// price level adds its bits; a block (on the send route) refuses, shown as `busy` (try later),
+/// and on a sign-up route costs the strongest price level. The block switches other decisions
+/// wrote are not in the line: a logged block is replayed from its counts.
+fn range_replayed(
+    otp: &crate::policy::Otp,
+    route: &str,
+    logged: &super::OtpLog,
+    t: u64,
+    decided: crate::policy::Decision,
+) -> crate::policy::Decision {
+    use crate::policy::{RangeAction, RangeReading, RangeVerdict};
+    let send = otp.send_route == route;
+    if !send && !otp.apply_to.iter().any(|r| r == route) {
+        return decided;
+    }
+    let reading = RangeReading {
+        sent: logged.sent,
+        recent: logged.recent,
+        verified: logged.verified,
+        tries: logged.tries,
+        blocked_until: None,
+    };
+    let strongest = otp
+        .levels
+        .iter()
+        .filter_map(|l| match l.action {
+            RangeAction::Price { extra_bits } => Some(extra_bits),
+            RangeAction::Block { .. } => None,
+        })
+        .max();
+    let why = format!("range {}", logged.range);
+    match otp.judge(&reading, t.saturating_mul(1000)) {
+        RangeVerdict::Normal => decided,
+        RangeVerdict::Priced { extra_bits, .. } => decided.priced_up(extra_bits, &why),
+        RangeVerdict::Blocked { .. } if send => {
+            crate::policy::Decision { outcome: Outcome::Busy, why: format!("{why} blocked"), ..decided }
+        }
+        RangeVerdict::Blocked { .. } => match strongest {
+            Some(bits) => decided.priced_up(bits, &why),
+            None => decided,
+        },
+    }
 }
 
 #[cfg(test)]
@@ -184,6 +238,52 @@ mod tests {
             assert_eq!(r.after.outcome.to_string(), want, "{rules}");
             assert!(r.changed());
         }
+    }
+
+    #[test]
+    fn a_range_verdict_replays_from_the_logged_counts() {
+        let otp = |levels: &str| {
+            crate::policy::load(&format!(
+                "version = 1\n[routes]\nprotected = [\"POST /signup\", \"POST /api/otp/send\"]\nphone_field = \"phone\"\n\
+                 [otp]\nsend = {{ route = \"/api/otp/send\" }}\ncheck = {{ route = \"POST /api/otp/check\", field = \"phone\" }}\n\
+                 apply_to = [\"/signup\"]\n{levels}"
+            ))
+            .unwrap()
+        };
+        let send = |sent: f64, verified: f64, route: &str| {
+            let text = FORWARD.replace(r#""route":"/signup""#, &format!(r#""route":"{route}""#)).replace(
+                r#""why":"risk 35 +1"}"#,
+                &format!(
+                    r#""why":"risk 35 +1","otp":{{"range":"+996 500","sent":{sent},"recent":0.0,"verified":{verified},"tries":10.0,"verdict":"normal"}}}}"#
+                ),
+            );
+            serde_json::from_str::<DecisionLog>(&text).unwrap()
+        };
+        // a range nobody enters, being used: blocked on the send route, the strongest price on
+        // a sign-up route; a range people enter: as logged
+        let shipped = otp("");
+        assert_eq!(
+            replay(&shipped, &send(200.0, 0.0, "/api/otp/send")).unwrap().after.outcome,
+            Outcome::Busy
+        );
+        assert_eq!(
+            replay(&shipped, &send(200.0, 0.0, "/signup")).unwrap().after.outcome.to_string(),
+            "price 22x32"
+        );
+        assert_eq!(
+            replay(&shipped, &send(200.0, 170.0, "/api/otp/send")).unwrap().after.outcome.to_string(),
+            "price 18x32"
+        );
+        // milder levels: priced, not blocked; without [otp]: as logged
+        let mild = otp("levels = [{ conversion_below = 0.5, extra_bits = 3 }]\n");
+        assert_eq!(
+            replay(&mild, &send(200.0, 0.0, "/api/otp/send")).unwrap().after.outcome.to_string(),
+            "price 21x32"
+        );
+        assert_eq!(
+            replay(&policy(""), &send(200.0, 0.0, "/signup")).unwrap().after.outcome.to_string(),
+            "price 18x32"
+        );
     }
 
     #[test]

@@ -91,7 +91,11 @@ pub(super) fn judge<'a>(
         RangeVerdict::Normal => on_price(p, decision, line),
         RangeVerdict::Priced { extra_bits, conversion } => {
             let why = format!("range {range} conversion ≤ {conversion:.2}");
-            on_price(p, decision.priced_up(extra_bits, &why), line)
+            let decision = decision.priced_up(extra_bits, &why);
+            // the line's outcome is the price asked, the range's bits included
+            line.outcome = Some(decision.outcome.clone());
+            line.why = Some(decision.why.clone());
+            on_price(p, decision, line)
         }
         RangeVerdict::Blocked { until_ms, new } => blocked(&p, &at, until_ms, new, line),
     }
