@@ -366,3 +366,35 @@ fn sign_ups_on_apply_to_routes_are_priced_by_their_range_never_refused() {
         assert!(e.to_string().contains(want), "{e}");
     }
 }
+
+#[test]
+fn only_the_check_route_as_configured_counts_a_verified_code() {
+    let mut g = gate();
+    let n = numbers_in("+86 138", 1).remove(0);
+    let body = form(&n, "&code=123456");
+    g.world.origin = Ok(200);
+    // other spellings an origin might route elsewhere (and answer 200): passed through, uncounted
+    for (method, target, extra) in [
+        ("POST", "/API/otp/check", None),
+        ("POST", "/api/otp/check.json", None),
+        ("POST", "/api/otp/check;x=1", None),
+        ("POST", "/api/otp/check/", None),
+        ("PUT", "/api/otp/check", None),
+        ("POST", "/index.php?/api/otp/check", None),
+        ("GET", "/api/otp/check", Some(("x-http-method-override", "POST"))),
+    ] {
+        let mut req =
+            Req::new(method, target).header("content-type", "application/x-www-form-urlencoded").body(&body);
+        if let Some((k, v)) = extra {
+            req = req.header(k, v);
+        }
+        let run = g.send(&req);
+        let counted = match &run.handled {
+            Handled::Done(d) => !d.counts.events.is_empty(),
+            _ => false,
+        };
+        assert!(!counted, "{method} {target}: {run:?}");
+    }
+    // the route as configured counts
+    assert_eq!(check(&mut g, &n, true).done().counts.events.len(), 1);
+}

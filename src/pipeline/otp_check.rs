@@ -18,12 +18,17 @@ use crate::protocol::time::UnixTime;
 use crate::request::facts::RequestFacts;
 use crate::request::form::{BodyKind, Fields};
 use crate::request::phone::{self, PhoneNumber};
-use crate::request::route::{self, Judged};
 
-/// Whether a request is the policy's OTP check.
+/// Whether a request is the policy's OTP check, spelled exactly as configured: a verified
+/// code is counted only for the path the origin's check handler serves. Every other spelling
+/// (case, extension, `;param`, a path in the query) passes through uncounted, so an attacker
+/// cannot have another handler's 200 counted as a verified code for its range.
 pub fn is_check(otp: &Otp, methods: &[&str], path: &str, query: Option<&str>) -> bool {
-    let check = std::slice::from_ref(&otp.check);
-    matches!(route::judge_target(check, &[], methods, path, query), Judged::Protected(_))
+    // the request's own method, no override header
+    let method = otp.check.method.as_deref().is_none_or(|m| methods == [m]);
+    let path_in_query =
+        query.is_some_and(|q| q.starts_with('/') || q.to_ascii_lowercase().starts_with("%2f"));
+    method && path == otp.check.path && !path_in_query
 }
 
 /// Starts an observed check: read the body (the number may be in it), then forward it.
