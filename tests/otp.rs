@@ -398,3 +398,35 @@ fn only_the_check_route_as_configured_counts_a_verified_code() {
     // the route as configured counts
     assert_eq!(check(&mut g, &n, true).done().counts.events.len(), 1);
 }
+
+#[test]
+fn a_range_people_use_pushed_low_on_purpose_is_priced_never_blocked() {
+    let mut g = gate();
+    let numbers = numbers_in("+86 138", 700);
+    let mut t = 0u64;
+    // an hour's worth of people in the range, entering their codes
+    for number in numbers.iter().take(40) {
+        g.now = NOW.plus(t);
+        assert_eq!(send(&mut g, number).0, Got::Base);
+        g.now = NOW.plus(t + 5);
+        check(&mut g, number, true);
+        t += 20;
+    }
+    // then someone asks codes for the range's numbers, one a second, and never enters one
+    let mut people = Vec::new();
+    for (i, number) in numbers.iter().skip(40).take(600).enumerate() {
+        g.now = NOW.plus(t);
+        let (got, _) = send(&mut g, number);
+        assert_ne!(got, Got::Blocked, "{i} s into the flood");
+        // a person of the range every half minute still gets a code (at most at a higher price)
+        if i % 30 == 29 {
+            let person = &numbers[640 + i / 30];
+            let (got, run) = send(&mut g, person);
+            assert_ne!(got, Got::Blocked, "{:?}", run.log().otp);
+            people.push(got);
+            check(&mut g, person, true);
+        }
+        t += 1;
+    }
+    assert!(people.contains(&Got::Dearer), "the range is priced: {people:?}");
+}

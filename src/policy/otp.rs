@@ -103,7 +103,8 @@ pub struct Otp {
     pub min_sends: u32,
     /// Send attempts within `verify_grace_secs` from which a low range is blocked rather than
     /// priced: a block is for a range being pumped now (and so renews while it is); a range that
-    /// was pumped and is quiet is priced until its counters decay.
+    /// was pumped and is quiet is priced until its counters decay. A range with `min_sends`
+    /// verified codes or more in the window is never blocked, only priced.
     pub block_at_tries: u32,
     /// By conversion, strongest first (lowest `conversion_below`).
     pub levels: Vec<RangeLevel>,
@@ -218,9 +219,12 @@ impl Otp {
             return RangeVerdict::Normal;
         };
         let active = r.tries + 1.0 >= f64::from(self.block_at_tries);
+        // a range where people entered many codes is theirs too: however many unentered codes
+        // are sent to it (someone pushing it low on purpose), it is priced, never blocked
+        let people_use_it = r.verified >= f64::from(self.min_sends);
         for level in self.levels.iter().filter(|l| conversion < l.conversion_below) {
             match level.action {
-                RangeAction::Block { secs } if active => {
+                RangeAction::Block { secs } if active && !people_use_it => {
                     let until_ms = now_ms.saturating_add(u64::from(secs) * 1000);
                     return RangeVerdict::Blocked { until_ms, new: true };
                 }
@@ -466,6 +470,13 @@ mod tests {
         // sends inside the grace period are not judged: a burst is not yet low
         let burst = RangeReading { recent: 190.0, ..reading(200.0, 0.0, 50.0) };
         assert_eq!(o.judge(&burst, now), RangeVerdict::Normal);
+        // a range people use (many verified codes), pushed low by unentered sends: priced only
+        for flood in [500.0, 5_000.0, 500_000.0] {
+            let pushed = reading(100.0 + flood, 85.0, 100.0);
+            assert!(matches!(o.judge(&pushed, now), RangeVerdict::Priced { extra_bits: 4, .. }), "{flood}");
+        }
+        // a pumped range that enters a few codes to look used is still blocked below min_sends
+        assert!(matches!(o.judge(&reading(500.0, 19.0, 10.0), now), RangeVerdict::Blocked { .. }));
     }
 
     #[test]
