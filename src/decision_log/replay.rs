@@ -172,7 +172,7 @@ fn range_replayed(
     t: u64,
     decided: crate::policy::Decision,
 ) -> crate::policy::Decision {
-    use crate::policy::{RangeAction, RangeReading, RangeVerdict};
+    use crate::policy::{RangeReading, RangeVerdict};
     let send = otp.send_route == route;
     if !send && !otp.apply_to.iter().any(|r| r == route) {
         return decided;
@@ -184,14 +184,6 @@ fn range_replayed(
         tries: logged.tries,
         blocked_until: None,
     };
-    let strongest = otp
-        .levels
-        .iter()
-        .filter_map(|l| match l.action {
-            RangeAction::Price { extra_bits } => Some(extra_bits),
-            RangeAction::Block { .. } => None,
-        })
-        .max();
     let why = format!("range {}", logged.range);
     match otp.judge(&reading, t.saturating_mul(1000)) {
         RangeVerdict::Normal => decided,
@@ -199,7 +191,7 @@ fn range_replayed(
         RangeVerdict::Blocked { .. } if send => {
             crate::policy::Decision { outcome: Outcome::Busy, why: format!("{why} blocked"), ..decided }
         }
-        RangeVerdict::Blocked { .. } => match strongest {
+        RangeVerdict::Blocked { .. } => match otp.strongest_price_bits() {
             Some(bits) => decided.priced_up(bits, &why),
             None => decided,
         },

@@ -8,7 +8,7 @@ use crate::control::{Control, Counted};
 use crate::decision_log::{DecisionLog, OtpLog};
 use crate::pipeline::refusal::Refusal;
 use crate::pipeline::step::{ReadCohorts, SetPanic, Step};
-use crate::policy::{CohortKey, CohortState, Decision, Otp, OtpCount, Policy, RangeAction, RangeVerdict};
+use crate::policy::{CohortKey, CohortState, Decision, Otp, OtpCount, Policy, RangeVerdict};
 use crate::protocol::reject::{RejectKind, Rejection};
 use crate::protocol::time::UnixTime;
 
@@ -103,11 +103,7 @@ pub(super) fn judge<'a>(
 
 /// The strongest price level (a blocked range, for a sign-up), with the bound it was judged on.
 fn strongest_price(otp: &Otp, reading: &crate::policy::RangeReading) -> RangeVerdict {
-    let bits = otp.levels.iter().filter_map(|l| match l.action {
-        RangeAction::Price { extra_bits } => Some(extra_bits),
-        RangeAction::Block { .. } => None,
-    });
-    match (bits.max(), reading.conversion_bound(otp.min_sends)) {
+    match (otp.strongest_price_bits(), reading.conversion_bound(otp.min_sends)) {
         (Some(extra_bits), Some(conversion)) => RangeVerdict::Priced { extra_bits, conversion },
         _ => RangeVerdict::Normal,
     }

@@ -235,6 +235,17 @@ impl Otp {
         RangeVerdict::Normal
     }
 
+    /// The strongest price level's extra bits (what a blocked range costs a sign-up), if any.
+    pub fn strongest_price_bits(&self) -> Option<u8> {
+        self.levels
+            .iter()
+            .filter_map(|l| match l.action {
+                RangeAction::Price { extra_bits } => Some(extra_bits),
+                RangeAction::Block { .. } => None,
+            })
+            .max()
+    }
+
     /// The keys a send to `range` reads: its sent, recent, verified and tries counters and its
     /// block switch.
     pub fn read_keys(range: &str) -> Vec<CohortKey> {
