@@ -86,6 +86,7 @@ fn from_drill(a: Answered) -> Said {
         Answered::Challenge { difficulty, k, .. } => Said::Challenge { difficulty, k },
         Answered::Forwarded(s) => Said::Forwarded(s),
         Answered::Refused { code, status } => Said::Refused { status, code },
+        Answered::InLine { .. } => Said::Refused { status: 429, code: "in_line".into() },
         Answered::Wait { .. } => Said::Wait,
         Answered::Priced { asked, .. } => Said::Priced { asked },
     }

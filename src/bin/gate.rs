@@ -137,8 +137,9 @@ struct DrillArgs {
     #[arg(long)]
     seed: Option<u64>,
     /// Play the scenario under every defence side by side (no gate, the incident's two blunt
-    /// responses, proof of work alone, the policy, the policy with capacity pricing), each
-    /// with several seeds, and print the median and range of each figure.
+    /// responses, proof of work alone, the policy, with capacity pricing, with banked effort,
+    /// with a waiting line), each with several seeds, and print the median and range of each
+    /// figure.
     #[arg(long)]
     compare: bool,
     /// Seeds per defence with --compare (from the scenario's seed or --seed upwards; at

@@ -9,8 +9,9 @@
 //! work, so a rational solver's admitted rate halves):
 //!
 //! 1. **Measure** arrivals per minute over the last period from the decaying counters (the
-//!    difference of two readings, `v₂ − v₁·e^{−Δ/W}`: no counter lag), for the route (its
-//!    `site` key) and for each cohort seen.
+//!    difference of two readings, `(v₂ − v₁·e^{−Δ/W}) ÷ W(1 − e^{−Δ/W})` per second: no counter
+//!    lag, and the period's own arrivals' decay accounted for), for the route (its `site` key)
+//!    and for each cohort seen.
 //! 2. **Raise** when admitted sign-ups exceed [`Params::high`] of capacity: first the
 //!    cohorts whose share of sign-ups is furthest above their *usual share* (learned while the
 //!    route is not under pressure), each by the bits that bring the predicted total down to
@@ -25,6 +26,7 @@
 //!
 //! Pure: time and the counter readings are arguments.
 
+use super::line::{Line, Mark, Serving};
 use std::collections::BTreeMap;
 
 /// Tuning (the defaults are what the tests and docs/attack-mode.md describe).
@@ -48,6 +50,9 @@ pub struct Params {
     pub shed_hold: u32,
     /// Time constant of the usual shares, ms.
     pub usual_ms: u64,
+    /// Whether the route has a waiting line ([`super::line`]): it rations a load nothing
+    /// stands out in, instead of a site-wide price.
+    pub line: bool,
 }
 
 impl Params {
@@ -55,6 +60,7 @@ impl Params {
     pub fn of(c: &crate::policy::Capacity) -> Params {
         Params {
             period_ms: u64::from(c.period_secs.max(1)) * 1000,
+            line: c.line_max_wait_secs > 0,
             ..Params::new(c.per_minute, c.ceiling_bits)
         }
     }
@@ -71,6 +77,7 @@ impl Params {
             min_excess: 0.1,
             shed_hold: 6,
             usual_ms: 3_600_000,
+            line: false,
         }
     }
 }
@@ -89,8 +96,15 @@ struct Cohort {
     shed_for: u32,
     /// Whether its usual share has been learned at least once.
     learned: bool,
+    /// Calm readings its usual share was learned from (the first ones are averaged: one
+    /// period's share is noisy).
+    calm_readings: u32,
     /// Whether `rate` was measured over a period (not estimated from a first reading).
     measured: bool,
+    /// Its share of the route's sign-ups, averaged over the last few periods: one period's
+    /// share, read from counters refreshed at different moments, wanders too much to say a
+    /// cohort stands out.
+    share: f64,
 }
 
 /// What the controller asks of one request's cohorts.
@@ -133,9 +147,34 @@ pub struct Controller {
     raised_at: Vec<u64>,
     /// Load (admitted ÷ capacity) at the last tick.
     load: f64,
+    /// The waiting line, on a route that has one.
+    line: Line,
+    /// Calm periods measured (load under `low`, no line open): before [`CALM_PERIODS`], no usual share is
+    /// known, so on a route with a waiting line no cohort is said to stand out (a cold
+    /// controller would otherwise raise the biggest cohorts, a big country or carrier, first);
+    /// the line rations the load. Without a line the biggest contributor is still priced first,
+    /// as a site-wide price would land on everyone.
+    calm_periods: u32,
+    /// Whether the last tick measured the load (a cold controller's first one cannot).
+    measured: bool,
 }
 
 const SITE: &str = "site";
+
+/// A cohort stands out when its share is also at least this multiple of its usual share: a big
+/// cohort's share (a country of 30 %) wanders by more than `min_excess` from one period to the
+/// next, an attacking one's grows many times over.
+const STANDS_OUT: f64 = 1.5;
+
+/// Weight of a period's share in a cohort's averaged share (about the last three periods).
+const SHARE_WEIGHT: f64 = 0.35;
+
+/// The share of capacity a waiting line serves.
+pub const LINE_TARGET: f64 = 0.9;
+
+/// Calm periods after which usual shares are known well enough for a cohort to stand out on a
+/// route with a line (a minute at the default period).
+const CALM_PERIODS: u32 = 6;
 
 /// How far ahead the forecast looks, ms: about the time a person spends on a sign-up form,
 /// which is the time the widget has to bank work toward the suggestion.
@@ -163,6 +202,7 @@ impl Controller {
             return false;
         }
         self.last_tick_ms = Some(now_ms);
+        self.measured = false;
         let w = f64::from(window_secs.max(1));
         let rate = |key: &str, v: f64, readings: &mut BTreeMap<String, (u64, f64)>| -> Option<f64> {
             let prev = readings.insert(key.to_string(), (now_ms, v));
@@ -171,11 +211,15 @@ impl Controller {
             if dt <= 0.0 {
                 return None;
             }
-            let arrivals = (v - v1 * (-dt / w).exp()).max(0.0);
-            Some(arrivals / dt * 60.0)
+            // what arrived at a steady rate r over dt is worth r·w·(1 − e^{−dt/w}) by now (the
+            // early arrivals decayed too): dividing by dt instead read 8 % low at 10 s of 60
+            let fresh = (v - v1 * (-dt / w).exp()).max(0.0);
+            let per_sec = fresh / (w * (1.0 - (-dt / w).exp())).max(1e-9);
+            Some(per_sec * 60.0)
         };
         let Some(admitted) = rate(SITE, site_value, &mut self.readings) else { return false };
         self.admitted = admitted;
+        self.measured = true;
         for (key, v) in cohorts {
             let r = rate(key, *v, &mut self.readings);
             let c = self.cohorts.entry(key.clone()).or_default();
@@ -183,6 +227,8 @@ impl Controller {
             // below its rate, but a share of the measured total is not)
             c.rate = r.unwrap_or(if site_value > 0.0 { admitted * (*v / site_value).min(1.0) } else { 0.0 });
             c.measured = r.is_some();
+            let share = if admitted > 0.0 { (c.rate / admitted).min(1.0) } else { 0.0 };
+            c.share = if c.measured { c.share + SHARE_WEIGHT * (share - c.share) } else { share };
             if c.step <= p.ceiling {
                 c.demand = c.rate * 2f64.powi(i32::from(c.step));
             }
@@ -191,11 +237,15 @@ impl Controller {
         let load = admitted / cap;
         self.load = load;
         let alpha = (p.period_ms as f64 / p.usual_ms.max(1) as f64).min(1.0);
-        if load < p.low {
+        // a period the line itself holds under `low` is not calm: the mix served is the line's
+        if load < p.low && !self.line.is_open() {
+            self.calm_periods = self.calm_periods.saturating_add(1);
             for c in self.cohorts.values_mut().filter(|c| c.measured) {
                 let share = if admitted > 0.0 { (c.rate / admitted).min(1.0) } else { 0.0 };
-                // the first calm reading sets it; later ones move it slowly
-                c.usual = if c.learned { c.usual + alpha * (share - c.usual) } else { share };
+                // the mean of the first calm readings, then a slow moving average
+                c.calm_readings = c.calm_readings.saturating_add(1);
+                let weight = (1.0 / f64::from(c.calm_readings)).max(alpha);
+                c.usual = if c.learned { c.usual + weight * (share - c.usual) } else { share };
                 c.learned = true;
             }
         }
@@ -220,8 +270,9 @@ impl Controller {
             .cohorts
             .iter()
             .filter(|(_, c)| c.step <= p.ceiling && c.rate > 0.0)
-            .map(|(k, c)| (k.clone(), (c.rate / admitted.max(1e-9)) - c.usual))
-            .filter(|(_, excess)| *excess >= p.min_excess)
+            .filter(|(_, c)| c.share >= STANDS_OUT * c.usual)
+            .map(|(k, c)| (k.clone(), c.share - c.usual))
+            .filter(|(_, excess)| (self.calm_periods >= CALM_PERIODS || !p.line) && *excess >= p.min_excess)
             .collect();
         order.sort_by(|a, b| b.1.total_cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
         let mut changed = false;
@@ -245,7 +296,7 @@ impl Controller {
             predicted -= c.rate - after;
             changed = true;
         }
-        if !changed && self.global < p.ceiling {
+        if !changed && !p.line && self.global < p.ceiling {
             self.global += 1;
             changed = true;
         }
@@ -331,6 +382,34 @@ impl Controller {
         now.saturating_add(trend).min(p.ceiling)
     }
 
+    /// Moves the waiting line on the load measured at the last tick (call right after a
+    /// [`Controller::tick`] that acted) and returns the mark to publish, if any. `published`
+    /// is the route's mark as the shard last answered it.
+    pub fn tick_line(&mut self, p: &Params, published: Option<Mark>, now_ms: u64) -> Option<Mark> {
+        if !p.line {
+            return None;
+        }
+        // the line admits exactly what it serves, so it aims close to capacity (prices aim
+        // lower: an elastic solver's answer to a bit is only predicted)
+        self.line.tick(
+            self.measured.then_some(self.load),
+            LINE_TARGET,
+            p.high,
+            published,
+            p.period_ms,
+            now_ms,
+        );
+        self.line.mark()
+    }
+
+    /// What the route's waiting line serves now (`None`: no line).
+    pub fn serving(&self, p: &Params, published: Option<Mark>, now_ms: u64) -> Option<Serving> {
+        if !p.line {
+            return None;
+        }
+        self.line.serving(published, p.period_ms, now_ms)
+    }
+
     /// Admitted sign-ups per minute measured over the last period.
     pub fn admitted(&self) -> f64 {
         self.admitted
@@ -412,7 +491,11 @@ mod tests {
                 let readings: Vec<(String, f64)> =
                     self.counters.iter().map(|(k, c)| (k.clone(), c.at(self.now as f64, W))).collect();
                 let site = self.site.at(self.now as f64, W);
+                let due = self.ctl.due(&self.p, self.now);
                 self.ctl.tick(&self.p, W, site, &readings, self.now);
+                if due {
+                    self.ctl.tick_line(&self.p, None, self.now);
+                }
             }
             admitted
         }
@@ -522,6 +605,54 @@ mod tests {
         }
         sim.run(600, &normal);
         assert_eq!(sim.ctl.global(), 0);
+    }
+
+    fn with_line(capacity: u32) -> Sim {
+        let mut sim = Sim::new(capacity);
+        sim.p.line = true;
+        sim
+    }
+
+    #[test]
+    fn with_a_line_a_uniform_overload_opens_the_line_and_raises_no_price() {
+        let mut sim = with_line(100);
+        let normal = [("asn:1", 20.0, true), ("asn:2", 20.0, true), ("asn:3", 20.0, true)];
+        sim.run(3600, &normal);
+        assert_eq!(sim.ctl.serving(&sim.p, None, sim.now), None, "no line under capacity");
+        let grown = [("asn:1", 50.0, true), ("asn:2", 50.0, true), ("asn:3", 50.0, true)];
+        sim.run(300, &grown);
+        assert_eq!(sim.ctl.global(), 0, "no site-wide price: the line rations");
+        assert!(sim.ctl.raised().is_empty(), "{:?}", sim.ctl.raised());
+        assert!(sim.ctl.serving(&sim.p, None, sim.now).is_some(), "a line is open");
+        sim.run(900, &normal);
+        assert_eq!(sim.ctl.serving(&sim.p, None, sim.now), None, "the line closes once the load is back");
+    }
+
+    #[test]
+    fn with_a_line_a_cold_controller_raises_no_big_cohort() {
+        // cold in the middle of a crowd: a big country and a big carrier are most of the load,
+        // but nothing is known of their usual share
+        let mut sim = with_line(100);
+        let crowd = [("country:US", 140.0, false), ("asn:7922", 60.0, false), ("asn:3", 10.0, false)];
+        sim.run(600, &crowd);
+        assert!(sim.ctl.raised().is_empty(), "{:?}", sim.ctl.raised());
+        assert_eq!(sim.ctl.global(), 0);
+        // without a line the biggest contributor is priced first, as before
+        let mut old = Sim::new(100);
+        old.run(600, &crowd);
+        assert!(old.ctl.raised().iter().any(|(k, _)| k == "country:US"), "{:?}", old.ctl.raised());
+    }
+
+    #[test]
+    fn with_a_line_a_cohort_that_stands_out_is_still_priced() {
+        let mut sim = with_line(300);
+        let normal = [("asn:1", 120.0, false), ("asn:2", 60.0, false)];
+        sim.run(3600, &normal);
+        let attack = [("asn:1", 120.0, false), ("asn:2", 60.0, false), ("asn:666", 600.0, true)];
+        sim.run(300, &attack);
+        let raised = sim.ctl.raised();
+        assert!(raised.iter().any(|(k, b)| k == "asn:666" && *b >= 2), "{raised:?}");
+        assert!(!raised.iter().any(|(k, _)| k == "asn:1" || k == "asn:2"), "{raised:?}");
     }
 
     #[test]

@@ -195,7 +195,13 @@ impl Control {
                 self.snapshot.sent(s, true, now_ms);
                 Call {
                     shard: s,
-                    exchange: crate::store::cohorts::Exchange { now_ms, add: Vec::new(), read, hot_at: hot },
+                    exchange: crate::store::cohorts::Exchange {
+                        now_ms,
+                        add: Vec::new(),
+                        read,
+                        hot_at: hot,
+                        marks: Vec::new(),
+                    },
                     awaited: true,
                 }
             })

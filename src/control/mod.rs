@@ -14,6 +14,7 @@
 pub mod batch;
 pub mod capacity;
 mod io;
+pub mod line;
 pub mod snapshot;
 
 pub use io::{
@@ -124,6 +125,8 @@ pub struct Control {
     last_ms: u64,
     /// Which stats shard the next stats flush goes to (round robin).
     stats_turn: u32,
+    /// Waiting lines' marks to propose, by shard (sent with the next call to it).
+    marks_out: BTreeMap<u32, BTreeMap<String, line::Mark>>,
 }
 
 impl Control {
@@ -148,7 +151,7 @@ impl Control {
         }
         let mut state = self.snapshot.state(keys, site, shards, |k| w.of_key(k), now_ms);
         if let Some(cap) = capacity {
-            state.capacity = Some(self.capacity_price(cap, keys, w.js, now_ms));
+            state.capacity = Some(self.capacity_price(cap, keys, w.js, shards, now_ms));
         }
         state
     }
@@ -160,16 +163,26 @@ impl Control {
         cap: &Capacity,
         keys: &[CohortKey],
         window_secs: u32,
+        shards: u32,
         now_ms: u64,
     ) -> CapacityPrice {
         let params = Params::of(cap);
         let ctl = self.capacity.entry(cap.route.clone()).or_default();
+        let total = cap.total_key();
+        let published = self.snapshot.mark(total.as_str());
         if ctl.due(&params, now_ms) {
-            let total = cap.total_key();
             let total_count = self.snapshot.count_of(total.as_str(), now_ms);
             let cohorts = self.snapshot.under(&format!("{total}|"), now_ms);
             ctl.tick(&params, window_secs, total_count, &cohorts, now_ms);
+            if let Some(mark) = ctl.tick_line(&params, published, now_ms) {
+                // proposed with the next call to the shard that holds the route's total
+                self.marks_out
+                    .entry(shard(total.as_str(), shards))
+                    .or_default()
+                    .insert(total.as_str().to_string(), mark);
+            }
         }
+        let line = ctl.serving(&params, published, now_ms);
         let mine: Vec<&str> = keys
             .iter()
             .filter(|k| !k.is_capacity() && k.otp_count().is_none())
@@ -186,6 +199,7 @@ impl Control {
             admitted_per_minute: ctl.admitted(),
             per_minute: cap.per_minute,
             forecast_bits,
+            line,
         }
     }
 
@@ -227,7 +241,7 @@ impl Control {
             self.snapshot.sent(s, true, now_ms);
             calls.push(Call {
                 shard: s,
-                exchange: Exchange { now_ms, add: Vec::new(), read, hot_at },
+                exchange: Exchange { now_ms, add: Vec::new(), read, hot_at, marks: Vec::new() },
                 awaited: true,
             });
         }
@@ -260,7 +274,7 @@ impl Control {
                     self.snapshot.sent(s, false, now_ms);
                     calls.push(Call {
                         shard: s,
-                        exchange: Exchange { now_ms, add, read, hot_at },
+                        exchange: Exchange { now_ms, add, read, hot_at, marks: self.marks_for(s) },
                         awaited: false,
                     });
                 } else {
@@ -269,19 +283,31 @@ impl Control {
                 }
             }
         }
-        let due: Vec<u32> =
-            self.reads.keys().copied().filter(|s| self.snapshot.refresh_due(*s, now_ms)).collect();
+        let due: Vec<u32> = self
+            .reads
+            .keys()
+            .chain(self.marks_out.keys())
+            .copied()
+            .collect::<std::collections::BTreeSet<u32>>()
+            .into_iter()
+            .filter(|s| self.snapshot.refresh_due(*s, now_ms))
+            .collect();
         for s in due {
             let read: Vec<(String, u32)> =
                 self.reads.remove(&s).map(|m| m.into_iter().collect()).unwrap_or_default();
             self.snapshot.sent(s, false, now_ms);
             calls.push(Call {
                 shard: s,
-                exchange: Exchange { now_ms, add: Vec::new(), read, hot_at },
+                exchange: Exchange { now_ms, add: Vec::new(), read, hot_at, marks: self.marks_for(s) },
                 awaited: false,
             });
         }
         (calls, stats)
+    }
+
+    /// The marks waiting for shard `s`, taken.
+    fn marks_for(&mut self, s: u32) -> Vec<(String, line::Mark)> {
+        self.marks_out.remove(&s).map(|m| m.into_iter().collect()).unwrap_or_default()
     }
 
     /// A call answered.
@@ -428,6 +454,7 @@ mod tests {
             per_minute: 120,
             ceiling_bits: 8,
             period_secs: 5,
+            line_max_wait_secs: 0,
         };
         let keys_of = |asn: u32| {
             let mut k = vec![CohortKey::new(CohortKind::Asn, &asn.to_string())];

@@ -18,6 +18,7 @@
 //! the failing shards are counted in [`Health`]; the glue logs the condition once per
 //! [`LOG_EVERY_MS`] and the stats page shows it.
 
+use crate::control::line::Mark;
 use crate::policy::{CohortKey, CohortState, Counter};
 use crate::store::cohorts::{Cell, Reply, shard};
 use serde::Serialize;
@@ -104,6 +105,8 @@ pub struct Snapshot {
     shards: BTreeMap<u32, ShardSeen>,
     health: Health,
     last_log_ms: Option<u64>,
+    /// Waiting lines' marks as the shards last answered them.
+    marks: BTreeMap<String, Mark>,
 }
 
 impl Snapshot {
@@ -277,7 +280,16 @@ impl Snapshot {
         s.ok_ms = Some(now_ms);
         s.failing_since = None;
         s.panics = reply.panics.clone();
+        for (key, m) in &reply.marks {
+            let held = self.marks.entry(key.clone()).or_default();
+            *held = held.merge(*m);
+        }
         self.prune(now_ms);
+    }
+
+    /// A waiting line's mark as last published (`None`: never seen).
+    pub fn mark(&self, key: &str) -> Option<Mark> {
+        self.marks.get(key).copied()
     }
 
     /// Records a failed call to `shard`. Returns whether to log the condition now (once per
@@ -387,8 +399,13 @@ mod tests {
         let s = shard(keys[0].as_str(), SHARDS);
         snap.sent(s, false, now);
         let read: Vec<(String, u32)> = keys.iter().map(|k| (k.as_str().to_string(), 60)).collect();
-        let reply =
-            shard_of.exchange(&Exchange { now_ms: now, add: Vec::new(), read: read.clone(), hot_at: 20.0 });
+        let reply = shard_of.exchange(&Exchange {
+            now_ms: now,
+            add: Vec::new(),
+            read: read.clone(),
+            hot_at: 20.0,
+            marks: Vec::new(),
+        });
         let asked: Vec<String> = read.into_iter().map(|(k, _)| k).collect();
         snap.answered(s, &asked, &reply, |_| 0, now);
     }
@@ -520,6 +537,7 @@ mod tests {
                 cell: Cell { counter: Counter { value: 80.0, at_ms: 0.0 }, window_secs: 60 },
             }],
             panics: Vec::new(),
+            marks: Vec::new(),
         };
         snap.sent(shard(k.as_str(), SHARDS), false, 0);
         snap.answered(shard(k.as_str(), SHARDS), &[k.as_str().to_string()], &reply, |_| 0, 0);

@@ -5,9 +5,10 @@
 //! closed; (c) proof of work alone at the base price (no fingerprint pricing, no rules, no
 //! attack mode); (d) the shipped policy; (e) the shipped policy with capacity pricing: an
 //! `[[attack.capacity]]` entry per route stating the scenario origin's capacity; (f) the same with
-//! banked effort (the widget banks while people type and tops up a price that moved). Rows
+//! banked effort (the widget banks while people type and tops up a price that moved); (g) the
+//! same with a waiting line instead of a site-wide price (issue 19). Rows
 //! (a)–(e) play the widget as it was before banking (solve on focus, refetch on a rise), so
-//! they stay comparable with earlier reports. Seven defences.
+//! they stay comparable with earlier reports. Eight defences.
 
 use crate::drill::engine::{self, Defence, Widget};
 use crate::drill::gate::Lowered;
@@ -20,12 +21,21 @@ use std::fmt::Write as _;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
+/// The waiting line's bound in the line row, seconds (a challenge on a route with a line lives
+/// this much longer, so its place is kept through the wait).
+pub const LINE_MAX_WAIT_SECS: u32 = 900;
+
 /// Seeds a comparison plays by default.
 pub const DEFAULT_SEEDS: u32 = 5;
 
 /// The policy with the scenario origin's capacity stated: the OTP route at the SMS provider's,
 /// the sign-up routes sharing the origin's (split evenly when there are several).
 pub fn with_capacity(scenario: &Scenario, policy: &Lowered) -> Lowered {
+    with_capacity_line(scenario, policy, 0)
+}
+
+/// [`with_capacity`] with a waiting line of at most `line_max_wait_secs` on every route.
+pub fn with_capacity_line(scenario: &Scenario, policy: &Lowered, line_max_wait_secs: u32) -> Lowered {
     let mut p = policy.clone();
     let otp = scenario.origin.otp_route.clone();
     let mut routes: Vec<String> = scenario
@@ -44,6 +54,7 @@ pub fn with_capacity(scenario: &Scenario, policy: &Lowered) -> Lowered {
         per_minute: per_minute.max(1),
         ceiling_bits: 8,
         period_secs: 10,
+        line_max_wait_secs,
     };
     p.policy.attack.capacity = routes.into_iter().map(|r| entry(r, CapacityOf::Signups, share)).collect();
     if let (Some(route), Some(n)) = (otp, scenario.origin.otp_capacity_per_min) {
@@ -58,7 +69,14 @@ pub fn defences(scenario: &Scenario, policy: &Lowered) -> Vec<Defence> {
     pow_only.policy.rules.clear();
     pow_only.policy.risk = RiskPolicy { more_work_at: u32::MAX - 1, deny_at: u32::MAX, max_extra_bits: 0 };
     pow_only.policy.attack.enabled = false;
-    vec![
+    let line = Defence::Gate(
+        Box::new(with_capacity_line(scenario, policy, LINE_MAX_WAIT_SECS)),
+        "the policy with a waiting line and banked effort".into(),
+        Widget::Banking,
+    );
+    // the control: the same people with no attacker, under the last defence
+    let control = (!scenario.attackers.is_empty()).then(|| Defence::PeopleOnly(Box::new(line.clone())));
+    let mut list = vec![
         Defence::NoGate,
         Defence::OnlyCallingCode("86".into()),
         Defence::Closed,
@@ -74,7 +92,10 @@ pub fn defences(scenario: &Scenario, policy: &Lowered) -> Vec<Defence> {
             "the policy with capacity pricing and banked effort".into(),
             Widget::Banking,
         ),
-    ]
+        line,
+    ];
+    list.extend(control);
+    list
 }
 
 /// A defence's name, as the reports print it.

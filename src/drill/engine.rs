@@ -41,6 +41,9 @@ pub enum Defence {
     Closed,
     /// The gate, with this (lowered) policy, a label for reports, and how the widget works.
     Gate(Box<Lowered>, String, Widget),
+    /// A control: this defence with the scenario's people only (no attacker), so a report
+    /// shows what the attack itself cost people.
+    PeopleOnly(Box<Defence>),
 }
 
 /// How the people's widget (and scripts, when a price moves) pay.
@@ -99,6 +102,8 @@ struct Attempt {
     replays_left: u32,
     /// People: asked more than the base price at least once.
     charged_more: bool,
+    /// `in_line` answers so far (bounded).
+    line_answers: u32,
     id: u64,
 }
 
@@ -107,6 +112,8 @@ enum Outcome {
     Admitted,
     Refused(RejectKind),
     Wait(String),
+    /// A waiting line's turn has not come: (estimated wait, ask again after), seconds.
+    InLine(u32, u32),
 }
 
 /// Plays a scenario. `progress` is called with the fraction of virtual time played.
@@ -117,6 +124,13 @@ pub fn run(
     mut progress: Option<&mut dyn FnMut(f64)>,
     mut export: Option<&mut Vec<Exported>>,
 ) -> Report {
+    if let Defence::PeopleOnly(inner) = defence {
+        let mut people_only = scenario.clone();
+        people_only.attackers.clear();
+        let mut report = run(&people_only, inner, seed, progress, export);
+        report.defence = crate::drill::report::defence_name(defence);
+        return report;
+    }
     let factory = Factory::new(scenario, "example.com");
     let people_n = scenario.people.len();
     let pops = people_n + scenario.attackers.len();
@@ -308,6 +322,7 @@ pub fn run(
                     wait_token: None,
                     replays_left: if p >= people_n { replays } else { 0 },
                     charged_more: false,
+                    line_answers: 0,
                     id: next_attempt_id,
                 };
                 next_attempt_id += 1;
@@ -356,6 +371,7 @@ pub fn run(
                     Answered::Priced { .. } => (None, "misconfigured".to_string()),
                     Answered::Forwarded(status) => (None, status.to_string()),
                     Answered::Wait { .. } => (None, "wait".to_string()),
+                    Answered::InLine { .. } => (None, "in_line".to_string()),
                 };
                 if let Some(out) = export.as_deref_mut() {
                     out.push(exported(att, t, "challenge", scenario, &label, isolate.index, false));
@@ -458,8 +474,12 @@ pub fn run(
                     out.push(e);
                 }
                 let banking = std::mem::take(&mut att.want) > 0;
+                let mut in_line = None;
                 let offer = match answer {
-                    Answered::Priced { offer, .. } => offer,
+                    Answered::Priced { offer, line, .. } => {
+                        in_line = line;
+                        offer
+                    }
                     // the widget sends what it has when the top-up is not answered (busy, an
                     // error): the submission decides
                     _ if p < people_n => None,
@@ -515,6 +535,24 @@ pub fn run(
                     finish(&mut slab, &mut free, idx, End::GaveUp, at);
                     continue;
                 }
+                if let Some((wait, retry)) = in_line
+                    && let Some(Some(att)) = slab.get_mut(idx as usize)
+                {
+                    // a place whose turn has not come: the widget shows it and asks again
+                    let m = report.minutes_mut(minute);
+                    m.line_answers += 1;
+                    m.line_wait_secs = m.line_wait_secs.max(wait);
+                    att.line_answers += 1;
+                    let felt = (t + u64::from(wait) * 1000).saturating_sub(att.press_ms);
+                    let limit = scenario.people.get(p).map(|pp| pp.patience.line_secs);
+                    if limit.is_some_and(|l| felt > u64::from(l) * 1000) || att.line_answers > 400 {
+                        report.pop_mut(p).gave_up += 1;
+                        finish(&mut slab, &mut free, idx, End::GaveUp, t);
+                    } else {
+                        push(&mut heap, ready.max(t + u64::from(retry) * 1000), Ev::TopUp(idx));
+                    }
+                    continue;
+                }
                 push(&mut heap, ready, Ev::Submit(idx));
             }
             Ev::Check(ci) => {
@@ -561,7 +599,8 @@ pub fn run(
                             Outcome::Refused(RejectKind::Denied)
                         }
                     }
-                    Defence::Closed => Outcome::Refused(RejectKind::Busy),
+                    // played as its inner defence (at the top of `run`)
+                    Defence::Closed | Defence::PeopleOnly(_) => Outcome::Refused(RejectKind::Busy),
                     Defence::Gate(..) => match gate.as_mut() {
                         Some(g) if att.solution.is_some() || att.client.segment.no_js => {
                             let body = form_body(
@@ -589,6 +628,9 @@ pub fn run(
                                         .unwrap_or(RejectKind::Misconfigured),
                                 ),
                                 Answered::Wait { token } => Outcome::Wait(token),
+                                Answered::InLine { wait_secs, retry_after } => {
+                                    Outcome::InLine(wait_secs, retry_after)
+                                }
                                 Answered::Challenge { .. } | Answered::Priced { .. } => {
                                     Outcome::Refused(RejectKind::Misconfigured)
                                 }
@@ -602,11 +644,30 @@ pub fn run(
                     let label = match &answer {
                         Outcome::Admitted => "forwarded".to_string(),
                         Outcome::Wait(_) => "wait".to_string(),
+                        Outcome::InLine(..) => "in_line".to_string(),
                         Outcome::Refused(k) => k.code().to_string(),
                     };
                     out.push(exported(att, t, "submit", scenario, &label, isolate, resend));
                 }
                 match answer {
+                    Outcome::InLine(wait, retry) => {
+                        let m = report.minutes_mut(minute);
+                        m.line_answers += 1;
+                        m.line_wait_secs = m.line_wait_secs.max(wait);
+                        att.line_answers += 1;
+                        // people wait for a turn they can see up to their line patience;
+                        // fleets (scripts that read the code) wait as long as they are told
+                        let person = scenario.people.get(p).map(|pp| pp.patience.line_secs);
+                        let felt = (t + u64::from(wait) * 1000).saturating_sub(att.press_ms);
+                        if person.is_some_and(|limit| felt > u64::from(limit) * 1000)
+                            || att.line_answers > 400
+                        {
+                            report.pop_mut(p).gave_up += 1;
+                            finish(&mut slab, &mut free, idx, End::GaveUp, t);
+                        } else {
+                            push(&mut heap, t + u64::from(retry) * 1000, Ev::Submit(idx));
+                        }
+                    }
                     Outcome::Wait(token) => {
                         // the wait page: press Continue a moment after the wait is over
                         att.wait_token = Some(token);

@@ -83,6 +83,9 @@ pub enum Answered {
         asked: u64,
         /// The top-up offered.
         offer: Option<TopUpJson>,
+        /// A waiting line's place whose turn has not come: (estimated wait, ask again after),
+        /// seconds.
+        line: Option<(u32, u32)>,
     },
     /// Forwarded; the origin answered this status.
     Forwarded(u16),
@@ -91,6 +94,14 @@ pub enum Answered {
     Wait {
         /// The wait token.
         token: String,
+    },
+    /// A place in the waiting line whose turn has not come (`429 in_line`): the estimated
+    /// wait and when to ask again, seconds.
+    InLine {
+        /// Estimated wait.
+        wait_secs: u32,
+        /// Ask again after this.
+        retry_after: u32,
     },
     /// Refused by the gate: the rejection code and its status.
     Refused {
@@ -255,13 +266,29 @@ fn answered(done: &Done, origin: Option<u16>) -> Answered {
             && let Some(offer) = v.get("topup")
         {
             let asked = v.pointer("/work/asked").and_then(|w| w.as_u64()).unwrap_or(0);
-            return Answered::Priced { asked, offer: serde_json::from_value(offer.clone()).ok() };
+            let line = v.get("line").map(|l| {
+                let secs = |k: &str| l.get(k).and_then(|w| w.as_u64()).map_or(0, |n| n as u32);
+                (secs("wait_secs"), secs("retry_after").max(1))
+            });
+            return Answered::Priced { asked, offer: serde_json::from_value(offer.clone()).ok(), line };
         }
         if let crate::present::reply::Body::Html(page) = &r.body
             && let Some(token) = wait_token(page)
         {
             return Answered::Wait { token };
         }
+    }
+    let in_line = crate::protocol::reject::RejectKind::InLine.code();
+    if done.log.as_ref().and_then(|l| l.code.as_deref()) == Some(in_line) {
+        // the JSON answer states the wait; a page only its Retry-After (the wait unknown: 0)
+        let json = match &r.body {
+            crate::present::reply::Body::Json(v) => Some(v),
+            _ => None,
+        };
+        let secs = |k: &str| json.and_then(|v| v.pointer(&format!("/line/{k}"))).and_then(|w| w.as_u64());
+        let header = r.header("Retry-After").and_then(|h| h.parse::<u64>().ok());
+        let retry_after = secs("retry_after").or(header).unwrap_or(1).max(1) as u32;
+        return Answered::InLine { wait_secs: secs("wait_secs").unwrap_or(0) as u32, retry_after };
     }
     Answered::Refused {
         code: done.log.as_ref().and_then(|l| l.code.clone()).unwrap_or_else(|| r.status.to_string()),

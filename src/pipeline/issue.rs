@@ -91,7 +91,9 @@ fn on_cohorts(a: Asking<'_>, read: Result<CohortState, String>) -> Step<'_> {
         difficulty,
         k,
         risk: a.subject.assessment.risk_byte(),
-        ttl: a.config.ttl,
+        // on a route with a waiting line the challenge is also the place in it: it lives the
+        // line's bound longer, so a place is never lost to the wait
+        ttl: a.config.ttl.saturating_add(u64::from(policy.line_max_wait_secs(&a.route.path))),
         binding: super::binding(a.facts),
     };
     let signed = match challenge::issue(a.config.keys.current(), &terms, a.now, a.random) {

@@ -15,6 +15,7 @@
 
 pub mod front;
 pub mod issue;
+mod line;
 pub mod nojs;
 pub mod operator;
 pub mod otp_check;

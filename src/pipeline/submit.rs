@@ -170,12 +170,19 @@ fn finished(sub: &Submission<'_>, sent: Sent, status: Result<u16, String>) -> Do
     line.status = status;
     // only a fresh spend (or fail-open) reaches here, and only a sign-up the origin accepted
     // (2xx or 3xx) is counted
+    // the route's capacity counters measure what the origin receives, refused or not: an
+    // origin past its capacity answers 5xx, and a controller counting only what it accepted
+    // would never see the load above capacity
+    let mut events = sent.events;
+    if status >= 400 {
+        events.extend(sent.counted.keys.iter().filter(|k| k.is_capacity()).cloned());
+    }
     let signup = (status < 400 && !sent.counted.is_empty()).then_some(sent.counted);
     Done {
         answer: Answer::Origin,
         log: Some(line),
         event: None,
-        counts: Counts { tallies: sent.tallies, signup, events: sent.events },
+        counts: Counts { tallies: sent.tallies, signup, events },
     }
 }
 
@@ -277,6 +284,8 @@ pub(super) struct Paid<'a> {
     pub(super) body: Vec<u8>,
     /// Random bytes for a top-up's id, when one is offered.
     pub(super) random: [u8; 16],
+    /// The route's waiting line, while there is one (read with the cohorts).
+    pub(super) serving: Option<crate::control::line::Serving>,
 }
 
 /// Verify (pure, cheapest checks first; the work at the signed difficulty), then read the
@@ -306,7 +315,18 @@ fn verify(sub: Submission<'_>, raw: String, phone: PhoneRead, body: Vec<u8>, ran
         at.count(&mut counted);
     }
     let want = counted.clone();
-    let paid = Paid { sub, verified, subject, counted, phone: phone.code, range, fresh: false, body, random };
+    let paid = Paid {
+        sub,
+        verified,
+        subject,
+        counted,
+        phone: phone.code,
+        range,
+        fresh: false,
+        body,
+        random,
+        serving: None,
+    };
     super::read_cohorts(&config.policy, config.cohort_shards, want, move |state| on_cohorts(paid, state))
 }
 
@@ -318,7 +338,8 @@ fn on_cohorts(p: Paid<'_>, read: Result<CohortState, String>) -> Step<'_> {
 }
 
 /// The decision on the state read.
-pub(super) fn decide(p: Paid<'_>, state: CohortState, unreadable: Option<String>) -> Step<'_> {
+pub(super) fn decide(mut p: Paid<'_>, state: CohortState, unreadable: Option<String>) -> Step<'_> {
+    p.serving = state.capacity.as_ref().and_then(|c| c.line);
     let policy = &p.sub.config.policy;
     let decision = policy.decide(&p.subject, &state);
     let mut line = p.sub.line(Action::Forward, 200).assessed(&p.subject.assessment).decided(
@@ -347,6 +368,10 @@ pub(super) fn on_price<'a>(p: Paid<'a>, decision: Decision, line: DecisionLog) -
     let asked = super::work::asked(&decision).unwrap_or(0);
     if !super::work::covers(p.verified.work, asked) {
         return more_work(&p, &decision, asked, line);
+    }
+    // paid: its place in the line, if there is one
+    if let Some(step) = super::line::wait(&p, p.serving, &line) {
+        return step;
     }
     // single use, only after the work is known to be paid
     let order = p.sub.order(p.verified.challenge.id, p.verified.challenge.expires_at);

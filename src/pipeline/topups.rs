@@ -116,7 +116,14 @@ fn on_cohorts(a: Asking<'_>, read: Result<CohortState, String>) -> Step<'_> {
     if offer.is_some() {
         line.difficulty = offer.as_ref().map(|o| o.difficulty);
     }
-    let body = serde_json::json!({"work": quote, "paid": a.paid, "topup": offer});
+    // a route with a waiting line: the first challenge's place, so the widget waits its turn
+    // before it posts the form (the submission checks it again)
+    let serving = state.capacity.as_ref().and_then(|c| c.line);
+    let place = super::line::Place::of(policy, serving, &a.first, a.now);
+    let mut body = serde_json::json!({"work": quote, "paid": a.paid, "topup": offer});
+    if let (Some(obj), Some(l)) = (body.as_object_mut(), place.json()) {
+        obj.insert("line".into(), l);
+    }
     Step::done(Done {
         answer: Answer::Reply(Reply::json(200, &body)),
         log: Some(line),

@@ -61,6 +61,7 @@ mod tests {
                 admitted_per_minute: 100.0,
                 per_minute: 60,
                 forecast_bits: 5,
+                line: None,
             }),
             ..CohortState::default()
         };

@@ -46,6 +46,10 @@ pub struct Capacity {
     pub ceiling_bits: u8,
     /// How often the controller moves prices, seconds.
     pub period_secs: u32,
+    /// The waiting line (docs/attack-mode.md § The waiting line): 0 for none (over capacity,
+    /// everyone's price rises); else the longest wait the line offers, seconds (a sign-up
+    /// whose estimated wait is longer is answered `busy` with the line's `Retry-After`).
+    pub line_max_wait_secs: u32,
 }
 
 /// What a route's capacity counts.
@@ -206,6 +210,9 @@ pub struct CapacityPrice {
     /// The extra bits the controller expects to ask soon (the banked-effort suggestion).
     #[serde(default)]
     pub forecast_bits: u8,
+    /// The route's waiting line, while there is one: what it serves now.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub line: Option<crate::control::line::Serving>,
 }
 
 /// An exponentially decaying count: roughly "events in the last `window`".

@@ -121,6 +121,11 @@ impl Policy {
         }
     }
 
+    /// The waiting line's bound on `route`, seconds (0: the route has no line).
+    pub fn line_max_wait_secs(&self, route: &str) -> u32 {
+        self.attack.capacity.iter().find(|c| c.route == route).map_or(0, |c| c.line_max_wait_secs)
+    }
+
     /// Whether the price of a sign-up on `route` can depend on its phone calling code (a rule
     /// for it names calling codes, or attack mode counts them): then the widget sends the code
     /// with the challenge request.
@@ -478,6 +483,7 @@ country = [{ at = 100, extra_bits = 1 }, { at = 400, extra_bits = 3 }]
                 admitted_per_minute: 75.0,
                 per_minute: 60,
                 forecast_bits: extra_bits,
+                line: None,
             }),
             ..Default::default()
         };

@@ -126,6 +126,8 @@ pub(super) struct CapacityFile {
     pub(super) ceiling_bits: u32,
     #[serde(default = "default_period_secs")]
     pub(super) period_secs: u32,
+    #[serde(default)]
+    pub(super) line_max_wait_secs: u32,
 }
 
 fn default_ceiling_bits() -> u32 {

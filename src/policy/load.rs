@@ -465,7 +465,14 @@ fn capacity(p: &mut Problems, list: &[CapacityFile], protected: &[Route]) -> Vec
         }
         let ceiling_bits = in_range(p, format!("{at}.ceiling_bits"), c.ceiling_bits, 1, 15);
         let period_secs = u32::from(in_range(p, format!("{at}.period_secs"), c.period_secs, 1, 60));
-        out.push(Capacity { route: path, what, per_minute, ceiling_bits, period_secs });
+        if c.line_max_wait_secs > 3000 {
+            p.add(
+                format!("{at}.line_max_wait_secs"),
+                format!("{} is over 3000 (a place lives as long as its challenge)", c.line_max_wait_secs),
+            );
+        }
+        let line_max_wait_secs = c.line_max_wait_secs.min(3000);
+        out.push(Capacity { route: path, what, per_minute, ceiling_bits, period_secs, line_max_wait_secs });
     }
     out
 }
@@ -670,14 +677,16 @@ mod tests {
                     what: CapacityOf::Signups,
                     per_minute: 300,
                     ceiling_bits: 8,
-                    period_secs: 10
+                    period_secs: 10,
+                    line_max_wait_secs: 0
                 },
                 Capacity {
                     route: "/otp".into(),
                     what: CapacityOf::OtpSends,
                     per_minute: 40,
                     ceiling_bits: 6,
-                    period_secs: 5
+                    period_secs: 5,
+                    line_max_wait_secs: 0
                 },
             ]
         );
@@ -693,6 +702,10 @@ mod tests {
             ("route = \"/signup\"", "attack.capacity[0]: needs exactly one of"),
             ("route = \"/signup\"\nsignups_per_minute = 1\notp_sends_per_minute = 1", "needs exactly one of"),
             ("route = \"/signup\"\nsignups_per_minute = 0", "0 per minute is outside"),
+            (
+                "route = \"/signup\"\nsignups_per_minute = 9\nline_max_wait_secs = 3001",
+                "attack.capacity[0].line_max_wait_secs: 3001 is over 3000",
+            ),
             (
                 "route = \"/signup\"\nsignups_per_minute = 9\nceiling_bits = 0",
                 "ceiling_bits: 0 is outside 1..=15",

@@ -79,11 +79,15 @@ pub enum RejectKind {
     /// Codes are not sent to this number's range for a while: its codes are sent but not
     /// entered (SMS pumping). `Retry-After` says when the block ends.
     PhoneRangeBlocked,
+    /// The origin is full and there is a waiting line: this challenge's place has not come
+    /// yet. Nothing was spent; send the same request again after `Retry-After` (the body says
+    /// the estimated wait).
+    InLine,
 }
 
 impl RejectKind {
     /// Every kind, for tables and tests.
-    pub const ALL: [RejectKind; 33] = [
+    pub const ALL: [RejectKind; 34] = [
         RejectKind::MissingSolution,
         RejectKind::MalformedSolution,
         RejectKind::UnsupportedVersion,
@@ -117,6 +121,7 @@ impl RejectKind {
         RejectKind::MoreWork,
         RejectKind::InvalidPhone,
         RejectKind::PhoneRangeBlocked,
+        RejectKind::InLine,
     ];
 
     /// The HTTP status the client gets.
@@ -146,7 +151,7 @@ impl RejectKind {
             RejectKind::AlreadySpent => 409,
             RejectKind::TooLarge => 413,
             RejectKind::UnsupportedBody => 415,
-            RejectKind::TooEarly | RejectKind::PhoneRangeBlocked => 429,
+            RejectKind::TooEarly | RejectKind::PhoneRangeBlocked | RejectKind::InLine => 429,
             RejectKind::MoreWork => 402,
             RejectKind::OriginUnavailable => 502,
             RejectKind::LedgerUnavailable
@@ -193,6 +198,7 @@ impl RejectKind {
             RejectKind::MoreWork => "more_work",
             RejectKind::InvalidPhone => "invalid_phone",
             RejectKind::PhoneRangeBlocked => "phone_range_blocked",
+            RejectKind::InLine => "in_line",
         }
     }
 
@@ -265,6 +271,9 @@ impl RejectKind {
             }
             RejectKind::PhoneRangeBlocked => {
                 "Codes cannot be sent to this phone number right now. Please try again later, or use another number."
+            }
+            RejectKind::InLine => {
+                "Many people are signing up right now, so sign-ups go through in turn. You have a place: keep this page open, your sign-up is sent when your turn comes."
             }
         }
     }

@@ -8,6 +8,7 @@
 //! cohort per persist, at most about once a second, [`Shard::take_dirty`]) and reloads them
 //! when it starts ([`Shard::load`]), so an evicted object does not forget a busy cohort.
 
+use crate::control::line::Mark;
 use crate::policy::Counter;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
@@ -23,6 +24,8 @@ pub const MAX_HOT: usize = 32;
 pub const PRUNE_AT: usize = 50_000;
 /// A counter below this is forgotten (and its row deleted).
 pub const FORGET_BELOW: f64 = 0.01;
+/// A waiting line's mark not proposed for this long is forgotten, ms.
+pub const MARKS_KEPT_MS: u64 = 3_600_000;
 /// Minimum time between two persists of a shard's dirty rows, ms.
 pub const PERSIST_EVERY_MS: u64 = 1000;
 
@@ -60,6 +63,9 @@ pub struct Exchange {
     pub read: Vec<(String, u32)>,
     /// A key at or above this rate is "hot" and listed in the reply.
     pub hot_at: f64,
+    /// Waiting lines' watermarks this isolate proposes (max-merged by the shard).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub marks: Vec<(String, Mark)>,
 }
 
 /// A key's counter as the shard holds it.
@@ -96,6 +102,9 @@ pub struct Reply {
     pub hot: Vec<Known>,
     /// The shard's panic switches still on: (key, until ms).
     pub panics: Vec<(String, u64)>,
+    /// The waiting lines' marks the shard holds (proposed within the last hour).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub marks: Vec<(String, Mark)>,
 }
 
 /// A persisted counter row.
@@ -145,6 +154,9 @@ pub struct Persist {
 pub struct Shard {
     cells: HashMap<String, Cell>,
     panics: HashMap<String, u64>,
+    /// Waiting lines' marks: not persisted (every isolate with an open line proposes its
+    /// mark at each flush, so a restarted shard has it again within a second).
+    marks: HashMap<String, (Mark, u64)>,
     dirty: BTreeSet<String>,
     persisted_ms: Option<u64>,
 }
@@ -162,7 +174,7 @@ impl Shard {
             })
             .collect();
         let panics = panics.into_iter().map(|p| (p.key, p.until_ms)).collect();
-        Shard { cells, panics, dirty: BTreeSet::new(), persisted_ms: None }
+        Shard { cells, panics, marks: HashMap::new(), dirty: BTreeSet::new(), persisted_ms: None }
     }
 
     /// Applies an isolate's deltas at its `now` and answers its keys, the hot keys and the
@@ -190,6 +202,14 @@ impl Shard {
                 reply.keys.push(Known { key: key.clone(), cell: Cell { window_secs: *window, ..*cell } });
             }
         }
+        for (key, m) in e.marks.iter().take(MAX_KEYS_PER_EXCHANGE) {
+            let held = self.marks.entry(key.clone()).or_default();
+            *held = (held.0.merge(*m), now);
+        }
+        self.marks.retain(|_, (_, seen)| now.saturating_sub(*seen) < MARKS_KEPT_MS);
+        let mut marks: Vec<(String, Mark)> = self.marks.iter().map(|(k, (m, _))| (k.clone(), *m)).collect();
+        marks.sort_by(|a, b| a.0.cmp(&b.0));
+        reply.marks = marks;
         reply.hot = self.hot(now, e.hot_at);
         reply.panics = self.panics_on(now);
         if self.cells.len() > PRUNE_AT {
@@ -301,6 +321,7 @@ mod tests {
             add: vec![Delta { key: key.into(), n, window_secs: 60 }],
             read: Vec::new(),
             hot_at: 10.0,
+            marks: Vec::new(),
         }
     }
 
@@ -332,6 +353,23 @@ mod tests {
     }
 
     #[test]
+    fn waiting_line_marks_are_max_merged_answered_to_every_exchange_and_forgotten_after_an_hour() {
+        let mut s = Shard::default();
+        let mark = |serving_ms, period, speed_milli| Mark { period, serving_ms, speed_milli };
+        let with = |now_ms, marks: Vec<(String, Mark)>| Exchange { now_ms, marks, ..Exchange::default() };
+        s.exchange(&with(10_000, vec![("cap:/signup".into(), mark(5_000, 2, 400))]));
+        // an isolate behind (an older period, even with a larger watermark) does not move it back
+        let r = s.exchange(&with(11_000, vec![("cap:/signup".into(), mark(9_000, 1, 900))]));
+        assert_eq!(r.marks, vec![("cap:/signup".to_string(), mark(5_000, 2, 400))]);
+        // a later period moves it on, with its speed; a reader with no marks gets it too
+        s.exchange(&with(12_000, vec![("cap:/signup".into(), mark(6_000, 3, 500))]));
+        let r = s.exchange(&with(12_500, Vec::new()));
+        assert_eq!(r.marks, vec![("cap:/signup".to_string(), mark(6_000, 3, 500))]);
+        // an hour without a proposal: forgotten
+        assert!(s.exchange(&with(12_000 + MARKS_KEPT_MS, Vec::new())).marks.is_empty());
+    }
+
+    #[test]
     fn replies_carry_read_keys_hot_keys_and_panics() {
         let mut s = Shard::default();
         s.exchange(&add(1_000, "asn:1", 50));
@@ -342,6 +380,7 @@ mod tests {
             add: Vec::new(),
             read: vec![("asn:2".into(), 60), ("asn:9".into(), 60)],
             hot_at: 10.0,
+            marks: Vec::new(),
         });
         assert_eq!(r.keys.len(), 1, "an unknown key is absent (rate 0)");
         assert_eq!(r.keys[0].key, "asn:2");

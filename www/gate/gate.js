@@ -299,10 +299,13 @@
     if (want) url.searchParams.set('want', String(want));
     if (r.signals.length) url.searchParams.set('signals', b64.encode(r.signals));
     if (r.phone) url.searchParams.set('phone', r.phone);
+    r.line = null;
     const resp = await fetch(url, { credentials: 'same-origin', cache: 'no-store', headers: { Accept: 'application/json' } });
     const body = await resp.json().catch(() => ({}));
     if (!resp.ok) throw new GateError(body.error === 'busy' ? 'busy' : 'http_' + resp.status);
     if (body.work) r.work = body.work;
+    // a waiting line: this challenge's place has not come ({wait_secs, ahead_secs, retry_after})
+    r.line = body.line || null;
     return body.topup || null;
   }
 
@@ -454,17 +457,22 @@
       return now !== result.phone && !(code && now.startsWith(code));
     };
 
-    /** Moves to state `next`, announcing messages[key] (in the page's language, once loaded). */
-    const show = (next, key, { announce = true } = {}) => {
+    /** Moves to state `next`, announcing messages[key] (in the page's language, once loaded);
+     * `n` fills the message's {n}. */
+    const show = (next, key, { announce = true, n = null } = {}) => {
       state = next;
       form.setAttribute('data-gate-state', next);
       bar.hidden = !(visible && next === 'solving' && !reducedMotion);
       retry.hidden = next !== 'error';
-      if (!visible && next !== 'error') return;
+      if (!visible && next === 'line') {
+        // a person kept waiting is told so, even by an invisible widget
+        Object.assign(status.style, { position: '', width: '', height: '', overflow: '', clip: '', whiteSpace: '' });
+      }
+      if (!visible && next !== 'error' && next !== 'line') return;
       // Changing the text is what the live region announces.
       if (announce) {
         translated.then(() => {
-          if (state === next) text.textContent = messages[key];
+          if (state === next) text.textContent = n === null ? messages[key] : messages[key].replace('{n}', String(n));
         });
       }
     };
@@ -555,12 +563,26 @@
     };
 
     // Submit: the banked work, topped up with every core to the price asked now (a price that
-    // rose while the person typed is paid here, never refused), then the form goes.
+    // rose while the person typed is paid here, never refused), then the form goes. In a
+    // waiting line the widget shows the place and the estimated wait (announced when the
+    // minutes change, not every poll), asks again when told, and sends the form, as it is,
+    // when the turn comes.
     const finish = async () => {
       const r = result;
       await banking;
       try {
-        const offer = await topUp(r).catch(() => null); // unreachable: send what is banked
+        let offer = await topUp(r).catch(() => null); // unreachable: send what is banked
+        let shownMinutes = null;
+        while (r.line && result === r) {
+          const minutes = Math.max(1, Math.ceil(r.line.wait_secs / 60));
+          if (minutes !== shownMinutes) {
+            shownMinutes = minutes;
+            show('line', 'in_line', { n: minutes });
+          }
+          await new Promise((res) => setTimeout(res, Math.max(1, r.line.retry_after) * 1000));
+          offer = await topUp(r).catch(() => null);
+        }
+        if (result !== r) return;
         if (offer) {
           show('solving', 'waiting');
           await addTopUp(r, offer, (fraction) => {

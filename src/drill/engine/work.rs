@@ -35,7 +35,14 @@ pub(super) fn person_solved_at(scenario: &Scenario, att: &Attempt, arrived: u64,
 /// pressing submit (or now, if that is already past), or `None` when it is done in time. The
 /// felt wait of someone who gives up is their patience, not the work they left undone.
 pub(super) fn gives_up_at(scenario: &Scenario, att: &Attempt, ready: u64, now: u64) -> Option<u64> {
-    let give_up = scenario.people.get(att.pop).map_or(60, |pp| pp.patience.give_up_secs);
+    // in a waiting line the widget shows the place: people wait up to their line patience
+    let give_up = scenario.people.get(att.pop).map_or(60, |pp| {
+        if att.line_answers > 0 {
+            pp.patience.line_secs.max(pp.patience.give_up_secs)
+        } else {
+            pp.patience.give_up_secs
+        }
+    });
     let limit = att.press_ms.saturating_add(u64::from(give_up) * 1000);
     (ready > limit).then_some(limit.max(now))
 }

@@ -143,6 +143,11 @@ pub struct Minute {
     pub signups_forwarded: u64,
     /// OTP sends forwarded.
     pub otp_forwarded: u64,
+    /// Answers "your turn has not come" (a waiting line), and the longest wait they stated,
+    /// seconds.
+    pub line_answers: u64,
+    /// The longest estimated wait an `in_line` answer stated this minute, seconds.
+    pub line_wait_secs: u32,
     /// People by network kind: who arrived this minute, and how many of them got in.
     pub people_by_kind: BTreeMap<String, KindMinute>,
 }
@@ -297,6 +302,7 @@ pub(crate) fn defence_name(d: &Defence) -> String {
         Defence::OnlyCallingCode(cc) => format!("only +{cc} numbers"),
         Defence::Closed => "registration closed".into(),
         Defence::Gate(_, label, _) => format!("gate: {label}"),
+        Defence::PeopleOnly(inner) => format!("{} (people only)", defence_name(inner)),
     }
 }
 

@@ -142,11 +142,18 @@ pub(super) struct PatienceFile {
     pub(super) busy_answers: u32,
     pub(super) retry_probability: f64,
     pub(super) come_back_secs: Option<u32>,
+    pub(super) line_secs: u32,
 }
 
 impl Default for PatienceFile {
     fn default() -> Self {
-        PatienceFile { give_up_secs: 60, busy_answers: 2, retry_probability: 0.5, come_back_secs: None }
+        PatienceFile {
+            give_up_secs: 60,
+            busy_answers: 2,
+            retry_probability: 0.5,
+            come_back_secs: None,
+            line_secs: 600,
+        }
     }
 }
 

@@ -346,11 +346,15 @@ pub(super) fn patience(p: &mut Problems, at: &str, pa: &PatienceFile) -> Patienc
     {
         p.add(format!("{at}.come_back_secs"), format!("{c} is outside 1..=3600"));
     }
+    if !(1..=3600).contains(&pa.line_secs) {
+        p.add(format!("{at}.line_secs"), format!("{} is outside 1..=3600", pa.line_secs));
+    }
     Patience {
         give_up_secs: pa.give_up_secs,
         busy_answers: pa.busy_answers,
         retry_probability: pa.retry_probability,
         come_back_secs: pa.come_back_secs,
+        line_secs: pa.line_secs,
     }
 }
 

@@ -231,6 +231,9 @@ pub struct Patience {
     /// After a busy answer, come back this long later on average (exponential), or after the
     /// gate's `Retry-After` when not stated.
     pub come_back_secs: Option<u32>,
+    /// In a waiting line that shows the place and the estimated wait, give up when the felt
+    /// wait would pass this (people wait longer for a turn they can see than for a spinner).
+    pub line_secs: u32,
 }
 
 /// How long people take to fill in the form, from the first focus (where the widget starts)

@@ -1,0 +1,317 @@
+//! The waiting line of a route with a capacity (docs/attack-mode.md § The waiting line): when
+//! the origin is full, sign-ups are admitted in the order their challenges were issued, at the
+//! capacity's rate, instead of priced out or answered "busy".
+//!
+//! A place in the line is the challenge itself: its signed `issued_at` is the place, its
+//! binding and single use keep it to one client and one sign-up, its work is the entry price.
+//! The line is a **"now serving" watermark** `W` (ms): a submission whose challenge was issued
+//! at or before `W` is served; a later one is answered `in_line` with its estimated wait and
+//! keeps its challenge unspent. No object is called per waiting request.
+//!
+//! - **Opening.** At a controller tick that measures admitted sign-ups above `high` of
+//!   capacity, the line opens at `W = now − 60 s`: a challenge issued before is served; the
+//!   last minute's (forms being filled in, which would all arrive over capacity) and later
+//!   ones wait.
+//! - **Speed.** `W` moves at `speed` seconds of issue time per second (`W = W₀ + speed·(now −
+//!   t₀)`, re-anchored at every tick), and each tick multiplies `speed` by
+//!   `√(target·capacity ÷ admitted)` (bounded), so the served rate settles at `target` of
+//!   capacity whatever the share of ticket holders who left or still type.
+//! - **Closing.** When `W` reaches `now` the line is empty and closes.
+//! - **Across isolates.** Every isolate runs this from the same shared counters and publishes
+//!   its `W` to the route's counter shard as a max-register ([`Mark`]); each serves up to the
+//!   larger of its own `W` and the published one, and a cold isolate joins a live line from
+//!   the published mark. Because `W` is a function of time from an anchor (not a sum of
+//!   steps), isolates re-anchoring on each other's marks do not add their speeds. Two isolates'
+//!   watermarks differ by at most `speed · (period + refresh)` of issue time (the snapshot's
+//!   staleness plus one period of differing speeds); a line opened by one isolate reaches the
+//!   others within a refresh, and until their own tick they serve up to the published mark.
+//!
+//! Pure: time and readings are arguments.
+
+use serde::{Deserialize, Serialize};
+
+/// Slowest and fastest the watermark moves (issue seconds per second).
+const MIN_SPEED: f64 = 0.02;
+const MAX_SPEED: f64 = 2.0;
+/// Most a tick changes the speed by (down, up): a faster watermark shows in the admitted rate
+/// only once the places it serves come back (up to [`POLL_SECS`] later), so a steep rise
+/// overshoots and serves a burst.
+const SLOWER: f64 = 0.6;
+/// The exponent of the correction `(target ÷ load)^GAIN` a tick applies: under one, because a
+/// change shows in the load only a poll or two later.
+const GAIN: f64 = 0.35;
+const FASTER: f64 = 1.25;
+/// A published state older than this many periods belongs to a line nobody carries on.
+const LIVE_PERIODS: u64 = 3;
+/// A backlog shorter than this (ms of issue time) is no line.
+const EMPTY_MS: u64 = 1000;
+/// How far behind now a new line starts serving, ms: about the time a person spends on a
+/// sign-up form after the widget fetched its challenge (issue 18's fill times).
+pub const OPEN_BEHIND_MS: u64 = 60_000;
+/// The longest a client is told to wait before asking again, seconds: its turn may come
+/// sooner than estimated when people ahead left.
+pub const POLL_SECS: u32 = 10;
+
+/// A line's state for one controller period, as published: the period's index (`now ÷
+/// period`), the watermark at its start and the speed over it. The shard keeps the largest
+/// (period, then watermark, then speed): every isolate that ticks in a period starts from the
+/// previous period's state, and one that finds the period already set adopts it, so the speed
+/// is updated once per period whatever the number of isolates (a maximum over isolates' own
+/// updates would follow the fastest, and serve above capacity).
+#[derive(Copy, Clone, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct Mark {
+    /// The period, `now_ms ÷ period_ms`.
+    pub period: u64,
+    /// The watermark at the period's start, ms since the epoch.
+    pub serving_ms: u64,
+    /// The speed over the period, thousandths of issue seconds per second.
+    pub speed_milli: u32,
+}
+
+impl Mark {
+    /// The shard's merge (commutative, associative, idempotent): the larger state.
+    pub fn merge(self, other: Mark) -> Mark {
+        self.max(other)
+    }
+
+    fn speed(&self) -> f64 {
+        (f64::from(self.speed_milli) / 1000.0).clamp(MIN_SPEED, MAX_SPEED)
+    }
+
+    /// The watermark at `now`: moving at the speed from the period's start, never past now.
+    fn serving_at(&self, period_ms: u64, now_ms: u64) -> u64 {
+        let start = self.period.saturating_mul(period_ms);
+        let moved = (now_ms.saturating_sub(start) as f64 * self.speed()) as u64;
+        self.serving_ms.saturating_add(moved).min(now_ms)
+    }
+
+    fn of(period: u64, serving_ms: u64, speed: f64) -> Mark {
+        let speed_milli = (speed.clamp(MIN_SPEED, MAX_SPEED) * 1000.0).round() as u32;
+        Mark { period, serving_ms, speed_milli }
+    }
+}
+
+/// A route's line in one isolate: the latest state it knows (its own or adopted).
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Line {
+    state: Option<Mark>,
+}
+
+/// Where a challenge issued at a time stands.
+#[derive(Copy, Clone, Debug, PartialEq)]
+pub enum Turn {
+    /// Served now.
+    Now,
+    /// Waiting: the estimated wait and the line ahead, both in seconds.
+    Wait {
+        /// Estimated seconds until served.
+        wait_secs: u32,
+        /// Seconds of issue time between the watermark and this challenge.
+        ahead_secs: u32,
+    },
+}
+
+/// What the pipeline needs of the line for one request.
+#[derive(Copy, Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Serving {
+    /// The watermark, ms.
+    pub serving_ms: u64,
+    /// Its speed, issue seconds per second.
+    pub speed: f64,
+}
+
+impl Serving {
+    /// Where a challenge issued at `issued_ms` stands at `now`.
+    pub fn turn(&self, issued_ms: u64) -> Turn {
+        if issued_ms <= self.serving_ms {
+            return Turn::Now;
+        }
+        let ahead = (issued_ms - self.serving_ms) as f64 / 1000.0;
+        let wait = (ahead / self.speed.max(MIN_SPEED)).ceil();
+        Turn::Wait { wait_secs: wait.min(f64::from(u32::MAX)) as u32, ahead_secs: ahead.ceil() as u32 }
+    }
+}
+
+impl Line {
+    /// The latest state known at `now`: this isolate's or the published one, if it is recent
+    /// (a line ends when nobody carries it on for a few periods).
+    fn latest(&self, published: Option<Mark>, period_ms: u64, now_ms: u64) -> Option<Mark> {
+        let period = now_ms / period_ms.max(1);
+        let live = |m: &Mark| period.saturating_sub(m.period) <= LIVE_PERIODS;
+        match (self.state.filter(live), published.filter(live)) {
+            (Some(a), Some(b)) => Some(a.max(b)),
+            (a, b) => a.or(b),
+        }
+    }
+
+    /// What requests are served at `now`: `None` when there is no line (or it caught up).
+    pub fn serving(&self, published: Option<Mark>, period_ms: u64, now_ms: u64) -> Option<Serving> {
+        let m = self.latest(published, period_ms, now_ms)?;
+        let w = m.serving_at(period_ms, now_ms);
+        (now_ms.saturating_sub(w) >= EMPTY_MS).then_some(Serving { serving_ms: w, speed: m.speed() })
+    }
+
+    /// The state to publish: this isolate's, while it has a line.
+    pub fn mark(&self) -> Option<Mark> {
+        self.state
+    }
+
+    /// Moves the line at a controller tick: `load` is admitted ÷ capacity over the last period
+    /// (`None` when this isolate could not measure it yet: a cold one's first reading), `target`
+    /// and `high` the controller's marks. Returns whether it opened or closed.
+    pub fn tick(
+        &mut self,
+        load: Option<f64>,
+        target: f64,
+        high: f64,
+        published: Option<Mark>,
+        period_ms: u64,
+        now_ms: u64,
+    ) -> bool {
+        let period = now_ms / period_ms.max(1);
+        let had = self.state.is_some();
+        match self.latest(published, period_ms, now_ms) {
+            // this period's state is set already: adopt it
+            Some(m) if m.period >= period => self.state = Some(m),
+            Some(m) => {
+                let start = period.saturating_mul(period_ms);
+                let w = m.serving_at(period_ms, start);
+                if start.saturating_sub(w) < EMPTY_MS {
+                    // the watermark reached now: the line is empty
+                    self.state = None;
+                } else {
+                    // only a measured load moves the speed
+                    let factor = load.map_or(1.0, |l| {
+                        if l > 0.0 { (target / l).powf(GAIN).clamp(SLOWER, FASTER) } else { FASTER }
+                    });
+                    self.state = Some(Mark::of(period, w, m.speed() * factor));
+                }
+            }
+            None if load.is_some_and(|l| l > high) => {
+                // a new line: the challenges of the last minute are still being filled in and
+                // would all arrive over capacity, so they wait too
+                let speed = load.map_or(1.0, |l| target / l).min(1.0);
+                let start = period.saturating_mul(period_ms);
+                self.state = Some(Mark::of(period, start.saturating_sub(OPEN_BEHIND_MS), speed));
+            }
+            None => self.state = None,
+        }
+        had != self.state.is_some()
+    }
+
+    /// Whether this isolate knows of an open line.
+    pub fn is_open(&self) -> bool {
+        self.state.is_some()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const P: u64 = 10_000;
+
+    #[test]
+    fn a_line_opens_over_high_serves_what_was_issued_and_closes_when_it_reaches_now() {
+        let mut l = Line::default();
+        assert!(!l.tick(Some(0.5), 0.8, 0.9, None, P, 100_000));
+        assert_eq!(l.serving(None, P, 100_000), None);
+        assert!(l.tick(Some(1.6), 0.8, 0.9, None, P, 200_000));
+        let s = l.serving(None, P, 200_000);
+        assert_eq!(s.map(|s| s.serving_ms), Some(140_000), "the last minute's challenges wait too");
+        let s = l.serving(None, P, 210_000).map(|s| (s.serving_ms, s.speed));
+        assert_eq!(s, Some((145_000, 0.5)), "half speed at twice the target");
+        let Some(s) = l.serving(None, P, 210_000) else { panic!("open") };
+        assert_eq!(s.turn(145_000), Turn::Now);
+        assert_eq!(s.turn(149_000), Turn::Wait { wait_secs: 8, ahead_secs: 4 });
+        // the load falls under target: faster, up to catching up and closing
+        let mut t = 210_000;
+        let mut closed = false;
+        for _ in 0..80 {
+            if l.tick(Some(0.1), 0.8, 0.9, None, P, t) && !l.is_open() {
+                closed = true;
+                break;
+            }
+            t += P;
+        }
+        assert!(closed, "a line with spare capacity empties and closes");
+        assert_eq!(l.serving(None, P, t), None);
+    }
+
+    #[test]
+    fn a_cold_isolate_joins_a_live_line_where_it_serves_and_a_stale_one_is_no_line() {
+        let mut a = Line::default();
+        a.tick(Some(2.0), 0.8, 0.9, None, P, 100_000);
+        let m = a.mark();
+        assert_eq!(m, Some(Mark { period: 10, serving_ms: 40_000, speed_milli: 400 }));
+        let mut cold = Line::default();
+        assert_eq!(cold.serving(m, P, 131_000).map(|s| s.serving_ms), Some(52_400), "joins before its tick");
+        assert!(cold.tick(None, 0.8, 0.9, m, P, 131_000), "a live line is joined before a measurement");
+        assert_eq!(cold.mark(), Some(Mark { period: 13, serving_ms: 52_000, speed_milli: 400 }));
+        assert_eq!(cold.serving(m, P, 141_000).map(|s| (s.serving_ms, s.speed)), Some((56_400, 0.4)));
+        // nobody carried it on for four periods: no line
+        assert_eq!(Line::default().serving(m, P, 100_000 + 4 * P), None);
+        // the merge is the larger state, in any order
+        let other = Mark { period: 11, serving_ms: 30_000, speed_milli: 700 };
+        assert_eq!(m.map(|m| m.merge(other)), m.map(|m| other.merge(m)));
+        assert_eq!(m.map(|m| m.merge(other)), Some(other), "a later period wins");
+    }
+
+    /// `n` isolates ticking at staggered times in every period, each reading the others' marks
+    /// at once (a shard answers every exchange); returns the published state at the end.
+    fn isolates(n: u64, periods: u64, load: f64) -> Mark {
+        let mut lines: Vec<Line> = (0..n).map(|_| Line::default()).collect();
+        let mut published: Option<Mark> = None;
+        let mut t = 100_000;
+        for _ in 0..periods {
+            for (i, l) in lines.iter_mut().enumerate() {
+                let now = t + i as u64 * P / n;
+                l.tick(Some(load), 0.8, 0.9, published, P, now);
+                if let Some(m) = l.mark() {
+                    published = Some(published.map_or(m, |p| p.merge(m)));
+                }
+            }
+            t += P;
+        }
+        published.unwrap_or_default()
+    }
+
+    #[test]
+    fn isolates_reanchoring_on_each_other_do_not_add_their_speeds() {
+        // at target the speed holds: the shared watermark moves at it, not n times it
+        let opened = isolates(8, 1, 2.0);
+        assert_eq!(opened.speed_milli, 400);
+        let after = isolates(8, 31, 2.0);
+        let held = isolates(1, 31, 2.0);
+        assert_eq!(after.period, held.period);
+        // a load of 2.0 keeps slowing it by the same steps whether one isolate or eight tick
+        assert_eq!(after.speed_milli, held.speed_milli, "{after:?} {held:?}");
+        assert_eq!(after.serving_ms, held.serving_ms);
+    }
+
+    #[test]
+    fn the_speed_changes_once_a_period_whatever_the_number_of_isolates() {
+        for n in [1, 3, 8, 20] {
+            let m = isolates(n, 4, 0.4);
+            // 0.4 is under `high`: the line never opens
+            assert_eq!(m, Mark::default(), "{n} isolates, no overload: no line");
+        }
+        // opened by an overload, then three periods at half the target: ×1.25 per period
+        let mut lines: Vec<Line> = (0..20).map(|_| Line::default()).collect();
+        let mut published: Option<Mark> = None;
+        let mut t = 100_000;
+        for period in 0..4u64 {
+            let load = if period == 0 { 1.6 } else { 0.4 };
+            for (i, l) in lines.iter_mut().enumerate() {
+                l.tick(Some(load), 0.8, 0.9, published, P, t + i as u64 * P / 20);
+                if let Some(m) = l.mark() {
+                    published = Some(published.map_or(m, |p| p.merge(m)));
+                }
+            }
+            t += P;
+        }
+        let speed = published.map_or(0, |m| m.speed_milli);
+        // 500 × 1.25³ ≈ 977 (rounded each period), not 1.25 to the 60th
+        assert!((975..=978).contains(&speed), "{speed}");
+    }
+}

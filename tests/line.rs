@@ -1,0 +1,195 @@
+//! The waiting line through the pipeline (issue 19, item 1): a route over its capacity admits
+//! challenges in the order they were issued, at the capacity's rate. A place whose turn has
+//! not come is answered `429 in_line` with nothing spent and is forwarded once its turn comes;
+//! the top-up answer carries the same place; a copied place is refused; a place is not moved
+//! forward by asking again; the origin is held near its capacity.
+//!
+//! One isolate, the stores in memory (`Cohorts::Live`) and virtual time.
+#![cfg(not(target_arch = "wasm32"))]
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)] // tests may panic
+
+mod common;
+
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use common::driver::*;
+use gate::protocol::solution::Solution;
+use gate::protocol::time::UnixTime;
+
+/// The first challenge's token (base64url) of a solution.
+fn token_of(solution: &str) -> String {
+    URL_SAFE_NO_PAD.encode(Solution::parse(solution).unwrap().token)
+}
+
+/// 30 sign-ups a minute on /signup, a line of up to 10 minutes; attack mode on only for the
+/// controller (its static levels never trip).
+fn gate() -> Gate {
+    let attack = "enabled = true\nwindow_secs = 60\ncohorts = [\"asn\"]\nlevels = [{ at = 100000, extra_bits = 1 }]\n\
+        [[attack.capacity]]\nroute = \"/signup\"\nsignups_per_minute = 30\nperiod_secs = 5\nline_max_wait_secs = 600";
+    let mut g = Gate::new(&policy(false, attack, ""), &[]);
+    g.keep_isolate = true;
+    g.world.cohorts = Cohorts::Live;
+    g
+}
+
+/// Person `n`'s client (its own network: its own binding).
+fn client(n: u32) -> Req {
+    Req::post("/signup", "").asn(65_000 + n)
+}
+
+fn submit(g: &mut Gate, who: &Req, solution: &str) -> Run {
+    g.send(
+        &who.clone()
+            .body(format!("email=p{}%40example.com", who.facts.cf.asn.unwrap_or(0)))
+            .solution(solution),
+    )
+}
+
+/// Drives `per_minute` people for `secs` seconds, each fetching, solving and submitting at
+/// once, and sending again when an `in_line` answer says (as the widget does); returns the
+/// forwarded count per minute and the places still waiting, with their last stated wait.
+fn crowd(g: &mut Gate, per_minute: u32, secs: u64, first: u32) -> (Vec<u32>, Vec<(Req, String, u64)>) {
+    let mut forwarded = vec![0u32; secs.div_ceil(60) as usize];
+    // (client, solution, last stated wait, when to send again)
+    let mut waiting: Vec<(Req, String, u64, UnixTime)> = Vec::new();
+    let step_ms = 60_000 / u64::from(per_minute);
+    let start = g.now;
+    let mut n = first;
+    let mut answer = |g: &mut Gate, who: Req, s: String, waiting: &mut Vec<(Req, String, u64, UnixTime)>| {
+        let run = submit(g, &who, &s);
+        let minute = (g.now.millis_since(start) / 60_000) as usize;
+        match run.status() {
+            200 => forwarded[minute] += 1,
+            429 => {
+                assert_eq!(run.error(), Some("in_line"), "{run:?}");
+                assert!(!run.spent(), "a place waiting spends nothing");
+                assert!(run.forwarded().is_none());
+                let line = &run.json()["line"];
+                let wait = line["wait_secs"].as_u64().unwrap();
+                let retry = line["retry_after"].as_u64().unwrap();
+                assert!(wait >= 1 && (1..=10).contains(&retry), "{line}");
+                assert_eq!(run.reply().header("Retry-After"), Some(retry.to_string().as_str()));
+                waiting.push((who, s, wait, g.now.plus(retry)));
+            }
+            other => panic!("{other}: {run:?}"),
+        }
+    };
+    while g.now.millis_since(start) < secs * 1000 {
+        let due: Vec<_> = waiting.iter().filter(|w| w.3 <= g.now).cloned().collect();
+        waiting.retain(|w| w.3 > g.now);
+        for (who, s, _, _) in due {
+            answer(g, who, s, &mut waiting);
+        }
+        let who = client(n);
+        n += 1;
+        let s = g.solved(&who, "/signup");
+        answer(g, who, s, &mut waiting);
+        g.now = UnixTime::from_millis(g.now.millis() + step_ms);
+    }
+    waiting.sort_by_key(|w| w.0.facts.cf.asn);
+    (forwarded, waiting.into_iter().map(|(who, s, wait, _)| (who, s, wait)).collect())
+}
+
+#[test]
+fn over_capacity_places_wait_their_turn_with_nothing_spent_and_are_served_in_order() {
+    let mut g = gate();
+    // a calm minute, then twice the capacity for three minutes
+    let (calm, waiting) = crowd(&mut g, 20, 60, 0);
+    assert!(waiting.is_empty(), "no line under capacity");
+    assert!(calm[0] >= 19, "{calm:?}");
+    let (over, waiting) = crowd(&mut g, 60, 180, 1000);
+    assert!(!waiting.is_empty(), "a line opened: {over:?}");
+    // once the line holds, the origin gets about its capacity, not the crowd
+    let last = *over.last().unwrap();
+    assert!((20..=36).contains(&last), "held near 30/min: {over:?}");
+    // the earliest places are served first: go back to each in turn, asking as told
+    let (first_who, first_s, _) = waiting[0].clone();
+    let (last_who, last_s, _) = waiting.last().unwrap().clone();
+    let mut first_at = None;
+    let mut last_at = None;
+    for _ in 0..2000 {
+        if first_at.is_none() {
+            let run = submit(&mut g, &first_who, &first_s);
+            match run.status() {
+                200 => first_at = Some(g.now),
+                429 => assert_eq!(run.error(), Some("in_line")),
+                other => panic!("{other}: {run:?}"),
+            }
+        }
+        if last_at.is_none() {
+            let run = submit(&mut g, &last_who, &last_s);
+            match run.status() {
+                200 => last_at = Some(g.now),
+                429 => assert_eq!(run.error(), Some("in_line")),
+                other => panic!("{other}: {run:?}"),
+            }
+        }
+        if first_at.is_some() && last_at.is_some() {
+            break;
+        }
+        g.now = g.now.plus(1);
+    }
+    let (Some(a), Some(b)) = (first_at, last_at) else { panic!("both served: {first_at:?} {last_at:?}") };
+    assert!(a <= b, "the first place is served no later than the last");
+    // served once: the same place again is a replay
+    let again = submit(&mut g, &first_who, &first_s);
+    assert_eq!(again.error(), Some("already_spent"), "{again:?}");
+}
+
+#[test]
+fn a_copied_place_is_refused_and_asking_again_does_not_move_it_forward() {
+    let mut g = gate();
+    crowd(&mut g, 20, 60, 0);
+    let (_, waiting) = crowd(&mut g, 60, 120, 1000);
+    let (who, s, wait) = waiting.last().cloned().unwrap();
+    // another client (another network) presenting the same place
+    let thief = client(999_999);
+    let stolen = submit(&mut g, &thief, &s);
+    assert_eq!(stolen.error(), Some("binding_mismatch"), "{stolen:?}");
+    // asking again and again: the distance between the place and the one served only shrinks
+    // (the place is the signed issue time; the watermark only moves forward)
+    let _ = wait;
+    let mut ahead = u64::MAX;
+    for _ in 0..30 {
+        let run = submit(&mut g, &who, &s);
+        if run.status() != 429 {
+            assert_eq!(run.status(), 200, "{run:?}");
+            break;
+        }
+        let now_ahead = run.json()["line"]["ahead_secs"].as_u64().unwrap();
+        assert!(now_ahead <= ahead, "{now_ahead} after {ahead}");
+        ahead = now_ahead;
+        g.now = g.now.plus(1);
+    }
+}
+
+#[test]
+fn the_top_up_answer_carries_the_place_so_the_widget_waits_before_posting() {
+    let mut g = gate();
+    crowd(&mut g, 20, 60, 0);
+    let (_, waiting) = crowd(&mut g, 60, 120, 1000);
+    let (who, s, _) = waiting.last().cloned().unwrap();
+    let token = token_of(&s);
+    let mut ask = who.clone();
+    ask.facts.method = "GET".into();
+    ask.facts.path = "/__gate/topup".into();
+    ask.facts.query = Some(format!("token={token}&paid=1000000"));
+    ask.body.clear();
+    let run = g.send(&ask);
+    assert_eq!(run.status(), 200, "{run:?}");
+    let line = &run.json()["line"];
+    assert!(line["wait_secs"].as_u64().unwrap() >= 1, "{}", run.json());
+    // a place already served: no line object
+    let (calm_g, mut calm_who) = (gate(), client(1));
+    let mut calm_g = calm_g;
+    calm_who = calm_who.asn(64_999);
+    let c = calm_g.challenge(&calm_who, "/signup");
+    let mut ask = calm_who.clone();
+    ask.facts.method = "GET".into();
+    ask.facts.path = "/__gate/topup".into();
+    ask.facts.query = Some(format!("token={}&paid=1000000", c.token));
+    ask.body.clear();
+    let run = calm_g.send(&ask);
+    assert_eq!(run.status(), 200, "{run:?}");
+    assert!(run.json().get("line").is_none(), "{}", run.json());
+}
