@@ -12,23 +12,22 @@
 //!   capacity, the line opens at `W = now − 60 s`: a challenge issued before is served; the
 //!   last minute's (forms being filled in, which would all arrive over capacity) and later
 //!   ones wait.
-//! - **Speed.** `W` moves at `speed` seconds of issue time per second (`W = W₀ + speed·(now −
-//!   t₀)`, re-anchored at every tick), and each tick multiplies `speed` by
-//!   `√(target·capacity ÷ admitted)` (bounded), so the served rate settles at `target` of
-//!   capacity whatever the share of ticket holders who left or still type.
+//! - **Speed.** `W` moves at `speed` seconds of issue time per second from the start of each
+//!   controller period (`W = W_k + speed_k·(now − k·period)`); the first tick in period `k`
+//!   sets `speed_k = speed_{k−1}·(target·capacity ÷ admitted)^0.35` (bounded), so the served
+//!   rate settles at `target` of capacity whatever the share of places whose holders left.
 //! - **Closing.** When `W` reaches `now` the line is empty and closes.
-//! - **Across isolates.** Every isolate runs this from the same shared counters and publishes
-//!   its `W` to the route's counter shard as a max-register ([`Mark`]); each serves up to the
-//!   larger of its own `W` and the published one, and a cold isolate joins a live line from
-//!   the published mark. Because `W` is a function of time from an anchor (not a sum of
-//!   steps), isolates re-anchoring on each other's marks do not add their speeds. Two isolates'
-//!   watermarks differ by at most `speed · (period + refresh)` of issue time (the snapshot's
-//!   staleness plus one period of differing speeds); a line opened by one isolate reaches the
-//!   others within a refresh, and until their own tick they serve up to the published mark.
+//! - **Across isolates.** A period's state ([`Mark`]: period, `W_k`, `speed_k`) is published to
+//!   the route's counter shard, which keeps the largest; an isolate that finds period `k` set
+//!   adopts it, one that does not carries `k − 1` on. The speed changes once per period however
+//!   many isolates tick, and a cold isolate serves the published state before its first tick.
+//!   Isolates that read the same period's state agree exactly; one a refresh behind serves the
+//!   previous state carried on (one period's speed change over a second).
 //!
 //! Pure: time and readings are arguments.
 
-use serde::{Deserialize, Serialize};
+pub use crate::policy::{Serving, Turn};
+pub use crate::store::cohorts::Mark;
 
 /// Slowest and fastest the watermark moves (issue seconds per second).
 const MIN_SPEED: f64 = 0.02;
@@ -52,84 +51,28 @@ pub const OPEN_BEHIND_MS: u64 = 60_000;
 /// sooner than estimated when people ahead left.
 pub const POLL_SECS: u32 = 10;
 
-/// A line's state for one controller period, as published: the period's index (`now ÷
-/// period`), the watermark at its start and the speed over it. The shard keeps the largest
-/// (period, then watermark, then speed): every isolate that ticks in a period starts from the
-/// previous period's state, and one that finds the period already set adopts it, so the speed
-/// is updated once per period whatever the number of isolates (a maximum over isolates' own
-/// updates would follow the fastest, and serve above capacity).
-#[derive(Copy, Clone, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
-pub struct Mark {
-    /// The period, `now_ms ÷ period_ms`.
-    pub period: u64,
-    /// The watermark at the period's start, ms since the epoch.
-    pub serving_ms: u64,
-    /// The speed over the period, thousandths of issue seconds per second.
-    pub speed_milli: u32,
+/// A mark's speed, bounded.
+fn speed(m: &Mark) -> f64 {
+    (f64::from(m.speed_milli) / 1000.0).clamp(MIN_SPEED, MAX_SPEED)
 }
 
-impl Mark {
-    /// The shard's merge (commutative, associative, idempotent): the larger state.
-    pub fn merge(self, other: Mark) -> Mark {
-        self.max(other)
-    }
+/// A mark's watermark at `now`: moving at its speed from the period's start, never past now.
+fn serving_at(m: &Mark, period_ms: u64, now_ms: u64) -> u64 {
+    let start = m.period.saturating_mul(period_ms);
+    let moved = (now_ms.saturating_sub(start) as f64 * speed(m)) as u64;
+    m.serving_ms.saturating_add(moved).min(now_ms)
+}
 
-    fn speed(&self) -> f64 {
-        (f64::from(self.speed_milli) / 1000.0).clamp(MIN_SPEED, MAX_SPEED)
-    }
-
-    /// The watermark at `now`: moving at the speed from the period's start, never past now.
-    fn serving_at(&self, period_ms: u64, now_ms: u64) -> u64 {
-        let start = self.period.saturating_mul(period_ms);
-        let moved = (now_ms.saturating_sub(start) as f64 * self.speed()) as u64;
-        self.serving_ms.saturating_add(moved).min(now_ms)
-    }
-
-    fn of(period: u64, serving_ms: u64, speed: f64) -> Mark {
-        let speed_milli = (speed.clamp(MIN_SPEED, MAX_SPEED) * 1000.0).round() as u32;
-        Mark { period, serving_ms, speed_milli }
-    }
+/// The mark of a period.
+fn mark_of(period: u64, serving_ms: u64, speed: f64) -> Mark {
+    let speed_milli = (speed.clamp(MIN_SPEED, MAX_SPEED) * 1000.0).round() as u32;
+    Mark { period, serving_ms, speed_milli }
 }
 
 /// A route's line in one isolate: the latest state it knows (its own or adopted).
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Line {
     state: Option<Mark>,
-}
-
-/// Where a challenge issued at a time stands.
-#[derive(Copy, Clone, Debug, PartialEq)]
-pub enum Turn {
-    /// Served now.
-    Now,
-    /// Waiting: the estimated wait and the line ahead, both in seconds.
-    Wait {
-        /// Estimated seconds until served.
-        wait_secs: u32,
-        /// Seconds of issue time between the watermark and this challenge.
-        ahead_secs: u32,
-    },
-}
-
-/// What the pipeline needs of the line for one request.
-#[derive(Copy, Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct Serving {
-    /// The watermark, ms.
-    pub serving_ms: u64,
-    /// Its speed, issue seconds per second.
-    pub speed: f64,
-}
-
-impl Serving {
-    /// Where a challenge issued at `issued_ms` stands at `now`.
-    pub fn turn(&self, issued_ms: u64) -> Turn {
-        if issued_ms <= self.serving_ms {
-            return Turn::Now;
-        }
-        let ahead = (issued_ms - self.serving_ms) as f64 / 1000.0;
-        let wait = (ahead / self.speed.max(MIN_SPEED)).ceil();
-        Turn::Wait { wait_secs: wait.min(f64::from(u32::MAX)) as u32, ahead_secs: ahead.ceil() as u32 }
-    }
 }
 
 impl Line {
@@ -147,8 +90,8 @@ impl Line {
     /// What requests are served at `now`: `None` when there is no line (or it caught up).
     pub fn serving(&self, published: Option<Mark>, period_ms: u64, now_ms: u64) -> Option<Serving> {
         let m = self.latest(published, period_ms, now_ms)?;
-        let w = m.serving_at(period_ms, now_ms);
-        (now_ms.saturating_sub(w) >= EMPTY_MS).then_some(Serving { serving_ms: w, speed: m.speed() })
+        let w = serving_at(&m, period_ms, now_ms);
+        (now_ms.saturating_sub(w) >= EMPTY_MS).then_some(Serving { serving_ms: w, speed: speed(&m) })
     }
 
     /// The state to publish: this isolate's, while it has a line.
@@ -175,7 +118,7 @@ impl Line {
             Some(m) if m.period >= period => self.state = Some(m),
             Some(m) => {
                 let start = period.saturating_mul(period_ms);
-                let w = m.serving_at(period_ms, start);
+                let w = serving_at(&m, period_ms, start);
                 if start.saturating_sub(w) < EMPTY_MS {
                     // the watermark reached now: the line is empty
                     self.state = None;
@@ -184,7 +127,7 @@ impl Line {
                     let factor = load.map_or(1.0, |l| {
                         if l > 0.0 { (target / l).powf(GAIN).clamp(SLOWER, FASTER) } else { FASTER }
                     });
-                    self.state = Some(Mark::of(period, w, m.speed() * factor));
+                    self.state = Some(mark_of(period, w, speed(&m) * factor));
                 }
             }
             None if load.is_some_and(|l| l > high) => {
@@ -192,7 +135,7 @@ impl Line {
                 // would all arrive over capacity, so they wait too
                 let speed = load.map_or(1.0, |l| target / l).min(1.0);
                 let start = period.saturating_mul(period_ms);
-                self.state = Some(Mark::of(period, start.saturating_sub(OPEN_BEHIND_MS), speed));
+                self.state = Some(mark_of(period, start.saturating_sub(OPEN_BEHIND_MS), speed));
             }
             None => self.state = None,
         }

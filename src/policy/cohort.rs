@@ -195,6 +195,41 @@ pub struct CohortState {
     pub degraded: Option<String>,
 }
 
+/// Where a challenge issued at a time stands.
+#[derive(Copy, Clone, Debug, PartialEq)]
+pub enum Turn {
+    /// Served now.
+    Now,
+    /// Waiting: the estimated wait and the line ahead, both in seconds.
+    Wait {
+        /// Estimated seconds until served.
+        wait_secs: u32,
+        /// Seconds of issue time between the watermark and this challenge.
+        ahead_secs: u32,
+    },
+}
+
+/// What the pipeline needs of the line for one request.
+#[derive(Copy, Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Serving {
+    /// The watermark, ms.
+    pub serving_ms: u64,
+    /// Its speed, issue seconds per second.
+    pub speed: f64,
+}
+
+impl Serving {
+    /// Where a challenge issued at `issued_ms` stands at `now`.
+    pub fn turn(&self, issued_ms: u64) -> Turn {
+        if issued_ms <= self.serving_ms {
+            return Turn::Now;
+        }
+        let ahead = (issued_ms - self.serving_ms) as f64 / 1000.0;
+        let wait = (ahead / self.speed.max(0.02)).ceil();
+        Turn::Wait { wait_secs: wait.min(f64::from(u32::MAX)) as u32, ahead_secs: ahead.ceil() as u32 }
+    }
+}
+
 /// The capacity controller's answer for one request.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct CapacityPrice {
@@ -212,7 +247,7 @@ pub struct CapacityPrice {
     pub forecast_bits: u8,
     /// The route's waiting line, while there is one: what it serves now.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub line: Option<crate::control::line::Serving>,
+    pub line: Option<Serving>,
 }
 
 /// An exponentially decaying count: roughly "events in the last `window`".

@@ -23,7 +23,8 @@ mod otp;
 mod rules;
 
 pub use cohort::{
-    Attack, Capacity, CapacityOf, CapacityPrice, CohortKind, CohortState, Counter, Level, ip_prefix,
+    Attack, Capacity, CapacityOf, CapacityPrice, CohortKind, CohortState, Counter, Level, Serving, Turn,
+    ip_prefix,
 };
 pub use cohort_key::{CohortKey, OtpCount, Scope};
 pub use decide::{Decision, Outcome, Shadow};

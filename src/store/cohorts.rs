@@ -8,7 +8,6 @@
 //! cohort per persist, at most about once a second, [`Shard::take_dirty`]) and reloads them
 //! when it starts ([`Shard::load`]), so an evicted object does not forget a busy cohort.
 
-use crate::control::line::Mark;
 use crate::policy::Counter;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
@@ -39,6 +38,30 @@ pub fn shard(key: &str, shards: u32) -> u32 {
 /// The Durable Object name of a shard.
 pub fn shard_name(shard: u32) -> String {
     format!("cohorts-{shard}")
+}
+
+/// A waiting line's state for one controller period, as the shard keeps it
+/// (`crate::control::line`): the period's index (`now ÷ period`), the watermark at its start
+/// and the speed over it. The shard keeps the largest (period, then watermark, then speed):
+/// every isolate that ticks in a period starts from the previous period's state, and one that
+/// finds the period already set adopts it, so the speed is updated once per period whatever the
+/// number of isolates (a maximum over isolates' own updates would follow the fastest, and serve
+/// above capacity).
+#[derive(Copy, Clone, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct Mark {
+    /// The period, `now_ms ÷ period_ms`.
+    pub period: u64,
+    /// The watermark at the period's start, ms since the epoch.
+    pub serving_ms: u64,
+    /// The speed over the period, thousandths of issue seconds per second.
+    pub speed_milli: u32,
+}
+
+impl Mark {
+    /// The shard's merge (commutative, associative, idempotent): the larger state.
+    pub fn merge(self, other: Mark) -> Mark {
+        self.max(other)
+    }
 }
 
 /// Sign-ups counted for a key since the isolate's last flush.
