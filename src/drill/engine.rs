@@ -539,17 +539,10 @@ pub fn run(
                     && let Some(Some(att)) = slab.get_mut(idx as usize)
                 {
                     // a place whose turn has not come: the widget shows it and asks again
-                    let m = report.minutes_mut(minute);
-                    m.line_answers += 1;
-                    m.line_wait_secs = m.line_wait_secs.max(wait);
-                    att.line_answers += 1;
-                    let felt = (t + u64::from(wait) * 1000).saturating_sub(att.press_ms);
-                    let limit = scenario.people.get(p).map(|pp| pp.patience.line_secs);
-                    if limit.is_some_and(|l| felt > u64::from(l) * 1000) || att.line_answers > 400 {
-                        report.pop_mut(p).gave_up += 1;
-                        finish(&mut slab, &mut free, idx, End::GaveUp, t);
-                    } else {
+                    if react::stays_in_line(scenario, &mut report, att, minute, wait, t) {
                         push(&mut heap, ready.max(t + u64::from(retry) * 1000), Ev::TopUp(idx));
+                    } else {
+                        finish(&mut slab, &mut free, idx, End::GaveUp, t);
                     }
                     continue;
                 }
@@ -651,21 +644,10 @@ pub fn run(
                 }
                 match answer {
                     Outcome::InLine(wait, retry) => {
-                        let m = report.minutes_mut(minute);
-                        m.line_answers += 1;
-                        m.line_wait_secs = m.line_wait_secs.max(wait);
-                        att.line_answers += 1;
-                        // people wait for a turn they can see up to their line patience;
-                        // fleets (scripts that read the code) wait as long as they are told
-                        let person = scenario.people.get(p).map(|pp| pp.patience.line_secs);
-                        let felt = (t + u64::from(wait) * 1000).saturating_sub(att.press_ms);
-                        if person.is_some_and(|limit| felt > u64::from(limit) * 1000)
-                            || att.line_answers > 400
-                        {
-                            report.pop_mut(p).gave_up += 1;
-                            finish(&mut slab, &mut free, idx, End::GaveUp, t);
-                        } else {
+                        if react::stays_in_line(scenario, &mut report, att, minute, wait, t) {
                             push(&mut heap, t + u64::from(retry) * 1000, Ev::Submit(idx));
+                        } else {
+                            finish(&mut slab, &mut free, idx, End::GaveUp, t);
                         }
                     }
                     Outcome::Wait(token) => {

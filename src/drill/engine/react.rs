@@ -125,3 +125,28 @@ pub(super) fn refused(
         _ => End::Other,
     })
 }
+
+/// An `in_line` answer (to the submission or to the top-up before it): counted in its minute,
+/// and whether the attempt keeps its place. People wait for a turn they can see up to their line
+/// patience (leaving counts as giving up); fleets, scripts that read the code, wait as long as
+/// they are told; no attempt asks more than 400 times.
+pub(super) fn stays_in_line(
+    scenario: &Scenario,
+    report: &mut Report,
+    att: &mut Attempt,
+    minute: usize,
+    wait_secs: u32,
+    t: u64,
+) -> bool {
+    let m = report.minutes_mut(minute);
+    m.line_answers += 1;
+    m.line_wait_secs = m.line_wait_secs.max(wait_secs);
+    att.line_answers += 1;
+    let felt = (t + u64::from(wait_secs) * 1000).saturating_sub(att.press_ms);
+    let limit = scenario.people.get(att.pop).map(|pp| pp.patience.line_secs);
+    let stays = limit.is_none_or(|l| felt <= u64::from(l) * 1000) && att.line_answers <= 400;
+    if !stays {
+        report.pop_mut(att.pop).gave_up += 1;
+    }
+    stays
+}
