@@ -90,6 +90,20 @@ fn crowd(g: &mut Gate, per_minute: u32, secs: u64, first: u32) -> (Vec<u32>, Vec
     (forwarded, waiting.into_iter().map(|(who, s, wait, _)| (who, s, wait)).collect())
 }
 
+/// Sends a waiting place again unless it was served (then `served_at` says when); it is
+/// either served or still `in_line`.
+fn ask_until_served(g: &mut Gate, who: &Req, solution: &str, served_at: &mut Option<UnixTime>) {
+    if served_at.is_some() {
+        return;
+    }
+    let run = submit(g, who, solution);
+    match run.status() {
+        200 => *served_at = Some(g.now),
+        429 => assert_eq!(run.error(), Some("in_line")),
+        other => panic!("{other}: {run:?}"),
+    }
+}
+
 #[test]
 fn over_capacity_places_wait_their_turn_with_nothing_spent_and_are_served_in_order() {
     let mut g = gate();
@@ -108,22 +122,8 @@ fn over_capacity_places_wait_their_turn_with_nothing_spent_and_are_served_in_ord
     let mut first_at = None;
     let mut last_at = None;
     for _ in 0..2000 {
-        if first_at.is_none() {
-            let run = submit(&mut g, &first_who, &first_s);
-            match run.status() {
-                200 => first_at = Some(g.now),
-                429 => assert_eq!(run.error(), Some("in_line")),
-                other => panic!("{other}: {run:?}"),
-            }
-        }
-        if last_at.is_none() {
-            let run = submit(&mut g, &last_who, &last_s);
-            match run.status() {
-                200 => last_at = Some(g.now),
-                429 => assert_eq!(run.error(), Some("in_line")),
-                other => panic!("{other}: {run:?}"),
-            }
-        }
+        ask_until_served(&mut g, &first_who, &first_s, &mut first_at);
+        ask_until_served(&mut g, &last_who, &last_s, &mut last_at);
         if first_at.is_some() && last_at.is_some() {
             break;
         }
@@ -169,27 +169,15 @@ fn the_top_up_answer_carries_the_place_so_the_widget_waits_before_posting() {
     crowd(&mut g, 20, 60, 0);
     let (_, waiting) = crowd(&mut g, 60, 120, 1000);
     let (who, s, _) = waiting.last().cloned().unwrap();
-    let token = token_of(&s);
-    let mut ask = who.clone();
-    ask.facts.method = "GET".into();
-    ask.facts.path = "/__gate/topup".into();
-    ask.facts.query = Some(format!("token={token}&paid=1000000"));
-    ask.body.clear();
-    let run = g.send(&ask);
+    let run = g.send(&who.gate_get("topup", &format!("token={}&paid=1000000", token_of(&s))));
     assert_eq!(run.status(), 200, "{run:?}");
     let line = &run.json()["line"];
     assert!(line["wait_secs"].as_u64().unwrap() >= 1, "{}", run.json());
     // a place already served: no line object
-    let (calm_g, mut calm_who) = (gate(), client(1));
-    let mut calm_g = calm_g;
-    calm_who = calm_who.asn(64_999);
-    let c = calm_g.challenge(&calm_who, "/signup");
-    let mut ask = calm_who.clone();
-    ask.facts.method = "GET".into();
-    ask.facts.path = "/__gate/topup".into();
-    ask.facts.query = Some(format!("token={}&paid=1000000", c.token));
-    ask.body.clear();
-    let run = calm_g.send(&ask);
+    let mut calm = gate();
+    let calm_who = client(1).asn(64_999);
+    let c = calm.challenge(&calm_who, "/signup");
+    let run = calm.send(&calm_who.gate_get("topup", &format!("token={}&paid=1000000", c.token)));
     assert_eq!(run.status(), 200, "{run:?}");
     assert!(run.json().get("line").is_none(), "{}", run.json());
 }

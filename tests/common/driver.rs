@@ -338,6 +338,17 @@ impl Req {
         self
     }
 
+    /// `GET /__gate/<endpoint>?<query>` from this request's client (its headers and network,
+    /// so its binding).
+    pub fn gate_get(&self, endpoint: &str, query: &str) -> Req {
+        let mut req = self.clone();
+        req.facts.method = "GET".into();
+        req.facts.path = format!("/__gate/{endpoint}");
+        req.facts.query = Some(query.to_string());
+        req.body.clear();
+        req
+    }
+
     /// `X-Gate-Solution`.
     pub fn solution(self, s: &str) -> Req {
         self.header(solution::HEADER, s)
@@ -448,12 +459,7 @@ impl Gate {
 
     /// `GET <prefix>/challenge?route=…` as `client` would send it; panics unless issued.
     pub fn challenge(&mut self, client: &Req, route: &str) -> ChallengeJson {
-        let mut req = client.clone();
-        req.facts.method = "GET".into();
-        req.facts.path = "/__gate/challenge".into();
-        req.facts.query = Some(format!("route={route}"));
-        req.body.clear();
-        let run = self.send(&req);
+        let run = self.send(&client.gate_get("challenge", &format!("route={route}")));
         assert_eq!(run.status(), 200, "challenge for {route}: {run:?}");
         serde_json::from_value(run.json().clone()).unwrap()
     }
