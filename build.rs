@@ -76,6 +76,8 @@ const WIDGET_SCRIPTS: &[&str] = &[
 const PAGE_CASES: &[&str] = &["denied", "no_script", "retry", "too_large", "phone", "closed", "other"];
 /// The wait page's strings in `page.wait`.
 const WAIT_KEYS: &[&str] = &["title", "body", "early", "kept", "button"];
+/// The waiting line's page strings in `page.line`.
+const LINE_KEYS: &[&str] = &["title", "body", "button"];
 
 /// Every catalog as (tag, JSON), English first, then by tag.
 fn catalogs(dir: &Path) -> Result<Vec<(String, Value)>, String> {
@@ -167,6 +169,10 @@ fn generate(catalogs: &[(String, Value)]) -> Result<String, String> {
         code += &format!("    back: {},\n    wait: WaitText {{\n", text(&["page", "back"])?);
         for key in WAIT_KEYS {
             code += &format!("        {key}: {},\n", text(&["page", "wait", key])?);
+        }
+        code += "    },\n    line: LineText {\n";
+        for key in LINE_KEYS {
+            code += &format!("        {key}: {},\n", text(&["page", "line", key])?);
         }
         code += "    },\n};\n";
     }

@@ -124,6 +124,14 @@ fn now() -> UnixTime {
     )
 }
 
+#[allow(clippy::disallowed_methods)] // a real server reads its own clock; the core never does
+fn now_ms() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
+        .unwrap_or(0)
+}
+
 /// Adds a header when it is well-formed (all callers pass constants or URLs).
 fn with_header(
     resp: Response<std::io::Cursor<Vec<u8>>>,
@@ -206,6 +214,8 @@ impl Origin {
             "body": String::from_utf8_lossy(&body),
             "body_len": body.len(),
             "verdict": verdict,
+            // when it arrived (ms since the epoch): tests check the rate the origin received
+            "at_ms": now_ms(),
         });
         if let Ok(mut r) = self.records.lock() {
             let seq = r.len();

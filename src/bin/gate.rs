@@ -267,7 +267,14 @@ fn run(cli: Cli) -> Result<ExitCode, Box<dyn std::error::Error>> {
                 phone,
             };
             let threads = threads.unwrap_or_else(client::default_threads);
-            let answer = client::submit(&agent, &prefix, &sub, threads)?;
+            // the place goes to stderr, so stdout stays the answer (`--json` too)
+            let mut on_line = |place: client::InLine| {
+                eprintln!(
+                    "in line: about {} s to wait, asking again in {} s",
+                    place.wait_secs, place.retry_after
+                )
+            };
+            let answer = client::submit(&agent, &prefix, &sub, threads, &mut on_line)?;
             if json {
                 let headers: serde_json::Map<String, serde_json::Value> =
                     answer.headers.iter().map(|(k, v)| (k.clone(), v.clone().into())).collect();

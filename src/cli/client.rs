@@ -211,35 +211,89 @@ pub fn send(agent: &ureq::Agent, sub: &Submission, solution: &str) -> Result<Ans
     Ok(Answer { status, body, headers })
 }
 
-/// Fetches a challenge for the submission's path, solves it, and sends the request.
+/// The longest `submit` waits in a route's line in all, seconds: the gate answers `busy` for a
+/// place past its line's bound (at most 3000 s) anyway.
+const MOST_IN_LINE_SECS: u64 = 3600;
+
+/// A place in a route's waiting line, as an `in_line` answer states it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct InLine {
+    /// Estimated seconds until the turn comes.
+    pub wait_secs: u64,
+    /// Seconds to wait before sending again.
+    pub retry_after: u64,
+}
+
+impl InLine {
+    /// The place an answer states, if it is `429 in_line`.
+    pub fn of(status: u16, body: &serde_json::Value) -> Option<InLine> {
+        let in_line = status == 429 && body.get("error").and_then(|e| e.as_str()) == Some("in_line");
+        let line = body.get("line").filter(|_| in_line)?;
+        Some(InLine {
+            wait_secs: line.get("wait_secs")?.as_u64()?,
+            retry_after: line.get("retry_after")?.as_u64()?.clamp(1, 60),
+        })
+    }
+}
+
+/// Fetches a challenge for the submission's path, solves it, and sends the request. On a route
+/// with a waiting line, a place whose turn has not come is sent again when the gate says, with
+/// the same solution (nothing was spent); `on_line` hears each place.
 pub fn submit(
     agent: &ureq::Agent,
     prefix: &str,
     sub: &Submission,
     threads: usize,
+    on_line: &mut dyn FnMut(InLine),
 ) -> Result<Answer, ClientError> {
     let url = url::Url::parse(&sub.url).map_err(|e| ClientError::Http(e.to_string()))?;
     let base = url.origin().ascii_serialization();
     let c = fetch_challenge(agent, &base, prefix, url.path(), &sub.user_agent, sub.phone.as_deref())?;
     let mut solution = solve(&c.token, b"", threads)?;
-    // a price that rose meanwhile is topped up (402 more_work: nothing was spent); a forward
-    // the origin did not take (502) is sent again once with the same work
+    // a price that rose meanwhile is topped up (402 more_work: nothing was spent); a place in
+    // line is sent again when the gate says (429 in_line: nothing was spent); a forward the
+    // origin did not take (502) is sent again once with the same work
     let mut retried = false;
+    let mut waited = 0u64;
     loop {
         let answer = send(agent, sub, &solution.encode())?;
         let body: serde_json::Value = serde_json::from_str(&answer.body).unwrap_or_default();
         let offer = body.get("topup").cloned().and_then(|t| serde_json::from_value::<TopUpJson>(t).ok());
-        match (answer.status, offer) {
-            (402, Some(offer)) if solution.topups.len() < solution::MAX_TOP_UPS => {
+        let place = InLine::of(answer.status, &body);
+        match (answer.status, offer, place) {
+            (402, Some(offer), _) if solution.topups.len() < solution::MAX_TOP_UPS => {
                 add_top_up(&mut solution, &offer, threads)?;
             }
-            (502, _)
+            (_, _, Some(place)) if waited < MOST_IN_LINE_SECS => {
+                on_line(place);
+                waited += place.retry_after;
+                std::thread::sleep(Duration::from_secs(place.retry_after));
+            }
+            (502, _, _)
                 if !retried && body.get("error").and_then(|e| e.as_str()) == Some("origin_unavailable") =>
             {
                 retried = true;
-                std::thread::sleep(std::time::Duration::from_secs(2));
+                std::thread::sleep(Duration::from_secs(2));
             }
             _ => return Ok(answer),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_in_line_answer_states_a_place_and_nothing_else_does() {
+        let body = serde_json::json!({"error": "in_line", "message": "m",
+            "line": {"wait_secs": 95, "ahead_secs": 12, "retry_after": 10}});
+        assert_eq!(InLine::of(429, &body), Some(InLine { wait_secs: 95, retry_after: 10 }));
+        assert_eq!(InLine::of(503, &body), None, "only a 429");
+        let busy = serde_json::json!({"error": "busy", "message": "m", "line": body["line"]});
+        assert_eq!(InLine::of(429, &busy), None, "only in_line");
+        let forged = serde_json::json!({"error": "in_line", "line": {"wait_secs": 9, "retry_after": 86400}});
+        assert_eq!(InLine::of(429, &forged).map(|p| p.retry_after), Some(60), "never sleeps long");
+        assert_eq!(InLine::of(429, &serde_json::json!({"error": "in_line"})), None);
     }
 }

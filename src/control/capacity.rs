@@ -157,7 +157,16 @@ pub struct Controller {
     calm_periods: u32,
     /// Whether the last tick measured the load (a cold controller's first one cannot).
     measured: bool,
+    /// The latest place (challenge issue time, ms) this isolate forwarded on the route: a line
+    /// opens there.
+    served_place_ms: Option<u64>,
+    /// When this isolate forwarded the route's last sign-ups (ms, oldest first, the last
+    /// minute's, at most [`RECENT_MAX`]): the exact count behind the shared decaying one.
+    recent: std::collections::VecDeque<u64>,
 }
+
+/// Forward times a controller keeps for its exact minute.
+const RECENT_MAX: usize = 4096;
 
 const SITE: &str = "site";
 
@@ -382,6 +391,36 @@ impl Controller {
         now.saturating_add(trend).min(p.ceiling)
     }
 
+    /// Notes a sign-up forwarded on the route at `now_ms` from a challenge issued at `place_ms`.
+    pub fn served(&mut self, place_ms: u64, now_ms: u64) {
+        self.served_place_ms = Some(self.served_place_ms.map_or(place_ms, |s| s.max(place_ms)));
+        self.recent.push_back(now_ms);
+        self.forget(now_ms);
+    }
+
+    fn forget(&mut self, now_ms: u64) {
+        while self.recent.front().is_some_and(|t| now_ms.saturating_sub(*t) >= 60_000)
+            || self.recent.len() > RECENT_MAX
+        {
+            self.recent.pop_front();
+        }
+    }
+
+    /// Seconds until this isolate's own forwards of the last minute fall under `per_minute`
+    /// (0: under it): an exact sliding minute, where the shared count decays smoothly.
+    pub fn full_here_secs(&mut self, per_minute: u32, now_ms: u64) -> u32 {
+        self.forget(now_ms);
+        let n = usize::try_from(per_minute).unwrap_or(usize::MAX);
+        if n == 0 || self.recent.len() < n {
+            return 0;
+        }
+        // the forward that must age out for one more to fit
+        let oldest = self.recent.get(self.recent.len() - n).copied().unwrap_or(now_ms);
+        u32::try_from(oldest.saturating_add(60_000).saturating_sub(now_ms).div_ceil(1000))
+            .unwrap_or(60)
+            .max(1)
+    }
+
     /// Moves the waiting line on the load measured at the last tick (call right after a
     /// [`Controller::tick`] that acted) and returns the mark to publish, if any. `published`
     /// is the route's mark as the shard last answered it.
@@ -395,6 +434,7 @@ impl Controller {
             self.measured.then_some(self.load),
             LINE_TARGET,
             p.high,
+            self.served_place_ms,
             published,
             p.period_ms,
             now_ms,
@@ -605,6 +645,19 @@ mod tests {
         }
         sim.run(600, &normal);
         assert_eq!(sim.ctl.global(), 0);
+    }
+
+    #[test]
+    fn an_isolate_counts_its_own_last_minute_exactly() {
+        let mut c = Controller::default();
+        assert_eq!(c.full_here_secs(3, 0), 0);
+        for t in [0, 10_000, 20_000] {
+            c.served(t, t);
+        }
+        assert_eq!(c.full_here_secs(3, 20_000), 40, "full until the first ages out of the minute");
+        assert_eq!(c.full_here_secs(3, 59_999), 1);
+        assert_eq!(c.full_here_secs(3, 60_000), 0, "a sliding minute, not a decaying one");
+        assert_eq!(c.full_here_secs(0, 60_000), 0, "no capacity: never full");
     }
 
     fn with_line(capacity: u32) -> Sim {

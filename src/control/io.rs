@@ -82,6 +82,9 @@ pub struct Counts {
     /// Counters this request adds one to whatever its answer (an OTP send's try, a verified
     /// code), each in its own window.
     pub events: Vec<CohortKey>,
+    /// For a sign-up forwarded on a route with a capacity: the route and when its challenge
+    /// was issued (ms). A waiting line opens behind the latest place served ([`super::line`]).
+    pub served_place: Option<(String, u64)>,
 }
 
 /// A stats flush: rows for one stats shard.
@@ -292,6 +295,9 @@ impl Control {
             let w = Windows::for_read(policy, &c.keys, c.window_secs);
             self.count_signup(&c.keys, c.site, shards, w, now_ms);
         }
+        if let Some((route, place_ms)) = &counts.served_place {
+            self.capacity.entry(route.clone()).or_default().served(*place_ms, now_ms);
+        }
         if let Some((policy, shards)) = policy
             && !counts.events.is_empty()
         {
@@ -432,7 +438,12 @@ mod tests {
         let t0 = UnixTime::from_secs(1_000_000);
         // six sign-ups from the network, counted and flushed
         for i in 0..6 {
-            let counts = Counts { tallies: Vec::new(), signup: Some(want(vec![asn()])), events: Vec::new() };
+            let counts = Counts {
+                tallies: Vec::new(),
+                signup: Some(want(vec![asn()])),
+                events: Vec::new(),
+                served_place: None,
+            };
             let bg = c.record(Some((&p, SHARDS)), &counts, t0.plus(i));
             let answers = answer(&mut shards, bg.calls, false);
             for (call, a) in answers {
@@ -490,6 +501,7 @@ mod tests {
             tallies: vec![Tally::new(Action::Reject, "busy")],
             signup: Some(want(vec![CohortKey::new(CohortKind::Asn, "1")])),
             events: Vec::new(),
+            served_place: None,
         };
         let _ = c.record(Some((&p, SHARDS)), &counts, now);
         let entry = |key: &str, rate: f64| Entry { key: key.into(), rate, panic: false };

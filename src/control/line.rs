@@ -9,9 +9,10 @@
 //! keeps its challenge unspent. No object is called per waiting request.
 //!
 //! - **Opening.** At a controller tick that measures admitted sign-ups above `high` of
-//!   capacity, the line opens at `W = now − 60 s`: a challenge issued before is served; the
-//!   last minute's (forms being filled in, which would all arrive over capacity) and later
-//!   ones wait.
+//!   capacity, the line opens at the latest place this isolate served (the newest challenge
+//!   issue time among the sign-ups it forwarded), at most a minute behind now: the challenges
+//!   issued since (forms still being filled in, which would all arrive over capacity) wait
+//!   their turn; an isolate that served none opens a minute behind now.
 //! - **Speed.** `W` moves at `speed` seconds of issue time per second from the start of each
 //!   controller period (`W = W_k + speed_k·(now − k·period)`); the first tick in period `k`
 //!   sets `speed_k = speed_{k−1}·(target·capacity ÷ admitted)^0.35` (bounded), so the served
@@ -44,12 +45,23 @@ const FASTER: f64 = 1.25;
 const LIVE_PERIODS: u64 = 3;
 /// A backlog shorter than this (ms of issue time) is no line.
 const EMPTY_MS: u64 = 1000;
-/// How far behind now a new line starts serving, ms: about the time a person spends on a
-/// sign-up form after the widget fetched its challenge (issue 18's fill times).
+/// How far behind now a new line starts serving at most, ms: about the time a person spends
+/// on a sign-up form after the widget fetched its challenge (issue 18's fill times).
 pub const OPEN_BEHIND_MS: u64 = 60_000;
 /// The longest a client is told to wait before asking again, seconds: its turn may come
 /// sooner than estimated when people ahead left.
 pub const POLL_SECS: u32 = 10;
+
+/// Seconds until a route's admitted count (decaying over `window_secs`, so about the rate
+/// times the window) falls back under its capacity of `per_minute`: 0 while under it.
+pub fn full_secs(count: f64, per_minute: u32, window_secs: u32) -> u32 {
+    let window = f64::from(window_secs.max(1));
+    let capacity = f64::from(per_minute) * window / 60.0;
+    if capacity <= 0.0 || count < capacity {
+        return 0;
+    }
+    (window * (count / capacity).ln()).ceil().clamp(1.0, window) as u32
+}
 
 /// A mark's speed, bounded.
 fn speed(m: &Mark) -> f64 {
@@ -91,7 +103,11 @@ impl Line {
     pub fn serving(&self, published: Option<Mark>, period_ms: u64, now_ms: u64) -> Option<Serving> {
         let m = self.latest(published, period_ms, now_ms)?;
         let w = serving_at(&m, period_ms, now_ms);
-        (now_ms.saturating_sub(w) >= EMPTY_MS).then_some(Serving { serving_ms: w, speed: speed(&m) })
+        (now_ms.saturating_sub(w) >= EMPTY_MS).then_some(Serving {
+            serving_ms: w,
+            speed: speed(&m),
+            full_secs: 0,
+        })
     }
 
     /// The state to publish: this isolate's, while it has a line.
@@ -101,12 +117,15 @@ impl Line {
 
     /// Moves the line at a controller tick: `load` is admitted ÷ capacity over the last period
     /// (`None` when this isolate could not measure it yet: a cold one's first reading), `target`
-    /// and `high` the controller's marks. Returns whether it opened or closed.
+    /// and `high` the controller's marks, `served_place` the latest place this isolate served
+    /// (ms). Returns whether it opened or closed.
+    #[allow(clippy::too_many_arguments)] // the tick's readings, each a plain value
     pub fn tick(
         &mut self,
         load: Option<f64>,
         target: f64,
         high: f64,
+        served_place: Option<u64>,
         published: Option<Mark>,
         period_ms: u64,
         now_ms: u64,
@@ -131,11 +150,13 @@ impl Line {
                 }
             }
             None if load.is_some_and(|l| l > high) => {
-                // a new line: the challenges of the last minute are still being filled in and
-                // would all arrive over capacity, so they wait too
+                // a new line: the challenges issued after the latest served are still being
+                // filled in and would all arrive over capacity, so they wait their turn
                 let speed = load.map_or(1.0, |l| target / l).min(1.0);
                 let start = period.saturating_mul(period_ms);
-                self.state = Some(mark_of(period, start.saturating_sub(OPEN_BEHIND_MS), speed));
+                let behind = start.saturating_sub(OPEN_BEHIND_MS);
+                let w = served_place.map_or(behind, |s| s.clamp(behind, start));
+                self.state = Some(mark_of(period, w, speed));
             }
             None => self.state = None,
         }
@@ -157,9 +178,9 @@ mod tests {
     #[test]
     fn a_line_opens_over_high_serves_what_was_issued_and_closes_when_it_reaches_now() {
         let mut l = Line::default();
-        assert!(!l.tick(Some(0.5), 0.8, 0.9, None, P, 100_000));
+        assert!(!l.tick(Some(0.5), 0.8, 0.9, None, None, P, 100_000));
         assert_eq!(l.serving(None, P, 100_000), None);
-        assert!(l.tick(Some(1.6), 0.8, 0.9, None, P, 200_000));
+        assert!(l.tick(Some(1.6), 0.8, 0.9, None, None, P, 200_000));
         let s = l.serving(None, P, 200_000);
         assert_eq!(s.map(|s| s.serving_ms), Some(140_000), "the last minute's challenges wait too");
         let s = l.serving(None, P, 210_000).map(|s| (s.serving_ms, s.speed));
@@ -171,7 +192,7 @@ mod tests {
         let mut t = 210_000;
         let mut closed = false;
         for _ in 0..80 {
-            if l.tick(Some(0.1), 0.8, 0.9, None, P, t) && !l.is_open() {
+            if l.tick(Some(0.1), 0.8, 0.9, None, None, P, t) && !l.is_open() {
                 closed = true;
                 break;
             }
@@ -184,12 +205,12 @@ mod tests {
     #[test]
     fn a_cold_isolate_joins_a_live_line_where_it_serves_and_a_stale_one_is_no_line() {
         let mut a = Line::default();
-        a.tick(Some(2.0), 0.8, 0.9, None, P, 100_000);
+        a.tick(Some(2.0), 0.8, 0.9, None, None, P, 100_000);
         let m = a.mark();
         assert_eq!(m, Some(Mark { period: 10, serving_ms: 40_000, speed_milli: 400 }));
         let mut cold = Line::default();
         assert_eq!(cold.serving(m, P, 131_000).map(|s| s.serving_ms), Some(52_400), "joins before its tick");
-        assert!(cold.tick(None, 0.8, 0.9, m, P, 131_000), "a live line is joined before a measurement");
+        assert!(cold.tick(None, 0.8, 0.9, None, m, P, 131_000), "a live line is joined before a measurement");
         assert_eq!(cold.mark(), Some(Mark { period: 13, serving_ms: 52_000, speed_milli: 400 }));
         assert_eq!(cold.serving(m, P, 141_000).map(|s| (s.serving_ms, s.speed)), Some((56_400, 0.4)));
         // nobody carried it on for four periods: no line
@@ -198,6 +219,36 @@ mod tests {
         let other = Mark { period: 11, serving_ms: 30_000, speed_milli: 700 };
         assert_eq!(m.map(|m| m.merge(other)), m.map(|m| other.merge(m)));
         assert_eq!(m.map(|m| m.merge(other)), Some(other), "a later period wins");
+    }
+
+    #[test]
+    fn a_line_opens_at_the_latest_place_served_but_never_more_than_a_minute_behind() {
+        for (served, at) in [
+            (Some(185_000), 185_000), // served up to 15 s ago: the rest wait from there
+            (Some(120_000), 140_000), // a stale place: at most a minute behind
+            (Some(250_000), 200_000), // a place from the future (a clock ahead): now
+            (None, 140_000),          // served none: a minute behind
+        ] {
+            let mut l = Line::default();
+            assert!(l.tick(Some(2.0), 0.8, 0.9, served, None, P, 200_000));
+            assert_eq!(l.mark().map(|m| m.serving_ms), Some(at), "served {served:?}");
+        }
+    }
+
+    #[test]
+    fn a_route_over_capacity_is_full_until_its_count_decays_under_it() {
+        // 60 a minute over a 60 s window: full from a count of 60
+        assert_eq!(full_secs(59.9, 60, 60), 0);
+        assert_eq!(full_secs(60.0, 60, 60), 1);
+        assert_eq!(full_secs(66.0, 60, 60), 6, "60·ln(1.1) = 5.7 s");
+        assert_eq!(full_secs(1e9, 60, 60), 60, "never longer than the window");
+        assert_eq!(full_secs(5.0, 0, 60), 0, "no capacity stated: never full");
+        // a served place waits while full, a later one at least as long
+        let s = Serving { serving_ms: 100_000, speed: 0.5, full_secs: 6 };
+        assert_eq!(s.turn(90_000), Turn::Wait { wait_secs: 6, ahead_secs: 0 });
+        assert_eq!(s.turn(101_000), Turn::Wait { wait_secs: 6, ahead_secs: 1 });
+        assert_eq!(s.turn(110_000), Turn::Wait { wait_secs: 20, ahead_secs: 10 });
+        assert_eq!(Serving { full_secs: 0, ..s }.turn(90_000), Turn::Now);
     }
 
     /// `n` isolates ticking at staggered times in every period, each reading the others' marks
@@ -209,7 +260,7 @@ mod tests {
         for _ in 0..periods {
             for (i, l) in lines.iter_mut().enumerate() {
                 let now = t + i as u64 * P / n;
-                l.tick(Some(load), 0.8, 0.9, published, P, now);
+                l.tick(Some(load), 0.8, 0.9, None, published, P, now);
                 if let Some(m) = l.mark() {
                     published = Some(published.map_or(m, |p| p.merge(m)));
                 }
@@ -246,7 +297,7 @@ mod tests {
         for period in 0..4u64 {
             let load = if period == 0 { 1.6 } else { 0.4 };
             for (i, l) in lines.iter_mut().enumerate() {
-                l.tick(Some(load), 0.8, 0.9, published, P, t + i as u64 * P / 20);
+                l.tick(Some(load), 0.8, 0.9, None, published, P, t + i as u64 * P / 20);
                 if let Some(m) = l.mark() {
                     published = Some(published.map_or(m, |p| p.merge(m)));
                 }

@@ -27,6 +27,7 @@ use crate::store::cohorts::{Exchange, Reply, shard};
 use crate::store::stats::{Action, Count};
 use batch::Batch;
 use capacity::{Controller, Params, Price};
+use line::{Serving, full_secs};
 use snapshot::Snapshot;
 use std::collections::BTreeMap;
 
@@ -182,7 +183,20 @@ impl Control {
                     .insert(total.as_str().to_string(), mark);
             }
         }
-        let line = ctl.serving(&params, published, now_ms);
+        // on a route with a line, a sign-up over capacity waits even before the line opens (a
+        // burst inside one controller period) and while it serves what it opened on
+        let full = if params.line {
+            let shared =
+                full_secs(self.snapshot.count_of(total.as_str(), now_ms), cap.per_minute, window_secs);
+            shared.max(ctl.full_here_secs(cap.per_minute, now_ms))
+        } else {
+            0
+        };
+        let line = match ctl.serving(&params, published, now_ms) {
+            Some(s) => Some(Serving { full_secs: full, ..s }),
+            None if full > 0 => Some(Serving { serving_ms: now_ms, speed: 1.0, full_secs: full }),
+            None => None,
+        };
         let mine: Vec<&str> = keys
             .iter()
             .filter(|k| !k.is_capacity() && k.otp_count().is_none())

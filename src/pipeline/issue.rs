@@ -120,6 +120,7 @@ fn on_cohorts(a: Asking<'_>, read: Result<CohortState, String>) -> Step<'_> {
             tallies: Tally::of_decision(Action::Issue, &decision),
             signup: None,
             events: Vec::new(),
+            served_place: None,
         },
     })
 }

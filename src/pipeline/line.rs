@@ -2,20 +2,25 @@
 //! a challenge issued after the watermark waits its turn with nothing spent (`429 in_line`,
 //! the estimated wait in the body, `Retry-After` when to ask again); a place that cannot be
 //! served within the line's bound or its challenge's life is answered `busy` with the line's
-//! `Retry-After`. The challenge is the ticket: its signed issue time is the place, its binding
+//! `Retry-After`. A browser's form post gets a page that keeps the person's fields and the
+//! solution, to post again. The challenge is the ticket: its signed issue time is the place, its binding
 //! and single use keep it to one client and one sign-up. The top-up answer
 //! ([`super::topups`]) carries the same place, so the widget waits before it posts the form.
 
 use crate::control::line::{POLL_SECS, Serving, Turn};
 use crate::decision_log::DecisionLog;
+use crate::pipeline::nojs;
 use crate::pipeline::refusal::Refusal;
 use crate::pipeline::step::Step;
 use crate::pipeline::submit::Paid;
 use crate::policy::Policy;
+use crate::present::page::{self, Lang, LinePage};
 use crate::present::reply::{Audience, Reply};
 use crate::protocol::challenge::Challenge;
 use crate::protocol::reject::{RejectKind, Rejection};
+use crate::protocol::solution;
 use crate::protocol::time::UnixTime;
+use crate::request::form::{BodyKind, Fields};
 
 /// Seconds a place must have left in its challenge's life when its turn comes (the client
 /// sends it again and the origin answers).
@@ -33,28 +38,51 @@ pub(super) enum Place {
 }
 
 impl Place {
-    /// The place of `challenge` at `now` in a line serving `serving`.
+    /// The place of a ticket `id` for `route` issued at `issued` and living until `expires` (a
+    /// challenge, or the no-JS path's wait token), at `now`, in a line serving `serving`.
     pub(super) fn of(
+        policy: &Policy,
+        serving: Option<Serving>,
+        route: &str,
+        (id, issued, expires): (&[u8], UnixTime, UnixTime),
+        now: UnixTime,
+    ) -> Place {
+        let Some(serving) = serving else { return Place::Served };
+        let Turn::Wait { wait_secs, ahead_secs } = serving.turn(issued.millis()) else {
+            return Place::Served;
+        };
+        let max_wait = policy.line_max_wait_secs(route);
+        let life = expires.seconds().saturating_sub(now.seconds());
+        if wait_secs > max_wait || u64::from(wait_secs) + LIFE_MARGIN_SECS > life {
+            return Place::TooLong {
+                detail: format!("line: about {wait_secs} s to wait, over {max_wait} s or the ticket's life"),
+                retry_after: wait_secs.saturating_sub(max_wait).clamp(POLL_SECS, 3600),
+            };
+        }
+        // places held by a full route come back spread over a few seconds (by their id), not
+        // all at the moment it has room
+        let spread = u32::from(id.first().copied().unwrap_or(0) % 4);
+        Place::Waiting {
+            wait_secs,
+            ahead_secs,
+            retry_after: wait_secs.saturating_add(spread).clamp(1, POLL_SECS),
+        }
+    }
+
+    /// The place of a challenge.
+    pub(super) fn of_challenge(
         policy: &Policy,
         serving: Option<Serving>,
         challenge: &Challenge,
         now: UnixTime,
     ) -> Place {
-        let Some(serving) = serving else { return Place::Served };
-        let Turn::Wait { wait_secs, ahead_secs } = serving.turn(challenge.issued_at.millis()) else {
-            return Place::Served;
-        };
-        let max_wait = policy.line_max_wait_secs(&challenge.route);
-        let life = challenge.expires_at.seconds().saturating_sub(now.seconds());
-        if wait_secs > max_wait || u64::from(wait_secs) + LIFE_MARGIN_SECS > life {
-            return Place::TooLong {
-                detail: format!(
-                    "line: about {wait_secs} s to wait, over {max_wait} s or the challenge's life"
-                ),
-                retry_after: wait_secs.saturating_sub(max_wait).clamp(POLL_SECS, 3600),
-            };
-        }
-        Place::Waiting { wait_secs, ahead_secs, retry_after: wait_secs.clamp(1, POLL_SECS) }
+        Place::of(
+            policy,
+            serving,
+            &challenge.route,
+            (&challenge.id, challenge.issued_at, challenge.expires_at),
+            now,
+        )
     }
 
     /// The machine-readable `line` object of an answer, while waiting.
@@ -71,7 +99,7 @@ impl Place {
 /// The answer for a paid sign-up whose turn has not come, or `None` to go on to the spend.
 pub(super) fn wait<'a>(p: &Paid<'a>, serving: Option<Serving>, line: &DecisionLog) -> Option<Step<'a>> {
     let challenge = &p.verified.challenge;
-    let place = Place::of(&p.sub.config.policy, serving, challenge, p.sub.now);
+    let place = Place::of_challenge(&p.sub.config.policy, serving, challenge, p.sub.now);
     let (wait_secs, ahead_secs, retry) = match &place {
         Place::Served => return None,
         Place::TooLong { detail, retry_after } => {
@@ -88,11 +116,34 @@ pub(super) fn wait<'a>(p: &Paid<'a>, serving: Option<Serving>, line: &DecisionLo
         "line": place.json(),
     });
     let refusal = Refusal::on(r, line.clone()).audience(&p.sub.audience);
-    let done = match p.sub.audience {
-        Audience::Api => refusal
-            .answered_with(Reply::json(429, &body).with_header("Retry-After", retry.to_string()))
-            .done(),
-        Audience::Person { .. } => refusal.done(),
+    let reply = match p.sub.audience {
+        Audience::Api => Some(Reply::json(429, &body)),
+        Audience::Person { lang, .. } => line_page(p, lang, wait_secs).map(|html| Reply::html(429, html)),
+    };
+    let done = match reply {
+        Some(reply) => refusal.answered_with(reply.with_header("Retry-After", retry.to_string())).done(),
+        None => refusal.done(),
     };
     Some(Step::done(done))
+}
+
+/// The line's page for a form a browser posted before its turn: the person's fields and the
+/// same solution kept, to post again (`None` when the body holds no form to keep).
+fn line_page(p: &Paid<'_>, lang: Lang, wait_secs: u32) -> Option<String> {
+    let kind = BodyKind::of(p.sub.facts.headers.get("content-type"));
+    let read = Fields::parse(&kind, &p.body).ok()?;
+    let fields = nojs::person_fields(&read)?;
+    let solution = read.get(solution::FIELD).ok().flatten()?;
+    let action = match &p.sub.facts.query {
+        Some(q) => format!("{}?{q}", p.sub.facts.path),
+        None => p.sub.facts.path.clone(),
+    };
+    Some(page::render_line(&LinePage {
+        lang,
+        action: &action,
+        multipart: matches!(kind, BodyKind::Multipart(_)),
+        fields: &fields,
+        place: (solution::FIELD, solution),
+        wait_secs: u64::from(wait_secs),
+    }))
 }

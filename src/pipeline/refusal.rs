@@ -118,6 +118,7 @@ impl Refusal {
                 tallies: vec![Tally::new(Action::Reject, code)],
                 signup: None,
                 events: Vec::new(),
+                served_place: None,
             },
         }
     }

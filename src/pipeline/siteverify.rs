@@ -171,6 +171,7 @@ fn on_spend(call: Call<'_>, verified: Verified, spent: SpendAnswer) -> Step<'_> 
                 tallies: vec![Tally::new(Action::Siteverify, "ok")],
                 signup: None,
                 events: Vec::new(),
+                served_place: None,
             };
             Step::done(Done { event: Some(event), counts, ..Done::reply(Reply::json(200, &s)) })
         }

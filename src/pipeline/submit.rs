@@ -139,6 +139,8 @@ pub(crate) struct Sent {
     pub counted: Counted,
     /// Counters moved whatever the origin answers (an OTP send's try).
     pub events: Vec<crate::policy::CohortKey>,
+    /// When its challenge (its place) was issued, ms.
+    pub issued_ms: u64,
 }
 
 /// The origin answered (or could not be reached): the forward's line and counts. A forward
@@ -177,12 +179,13 @@ fn finished(sub: &Submission<'_>, sent: Sent, status: Result<u16, String>) -> Do
     if status >= 400 {
         events.extend(sent.counted.keys.iter().filter(|k| k.is_capacity()).cloned());
     }
+    let served_place = sent.counted.capacity.as_ref().map(|c| (c.route.clone(), sent.issued_ms));
     let signup = (status < 400 && !sent.counted.is_empty()).then_some(sent.counted);
     Done {
         answer: Answer::Origin,
         log: Some(line),
         event: None,
-        counts: Counts { tallies: sent.tallies, signup, events },
+        counts: Counts { tallies: sent.tallies, signup, events, served_place },
     }
 }
 
@@ -432,6 +435,7 @@ fn on_spend(p: Paid<'_>, decision: Decision, mut line: DecisionLog, answer: Spen
         tallies: Tally::of_decision(Action::Forward, &decision),
         counted: p.counted,
         events: p.range.as_ref().and_then(ranges::RangeAt::tries).into_iter().collect(),
+        issued_ms: challenge.issued_at.millis(),
     };
     p.sub.forward(sent, p.body)
 }

@@ -119,7 +119,7 @@ fn on_cohorts(a: Asking<'_>, read: Result<CohortState, String>) -> Step<'_> {
     // a route with a waiting line: the first challenge's place, so the widget waits its turn
     // before it posts the form (the submission checks it again)
     let serving = state.capacity.as_ref().and_then(|c| c.line);
-    let place = super::line::Place::of(policy, serving, &a.first, a.now);
+    let place = super::line::Place::of_challenge(policy, serving, &a.first, a.now);
     let mut body = serde_json::json!({"work": quote, "paid": a.paid, "topup": offer});
     if let (Some(obj), Some(l)) = (body.as_object_mut(), place.json()) {
         obj.insert("line".into(), l);
@@ -128,6 +128,11 @@ fn on_cohorts(a: Asking<'_>, read: Result<CohortState, String>) -> Step<'_> {
         answer: Answer::Reply(Reply::json(200, &body)),
         log: Some(line),
         event: None,
-        counts: Counts { tallies: vec![Tally::new(Action::Issue, CODE)], signup: None, events: Vec::new() },
+        counts: Counts {
+            tallies: vec![Tally::new(Action::Issue, CODE)],
+            signup: None,
+            events: Vec::new(),
+            served_place: None,
+        },
     })
 }

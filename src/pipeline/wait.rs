@@ -10,12 +10,13 @@
 
 use crate::control::{Counted, Tally};
 use crate::decision_log::{Action, DecisionLog};
+use crate::pipeline::line::Place;
 use crate::pipeline::nojs;
 use crate::pipeline::refusal::Refusal;
 use crate::pipeline::step::{Done, Spend, SpendAnswer, Step};
 use crate::pipeline::submit::{FAIL_OPEN_REASON, Sent, Submission};
 use crate::policy::{CohortState, Decision, Subject};
-use crate::present::page::{self, Lang, WaitPage};
+use crate::present::page::{self, Lang, LinePage, WaitPage};
 use crate::present::reply::Reply;
 use crate::protocol::reject::{RejectKind, Rejection};
 use crate::protocol::wait_token::{self, Wait, WaitError, WaitTerms};
@@ -31,8 +32,9 @@ pub const REASON: &str = "no_js";
 enum Next {
     /// A first post: the wait page with a new token.
     Wait { lang: Lang, id: [u8; 16] },
-    /// "Continue" with a verified token: spend it and forward.
-    Continue(Wait),
+    /// "Continue" with a verified token (and its text): spend it and forward, in its turn on
+    /// a route with a waiting line.
+    Continue(Wait, String),
 }
 
 /// A no-JS post on its way.
@@ -89,7 +91,7 @@ pub(crate) fn submission<'a>(
     let next = match token {
         None => Next::Wait { lang: lang.unwrap_or(Lang::En), id: random },
         Some(token) => match path.verify(&token, lang) {
-            Ok(wait) => Next::Continue(wait),
+            Ok(wait) => Next::Continue(wait, token),
             Err(done) => return Some(Step::Done(done)),
         },
     };
@@ -193,12 +195,57 @@ fn on_budget<'a>(
     }
     match next {
         Next::Wait { lang, id } => wait_page(path, lang, id),
-        Next::Continue(wait) => {
+        Next::Continue(wait, token) => {
+            // the wait token is the place: its issue time, its route, its life
+            let serving = state.capacity.as_ref().and_then(|c| c.line);
+            let place = Place::of(
+                &path.sub.config.policy,
+                serving,
+                &path.sub.route.path,
+                (&wait.id, wait.issued_at, wait.expires_at),
+                path.sub.now,
+            );
+            match place {
+                Place::Served => {}
+                Place::TooLong { detail, retry_after } => {
+                    let line =
+                        path.line(Action::Reject, 0).decided(&decision, &state, None).typed(&path.subject);
+                    return path
+                        .sub
+                        .refuse_on(Rejection::new(RejectKind::Busy, detail).retry_after(retry_after), line);
+                }
+                Place::Waiting { wait_secs, ahead_secs, retry_after } => {
+                    return in_line(&path, &token, (wait_secs, ahead_secs, retry_after));
+                }
+            }
             let order = path.sub.order(wait.id, wait.expires_at);
             let shards = path.sub.config.ledger_shards;
             Step::Spend(Spend { order, shards, then: Box::new(move |answer| on_spend(path, wait, answer)) })
         }
     }
+}
+
+/// "Continue" before its turn in the route's line: the line's page with the fields and the
+/// token kept (nothing spent, nothing sent).
+fn in_line<'a>(path: &Path<'a>, token: &str, (wait_secs, ahead_secs, retry): (u32, u32, u32)) -> Step<'a> {
+    let lang = path.sub.audience.lang().unwrap_or(Lang::En);
+    let action = path.action();
+    let html = page::render_line(&LinePage {
+        lang,
+        action: &action,
+        multipart: matches!(path.kind, BodyKind::Multipart(_)),
+        fields: &path.fields,
+        place: (wait_token::FIELD, token),
+        wait_secs: u64::from(wait_secs),
+    });
+    let detail = format!("no-JS: issued {ahead_secs} s after the line serves, about {wait_secs} s to wait");
+    let r = Rejection::new(RejectKind::InLine, detail).retry_after(retry);
+    let line = path.line(Action::Reject, r.kind().status());
+    Step::done(
+        Refusal::on(r, line)
+            .answered_with(Reply::html(429, html).with_header("Retry-After", retry.to_string()))
+            .done(),
+    )
 }
 
 /// A first post: the wait page and a fresh wait token.
@@ -223,6 +270,7 @@ fn wait_page(path: Path<'_>, lang: Lang, id: [u8; 16]) -> Step<'_> {
             tallies: vec![Tally::new(Action::Issue, REASON)],
             signup: None,
             events: Vec::new(),
+            served_place: None,
         },
         ..Done::reply(reply)
     })
@@ -258,6 +306,7 @@ fn on_spend(path: Path<'_>, wait: Wait, answer: SpendAnswer) -> Step<'_> {
         counted: path.budget,
         // no-JS sends are not judged by range (the path has no price to raise)
         events: Vec::new(),
+        issued_ms: wait.issued_at.millis(),
     };
     path.sub.forward(sent, body)
 }

@@ -216,16 +216,24 @@ pub struct Serving {
     pub serving_ms: u64,
     /// Its speed, issue seconds per second.
     pub speed: f64,
+    /// Seconds until the route's admitted rate, as this isolate counts it, falls back under
+    /// capacity (0: under it). While over, even a served place waits: the watermark orders the
+    /// places, this bounds the burst when those served all arrive at once.
+    #[serde(default)]
+    pub full_secs: u32,
 }
 
 impl Serving {
     /// Where a challenge issued at `issued_ms` stands at `now`.
     pub fn turn(&self, issued_ms: u64) -> Turn {
         if issued_ms <= self.serving_ms {
+            if self.full_secs > 0 {
+                return Turn::Wait { wait_secs: self.full_secs, ahead_secs: 0 };
+            }
             return Turn::Now;
         }
         let ahead = (issued_ms - self.serving_ms) as f64 / 1000.0;
-        let wait = (ahead / self.speed.max(0.02)).ceil();
+        let wait = (ahead / self.speed.max(0.02)).ceil().max(f64::from(self.full_secs));
         Turn::Wait { wait_secs: wait.min(f64::from(u32::MAX)) as u32, ahead_secs: ahead.ceil() as u32 }
     }
 }

@@ -19,6 +19,7 @@ struct Catalog {
     other: (&'static str, &'static str),
     back: &'static str,
     wait: WaitText,
+    line: LineText,
 }
 
 impl Lang {
@@ -176,10 +177,92 @@ pub fn render_wait(w: &WaitPage<'_>) -> String {
     let t = wait_text(w.lang);
     let secs = w.secs.to_string();
     let status = if w.early { t.early } else { t.body }.replace("{n}", &secs);
-    let action = if w.action.starts_with('/') && !w.action.starts_with("//") { w.action } else { "/" };
-    let enctype = if w.multipart { " enctype=\"multipart/form-data\"" } else { "" };
+    form_page(&FormPage {
+        lang: w.lang,
+        title: t.title,
+        status: &status,
+        kept: t.kept,
+        action: w.action,
+        multipart: w.multipart,
+        fields: w.fields,
+        carry: (crate::protocol::wait_token::FIELD, w.token),
+        button: t.button,
+    })
+}
+
+/// What the waiting line's page says: title, the explanation (with `{n}`, the minutes to
+/// wait) and the button.
+#[derive(Copy, Clone, Debug)]
+pub struct LineText {
+    /// Title and the page's one heading.
+    pub title: &'static str,
+    /// The place and the estimated wait; `{n}` is the minutes.
+    pub body: &'static str,
+    /// The button.
+    pub button: &'static str,
+}
+
+/// The waiting line's page text in `lang`.
+pub fn line_text(lang: Lang) -> LineText {
+    lang.catalog().line
+}
+
+/// What the waiting line's page needs: where the form posts, how, what it carries.
+#[derive(Clone, Debug)]
+pub struct LinePage<'a> {
+    /// Page language.
+    pub lang: Lang,
+    /// The path (and query) the form was posted to; the page posts back there.
+    pub action: &'a str,
+    /// Post as `multipart/form-data` (the original form did) instead of URL-encoded.
+    pub multipart: bool,
+    /// The person's fields, carried as hidden inputs (never the gate's own).
+    pub fields: &'a [(String, String)],
+    /// The gate's field that holds the place (the solution, or the no-JS wait token) and its value.
+    pub place: (&'static str, &'a str),
+    /// Estimated seconds until the turn comes.
+    pub wait_secs: u64,
+}
+
+/// The waiting line's page, for a form posted by a browser before its turn: the place and the
+/// estimated wait in a status region, the person's fields and the place kept as hidden inputs,
+/// and a "Continue" button that posts them again (nothing was spent: pressing early answers
+/// this page again, with the place kept).
+pub fn render_line(l: &LinePage<'_>) -> String {
+    let t = line_text(l.lang);
+    let minutes = l.wait_secs.div_ceil(60).max(1).to_string();
+    form_page(&FormPage {
+        lang: l.lang,
+        title: t.title,
+        status: &t.body.replace("{n}", &minutes),
+        kept: wait_text(l.lang).kept,
+        action: l.action,
+        multipart: l.multipart,
+        fields: l.fields,
+        carry: l.place,
+        button: t.button,
+    })
+}
+
+/// A page that holds a form for the person: heading, status, the fields kept as hidden inputs
+/// plus the gate's one field `carry`, and the button.
+struct FormPage<'a> {
+    lang: Lang,
+    title: &'a str,
+    status: &'a str,
+    kept: &'a str,
+    action: &'a str,
+    multipart: bool,
+    fields: &'a [(String, String)],
+    carry: (&'static str, &'a str),
+    button: &'a str,
+}
+
+fn form_page(p: &FormPage<'_>) -> String {
+    let action = if p.action.starts_with('/') && !p.action.starts_with("//") { p.action } else { "/" };
+    let enctype = if p.multipart { " enctype=\"multipart/form-data\"" } else { "" };
     let mut hidden = String::new();
-    for (name, value) in w.fields.iter().filter(|(n, _)| !crate::protocol::GATE_FIELDS.contains(&n.as_str()))
+    for (name, value) in p.fields.iter().filter(|(n, _)| !crate::protocol::GATE_FIELDS.contains(&n.as_str()))
     {
         hidden.push_str(&format!(
             "<input type=\"hidden\" name=\"{}\" value=\"{}\">\n",
@@ -193,16 +276,17 @@ pub fn render_wait(w: &WaitPage<'_>) -> String {
          <meta name=\"robots\" content=\"noindex\">\n</head>\n<body style=\"font:16px/1.5 system-ui,sans-serif;max-width:32rem;margin:3rem auto;padding:0 1rem;color:#1a1a1a;background:#fff\">\n\
          <main>\n<h1 id=\"gate-wait-title\">{title}</h1>\n<p role=\"status\" id=\"gate-wait-status\">{status}</p>\n<p>{kept}</p>\n\
          <form method=\"post\" action=\"{action}\"{enctype} aria-labelledby=\"gate-wait-title\" aria-describedby=\"gate-wait-status\">\n\
-         {hidden}<input type=\"hidden\" name=\"{field}\" value=\"{token}\">\n\
+         {hidden}<input type=\"hidden\" name=\"{field}\" value=\"{value}\">\n\
          <button type=\"submit\" style=\"font:inherit;padding:.5rem 1.25rem;color:#fff;background:#0b57d0;border:0;border-radius:4px\">{button}</button>\n\
          </form>\n</main>\n</body>\n</html>\n",
-        tag = w.lang.tag(),
-        title = t.title,
-        kept = t.kept,
+        tag = p.lang.tag(),
+        title = p.title,
+        status = p.status,
+        kept = p.kept,
         action = escape(action),
-        field = crate::protocol::wait_token::FIELD,
-        token = escape(w.token),
-        button = t.button,
+        field = p.carry.0,
+        value = escape(p.carry.1),
+        button = p.button,
     )
 }
 

@@ -185,6 +185,12 @@ export async function gateCli(...args) {
   return stdout.trim();
 }
 
+/** Runs the CLI; resolves to its stdout and stderr (what it says while it waits). */
+export async function gateCliResult(...args) {
+  const { stdout, stderr } = await execFileP(path.join(BIN_DIR, 'gate'), args, { env, maxBuffer: 1 << 24 });
+  return { stdout: stdout.trim(), stderr };
+}
+
 /** Fetches a challenge JSON for `route` with this User-Agent. */
 export async function challenge(gateUrl, route, userAgent = 'gate-e2e/1.0') {
   const r = await fetch(`${gateUrl}/__gate/challenge?route=${encodeURIComponent(route)}`, { headers: { 'User-Agent': userAgent } });
