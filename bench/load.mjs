@@ -12,6 +12,9 @@
 //              (verify, fingerprint, policy with attack-mode counters, ledger, forward: 201)
 //   flood+valid  a challenge flood (as `challenge`) and, at the same time, valid sign-ups
 //              over fewer connections (as `valid`): both rates
+//   waiting    wrk -> gate, POST /signup on a route with a waiting line that is full: one
+//              solved place sent again and again (each `429 in_line`, nothing spent or
+//              forwarded), on a gate of its own whose policy gives /signup 1 sign-up a minute
 //
 // For every gated phase, the Durable Object calls it cost: the gate's stats JSON
 // (GET /__gate/stats, bearer STATS_TOKEN) is read 1.5 s after the phase's setup and 1.5 s after
@@ -62,6 +65,14 @@ const policy = (attack) => testPolicy({
   attack: attack
     ? 'enabled = true\ncohorts = ["asn", "ip_prefix", "country", "ua_family", "phone_code"]\nlevels = [{ at = 100000000, busy = true }]\n[attack.cohort_levels]'
     : 'enabled = false',
+});
+
+/** The policy of the waiting-line phase: /signup takes 1 sign-up a minute and has a line. */
+const linePolicy = () => testPolicy({
+  difficulty: 8,
+  k: 32,
+  attack: 'enabled = true\ncohorts = ["asn"]\nlevels = [{ at = 100000000, busy = true }]\n'
+    + '[[attack.capacity]]\nroute = "/signup"\nsignups_per_minute = 1\nperiod_secs = 2\nline_max_wait_secs = 3000',
 });
 
 /** A wrk Lua script: fixed method/path/headers/body, optional per-request solutions from a
@@ -318,6 +329,16 @@ async function main() {
     }
     results.serial_direct = await wrk(origin.url, login, { count: serial, connections: 1, threads: 1 });
 
+    // the waiting line's cost: a full route, one place asked again and again
+    await gate.stop();
+    gate = await startWranglerDev({ origin: origin.url, secrets, vars: { ...vars, POLICY: linePolicy() } });
+    await origin.reset();
+    const [fill, place] = await solutions(gate.url, 2);
+    const filled = await fetch(`${gate.url}/signup`, { method: 'POST', headers: { ...headers, 'X-Gate-Solution': fill }, body: signup.body });
+    if (filled.status !== 201) throw new Error(`the line phase's first sign-up: ${filled.status} ${await filled.text()}`);
+    results.waiting = await phase(() => wrk(gate.url, { ...signup, headers: { ...headers, 'X-Gate-Solution': place } }));
+    results.waiting.origin = (await posts()) - 1;
+
     const { direct, pass } = results;
     console.log(`\n  ${'phase'.padEnd(12)}${'requests'.padStart(8)}${'req/s'.padStart(9)}${'p50 ms'.padStart(9)}${'p99 ms'.padStart(9)}`
       + `${'rps/dir'.padStart(9)}${'p99/dir'.padStart(9)}${'rps/pass'.padStart(9)}${'p99/pass'.padStart(9)}   statuses`);
@@ -348,6 +369,7 @@ async function main() {
     const fvSent = results.flood.sent + results.beside.sent;
     // derived aim: 0 per challenge, 1.05 per sign-up
     const fvAim = Math.round((1050 * results.beside.sent) / fvSent * 100) / 100;
+    callRow('waiting', results.waiting.sent, results.waiting.calls, { aim: 0, note: `   (one place in a full line asked again: ${Object.entries(results.waiting.statuses).map(([c, n]) => `${n}x${c}`).join(' ')}; ${results.waiting.origin} reached the origin)` });
     callRow('flood+valid', fvSent, fv, { aim: fvAim, note: `   (0 per challenge + 1.05 per sign-up; ${results.beside.sent} sign-ups sent: ${fv.spend ?? '-'} spends, ${fv.total - (fv.spend ?? 0)} other calls)` });
 
     const off = results.serial[0];

@@ -181,3 +181,106 @@ fn the_top_up_answer_carries_the_place_so_the_widget_waits_before_posting() {
     assert_eq!(run.status(), 200, "{run:?}");
     assert!(run.json().get("line").is_none(), "{}", run.json());
 }
+
+/// The value of hidden input `name` on a page.
+fn hidden(html: &str, name: &str) -> Option<String> {
+    let at = html.split(&format!("name=\"{name}\" value=\"")).nth(1)?;
+    Some(at.split('"').next()?.replace("&amp;", "&"))
+}
+
+#[test]
+fn a_form_a_browser_posts_before_its_turn_gets_a_page_that_keeps_its_fields_and_its_place() {
+    let mut g = gate();
+    crowd(&mut g, 20, 60, 0);
+    let (_, waiting) = crowd(&mut g, 60, 120, 1000);
+    assert!(!waiting.is_empty());
+    // a German browser whose widget paid for a place now posts its form (the field, not the header)
+    let who = client(5000).navigation().header("accept-language", "de-DE,de;q=0.9");
+    let s = g.solved(&who, "/signup");
+    let person = who.clone().body(format!("email=late%40example.com&password=a+b%26c&gate-solution={s}"));
+    let run = g.send(&person);
+    assert_eq!(run.status(), 429, "{run:?}");
+    assert!(!run.spent(), "nothing spent");
+    assert!(run.forwarded().is_none(), "nothing forwarded");
+    let retry: u32 = run.reply().header("Retry-After").unwrap().parse().unwrap();
+    assert!((1..=10).contains(&retry));
+    let html = run.html();
+    assert!(html.contains("<html lang=\"de\">") && html.contains("Warteschlange"), "{html}");
+    assert_eq!(hidden(html, "email").as_deref(), Some("late@example.com"));
+    assert_eq!(hidden(html, "password").as_deref(), Some("a b&c"), "the fields as typed");
+    assert_eq!(hidden(html, "gate-solution").as_deref(), Some(s.as_str()), "the same place");
+    assert!(html.contains("action=\"/signup\""));
+    // pressing Continue until the turn comes: the page again, then the sign-up, fields intact
+    let again = person.clone().body(format!("email=late%40example.com&password=a+b%26c&gate-solution={s}"));
+    for _ in 0..3000 {
+        let run = g.send(&again);
+        if let Some((_, body)) = run.forwarded() {
+            assert!(
+                body.starts_with(b"email=late%40example.com&password=a+b%26c&"),
+                "the person's fields as typed"
+            );
+            return;
+        }
+        assert_eq!(run.status(), 429, "{run:?}");
+        g.now = g.now.plus(1);
+    }
+    panic!("never served");
+}
+
+#[test]
+fn without_javascript_continue_waits_its_turn_too() {
+    let no_js = "[no_js]\nroutes = [\"/signup\"]\nwait_secs = 5\nttl_secs = 1200\nwindow_secs = 600\nbusy_at = { asn = 50 }";
+    let attack = "enabled = true\nwindow_secs = 60\ncohorts = [\"asn\"]\nlevels = [{ at = 100000, extra_bits = 1 }]\n\
+        [[attack.capacity]]\nroute = \"/signup\"\nsignups_per_minute = 30\nperiod_secs = 5\nline_max_wait_secs = 600";
+    let mut g = Gate::new(&policy(false, attack, no_js), &[]);
+    g.keep_isolate = true;
+    g.world.cohorts = Cohorts::Live;
+    crowd(&mut g, 20, 60, 0);
+    crowd(&mut g, 60, 120, 1000);
+    // a person without JavaScript: the wait page, then Continue while the line holds
+    let person = Req::post("/signup", "email=nojs%40example.com&password=x").asn(70_000).navigation();
+    let first = g.send(&person);
+    assert_eq!(first.status(), 200, "{first:?}");
+    let token = hidden(first.html(), "gate-wait").unwrap();
+    g.now = g.now.plus(6);
+    let body = format!("email=nojs%40example.com&password=x&gate-wait={token}");
+    let run = g.send(&person.clone().body(body.clone()));
+    assert_eq!(run.status(), 429, "in line: {run:?}");
+    assert_eq!(run.log().code.as_deref(), Some("in_line"));
+    assert!(run.forwarded().is_none() && !run.spent());
+    assert_eq!(hidden(run.html(), "gate-wait").as_deref(), Some(token.as_str()), "the place kept");
+    assert_eq!(hidden(run.html(), "email").as_deref(), Some("nojs@example.com"));
+    for _ in 0..3000 {
+        let run = g.send(&person.clone().body(body.clone()));
+        if let Some((_, fwd)) = run.forwarded() {
+            assert_eq!(fwd, b"email=nojs%40example.com&password=x");
+            return;
+        }
+        assert_eq!(run.status(), 429, "{run:?}");
+        g.now = g.now.plus(1);
+    }
+    panic!("never served");
+}
+
+#[test]
+fn a_burst_inside_one_controller_period_stops_at_capacity_before_the_line_opens() {
+    let mut g = gate();
+    // 50 sign-ups in five seconds, on a route of 30 a minute: the controller has not ticked yet
+    let mut forwarded = 0;
+    let mut held = 0;
+    for n in 0..50 {
+        let who = client(n);
+        let s = g.solved(&who, "/signup");
+        let run = submit(&mut g, &who, &s);
+        match run.status() {
+            200 => forwarded += 1,
+            429 => {
+                assert_eq!(run.error(), Some("in_line"), "{run:?}");
+                held += 1;
+            }
+            other => panic!("{other}: {run:?}"),
+        }
+        g.now = UnixTime::from_millis(g.now.millis() + 100);
+    }
+    assert_eq!(forwarded, 30, "the capacity, and no more: {held} held");
+}

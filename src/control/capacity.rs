@@ -163,6 +163,8 @@ pub struct Controller {
     /// When this isolate forwarded the route's last sign-ups (ms, oldest first, the last
     /// minute's, at most [`RECENT_MAX`]): the exact count behind the shared decaying one.
     recent: std::collections::VecDeque<u64>,
+    /// Whether the route was full (sign-ups held) since the last tick.
+    held: bool,
 }
 
 /// Forward times a controller keeps for its exact minute.
@@ -406,6 +408,11 @@ impl Controller {
         }
     }
 
+    /// Notes that the route was found full (its sign-ups held) before the next tick.
+    pub fn held_if(&mut self, full: bool) {
+        self.held |= full;
+    }
+
     /// Seconds until this isolate's own forwards of the last minute fall under `per_minute`
     /// (0: under it): an exact sliding minute, where the shared count decays smoothly.
     pub fn full_here_secs(&mut self, per_minute: u32, now_ms: u64) -> u32 {
@@ -429,9 +436,11 @@ impl Controller {
             return None;
         }
         // the line admits exactly what it serves, so it aims close to capacity (prices aim
-        // lower: an elastic solver's answer to a bit is only predicted)
+        // lower: an elastic solver's answer to a bit is only predicted); a period in which the
+        // route was full never speeds the line up: what it served was held, not missing
+        let load = if std::mem::take(&mut self.held) { self.load.max(LINE_TARGET) } else { self.load };
         self.line.tick(
-            self.measured.then_some(self.load),
+            self.measured.then_some(load),
             LINE_TARGET,
             p.high,
             self.served_place_ms,
@@ -664,6 +673,24 @@ mod tests {
         let mut sim = Sim::new(capacity);
         sim.p.line = true;
         sim
+    }
+
+    #[test]
+    fn a_period_in_which_the_route_was_full_never_speeds_the_line_up() {
+        let speed = |held: bool| {
+            let mut sim = with_line(100);
+            sim.run(3600, &[("asn:1", 20.0, true), ("asn:2", 20.0, true)]);
+            sim.run(300, &[("asn:1", 80.0, true), ("asn:2", 80.0, true)]);
+            // a quiet half minute: the admitted rate fell (places were held, or nobody came)
+            for _ in 0..30 {
+                sim.ctl.held_if(held);
+                sim.run(1, &[("asn:1", 1.0, true), ("asn:2", 1.0, true)]);
+            }
+            sim.ctl.serving(&sim.p, None, sim.now).map(|s| s.speed)
+        };
+        let Some(held) = speed(true) else { panic!("a held line stays open") };
+        // free, the line speeds up (or has caught up and closed)
+        assert!(speed(false).is_none_or(|free| held < free), "held {held}, free {:?}", speed(false));
     }
 
     #[test]
