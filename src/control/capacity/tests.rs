@@ -1,0 +1,257 @@
+use super::*;
+use crate::policy::Counter;
+
+/// A fluid model of a route with virtual time: each cohort tries `demand` sign-ups per
+/// minute at the base price; a rational solver's rate halves per extra bit ("elastic"),
+/// people keep signing up whatever the price ("inelastic") until shed.
+struct Sim {
+    p: Params,
+    ctl: Controller,
+    site: Counter,
+    counters: BTreeMap<String, Counter>,
+    now: u64,
+}
+
+const W: u32 = 60;
+
+impl Sim {
+    fn new(capacity: u32) -> Sim {
+        Sim {
+            p: Params::new(capacity, 8),
+            ctl: Controller::default(),
+            site: Counter::default(),
+            counters: BTreeMap::new(),
+            now: 1_000_000_000,
+        }
+    }
+
+    /// Runs `secs` seconds; returns the admitted per-minute rate of each cohort over the
+    /// last 60 s and the prices seen at the end.
+    fn run(&mut self, secs: u64, cohorts: &[(&str, f64, bool)]) -> BTreeMap<String, f64> {
+        let mut admitted: BTreeMap<String, f64> = BTreeMap::new();
+        for s in 0..secs {
+            self.now += 1000;
+            for (key, demand, elastic) in cohorts {
+                let n = match self.ctl.price(&self.p, &[key]) {
+                    Price::Shed(_) => 0.0,
+                    Price::Extra(b) if *elastic => demand / 2f64.powi(i32::from(b)) / 60.0,
+                    Price::Extra(_) => demand / 60.0,
+                };
+                let c = self.counters.entry((*key).to_string()).or_default();
+                let add =
+                    |c: &Counter| Counter { value: c.at(self.now as f64, W) + n, at_ms: self.now as f64 };
+                *c = add(c);
+                self.site = add(&self.site);
+                if s + 60 >= secs {
+                    *admitted.entry((*key).to_string()).or_default() += n;
+                }
+            }
+            let readings: Vec<(String, f64)> =
+                self.counters.iter().map(|(k, c)| (k.clone(), c.at(self.now as f64, W))).collect();
+            let site = self.site.at(self.now as f64, W);
+            let due = self.ctl.due(&self.p, self.now);
+            self.ctl.tick(&self.p, W, site, &readings, self.now);
+            if due {
+                self.ctl.tick_line(&self.p, None, self.now);
+            }
+        }
+        admitted
+    }
+
+    fn extra(&self, key: &str) -> Price {
+        self.ctl.price(&self.p, &[key])
+    }
+}
+
+fn total(m: &BTreeMap<String, f64>) -> f64 {
+    m.values().sum()
+}
+
+#[test]
+fn a_spike_is_held_near_capacity_and_the_small_cohort_keeps_the_base_price() {
+    let mut sim = Sim::new(300);
+    let normal = [("asn:1", 120.0, false), ("asn:2", 60.0, false), ("asn:3", 20.0, false)];
+    // an hour of normal traffic teaches the usual shares; no price moves
+    let a = sim.run(3600, &normal);
+    assert!((total(&a) - 200.0).abs() < 1.0);
+    assert_eq!(sim.ctl.changes, (0, 0));
+    // a bot network arrives with enough compute for 4,000 sign-ups a minute at base price
+    let mut spike = normal.to_vec();
+    spike.push(("asn:666", 4000.0, true));
+    let first = sim.run(60, &spike);
+    let held = sim.run(240, &spike);
+    assert!(total(&first) < 4000.0 * 0.5, "it reacts within the first minute: {first:?}");
+    let t = total(&held);
+    assert!((300.0 * 0.6..=300.0 * 0.95).contains(&t), "held near capacity: {t:.0}/min {held:?}");
+    assert_eq!(sim.extra("asn:3"), Price::Extra(0), "the small cohort keeps the base price");
+    assert_eq!(sim.extra("asn:1"), Price::Extra(0));
+    assert!(matches!(sim.extra("asn:666"), Price::Extra(b) if b >= 4), "{:?}", sim.extra("asn:666"));
+}
+
+#[test]
+fn the_forecast_leads_a_rising_price_and_falls_back_a_minute_after_the_last_raise() {
+    let mut sim = Sim::new(300);
+    let normal = [("asn:1", 150.0, false), ("asn:2", 50.0, false)];
+    sim.run(3600, &normal);
+    let f = |sim: &Sim, key: &str| sim.ctl.forecast(&sim.p, &[key], sim.now);
+    assert_eq!(f(&sim, "asn:1"), 0, "calm: the suggestion is the price");
+    let mut spike = normal.to_vec();
+    spike.push(("asn:666", 3000.0, true));
+    // a few periods into the spike: the bot cohort is being raised and the forecast is ahead
+    sim.run(25, &spike);
+    let Price::Extra(now) = sim.extra("asn:666") else { panic!("not shed yet") };
+    assert!(f(&sim, "asn:666") > now, "forecast {} over price {now}", f(&sim, "asn:666"));
+    assert!(f(&sim, "asn:666") <= sim.p.ceiling);
+    // settled (no raise for a minute): the forecast is the price again
+    sim.run(600, &spike);
+    let Price::Extra(held) = sim.extra("asn:666") else { panic!("held, not shed") };
+    assert_eq!(f(&sim, "asn:666"), held);
+    assert_eq!(f(&sim, "asn:1"), 0, "people's cohort was never raised");
+}
+
+#[test]
+fn it_does_not_oscillate_once_settled_and_relaxes_when_the_spike_stops() {
+    let mut sim = Sim::new(300);
+    let normal = [("asn:1", 150.0, false), ("asn:2", 50.0, false)];
+    sim.run(3600, &normal);
+    let mut spike = normal.to_vec();
+    spike.push(("asn:666", 3000.0, true));
+    sim.run(120, &spike);
+    let settled = sim.ctl.changes;
+    let before = sim.extra("asn:666");
+    // 30 more minutes of the same spike: no price moves at all
+    sim.run(1800, &spike);
+    assert_eq!(sim.ctl.changes, settled, "no oscillation");
+    assert_eq!(sim.extra("asn:666"), before);
+    // the spike stops: step by step back to the base price
+    sim.run(600, &normal);
+    assert_eq!(sim.extra("asn:666"), Price::Extra(0));
+    assert!(sim.ctl.changes.1 >= 1);
+}
+
+#[test]
+fn a_cohort_past_the_ceiling_is_shed_and_let_back_in_after_it_stops() {
+    let mut sim = Sim::new(100);
+    let normal = [("asn:1", 50.0, false)];
+    sim.run(3600, &normal);
+    // humans (inelastic) from one network far above capacity: pricing cannot hold them
+    let mut flood = normal.to_vec();
+    flood.push(("asn:9", 2000.0, false));
+    let held = sim.run(600, &flood);
+    assert_eq!(sim.extra("asn:9"), Price::Shed("asn:9".into()));
+    assert_eq!(sim.extra("asn:1"), Price::Extra(0));
+    assert!(held.get("asn:9").copied().unwrap_or(0.0) < 1.0, "{held:?}");
+    // it stops; its presumed demand decays and it is let back in, step by step
+    sim.run(3600, &normal);
+    assert_eq!(sim.extra("asn:9"), Price::Extra(0));
+}
+
+#[test]
+fn a_uniform_overload_raises_everyone_step_by_step_without_shedding() {
+    let mut sim = Sim::new(100);
+    let normal = [("asn:1", 20.0, true), ("asn:2", 20.0, true), ("asn:3", 20.0, true)];
+    sim.run(3600, &normal);
+    let grown = [("asn:1", 50.0, true), ("asn:2", 50.0, true), ("asn:3", 50.0, true)];
+    let held = sim.run(300, &grown);
+    assert_eq!(sim.ctl.global(), 1, "one bit halves 150/min to 75/min:");
+    assert!(total(&held) <= 90.0, "{held:?}");
+    let settled = sim.ctl.changes;
+    sim.run(1800, &grown);
+    assert_eq!(sim.ctl.changes, settled, "no oscillation");
+    for k in ["asn:1", "asn:2", "asn:3"] {
+        assert!(matches!(sim.extra(k), Price::Extra(_)), "nobody is shed");
+    }
+    sim.run(600, &normal);
+    assert_eq!(sim.ctl.global(), 0);
+}
+
+#[test]
+fn an_isolate_counts_its_own_last_minute_exactly() {
+    let mut c = Controller::default();
+    assert_eq!(c.full_here_secs(3, 0), 0);
+    for t in [0, 10_000, 20_000] {
+        c.served(t, t);
+    }
+    assert_eq!(c.full_here_secs(3, 20_000), 40, "full until the first ages out of the minute");
+    assert_eq!(c.full_here_secs(3, 59_999), 1);
+    assert_eq!(c.full_here_secs(3, 60_000), 0, "a sliding minute, not a decaying one");
+    assert_eq!(c.full_here_secs(0, 60_000), 0, "no capacity: never full");
+}
+
+fn with_line(capacity: u32) -> Sim {
+    let mut sim = Sim::new(capacity);
+    sim.p.line = true;
+    sim
+}
+
+#[test]
+fn a_period_in_which_the_route_was_full_never_speeds_the_line_up() {
+    let speed = |held: bool| {
+        let mut sim = with_line(100);
+        sim.run(3600, &[("asn:1", 20.0, true), ("asn:2", 20.0, true)]);
+        sim.run(300, &[("asn:1", 80.0, true), ("asn:2", 80.0, true)]);
+        // a quiet half minute: the admitted rate fell (places were held, or nobody came)
+        for _ in 0..30 {
+            sim.ctl.held_if(held);
+            sim.run(1, &[("asn:1", 1.0, true), ("asn:2", 1.0, true)]);
+        }
+        sim.ctl.serving(&sim.p, None, sim.now).map(|s| s.speed)
+    };
+    let Some(held) = speed(true) else { panic!("a held line stays open") };
+    // free, the line speeds up (or has caught up and closed)
+    assert!(speed(false).is_none_or(|free| held < free), "held {held}, free {:?}", speed(false));
+}
+
+#[test]
+fn with_a_line_a_uniform_overload_opens_the_line_and_raises_no_price() {
+    let mut sim = with_line(100);
+    let normal = [("asn:1", 20.0, true), ("asn:2", 20.0, true), ("asn:3", 20.0, true)];
+    sim.run(3600, &normal);
+    assert_eq!(sim.ctl.serving(&sim.p, None, sim.now), None, "no line under capacity");
+    let grown = [("asn:1", 50.0, true), ("asn:2", 50.0, true), ("asn:3", 50.0, true)];
+    sim.run(300, &grown);
+    assert_eq!(sim.ctl.global(), 0, "no site-wide price: the line rations");
+    assert!(sim.ctl.raised().is_empty(), "{:?}", sim.ctl.raised());
+    assert!(sim.ctl.serving(&sim.p, None, sim.now).is_some(), "a line is open");
+    sim.run(900, &normal);
+    assert_eq!(sim.ctl.serving(&sim.p, None, sim.now), None, "the line closes once the load is back");
+}
+
+#[test]
+fn with_a_line_a_cold_controller_raises_no_big_cohort() {
+    // cold in the middle of a crowd: a big country and a big carrier are most of the load,
+    // but nothing is known of their usual share
+    let mut sim = with_line(100);
+    let crowd = [("country:US", 140.0, false), ("asn:7922", 60.0, false), ("asn:3", 10.0, false)];
+    sim.run(600, &crowd);
+    assert!(sim.ctl.raised().is_empty(), "{:?}", sim.ctl.raised());
+    assert_eq!(sim.ctl.global(), 0);
+    // without a line the biggest contributor is priced first, as before
+    let mut old = Sim::new(100);
+    old.run(600, &crowd);
+    assert!(old.ctl.raised().iter().any(|(k, _)| k == "country:US"), "{:?}", old.ctl.raised());
+}
+
+#[test]
+fn with_a_line_a_cohort_that_stands_out_is_still_priced() {
+    let mut sim = with_line(300);
+    let normal = [("asn:1", 120.0, false), ("asn:2", 60.0, false)];
+    sim.run(3600, &normal);
+    let attack = [("asn:1", 120.0, false), ("asn:2", 60.0, false), ("asn:666", 600.0, true)];
+    sim.run(300, &attack);
+    let raised = sim.ctl.raised();
+    assert!(raised.iter().any(|(k, b)| k == "asn:666" && *b >= 2), "{raised:?}");
+    assert!(!raised.iter().any(|(k, _)| k == "asn:1" || k == "asn:2"), "{raised:?}");
+}
+
+#[test]
+fn it_is_due_once_per_period_and_says_so_before_a_tick() {
+    let p = Params::new(100, 8);
+    let mut ctl = Controller::default();
+    assert!(ctl.due(&p, 0));
+    ctl.tick(&p, 60, 0.0, &[], 1_000);
+    assert!(!ctl.due(&p, 1_000));
+    assert!(!ctl.due(&p, 10_999));
+    assert!(ctl.due(&p, 11_000));
+    assert!(!ctl.tick(&p, 60, 5.0, &[], 5_000), "a tick before the period does nothing");
+}
