@@ -268,6 +268,7 @@ pub fn table(c: &Comparison) -> String {
         "bot sign-ups/min",
         "attacker cost per bot sign-up",
         "minutes over capacity",
+        "line minutes under 95 % of capacity",
     ]);
     let _ = writeln!(o, "\n| {} |", head.join(" | "));
     let _ = writeln!(o, "|---|{}", "---:|".repeat(head.len() - 1));
@@ -320,6 +321,11 @@ pub fn table(c: &Comparison) -> String {
         ));
         row.push(cost_cell(reports));
         row.push(cell(reports, &|r| Some(r.minutes_over_capacity as f64), &|x| format!("{x:.0}")));
+        row.push(format!(
+            "{} of {}",
+            cell(reports, &|r| Some(r.line_minutes_under_capacity as f64), &|x| format!("{x:.0}")),
+            cell(reports, &|r| Some(r.line_minutes as f64), &|x| format!("{x:.0}"))
+        ));
         let _ = writeln!(o, "| {} |", row.join(" | "));
     }
     for reports in c.runs.iter().filter(|r| r.first().is_some_and(|r| r.defence.contains("the policy"))) {

@@ -153,6 +153,15 @@ impl Report {
             "origin: capacity {}/min; peak load {}/min; {} minute(s) over capacity (longest run {})",
             self.signup_capacity_per_min, peak, self.minutes_over_capacity, self.longest_over_capacity_run
         );
+        if self.line_minutes > 0 {
+            let _ = writeln!(
+                o,
+                "waiting line: open {} minute(s), {} of them with less than {}% of capacity used",
+                self.line_minutes,
+                self.line_minutes_under_capacity,
+                super::UNDER_CAPACITY_PCT
+            );
+        }
         o
     }
 
