@@ -333,7 +333,7 @@ async function main() {
     await gate.stop();
     gate = await startWranglerDev({ origin: origin.url, secrets, vars: { ...vars, POLICY: linePolicy() } });
     await origin.reset();
-    const [fill, place] = await solutions(gate.url, 2);
+    const [fill, place] = fs.readFileSync(await solutions(gate.url, 2), 'utf8').trim().split('\n');
     const filled = await fetch(`${gate.url}/signup`, { method: 'POST', headers: { ...headers, 'X-Gate-Solution': fill }, body: signup.body });
     if (filled.status !== 201) throw new Error(`the line phase's first sign-up: ${filled.status} ${await filled.text()}`);
     results.waiting = await phase(() => wrk(gate.url, { ...signup, headers: { ...headers, 'X-Gate-Solution': place } }));

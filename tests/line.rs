@@ -284,3 +284,35 @@ fn a_burst_inside_one_controller_period_stops_at_capacity_before_the_line_opens(
     }
     assert_eq!(forwarded, 30, "the capacity, and no more: {held} held");
 }
+
+/// Serves `places` as the widget would, asking each again every `poll` s, until all are
+/// served or `limit_secs` pass; returns when each was served (s after the start, in order).
+fn serve_all(g: &mut Gate, places: &[(Req, String, u64)], poll: u64, limit_secs: u64) -> Vec<Option<u64>> {
+    let start = g.now;
+    let mut served: Vec<Option<UnixTime>> = vec![None; places.len()];
+    while g.now.millis_since(start) < limit_secs * 1000 && served.iter().any(Option::is_none) {
+        for ((who, s, _), at) in places.iter().zip(served.iter_mut()) {
+            ask_until_served(g, who, s, at);
+        }
+        g.now = g.now.plus(poll);
+    }
+    served.iter().map(|at| at.map(|t| t.millis_since(start) / 1000)).collect()
+}
+
+#[test]
+fn when_the_people_at_the_front_have_left_the_line_skips_to_the_first_place_still_asking() {
+    let mut g = gate();
+    crowd(&mut g, 20, 60, 0);
+    let (_, mut waiting) = crowd(&mut g, 60, 180, 1000);
+    // the front two thirds of the line leave (a minute or more of issue time, at 60 a
+    // minute); the rest keep asking every 5 s
+    let stay = waiting.split_off(waiting.len() * 2 / 3);
+    assert!(waiting.len() >= 60, "a minute of places left: {}", waiting.len());
+    let served = serve_all(&mut g, &stay, 5, 600);
+    // the first still asking is served within two controller periods and a poll: a mark moving
+    // over the empty stretch (its speed ×1.25 a period, from half of real time) would take
+    // about 45 s to cross a minute of it
+    let first = served[0].expect("the first place still asking is served");
+    assert!(first <= 15, "served {first} s after the front left: {served:?}");
+    assert!(served.iter().all(Option::is_some), "all served: {served:?}");
+}

@@ -26,7 +26,7 @@
 //!
 //! Pure: time and the counter readings are arguments.
 
-use super::line::{Line, Mark, Serving};
+use super::line::{Line, Mark, Readings, Serving};
 use std::collections::BTreeMap;
 
 /// Tuning (the defaults are what the tests and docs/attack-mode.md describe).
@@ -165,6 +165,9 @@ pub struct Controller {
     recent: std::collections::VecDeque<u64>,
     /// Whether the route was full (sign-ups held) since the last tick.
     held: bool,
+    /// The earliest place answered `in_line` here since the last tick (ms): the front of the
+    /// places still asking, as this isolate sees them.
+    asked_front_ms: Option<u64>,
 }
 
 /// Forward times a controller keeps for its exact minute.
@@ -408,6 +411,11 @@ impl Controller {
         }
     }
 
+    /// Notes a place answered `in_line` (issued at `place_ms`, ahead of the watermark).
+    pub fn asked(&mut self, place_ms: u64) {
+        self.asked_front_ms = Some(self.asked_front_ms.map_or(place_ms, |f| f.min(place_ms)));
+    }
+
     /// Notes that the route was found full (its sign-ups held) before the next tick.
     pub fn held_if(&mut self, full: bool) {
         self.held |= full;
@@ -440,10 +448,12 @@ impl Controller {
         // route was full never speeds the line up: what it served was held, not missing
         let load = if std::mem::take(&mut self.held) { self.load.max(LINE_TARGET) } else { self.load };
         self.line.tick(
-            self.measured.then_some(load),
-            LINE_TARGET,
-            p.high,
-            self.served_place_ms,
+            Readings {
+                load: self.measured.then_some(load),
+                served_place: self.served_place_ms,
+                asked_front: self.asked_front_ms.take(),
+            },
+            (LINE_TARGET, p.high),
             published,
             p.period_ms,
             now_ms,

@@ -85,6 +85,9 @@ pub struct Counts {
     /// For a sign-up forwarded on a route with a capacity: the route and when its challenge
     /// was issued (ms). A waiting line opens behind the latest place served ([`super::line`]).
     pub served_place: Option<(String, u64)>,
+    /// For a place answered `in_line` ahead of the watermark: the route and its issue time
+    /// (ms). A line that under-serves skips a stretch of places nobody asks for any more.
+    pub asked_place: Option<(String, u64)>,
 }
 
 /// A stats flush: rows for one stats shard.
@@ -298,6 +301,9 @@ impl Control {
         if let Some((route, place_ms)) = &counts.served_place {
             self.capacity.entry(route.clone()).or_default().served(*place_ms, now_ms);
         }
+        if let Some((route, place_ms)) = &counts.asked_place {
+            self.capacity.entry(route.clone()).or_default().asked(*place_ms);
+        }
         if let Some((policy, shards)) = policy
             && !counts.events.is_empty()
         {
@@ -443,6 +449,7 @@ mod tests {
                 signup: Some(want(vec![asn()])),
                 events: Vec::new(),
                 served_place: None,
+                asked_place: None,
             };
             let bg = c.record(Some((&p, SHARDS)), &counts, t0.plus(i));
             let answers = answer(&mut shards, bg.calls, false);
@@ -502,6 +509,7 @@ mod tests {
             signup: Some(want(vec![CohortKey::new(CohortKind::Asn, "1")])),
             events: Vec::new(),
             served_place: None,
+            asked_place: None,
         };
         let _ = c.record(Some((&p, SHARDS)), &counts, now);
         let entry = |key: &str, rate: f64| Entry { key: key.into(), rate, panic: false };

@@ -17,6 +17,10 @@
 //!   controller period (`W = W_k + speed_k·(now − k·period)`); the first tick in period `k`
 //!   sets `speed_k = speed_{k−1}·(target·capacity ÷ admitted)^0.35` (bounded), so the served
 //!   rate settles at `target` of capacity whatever the share of places whose holders left.
+//! - **Skipping.** A tick that measures the load under `target` while the earliest place
+//!   answered `in_line` since the last tick lies beyond a period's move of `W` sets `W` to that
+//!   place (same speed): the places in between were left by people who gave up, and a mark
+//!   crossing them at feedback speed serves nobody for minutes.
 //! - **Closing.** When `W` reaches `now` the line is empty and closes.
 //! - **Across isolates.** A period's state ([`Mark`]: period, `W_k`, `speed_k`) is published to
 //!   the route's counter shard, which keeps the largest; an isolate that finds period `k` set
@@ -81,6 +85,18 @@ fn mark_of(period: u64, serving_ms: u64, speed: f64) -> Mark {
     Mark { period, serving_ms, speed_milli }
 }
 
+/// What an isolate measured of a route since its last controller tick.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct Readings {
+    /// Admitted ÷ capacity over the last period (`None`: not measured yet, a cold isolate's
+    /// first reading).
+    pub load: Option<f64>,
+    /// The latest place this isolate served (ms): a new line opens there.
+    pub served_place: Option<u64>,
+    /// The earliest place it answered `in_line` (ms): the front of the places still asking.
+    pub asked_front: Option<u64>,
+}
+
 /// A route's line in one isolate: the latest state it knows (its own or adopted).
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Line {
@@ -115,21 +131,17 @@ impl Line {
         self.state
     }
 
-    /// Moves the line at a controller tick: `load` is admitted ÷ capacity over the last period
-    /// (`None` when this isolate could not measure it yet: a cold one's first reading), `target`
-    /// and `high` the controller's marks, `served_place` the latest place this isolate served
-    /// (ms). Returns whether it opened or closed.
-    #[allow(clippy::too_many_arguments)] // the tick's readings, each a plain value
+    /// Moves the line at a controller tick on this isolate's `readings`, toward `target` of
+    /// capacity (opening above `high`). Returns whether it opened or closed.
     pub fn tick(
         &mut self,
-        load: Option<f64>,
-        target: f64,
-        high: f64,
-        served_place: Option<u64>,
+        readings: Readings,
+        (target, high): (f64, f64),
         published: Option<Mark>,
         period_ms: u64,
         now_ms: u64,
     ) -> bool {
+        let Readings { load, served_place, asked_front } = readings;
         let period = now_ms / period_ms.max(1);
         let had = self.state.is_some();
         match self.latest(published, period_ms, now_ms) {
@@ -141,6 +153,16 @@ impl Line {
                 if start.saturating_sub(w) < EMPTY_MS {
                     // the watermark reached now: the line is empty
                     self.state = None;
+                } else if let Some(front) = load
+                    .filter(|l| *l < target)
+                    .and(asked_front)
+                    .filter(|f| *f > w.saturating_add((speed(&m) * period_ms as f64) as u64))
+                {
+                    // under-served while nobody asks with a place within a period's move of the
+                    // mark: the places there were left (people gave up or signed up otherwise),
+                    // so the mark skips to the first place still asking, at the same speed (the
+                    // empty stretch, not the speed, kept the load low)
+                    self.state = Some(mark_of(period, front.min(start), speed(&m)));
                 } else {
                     // only a measured load moves the speed
                     let factor = load.map_or(1.0, |l| {
@@ -175,12 +197,17 @@ mod tests {
 
     const P: u64 = 10_000;
 
+    /// A tick's readings with only the load.
+    fn at(load: Option<f64>) -> Readings {
+        Readings { load, ..Readings::default() }
+    }
+
     #[test]
     fn a_line_opens_over_high_serves_what_was_issued_and_closes_when_it_reaches_now() {
         let mut l = Line::default();
-        assert!(!l.tick(Some(0.5), 0.8, 0.9, None, None, P, 100_000));
+        assert!(!l.tick(at(Some(0.5)), (0.8, 0.9), None, P, 100_000));
         assert_eq!(l.serving(None, P, 100_000), None);
-        assert!(l.tick(Some(1.6), 0.8, 0.9, None, None, P, 200_000));
+        assert!(l.tick(at(Some(1.6)), (0.8, 0.9), None, P, 200_000));
         let s = l.serving(None, P, 200_000);
         assert_eq!(s.map(|s| s.serving_ms), Some(140_000), "the last minute's challenges wait too");
         let s = l.serving(None, P, 210_000).map(|s| (s.serving_ms, s.speed));
@@ -192,7 +219,7 @@ mod tests {
         let mut t = 210_000;
         let mut closed = false;
         for _ in 0..80 {
-            if l.tick(Some(0.1), 0.8, 0.9, None, None, P, t) && !l.is_open() {
+            if l.tick(at(Some(0.1)), (0.8, 0.9), None, P, t) && !l.is_open() {
                 closed = true;
                 break;
             }
@@ -205,12 +232,12 @@ mod tests {
     #[test]
     fn a_cold_isolate_joins_a_live_line_where_it_serves_and_a_stale_one_is_no_line() {
         let mut a = Line::default();
-        a.tick(Some(2.0), 0.8, 0.9, None, None, P, 100_000);
+        a.tick(at(Some(2.0)), (0.8, 0.9), None, P, 100_000);
         let m = a.mark();
         assert_eq!(m, Some(Mark { period: 10, serving_ms: 40_000, speed_milli: 400 }));
         let mut cold = Line::default();
         assert_eq!(cold.serving(m, P, 131_000).map(|s| s.serving_ms), Some(52_400), "joins before its tick");
-        assert!(cold.tick(None, 0.8, 0.9, None, m, P, 131_000), "a live line is joined before a measurement");
+        assert!(cold.tick(at(None), (0.8, 0.9), m, P, 131_000), "a live line is joined before a measurement");
         assert_eq!(cold.mark(), Some(Mark { period: 13, serving_ms: 52_000, speed_milli: 400 }));
         assert_eq!(cold.serving(m, P, 141_000).map(|s| (s.serving_ms, s.speed)), Some((56_400, 0.4)));
         // nobody carried it on for four periods: no line
@@ -230,9 +257,44 @@ mod tests {
             (None, 140_000),          // served none: a minute behind
         ] {
             let mut l = Line::default();
-            assert!(l.tick(Some(2.0), 0.8, 0.9, served, None, P, 200_000));
+            assert!(l.tick(
+                Readings { load: Some(2.0), served_place: served, asked_front: None },
+                (0.8, 0.9),
+                None,
+                P,
+                200_000
+            ));
             assert_eq!(l.mark().map(|m| m.serving_ms), Some(at), "served {served:?}");
         }
+    }
+
+    #[test]
+    fn an_under_served_line_skips_a_stretch_of_places_nobody_asks_for_to_the_first_still_asking() {
+        // a line serving at 100 s of issue time at 0.5 s a second, opened at 200 s
+        let open = Mark { period: 20, serving_ms: 100_000, speed_milli: 500 };
+        let tick = |load: f64, asked_front: Option<u64>| {
+            let mut l = Line::default();
+            l.tick(
+                Readings { load: Some(load), asked_front, ..Readings::default() },
+                (0.8, 0.9),
+                Some(open),
+                P,
+                210_000,
+            );
+            l.mark().map(|m| (m.serving_ms, m.speed_milli))
+        };
+        // the mark reached 105 s; the first place still asking is 160 s: nobody asked for the
+        // places between (their people left), so it skips there at the same speed
+        assert_eq!(tick(0.1, Some(160_000)), Some((160_000, 500)));
+        // never past the period's start
+        assert_eq!(tick(0.1, Some(250_000)), Some((210_000, 500)));
+        // someone asks within a period's move of the mark (5 s): no skip, it speeds up
+        assert_eq!(tick(0.1, Some(109_000)), Some((105_000, 625)));
+        // nobody asked at all: no skip (a quiet isolate knows nothing of the front)
+        assert_eq!(tick(0.1, None), Some((105_000, 625)));
+        // served at target or over: no skip, whatever is asked
+        assert_eq!(tick(0.8, Some(160_000)).map(|m| m.0), Some(105_000));
+        assert_eq!(tick(1.6, Some(160_000)).map(|m| m.0), Some(105_000));
     }
 
     #[test]
@@ -260,7 +322,7 @@ mod tests {
         for _ in 0..periods {
             for (i, l) in lines.iter_mut().enumerate() {
                 let now = t + i as u64 * P / n;
-                l.tick(Some(load), 0.8, 0.9, None, published, P, now);
+                l.tick(at(Some(load)), (0.8, 0.9), published, P, now);
                 if let Some(m) = l.mark() {
                     published = Some(published.map_or(m, |p| p.merge(m)));
                 }
@@ -297,7 +359,7 @@ mod tests {
         for period in 0..4u64 {
             let load = if period == 0 { 1.6 } else { 0.4 };
             for (i, l) in lines.iter_mut().enumerate() {
-                l.tick(Some(load), 0.8, 0.9, None, published, P, t + i as u64 * P / 20);
+                l.tick(at(Some(load)), (0.8, 0.9), published, P, t + i as u64 * P / 20);
                 if let Some(m) = l.mark() {
                     published = Some(published.map_or(m, |p| p.merge(m)));
                 }

@@ -121,6 +121,7 @@ fn on_cohorts(a: Asking<'_>, read: Result<CohortState, String>) -> Step<'_> {
             signup: None,
             events: Vec::new(),
             served_place: None,
+            asked_place: None,
         },
     })
 }

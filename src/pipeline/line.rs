@@ -116,6 +116,8 @@ pub(super) fn wait<'a>(p: &Paid<'a>, serving: Option<Serving>, line: &DecisionLo
         "line": place.json(),
     });
     let refusal = Refusal::on(r, line.clone()).audience(&p.sub.audience);
+    let refusal =
+        if ahead_secs > 0 { refusal.asked(&challenge.route, challenge.issued_at.millis()) } else { refusal };
     let reply = match p.sub.audience {
         Audience::Api => Some(Reply::json(429, &body)),
         Audience::Person { lang, .. } => line_page(p, lang, wait_secs).map(|html| Reply::html(429, html)),

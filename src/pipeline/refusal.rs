@@ -23,6 +23,7 @@ pub struct Refusal {
     reply: Option<Reply>,
     code: Option<String>,
     event: Option<serde_json::Value>,
+    asked_place: Option<(String, u64)>,
 }
 
 impl Refusal {
@@ -47,6 +48,7 @@ impl Refusal {
             reply: None,
             code: None,
             event: None,
+            asked_place: None,
         }
     }
 
@@ -94,6 +96,12 @@ impl Refusal {
         self
     }
 
+    /// A place answered `in_line` on `route`, issued at `place_ms`: counted for the line.
+    pub fn asked(mut self, route: &str, place_ms: u64) -> Refusal {
+        self.asked_place = Some((route.to_string(), place_ms));
+        self
+    }
+
     /// Mutable access to the decision line (what a step knew).
     pub fn line(&mut self) -> &mut DecisionLog {
         &mut self.line
@@ -119,6 +127,7 @@ impl Refusal {
                 signup: None,
                 events: Vec::new(),
                 served_place: None,
+                asked_place: self.asked_place,
             },
         }
     }

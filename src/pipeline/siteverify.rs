@@ -172,6 +172,7 @@ fn on_spend(call: Call<'_>, verified: Verified, spent: SpendAnswer) -> Step<'_> 
                 signup: None,
                 events: Vec::new(),
                 served_place: None,
+                asked_place: None,
             };
             Step::done(Done { event: Some(event), counts, ..Done::reply(Reply::json(200, &s)) })
         }

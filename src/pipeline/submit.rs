@@ -185,7 +185,7 @@ fn finished(sub: &Submission<'_>, sent: Sent, status: Result<u16, String>) -> Do
         answer: Answer::Origin,
         log: Some(line),
         event: None,
-        counts: Counts { tallies: sent.tallies, signup, events, served_place },
+        counts: Counts { tallies: sent.tallies, signup, events, served_place, asked_place: None },
     }
 }
 

@@ -120,6 +120,12 @@ fn on_cohorts(a: Asking<'_>, read: Result<CohortState, String>) -> Step<'_> {
     // before it posts the form (the submission checks it again)
     let serving = state.capacity.as_ref().and_then(|c| c.line);
     let place = super::line::Place::of_challenge(policy, serving, &a.first, a.now);
+    let asked_place = match place {
+        super::line::Place::Waiting { ahead_secs, .. } if ahead_secs > 0 => {
+            Some((a.first.route.clone(), a.first.issued_at.millis()))
+        }
+        _ => None,
+    };
     let mut body = serde_json::json!({"work": quote, "paid": a.paid, "topup": offer});
     if let (Some(obj), Some(l)) = (body.as_object_mut(), place.json()) {
         obj.insert("line".into(), l);
@@ -133,6 +139,7 @@ fn on_cohorts(a: Asking<'_>, read: Result<CohortState, String>) -> Step<'_> {
             signup: None,
             events: Vec::new(),
             served_place: None,
+            asked_place,
         },
     })
 }

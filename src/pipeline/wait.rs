@@ -215,7 +215,8 @@ fn on_budget<'a>(
                         .refuse_on(Rejection::new(RejectKind::Busy, detail).retry_after(retry_after), line);
                 }
                 Place::Waiting { wait_secs, ahead_secs, retry_after } => {
-                    return in_line(&path, &token, (wait_secs, ahead_secs, retry_after));
+                    let place = (ahead_secs > 0).then(|| wait.issued_at.millis());
+                    return in_line(&path, &token, place, (wait_secs, ahead_secs, retry_after));
                 }
             }
             let order = path.sub.order(wait.id, wait.expires_at);
@@ -227,7 +228,12 @@ fn on_budget<'a>(
 
 /// "Continue" before its turn in the route's line: the line's page with the fields and the
 /// token kept (nothing spent, nothing sent).
-fn in_line<'a>(path: &Path<'a>, token: &str, (wait_secs, ahead_secs, retry): (u32, u32, u32)) -> Step<'a> {
+fn in_line<'a>(
+    path: &Path<'a>,
+    token: &str,
+    place_ms: Option<u64>,
+    (wait_secs, ahead_secs, retry): (u32, u32, u32),
+) -> Step<'a> {
     let lang = path.sub.audience.lang().unwrap_or(Lang::En);
     let action = path.action();
     let html = page::render_line(&LinePage {
@@ -241,11 +247,13 @@ fn in_line<'a>(path: &Path<'a>, token: &str, (wait_secs, ahead_secs, retry): (u3
     let detail = format!("no-JS: issued {ahead_secs} s after the line serves, about {wait_secs} s to wait");
     let r = Rejection::new(RejectKind::InLine, detail).retry_after(retry);
     let line = path.line(Action::Reject, r.kind().status());
-    Step::done(
-        Refusal::on(r, line)
-            .answered_with(Reply::html(429, html).with_header("Retry-After", retry.to_string()))
-            .done(),
-    )
+    let refusal = Refusal::on(r, line)
+        .answered_with(Reply::html(429, html).with_header("Retry-After", retry.to_string()));
+    let refusal = match place_ms {
+        Some(ms) => refusal.asked(&path.sub.route.path, ms),
+        None => refusal,
+    };
+    Step::done(refusal.done())
 }
 
 /// A first post: the wait page and a fresh wait token.
@@ -271,6 +279,7 @@ fn wait_page(path: Path<'_>, lang: Lang, id: [u8; 16]) -> Step<'_> {
             signup: None,
             events: Vec::new(),
             served_place: None,
+            asked_place: None,
         },
         ..Done::reply(reply)
     })
