@@ -17,10 +17,11 @@
 //!   controller period (`W = W_k + speed_k·(now − k·period)`); the first tick in period `k`
 //!   sets `speed_k = speed_{k−1}·(target·capacity ÷ admitted)^0.35` (bounded), so the served
 //!   rate settles at `target` of capacity whatever the share of places whose holders left.
-//! - **Skipping.** A tick that measures the load under `target` while the earliest place
-//!   answered `in_line` since the last tick lies beyond a period's move of `W` sets `W` to that
-//!   place (same speed): the places in between were left by people who gave up, and a mark
-//!   crossing them at feedback speed serves nobody for minutes.
+//! - **Skipping.** A tick that measures the load under half of `target` while the earliest
+//!   place answered `in_line` since the last tick lies beyond a period's move of `W` sets `W`
+//!   to that place (same speed, never into the last minute's places, whose people may still be
+//!   typing): the places in between were left by people who gave up, and a mark crossing them
+//!   at feedback speed serves nobody for minutes.
 //! - **Closing.** When `W` reaches `now` the line is empty and closes.
 //! - **Across isolates.** A period's state ([`Mark`]: period, `W_k`, `speed_k`) is published to
 //!   the route's counter shard, which keeps the largest; an isolate that finds period `k` set
@@ -47,6 +48,8 @@ const GAIN: f64 = 0.35;
 const FASTER: f64 = 1.25;
 /// A published state older than this many periods belongs to a line nobody carries on.
 const LIVE_PERIODS: u64 = 3;
+/// A line skips an empty stretch only when it serves under this share of its target.
+const SKIP_UNDER: f64 = 0.5;
 /// A backlog shorter than this (ms of issue time) is no line.
 const EMPTY_MS: u64 = 1000;
 /// How far behind now a new line starts serving at most, ms: about the time a person spends
@@ -154,15 +157,17 @@ impl Line {
                     // the watermark reached now: the line is empty
                     self.state = None;
                 } else if let Some(front) = load
-                    .filter(|l| *l < target)
+                    .filter(|l| *l < target * SKIP_UNDER)
                     .and(asked_front)
+                    .map(|f| f.min(start.saturating_sub(OPEN_BEHIND_MS)))
                     .filter(|f| *f > w.saturating_add((speed(&m) * period_ms as f64) as u64))
                 {
-                    // under-served while nobody asks with a place within a period's move of the
-                    // mark: the places there were left (people gave up or signed up otherwise),
-                    // so the mark skips to the first place still asking, at the same speed (the
-                    // empty stretch, not the speed, kept the load low)
-                    self.state = Some(mark_of(period, front.min(start), speed(&m)));
+                    // far under-served while nobody asks with a place within a period's move of
+                    // the mark: the places there were left (people gave up or signed up
+                    // otherwise), so the mark skips to the first place still asking, at the same
+                    // speed (the empty stretch, not the speed, kept the load low); never into
+                    // the last minute's places, whose people may still be typing
+                    self.state = Some(mark_of(period, front, speed(&m)));
                 } else {
                     // only a measured load moves the speed
                     let factor = load.map_or(1.0, |l| {
@@ -283,18 +288,20 @@ mod tests {
             );
             l.mark().map(|m| (m.serving_ms, m.speed_milli))
         };
-        // the mark reached 105 s; the first place still asking is 160 s: nobody asked for the
+        // the mark reached 105 s; the first place still asking is 140 s: nobody asked for the
         // places between (their people left), so it skips there at the same speed
-        assert_eq!(tick(0.1, Some(160_000)), Some((160_000, 500)));
-        // never past the period's start
-        assert_eq!(tick(0.1, Some(250_000)), Some((210_000, 500)));
+        assert_eq!(tick(0.1, Some(140_000)), Some((140_000, 500)));
+        // never into the last minute's places (150 s on): their people may still be typing
+        assert_eq!(tick(0.1, Some(160_000)), Some((150_000, 500)));
+        assert_eq!(tick(0.1, Some(250_000)), Some((150_000, 500)));
         // someone asks within a period's move of the mark (5 s): no skip, it speeds up
         assert_eq!(tick(0.1, Some(109_000)), Some((105_000, 625)));
         // nobody asked at all: no skip (a quiet isolate knows nothing of the front)
         assert_eq!(tick(0.1, None), Some((105_000, 625)));
-        // served at target or over: no skip, whatever is asked
-        assert_eq!(tick(0.8, Some(160_000)).map(|m| m.0), Some(105_000));
-        assert_eq!(tick(1.6, Some(160_000)).map(|m| m.0), Some(105_000));
+        // served at half the target or more: no skip, whatever is asked
+        assert_eq!(tick(0.5, Some(140_000)).map(|m| m.0), Some(105_000));
+        assert_eq!(tick(0.8, Some(140_000)).map(|m| m.0), Some(105_000));
+        assert_eq!(tick(1.6, Some(140_000)).map(|m| m.0), Some(105_000));
     }
 
     #[test]
