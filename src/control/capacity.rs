@@ -444,9 +444,12 @@ impl Controller {
             return None;
         }
         // the line admits exactly what it serves, so it aims close to capacity (prices aim
-        // lower: an elastic solver's answer to a bit is only predicted); a period in which the
-        // route was full never speeds the line up: what it served was held, not missing
-        let load = if std::mem::take(&mut self.held) { self.load.max(LINE_TARGET) } else { self.load };
+        // lower: an elastic solver's answer to a bit is only predicted). A held period moves the
+        // speed like any other: clamping it (so a full route never sped the line up) slowed a
+        // line to its least speed through long full stretches, and new places were told waits
+        // over any bound (tests/e2e/line.test.mjs: `gate submit` answered busy)
+        self.held = false;
+        let load = self.load;
         self.line.tick(
             Readings {
                 load: self.measured.then_some(load),

@@ -19,8 +19,8 @@
 //!   rate settles at `target` of capacity whatever the share of places whose holders left.
 //! - **Skipping.** A tick that measures the load under half of `target` while the earliest
 //!   place answered `in_line` since the last tick lies beyond a period's move of `W` sets `W`
-//!   to that place (same speed, never into the last minute's places, whose people may still be
-//!   typing): the places in between were left by people who gave up, and a mark crossing them
+//!   to that place (never into the last minute's places, whose people may still be typing; the
+//!   speed moves as in any tick): the places in between were left by people who gave up, and a mark crossing them
 //!   at feedback speed serves nobody for minutes.
 //! - **Closing.** When `W` reaches `now` the line is empty and closes.
 //! - **Across isolates.** A period's state ([`Mark`]: period, `W_k`, `speed_k`) is published to
@@ -156,24 +156,23 @@ impl Line {
                 if start.saturating_sub(w) < EMPTY_MS {
                     // the watermark reached now: the line is empty
                     self.state = None;
-                } else if let Some(front) = load
-                    .filter(|l| *l < target * SKIP_UNDER)
-                    .and(asked_front)
-                    .map(|f| f.min(start.saturating_sub(OPEN_BEHIND_MS)))
-                    .filter(|f| *f > w.saturating_add((speed(&m) * period_ms as f64) as u64))
-                {
-                    // far under-served while nobody asks with a place within a period's move of
-                    // the mark: the places there were left (people gave up or signed up
-                    // otherwise), so the mark skips to the first place still asking, at the same
-                    // speed (the empty stretch, not the speed, kept the load low); never into
-                    // the last minute's places, whose people may still be typing
-                    self.state = Some(mark_of(period, front, speed(&m)));
                 } else {
                     // only a measured load moves the speed
                     let factor = load.map_or(1.0, |l| {
                         if l > 0.0 { (target / l).powf(GAIN).clamp(SLOWER, FASTER) } else { FASTER }
                     });
-                    self.state = Some(mark_of(period, w, speed(&m) * factor));
+                    // far under-served while nobody asks with a place within a period's move of
+                    // the mark: the places there were left (people gave up or signed up
+                    // otherwise), so the mark skips to the first place still asking, never into
+                    // the last minute's places, whose people may still be typing; the speed
+                    // moves as ever (a skip that kept it would hold a slowed line a minute
+                    // behind now for good)
+                    let skip_to = load
+                        .filter(|l| *l < target * SKIP_UNDER)
+                        .and(asked_front)
+                        .map(|f| f.min(start.saturating_sub(OPEN_BEHIND_MS)))
+                        .filter(|f| *f > w.saturating_add((speed(&m) * period_ms as f64) as u64));
+                    self.state = Some(mark_of(period, skip_to.unwrap_or(w), speed(&m) * factor));
                 }
             }
             None if load.is_some_and(|l| l > high) => {
@@ -289,11 +288,11 @@ mod tests {
             l.mark().map(|m| (m.serving_ms, m.speed_milli))
         };
         // the mark reached 105 s; the first place still asking is 140 s: nobody asked for the
-        // places between (their people left), so it skips there at the same speed
-        assert_eq!(tick(0.1, Some(140_000)), Some((140_000, 500)));
+        // places between (their people left), so it skips there (and speeds up as ever)
+        assert_eq!(tick(0.1, Some(140_000)), Some((140_000, 625)));
         // never into the last minute's places (150 s on): their people may still be typing
-        assert_eq!(tick(0.1, Some(160_000)), Some((150_000, 500)));
-        assert_eq!(tick(0.1, Some(250_000)), Some((150_000, 500)));
+        assert_eq!(tick(0.1, Some(160_000)), Some((150_000, 625)));
+        assert_eq!(tick(0.1, Some(250_000)), Some((150_000, 625)));
         // someone asks within a period's move of the mark (5 s): no skip, it speeds up
         assert_eq!(tick(0.1, Some(109_000)), Some((105_000, 625)));
         // nobody asked at all: no skip (a quiet isolate knows nothing of the front)
@@ -302,6 +301,27 @@ mod tests {
         assert_eq!(tick(0.5, Some(140_000)).map(|m| m.0), Some(105_000));
         assert_eq!(tick(0.8, Some(140_000)).map(|m| m.0), Some(105_000));
         assert_eq!(tick(1.6, Some(140_000)).map(|m| m.0), Some(105_000));
+    }
+
+    #[test]
+    fn a_slowed_line_that_keeps_skipping_still_speeds_up_and_closes() {
+        // slowed to the least speed, far under-served, asked for only by the newest places: a
+        // skip that kept the speed would hold the mark a minute behind now for good, and every
+        // new place would be told a wait over any bound
+        let mut l = Line::default();
+        let mut published = Some(Mark { period: 20, serving_ms: 100_000, speed_milli: 20 });
+        let mut t = 210_000;
+        let mut closed = false;
+        for _ in 0..40 {
+            let readings = Readings { load: Some(0.1), asked_front: Some(t - 1_000), ..Readings::default() };
+            if l.tick(readings, (0.8, 0.9), published, P, t) && !l.is_open() {
+                closed = true;
+                break;
+            }
+            published = l.mark();
+            t += P;
+        }
+        assert!(closed, "the line catches up with now: {:?}", l.mark());
     }
 
     #[test]

@@ -185,24 +185,6 @@ fn with_line(capacity: u32) -> Sim {
 }
 
 #[test]
-fn a_period_in_which_the_route_was_full_never_speeds_the_line_up() {
-    let speed = |held: bool| {
-        let mut sim = with_line(100);
-        sim.run(3600, &[("asn:1", 20.0, true), ("asn:2", 20.0, true)]);
-        sim.run(300, &[("asn:1", 80.0, true), ("asn:2", 80.0, true)]);
-        // a quiet half minute: the admitted rate fell (places were held, or nobody came)
-        for _ in 0..30 {
-            sim.ctl.held_if(held);
-            sim.run(1, &[("asn:1", 1.0, true), ("asn:2", 1.0, true)]);
-        }
-        sim.ctl.serving(&sim.p, None, sim.now).map(|s| s.speed)
-    };
-    let Some(held) = speed(true) else { panic!("a held line stays open") };
-    // free, the line speeds up (or has caught up and closed)
-    assert!(speed(false).is_none_or(|free| held < free), "held {held}, free {:?}", speed(false));
-}
-
-#[test]
 fn with_a_line_a_uniform_overload_opens_the_line_and_raises_no_price() {
     let mut sim = with_line(100);
     let normal = [("asn:1", 20.0, true), ("asn:2", 20.0, true), ("asn:3", 20.0, true)];
