@@ -163,8 +163,6 @@ pub struct Controller {
     /// When this isolate forwarded the route's last sign-ups (ms, oldest first, the last
     /// minute's, at most [`RECENT_MAX`]): the exact count behind the shared decaying one.
     recent: std::collections::VecDeque<u64>,
-    /// Whether the route was full (sign-ups held) since the last tick.
-    held: bool,
     /// The earliest place answered `in_line` here since the last tick (ms): the front of the
     /// places still asking, as this isolate sees them.
     asked_front_ms: Option<u64>,
@@ -416,11 +414,6 @@ impl Controller {
         self.asked_front_ms = Some(self.asked_front_ms.map_or(place_ms, |f| f.min(place_ms)));
     }
 
-    /// Notes that the route was found full (its sign-ups held) before the next tick.
-    pub fn held_if(&mut self, full: bool) {
-        self.held |= full;
-    }
-
     /// Seconds until this isolate's own forwards of the last minute fall under `per_minute`
     /// (0: under it): an exact sliding minute, where the shared count decays smoothly.
     pub fn full_here_secs(&mut self, per_minute: u32, now_ms: u64) -> u32 {
@@ -448,7 +441,6 @@ impl Controller {
         // speed like any other: clamping it (so a full route never sped the line up) slowed a
         // line to its least speed through long full stretches, and new places were told waits
         // over any bound (tests/e2e/line.test.mjs: `gate submit` answered busy)
-        self.held = false;
         let load = self.load;
         self.line.tick(
             Readings {

@@ -192,7 +192,6 @@ impl Control {
         } else {
             0
         };
-        ctl.held_if(full > 0);
         let line = match ctl.serving(&params, published, now_ms) {
             Some(s) => Some(Serving { full_secs: full, ..s }),
             None if full > 0 => Some(Serving { serving_ms: now_ms, speed: 1.0, full_secs: full }),
