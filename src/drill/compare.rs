@@ -258,6 +258,7 @@ pub fn table(c: &Comparison) -> String {
     let mut head = vec![
         "defence",
         "people admitted",
+        "most any gate could admit",
         "outside attacking networks",
         "people charged more or denied (outside)",
         "felt p95 desktop / phone (everyone who tried)",
@@ -283,6 +284,7 @@ pub fn table(c: &Comparison) -> String {
         let mut row = vec![
             r0.defence.clone(),
             cell(reports, &|r| Some(r.people.admitted_pct), &pc),
+            cell(reports, &|r| Some(r.people.most_admissible_pct), &pc),
             cell(
                 reports,
                 &|r| (r.people.outside_attack_offered > 0).then_some(r.people.outside_attack_pct),

@@ -34,18 +34,21 @@ fn the_table_says_what_was_not_measured_and_what_a_gpu_paid() {
     r.duration_secs = 60;
     r.currency = "USD".into();
     r.populations = vec![gpu_fleet(4)];
+    r.people.most_admissible_pct = 91.1;
     let cells = row_of(&r);
+    // the most any gate could admit stands beside what was admitted
+    assert_eq!(cells[3], "91.1%", "{cells:?}");
     // no person outside the attackers' networks: "-", not 0 %
-    assert_eq!(cells[3], "-", "{cells:?}");
+    assert_eq!(cells[4], "-", "{cells:?}");
     // a GPU fleet's cost is in GPU-seconds per admitted sign-up, and money
-    assert_eq!(cells[11], "2.00 GPU-s, 0.000222 USD", "{cells:?}");
+    assert_eq!(cells[12], "2.00 GPU-s, 0.000222 USD", "{cells:?}");
     // its share is of all attempts
-    assert_eq!(cells[8], "40.0%", "{cells:?}");
+    assert_eq!(cells[9], "40.0%", "{cells:?}");
     r.populations = vec![gpu_fleet(0)];
-    assert_eq!(row_of(&r)[11], "8.00 GPU-s, 0.000889 USD spent, none admitted", "{:?}", row_of(&r));
+    assert_eq!(row_of(&r)[12], "8.00 GPU-s, 0.000889 USD spent, none admitted", "{:?}", row_of(&r));
     r.people.outside_attack_offered = 4;
     r.people.outside_attack_pct = 50.0;
-    assert_eq!(row_of(&r)[3], "50.0%");
+    assert_eq!(row_of(&r)[4], "50.0%");
 }
 
 #[test]
@@ -58,8 +61,8 @@ fn unaffordable_attempts_count_in_the_share_and_have_their_column() {
     p.attempts = 20;
     r.populations = vec![p];
     let cells = row_of(&r);
-    assert_eq!(cells[8], "25.0%", "{cells:?}");
-    assert_eq!(cells[9], "50.0%", "{cells:?}");
+    assert_eq!(cells[9], "25.0%", "{cells:?}");
+    assert_eq!(cells[10], "50.0%", "{cells:?}");
 }
 
 #[test]

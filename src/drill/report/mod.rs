@@ -237,6 +237,12 @@ pub struct PeopleSummary {
     pub charged_more: u64,
     /// People without JavaScript turned away (no no-JS path on their route).
     pub turned_away: u64,
+    /// The most people any gate could have admitted: the origin's sign-up capacity in each
+    /// minute against the minutes people first arrived in, their patience ignored (an upper
+    /// bound: a crowd over capacity for longer than people wait cannot all get in).
+    pub most_admissible: u64,
+    /// That, % of people.
+    pub most_admissible_pct: f64,
     /// Time to admission by device class, all people populations together.
     pub admission: Vec<Admission>,
     /// The felt wait by device class, over everyone who tried.
@@ -487,12 +493,36 @@ impl Report {
             pct(self.people.outside_attack_admitted, self.people.outside_attack_offered);
         self.people.outside_attack_false_positive_pct = pct(outside_fp, self.people.outside_attack_offered);
         self.people.segments = segments::rows(s, people_ends, &outside);
-        let c = CapacityMinutes::of(&self.minutes, u64::from(s.origin.signup_capacity_per_min));
+        let arrivals: Vec<u64> =
+            self.minutes.iter().map(|m| m.people_by_kind.values().map(|k| k.offered).sum()).collect();
+        let cap = u64::from(s.origin.signup_capacity_per_min);
+        self.people.most_admissible = most_admissible(&arrivals, cap);
+        self.people.most_admissible_pct = pct(self.people.most_admissible, self.people.offered);
+        let c = CapacityMinutes::of(&self.minutes, cap);
         self.minutes_over_capacity = c.over;
         self.longest_over_capacity_run = c.longest_over_run;
         self.line_minutes = c.line;
         self.line_minutes_under_capacity = c.line_under;
     }
+}
+
+/// The most of `arrivals` (people by the minute they first came) an origin taking `cap` a
+/// minute can admit by the last minute: those arriving from minute `k` on fit only in the
+/// minutes left, so at most `arrived before k + cap × minutes from k`, for every `k`; serving
+/// in order of arrival reaches the least of these bounds. 0 capacity: no bound stated, all.
+fn most_admissible(arrivals: &[u64], cap: u64) -> u64 {
+    let all: u64 = arrivals.iter().sum();
+    if cap == 0 {
+        return all;
+    }
+    let mut before = 0u64;
+    let mut most = cap.saturating_mul(arrivals.len() as u64);
+    for (k, a) in arrivals.iter().enumerate() {
+        before += a;
+        let left = (arrivals.len() - k - 1) as u64;
+        most = most.min(before.saturating_add(cap.saturating_mul(left)));
+    }
+    most.min(all)
 }
 
 /// How the origin's capacity fared minute by minute.
@@ -534,6 +564,42 @@ pub const UNDER_CAPACITY_PCT: u64 = 95;
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_most_people_any_gate_could_admit_is_capacity_bound_only_when_arrivals_outrun_it() {
+        // under capacity every minute: everyone
+        assert_eq!(most_admissible(&[50, 90, 100, 10], 100), 250);
+        // a spike the minutes after it can absorb: everyone
+        assert_eq!(most_admissible(&[300, 0, 0, 0], 100), 300);
+        // a spike at the end cannot be served after the end
+        assert_eq!(most_admissible(&[0, 0, 0, 300], 100), 100);
+        assert_eq!(most_admissible(&[10, 10, 250, 100], 100), 20 + 100 + 100);
+        assert_eq!(most_admissible(&[5, 5], 0), 10, "no capacity stated");
+        // generated: never more than arrived, never more than the minutes' capacity, and
+        // exactly what a minute-by-minute first-come service with nobody leaving admits
+        let mut x = 0x2545_f491_u64;
+        for _ in 0..500 {
+            let arrivals: Vec<u64> = (0..30)
+                .map(|_| {
+                    x ^= x << 13;
+                    x ^= x >> 7;
+                    x ^= x << 17;
+                    x % 400
+                })
+                .collect();
+            let cap = 100 + x % 200;
+            let most = most_admissible(&arrivals, cap);
+            assert!(most <= arrivals.iter().sum::<u64>() && most <= cap * 30);
+            let (mut waiting, mut served) = (0u64, 0u64);
+            for a in &arrivals {
+                waiting += a;
+                let now = waiting.min(cap);
+                served += now;
+                waiting -= now;
+            }
+            assert_eq!(most, served, "first come, first served with no one leaving reaches it");
+        }
+    }
 
     #[test]
     fn percentiles_of_sorted_samples() {

@@ -88,12 +88,13 @@ impl Report {
         );
         let _ = writeln!(
             o,
-            "people admitted {:.2}% ({} of {}); outside the attacking ASNs and /24s {:.2}% ({} of {}), \
+            "people admitted {:.2}% ({} of {}; the origin's capacity admits at most {:.2}%); outside the attacking ASNs and /24s {:.2}% ({} of {}), \
              charged more or denied {:.2}%;\n  wrongly shed {} (a busy answer at least once), wrongly denied {}, \
              charged more {}, without JavaScript turned away {}",
             pe.admitted_pct,
             pe.admitted,
             pe.offered,
+            pe.most_admissible_pct,
             pe.outside_attack_pct,
             pe.outside_attack_admitted,
             pe.outside_attack_offered,
