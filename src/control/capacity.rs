@@ -160,8 +160,9 @@ pub struct Controller {
     /// The latest place (challenge issue time, ms) this isolate forwarded on the route: a line
     /// opens there.
     served_place_ms: Option<u64>,
-    /// When this isolate forwarded the route's last sign-ups (ms, oldest first, the last
-    /// minute's, at most [`RECENT_MAX`]): the exact count behind the shared decaying one.
+    /// When this isolate forwarded the route's last sign-ups (ms, oldest first, taken by
+    /// [`Controller::hold`], the last [`HERE_WINDOW_MS`]'s, at most [`RECENT_MAX`]): the exact
+    /// count behind the shared decaying one.
     recent: std::collections::VecDeque<u64>,
     /// The earliest place answered `in_line` here since the last tick (ms): the front of the
     /// places still asking, as this isolate sees them.
@@ -170,6 +171,10 @@ pub struct Controller {
 
 /// Forward times a controller keeps for its exact minute.
 const RECENT_MAX: usize = 4096;
+
+/// The exact minute's length: a minute and a second, as a forward reaches the origin a little
+/// after the gate takes it, and the origin's own sliding minute must stay within capacity too.
+const HERE_WINDOW_MS: u64 = 61_000;
 
 const SITE: &str = "site";
 
@@ -394,15 +399,24 @@ impl Controller {
         now.saturating_add(trend).min(p.ceiling)
     }
 
-    /// Notes a sign-up forwarded on the route at `now_ms` from a challenge issued at `place_ms`.
-    pub fn served(&mut self, place_ms: u64, now_ms: u64) {
+    /// Notes a sign-up forwarded on the route from a challenge issued at `place_ms`.
+    pub fn served(&mut self, place_ms: u64) {
         self.served_place_ms = Some(self.served_place_ms.map_or(place_ms, |s| s.max(place_ms)));
-        self.recent.push_back(now_ms);
-        self.forget(now_ms);
+    }
+
+    /// Takes a forward at `now_ms` in this isolate's exact minute if it has room for one
+    /// more under `per_minute`: 0 when taken, else the seconds until it has room (nothing
+    /// taken).
+    pub fn hold(&mut self, per_minute: u32, now_ms: u64) -> u32 {
+        let full = self.full_here_secs(per_minute, now_ms);
+        if full == 0 {
+            self.recent.push_back(now_ms);
+        }
+        full
     }
 
     fn forget(&mut self, now_ms: u64) {
-        while self.recent.front().is_some_and(|t| now_ms.saturating_sub(*t) >= 60_000)
+        while self.recent.front().is_some_and(|t| now_ms.saturating_sub(*t) >= HERE_WINDOW_MS)
             || self.recent.len() > RECENT_MAX
         {
             self.recent.pop_front();
@@ -412,6 +426,16 @@ impl Controller {
     /// Notes a place answered `in_line` (issued at `place_ms`, ahead of the watermark).
     pub fn asked(&mut self, place_ms: u64) {
         self.asked_front_ms = Some(self.asked_front_ms.map_or(place_ms, |f| f.min(place_ms)));
+    }
+
+    /// Sign-ups the other isolates forwarded in the last `stale_ms` as the route's measured
+    /// rate has it (the shared count cannot hold them yet): the route's rate less this
+    /// isolate's own over the last minute, over that time.
+    pub fn unseen_by_snapshot(&mut self, now_ms: u64, stale_ms: u64) -> f64 {
+        self.forget(now_ms);
+        let mine = self.recent.iter().filter(|t| now_ms.saturating_sub(**t) < 60_000).count();
+        let others_per_minute = (self.admitted - mine as f64).max(0.0);
+        others_per_minute * stale_ms as f64 / 60_000.0
     }
 
     /// Seconds until this isolate's own forwards of the last minute fall under `per_minute`
@@ -424,8 +448,8 @@ impl Controller {
         }
         // the forward that must age out for one more to fit
         let oldest = self.recent.get(self.recent.len() - n).copied().unwrap_or(now_ms);
-        u32::try_from(oldest.saturating_add(60_000).saturating_sub(now_ms).div_ceil(1000))
-            .unwrap_or(60)
+        u32::try_from(oldest.saturating_add(HERE_WINDOW_MS).saturating_sub(now_ms).div_ceil(1000))
+            .unwrap_or(61)
             .max(1)
     }
 
@@ -441,10 +465,9 @@ impl Controller {
         // speed like any other: clamping it (so a full route never sped the line up) slowed a
         // line to its least speed through long full stretches, and new places were told waits
         // over any bound (tests/e2e/line.test.mjs: `gate submit` answered busy)
-        let load = self.load;
         self.line.tick(
             Readings {
-                load: self.measured.then_some(load),
+                load: self.measured.then_some(self.load),
                 served_place: self.served_place_ms,
                 asked_front: self.asked_front_ms.take(),
             },

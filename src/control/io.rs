@@ -299,7 +299,7 @@ impl Control {
             self.count_signup(&c.keys, c.site, shards, w, now_ms);
         }
         if let Some((route, place_ms)) = &counts.served_place {
-            self.capacity.entry(route.clone()).or_default().served(*place_ms, now_ms);
+            self.capacity.entry(route.clone()).or_default().served(*place_ms);
         }
         if let Some((route, place_ms)) = &counts.asked_place {
             self.capacity.entry(route.clone()).or_default().asked(*place_ms);

@@ -20,8 +20,12 @@
 //! - **Skipping.** A tick that measures the load under half of `target` while the earliest
 //!   place answered `in_line` since the last tick lies beyond a period's move of `W` sets `W`
 //!   to that place (never into the last minute's places, whose people may still be typing; the
-//!   speed moves as in any tick): the places in between were left by people who gave up, and a mark crossing them
-//!   at feedback speed serves nobody for minutes.
+//!   speed moves as in any tick): the places in between were left by people who gave up, and a
+//!   mark crossing them at feedback speed serves nobody for minutes.
+//! - **Full.** Whatever `W`, a route whose count reaches [`FULL_AT`] of capacity holds even a
+//!   served place ([`full_secs`]), and from [`ROOM_FROM`] lets through only a falling share of
+//!   them ([`room_milli`]): the watermark orders the places, these bound the rate when the
+//!   places served all come back at once.
 //! - **Closing.** When `W` reaches `now` the line is empty and closes.
 //! - **Across isolates.** A period's state ([`Mark`]: period, `W_k`, `speed_k`) is published to
 //!   the route's counter shard, which keeps the largest; an isolate that finds period `k` set
@@ -59,15 +63,41 @@ pub const OPEN_BEHIND_MS: u64 = 60_000;
 /// sooner than estimated when people ahead left.
 pub const POLL_SECS: u32 = 10;
 
+/// The share of capacity at which a route counts as full. A calendar minute's forwards scatter
+/// around the rate the guard holds, so holding at capacity itself sends every other minute
+/// over; the middle of the band the line is asked to keep (95–100 %) does not.
+pub const FULL_AT: f64 = 0.975;
+
 /// Seconds until a route's admitted count (decaying over `window_secs`, so about the rate
 /// times the window) falls back under its capacity of `per_minute`: 0 while under it.
 pub fn full_secs(count: f64, per_minute: u32, window_secs: u32) -> u32 {
     let window = f64::from(window_secs.max(1));
-    let capacity = f64::from(per_minute) * window / 60.0;
-    if capacity <= 0.0 || count < capacity {
+    let full = in_window(per_minute, window_secs) * FULL_AT;
+    if full <= 0.0 || count < full {
         return 0;
     }
-    (window * (count / capacity).ln()).ceil().clamp(1.0, window) as u32
+    (window * (count / full).ln()).ceil().clamp(1.0, window) as u32
+}
+
+/// A capacity of `per_minute` as a count decaying over `window_secs` holds it at that rate.
+fn in_window(per_minute: u32, window_secs: u32) -> f64 {
+    f64::from(per_minute) * f64::from(window_secs.max(1)) / 60.0
+}
+
+/// The share of capacity from which a route near full forwards only part of its served
+/// places, falling to none at [`FULL_AT`].
+pub const ROOM_FROM: f64 = 0.925;
+
+/// Thousandths of a route's served places forwarded at a `count` (decaying over
+/// `window_secs`) against a capacity of `per_minute`: all under [`ROOM_FROM`] of it, none from
+/// [`FULL_AT`], a straight line between.
+pub fn room_milli(count: f64, per_minute: u32, window_secs: u32) -> u16 {
+    let capacity = in_window(per_minute, window_secs);
+    if capacity <= 0.0 {
+        return 1000;
+    }
+    let share = ((FULL_AT - count / capacity) / (FULL_AT - ROOM_FROM)).clamp(0.0, 1.0);
+    (share * 1000.0).round() as u16
 }
 
 /// A mark's speed, bounded.
@@ -126,6 +156,7 @@ impl Line {
             serving_ms: w,
             speed: speed(&m),
             full_secs: 0,
+            room_milli: 1000,
         })
     }
 
@@ -217,8 +248,8 @@ mod tests {
         let s = l.serving(None, P, 210_000).map(|s| (s.serving_ms, s.speed));
         assert_eq!(s, Some((145_000, 0.5)), "half speed at twice the target");
         let Some(s) = l.serving(None, P, 210_000) else { panic!("open") };
-        assert_eq!(s.turn(145_000), Turn::Now);
-        assert_eq!(s.turn(149_000), Turn::Wait { wait_secs: 8, ahead_secs: 4 });
+        assert_eq!(s.turn(145_000, 0.0), Turn::Now);
+        assert_eq!(s.turn(149_000, 0.0), Turn::Wait { wait_secs: 8, ahead_secs: 4 });
         // the load falls under target: faster, up to catching up and closing
         let mut t = 210_000;
         let mut closed = false;
@@ -326,18 +357,44 @@ mod tests {
 
     #[test]
     fn a_route_over_capacity_is_full_until_its_count_decays_under_it() {
-        // 60 a minute over a 60 s window: full from a count of 60
-        assert_eq!(full_secs(59.9, 60, 60), 0);
-        assert_eq!(full_secs(60.0, 60, 60), 1);
-        assert_eq!(full_secs(66.0, 60, 60), 6, "60·ln(1.1) = 5.7 s");
+        // 80 a minute over a 60 s window: full from a count of 78 (FULL_AT of 80)
+        assert_eq!(full_secs(77.9, 80, 60), 0);
+        assert_eq!(full_secs(78.0, 80, 60), 1);
+        assert_eq!(full_secs(78.0 * 1.1, 80, 60), 6, "60·ln(1.1) = 5.7 s");
         assert_eq!(full_secs(1e9, 60, 60), 60, "never longer than the window");
         assert_eq!(full_secs(5.0, 0, 60), 0, "no capacity stated: never full");
         // a served place waits while full, a later one at least as long
-        let s = Serving { serving_ms: 100_000, speed: 0.5, full_secs: 6 };
-        assert_eq!(s.turn(90_000), Turn::Wait { wait_secs: 6, ahead_secs: 0 });
-        assert_eq!(s.turn(101_000), Turn::Wait { wait_secs: 6, ahead_secs: 1 });
-        assert_eq!(s.turn(110_000), Turn::Wait { wait_secs: 20, ahead_secs: 10 });
-        assert_eq!(Serving { full_secs: 0, ..s }.turn(90_000), Turn::Now);
+        let s = Serving { serving_ms: 100_000, speed: 0.5, full_secs: 6, room_milli: 1000 };
+        assert_eq!(s.turn(90_000, 0.0), Turn::Wait { wait_secs: 6, ahead_secs: 0 });
+        assert_eq!(s.turn(101_000, 0.0), Turn::Wait { wait_secs: 6, ahead_secs: 1 });
+        assert_eq!(s.turn(110_000, 0.0), Turn::Wait { wait_secs: 20, ahead_secs: 10 });
+        assert_eq!(Serving { full_secs: 0, ..s }.turn(90_000, 0.0), Turn::Now);
+    }
+
+    #[test]
+    fn a_route_near_full_lets_through_a_share_of_its_served_places_that_falls_to_none_at_full() {
+        // 200 a minute over a 60 s window
+        let at = |share: f64| room_milli(200.0 * share, 200, 60);
+        assert_eq!(at(0.5), 1000);
+        assert_eq!(at(ROOM_FROM), 1000);
+        assert_eq!(at((ROOM_FROM + FULL_AT) / 2.0), 500);
+        assert_eq!(at(FULL_AT), 0);
+        assert_eq!(at(2.0), 0);
+        let mut last = 1000;
+        for i in 0..=100 {
+            let r = at(0.85 + f64::from(i) * 0.002);
+            assert!(r <= last, "never more room for a higher count");
+            last = r;
+        }
+        assert_eq!(room_milli(1e9, 0, 60), 1000, "no capacity stated: never thinned");
+        // a served place passes when its draw is under the room, waits a second otherwise; a
+        // place not yet served waits for its turn whatever it drew
+        let s = Serving { serving_ms: 100_000, speed: 1.0, full_secs: 0, room_milli: 250 };
+        assert_eq!(s.turn(90_000, 0.2), Turn::Now);
+        assert_eq!(s.turn(90_000, 0.3), Turn::Wait { wait_secs: 1, ahead_secs: 0 });
+        assert_eq!(s.turn(103_000, 0.0), Turn::Wait { wait_secs: 3, ahead_secs: 3 });
+        let passed = (0..1000).filter(|i| s.turn(90_000, f64::from(*i) / 1000.0) == Turn::Now).count();
+        assert_eq!(passed, 250);
     }
 
     /// `n` isolates ticking at staggered times in every period, each reading the others' marks

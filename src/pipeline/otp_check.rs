@@ -107,11 +107,9 @@ fn observed<'a>(
     let seen = Seen { range: number.as_ref().map(|n| n.range().to_string()), status, verified, now };
     let Some(number) = number.filter(|_| verified) else { return Step::done(seen.done(false)) };
     let order = once_per_window(config, otp, &number, now);
-    Step::Spend(Spend {
-        order,
-        shards: config.ledger_shards,
-        then: Box::new(move |answer| Step::done(seen.done(answer == SpendAnswer::Fresh))),
-    })
+    Step::Spend(Spend::new(order, config.ledger_shards, move |answer| {
+        Step::done(seen.done(answer == SpendAnswer::Fresh))
+    }))
 }
 
 /// What a check showed: the origin's answer for a range.

@@ -149,11 +149,7 @@ fn read(call: Call<'_>, body: BodyRead) -> Step<'_> {
         idempotency_key: get("idempotency_key"),
         ..SpendOrder::of(verified.challenge.id, verified.challenge.expires_at.plus(config.skew))
     };
-    Step::Spend(Spend {
-        order,
-        shards: config.ledger_shards,
-        then: Box::new(move |spent| on_spend(call, verified, spent)),
-    })
+    Step::Spend(Spend::new(order, config.ledger_shards, move |spent| on_spend(call, verified, spent)))
 }
 
 fn on_spend(call: Call<'_>, verified: Verified, spent: SpendAnswer) -> Step<'_> {

@@ -143,14 +143,68 @@ pub struct Spend<'a> {
     pub order: SpendOrder,
     /// Ledger shards.
     pub shards: u32,
-    pub(crate) then: Then<'a, SpendAnswer>,
+    /// A sign-up on a route with a line, taking its forward in the route's exact minute.
+    pub(crate) hold: Option<Hold>,
+    pub(crate) then: Then<'a, Spent>,
+}
+
+/// A forward to reserve in a line route's exact minute once the ledger answers (see
+/// [`Spend::resume`]).
+pub(crate) struct Hold {
+    /// The route.
+    pub route: String,
+    /// Its capacity, sign-ups a minute.
+    pub per_minute: u32,
+    /// When the request came.
+    pub now: UnixTime,
+    /// Whether an unreachable ledger forwards anyway (`FAIL_OPEN`).
+    pub fail_open: bool,
+}
+
+/// The ledger's answer, and for a held forward the seconds until its route has room in this
+/// isolate's exact minute (0: the forward is reserved; else it was not, and the spend must be
+/// given back).
+pub(crate) struct Spent {
+    pub answer: SpendAnswer,
+    pub full_secs: u32,
 }
 
 impl<'a> Spend<'a> {
-    /// Goes on with the ledger's answer.
+    /// A spend whose answer alone decides what follows.
+    pub(crate) fn new(
+        order: SpendOrder,
+        shards: u32,
+        then: impl FnOnce(SpendAnswer) -> Step<'a> + 'a,
+    ) -> Spend<'a> {
+        Spend { order, shards, hold: None, then: Box::new(move |s: Spent| then(s.answer)) }
+    }
+
+    /// A sign-up's spend on a route with a line: see [`Spend::resume`].
+    pub(crate) fn holding(
+        order: SpendOrder,
+        shards: u32,
+        hold: Option<Hold>,
+        then: impl FnOnce(Spent) -> Step<'a> + 'a,
+    ) -> Spend<'a> {
+        Spend { order, shards, hold, then: Box::new(then) }
+    }
+
+    /// Goes on with the ledger's answer. A sign-up about to be forwarded on a route with a
+    /// line takes its place in the route's exact minute here, in the same step that checks
+    /// it: the turn was read before the ledger call, and requests in flight together in one
+    /// isolate would all have read the same room.
     pub fn resume(self, control: &mut Control, answer: SpendAnswer) -> Step<'a> {
         control.spent();
-        (self.then)(answer)
+        let forwards = |h: &Hold| match answer {
+            SpendAnswer::Fresh => true,
+            SpendAnswer::Unavailable(_) => h.fail_open,
+            SpendAnswer::Repeat | SpendAnswer::Replay => false,
+        };
+        let full_secs = match &self.hold {
+            Some(h) if forwards(h) => control.hold_forward(&h.route, h.per_minute, h.now),
+            _ => 0,
+        };
+        (self.then)(Spent { answer, full_secs })
     }
 }
 

@@ -12,7 +12,7 @@ use crate::decision_log::{Action, DecisionLog, Stage};
 use crate::pipeline::ranges;
 use crate::pipeline::refusal::Refusal;
 use crate::pipeline::step::{
-    Answer, BodyRead, Done, Forward, ReadBody, Spend, SpendAnswer, SpendOrder, Step,
+    Answer, BodyRead, Done, Forward, ReadBody, Spend, SpendAnswer, SpendOrder, Spent, Step,
 };
 use crate::policy::{CohortState, Decision, Known, Policy, Subject};
 use crate::present::reply::Audience;
@@ -152,7 +152,7 @@ fn on_origin<'a>(sub: Submission<'a>, sent: Sent, status: Result<u16, String>) -
     let shards = sub.config.ledger_shards;
     let done = finished(&sub, sent, status);
     match release {
-        Some(order) => Step::Spend(Spend { order, shards, then: Box::new(move |_| Step::done(done)) }),
+        Some(order) => Step::Spend(Spend::new(order, shards, move |_| Step::done(done))),
         None => Step::done(done),
     }
 }
@@ -376,10 +376,15 @@ pub(super) fn on_price<'a>(p: Paid<'a>, decision: Decision, line: DecisionLog) -
     if let Some(step) = super::line::wait(&p, p.serving, &line) {
         return step;
     }
-    // single use, only after the work is known to be paid
+    // single use, only after the work is known to be paid; on a line route the forward takes
+    // its place in the route's exact minute as the spend comes back
     let order = p.sub.order(p.verified.challenge.id, p.verified.challenge.expires_at);
     let shards = p.sub.config.ledger_shards;
-    Step::Spend(Spend { order, shards, then: Box::new(move |answer| on_spend(p, decision, line, answer)) })
+    let hold = super::line::hold(&p.sub, &p.counted);
+    Step::Spend(Spend::holding(order.clone(), shards, hold, move |spent: Spent| match spent.full_secs {
+        0 => on_spend(p, decision, line, spent.answer),
+        wait_secs => super::line::held(p, order, line, wait_secs),
+    }))
 }
 
 /// The work falls short of the price asked now: `402 more_work` with a top-up for what is

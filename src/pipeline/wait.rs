@@ -8,12 +8,13 @@
 //! (this path's own budget) → the wait page, or for "Continue" → `on_spend` → the shared
 //! forward tail.
 
+use crate::control::line::POLL_SECS;
 use crate::control::{Counted, Tally};
 use crate::decision_log::{Action, DecisionLog};
 use crate::pipeline::line::Place;
 use crate::pipeline::nojs;
 use crate::pipeline::refusal::Refusal;
-use crate::pipeline::step::{Done, Spend, SpendAnswer, Step};
+use crate::pipeline::step::{Done, Spend, SpendAnswer, SpendOrder, Spent, Step};
 use crate::pipeline::submit::{FAIL_OPEN_REASON, Sent, Submission};
 use crate::policy::{CohortState, Decision, Subject};
 use crate::present::page::{self, Lang, LinePage, WaitPage};
@@ -219,11 +220,29 @@ fn on_budget<'a>(
                     return in_line(&path, &token, place, (wait_secs, ahead_secs, retry_after));
                 }
             }
+            // the forward takes its place in a line route's exact minute as the spend comes back
             let order = path.sub.order(wait.id, wait.expires_at);
             let shards = path.sub.config.ledger_shards;
-            Step::Spend(Spend { order, shards, then: Box::new(move |answer| on_spend(path, wait, answer)) })
+            let hold = super::line::hold(&path.sub, &path.budget);
+            Step::Spend(Spend::holding(order.clone(), shards, hold, move |spent: Spent| {
+                match spent.full_secs {
+                    0 => on_spend(path, wait, spent.answer),
+                    wait_secs => held(path, (&wait, token), order, wait_secs),
+                }
+            }))
         }
     }
+}
+
+/// A served token whose route had no room left in this isolate's exact minute when its spend
+/// came back (another request in flight took it): the spend is given back and the person
+/// waits on the line's page.
+fn held<'a>(path: Path<'a>, (wait, token): (&Wait, String), order: SpendOrder, wait_secs: u32) -> Step<'a> {
+    let retry = wait_secs.saturating_add(super::line::spread(&wait.id)).clamp(1, POLL_SECS);
+    let shards = path.sub.config.ledger_shards;
+    Step::Spend(Spend::new(order.released(), shards, move |_| {
+        in_line(&path, &token, None, (wait_secs, 0, retry))
+    }))
 }
 
 /// "Continue" before its turn in the route's line: the line's page with the fields and the

@@ -216,19 +216,34 @@ pub struct Serving {
     pub serving_ms: u64,
     /// Its speed, issue seconds per second.
     pub speed: f64,
-    /// Seconds until the route's admitted rate, as this isolate counts it, falls back under
-    /// capacity (0: under it). While over, even a served place waits: the watermark orders the
+    /// Seconds until the route's admitted rate, as this isolate counts it (with what the
+    /// others forwarded since its last refresh), falls back under `FULL_AT` of capacity (0:
+    /// under it). While over, even a served place waits: the watermark orders the
     /// places, this bounds the burst when those served all arrive at once.
     #[serde(default)]
     pub full_secs: u32,
+    /// Thousandths of the served places forwarded now (1000: all). Near full, a route lets
+    /// only a share of them through, each place drawn once per few seconds
+    /// (`pipeline::line`), so a crowd of held places does not all pass in the moment its count
+    /// dips under full (each isolate reads that moment up to the staleness bound late).
+    #[serde(default = "all_served")]
+    pub room_milli: u16,
+}
+
+fn all_served() -> u16 {
+    1000
 }
 
 impl Serving {
     /// Where a challenge issued at `issued_ms` stands at `now`.
-    pub fn turn(&self, issued_ms: u64) -> Turn {
+    /// `draw` is the place's draw, uniform in [0, 1) (see `room_milli`).
+    pub fn turn(&self, issued_ms: u64, draw: f64) -> Turn {
         if issued_ms <= self.serving_ms {
             if self.full_secs > 0 {
                 return Turn::Wait { wait_secs: self.full_secs, ahead_secs: 0 };
+            }
+            if draw * 1000.0 >= f64::from(self.room_milli) {
+                return Turn::Wait { wait_secs: 1, ahead_secs: 0 };
             }
             return Turn::Now;
         }

@@ -166,16 +166,46 @@ fn a_uniform_overload_raises_everyone_step_by_step_without_shedding() {
 }
 
 #[test]
-fn an_isolate_counts_its_own_last_minute_exactly() {
+fn an_isolate_takes_its_own_last_minute_exactly_and_never_past_capacity() {
     let mut c = Controller::default();
     assert_eq!(c.full_here_secs(3, 0), 0);
     for t in [0, 10_000, 20_000] {
-        c.served(t, t);
+        assert_eq!(c.hold(3, t), 0, "room at {t}");
     }
-    assert_eq!(c.full_here_secs(3, 20_000), 40, "full until the first ages out of the minute");
-    assert_eq!(c.full_here_secs(3, 59_999), 1);
-    assert_eq!(c.full_here_secs(3, 60_000), 0, "a sliding minute, not a decaying one");
-    assert_eq!(c.full_here_secs(0, 60_000), 0, "no capacity: never full");
+    // a fourth is not taken, however often it asks, until the first ages out
+    assert_eq!(c.hold(3, 20_000), 41, "full until the first ages out of a minute and a second");
+    assert_eq!(c.hold(3, 60_000), 1);
+    assert_eq!(c.full_here_secs(3, 60_999), 1);
+    assert_eq!(c.hold(3, 61_000), 0, "a sliding window, not a decaying one");
+    assert_eq!(c.hold(3, 61_000), 10, "the one just taken counts: full until the second ages out");
+    assert_eq!(c.full_here_secs(0, 70_000), 0, "no capacity: never full");
+    // generated: whatever the arrival times, no window of a minute and a second holds more
+    // than capacity, and every arrival finding room is taken
+    let mut x = 0x51_7cc1_b727_220a_u64;
+    for cap in [1u32, 5, 20] {
+        let mut c = Controller::default();
+        let (mut t, mut taken) = (0u64, Vec::new());
+        for _ in 0..2000 {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            t += x % 9_000;
+            let room = c.full_here_secs(cap, t) == 0;
+            if c.hold(cap, t) == 0 {
+                assert!(room);
+                taken.push(t);
+            } else {
+                assert!(!room);
+            }
+        }
+        for (i, a) in taken.iter().enumerate() {
+            let within = taken[i..].iter().take_while(|b| **b - a < HERE_WINDOW_MS).count();
+            assert!(
+                within <= cap as usize,
+                "{within} taken within a minute and a second from {a}, capacity {cap}"
+            );
+        }
+    }
 }
 
 fn with_line(capacity: u32) -> Sim {
