@@ -16,7 +16,7 @@ use crate::pipeline::nojs;
 use crate::pipeline::refusal::Refusal;
 use crate::pipeline::step::{Done, Spend, SpendAnswer, SpendOrder, Spent, Step};
 use crate::pipeline::submit::{FAIL_OPEN_REASON, Sent, Submission};
-use crate::policy::{CohortState, Decision, Subject};
+use crate::policy::{CohortKey, CohortState, Decision, Subject};
 use crate::present::page::{self, Lang, LinePage, WaitPage};
 use crate::present::reply::Reply;
 use crate::protocol::reject::{RejectKind, Rejection};
@@ -223,7 +223,7 @@ fn on_budget<'a>(
             // the forward takes its place in a line route's exact minute as the spend comes back
             let order = path.sub.order(wait.id, wait.expires_at);
             let shards = path.sub.config.ledger_shards;
-            let hold = super::line::hold(&path.sub, &path.budget);
+            let hold = super::line::hold(&path.sub, &capacity_of(&path));
             Step::Spend(Spend::holding(order.clone(), shards, hold, move |spent: Spent| {
                 match spent.full_secs {
                     0 => on_spend(path, wait, spent.answer),
@@ -243,6 +243,16 @@ fn held<'a>(path: Path<'a>, (wait, token): (&Wait, String), order: SpendOrder, w
     Step::Spend(Spend::new(order.released(), shards, move |_| {
         in_line(&path, &token, None, (wait_secs, 0, retry))
     }))
+}
+
+/// The route's capacity counters as the JavaScript path counts them, with the route's capacity
+/// (none without one): a no-JS forward reaches the same origin.
+fn capacity_of(path: &Path<'_>) -> Counted {
+    let mut c = super::counted(&path.sub.config.policy, &path.subject);
+    c.keys.retain(CohortKey::is_capacity);
+    c.site = false;
+    c.read_only.clear();
+    c
 }
 
 /// "Continue" before its turn in the route's line: the line's page with the fields and the
@@ -321,6 +331,7 @@ fn on_spend(path: Path<'_>, wait: Wait, answer: SpendAnswer) -> Step<'_> {
     line = line.typed(&path.subject);
     // the origin gets the person's fields as the browser sent them, without the token
     let body = nojs::without_field(&path.kind, &path.body, &path.read, wait_token::FIELD);
+    let capacity = capacity_of(&path).keys;
     let sent = Sent {
         id: wait.id,
         order: sub.order(wait.id, wait.expires_at),
@@ -332,8 +343,9 @@ fn on_spend(path: Path<'_>, wait: Wait, answer: SpendAnswer) -> Step<'_> {
         tallies: vec![Tally::new(Action::Forward, REASON)],
         // counted in its no-JS cohorts only when the origin accepted it
         counted: path.budget,
-        // no-JS sends are not judged by range (the path has no price to raise)
-        events: Vec::new(),
+        // no-JS sends are not judged by range (the path has no price to raise); what the origin
+        // receives counts against the route's capacity whichever path it came by
+        events: capacity,
         issued_ms: wait.issued_at.millis(),
     };
     path.sub.forward(sent, body)
