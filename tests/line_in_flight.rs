@@ -229,3 +229,68 @@ fn hidden(html: &str, name: &str) -> Option<String> {
 fn client_of(n: u32) -> Req {
     Req::post("/signup", "").asn(65_000 + n)
 }
+
+/// Drives a request from `step` to its end (the origin accepts, the ledger in memory):
+/// whether it was forwarded, and its answer's status.
+fn rest(g: &mut Gate, loaded: &gate::config::Loaded, mut step: Step<'_>) -> (bool, u16) {
+    let mut forwarded = false;
+    loop {
+        step = match step {
+            Step::Forward(fw) => {
+                forwarded = true;
+                fw.resume(Ok(200))
+            }
+            Step::Spend(s) => {
+                let answer = g.stores.spend(&s.order, g.now);
+                s.resume(&mut g.control, answer)
+            }
+            Step::Done(done) => {
+                let _ = gate::pipeline::step::finish(&done, loaded, &mut g.control, g.now);
+                let status = match &done.answer {
+                    Answer::Reply(r) => r.status,
+                    Answer::Origin => 200,
+                };
+                return (forwarded, status);
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+}
+
+#[test]
+fn only_a_ledger_answer_that_goes_on_to_the_origin_takes_a_place_in_the_minute() {
+    use gate::pipeline::step::SpendAnswer;
+    let down = || SpendAnswer::Unavailable("the ledger is down".into());
+    // (the ledger's answer, FAIL_OPEN, whether the sign-up goes on and takes the last place)
+    let cases = [
+        (SpendAnswer::Fresh, false, true),
+        (SpendAnswer::Fresh, true, true),
+        (down(), true, true),
+        (down(), false, false),
+        (SpendAnswer::Replay, false, false),
+        (SpendAnswer::Replay, true, false),
+        (SpendAnswer::Repeat, false, false),
+    ];
+    for (answer, fail_open, takes) in cases {
+        let label = format!("{answer:?}, FAIL_OPEN {fail_open}");
+        let open = [("FAIL_OPEN", if fail_open { "true" } else { "false" })];
+        let attack = format!(
+            "enabled = true\nwindow_secs = 60\ncohorts = [\"asn\"]\nlevels = [{{ at = 100000, extra_bits = 1 }}]\n\
+             [[attack.capacity]]\nroute = \"/signup\"\nsignups_per_minute = {CAPACITY}\nperiod_secs = 5\nline_max_wait_secs = 600"
+        );
+        let mut g = Gate::new(&policy(false, &attack, ""), &open);
+        g.keep_isolate = true;
+        g.world.cohorts = Cohorts::Live;
+        let loaded = Gate::new(&policy(false, &attack, ""), &open).loaded;
+        fill_minute(&mut g, CAPACITY - 1);
+        let s = g.solved(&client_of(7), "/signup");
+        let req = signup(7, &s);
+        let spend = up_to_spend(&mut g, &loaded, &req, 99);
+        let next = spend.resume(&mut g.control, answer);
+        let (forwarded, status) = rest(&mut g, &loaded, next);
+        assert_eq!(forwarded, takes, "{label}: status {status}");
+        // the last place is taken only by a forward: otherwise the next sign-up still has it
+        let room_left = g.control.hold_forward("/signup", CAPACITY, g.now) == 0;
+        assert_eq!(room_left, !takes, "{label}");
+    }
+}
