@@ -74,11 +74,7 @@ impl Place {
                 retry_after: wait_secs.saturating_sub(max_wait).clamp(POLL_SECS, 3600),
             };
         }
-        Place::Waiting {
-            wait_secs,
-            ahead_secs,
-            retry_after: wait_secs.saturating_add(spread(id)).clamp(1, POLL_SECS),
-        }
+        Place::Waiting { wait_secs, ahead_secs, retry_after: retry_after(wait_secs, id) }
     }
 
     /// The place of a challenge.
@@ -140,15 +136,17 @@ pub(super) fn hold(sub: &Submission<'_>, counted: &Counted) -> Option<Hold> {
 /// came back (another request in flight took it): the spend is given back and the sign-up
 /// waits `wait_secs` like a held place.
 pub(super) fn held<'a>(p: Paid<'a>, order: SpendOrder, line: DecisionLog, wait_secs: u32) -> Step<'a> {
-    let retry = wait_secs.saturating_add(spread(&p.verified.challenge.id)).clamp(1, POLL_SECS);
+    let retry = retry_after(wait_secs, &p.verified.challenge.id);
     let shards = p.sub.config.ledger_shards;
-    Step::Spend(Spend::new(order.released(), shards, move |_| in_line(&p, (wait_secs, 0, retry), &line)))
+    Spend::give_back(&order, shards, move || in_line(&p, (wait_secs, 0, retry), &line))
 }
 
-/// Places held by a full route come back spread over a few seconds (by their id), not all at
-/// the moment it has room.
-pub(super) fn spread(id: &[u8]) -> u32 {
-    u32::from(id.first().copied().unwrap_or(0) % 4)
+/// When a place told to wait `wait_secs` asks again: at most [`POLL_SECS`] on, and places held
+/// by a full route come back spread over a few seconds (by their id), not all at the moment
+/// it has room.
+pub(super) fn retry_after(wait_secs: u32, id: &[u8]) -> u32 {
+    let spread = u32::from(id.first().copied().unwrap_or(0) % 4);
+    wait_secs.saturating_add(spread).clamp(1, POLL_SECS)
 }
 
 /// `429 in_line` for a paid sign-up: its wait, how far behind the line it was issued, when to

@@ -179,6 +179,16 @@ impl<'a> Spend<'a> {
         Spend { order, shards, hold: None, then: Box::new(move |s: Spent| then(s.answer)) }
     }
 
+    /// Gives a spent id back to the ledger (its forward did not happen, or the origin did not
+    /// take it), so the same work may be sent again while it is valid; then `then`.
+    pub(crate) fn give_back(
+        order: &SpendOrder,
+        shards: u32,
+        then: impl FnOnce() -> Step<'a> + 'a,
+    ) -> Step<'a> {
+        Step::Spend(Spend::new(order.released(), shards, move |_| then()))
+    }
+
     /// A sign-up's spend on a route with a line: see [`Spend::resume`].
     pub(crate) fn holding(
         order: SpendOrder,

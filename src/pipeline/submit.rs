@@ -148,11 +148,11 @@ pub(crate) struct Sent {
 /// the same work may be sent again while it is valid; one it answered stays spent.
 fn on_origin<'a>(sub: Submission<'a>, sent: Sent, status: Result<u16, String>) -> Step<'a> {
     let failed = status.as_ref().map_or(true, |s| *s >= 500);
-    let release = failed.then(|| sent.order.released());
+    let give_back = failed.then(|| sent.order.clone());
     let shards = sub.config.ledger_shards;
     let done = finished(&sub, sent, status);
-    match release {
-        Some(order) => Step::Spend(Spend::new(order, shards, move |_| Step::done(done))),
+    match give_back {
+        Some(order) => Spend::give_back(&order, shards, move || Step::done(done)),
         None => Step::done(done),
     }
 }

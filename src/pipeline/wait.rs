@@ -8,7 +8,6 @@
 //! (this path's own budget) → the wait page, or for "Continue" → `on_spend` → the shared
 //! forward tail.
 
-use crate::control::line::POLL_SECS;
 use crate::control::{Counted, Tally};
 use crate::decision_log::{Action, DecisionLog};
 use crate::pipeline::line::Place;
@@ -16,7 +15,7 @@ use crate::pipeline::nojs;
 use crate::pipeline::refusal::Refusal;
 use crate::pipeline::step::{Done, Spend, SpendAnswer, SpendOrder, Spent, Step};
 use crate::pipeline::submit::{FAIL_OPEN_REASON, Sent, Submission};
-use crate::policy::{CohortKey, CohortState, Decision, Subject};
+use crate::policy::{CohortState, Decision, Subject};
 use crate::present::page::{self, Lang, LinePage, WaitPage};
 use crate::present::reply::Reply;
 use crate::protocol::reject::{RejectKind, Rejection};
@@ -50,6 +49,9 @@ struct Path<'a> {
     subject: Subject<'a>,
     /// This path's own counters (its budget).
     budget: Counted,
+    /// The route's capacity counters as the JavaScript path counts them, with the route's
+    /// capacity (none without one): a no-JS forward reaches the same origin.
+    capacity: Counted,
 }
 
 /// A protected post without a solution: this path's, if the policy turns it on for the route
@@ -88,7 +90,14 @@ pub(crate) fn submission<'a>(
         read_only: Vec::new(),
     };
     let js = super::counted(policy, &subject);
-    let path = Path { sub, kind, body, read: read.clone(), fields, phone, subject, budget };
+    let capacity = Counted {
+        keys: js.keys.iter().filter(|k| k.is_capacity()).cloned().collect(),
+        site: false,
+        window_secs: js.window_secs,
+        capacity: js.capacity.clone(),
+        read_only: Vec::new(),
+    };
+    let path = Path { sub, kind, body, read: read.clone(), fields, phone, subject, budget, capacity };
     let next = match token {
         None => Next::Wait { lang: lang.unwrap_or(Lang::En), id: random },
         Some(token) => match path.verify(&token, lang) {
@@ -223,7 +232,7 @@ fn on_budget<'a>(
             // the forward takes its place in a line route's exact minute as the spend comes back
             let order = path.sub.order(wait.id, wait.expires_at);
             let shards = path.sub.config.ledger_shards;
-            let hold = super::line::hold(&path.sub, &capacity_of(&path));
+            let hold = super::line::hold(&path.sub, &path.capacity);
             Step::Spend(Spend::holding(order.clone(), shards, hold, move |spent: Spent| {
                 match spent.full_secs {
                     0 => on_spend(path, wait, spent.answer),
@@ -238,21 +247,9 @@ fn on_budget<'a>(
 /// came back (another request in flight took it): the spend is given back and the person
 /// waits on the line's page.
 fn held<'a>(path: Path<'a>, (wait, token): (&Wait, String), order: SpendOrder, wait_secs: u32) -> Step<'a> {
-    let retry = wait_secs.saturating_add(super::line::spread(&wait.id)).clamp(1, POLL_SECS);
+    let retry = super::line::retry_after(wait_secs, &wait.id);
     let shards = path.sub.config.ledger_shards;
-    Step::Spend(Spend::new(order.released(), shards, move |_| {
-        in_line(&path, &token, None, (wait_secs, 0, retry))
-    }))
-}
-
-/// The route's capacity counters as the JavaScript path counts them, with the route's capacity
-/// (none without one): a no-JS forward reaches the same origin.
-fn capacity_of(path: &Path<'_>) -> Counted {
-    let mut c = super::counted(&path.sub.config.policy, &path.subject);
-    c.keys.retain(CohortKey::is_capacity);
-    c.site = false;
-    c.read_only.clear();
-    c
+    Spend::give_back(&order, shards, move || in_line(&path, &token, None, (wait_secs, 0, retry)))
 }
 
 /// "Continue" before its turn in the route's line: the line's page with the fields and the
@@ -331,7 +328,6 @@ fn on_spend(path: Path<'_>, wait: Wait, answer: SpendAnswer) -> Step<'_> {
     line = line.typed(&path.subject);
     // the origin gets the person's fields as the browser sent them, without the token
     let body = nojs::without_field(&path.kind, &path.body, &path.read, wait_token::FIELD);
-    let capacity = capacity_of(&path).keys;
     let sent = Sent {
         id: wait.id,
         order: sub.order(wait.id, wait.expires_at),
@@ -345,7 +341,7 @@ fn on_spend(path: Path<'_>, wait: Wait, answer: SpendAnswer) -> Step<'_> {
         counted: path.budget,
         // no-JS sends are not judged by range (the path has no price to raise); what the origin
         // receives counts against the route's capacity whichever path it came by
-        events: capacity,
+        events: path.capacity.keys,
         issued_ms: wait.issued_at.millis(),
     };
     path.sub.forward(sent, body)
