@@ -13,22 +13,25 @@
 mod common;
 
 use common::driver::*;
-use gate::pipeline::step::{Answer, BodyRead, Spend, Step};
+use gate::config::Loaded;
+use gate::pipeline::step::{Answer, BodyRead, Done, Spend, Step};
 use gate::present::reply::Body;
 use gate::protocol::time::UnixTime;
 
 const CAPACITY: u32 = 30;
 
-/// A route of `CAPACITY` sign-ups a minute with a line; one isolate; counters in memory.
-fn gate() -> Gate {
+/// A route of `CAPACITY` sign-ups a minute with a line, with `rules` and `vars` besides; one
+/// isolate; counters in memory. Also the same configuration loaded apart, for the steps
+/// driven by hand to borrow while the gate's isolate and stores change.
+fn gate_with(rules: &str, vars: &[(&str, &str)]) -> (Gate, Loaded) {
     let attack = format!(
         "enabled = true\nwindow_secs = 60\ncohorts = [\"asn\"]\nlevels = [{{ at = 100000, extra_bits = 1 }}]\n\
          [[attack.capacity]]\nroute = \"/signup\"\nsignups_per_minute = {CAPACITY}\nperiod_secs = 5\nline_max_wait_secs = 600"
     );
-    let mut g = Gate::new(&policy(false, &attack, ""), &[]);
+    let mut g = Gate::new(&policy(false, &attack, rules), vars);
     g.keep_isolate = true;
     g.world.cohorts = Cohorts::Live;
-    g
+    (g, Gate::new(&policy(false, &attack, rules), vars).loaded)
 }
 
 fn signup(n: u32, solution: &str) -> Req {
@@ -36,7 +39,7 @@ fn signup(n: u32, solution: &str) -> Req {
 }
 
 /// Drives a submission until it asks for its spend (its body and counters read).
-fn up_to_spend<'a>(g: &mut Gate, loaded: &'a gate::config::Loaded, req: &'a Req, id: u8) -> Spend<'a> {
+fn up_to_spend<'a>(g: &mut Gate, loaded: &'a Loaded, req: &'a Req, id: u8) -> Spend<'a> {
     let mut step = gate::pipeline::start(loaded, &req.facts, Ok([id; 16]), g.now);
     loop {
         step = match step {
@@ -67,11 +70,9 @@ struct Ended {
     html: Option<String>,
 }
 
-/// Resumes a spend and drives what follows (the origin accepts): forwarded, or `429 in_line`
-/// with the spend given back.
-fn after_spend(g: &mut Gate, loaded: &gate::config::Loaded, spend: Spend<'_>) -> Ended {
-    let answer = g.stores.spend(&spend.order, g.now);
-    let mut step = spend.resume(&mut g.control, answer);
+/// Drives a request from `step` to its end (the origin accepts, the ledger in memory):
+/// whether it was forwarded, and how it ended.
+fn rest(g: &mut Gate, loaded: &Loaded, mut step: Step<'_>) -> (bool, Done) {
     let mut forwarded = false;
     loop {
         step = match step {
@@ -79,43 +80,52 @@ fn after_spend(g: &mut Gate, loaded: &gate::config::Loaded, spend: Spend<'_>) ->
                 forwarded = true;
                 fw.resume(Ok(200))
             }
-            Step::Spend(give_back) => {
+            Step::Spend(s) => {
                 assert!(!forwarded, "only a held forward gives its spend back");
-                let answer = g.stores.spend(&give_back.order, g.now);
-                give_back.resume(&mut g.control, answer)
+                let answer = g.stores.spend(&s.order, g.now);
+                s.resume(&mut g.control, answer)
             }
             Step::Done(done) => {
                 let _ = gate::pipeline::step::finish(&done, loaded, &mut g.control, g.now);
-                let mut html = None;
-                match &done.answer {
-                    Answer::Origin => assert!(forwarded),
-                    Answer::Reply(r) => {
-                        assert_eq!(r.status, 429, "{r:?}");
-                        assert_eq!(done.log.as_ref().and_then(|l| l.code.as_deref()), Some("in_line"));
-                        match &r.body {
-                            Body::Json(body) => {
-                                assert_eq!(body["line"]["ahead_secs"], 0, "{body}");
-                                assert!(body["line"]["wait_secs"].as_u64().unwrap() >= 1, "{body}");
-                            }
-                            Body::Html(page) => html = Some(page.clone()),
-                            other => panic!("{other:?}"),
-                        }
-                    }
-                }
-                let c = &done.counts;
-                let capacity_counted = c
-                    .signup
-                    .iter()
-                    .flat_map(|s| s.keys.iter())
-                    .chain(c.events.iter())
-                    .filter(|k| k.is_capacity())
-                    .map(|k| k.as_str().to_string())
-                    .collect();
-                return Ended { forwarded, capacity_counted, html };
+                return (forwarded, *done);
             }
-            other => panic!("after the spend: {other:?}"),
+            other => panic!("{other:?}"),
         }
     }
+}
+
+/// Resumes a spend with the ledger's answer and drives what follows: forwarded, or `429
+/// in_line` with the spend given back.
+fn after_spend(g: &mut Gate, loaded: &Loaded, spend: Spend<'_>) -> Ended {
+    let answer = g.stores.spend(&spend.order, g.now);
+    let next = spend.resume(&mut g.control, answer);
+    let (forwarded, done) = rest(g, loaded, next);
+    let mut html = None;
+    match &done.answer {
+        Answer::Origin => assert!(forwarded),
+        Answer::Reply(r) => {
+            assert_eq!(r.status, 429, "{r:?}");
+            assert_eq!(done.log.as_ref().and_then(|l| l.code.as_deref()), Some("in_line"));
+            match &r.body {
+                Body::Json(body) => {
+                    assert_eq!(body["line"]["ahead_secs"], 0, "{body}");
+                    assert!(body["line"]["wait_secs"].as_u64().unwrap() >= 1, "{body}");
+                }
+                Body::Html(page) => html = Some(page.clone()),
+                other => panic!("{other:?}"),
+            }
+        }
+    }
+    let c = &done.counts;
+    let capacity_counted = c
+        .signup
+        .iter()
+        .flat_map(|s| s.keys.iter())
+        .chain(c.events.iter())
+        .filter(|k| k.is_capacity())
+        .map(|k| k.as_str().to_string())
+        .collect();
+    Ended { forwarded, capacity_counted, html }
 }
 
 /// The minute's other forwards, taken as this isolate took them 20 s ago (the shared count
@@ -129,11 +139,10 @@ fn fill_minute(g: &mut Gate, forwards: u32) {
 
 #[test]
 fn sign_ups_in_flight_together_take_only_the_room_left_in_the_minute() {
-    let loaded = gate().loaded;
     // in flight at once, against the room left in the minute: a few for the last places, and
     // a burst larger than the whole capacity into an empty minute
     for (in_flight, room) in [(2u32, 1u32), (3, 1), (5, 2), (6, 3), (4, 4), (8, 5), (40, CAPACITY)] {
-        let mut g = gate();
+        let (mut g, loaded) = gate_with("", &[]);
         fill_minute(&mut g, CAPACITY - room);
         let solved: Vec<(u32, String)> =
             (0..in_flight).map(|i| (1000 + i, g.solved(&client_of(1000 + i), "/signup"))).collect();
@@ -174,14 +183,7 @@ fn sign_ups_in_flight_together_take_only_the_room_left_in_the_minute() {
 #[test]
 fn without_javascript_two_continues_in_flight_for_the_last_place_forward_one_counted_against_capacity() {
     let no_js = "[no_js]\nroutes = [\"/signup\"]\nwait_secs = 5\nttl_secs = 1200\nwindow_secs = 600\nbusy_at = { asn = 50 }";
-    let attack = format!(
-        "enabled = true\nwindow_secs = 60\ncohorts = [\"asn\"]\nlevels = [{{ at = 100000, extra_bits = 1 }}]\n\
-         [[attack.capacity]]\nroute = \"/signup\"\nsignups_per_minute = {CAPACITY}\nperiod_secs = 5\nline_max_wait_secs = 600"
-    );
-    let mut g = Gate::new(&policy(false, &attack, no_js), &[]);
-    g.keep_isolate = true;
-    g.world.cohorts = Cohorts::Live;
-    let loaded = Gate::new(&policy(false, &attack, no_js), &[]).loaded;
+    let (mut g, loaded) = gate_with(no_js, &[]);
     fill_minute(&mut g, CAPACITY - 1);
     // two people without JavaScript: the wait page each, then Continue, in flight together
     let people: Vec<Req> = (0..2u32)
@@ -230,33 +232,6 @@ fn client_of(n: u32) -> Req {
     Req::post("/signup", "").asn(65_000 + n)
 }
 
-/// Drives a request from `step` to its end (the origin accepts, the ledger in memory):
-/// whether it was forwarded, and its answer's status.
-fn rest(g: &mut Gate, loaded: &gate::config::Loaded, mut step: Step<'_>) -> (bool, u16) {
-    let mut forwarded = false;
-    loop {
-        step = match step {
-            Step::Forward(fw) => {
-                forwarded = true;
-                fw.resume(Ok(200))
-            }
-            Step::Spend(s) => {
-                let answer = g.stores.spend(&s.order, g.now);
-                s.resume(&mut g.control, answer)
-            }
-            Step::Done(done) => {
-                let _ = gate::pipeline::step::finish(&done, loaded, &mut g.control, g.now);
-                let status = match &done.answer {
-                    Answer::Reply(r) => r.status,
-                    Answer::Origin => 200,
-                };
-                return (forwarded, status);
-            }
-            other => panic!("{other:?}"),
-        }
-    }
-}
-
 #[test]
 fn only_a_ledger_answer_that_goes_on_to_the_origin_takes_a_place_in_the_minute() {
     use gate::pipeline::step::SpendAnswer;
@@ -274,21 +249,14 @@ fn only_a_ledger_answer_that_goes_on_to_the_origin_takes_a_place_in_the_minute()
     for (answer, fail_open, takes) in cases {
         let label = format!("{answer:?}, FAIL_OPEN {fail_open}");
         let open = [("FAIL_OPEN", if fail_open { "true" } else { "false" })];
-        let attack = format!(
-            "enabled = true\nwindow_secs = 60\ncohorts = [\"asn\"]\nlevels = [{{ at = 100000, extra_bits = 1 }}]\n\
-             [[attack.capacity]]\nroute = \"/signup\"\nsignups_per_minute = {CAPACITY}\nperiod_secs = 5\nline_max_wait_secs = 600"
-        );
-        let mut g = Gate::new(&policy(false, &attack, ""), &open);
-        g.keep_isolate = true;
-        g.world.cohorts = Cohorts::Live;
-        let loaded = Gate::new(&policy(false, &attack, ""), &open).loaded;
+        let (mut g, loaded) = gate_with("", &open);
         fill_minute(&mut g, CAPACITY - 1);
         let s = g.solved(&client_of(7), "/signup");
         let req = signup(7, &s);
         let spend = up_to_spend(&mut g, &loaded, &req, 99);
         let next = spend.resume(&mut g.control, answer);
-        let (forwarded, status) = rest(&mut g, &loaded, next);
-        assert_eq!(forwarded, takes, "{label}: status {status}");
+        let (forwarded, done) = rest(&mut g, &loaded, next);
+        assert_eq!(forwarded, takes, "{label}: {:?}", done.answer);
         // the last place is taken only by a forward: otherwise the next sign-up still has it
         let room_left = g.control.hold_forward("/signup", CAPACITY, g.now) == 0;
         assert_eq!(room_left, !takes, "{label}");
