@@ -10,8 +10,10 @@
 //!
 //! 1. **Measure** arrivals per minute over the last period from the decaying counters (the
 //!    difference of two readings, `(v₂ − v₁·e^{−Δ/W}) ÷ W(1 − e^{−Δ/W})` per second: no counter
-//!    lag, and the period's own arrivals' decay accounted for), for the route (its `site` key)
-//!    and for each cohort seen.
+//!    lag, and the period's own arrivals' decay accounted for), for the route (its total) and
+//!    for each cohort read in the last two periods; a cohort read after a gap (too rare in this
+//!    isolate to be read every period) by its share of the route's count over the window (the
+//!    driver passes only what its shards answered lately).
 //! 2. **Raise** when admitted sign-ups exceed [`Params::high`] of capacity: first the
 //!    cohorts whose share of sign-ups is furthest above their *usual share* (learned while the
 //!    route is not under pressure), each by the bits that bring the predicted total down to
@@ -99,12 +101,20 @@ struct Cohort {
     /// Calm readings its usual share was learned from (the first ones are averaged: one
     /// period's share is noisy).
     calm_readings: u32,
-    /// Whether `rate` was measured over a period (not estimated from a first reading).
-    measured: bool,
-    /// Its share of the route's sign-ups, averaged over the last few periods: one period's
-    /// share, read from counters refreshed at different moments, wanders too much to say a
-    /// cohort stands out.
+    /// Its last reading (a tick's time, ms; the count): its share and rate are as of then.
+    read: Option<(u64, f64)>,
+    /// Its share of the route's sign-ups, averaged over the last few periods while read every
+    /// period.
     share: f64,
+    /// The share its usual share learns from when the period is calm: the period's own when
+    /// it was read the period before too, else its share of the window's count.
+    calm_share: f64,
+}
+
+impl Cohort {
+    fn read_now(&self, now_ms: u64) -> bool {
+        self.read.is_some_and(|(t, _)| t == now_ms)
+    }
 }
 
 /// What the controller asks of one request's cohorts.
@@ -136,8 +146,8 @@ pub struct Reading {
 pub struct Controller {
     global: u8,
     cohorts: BTreeMap<String, Cohort>,
-    /// Last readings (ms, value) for the arrival rates.
-    readings: BTreeMap<String, (u64, f64)>,
+    /// The route's last count (ms, value): its admitted rate is the difference of two.
+    site_reading: Option<(u64, f64)>,
     last_tick_ms: Option<u64>,
     /// Admitted sign-ups per minute, last period.
     admitted: f64,
@@ -176,8 +186,6 @@ const RECENT_MAX: usize = 4096;
 /// after the gate takes it, and the origin's own sliding minute must stay within capacity too.
 const HERE_WINDOW_MS: u64 = 61_000;
 
-const SITE: &str = "site";
-
 /// A cohort stands out when its share is also at least this multiple of its usual share: a big
 /// cohort's share (a country of 30 %) wanders by more than `min_excess` from one period to the
 /// next, an attacking one's grows many times over.
@@ -192,6 +200,10 @@ pub const LINE_TARGET: f64 = 0.9;
 /// Calm periods after which usual shares are known well enough for a cohort to stand out on a
 /// route with a line (a minute at the default period).
 const CALM_PERIODS: u32 = 6;
+
+/// Calm periods a cohort is read in before its usual share counts as known on a route with
+/// a line (a period's share of a cohort of a few sign-ups is mostly noise).
+const KNOWN_AFTER: u32 = 6;
 
 /// How far ahead the forecast looks, ms: about the time a person spends on a sign-up form,
 /// which is the time the widget has to bank work toward the suggestion.
@@ -221,31 +233,39 @@ impl Controller {
         self.last_tick_ms = Some(now_ms);
         self.measured = false;
         let w = f64::from(window_secs.max(1));
-        let rate = |key: &str, v: f64, readings: &mut BTreeMap<String, (u64, f64)>| -> Option<f64> {
-            let prev = readings.insert(key.to_string(), (now_ms, v));
-            let (t, v1) = prev?;
-            let dt = now_ms.saturating_sub(t) as f64 / 1000.0;
-            if dt <= 0.0 {
-                return None;
-            }
-            // what arrived at a steady rate r over dt is worth r·w·(1 − e^{−dt/w}) by now (the
-            // early arrivals decayed too): dividing by dt instead read 8 % low at 10 s of 60
+        // what arrived at a steady rate r over dt is worth r·w·(1 − e^{−dt/w}) by now (the
+        // early arrivals decayed too): dividing by dt instead read 8 % low at 10 s of 60
+        let per_minute = |(t, v1): (u64, f64), v: f64| -> f64 {
+            let dt = (now_ms.saturating_sub(t) as f64 / 1000.0).max(1e-3);
             let fresh = (v - v1 * (-dt / w).exp()).max(0.0);
-            let per_sec = fresh / (w * (1.0 - (-dt / w).exp())).max(1e-9);
-            Some(per_sec * 60.0)
+            fresh / (w * (1.0 - (-dt / w).exp())).max(1e-9) * 60.0
         };
-        let Some(admitted) = rate(SITE, site_value, &mut self.readings) else { return false };
+        let Some(previous) = self.site_reading.replace((now_ms, site_value)) else { return false };
+        let admitted = per_minute(previous, site_value);
         self.admitted = admitted;
         self.measured = true;
         for (key, v) in cohorts {
-            let r = rate(key, *v, &mut self.readings);
             let c = self.cohorts.entry(key.clone()).or_default();
-            // a first reading: its share of the route's count (a ramp's decayed count is far
-            // below its rate, but a share of the measured total is not)
-            c.rate = r.unwrap_or(if site_value > 0.0 { admitted * (*v / site_value).min(1.0) } else { 0.0 });
-            c.measured = r.is_some();
-            let share = if admitted > 0.0 { (c.rate / admitted).min(1.0) } else { 0.0 };
-            c.share = if c.measured { c.share + SHARE_WEIGHT * (share - c.share) } else { share };
+            // read last period too: the difference of the two readings, its share averaged
+            // (one period's wanders too much to say a cohort stands out). Read after a gap (a
+            // cohort too rare in this isolate to be read every period): its share of the
+            // route's count over the same window, as a difference over the gap reads it as
+            // nothing for minutes, then as a burst (and its usual share was learned low)
+            let counted = if site_value > 0.0 { (*v / site_value).min(1.0) } else { 0.0 };
+            match c.read.filter(|(t, _)| *t == previous.0) {
+                Some(before) => {
+                    c.rate = per_minute(before, *v);
+                    let share = if admitted > 0.0 { (c.rate / admitted).min(1.0) } else { 0.0 };
+                    c.share += SHARE_WEIGHT * (share - c.share);
+                    c.calm_share = share;
+                }
+                None => {
+                    c.rate = admitted * counted;
+                    c.share = counted;
+                    c.calm_share = counted;
+                }
+            }
+            c.read = Some((now_ms, *v));
             if c.step <= p.ceiling {
                 c.demand = c.rate * 2f64.powi(i32::from(c.step));
             }
@@ -257,8 +277,8 @@ impl Controller {
         // a period the line itself holds under `low` is not calm: the mix served is the line's
         if load < p.low && !self.line.is_open() {
             self.calm_periods = self.calm_periods.saturating_add(1);
-            for c in self.cohorts.values_mut().filter(|c| c.measured) {
-                let share = if admitted > 0.0 { (c.rate / admitted).min(1.0) } else { 0.0 };
+            for c in self.cohorts.values_mut().filter(|c| c.read_now(now_ms)) {
+                let share = c.calm_share;
                 // the mean of the first calm readings, then a slow moving average
                 c.calm_readings = c.calm_readings.saturating_add(1);
                 let weight = (1.0 / f64::from(c.calm_readings)).max(alpha);
@@ -273,9 +293,6 @@ impl Controller {
         self.raised_at.retain(|t| now_ms.saturating_sub(*t) < FORECAST_MS);
         // forget quiet cohorts at the base price
         self.cohorts.retain(|_, c| c.step > 0 || c.rate >= 0.5 || c.usual >= 0.01);
-        let keep: Vec<String> =
-            self.cohorts.keys().cloned().chain(std::iter::once(SITE.to_string())).collect();
-        self.readings.retain(|k, _| keep.contains(k));
         changed
     }
 
@@ -283,12 +300,16 @@ impl Controller {
         let cap = p.capacity_per_minute;
         let goal = p.target * cap;
         let mut predicted = admitted;
+        let usual = self.usual_shares(p);
         let mut order: Vec<(String, f64)> = self
             .cohorts
             .iter()
-            .filter(|(_, c)| c.step <= p.ceiling && c.rate > 0.0)
-            .filter(|(_, c)| c.share >= STANDS_OUT * c.usual)
-            .map(|(k, c)| (k.clone(), c.share - c.usual))
+            .zip(usual)
+            .filter(|((_, c), _)| {
+                c.step <= p.ceiling && c.rate > 0.0 && self.last_tick_ms.is_some_and(|t| c.read_now(t))
+            })
+            .filter(|((_, c), usual)| c.share >= STANDS_OUT * usual)
+            .map(|((k, c), usual)| (k.clone(), c.share - usual))
             .filter(|(_, excess)| (self.calm_periods >= CALM_PERIODS || !p.line) && *excess >= p.min_excess)
             .collect();
         order.sort_by(|a, b| b.1.total_cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
@@ -321,6 +342,28 @@ impl Controller {
             self.changes.0 += 1;
         }
         changed
+    }
+
+    /// Each cohort's usual share, in the order of `cohorts`. On a route with a line, one this
+    /// isolate has not read in [`KNOWN_AFTER`] calm periods (too rare here to be read often,
+    /// or new) is not known to be small: its usual share is up to what the well-known cohorts
+    /// of its kind leave of the whole. A new attacking network still stands out where the
+    /// usual ones are known; a country read twice while calm, or never, does not stand out
+    /// when the crowd comes.
+    fn usual_shares(&self, p: &Params) -> Vec<f64> {
+        let kind = |k: &str| k.split_once(':').map_or(k, |(kind, _)| kind).to_string();
+        let known = |c: &Cohort| c.calm_readings >= KNOWN_AFTER;
+        let mut accounted: BTreeMap<String, f64> = BTreeMap::new();
+        for (k, c) in self.cohorts.iter().filter(|(_, c)| known(c)) {
+            *accounted.entry(kind(k)).or_default() += c.usual;
+        }
+        self.cohorts
+            .iter()
+            .map(|(k, c)| match known(c) || !p.line {
+                true => c.usual,
+                false => c.usual.max(1.0 - accounted.get(&kind(k)).copied().unwrap_or(0.0)),
+            })
+            .collect()
     }
 
     fn relax(&mut self, p: &Params, admitted: f64) -> bool {

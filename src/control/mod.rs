@@ -174,7 +174,8 @@ impl Control {
         let published = self.snapshot.mark(total.as_str());
         if ctl.due(&params, now_ms) {
             let total_count = self.snapshot.count_of(total.as_str(), now_ms);
-            let cohorts = self.snapshot.under(&format!("{total}|"), now_ms);
+            let since = now_ms.saturating_sub(params.period_ms);
+            let cohorts = self.snapshot.under_read(&format!("{total}|"), since, now_ms);
             ctl.tick(&params, window_secs, total_count, &cohorts, now_ms);
             if let Some(mark) = ctl.tick_line(&params, published, now_ms) {
                 // proposed with the next call to the shard that holds the route's total

@@ -107,6 +107,9 @@ pub struct Snapshot {
     last_log_ms: Option<u64>,
     /// Waiting lines' marks as the shards last answered them.
     marks: BTreeMap<String, Mark>,
+    /// When each key was last answered by its shard (ms): a key this isolate reads rarely
+    /// holds its last answer, decayed, which is no reading of its cohort's rate.
+    read_ms: HashMap<String, u64>,
 }
 
 impl Snapshot {
@@ -263,6 +266,7 @@ impl Snapshot {
                 let n = pending(key);
                 if n == 0 {
                     self.cells.remove(key);
+                    self.read_ms.remove(key);
                 }
             }
         }
@@ -274,6 +278,7 @@ impl Snapshot {
                 cell.counter = Counter { value, at_ms: (now_ms as f64).max(cell.counter.at_ms) };
             }
             self.cells.insert(known.key.clone(), cell);
+            self.read_ms.insert(known.key.clone(), now_ms);
         }
         let s = self.shards.entry(shard).or_default();
         s.in_flight = false;
@@ -354,12 +359,14 @@ impl Snapshot {
         v
     }
 
-    /// The counts of the keys under `prefix` (the prefix cut off), sorted by key: the capacity
-    /// controller's readings of one route.
-    pub fn under(&self, prefix: &str, now_ms: u64) -> Vec<(String, f64)> {
+    /// The counts of the keys under `prefix` (the prefix cut off, sorted by key) that their
+    /// shard answered at or after `since_ms`: the capacity controller's readings of one route,
+    /// what was read rather than what was last known.
+    pub fn under_read(&self, prefix: &str, since_ms: u64, now_ms: u64) -> Vec<(String, f64)> {
         let mut v: Vec<(String, f64)> = self
             .cells
             .iter()
+            .filter(|(k, _)| self.read_ms.get(k.as_str()).is_some_and(|t| *t >= since_ms))
             .filter_map(|(k, c)| k.strip_prefix(prefix).map(|rest| (rest.to_string(), c.rate(now_ms))))
             .collect();
         v.sort_by(|a, b| a.0.cmp(&b.0));
@@ -374,6 +381,8 @@ impl Snapshot {
     fn prune(&mut self, now_ms: u64) {
         if self.cells.len() > MAX_KEYS {
             self.cells.retain(|_, c| c.rate(now_ms) >= 0.05);
+            let cells = &self.cells;
+            self.read_ms.retain(|k, _| cells.contains_key(k));
         }
     }
 }
@@ -545,5 +554,28 @@ mod tests {
         assert_eq!(rate(&st, &k), 0.0);
         assert!((rate(&st, &asn(99)) - 80.0).abs() < 1e-9);
         assert_eq!(snap.top(0, 5), vec![("asn:99".to_string(), 80.0)]);
+    }
+
+    #[test]
+    fn a_controller_reads_only_the_keys_answered_lately_not_the_ones_last_known() {
+        let mut snap = Snapshot::default();
+        let mut remote = Shard::default();
+        let (a, b) = (asn(1), asn(2));
+        for k in [&a, &b] {
+            remote.exchange(&Exchange {
+                now_ms: 0,
+                add: vec![Delta { key: k.as_str().to_string(), n: 10, window_secs: 60 }],
+                ..Exchange::default()
+            });
+        }
+        refresh(&mut snap, &mut remote, &[a.clone(), b.clone()], 0);
+        // only `a` is read again; `b` is still known (decaying), not read (nor listed hot:
+        // a hot key in an answer is read too)
+        refresh(&mut snap, &mut remote, &[a.clone()], 12_000);
+        let read = snap.under_read("asn:", 10_000, 12_000);
+        assert_eq!(read.iter().map(|(k, _)| k.as_str()).collect::<Vec<_>>(), ["1"]);
+        assert!(read[0].1 > 5.0, "{read:?}");
+        assert!(snap.count_of(b.as_str(), 12_000) > 5.0, "still known");
+        assert_eq!(snap.under_read("asn:", 0, 12_000).len(), 2, "both were read since 0");
     }
 }

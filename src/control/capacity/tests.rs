@@ -10,6 +10,10 @@ struct Sim {
     site: Counter,
     counters: BTreeMap<String, Counter>,
     now: u64,
+    /// Cohorts this isolate reads only at one tick in so many (too rare here to be read every
+    /// period: a driver passes only the counters its shards answered lately); 0: never.
+    rarely: BTreeMap<String, u32>,
+    ticks: u32,
 }
 
 const W: u32 = 60;
@@ -22,6 +26,8 @@ impl Sim {
             site: Counter::default(),
             counters: BTreeMap::new(),
             now: 1_000_000_000,
+            rarely: BTreeMap::new(),
+            ticks: 0,
         }
     }
 
@@ -46,10 +52,17 @@ impl Sim {
                     *admitted.entry((*key).to_string()).or_default() += n;
                 }
             }
-            let readings: Vec<(String, f64)> =
-                self.counters.iter().map(|(k, c)| (k.clone(), c.at(self.now as f64, W))).collect();
-            let site = self.site.at(self.now as f64, W);
             let due = self.ctl.due(&self.p, self.now);
+            self.ticks += u32::from(due);
+            let ticks = self.ticks;
+            let read = |k: &str| self.rarely.get(k).is_none_or(|n| *n > 0 && ticks.is_multiple_of(*n));
+            let readings: Vec<(String, f64)> = self
+                .counters
+                .iter()
+                .filter(|(k, _)| read(k))
+                .map(|(k, c)| (k.clone(), c.at(self.now as f64, W)))
+                .collect();
+            let site = self.site.at(self.now as f64, W);
             self.ctl.tick(&self.p, W, site, &readings, self.now);
             if due {
                 self.ctl.tick_line(&self.p, None, self.now);
@@ -266,4 +279,52 @@ fn it_is_due_once_per_period_and_says_so_before_a_tick() {
     assert!(!ctl.due(&p, 10_999));
     assert!(ctl.due(&p, 11_000));
     assert!(!ctl.tick(&p, 60, 5.0, &[], 5_000), "a tick before the period does nothing");
+}
+
+#[test]
+fn with_a_line_a_crowd_of_the_usual_mix_raises_no_cohort_this_isolate_rarely_reads() {
+    // people from three countries; this isolate reads the smaller two only now and then (one
+    // tick in `every`, or never while calm) and the crowd brings the same mix, `times` over
+    for every in [0, 2, 3, 6, 30] {
+        for times in [2.0, 3.5, 6.0] {
+            let mut sim = with_line(300);
+            for k in ["country:US", "country:DE"] {
+                sim.rarely.insert(k.to_string(), every);
+            }
+            let calm =
+                [("country:GB", 120.0, false), ("country:US", 40.0, false), ("country:DE", 30.0, false)];
+            sim.run(1800, &calm);
+            let crowd: Vec<(&str, f64, bool)> = calm.iter().map(|(k, d, e)| (*k, d * times, *e)).collect();
+            // once the crowd comes, every cohort is read each period (the line's requests)
+            sim.rarely.clear();
+            sim.run(600, &crowd);
+            assert!(sim.ctl.raised().is_empty(), "every {every}, {times}x: {:?}", sim.ctl.raised());
+            assert_eq!(sim.ctl.global(), 0);
+            assert!(sim.ctl.serving(&sim.p, None, sim.now).is_some(), "the line rations it");
+        }
+    }
+}
+
+#[test]
+fn with_a_line_a_new_network_that_stands_out_is_priced_where_its_kind_is_known() {
+    // the usual networks are known well (read every period) or in part (one of them rarely);
+    // an attacking network new to the isolate is most of the load
+    for every in [1, 3, 6] {
+        for bots in [400.0, 900.0, 3000.0] {
+            let mut sim = with_line(300);
+            sim.rarely.insert("asn:3".to_string(), every);
+            let normal = [("asn:1", 100.0, false), ("asn:2", 60.0, false), ("asn:3", 20.0, false)];
+            sim.run(1800, &normal);
+            sim.rarely.clear();
+            let mut attack = normal.to_vec();
+            attack.push(("asn:666", bots, true));
+            sim.run(300, &attack);
+            let raised = sim.ctl.raised();
+            assert!(
+                raised.iter().any(|(k, b)| k == "asn:666" && *b >= 2),
+                "every {every}, {bots}: {raised:?}"
+            );
+            assert!(raised.iter().all(|(k, _)| k == "asn:666"), "every {every}, {bots}: {raised:?}");
+        }
+    }
 }
