@@ -73,6 +73,12 @@ fn a_small_scenario_under_each_defence() {
     let closed = by("closed");
     assert!(closed.populations.iter().all(|p| p.admitted == 0));
     assert_eq!(closed.people.wrongly_shed, closed.people.offered);
+    // under every defence, the outside people not admitted are told apart by how they ended
+    for r in &reports {
+        let p = &r.people;
+        let ends: u64 = p.outside_attack_not_admitted.values().sum();
+        assert_eq!(ends, p.outside_attack_offered - p.outside_attack_admitted, "{}", r.defence);
+    }
 
     // only +86: exactly the people with a Chinese number, no bot here has one
     let cn = by("+86");
@@ -243,6 +249,11 @@ budget = { cores = 1 }"#,
     let (shipped, _) = policy_run(&s, 2);
     assert_eq!(shipped.people.admitted, 0);
     assert_eq!(shipped.people.turned_away, shipped.people.offered);
+    // the outside figure's misses by how they ended: all of them turned away here
+    assert!(shipped.people.outside_attack_offered > 0);
+    let ends = &shipped.people.outside_attack_not_admitted;
+    assert_eq!(ends.get("turned_away").copied(), Some(shipped.people.outside_attack_offered), "{ends:?}");
+    assert_eq!(ends.len(), 1, "{ends:?}");
     let on = drill::SHIPPED_POLICY.replace("routes = []", "routes = [\"/signup\"]");
     assert_ne!(on, drill::SHIPPED_POLICY);
     let lowered = drill::prepare(&s, &on).unwrap();
@@ -250,6 +261,9 @@ budget = { cores = 1 }"#,
     let r = engine::run(&s, &d, 2, None, None);
     // the no-JS budget (busy_at: 30 sign-ups per 10 minutes site-wide) lets some in, after the wait
     assert!(r.people.admitted >= 25, "{}", r.table());
+    let missed: u64 = r.people.outside_attack_not_admitted.values().sum();
+    assert_eq!(missed, r.people.outside_attack_offered - r.people.outside_attack_admitted);
+    assert!(missed > 0 && r.people.outside_attack_admitted > 0, "{:?}", r.people.outside_attack_not_admitted);
     let p50 = r.people.admission.iter().map(|a| a.p50_ms).max().unwrap();
     assert!(p50 >= 5_000, "{p50}");
 }

@@ -171,6 +171,20 @@ pub enum End {
     Other,
 }
 
+impl End {
+    /// Its name in reports.
+    pub fn code(self) -> &'static str {
+        match self {
+            End::Admitted => "admitted",
+            End::Denied => "denied",
+            End::Shed => "shed",
+            End::GaveUp => "gave_up",
+            End::TurnedAway => "turned_away",
+            End::Other => "other",
+        }
+    }
+}
+
 /// One person's attempt, once it ended.
 #[derive(Clone, Debug)]
 pub struct PersonEnd {
@@ -229,6 +243,9 @@ pub struct PeopleSummary {
     pub outside_attack_pct: f64,
     /// Of those, charged more than the base price or denied (false positives), %.
     pub outside_attack_false_positive_pct: f64,
+    /// Of those not admitted, how their attempts ended (`denied`, `shed`, `gave_up`,
+    /// `turned_away`, `other`): what stands between the outside figure and all of them.
+    pub outside_attack_not_admitted: BTreeMap<String, u64>,
     /// People who got a busy answer at least once.
     pub wrongly_shed: u64,
     /// People refused as denied.
@@ -472,6 +489,9 @@ impl Report {
             }
             self.people.outside_attack_offered += 1;
             self.people.outside_attack_admitted += u64::from(e.end == End::Admitted);
+            if e.end != End::Admitted {
+                *self.people.outside_attack_not_admitted.entry(e.end.code().to_string()).or_default() += 1;
+            }
             outside_fp += u64::from(segments::false_positive(e));
         }
         self.people.felt = felt

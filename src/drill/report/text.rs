@@ -104,6 +104,11 @@ impl Report {
             pe.charged_more,
             pe.turned_away
         );
+        if !pe.outside_attack_not_admitted.is_empty() {
+            let ends: Vec<String> =
+                pe.outside_attack_not_admitted.iter().map(|(end, n)| format!("{end} {n}")).collect();
+            let _ = writeln!(o, "  outside the attacking ASNs and /24s, not admitted: {}", ends.join(", "));
+        }
         let _ = writeln!(o, "time to admission (first request to origin's 201), people:");
         for a in pe.admission.iter().filter(|a| a.admitted > 0) {
             let _ = writeln!(
