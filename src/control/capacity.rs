@@ -286,7 +286,7 @@ impl Controller {
                 c.learned = true;
             }
         }
-        let changed = if load > p.high { self.raise(p, admitted) } else { self.relax(p, admitted) };
+        let changed = if load > p.high { self.raise(p, admitted, now_ms) } else { self.relax(p, admitted) };
         if changed && load > p.high {
             self.raised_at.push(now_ms);
         }
@@ -296,7 +296,9 @@ impl Controller {
         changed
     }
 
-    fn raise(&mut self, p: &Params, admitted: f64) -> bool {
+    /// Raises the cohorts read at this tick (`now_ms`) that stand out; if none, without a line,
+    /// everyone's price by a bit.
+    fn raise(&mut self, p: &Params, admitted: f64, now_ms: u64) -> bool {
         let cap = p.capacity_per_minute;
         let goal = p.target * cap;
         let mut predicted = admitted;
@@ -305,9 +307,7 @@ impl Controller {
             .cohorts
             .iter()
             .zip(usual)
-            .filter(|((_, c), _)| {
-                c.step <= p.ceiling && c.rate > 0.0 && self.last_tick_ms.is_some_and(|t| c.read_now(t))
-            })
+            .filter(|((_, c), _)| c.step <= p.ceiling && c.rate > 0.0 && c.read_now(now_ms))
             .filter(|((_, c), usual)| c.share >= STANDS_OUT * usual)
             .map(|((k, c), usual)| (k.clone(), c.share - usual))
             .filter(|(_, excess)| (self.calm_periods >= CALM_PERIODS || !p.line) && *excess >= p.min_excess)
@@ -351,9 +351,11 @@ impl Controller {
     /// usual ones are known; a country read twice while calm, or never, does not stand out
     /// when the crowd comes.
     fn usual_shares(&self, p: &Params) -> Vec<f64> {
-        let kind = |k: &str| k.split_once(':').map_or(k, |(kind, _)| kind).to_string();
+        fn kind(key: &str) -> &str {
+            key.split_once(':').map_or(key, |(kind, _)| kind)
+        }
         let known = |c: &Cohort| c.calm_readings >= KNOWN_AFTER;
-        let mut accounted: BTreeMap<String, f64> = BTreeMap::new();
+        let mut accounted: BTreeMap<&str, f64> = BTreeMap::new();
         for (k, c) in self.cohorts.iter().filter(|(_, c)| known(c)) {
             *accounted.entry(kind(k)).or_default() += c.usual;
         }
@@ -361,7 +363,7 @@ impl Controller {
             .iter()
             .map(|(k, c)| match known(c) || !p.line {
                 true => c.usual,
-                false => c.usual.max(1.0 - accounted.get(&kind(k)).copied().unwrap_or(0.0)),
+                false => c.usual.max(1.0 - accounted.get(kind(k)).copied().unwrap_or(0.0)),
             })
             .collect()
     }
