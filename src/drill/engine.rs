@@ -241,7 +241,8 @@ pub fn run(
                 cb((t as f64 / duration_ms as f64).min(1.0));
             }
         }
-        let minute = ((t / 60_000) as usize).min(minutes.saturating_sub(1));
+        // after the end, people still in a line or solving finish in minutes of their own
+        let minute = (t / 60_000) as usize;
         match ev {
             Ev::Arrive(p) => {
                 let p = p as usize;

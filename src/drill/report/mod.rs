@@ -322,9 +322,18 @@ pub struct Report {
     pub wall_secs: f64,
     #[serde(skip)]
     scratch_pop: PopStats,
+    /// The minutes after the scenario's end in which people still in a line or solving finish
+    /// (at most [`AFTER_END_MINUTES`]): the origin takes its capacity in each of them as in any
+    /// other, and they count in the capacity figures, not in the timeline.
+    #[serde(skip)]
+    after_end: Vec<Minute>,
     #[serde(skip)]
     scratch_minute: Minute,
 }
+
+/// Minutes after the scenario's end kept for the people who finish then (a person's attempt
+/// lasts a few minutes at most; a line's patience is bounded by the scenario's check).
+const AFTER_END_MINUTES: usize = 120;
 
 pub(crate) fn defence_name(d: &Defence) -> String {
     match d {
@@ -413,7 +422,14 @@ impl Report {
 
     /// A minute's tally.
     pub fn minutes_mut(&mut self, m: usize) -> &mut Minute {
-        match self.minutes.get_mut(m) {
+        let after = m.saturating_sub(self.minutes.len());
+        if m >= self.minutes.len() && after < AFTER_END_MINUTES && self.after_end.len() <= after {
+            self.after_end.resize_with(after + 1, Minute::default);
+        }
+        if let Some(s) = self.minutes.get_mut(m) {
+            return s;
+        }
+        match self.after_end.get_mut(after) {
             Some(s) => s,
             None => &mut self.scratch_minute,
         }
@@ -513,12 +529,18 @@ impl Report {
             pct(self.people.outside_attack_admitted, self.people.outside_attack_offered);
         self.people.outside_attack_false_positive_pct = pct(outside_fp, self.people.outside_attack_offered);
         self.people.segments = segments::rows(s, people_ends, &outside);
-        let arrivals: Vec<u64> =
-            self.minutes.iter().map(|m| m.people_by_kind.values().map(|k| k.offered).sum()).collect();
+        // the minutes after the end in which people finished serve them as any other
+        let arrivals: Vec<u64> = self
+            .minutes
+            .iter()
+            .map(|m| m.people_by_kind.values().map(|k| k.offered).sum())
+            .chain(self.after_end.iter().map(|_| 0))
+            .collect();
         let cap = u64::from(s.origin.signup_capacity_per_min);
         self.people.most_admissible = most_admissible(&arrivals, cap);
         self.people.most_admissible_pct = pct(self.people.most_admissible, self.people.offered);
-        let c = CapacityMinutes::of(&self.minutes, cap);
+        let played: Vec<Minute> = self.minutes.iter().chain(&self.after_end).cloned().collect();
+        let c = CapacityMinutes::of(&played, cap);
         self.minutes_over_capacity = c.over;
         self.longest_over_capacity_run = c.longest_over_run;
         self.line_minutes = c.line;
@@ -584,6 +606,27 @@ pub const UNDER_CAPACITY_PCT: u64 = 95;
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn minutes_after_the_end_are_minutes_of_their_own_for_the_origin_and_the_capacity_figures() {
+        let s = crate::drill::scenario::load(include_str!("../../../drills/crowd-spike.toml"));
+        let Ok(s) = s else { panic!("scenario: {s:?}") };
+        // 40 minutes at 240 a minute: the last at capacity, then two after the end, each with
+        // its own count
+        let mut r = Report::new(&s, &Defence::NoGate, 1, 40);
+        r.minutes_mut(39).signups_forwarded = 240;
+        r.minutes_mut(40).signups_forwarded = 250;
+        r.minutes_mut(41).signups_forwarded += 100;
+        r.minutes_mut(41).signups_forwarded += 100;
+        assert_eq!(r.minutes.len(), 40, "the timeline is the scenario's");
+        assert_eq!(r.minutes_mut(39).signups_forwarded, 240);
+        assert_eq!(r.minutes_mut(41).signups_forwarded, 200);
+        // bounded: far past the end is scratch
+        r.minutes_mut(40 + AFTER_END_MINUTES).signups_forwarded = 999;
+        assert_eq!(r.after_end.len(), 2);
+        r.finish(&s, &[], &HashSet::new(), &HashSet::new());
+        assert_eq!(r.minutes_over_capacity, 1, "minute 40 (250 of 240) is over; 39 and 41 are not");
+    }
 
     #[test]
     fn the_most_people_any_gate_could_admit_is_capacity_bound_only_when_arrivals_outrun_it() {
