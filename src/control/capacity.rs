@@ -28,7 +28,7 @@
 //!
 //! Pure: time and the counter readings are arguments.
 
-use super::line::{Line, Mark, Readings, Serving};
+use super::line::{Line, Mark, Readings, Serving, Stand};
 use std::collections::BTreeMap;
 
 /// Tuning (the defaults are what the tests and docs/attack-mode.md describe).
@@ -177,6 +177,11 @@ pub struct Controller {
     /// The earliest place answered `in_line` here since the last tick (ms): the front of the
     /// places still asking, as this isolate sees them.
     asked_front_ms: Option<u64>,
+    /// The served places held here since the last tick (their issue times, at most
+    /// [`RECENT_MAX`]: a held place asks again every few seconds and is counted once).
+    held_places: std::collections::BTreeSet<u64>,
+    /// Sign-ups forwarded here since the last tick.
+    served_since_tick: u32,
 }
 
 /// Forward times a controller keeps for its exact minute.
@@ -447,6 +452,7 @@ impl Controller {
     /// Notes a sign-up forwarded on the route from a challenge issued at `place_ms`.
     pub fn served(&mut self, place_ms: u64) {
         self.served_place_ms = Some(self.served_place_ms.map_or(place_ms, |s| s.max(place_ms)));
+        self.served_since_tick = self.served_since_tick.saturating_add(1);
     }
 
     /// Takes a forward at `now_ms` in this isolate's exact minute if it has room for one
@@ -468,9 +474,17 @@ impl Controller {
         }
     }
 
-    /// Notes a place answered `in_line` (issued at `place_ms`, ahead of the watermark).
-    pub fn asked(&mut self, place_ms: u64) {
-        self.asked_front_ms = Some(self.asked_front_ms.map_or(place_ms, |f| f.min(place_ms)));
+    /// Notes a place answered `in_line` (issued at `place_ms`), standing where `stand` says.
+    pub fn asked(&mut self, place_ms: u64, stand: Stand) {
+        match stand {
+            Stand::Ahead => {
+                self.asked_front_ms = Some(self.asked_front_ms.map_or(place_ms, |f| f.min(place_ms)));
+            }
+            Stand::Held if self.held_places.len() < RECENT_MAX => {
+                self.held_places.insert(place_ms);
+            }
+            Stand::Held => {}
+        }
     }
 
     /// Sign-ups the other isolates forwarded in the last `stale_ms` as the route's measured
@@ -515,6 +529,10 @@ impl Controller {
                 load: self.measured.then_some(self.load),
                 served_place: self.served_place_ms,
                 asked_front: self.asked_front_ms.take(),
+                held: (
+                    u32::try_from(std::mem::take(&mut self.held_places).len()).unwrap_or(u32::MAX),
+                    std::mem::take(&mut self.served_since_tick),
+                ),
             },
             (LINE_TARGET, p.high),
             published,

@@ -9,6 +9,7 @@
 //! ([`Control::clock`]), so an answer that lands with an older time (a slow call, a request
 //! that read its time before another) never moves the snapshot back.
 
+use super::line::Stand;
 use super::{Call, Control, Windows, hot_at};
 use crate::policy::{Capacity, CohortKey, CohortState, Decision, Policy};
 use crate::protocol::time::UnixTime;
@@ -85,9 +86,10 @@ pub struct Counts {
     /// For a sign-up forwarded on a route with a capacity: the route and when its challenge
     /// was issued (ms). A waiting line opens behind the latest place served ([`super::line`]).
     pub served_place: Option<(String, u64)>,
-    /// For a place answered `in_line` ahead of the watermark: the route and its issue time
-    /// (ms). A line that under-serves skips a stretch of places nobody asks for any more.
-    pub asked_place: Option<(String, u64)>,
+    /// For a place answered `in_line`: the route, its issue time (ms) and where it stood. A
+    /// line that under-serves skips a stretch of places nobody asks for any more; one whose
+    /// served places are held holds still.
+    pub asked_place: Option<(String, u64, Stand)>,
 }
 
 /// A stats flush: rows for one stats shard.
@@ -301,8 +303,8 @@ impl Control {
         if let Some((route, place_ms)) = &counts.served_place {
             self.capacity.entry(route.clone()).or_default().served(*place_ms);
         }
-        if let Some((route, place_ms)) = &counts.asked_place {
-            self.capacity.entry(route.clone()).or_default().asked(*place_ms);
+        if let Some((route, place_ms, stand)) = &counts.asked_place {
+            self.capacity.entry(route.clone()).or_default().asked(*place_ms, *stand);
         }
         if let Some((policy, shards)) = policy
             && !counts.events.is_empty()

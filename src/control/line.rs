@@ -22,6 +22,13 @@
 //!   to that place (never into the last minute's places, whose people may still be typing; the
 //!   speed moves as in any tick): the places in between were left by people who gave up, and a
 //!   mark crossing them at feedback speed serves nobody for minutes.
+//! - **Holding still.** A tick at which this isolate held more served places (the route was
+//!   full when they came back) than it forwarded over the period keeps `W` where it is for the
+//!   period: the watermark ran ahead of what the origin takes, and a place it passed would
+//!   otherwise wait among thousands of others served, drawn at random, told "now" for minutes
+//!   (`crowd-launch` seed 19: 2,046 people gave up after ten minutes of 1-second waits). The
+//!   speed it cruises at ([`Mark::cruise_milli`]) moves as in any tick and is what waits are
+//!   estimated from, so a hold does not tell the places behind it a wait over the line's bound.
 //! - **Full.** Whatever `W`, a route whose count reaches [`FULL_AT`] of capacity holds even a
 //!   served place ([`full_secs`]), and from [`ROOM_FROM`] lets through only a falling share of
 //!   them ([`room_milli`]): the watermark orders the places, these bound the rate when the
@@ -100,9 +107,20 @@ pub fn room_milli(count: f64, per_minute: u32, window_secs: u32) -> u16 {
     (share * 1000.0).round() as u16
 }
 
-/// A mark's speed, bounded.
+/// A mark's speed, bounded (0 while it holds still).
 fn speed(m: &Mark) -> f64 {
+    if m.speed_milli == 0 && m.cruise_milli > 0 {
+        return 0.0;
+    }
     (f64::from(m.speed_milli) / 1000.0).clamp(MIN_SPEED, MAX_SPEED)
+}
+
+/// The speed a mark cruises at (its speed, unless it holds still), bounded.
+fn cruise(m: &Mark) -> f64 {
+    match m.cruise_milli {
+        0 => speed(m),
+        c => (f64::from(c) / 1000.0).clamp(MIN_SPEED, MAX_SPEED),
+    }
 }
 
 /// A mark's watermark at `now`: moving at its speed from the period's start, never past now.
@@ -112,10 +130,19 @@ fn serving_at(m: &Mark, period_ms: u64, now_ms: u64) -> u64 {
     m.serving_ms.saturating_add(moved).min(now_ms)
 }
 
-/// The mark of a period.
+/// The mark of a period moving at its cruising `speed`.
 fn mark_of(period: u64, serving_ms: u64, speed: f64) -> Mark {
-    let speed_milli = (speed.clamp(MIN_SPEED, MAX_SPEED) * 1000.0).round() as u32;
-    Mark { period, serving_ms, speed_milli }
+    let speed_milli = milli(speed);
+    Mark { period, serving_ms, speed_milli, cruise_milli: speed_milli }
+}
+
+/// The mark of a period holding still at `serving_ms`, to cruise at `speed` after.
+fn held_at(period: u64, serving_ms: u64, speed: f64) -> Mark {
+    Mark { period, serving_ms, speed_milli: 0, cruise_milli: milli(speed) }
+}
+
+fn milli(speed: f64) -> u32 {
+    (speed.clamp(MIN_SPEED, MAX_SPEED) * 1000.0).round() as u32
 }
 
 /// What an isolate measured of a route since its last controller tick.
@@ -128,6 +155,28 @@ pub struct Readings {
     pub served_place: Option<u64>,
     /// The earliest place it answered `in_line` (ms): the front of the places still asking.
     pub asked_front: Option<u64>,
+    /// Served places it held because the route was full (each counted once) and sign-ups it
+    /// forwarded, over the period: more held than forwarded, beyond a count's noise, is more
+    /// than a period's service waiting among places already served.
+    pub held: (u32, u32),
+}
+
+/// Whether `held` served places against `forwarded` sign-ups in a period are more than a
+/// period's service beyond the noise of small counts (two standard deviations of a Poisson
+/// count): one isolate's reading decides for the route's period, and with 20 isolates a
+/// period's counts are a handful.
+fn holds(held: u32, forwarded: u32) -> bool {
+    let f = f64::from(forwarded);
+    f64::from(held) > f + 2.0 * (f + 1.0).sqrt()
+}
+
+/// Where a place that asked and was told to wait stood.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Stand {
+    /// Issued after the watermark: its turn has not come.
+    Ahead,
+    /// Served, but held because the route was full.
+    Held,
 }
 
 /// A route's line in one isolate: the latest state it knows (its own or adopted).
@@ -154,7 +203,7 @@ impl Line {
         let w = serving_at(&m, period_ms, now_ms);
         (now_ms.saturating_sub(w) >= EMPTY_MS).then_some(Serving {
             serving_ms: w,
-            speed: speed(&m),
+            speed: cruise(&m),
             full_secs: 0,
             room_milli: 1000,
         })
@@ -175,7 +224,7 @@ impl Line {
         period_ms: u64,
         now_ms: u64,
     ) -> bool {
-        let Readings { load, served_place, asked_front } = readings;
+        let Readings { load, served_place, asked_front, held } = readings;
         let period = now_ms / period_ms.max(1);
         let had = self.state.is_some();
         match self.latest(published, period_ms, now_ms) {
@@ -202,8 +251,16 @@ impl Line {
                         .filter(|l| *l < target * SKIP_UNDER)
                         .and(asked_front)
                         .map(|f| f.min(start.saturating_sub(OPEN_BEHIND_MS)))
-                        .filter(|f| *f > w.saturating_add((speed(&m) * period_ms as f64) as u64));
-                    self.state = Some(mark_of(period, skip_to.unwrap_or(w), speed(&m) * factor));
+                        .filter(|f| *f > w.saturating_add((cruise(&m) * period_ms as f64) as u64));
+                    self.state = Some(if holds(held.0, held.1) {
+                        // the places it served wait for the origin: hold still until they are in
+                        // (the cruising speed moves as ever: a hold is often one isolate's
+                        // few places, and keeping the speed from rising while holding took
+                        // crowd-spike's line row from 88 % of people to 68 %)
+                        held_at(period, w, cruise(&m) * factor)
+                    } else {
+                        mark_of(period, skip_to.unwrap_or(w), cruise(&m) * factor)
+                    });
                 }
             }
             None if load.is_some_and(|l| l > high) => {
@@ -269,16 +326,19 @@ mod tests {
         let mut a = Line::default();
         a.tick(at(Some(2.0)), (0.8, 0.9), None, P, 100_000);
         let m = a.mark();
-        assert_eq!(m, Some(Mark { period: 10, serving_ms: 40_000, speed_milli: 400 }));
+        assert_eq!(m, Some(Mark { period: 10, serving_ms: 40_000, speed_milli: 400, cruise_milli: 400 }));
         let mut cold = Line::default();
         assert_eq!(cold.serving(m, P, 131_000).map(|s| s.serving_ms), Some(52_400), "joins before its tick");
         assert!(cold.tick(at(None), (0.8, 0.9), m, P, 131_000), "a live line is joined before a measurement");
-        assert_eq!(cold.mark(), Some(Mark { period: 13, serving_ms: 52_000, speed_milli: 400 }));
+        assert_eq!(
+            cold.mark(),
+            Some(Mark { period: 13, serving_ms: 52_000, speed_milli: 400, cruise_milli: 400 })
+        );
         assert_eq!(cold.serving(m, P, 141_000).map(|s| (s.serving_ms, s.speed)), Some((56_400, 0.4)));
         // nobody carried it on for four periods: no line
         assert_eq!(Line::default().serving(m, P, 100_000 + 4 * P), None);
         // the merge is the larger state, in any order
-        let other = Mark { period: 11, serving_ms: 30_000, speed_milli: 700 };
+        let other = Mark { period: 11, serving_ms: 30_000, speed_milli: 700, cruise_milli: 0 };
         assert_eq!(m.map(|m| m.merge(other)), m.map(|m| other.merge(m)));
         assert_eq!(m.map(|m| m.merge(other)), Some(other), "a later period wins");
     }
@@ -293,7 +353,7 @@ mod tests {
         ] {
             let mut l = Line::default();
             assert!(l.tick(
-                Readings { load: Some(2.0), served_place: served, asked_front: None },
+                Readings { load: Some(2.0), served_place: served, ..Readings::default() },
                 (0.8, 0.9),
                 None,
                 P,
@@ -306,7 +366,7 @@ mod tests {
     #[test]
     fn an_under_served_line_skips_a_stretch_of_places_nobody_asks_for_to_the_first_still_asking() {
         // a line serving at 100 s of issue time at 0.5 s a second, opened at 200 s
-        let open = Mark { period: 20, serving_ms: 100_000, speed_milli: 500 };
+        let open = Mark { period: 20, serving_ms: 100_000, speed_milli: 500, cruise_milli: 0 };
         let tick = |load: f64, asked_front: Option<u64>| {
             let mut l = Line::default();
             l.tick(
@@ -340,7 +400,7 @@ mod tests {
         // skip that kept the speed would hold the mark a minute behind now for good, and every
         // new place would be told a wait over any bound
         let mut l = Line::default();
-        let mut published = Some(Mark { period: 20, serving_ms: 100_000, speed_milli: 20 });
+        let mut published = Some(Mark { period: 20, serving_ms: 100_000, speed_milli: 20, cruise_milli: 0 });
         let mut t = 210_000;
         let mut closed = false;
         for _ in 0..40 {
@@ -453,5 +513,44 @@ mod tests {
         let speed = published.map_or(0, |m| m.speed_milli);
         // 500 × 1.25³ ≈ 977 (rounded each period), not 1.25 to the 60th
         assert!((975..=978).contains(&speed), "{speed}");
+    }
+
+    #[test]
+    fn a_line_whose_served_places_are_held_holds_still_and_states_waits_at_its_cruising_speed() {
+        // open at twice the target: half speed, a minute behind
+        let mut l = Line::default();
+        l.tick(at(Some(1.6)), (0.8, 0.9), None, P, 200_000);
+        let open = l.serving(None, P, 205_000).map(|s| (s.serving_ms, s.speed));
+        assert_eq!(open, Some((142_500, 0.5)));
+        // more served places held than forwarded over the period, beyond a count's noise: the
+        // watermark stays where the period started for the whole period
+        for held in [(4, 0), (9, 3), (40, 20), (130, 100)] {
+            let mut h = l.clone();
+            h.tick(Readings { load: Some(0.8), held, ..Readings::default() }, (0.8, 0.9), None, P, 210_000);
+            let still: Vec<u64> = [210_000, 215_000, 219_999]
+                .iter()
+                .filter_map(|t| h.serving(None, P, *t))
+                .map(|s| s.serving_ms)
+                .collect();
+            assert_eq!(still, vec![145_000; 3], "held {held:?}: the watermark holds still");
+            // waits are stated at the cruising speed, not the speed of a line holding still
+            let Some(s) = h.serving(None, P, 215_000) else { panic!("open") };
+            assert_eq!(s.speed, 0.5);
+            assert_eq!(s.turn(155_000, 0.0), Turn::Wait { wait_secs: 20, ahead_secs: 10 });
+            // the places come in: it moves on at its cruising speed
+            h.tick(at(Some(0.8)), (0.8, 0.9), None, P, 220_000);
+            let moved = h.serving(None, P, 230_000).map(|s| (s.serving_ms, s.speed));
+            assert_eq!(moved, Some((150_000, 0.5)), "held {held:?}");
+        }
+        // as many held as forwarded, fewer, or a few more than a small count's noise: it moves
+        // as ever
+        for held in [(0, 0), (2, 0), (1, 2), (6, 3), (10, 10), (115, 100)] {
+            let mut h = l.clone();
+            h.tick(Readings { load: Some(0.8), held, ..Readings::default() }, (0.8, 0.9), None, P, 210_000);
+            assert_eq!(h.serving(None, P, 220_000).map(|s| s.serving_ms), Some(150_000), "held {held:?}");
+        }
+        // a state stored before the cruising speed existed reads its speed
+        let old = Mark { period: 21, serving_ms: 145_000, speed_milli: 500, cruise_milli: 0 };
+        assert_eq!(Line::default().serving(Some(old), P, 215_000).map(|s| s.speed), Some(0.5));
     }
 }

@@ -361,23 +361,26 @@ impl Control {
 }
 
 #[cfg(test)]
+mod line_fleet;
+
+#[cfg(test)]
 #[allow(clippy::cloned_ref_to_slice_refs)] // `&[k.clone()]` reads better in these tables
 mod tests {
     use super::*;
     use crate::policy::{CohortKind, Turn};
     use crate::store::cohorts::Shard;
 
-    const W: Windows = Windows { js: 60, no_js: 600, otp: 3600, otp_grace: 120 };
+    pub(super) const W: Windows = Windows { js: 60, no_js: 600, otp: 3600, otp_grace: 120 };
 
     /// Many isolates, one set of real shards: what the Worker does, with virtual time.
-    struct World {
-        shards: Vec<Shard>,
-        isolates: Vec<Control>,
+    pub(super) struct World {
+        pub(super) shards: Vec<Shard>,
+        pub(super) isolates: Vec<Control>,
         calls: u64,
     }
 
     impl World {
-        fn new(n_shards: u32, n_isolates: usize) -> World {
+        pub(super) fn new(n_shards: u32, n_isolates: usize) -> World {
             World {
                 shards: (0..n_shards).map(|_| Shard::default()).collect(),
                 isolates: (0..n_isolates).map(|_| Control::default()).collect(),
@@ -385,7 +388,7 @@ mod tests {
             }
         }
 
-        fn run(&mut self, i: usize, calls: Vec<Call>, now: u64) {
+        pub(super) fn run(&mut self, i: usize, calls: Vec<Call>, now: u64) {
             for c in calls {
                 self.calls += 1;
                 let reply = self.shards[c.shard as usize].exchange(&c.exchange);

@@ -8,7 +8,7 @@
 //! ([`super::topups`]) carries the same place, so the widget waits before it posts the form.
 
 use crate::control::Counted;
-use crate::control::line::{POLL_SECS, Serving, Turn};
+use crate::control::line::{POLL_SECS, Serving, Stand, Turn};
 use crate::decision_log::DecisionLog;
 use crate::pipeline::nojs;
 use crate::pipeline::refusal::Refusal;
@@ -149,6 +149,12 @@ pub(super) fn retry_after(wait_secs: u32, id: &[u8]) -> u32 {
     wait_secs.saturating_add(spread).clamp(1, POLL_SECS)
 }
 
+/// Where a place told to wait `ahead_secs` behind the watermark stands: a served place (0) was
+/// held because the route was full.
+pub(super) fn stand(ahead_secs: u32) -> Stand {
+    if ahead_secs > 0 { Stand::Ahead } else { Stand::Held }
+}
+
 /// `429 in_line` for a paid sign-up: its wait, how far behind the line it was issued, when to
 /// ask again.
 fn in_line<'a>(
@@ -166,8 +172,7 @@ fn in_line<'a>(
         "line": place.json(),
     });
     let refusal = Refusal::on(r, line.clone()).audience(&p.sub.audience);
-    let refusal =
-        if ahead_secs > 0 { refusal.asked(&challenge.route, challenge.issued_at.millis()) } else { refusal };
+    let refusal = refusal.asked(&challenge.route, challenge.issued_at.millis(), stand(ahead_secs));
     let reply = match p.sub.audience {
         Audience::Api => Some(Reply::json(429, &body)),
         Audience::Person { lang, .. } => line_page(p, lang, wait_secs).map(|html| Reply::html(429, html)),

@@ -4,6 +4,7 @@
 //! they can only keep it if no reply that refuses is built anywhere else (a test in
 //! `tests/layers.rs` holds every other module to that).
 
+use crate::control::line::Stand;
 use crate::control::{Counts, Tally};
 use crate::decision_log::DecisionLog;
 use crate::pipeline::step::{Answer, Done};
@@ -23,7 +24,7 @@ pub struct Refusal {
     reply: Option<Reply>,
     code: Option<String>,
     event: Option<serde_json::Value>,
-    asked_place: Option<(String, u64)>,
+    asked_place: Option<(String, u64, Stand)>,
 }
 
 impl Refusal {
@@ -96,9 +97,10 @@ impl Refusal {
         self
     }
 
-    /// A place answered `in_line` on `route`, issued at `place_ms`: counted for the line.
-    pub fn asked(mut self, route: &str, place_ms: u64) -> Refusal {
-        self.asked_place = Some((route.to_string(), place_ms));
+    /// A place answered `in_line` on `route`, issued at `place_ms`, standing where `stand`
+    /// says: counted for the line.
+    pub fn asked(mut self, route: &str, place_ms: u64, stand: Stand) -> Refusal {
+        self.asked_place = Some((route.to_string(), place_ms, stand));
         self
     }
 

@@ -121,8 +121,8 @@ fn on_cohorts(a: Asking<'_>, read: Result<CohortState, String>) -> Step<'_> {
     let serving = state.capacity.as_ref().and_then(|c| c.line);
     let place = super::line::Place::of_challenge(policy, serving, &a.first, a.now);
     let asked_place = match place {
-        super::line::Place::Waiting { ahead_secs, .. } if ahead_secs > 0 => {
-            Some((a.first.route.clone(), a.first.issued_at.millis()))
+        super::line::Place::Waiting { ahead_secs, .. } => {
+            Some((a.first.route.clone(), a.first.issued_at.millis(), super::line::stand(ahead_secs)))
         }
         _ => None,
     };

@@ -8,6 +8,7 @@
 //! (this path's own budget) → the wait page, or for "Continue" → `on_spend` → the shared
 //! forward tail.
 
+use crate::control::line::Stand;
 use crate::control::{Counted, Tally};
 use crate::decision_log::{Action, DecisionLog};
 use crate::pipeline::line::Place;
@@ -225,7 +226,7 @@ fn on_budget<'a>(
                         .refuse_on(Rejection::new(RejectKind::Busy, detail).retry_after(retry_after), line);
                 }
                 Place::Waiting { wait_secs, ahead_secs, retry_after } => {
-                    let place = (ahead_secs > 0).then(|| wait.issued_at.millis());
+                    let place = (wait.issued_at.millis(), super::line::stand(ahead_secs));
                     return in_line(&path, &token, place, (wait_secs, ahead_secs, retry_after));
                 }
             }
@@ -249,7 +250,8 @@ fn on_budget<'a>(
 fn held<'a>(path: Path<'a>, (wait, token): (&Wait, String), order: SpendOrder, wait_secs: u32) -> Step<'a> {
     let retry = super::line::retry_after(wait_secs, &wait.id);
     let shards = path.sub.config.ledger_shards;
-    Spend::give_back(&order, shards, move || in_line(&path, &token, None, (wait_secs, 0, retry)))
+    let place = (wait.issued_at.millis(), Stand::Held);
+    Spend::give_back(&order, shards, move || in_line(&path, &token, place, (wait_secs, 0, retry)))
 }
 
 /// "Continue" before its turn in the route's line: the line's page with the fields and the
@@ -257,7 +259,7 @@ fn held<'a>(path: Path<'a>, (wait, token): (&Wait, String), order: SpendOrder, w
 fn in_line<'a>(
     path: &Path<'a>,
     token: &str,
-    place_ms: Option<u64>,
+    (place_ms, stand): (u64, Stand),
     (wait_secs, ahead_secs, retry): (u32, u32, u32),
 ) -> Step<'a> {
     let lang = path.sub.audience.lang().unwrap_or(Lang::En);
@@ -275,10 +277,7 @@ fn in_line<'a>(
     let line = path.line(Action::Reject, r.kind().status());
     let refusal = Refusal::on(r, line)
         .answered_with(Reply::html(429, html).with_header("Retry-After", retry.to_string()));
-    let refusal = match place_ms {
-        Some(ms) => refusal.asked(&path.sub.route.path, ms),
-        None => refusal,
-    };
+    let refusal = refusal.asked(&path.sub.route.path, place_ms, stand);
     Step::done(refusal.done())
 }
 

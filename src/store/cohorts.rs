@@ -42,7 +42,8 @@ pub fn shard_name(shard: u32) -> String {
 
 /// A waiting line's state for one controller period, as the shard keeps it
 /// (`crate::control::line`): the period's index (`now ÷ period`), the watermark at its start
-/// and the speed over it. The shard keeps the largest (period, then watermark, then speed):
+/// and the speed over it (with the speed it cruises at, below). The shard keeps the largest
+/// (period, then watermark, then speed):
 /// every isolate that ticks in a period starts from the previous period's state, and one that
 /// finds the period already set adopts it, so the speed is updated once per period whatever the
 /// number of isolates (a maximum over isolates' own updates would follow the fastest, and serve
@@ -55,6 +56,11 @@ pub struct Mark {
     pub serving_ms: u64,
     /// The speed over the period, thousandths of issue seconds per second.
     pub speed_milli: u32,
+    /// The speed the line moves at when it is not holding still for the places it served to
+    /// come in (thousandths; 0: the period's speed, as a state stored before it existed
+    /// reads): what waits are estimated from. A period that holds still has `speed_milli` 0.
+    #[serde(default)]
+    pub cruise_milli: u32,
 }
 
 impl Mark {
@@ -378,7 +384,8 @@ mod tests {
     #[test]
     fn waiting_line_marks_are_max_merged_answered_to_every_exchange_and_forgotten_after_an_hour() {
         let mut s = Shard::default();
-        let mark = |serving_ms, period, speed_milli| Mark { period, serving_ms, speed_milli };
+        let mark =
+            |serving_ms, period, speed_milli| Mark { period, serving_ms, speed_milli, cruise_milli: 0 };
         let with = |now_ms, marks: Vec<(String, Mark)>| Exchange { now_ms, marks, ..Exchange::default() };
         s.exchange(&with(10_000, vec![("cap:/signup".into(), mark(5_000, 2, 400))]));
         // an isolate behind (an older period, even with a larger watermark) does not move it back

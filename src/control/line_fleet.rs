@@ -1,0 +1,142 @@
+//! A waiting line played over real shards and a fleet of isolates in virtual time, with
+//! people who come back when told: the order the line promises holds once a place is served.
+
+use super::line::Stand;
+use super::tests::{W, World};
+use crate::policy::{Capacity, CapacityOf, CohortKey, CohortKind, Turn};
+use crate::protocol::time::UnixTime;
+use std::cmp::Reverse;
+use std::collections::BinaryHeap;
+
+fn xorshift(x: &mut u64) -> u64 {
+    *x ^= *x << 13;
+    *x ^= *x >> 7;
+    *x ^= *x << 17;
+    *x
+}
+
+/// What one crowd did: per admitted place, how long it waited after its turn came (ms) and
+/// when it was forwarded.
+struct Played {
+    served_waits: Vec<u64>,
+    forwarded: Vec<u64>,
+}
+
+/// `per_minute` people a minute for `minutes` minutes against a capacity of 300, spread over
+/// `n_isolates`; each fills the form in for 20–50 s after its challenge (its place), then
+/// submits and asks again when told (at most 10 s on), until admitted.
+fn crowd(n_isolates: usize, per_minute: u64, minutes: u64, seed: u64) -> Played {
+    let cap = Capacity {
+        route: "/signup".into(),
+        what: CapacityOf::Signups,
+        per_minute: 300,
+        ceiling_bits: 8,
+        period_secs: 10,
+        line_max_wait_secs: 900,
+    };
+    let keys_of = |asn: u32| {
+        let c = CohortKey::new(CohortKind::Asn, &asn.to_string());
+        let mut k = vec![c.clone(), cap.total_key()];
+        k.extend(cap.cohort_key(&c));
+        k
+    };
+    let mut w = World::new(64, n_isolates);
+    let n_shards = w.shards.len() as u32;
+    let start = 1_000_000u64;
+    let mut x = 0x9e37_79b9_u64 ^ seed;
+    // (when, person): a person is its place (arrival) and the first time its turn came
+    let mut asks: BinaryHeap<Reverse<(u64, usize)>> = BinaryHeap::new();
+    let mut people: Vec<(u64, Option<u64>)> = Vec::new();
+    let gap = 60_000 / per_minute.max(1);
+    for n in 0..per_minute * minutes {
+        let place = start + n * gap;
+        people.push((place, None));
+        asks.push(Reverse((place + 20_000 + xorshift(&mut x) % 30_000, people.len() - 1)));
+    }
+    let mut played = Played { served_waits: Vec::new(), forwarded: Vec::new() };
+    let end = start + (minutes + 30) * 60_000;
+    while let Some(Reverse((t, who))) = asks.pop() {
+        if t > end {
+            break;
+        }
+        let Some((place, turn_came)) = people.get(who).copied() else { continue };
+        let i = (xorshift(&mut x) % n_isolates as u64) as usize;
+        let keys = keys_of(64_500 + (xorshift(&mut x) % 50) as u32);
+        let cold = w.isolates[i].cold(&keys, false, n_shards, W, 20.0, t);
+        w.run(i, cold, t);
+        let st = w.isolates[i].state(&keys, false, n_shards, W, Some(&cap), t);
+        let draw = (xorshift(&mut x) >> 11) as f64 / (1u64 << 53) as f64;
+        let turn = st.capacity.and_then(|c| c.line).map_or(Turn::Now, |l| l.turn(place, draw));
+        let retry = match turn {
+            Turn::Now
+                if w.isolates[i].hold_forward(&cap.route, cap.per_minute, UnixTime::from_millis(t)) == 0 =>
+            {
+                w.isolates[i].count_signup(&keys, false, n_shards, W, t);
+                w.isolates[i].capacity.entry(cap.route.clone()).or_default().served(place);
+                played.served_waits.push(t.saturating_sub(turn_came.unwrap_or(t)));
+                played.forwarded.push(t);
+                None
+            }
+            Turn::Now => {
+                w.isolates[i].capacity.entry(cap.route.clone()).or_default().asked(place, Stand::Held);
+                Some(1)
+            }
+            Turn::Wait { wait_secs, ahead_secs: 0 } => {
+                w.isolates[i].capacity.entry(cap.route.clone()).or_default().asked(place, Stand::Held);
+                Some(wait_secs)
+            }
+            Turn::Wait { wait_secs, .. } => {
+                w.isolates[i].capacity.entry(cap.route.clone()).or_default().asked(place, Stand::Ahead);
+                Some(wait_secs)
+            }
+        };
+        let served = !matches!(turn, Turn::Wait { ahead_secs: 1.., .. });
+        if let Some(person) = people.get_mut(who)
+            && served
+            && person.1.is_none()
+        {
+            person.1 = Some(t);
+        }
+        if let Some(r) = retry {
+            let spread = xorshift(&mut x) % 4;
+            asks.push(Reverse((t + (u64::from(r) + spread).clamp(1, 10) * 1000, who)));
+        }
+        let (bg, _) = w.isolates[i].background(20.0, t);
+        w.run(i, bg, t);
+    }
+    played
+}
+
+/// The line promises order: a place is served when the watermark passes it, and then comes
+/// in. Served places the full route holds wait among all the others served, drawn at random;
+/// a watermark that runs ahead of what the origin takes makes that pool the line (people told
+/// "now" for minutes). Over crowds of 1.5, 2 and 3 times capacity and 2, 8 and 20 isolates,
+/// 95 % of served places come in within a minute of their turn and none waits two minutes
+/// (without holding still: 95 % within 632 s at 20 isolates and three times capacity); no
+/// sliding minute after the first takes 10 % over capacity.
+#[test]
+fn a_served_place_comes_in_soon_after_its_turn_whatever_the_crowd() {
+    for (n_isolates, per_minute) in [(2usize, 450u64), (8, 600), (20, 900), (20, 450)] {
+        let p = crowd(n_isolates, per_minute, 6, per_minute ^ n_isolates as u64);
+        let mut waits = p.served_waits.clone();
+        waits.sort_unstable();
+        let p95 = waits.get(waits.len() * 95 / 100).copied().unwrap_or(0);
+        let most = waits.last().copied().unwrap_or(0);
+        let at = format!("{n_isolates} isolates, {per_minute} a minute");
+        assert!(waits.len() as u64 > per_minute * 6 / 2, "{at}: only {} admitted", waits.len());
+        assert!(p95 <= 60_000, "{at}: 95 % of served places came in within {p95} ms of their turn");
+        assert!(most <= 120_000, "{at}: a served place waited {most} ms after its turn");
+        let times = &p.forwarded;
+        let first = times.iter().min().copied().unwrap_or(0);
+        let last = times.iter().max().copied().unwrap_or(0);
+        // from the second minute on, as the guard's own test (the first one opens the line)
+        for from in (first + 60_000..last.saturating_sub(60_000)).step_by(1_000) {
+            let n = times.iter().filter(|t| (from..from + 60_000).contains(*t)).count();
+            // not a flood: the guard's own test holds the bound exactly with requests that come
+            // at random; here served places come back on their own schedule, and a sliding
+            // minute reaches ~4 % over with or without holding still (2026-12-05: most 313
+            // either way)
+            assert!(n <= 330, "{at}: {n} forwarded in a minute from {from}, capacity 300");
+        }
+    }
+}
