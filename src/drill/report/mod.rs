@@ -324,7 +324,8 @@ pub struct Report {
     scratch_pop: PopStats,
     /// The minutes after the scenario's end in which people still in a line or solving finish
     /// (at most [`AFTER_END_MINUTES`]): the origin takes its capacity in each of them as in any
-    /// other, and they count in the capacity figures, not in the timeline.
+    /// other, and they count in the people's and capacity figures, not in the timeline or the
+    /// bound of what any gate could admit (by the end).
     #[serde(skip)]
     after_end: Vec<Minute>,
     #[serde(skip)]
@@ -529,13 +530,10 @@ impl Report {
             pct(self.people.outside_attack_admitted, self.people.outside_attack_offered);
         self.people.outside_attack_false_positive_pct = pct(outside_fp, self.people.outside_attack_offered);
         self.people.segments = segments::rows(s, people_ends, &outside);
-        // the minutes after the end in which people finished serve them as any other
-        let arrivals: Vec<u64> = self
-            .minutes
-            .iter()
-            .map(|m| m.people_by_kind.values().map(|k| k.offered).sum())
-            .chain(self.after_end.iter().map(|_| 0))
-            .collect();
+        // by the scenario's end: a bound the same for every defence (how long people linger in
+        // a line after it depends on the defence)
+        let arrivals: Vec<u64> =
+            self.minutes.iter().map(|m| m.people_by_kind.values().map(|k| k.offered).sum()).collect();
         let cap = u64::from(s.origin.signup_capacity_per_min);
         self.people.most_admissible = most_admissible(&arrivals, cap);
         self.people.most_admissible_pct = pct(self.people.most_admissible, self.people.offered);
