@@ -211,6 +211,17 @@ pub fn send(agent: &ureq::Agent, sub: &Submission, solution: &str) -> Result<Ans
     Ok(Answer { status, body, headers })
 }
 
+/// Sends a submission, and once more on a fresh connection when the first fails in transport:
+/// a pooled connection the server closed while the client waited (a keep-alive timeout racing
+/// a line's poll, `tests/e2e/line.test.mjs` on 2026-12-05: "Peer disconnected") fails the
+/// first write. The solution is single use, so sending it again can never sign up twice.
+pub fn send_once_more(agent: &ureq::Agent, sub: &Submission, solution: &str) -> Result<Answer, ClientError> {
+    match send(agent, sub, solution) {
+        Err(ClientError::Http(_)) => send(agent, sub, solution),
+        answer => answer,
+    }
+}
+
 /// The longest `submit` waits in a route's line in all, seconds: the gate answers `busy` for a
 /// place past its line's bound (at most 3000 s) anyway.
 const MOST_IN_LINE_SECS: u64 = 3600;
@@ -256,7 +267,7 @@ pub fn submit(
     let mut retried = false;
     let mut waited = 0u64;
     loop {
-        let answer = send(agent, sub, &solution.encode())?;
+        let answer = send_once_more(agent, sub, &solution.encode())?;
         let body: serde_json::Value = serde_json::from_str(&answer.body).unwrap_or_default();
         let offer = body.get("topup").cloned().and_then(|t| serde_json::from_value::<TopUpJson>(t).ok());
         let place = InLine::of(answer.status, &body);
@@ -283,6 +294,51 @@ pub fn submit(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::io::{Read, Write};
+
+    /// A server whose first connection reads the request and closes without an answer (a
+    /// keep-alive connection closed under the client), and whose second answers 200.
+    fn closing_then_answering() -> (String, std::thread::JoinHandle<usize>) {
+        let Ok(listener) = std::net::TcpListener::bind("127.0.0.1:0") else { panic!("bind") };
+        let Ok(addr) = listener.local_addr() else { panic!("addr") };
+        let server = std::thread::spawn(move || {
+            let mut served = 0;
+            for (n, stream) in listener.incoming().take(2).enumerate() {
+                let Ok(mut stream) = stream else { continue };
+                let mut buf = [0u8; 4096];
+                let _ = stream.read(&mut buf);
+                if n == 1 {
+                    let _ = stream
+                        .write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok");
+                    served += 1;
+                }
+            }
+            served
+        });
+        (format!("http://{addr}/signup"), server)
+    }
+
+    #[test]
+    fn a_submission_whose_connection_closes_under_it_is_sent_once_more() {
+        let (url, server) = closing_then_answering();
+        let sub = Submission {
+            url,
+            method: "POST".into(),
+            body: b"email=a%40example.com".to_vec(),
+            content_type: None,
+            user_agent: "gate-test".into(),
+            headers: Vec::new(),
+            carrier: Carrier::Form,
+            phone: None,
+        };
+        let answer = send_once_more(&agent(), &sub, "token.nonces");
+        assert_eq!(answer.map(|a| (a.status, a.body)).ok(), Some((200, "ok".to_string())));
+        assert_eq!(server.join().ok(), Some(1));
+        // without the second send, the closed connection is the answer
+        let (url, server) = closing_then_answering();
+        assert!(send(&agent(), &Submission { url, ..sub }, "token.nonces").is_err());
+        drop(server);
+    }
 
     #[test]
     fn an_in_line_answer_states_a_place_and_nothing_else_does() {
