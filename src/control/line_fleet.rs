@@ -2,8 +2,8 @@
 //! people who come back when told: the order the line promises holds once a place is served.
 
 use super::line::Stand;
-use super::tests::{W, World};
-use crate::policy::{Capacity, CapacityOf, CohortKey, CohortKind, Turn};
+use super::tests::{W, World, keys_on, line_route};
+use crate::policy::Turn;
 use crate::protocol::time::UnixTime;
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
@@ -26,20 +26,8 @@ struct Played {
 /// `n_isolates`; each fills the form in for 20–50 s after its challenge (its place), then
 /// submits and asks again when told (at most 10 s on), until admitted.
 fn crowd(n_isolates: usize, per_minute: u64, minutes: u64, seed: u64) -> Played {
-    let cap = Capacity {
-        route: "/signup".into(),
-        what: CapacityOf::Signups,
-        per_minute: 300,
-        ceiling_bits: 8,
-        period_secs: 10,
-        line_max_wait_secs: 900,
-    };
-    let keys_of = |asn: u32| {
-        let c = CohortKey::new(CohortKind::Asn, &asn.to_string());
-        let mut k = vec![c.clone(), cap.total_key()];
-        k.extend(cap.cohort_key(&c));
-        k
-    };
+    let cap = line_route();
+    let keys_of = |asn: u32| keys_on(&cap, asn);
     let mut w = World::new(64, n_isolates);
     let n_shards = w.shards.len() as u32;
     let start = 1_000_000u64;

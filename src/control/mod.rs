@@ -372,6 +372,27 @@ mod tests {
 
     pub(super) const W: Windows = Windows { js: 60, no_js: 600, otp: 3600, otp_grace: 120 };
 
+    /// `/signup` with a capacity of 300 a minute, 10 s periods and a line of at most 900 s.
+    pub(super) fn line_route() -> crate::policy::Capacity {
+        crate::policy::Capacity {
+            route: "/signup".into(),
+            what: crate::policy::CapacityOf::Signups,
+            per_minute: 300,
+            ceiling_bits: 8,
+            period_secs: 10,
+            line_max_wait_secs: 900,
+        }
+    }
+
+    /// A sign-up's keys on `cap`'s route from network `asn`: its ASN, the route's total and
+    /// the ASN's share of it.
+    pub(super) fn keys_on(cap: &crate::policy::Capacity, asn: u32) -> Vec<CohortKey> {
+        let c = CohortKey::new(CohortKind::Asn, &asn.to_string());
+        let mut k = vec![c.clone(), cap.total_key()];
+        k.extend(cap.cohort_key(&c));
+        k
+    }
+
     /// Many isolates, one set of real shards: what the Worker does, with virtual time.
     pub(super) struct World {
         pub(super) shards: Vec<Shard>,
@@ -556,21 +577,8 @@ mod tests {
     /// sliding minute goes over capacity and none falls far under it.
     #[test]
     fn a_fleet_of_isolates_holds_a_full_route_at_capacity_in_every_minute() {
-        use crate::policy::{Capacity, CapacityOf};
-        let cap = Capacity {
-            route: "/signup".into(),
-            what: CapacityOf::Signups,
-            per_minute: 300,
-            ceiling_bits: 8,
-            period_secs: 10,
-            line_max_wait_secs: 900,
-        };
-        let keys_of = |asn: u32| {
-            let c = CohortKey::new(CohortKind::Asn, &asn.to_string());
-            let mut k = vec![c.clone(), cap.total_key()];
-            k.extend(cap.cohort_key(&c));
-            k
-        };
+        let cap = line_route();
+        let keys_of = |asn: u32| keys_on(&cap, asn);
         for n_isolates in [2usize, 8, 20] {
             let mut w = World::new(64, n_isolates);
             let n_shards = w.shards.len() as u32;
