@@ -107,6 +107,11 @@ impl Attack {
         let kind = cohort.kind();
         self.cohort_levels.iter().find(|(k, _)| Some(*k) == kind).map_or(&self.levels, |(_, l)| l)
     }
+
+    /// The most extra bits a cohort's levels charge short of shedding (0: none).
+    pub fn top_extra_bits(&self, cohort: &CohortKey) -> u8 {
+        self.levels_for(cohort).iter().filter_map(|l| l.extra_bits).max().unwrap_or(0)
+    }
 }
 
 impl CohortKind {
@@ -128,6 +133,14 @@ impl CohortKind {
             CohortKind::UaFamily => "ua_family",
             CohortKind::PhoneCode => "phone_code",
         }
+    }
+
+    /// Whether a cohort of this kind can hold a whole population of people: a network (a mobile
+    /// carrier's, behind one CGNAT), a country, a browser family, a calling code; not one
+    /// address block. On a route with a capacity such a cohort is priced, never shed by a
+    /// static level: the origin's room decides shedding there (docs/attack-mode.md).
+    pub fn holds_many_people(self) -> bool {
+        !matches!(self, CohortKind::IpPrefix)
     }
 
     pub(super) fn parse(name: &str) -> Option<CohortKind> {

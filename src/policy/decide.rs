@@ -281,7 +281,15 @@ impl Policy {
             }
             if let Some((cohort, rate, n, l)) = worst {
                 level = n;
-                if l.busy {
+                // on a route with a capacity, a cohort that can hold a whole population (a
+                // carrier's network shared with a phone farm) is priced at its top level, not
+                // shed while the origin has room: the controller below sheds when it is full
+                // (drills/carrier-cgnat.toml: shedding the carrier admitted fewer people than
+                // no gate)
+                let priced_instead = l.busy
+                    && cohorts.capacity.is_some()
+                    && cohort.kind().is_some_and(CohortKind::holds_many_people);
+                if l.busy && !priced_instead {
                     return decision(
                         Outcome::Busy,
                         format!("cohort {cohort} at {rate:.0}/window (level {level})"),
@@ -289,9 +297,15 @@ impl Policy {
                         level,
                     );
                 }
-                let extra = l.extra_bits.unwrap_or(0);
+                let extra = if priced_instead {
+                    self.attack.top_extra_bits(cohort)
+                } else {
+                    l.extra_bits.unwrap_or(0)
+                };
                 difficulty = difficulty.saturating_add(extra).min(32);
-                why.push(format!("cohort {cohort} at {rate:.0}/window +{extra}"));
+                let not_shed =
+                    if priced_instead { ", priced, not shed: the route has a capacity" } else { "" };
+                why.push(format!("cohort {cohort} at {rate:.0}/window +{extra}{not_shed}"));
             }
             // the capacity controller: on top of the static levels it measured under
             if let Some(cap) = &cohorts.capacity {
@@ -501,6 +515,58 @@ country = [{ at = 100, extra_bits = 1 }, { at = 400, extra_bits = 3 }]
         let off = load("version = 1\n[routes]\nprotected = [\"POST /signup\"]\n[attack]\nenabled = false\n")
             .unwrap();
         assert_eq!(off.decide(&s, &state(0.0, 0, Some(&asn))).outcome, price(17));
+    }
+
+    #[test]
+    fn on_a_route_with_a_capacity_a_cohort_of_many_people_is_priced_at_its_top_level_not_shed() {
+        let policy = |capacity: &str| {
+            load(&format!(
+                "version = 1\n[routes]\nprotected = [\"POST /signup\"]\nphone_field = \"phone\"\n[attack]\n\
+                 levels = [{{ at = 10, extra_bits = 2 }}, {{ at = 20, extra_bits = 4 }}, {{ at = 40, busy = true }}]\n\
+                 [attack.cohort_levels]\nphone_code = [{{ at = 60, extra_bits = 3 }}, {{ at = 100, busy = true }}]\n\
+                 ua_family = [{{ at = 5, busy = true }}]\n{capacity}"
+            ))
+            .unwrap()
+        };
+        let with = policy("[[attack.capacity]]\nroute = \"/signup\"\nsignups_per_minute = 60\n");
+        let without = policy("");
+        let a = Assessment::default();
+        let s = subject(&a);
+        let room = |shed: Option<CohortKey>| CapacityPrice {
+            extra_bits: 0,
+            shed,
+            admitted_per_minute: 20.0,
+            per_minute: 60,
+            forecast_bits: 0,
+            line: None,
+        };
+        let price = |d| Outcome::Price { difficulty: d, k: 32 };
+        // every kind that can hold many people, each past its busy level, with and without room
+        for (key, rate, top) in [
+            (CohortKey::new(CohortKind::Asn, "7713"), 45.0, 4),
+            (CohortKey::new(CohortKind::PhoneCode, "62"), 150.0, 3),
+            (CohortKey::new(CohortKind::UaFamily, "chrome"), 9.0, 0),
+        ] {
+            let state = |capacity: Option<CapacityPrice>| CohortState {
+                rates: vec![(key.clone(), rate)],
+                capacity,
+                ..Default::default()
+            };
+            assert_eq!(without.decide(&s, &state(None)).outcome, Outcome::Busy, "{key}: no capacity, shed");
+            let d = with.decide(&s, &state(Some(room(None))));
+            assert_eq!(d.outcome, price(17 + top), "{key}: room at the origin, priced at the top level");
+            assert!(d.why.contains("priced, not shed"), "{}", d.why);
+            // the origin full and the cohort standing out: the controller sheds it
+            let full = with.decide(&s, &state(Some(room(Some(key.clone())))));
+            assert_eq!(full.outcome, Outcome::Busy, "{key}: shed by the controller");
+        }
+        // one address block is still shed at its busy level, capacity or not
+        let block = CohortState {
+            rates: vec![(CohortKey::new(CohortKind::IpPrefix, "203.0.113.0/24"), 45.0)],
+            capacity: Some(room(None)),
+            ..Default::default()
+        };
+        assert_eq!(with.decide(&s, &block).outcome, Outcome::Busy);
     }
 
     #[test]
