@@ -265,46 +265,51 @@ impl Policy {
                     0,
                 );
             }
+            // on a route with a capacity, a cohort that can hold a whole population (a carrier's
+            // network shared with a phone farm) past its busy level is priced at its top level,
+            // not shed while the origin has room: the controller below sheds when it is full
+            // (drills/carrier-cgnat.toml: shedding the carrier admitted fewer people than no gate)
+            let priced_instead = |cohort: &CohortKey, l: &Level| {
+                l.busy
+                    && cohorts.capacity.is_some()
+                    && cohort.kind().is_some_and(CohortKind::holds_many_people)
+            };
+            // what a level asks of a cohort: shed, or these extra bits
+            let asks = |cohort: &CohortKey, l: &Level| match (l.busy, priced_instead(cohort, l)) {
+                (true, false) => None,
+                (true, true) => Some(self.attack.top_extra_bits(cohort)),
+                (false, _) => Some(l.extra_bits.unwrap_or(0)),
+            };
             // the worst-placed counted cohort decides: shedding beats extra bits, more bits
             // beat fewer (each kind has its own levels, so raw rates are not compared)
+            let severity = |bits: Option<u8>| bits.map_or(u16::MAX, u16::from);
             let mut worst: Option<(&CohortKey, f64, usize, &Level)> = None;
             for (cohort, rate) in &cohorts.rates {
                 if !cohort.kind().is_some_and(|k| self.attack.cohorts.contains(&k)) {
                     continue;
                 }
-                if let (n, Some(l)) = self.reached(cohort, *rate) {
-                    let severity = |l: &Level| if l.busy { u8::MAX } else { l.extra_bits.unwrap_or(0) };
-                    if worst.is_none_or(|(_, _, _, w)| severity(l) > severity(w)) {
-                        worst = Some((cohort, *rate, n, l));
-                    }
+                if let (n, Some(l)) = self.reached(cohort, *rate)
+                    && worst.is_none_or(|(w, _, _, wl)| severity(asks(cohort, l)) > severity(asks(w, wl)))
+                {
+                    worst = Some((cohort, *rate, n, l));
                 }
             }
             if let Some((cohort, rate, n, l)) = worst {
                 level = n;
-                // on a route with a capacity, a cohort that can hold a whole population (a
-                // carrier's network shared with a phone farm) is priced at its top level, not
-                // shed while the origin has room: the controller below sheds when it is full
-                // (drills/carrier-cgnat.toml: shedding the carrier admitted fewer people than
-                // no gate)
-                let priced_instead = l.busy
-                    && cohorts.capacity.is_some()
-                    && cohort.kind().is_some_and(CohortKind::holds_many_people);
-                if l.busy && !priced_instead {
+                let Some(extra) = asks(cohort, l) else {
                     return decision(
                         Outcome::Busy,
                         format!("cohort {cohort} at {rate:.0}/window (level {level})"),
                         rule,
                         level,
                     );
-                }
-                let extra = if priced_instead {
-                    self.attack.top_extra_bits(cohort)
-                } else {
-                    l.extra_bits.unwrap_or(0)
                 };
                 difficulty = difficulty.saturating_add(extra).min(32);
-                let not_shed =
-                    if priced_instead { ", priced, not shed: the route has a capacity" } else { "" };
+                let not_shed = if priced_instead(cohort, l) {
+                    ", priced, not shed: the route has a capacity"
+                } else {
+                    ""
+                };
                 why.push(format!("cohort {cohort} at {rate:.0}/window +{extra}{not_shed}"));
             }
             // the capacity controller: on top of the static levels it measured under
@@ -567,6 +572,30 @@ country = [{ at = 100, extra_bits = 1 }, { at = 400, extra_bits = 3 }]
             ..Default::default()
         };
         assert_eq!(with.decide(&s, &block).outcome, Outcome::Busy);
+        // and it still wins over a network priced instead, in either order
+        for rates in [
+            vec![
+                (CohortKey::new(CohortKind::Asn, "7713"), 45.0),
+                (CohortKey::new(CohortKind::IpPrefix, "203.0.113.0/24"), 45.0),
+            ],
+            vec![
+                (CohortKey::new(CohortKind::IpPrefix, "203.0.113.0/24"), 45.0),
+                (CohortKey::new(CohortKind::Asn, "7713"), 45.0),
+            ],
+        ] {
+            let both = CohortState { rates, capacity: Some(room(None)), ..Default::default() };
+            assert_eq!(with.decide(&s, &both).outcome, Outcome::Busy);
+        }
+        // a network priced instead is the worst placed against a lower level elsewhere
+        let two = CohortState {
+            rates: vec![
+                (CohortKey::new(CohortKind::PhoneCode, "62"), 70.0),
+                (CohortKey::new(CohortKind::Asn, "7713"), 45.0),
+            ],
+            capacity: Some(room(None)),
+            ..Default::default()
+        };
+        assert_eq!(with.decide(&s, &two).outcome, price(21));
     }
 
     #[test]
