@@ -2,18 +2,11 @@
 //! people who come back when told: the order the line promises holds once a place is served.
 
 use super::line::Stand;
-use super::tests::{W, World, keys_on, line_route};
+use super::tests::{W, World, keys_on, line_route, xorshift};
 use crate::policy::Turn;
 use crate::protocol::time::UnixTime;
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
-
-fn xorshift(x: &mut u64) -> u64 {
-    *x ^= *x << 13;
-    *x ^= *x >> 7;
-    *x ^= *x << 17;
-    *x
-}
 
 /// What one crowd did: per admitted place, how long it waited after its turn came (ms) and
 /// when it was forwarded.
@@ -55,7 +48,8 @@ fn crowd(n_isolates: usize, per_minute: u64, minutes: u64, seed: u64) -> Played 
         let st = w.isolates[i].state(&keys, false, n_shards, W, Some(&cap), t);
         let draw = (xorshift(&mut x) >> 11) as f64 / (1u64 << 53) as f64;
         let turn = st.capacity.and_then(|c| c.line).map_or(Turn::Now, |l| l.turn(place, draw));
-        let retry = match turn {
+        // asked again after `retry` seconds, standing where the place stood; or forwarded
+        let asked = match turn {
             Turn::Now
                 if w.isolates[i].hold_forward(&cap.route, cap.per_minute, UnixTime::from_millis(t)) == 0 =>
             {
@@ -65,19 +59,13 @@ fn crowd(n_isolates: usize, per_minute: u64, minutes: u64, seed: u64) -> Played 
                 played.forwarded.push(t);
                 None
             }
-            Turn::Now => {
-                w.isolates[i].capacity.entry(cap.route.clone()).or_default().asked(place, Stand::Held);
-                Some(1)
-            }
-            Turn::Wait { wait_secs, ahead_secs: 0 } => {
-                w.isolates[i].capacity.entry(cap.route.clone()).or_default().asked(place, Stand::Held);
-                Some(wait_secs)
-            }
-            Turn::Wait { wait_secs, .. } => {
-                w.isolates[i].capacity.entry(cap.route.clone()).or_default().asked(place, Stand::Ahead);
-                Some(wait_secs)
-            }
+            Turn::Now => Some((1, Stand::Held)),
+            Turn::Wait { wait_secs, ahead_secs: 0 } => Some((wait_secs, Stand::Held)),
+            Turn::Wait { wait_secs, .. } => Some((wait_secs, Stand::Ahead)),
         };
+        if let Some((_, stand)) = asked {
+            w.isolates[i].capacity.entry(cap.route.clone()).or_default().asked(place, stand);
+        }
         let served = !matches!(turn, Turn::Wait { ahead_secs: 1.., .. });
         if let Some(person) = people.get_mut(who)
             && served
@@ -85,7 +73,7 @@ fn crowd(n_isolates: usize, per_minute: u64, minutes: u64, seed: u64) -> Played 
         {
             person.1 = Some(t);
         }
-        if let Some(r) = retry {
+        if let Some((r, _)) = asked {
             let spread = xorshift(&mut x) % 4;
             asks.push(Reverse((t + (u64::from(r) + spread).clamp(1, 10) * 1000, who)));
         }

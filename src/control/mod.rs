@@ -372,6 +372,14 @@ mod tests {
 
     pub(super) const W: Windows = Windows { js: 60, no_js: 600, otp: 3600, otp_grace: 120 };
 
+    /// The next number of a xorshift stream (the fleet tests' draws).
+    pub(super) fn xorshift(x: &mut u64) -> u64 {
+        *x ^= *x << 13;
+        *x ^= *x >> 7;
+        *x ^= *x << 17;
+        *x
+    }
+
     /// `/signup` with a capacity of 300 a minute, 10 s periods and a line of at most 900 s.
     pub(super) fn line_route() -> crate::policy::Capacity {
         crate::policy::Capacity {
@@ -587,9 +595,7 @@ mod tests {
             let mut x = 0x9e37_79b9_u64 ^ n_isolates as u64;
             // four minutes at 600 sign-ups a minute, each to a random isolate
             for n in 0..2400u64 {
-                x ^= x << 13;
-                x ^= x >> 7;
-                x ^= x << 17;
+                xorshift(&mut x);
                 let t = start + n * 100;
                 let i = (x % n_isolates as u64) as usize;
                 let keys = keys_of(64_500 + (x >> 32) as u32 % 50);
