@@ -12,6 +12,7 @@ use crate::policy::CohortKey;
 use crate::protocol::time::UnixTime;
 use crate::store::cohorts::{Panic, Reply, Shard};
 use crate::store::ledger::{self, Admission, SpendRequest};
+use crate::store::numbers::{self, NumberCell, NumberReply, NumberRequest, Write};
 use crate::store::stats::{self, Count};
 use std::collections::HashMap;
 
@@ -22,6 +23,8 @@ pub struct Stores {
     pub shards: Vec<Shard>,
     /// The ledger's rows: id → (forget after, Unix seconds; idempotency key).
     ledger: HashMap<String, (i64, Option<String>)>,
+    /// The ledger's number cells: key → (cell, forget after, ms).
+    numbers: HashMap<String, (NumberCell, u64)>,
     /// The stats shards' rows.
     stats: Vec<Vec<Count>>,
     /// Object calls made.
@@ -69,6 +72,25 @@ impl Stores {
         }
     }
 
+    /// The ledger object's number cell, judged by `store::numbers` at `now`.
+    pub fn number(&mut self, request: &NumberRequest, now: UnixTime) -> Result<NumberReply, String> {
+        self.calls += 1;
+        self.prune(now.seconds());
+        let now_ms = now.millis();
+        let stored = self.numbers.get(&request.key).filter(|(_, forget)| *forget >= now_ms).map(|(c, _)| *c);
+        let (reply, write) = numbers::apply(stored, request, now_ms)?;
+        match write {
+            Write::Keep => {}
+            Write::Put { cell, forget_after_ms } => {
+                self.numbers.insert(request.key.clone(), (cell, forget_after_ms));
+            }
+            Write::Delete => {
+                self.numbers.remove(&request.key);
+            }
+        }
+        Ok(reply)
+    }
+
     /// Drops ledger rows past their life, once a virtual minute (the object's alarm).
     fn prune(&mut self, now: u64) {
         if now < self.last_prune + 60 {
@@ -77,6 +99,8 @@ impl Stores {
         self.last_prune = now;
         let now = i64::try_from(now).unwrap_or(i64::MAX);
         self.ledger.retain(|_, (forget, _)| *forget >= now);
+        let now_ms = u64::try_from(now).unwrap_or(0).saturating_mul(1000);
+        self.numbers.retain(|_, (_, forget)| *forget >= now_ms);
     }
 
     /// A stats shard adds rows.
@@ -148,6 +172,8 @@ pub enum Io {
         /// The first minute.
         since_minute: u64,
     },
+    /// A phone number's cell.
+    Number(NumberRequest),
     /// A panic switch.
     SetPanic {
         /// The cohort or the site.
@@ -172,6 +198,10 @@ pub trait Outside {
     /// The ledger's answer instead of the stores' (a test's failure), if any.
     fn ledger(&mut self, _order: &SpendOrder) -> Option<SpendAnswer> {
         None
+    }
+    /// Whether a number cell answers (`Err`: its ledger shard fails).
+    fn number(&mut self, _request: &NumberRequest) -> Result<(), String> {
+        Ok(())
     }
     /// Whether the stats shards answer.
     fn stats(&mut self) -> Result<(), String> {
@@ -302,6 +332,12 @@ pub fn drive(
                     .map(|s| outside.panic(*s).and_then(|()| isolate.stores.panic(*s, &set.write.message)))
                     .collect();
                 set.resume(isolate.control, results)
+            }
+            Step::Number(call) => {
+                outside.observe(&Io::Number(call.request.clone()));
+                let answer =
+                    outside.number(&call.request).and_then(|()| isolate.stores.number(&call.request, now));
+                call.resume(answer)
             }
         };
     }

@@ -180,6 +180,18 @@ fn earn(kind: RejectKind) -> (Gate, Req) {
             let sol = g.solved(&send, "/api/otp/send");
             send.solution(&sol)
         }
+        RejectKind::PhoneNumberWait => {
+            let otp = "[otp]\nsend = { route = \"/api/otp/send\" }\ncheck = { route = \"POST /api/otp/check\", field = \"phone\" }\n[otp.backoff]";
+            g = Gate::new(&policy(false, "enabled = false", otp), &[]);
+            g.keep_isolate = true;
+            g.world.cohorts = Cohorts::Live;
+            // a code was sent to the number a moment ago
+            let send = Req::post("/api/otp/send", "phone=%2B86%20138%200013%208000");
+            let sol = g.solved(&send, "/api/otp/send");
+            assert_eq!(g.send(&send.clone().solution(&sol)).status(), 200);
+            let sol = g.solved(&send, "/api/otp/send");
+            send.solution(&sol)
+        }
         RejectKind::InLine => {
             // a route over its capacity, with a line: a minute calm, a minute at twice capacity
             let attack = "enabled = true\nwindow_secs = 60\ncohorts = [\"asn\"]\nlevels = [{ at = 100000, extra_bits = 1 }]\n\

@@ -89,6 +89,10 @@ async fn drive(io: &Io<'_>, mut step: Step<'_>) -> Result<Response> {
                 let results = counters::panic(io.env, &set.write).await;
                 with_control(|c| set.resume(c, results))
             }
+            Step::Number(call) => {
+                let answer = objects::ledger::number(io.env, call.shards, &call.hash, &call.request).await;
+                call.resume(answer)
+            }
         };
     }
 }

@@ -13,6 +13,7 @@
 //! - [`refusal`]: the one way to refuse (logged and counted);
 //! - [`step`]: the driver contract.
 
+mod backoff;
 pub mod front;
 pub mod issue;
 mod line;

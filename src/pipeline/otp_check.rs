@@ -108,7 +108,13 @@ fn observed<'a>(
     let Some(number) = number.filter(|_| verified) else { return Step::done(seen.done(false)) };
     let order = once_per_window(config, otp, &number, now);
     Step::Spend(Spend::new(order, config.ledger_shards, move |answer| {
-        Step::done(seen.done(answer == SpendAnswer::Fresh))
+        let done = seen.done(answer == SpendAnswer::Fresh);
+        // a right code: the number is back at no wait (every right code took a paid send, so
+        // this is at most one call per code sent)
+        match otp.backoff {
+            Some(_) => super::backoff::clear(config, number.e164(), done),
+            None => Step::done(done),
+        }
     }))
 }
 

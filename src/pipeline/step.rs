@@ -15,6 +15,7 @@ use crate::policy::{CohortKey, CohortState, Policy};
 use crate::present::reply::Reply;
 use crate::protocol::time::UnixTime;
 pub use crate::store::ledger::{SpendAnswer, SpendOrder};
+pub use crate::store::numbers::{NumberReply, NumberRequest};
 
 /// Headers a client must never be able to set on the way to the origin, on a forward and on a
 /// pass-through. (`X-Original-URL` and `X-Rewrite-URL` make some frameworks route by them
@@ -301,6 +302,26 @@ impl<'a> SetPanic<'a> {
     }
 }
 
+/// A phone number's cell in the ledger object of shard `ledger::shard(hash, shards)`: a code's
+/// send waiting its backoff, a send given back, or a right code clearing the number (see
+/// `store::numbers`).
+pub struct NumberCall<'a> {
+    /// What to ask the cell (its key is the number's keyed hash, hex).
+    pub request: NumberRequest,
+    /// The number's keyed hash (its shard).
+    pub hash: [u8; 16],
+    /// Ledger shards.
+    pub shards: u32,
+    pub(crate) then: Then<'a, Result<NumberReply, String>>,
+}
+
+impl<'a> NumberCall<'a> {
+    /// Goes on with the cell's answer (or why the object could not be reached).
+    pub fn resume(self, answer: Result<NumberReply, String>) -> Step<'a> {
+        (self.then)(answer)
+    }
+}
+
 /// One step of a request.
 pub enum Step<'a> {
     /// Finished: [`finish`] it.
@@ -321,6 +342,8 @@ pub enum Step<'a> {
     ReadStats(ReadStats<'a>),
     /// Needs a panic switch written.
     SetPanic(SetPanic<'a>),
+    /// Needs a phone number's cell (per-number backoff).
+    Number(NumberCall<'a>),
 }
 
 impl Step<'_> {
@@ -342,6 +365,7 @@ impl std::fmt::Debug for Step<'_> {
             Step::Forward(fw) => write!(f, "Forward({} bytes)", fw.body.len()),
             Step::ReadStats(r) => write!(f, "ReadStats(since {})", r.counts_since),
             Step::SetPanic(p) => write!(f, "SetPanic({} until {})", p.key, p.write.message.until_ms),
+            Step::Number(n) => write!(f, "Number({:?})", n.request.op),
         }
     }
 }

@@ -9,11 +9,11 @@
 use crate::config::Config;
 use crate::control::{Counted, Counts, Tally};
 use crate::decision_log::{Action, DecisionLog, Stage};
-use crate::pipeline::ranges;
 use crate::pipeline::refusal::Refusal;
 use crate::pipeline::step::{
     Answer, BodyRead, Done, Forward, ReadBody, Spend, SpendAnswer, SpendOrder, Spent, Step,
 };
+use crate::pipeline::{backoff, ranges};
 use crate::policy::{CohortState, Decision, Known, Policy, Subject};
 use crate::present::reply::Audience;
 use crate::present::reply::Reply;
@@ -141,6 +141,8 @@ pub(crate) struct Sent {
     pub events: Vec<crate::policy::CohortKey>,
     /// When its challenge (its place) was issued, ms.
     pub issued_ms: u64,
+    /// The number's send taken from its backoff (given back when the forward fails).
+    pub number: Option<backoff::Grant>,
 }
 
 /// The origin answered (or could not be reached): the forward's line and counts. A forward
@@ -149,10 +151,14 @@ pub(crate) struct Sent {
 fn on_origin<'a>(sub: Submission<'a>, sent: Sent, status: Result<u16, String>) -> Step<'a> {
     let failed = status.as_ref().map_or(true, |s| *s >= 500);
     let give_back = failed.then(|| sent.order.clone());
-    let shards = sub.config.ledger_shards;
+    let number = sent.number.clone().filter(|_| failed);
+    let config = sub.config;
     let done = finished(&sub, sent, status);
     match give_back {
-        Some(order) => Spend::give_back(&order, shards, move || Step::done(done)),
+        Some(order) => Spend::give_back(&order, config.ledger_shards, move || match number {
+            Some(grant) => backoff::give_back(config, grant, done),
+            None => Step::done(done),
+        }),
         None => Step::done(done),
     }
 }
@@ -280,6 +286,8 @@ pub(super) struct Paid<'a> {
     pub(super) subject: Subject<'a>,
     pub(super) counted: Counted,
     pub(super) phone: Option<String>,
+    /// The whole number (E.164), for a code's per-number backoff.
+    pub(super) number: Option<String>,
     /// The number's range, where the policy judges it (the OTP send route, `otp.apply_to`).
     pub(super) range: Option<ranges::RangeAt>,
     /// The range's counts were read from their shards for this decision.
@@ -324,6 +332,7 @@ fn verify(sub: Submission<'_>, raw: String, phone: PhoneRead, body: Vec<u8>, ran
         subject,
         counted,
         phone: phone.code,
+        number: phone.e164,
         range,
         fresh: false,
         body,
@@ -429,6 +438,7 @@ fn on_spend(p: Paid<'_>, decision: Decision, mut line: DecisionLog, answer: Spen
     }
     let challenge = &p.verified.challenge;
     line.difficulty = Some(challenge.difficulty);
+    let number = backoff::applies(&p);
     let sent = Sent {
         id: challenge.id,
         order: p.sub.order(challenge.id, challenge.expires_at),
@@ -441,7 +451,12 @@ fn on_spend(p: Paid<'_>, decision: Decision, mut line: DecisionLog, answer: Spen
         counted: p.counted,
         events: p.range.as_ref().and_then(ranges::RangeAt::tries).into_iter().collect(),
         issued_ms: challenge.issued_at.millis(),
+        number: None,
     };
+    // a code about to be sent: the number's wait first
+    if let Some(number) = number {
+        return backoff::take(p.sub, p.body, sent, number);
+    }
     p.sub.forward(sent, p.body)
 }
 
@@ -472,7 +487,8 @@ pub fn phone_code(policy: &Policy, fields: &form::Fields) -> Result<PhoneRead, P
             PhoneRead {
                 code: phone::calling_code(code, true).map(str::to_string),
                 kind: whole.as_ref().map(phone::PhoneNumber::number_type),
-                range: whole.map(|n| n.range().to_string()),
+                range: whole.as_ref().map(|n| n.range().to_string()),
+                e164: whole.map(|n| n.e164().to_string()),
             }
         }
         (None, Some(number)) => {
@@ -481,6 +497,7 @@ pub fn phone_code(policy: &Policy, fields: &form::Fields) -> Result<PhoneRead, P
                 code: Some(read.calling_code().to_string()),
                 kind: Some(read.number_type()),
                 range: Some(read.range().to_string()),
+                e164: Some(read.e164().to_string()),
             }
         }
         (None, None) => PhoneRead::default(),
@@ -496,6 +513,9 @@ pub struct PhoneRead {
     pub kind: Option<NumberType>,
     /// Its range (`+86 138`), when the whole number was read.
     pub range: Option<String>,
+    /// The whole number in E.164, for its keyed hash only (per-number backoff): never logged,
+    /// stored or sent anywhere.
+    pub e164: Option<String>,
 }
 
 /// Why a sign-up's phone field cannot be judged.

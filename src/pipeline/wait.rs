@@ -342,6 +342,7 @@ fn on_spend(path: Path<'_>, wait: Wait, answer: SpendAnswer) -> Step<'_> {
         // receives counts against the route's capacity whichever path it came by
         events: path.capacity.keys,
         issued_ms: wait.issued_at.millis(),
+        number: None,
     };
     path.sub.forward(sent, body)
 }

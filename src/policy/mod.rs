@@ -34,7 +34,9 @@ pub use load::to_json;
 pub(crate) use load::toml_location;
 pub use load::{PolicyError, PolicyErrors, load, routes_only};
 pub use nojs::NoJs;
-pub use otp::{NumberSource, Otp, RangeAction, RangeLevel, RangeReading, RangeVerdict, wilson_upper};
+pub use otp::{
+    Backoff, NumberSource, Otp, RangeAction, RangeLevel, RangeReading, RangeVerdict, wilson_upper,
+};
 pub use rules::{Action, Cidr, Conditions, Rule};
 
 use crate::request::route::Route;

@@ -13,6 +13,7 @@ use super::load::Problems;
 use super::{CohortKey, OtpCount};
 use crate::request::route::{self, Route};
 use serde::Deserialize;
+use sha2::{Digest, Sha256};
 
 /// The `[otp]` section as written.
 #[derive(Debug, Deserialize)]
@@ -32,6 +33,25 @@ pub(super) struct OtpFile {
     levels: Vec<RangeLevelFile>,
     #[serde(default)]
     apply_to: Vec<String>,
+    backoff: Option<BackoffFile>,
+}
+
+/// `[otp.backoff]` as written: every key has a default, so `[otp.backoff]` alone turns it on.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct BackoffFile {
+    #[serde(default = "defaults::free_sends")]
+    free_sends: u32,
+    #[serde(default = "defaults::base_secs")]
+    base_secs: u32,
+    #[serde(default = "defaults::factor")]
+    factor: f64,
+    #[serde(default = "defaults::max_secs")]
+    max_secs: u32,
+    #[serde(default = "defaults::jitter")]
+    jitter: f64,
+    #[serde(default = "defaults::reset_after_secs")]
+    reset_after_secs: u32,
 }
 
 #[derive(Debug, Deserialize)]
@@ -70,6 +90,24 @@ mod defaults {
     }
     pub(super) fn block_at_tries() -> u32 {
         3
+    }
+    pub(super) fn free_sends() -> u32 {
+        1
+    }
+    pub(super) fn base_secs() -> u32 {
+        30
+    }
+    pub(super) fn factor() -> f64 {
+        2.0
+    }
+    pub(super) fn max_secs() -> u32 {
+        3600
+    }
+    pub(super) fn jitter() -> f64 {
+        0.25
+    }
+    pub(super) fn reset_after_secs() -> u32 {
+        86_400
     }
     pub(super) fn verified_status() -> Vec<u16> {
         vec![200]
@@ -111,6 +149,52 @@ pub struct Otp {
     /// Sign-up routes (normalized paths) whose `routes.phone_field` is priced by its range too
     /// (a blocked range costs the strongest price level there, never a refusal).
     pub apply_to: Vec<String>,
+    /// The wait between codes sent to one number (`[otp.backoff]`), if on.
+    pub backoff: Option<Backoff>,
+}
+
+/// How the wait grows.
+#[derive(Copy, Clone, Debug, PartialEq, serde::Serialize, Deserialize)]
+pub struct Backoff {
+    /// Sends in a row without a wait (the first code).
+    pub free_sends: u32,
+    /// The wait before the first send past the free ones, seconds; then times `factor` each.
+    pub base_secs: u32,
+    /// How much each further send multiplies the wait by.
+    pub factor: f64,
+    /// The longest wait, seconds.
+    pub max_secs: u32,
+    /// Each wait is stretched by up to this fraction (derived from the number's key and the
+    /// streak, so every isolate computes the same wait and nobody can predict it).
+    pub jitter: f64,
+    /// A number idle this long starts over, seconds (and its cell is forgotten).
+    pub reset_after_secs: u32,
+}
+
+impl Backoff {
+    /// The wait after `sends` sends in a row to the number with this key, ms: none within the
+    /// free sends, then `base · factor^(sends − free)` up to `max`, stretched by the jitter.
+    pub fn wait_ms(&self, key: &str, sends: u32) -> u64 {
+        if sends < self.free_sends {
+            return 0;
+        }
+        let over = i32::try_from(sends - self.free_sends).unwrap_or(i32::MAX).min(64);
+        let secs =
+            (f64::from(self.base_secs) * self.factor.max(1.0).powi(over)).min(f64::from(self.max_secs));
+        let stretched = secs * (1.0 + self.jitter.clamp(0.0, 1.0) * unit(key, sends));
+        (stretched * 1000.0) as u64
+    }
+}
+
+/// A number in [0, 1) derived from the number's key and the streak: the jitter, the same in
+/// every isolate, unpredictable without the key the hash was made with.
+fn unit(key: &str, sends: u32) -> f64 {
+    let digest = Sha256::new().chain_update(key.as_bytes()).chain_update(sends.to_be_bytes()).finalize();
+    let mut four = [0u8; 4];
+    for (f, d) in four.iter_mut().zip(digest.iter()) {
+        *f = *d;
+    }
+    f64::from(u32::from_be_bytes(four)) / 4_294_967_296.0
 }
 
 /// Where a check request carries the phone number.
@@ -395,7 +479,9 @@ pub(super) fn load(
             apply_to.push(normalized);
         }
     }
+    let backoff = f.backoff.as_ref().map(|b| backoff(p, b));
     Otp {
+        backoff,
         send_route,
         check,
         check_number,
@@ -407,6 +493,42 @@ pub(super) fn load(
         levels,
         apply_to,
     }
+}
+
+/// Reads `[otp.backoff]`, every problem into `p`.
+fn backoff(p: &mut Problems, b: &BackoffFile) -> Backoff {
+    let mut bounded = |at: &str, v: u32, min: u32, max: u32| {
+        if !(min..=max).contains(&v) {
+            p.add(format!("otp.backoff.{at}"), format!("{v} is outside {min}..={max}"));
+        }
+        v.clamp(min, max)
+    };
+    let free_sends = bounded("free_sends", b.free_sends, 1, 10);
+    let base_secs = bounded("base_secs", b.base_secs, 1, 3600);
+    let max_secs = bounded("max_secs", b.max_secs, 1, 7 * 86_400);
+    let reset_after_secs = bounded("reset_after_secs", b.reset_after_secs, 60, 30 * 86_400);
+    if max_secs < base_secs {
+        p.add("otp.backoff.max_secs", format!("{max_secs} is below base_secs ({base_secs})"));
+    }
+    if reset_after_secs <= max_secs {
+        p.add(
+            "otp.backoff.reset_after_secs",
+            "must be longer than max_secs (else the longest wait is never reached)",
+        );
+    }
+    let factor = if (1.0..=10.0).contains(&b.factor) {
+        b.factor
+    } else {
+        p.add("otp.backoff.factor", format!("{} is outside 1..=10", b.factor));
+        2.0
+    };
+    let jitter = if (0.0..=1.0).contains(&b.jitter) {
+        b.jitter
+    } else {
+        p.add("otp.backoff.jitter", format!("{} is outside 0..=1", b.jitter));
+        0.0
+    };
+    Backoff { free_sends, base_secs, factor, max_secs, jitter, reset_after_secs }
 }
 
 #[cfg(test)]
@@ -523,6 +645,25 @@ mod tests {
         ] {
             assert!(e.contains(want), "{want} in {e}");
         }
+    }
+
+    #[test]
+    fn the_backoff_is_off_unless_asked_for_and_its_problems_are_reported_at_once() {
+        assert_eq!(otp("").unwrap().backoff, None);
+        let on = otp("[otp.backoff]").unwrap().backoff.unwrap();
+        assert_eq!((on.free_sends, on.base_secs, on.max_secs, on.reset_after_secs), (1, 30, 3600, 86_400));
+        let e = otp("[otp.backoff]\nfree_sends = 0\nbase_secs = 600\nmax_secs = 60\nfactor = 0.5\njitter = 2\nreset_after_secs = 30")
+            .unwrap_err();
+        for want in [
+            "otp.backoff.free_sends: 0 is outside 1..=10",
+            "otp.backoff.max_secs: 60 is below base_secs (600)",
+            "otp.backoff.factor: 0.5 is outside 1..=10",
+            "otp.backoff.jitter: 2 is outside 0..=1",
+            "otp.backoff.reset_after_secs: 30 is outside 60..=2592000",
+        ] {
+            assert!(e.contains(want), "{want} in {e}");
+        }
+        assert!(otp("[otp.backoff]\nwait = 3").unwrap_err().contains("unknown field"));
     }
 
     #[test]

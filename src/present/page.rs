@@ -94,9 +94,12 @@ pub fn text(kind: RejectKind, lang: Lang) -> (&'static str, &'static str) {
         | K::MoreWork => Case::Retry,
         K::TooLarge => Case::TooLarge,
         K::InvalidPhone => Case::Phone,
-        K::LedgerUnavailable | K::Misconfigured | K::OriginUnavailable | K::Busy | K::PhoneRangeBlocked => {
-            Case::Closed
-        }
+        K::LedgerUnavailable
+        | K::Misconfigured
+        | K::OriginUnavailable
+        | K::Busy
+        | K::PhoneRangeBlocked
+        | K::PhoneNumberWait => Case::Closed,
         K::Denied => Case::Denied,
         _ => Case::Other,
     };

@@ -79,6 +79,10 @@ pub enum RejectKind {
     /// Codes are not sent to this number's range for a while: its codes are sent but not
     /// entered (SMS pumping). `Retry-After` says when the block ends.
     PhoneRangeBlocked,
+    /// A code was sent to this number a moment ago: the next waits its backoff
+    /// (`[otp.backoff]`, growing with each code not entered). Nothing was spent;
+    /// `Retry-After` says when.
+    PhoneNumberWait,
     /// The origin is full and there is a waiting line: this challenge's place has not come
     /// yet. Nothing was spent; send the same request again after `Retry-After` (the body says
     /// the estimated wait).
@@ -87,7 +91,7 @@ pub enum RejectKind {
 
 impl RejectKind {
     /// Every kind, for tables and tests.
-    pub const ALL: [RejectKind; 34] = [
+    pub const ALL: [RejectKind; 35] = [
         RejectKind::MissingSolution,
         RejectKind::MalformedSolution,
         RejectKind::UnsupportedVersion,
@@ -121,6 +125,7 @@ impl RejectKind {
         RejectKind::MoreWork,
         RejectKind::InvalidPhone,
         RejectKind::PhoneRangeBlocked,
+        RejectKind::PhoneNumberWait,
         RejectKind::InLine,
     ];
 
@@ -151,7 +156,10 @@ impl RejectKind {
             RejectKind::AlreadySpent => 409,
             RejectKind::TooLarge => 413,
             RejectKind::UnsupportedBody => 415,
-            RejectKind::TooEarly | RejectKind::PhoneRangeBlocked | RejectKind::InLine => 429,
+            RejectKind::TooEarly
+            | RejectKind::PhoneRangeBlocked
+            | RejectKind::PhoneNumberWait
+            | RejectKind::InLine => 429,
             RejectKind::MoreWork => 402,
             RejectKind::OriginUnavailable => 502,
             RejectKind::LedgerUnavailable
@@ -198,6 +206,7 @@ impl RejectKind {
             RejectKind::MoreWork => "more_work",
             RejectKind::InvalidPhone => "invalid_phone",
             RejectKind::PhoneRangeBlocked => "phone_range_blocked",
+            RejectKind::PhoneNumberWait => "phone_number_wait",
             RejectKind::InLine => "in_line",
         }
     }
@@ -271,6 +280,9 @@ impl RejectKind {
             }
             RejectKind::PhoneRangeBlocked => {
                 "Codes cannot be sent to this phone number right now. Please try again later, or use another number."
+            }
+            RejectKind::PhoneNumberWait => {
+                "A code was sent to this phone number a moment ago. Please wait for it, or ask for another one after the time in Retry-After."
             }
             RejectKind::InLine => {
                 "Many people are signing up right now, so sign-ups go through in turn. You have a place: keep this page open, your sign-up is sent when your turn comes."

@@ -3,4 +3,5 @@
 
 pub mod cohorts;
 pub mod ledger;
+pub mod numbers;
 pub mod stats;

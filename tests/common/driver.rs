@@ -12,7 +12,7 @@ use gate::control::Control;
 use gate::decision_log::DecisionLog;
 pub use gate::memory::Io;
 use gate::memory::{self, Ended, Isolate, Outside, Stores};
-use gate::pipeline::step::{Answer, BodyRead, Done, Forward, SpendAnswer, SpendOrder};
+use gate::pipeline::step::{Answer, BodyRead, Done, Forward, NumberRequest, SpendAnswer, SpendOrder};
 use gate::policy::CohortKey;
 use gate::present::reply::{Body, Reply};
 use gate::protocol::challenge::{self, ChallengeJson, Terms};
@@ -102,6 +102,8 @@ pub struct World {
     pub stats: Result<(), String>,
     /// Panic writes fail.
     pub panic: Result<(), String>,
+    /// Number cells (per-number backoff) fail.
+    pub number: Result<(), String>,
     /// `BodyRead::Failed` instead of the bytes, when set.
     pub body_fails: Option<String>,
     /// Seconds the body takes to arrive.
@@ -116,6 +118,7 @@ impl Default for World {
             origin: Ok(200),
             stats: Ok(()),
             panic: Ok(()),
+            number: Ok(()),
             body_fails: None,
             body_delay: 0,
         }
@@ -165,6 +168,10 @@ impl Outside for Playing<'_> {
 
     fn panic(&mut self, _shard: u32) -> Result<(), String> {
         self.world.panic.clone()
+    }
+
+    fn number(&mut self, _request: &NumberRequest) -> Result<(), String> {
+        self.world.number.clone()
     }
 }
 

@@ -3,7 +3,9 @@
 // (codes logged, not sent). A fleet asks for codes to one number after another in a mobile range
 // and never enters one: after a few codes the range is blocked (429 phone_range_blocked, nothing
 // reaches the origin), while a person in another country gets a code and enters it, and the
-// gate counts the verified code for that person's range. The native `gate` CLI solves.
+// gate counts the verified code for that person's range. A number asked for a second code at once
+// waits (429 phone_number_wait, its backoff in the ledger object), and entering the first code
+// clears it. The native `gate` CLI solves.
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { liveGate, testPolicy } from './harness.mjs';
@@ -20,6 +22,9 @@ const OTP = [
   'min_sends = 5',
   'block_at_tries = 2',
   'levels = [{ conversion_below = 0.3, block_secs = 300 }]',
+  // per-number backoff: the second code to one number waits 30 s or a little more
+  '[otp.backoff]',
+  'base_secs = 30',
 ].join('\n');
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
@@ -95,5 +100,30 @@ describe('SMS by number range', () => {
     assert.equal(wrong.json.error, 'wrong_code', 'the origin\'s answer, passed through');
     // and a British person can ask again: their range is open
     assert.equal((await send(person, '+447400123457')).status, 200);
+  });
+
+  it('spaces codes to one number by its backoff, and a right code clears the number', async () => {
+    const phone = '+4915123456789';
+    const before = (await live.origin.posts('/api/otp/send')).length;
+    assert.equal((await send(person, phone)).status, 200);
+    // asked again at once, and again: the number waits, whatever work is paid
+    for (let i = 0; i < 3; i++) {
+      const r = await send(person, phone);
+      assert.equal(r.status, 429, r.text);
+      assert.equal(r.json.error, 'phone_number_wait');
+      const retry = Number(r.headers.get('retry-after'));
+      assert.ok(retry >= 28 && retry <= 38, `Retry-After ${retry}`);
+      assert.ok(!r.text.includes('15123456789'), 'never the number');
+    }
+    assert.equal((await live.origin.posts('/api/otp/send')).length, before + 1, 'one code reached the origin');
+    // another number is not kept waiting
+    assert.equal((await send(person, '+4915123456780')).status, 200);
+    // the person enters the code: the number is back at no wait
+    const code = (await (await fetch(`${live.origin.url}/__origin/otp?phone=${encodeURIComponent(phone)}`)).json()).code;
+    const checked = await person.post('/api/otp/check', new URLSearchParams({ phone, code }).toString(), {
+      'Content-Type': 'application/x-www-form-urlencoded',
+    });
+    assert.equal(checked.status, 200, checked.text);
+    assert.equal((await send(person, phone)).status, 200, 'a right code cleared the wait');
   });
 });

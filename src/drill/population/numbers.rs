@@ -17,16 +17,23 @@ const POOL: usize = 24;
 const TRIES: u32 = 40_000;
 
 /// A number in international form (`+86…`) for `code`, drawn with `rng`: a number of the
-/// code's pool with its last three digits drawn, where that is still valid. A code with no
+/// code's pool with its last four (else three) digits drawn, where that is still valid. A code with no
 /// valid number found (not a calling code) gets nine drawn digits, which the gate refuses.
 pub fn draw(code: &str, rng: &mut Rng) -> String {
     let pool = pool(code);
     let Some(stem) = pool.get(rng.below(pool.len() as u64) as usize) else {
         return format!("+{code}{:09}", rng.below(1_000_000_000));
     };
-    let keep = stem.len().saturating_sub(3);
-    let mine = format!("+{code}{}{:03}", stem.get(..keep).unwrap_or(stem), rng.below(1000));
-    if phone::parse(&mine, None).is_ok() { mine } else { format!("+{code}{stem}") }
+    // four drawn digits where the number stays valid (two people rarely share a number: with
+    // three, a few hundred people of one code would, and a number's backoff would keep one
+    // of them waiting), else three, else the stem; one draw either way
+    let drawn = rng.below(10_000);
+    let ours = |digits: usize, tail: u64| {
+        let keep = stem.len().saturating_sub(digits);
+        let n = format!("+{code}{}{tail:0digits$}", stem.get(..keep).unwrap_or(stem));
+        phone::parse(&n, None).is_ok().then_some(n)
+    };
+    ours(4, drawn).or_else(|| ours(3, drawn % 1000)).unwrap_or_else(|| format!("+{code}{stem}"))
 }
 
 /// Numbers kept per range (a fleet cycles through them).

@@ -8,6 +8,7 @@
 
 use crate::store::ledger::{self, Admission, SpendReply, SpendRequest, shard, shard_name};
 use crate::store::ledger::{SpendAnswer, SpendOrder};
+use crate::store::numbers::{self, NumberCell, NumberReply, NumberRequest, Write};
 use worker::{
     DurableObject, Env, Method, Request, RequestInit, Response, Result, SqlStorageValue, State,
     durable_object,
@@ -19,6 +20,11 @@ pub const BINDING: &str = "LEDGER";
 const SCHEMA: &str =
     "CREATE TABLE IF NOT EXISTS spent (id TEXT PRIMARY KEY, forget_after INTEGER NOT NULL, idem TEXT)";
 
+/// Per-number backoff cells (`store::numbers`), keyed by the number's keyed hash; `forget_after`
+/// in Unix seconds like the spent rows, so one alarm keeps both.
+const NUMBERS: &str = "CREATE TABLE IF NOT EXISTS numbers (key TEXT PRIMARY KEY, sends INTEGER NOT NULL, \
+     last_ms INTEGER NOT NULL, forget_after INTEGER NOT NULL)";
+
 /// One ledger shard.
 #[durable_object]
 pub struct Ledger {
@@ -28,6 +34,13 @@ pub struct Ledger {
 #[derive(serde::Deserialize)]
 struct Idem {
     idem: Option<String>,
+}
+
+#[derive(serde::Deserialize)]
+struct Row {
+    sends: f64,
+    last_ms: f64,
+    forget_after: f64,
 }
 
 #[derive(serde::Deserialize)]
@@ -46,6 +59,12 @@ impl DurableObject for Ledger {
     }
 
     async fn fetch(&self, mut req: Request) -> Result<Response> {
+        if req.path() == "/number" {
+            let Ok(request) = req.json::<NumberRequest>().await else {
+                return Response::error("bad number request", 400);
+            };
+            return self.number(&request).await;
+        }
         let Ok(spend) = req.json::<SpendRequest>().await else {
             return Response::error("bad spend request", 400);
         };
@@ -94,14 +113,96 @@ impl DurableObject for Ledger {
     async fn alarm(&self) -> Result<Response> {
         let now = i64::try_from(super::super::request::now().seconds()).unwrap_or(i64::MAX);
         let sql = self.state.storage().sql();
+        sql.exec(NUMBERS, None)?;
         sql.exec("DELETE FROM spent WHERE forget_after < ?", vec![SqlStorageValue::Integer(now)])?;
-        let next: Vec<Next> = sql.exec("SELECT MIN(forget_after) AS next FROM spent", None)?.to_array()?;
+        sql.exec("DELETE FROM numbers WHERE forget_after < ?", vec![SqlStorageValue::Integer(now)])?;
+        let next: Vec<Next> = sql
+            .exec(
+                "SELECT MIN(f) AS next FROM (SELECT forget_after AS f FROM spent UNION ALL SELECT forget_after AS f FROM numbers)",
+                None,
+            )?
+            .to_array()?;
         if let Some(n) = next.first().and_then(|n| n.next) {
             let due_ms = ledger::alarm_at_ms(n as i64);
             self.state.storage().set_alarm(worker::ScheduledTime::from(due_ms)).await?;
         }
         Response::ok("")
     }
+}
+
+impl Ledger {
+    /// A number's cell: read, judged by `store::numbers` at the object's clock, written. The
+    /// object runs one event at a time and `sql.exec` is synchronous, so two sends to one
+    /// number cannot both pass inside its wait.
+    async fn number(&self, request: &NumberRequest) -> Result<Response> {
+        let now = super::super::request::now();
+        let now_ms = now.millis();
+        let sql = self.state.storage().sql();
+        sql.exec(NUMBERS, None)?;
+        let key = SqlStorageValue::String(request.key.clone());
+        let rows: Vec<Row> = sql
+            .exec("SELECT sends, last_ms, forget_after FROM numbers WHERE key = ?", vec![key.clone()])?
+            .to_array()?;
+        let stored = rows
+            .first()
+            .filter(|r| r.forget_after as u64 >= now.seconds())
+            .map(|r| NumberCell { sends: r.sends as u32, last_ms: r.last_ms as u64 });
+        let (reply, write) = match numbers::apply(stored, request, now_ms) {
+            Ok(done) => done,
+            Err(why) => return Response::error(why, 400),
+        };
+        match write {
+            Write::Keep => {}
+            Write::Delete => {
+                sql.exec("DELETE FROM numbers WHERE key = ?", vec![key])?;
+            }
+            Write::Put { cell, forget_after_ms } => {
+                let forget_after = i64::try_from(forget_after_ms / 1000).unwrap_or(i64::MAX);
+                sql.exec(
+                    "INSERT INTO numbers (key, sends, last_ms, forget_after) VALUES (?, ?, ?, ?) \
+                     ON CONFLICT(key) DO UPDATE SET sends = excluded.sends, last_ms = excluded.last_ms, \
+                     forget_after = excluded.forget_after",
+                    vec![
+                        key,
+                        SqlStorageValue::Integer(i64::from(cell.sends)),
+                        SqlStorageValue::Integer(i64::try_from(cell.last_ms).unwrap_or(i64::MAX)),
+                        SqlStorageValue::Integer(forget_after),
+                    ],
+                )?;
+                let storage = self.state.storage();
+                let due_ms = ledger::alarm_at_ms(forget_after);
+                match storage.get_alarm().await? {
+                    Some(at) if at <= due_ms => {}
+                    _ => storage.set_alarm(worker::ScheduledTime::from(due_ms)).await?,
+                }
+            }
+        }
+        Response::from_json(&reply)
+    }
+}
+
+/// Asks a number's cell in its ledger shard (per-number backoff).
+pub async fn number(
+    env: &Env,
+    shards: u32,
+    hash: &[u8; 16],
+    request: &NumberRequest,
+) -> std::result::Result<NumberReply, String> {
+    let name = shard_name(shard(hash, shards));
+    let stub = env
+        .durable_object(BINDING)
+        .and_then(|ns| ns.id_from_name(&name)?.get_stub())
+        .map_err(|e| format!("stub: {e}"))?;
+    let body = serde_json::to_string(request).map_err(|e| format!("encode: {e}"))?;
+    let mut init = RequestInit::new();
+    init.with_method(Method::Post).with_body(Some(body.into()));
+    let req = Request::new_with_init("https://ledger.internal/number", &init)
+        .map_err(|e| format!("request: {e}"))?;
+    let mut resp = stub.fetch_with_request(req).await.map_err(|e| format!("fetch: {e}"))?;
+    if resp.status_code() != 200 {
+        return Err(format!("ledger answered {}", resp.status_code()));
+    }
+    resp.json::<NumberReply>().await.map_err(|e| format!("reply: {e}"))
 }
 
 /// Records the spend of `order.id` in its shard.

@@ -1,0 +1,229 @@
+//! Per-number backoff on the OTP send route (issue 20, item 3: `[otp.backoff]`): codes to one
+//! number are spaced by a wait that doubles with each code not entered (with jitter, up to a
+//! cap), whatever work a client pays, so a number cannot be texted again and again (SMS bombing
+//! a person, pumping one premium number). A right code on the check route clears the number; a
+//! send the origin failed is given back to it; every other number is untouched.
+//!
+//! Ranges are never judged here (`min_sends` out of reach): the number's wait alone is tested,
+//! over numbers of several countries and a generated schedule of sends and checks, with
+//! the stores in memory and virtual time.
+#![cfg(not(target_arch = "wasm32"))]
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)] // tests may panic
+
+mod common;
+
+use common::driver::*;
+use gate::request::phone;
+use std::collections::HashMap;
+
+const OTP: &str = "[otp]\nsend = { route = \"/api/otp/send\" }\n\
+    check = { route = \"POST /api/otp/check\", field = \"phone\" }\n\
+    min_sends = 100000\n\
+    [otp.backoff]\nbase_secs = 30\nfactor = 2.0\nmax_secs = 3600\njitter = 0.25\n";
+
+fn gate(shadow: bool) -> Gate {
+    let mut g = Gate::new(&policy(shadow, "enabled = false", OTP), &[]);
+    g.keep_isolate = true;
+    g.world.cohorts = Cohorts::Live;
+    g
+}
+
+/// `n` numbers in use near `base` (its last digits counted up), in E.164.
+fn numbers_near(base: &str, n: usize) -> Vec<String> {
+    let stem = &base[..base.len() - 3];
+    let out: Vec<String> = (0..1000)
+        .map(|t| format!("{stem}{t:03}"))
+        .filter(|c| phone::parse(c, None).is_ok())
+        .take(n)
+        .collect();
+    assert_eq!(out.len(), n, "numbers near {base}");
+    out
+}
+
+/// Numbers of five countries.
+fn people(n: usize) -> Vec<String> {
+    ["+8613800138000", "+447400123000", "+4915123456000", "+919810012000", "+5511987654000"]
+        .iter()
+        .flat_map(|b| numbers_near(b, n))
+        .collect()
+}
+
+fn form(number: &str) -> String {
+    format!("phone={}", number.replace('+', "%2B"))
+}
+
+/// What asking for a code came to.
+#[derive(Debug, PartialEq)]
+enum Sent {
+    /// Forwarded to the origin.
+    Forwarded,
+    /// `429 phone_number_wait`: retry after this many seconds.
+    Wait(u64),
+}
+
+/// Asks for a code to `number` with a fresh solution; returns what came of it and the solution
+/// (to send again).
+fn ask(g: &mut Gate, number: &str) -> (Sent, String) {
+    let client = Req::post("/api/otp/send", &form(number));
+    let sol = g.solved(&client, "/api/otp/send");
+    (resend(g, number, &sol), sol)
+}
+
+/// Sends `number`'s request with solution `sol`.
+fn resend(g: &mut Gate, number: &str, sol: &str) -> Sent {
+    let run = g.send(&Req::post("/api/otp/send", &form(number)).solution(sol));
+    match run.status() {
+        200 => {
+            assert!(run.forwarded().is_some(), "{run:?}");
+            Sent::Forwarded
+        }
+        429 => {
+            assert_eq!(run.error(), Some("phone_number_wait"), "{run:?}");
+            assert!(run.forwarded().is_none(), "a waiting number is never sent a code");
+            let retry =
+                run.reply().headers.iter().find(|(k, _)| k.eq_ignore_ascii_case("retry-after")).unwrap();
+            // the refusal says nothing of the number, only the wait
+            let text = format!("{run:?}");
+            assert!(!text.contains(&number[1..]), "the number leaks: {text}");
+            Sent::Wait(retry.1.parse().unwrap())
+        }
+        other => panic!("send to {number}: {other} {run:?}"),
+    }
+}
+
+fn check(g: &mut Gate, number: &str, right: bool) {
+    g.world.origin = Ok(if right { 200 } else { 400 });
+    let run = g.send(&Req::post("/api/otp/check", &format!("{}&code=123456", form(number))));
+    assert!(run.relayed().is_some(), "a check always passes: {run:?}");
+    g.world.origin = Ok(200);
+}
+
+/// The wait before the `n`-th code after a first one (n ≥ 1), without jitter, seconds.
+fn plain_wait(n: u32) -> u64 {
+    (30u64 << (n - 1).min(20)).min(3600)
+}
+
+#[test]
+fn a_number_waits_longer_after_each_code_not_entered_and_a_right_code_clears_it() {
+    let mut g = gate(false);
+    let numbers = people(2);
+    for number in &numbers {
+        assert_eq!(ask(&mut g, number).0, Sent::Forwarded, "the first code: no wait");
+        // the streak: each next code waits about twice as long, never less than asked
+        for n in 1..=4u32 {
+            let (got, sol) = ask(&mut g, number);
+            let Sent::Wait(secs) = got else { panic!("{number}: code {n} sent at once") };
+            let plain = plain_wait(n);
+            assert!(secs >= plain && secs <= plain * 5 / 4 + 1, "{number} code {n}: {secs} s, plain {plain}");
+            // a second early: still waiting; once the wait is over the code is sent (with the
+            // same work while its challenge lives: nothing was spent)
+            let again = |g: &mut Gate| if secs <= 60 { resend(g, number, &sol) } else { ask(g, number).0 };
+            g.now = g.now.plus(secs - 1);
+            assert!(matches!(again(&mut g), Sent::Wait(1)), "{number}");
+            g.now = g.now.plus(1);
+            assert_eq!(again(&mut g), Sent::Forwarded, "{number} code {n} after its wait");
+        }
+        // a wrong code changes nothing; a right one clears the number
+        check(&mut g, number, false);
+        assert!(matches!(ask(&mut g, number).0, Sent::Wait(s) if s >= plain_wait(5)));
+        check(&mut g, number, true);
+        assert_eq!(ask(&mut g, number).0, Sent::Forwarded, "{number}: back at no wait");
+    }
+}
+
+#[test]
+fn other_numbers_are_untouched_and_a_send_the_origin_failed_is_given_back() {
+    let mut g = gate(false);
+    let numbers = people(3);
+    let bombed = &numbers[0];
+    assert_eq!(ask(&mut g, bombed).0, Sent::Forwarded);
+    for _ in 0..20 {
+        assert!(matches!(ask(&mut g, bombed).0, Sent::Wait(_)));
+    }
+    for number in &numbers[1..] {
+        assert_eq!(ask(&mut g, number).0, Sent::Forwarded, "{number} is not kept waiting by another's");
+    }
+    // the origin failed to send: given back to the number (and the work to its owner), so
+    // the person asks again at once with the same work
+    let fresh = &numbers[1];
+    check(&mut g, fresh, true);
+    g.world.origin = Ok(502);
+    let client = Req::post("/api/otp/send", &form(fresh));
+    let sol = g.solved(&client, "/api/otp/send");
+    let failed = g.send(&client.solution(&sol));
+    assert!(failed.status() == 502 && failed.forwarded().is_some(), "{failed:?}");
+    g.world.origin = Ok(200);
+    assert_eq!(resend(&mut g, fresh, &sol), Sent::Forwarded, "given back: no wait, same work");
+    // an unreachable number cell sends (logged), rather than keep people from their codes
+    g.world.number = Err("ledger shard down".into());
+    let client = Req::post("/api/otp/send", &form(bombed));
+    let sol = g.solved(&client, "/api/otp/send");
+    let run = g.send(&client.solution(&sol));
+    assert_eq!(run.status(), 200);
+    assert!(run.log().counters_unreadable.as_deref().unwrap().contains("number backoff not read"));
+}
+
+#[test]
+fn over_an_hour_of_random_asking_no_number_is_sent_codes_faster_than_its_backoff() {
+    let numbers = people(2);
+    for seed in 1..=6u64 {
+        let mut g = gate(false);
+        let mut rng = seed.wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1;
+        let mut next = move || {
+            rng ^= rng << 13;
+            rng ^= rng >> 7;
+            rng ^= rng << 17;
+            rng
+        };
+        // per number: forwarded sends since its last right code, and the last one's time
+        let mut streak: HashMap<&str, (u32, u64)> = HashMap::new();
+        let mut forwarded = 0;
+        let mut t = 0u64;
+        while t < 3600 {
+            t += 1 + next() % 20;
+            g.now = NOW.plus(t);
+            let number = numbers[(next() % numbers.len() as u64) as usize].as_str();
+            if next() % 10 == 0 {
+                check(&mut g, number, true);
+                streak.remove(number);
+                continue;
+            }
+            match ask(&mut g, number).0 {
+                Sent::Forwarded => {
+                    let (n, last) = streak.get(number).copied().unwrap_or((0, 0));
+                    if n >= 1 {
+                        assert!(
+                            t - last >= plain_wait(n),
+                            "seed {seed} {number}: {} s after code {n}",
+                            t - last
+                        );
+                    }
+                    streak.insert(number, (n + 1, t));
+                    forwarded += 1;
+                }
+                Sent::Wait(secs) => {
+                    let (n, last) = streak[number];
+                    // the wait asked is the backoff's from the last code, jitter included
+                    let (until, plain) = (t + secs, plain_wait(n));
+                    assert!(
+                        until >= last + plain && until <= last + plain * 5 / 4 + 1,
+                        "seed {seed} {number}"
+                    );
+                }
+            }
+        }
+        assert!(forwarded > 10, "seed {seed}: {forwarded} codes sent");
+    }
+}
+
+#[test]
+fn shadow_mode_logs_a_numbers_wait_and_sends() {
+    let mut g = gate(true);
+    let number = &people(1)[0];
+    assert_eq!(ask(&mut g, number).0, Sent::Forwarded);
+    let client = Req::post("/api/otp/send", &form(number));
+    let sol = g.solved(&client, "/api/otp/send");
+    let run = g.send(&client.solution(&sol));
+    assert_eq!(run.status(), 200, "shadow mode enforces only the base price");
+    assert!(run.log().why.as_deref().unwrap().contains("shadow: number waits"), "{:?}", run.log());
+}
