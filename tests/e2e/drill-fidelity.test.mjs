@@ -7,10 +7,13 @@
 // of each virtual millisecond, the Worker after each origin answer) and the Worker's one-second
 // clock.
 //
-// Not covered (2026-12-02): the same replay of tests/data/drills/good/fidelity.toml (capacity
-// pricing under tests/data/drills/fidelity-policy.toml, three isolates, retries) disagrees: the
-// drill admits 235 of 241 people and 208 of 295 browser-farm attempts, the Worker 122 and 72,
-// its challenge endpoint answering busy far more often. See docs/drill.md § Fidelity.
+// A drill of several isolates is replayed on as many copies of the Worker over the same objects,
+// each request to its isolate's copy. Other scenarios can be replayed by hand:
+//   FIDELITY_SCENARIO=tests/data/drills/good/fidelity.toml \
+//   FIDELITY_POLICY=tests/data/drills/fidelity-policy.toml node --test tests/e2e/drill-fidelity.test.mjs
+// Not covered: capacity pricing. That replay disagrees beyond the tolerance, part of it because
+// the replay's isolates never restart where the drill's do (`isolate_life_secs`), the rest not yet
+// understood. See docs/drill.md § Fidelity.
 import { describe, it, before } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
@@ -27,15 +30,23 @@ describe('attack drill fidelity: native drill vs the built Worker (Miniflare)', 
   before(async () => {
     const out = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'drill-')), 'requests.json');
     // the widget before banking: this replay solves challenges, not top-ups
-    await gateCli('drill', path.join(ROOT, 'tests/data/drills/good/small.toml'), '--quiet', '--export-requests', out,
-      '--widget', 'solve-on-focus');
+    const scenario = process.env.FIDELITY_SCENARIO ?? path.join(ROOT, 'tests/data/drills/good/small.toml');
+    const policy = process.env.FIDELITY_POLICY ? ['--policy', process.env.FIDELITY_POLICY] : [];
+    await gateCli('drill', scenario, ...policy, '--quiet', '--export-requests', out, '--widget', 'solve-on-focus');
     drill = JSON.parse(fs.readFileSync(out, 'utf8'));
   });
   // started after the drill ran: its policy is the drill's
-  const live = liveGate({ runtime: 'miniflare', reset: false, worker: () => ({ bindings: { POLICY: drill.policy_json } }) });
+  const live = liveGate({
+    runtime: 'miniflare',
+    reset: false,
+    worker: () => ({
+      bindings: { POLICY: drill.policy_json },
+      isolates: 1 + Math.max(0, ...drill.requests.map((r) => r.isolate ?? 0)),
+    }),
+  });
 
-  it('admits the same number of each population within tolerance', { timeout: 120_000 }, async () => {
-    const { mf } = live.gate;
+  it('admits the same number of each population within tolerance', { timeout: 600_000 }, async () => {
+    const on = (r) => live.gate.isolate(r.isolate ?? 0);
     const cf = (c) => Object.fromEntries(Object.entries(c).filter(([, v]) => v !== null));
     const tokens = new Map(); // attempt -> challenge token (what the Worker issued)
     const admitted = {};
@@ -56,7 +67,7 @@ describe('attack drill fidelity: native drill vs the built Worker (Miniflare)', 
         const q = new URLSearchParams({ route: r.route });
         if (r.signals) q.set('signals', r.signals);
         if (r.phone_code) q.set('phone', r.phone_code);
-        const fetched = mf.dispatchFetch(`https://example.com/__gate/challenge?${q}`, { headers, cf: cf(r.cf) }).then(async (resp) => {
+        const fetched = on(r).fetch(`https://example.com/__gate/challenge?${q}`, { headers, cf: cf(r.cf) }).then(async (resp) => {
           const body = await resp.json().catch(() => ({}));
           if (resp.status === 200) tokens.set(r.attempt, body.token);
           count(answers, r.population, `challenge ${resp.status === 200 ? 'issued' : body.error}`);
@@ -74,7 +85,7 @@ describe('attack drill fidelity: native drill vs the built Worker (Miniflare)', 
           const tok = Buffer.from(token, 'base64url');
           const sol = solution(tok, solve(tok, signals), signals);
           const body = new URLSearchParams({ email: `a${r.attempt}@example.com`, phone: r.phone ?? '', 'gate-solution': sol });
-          const resp = await mf.dispatchFetch(`https://example.com${r.route}`, { method: 'POST', headers, body: body.toString(), cf: cf(r.cf), redirect: 'manual' });
+          const resp = await on(r).fetch(`https://example.com${r.route}`, { method: 'POST', headers, body: body.toString(), cf: cf(r.cf), redirect: 'manual' });
           const text = await resp.text();
           let code = String(resp.status);
           try { code = JSON.parse(text).error ?? code; } catch { /* an HTML page */ }

@@ -240,8 +240,12 @@ export function testPolicyToml({ difficulty = 12, k = 8, shadow = false, routes 
  * `logs()` are the structured lines it printed. `persist` keeps the objects' state in that
  * directory (so a test can restart the runtime); `flakyCohorts` puts the counter binding behind
  * tests/e2e/fixtures/flaky-cohorts.mjs, which forwards to the real counters until told to fail.
+ * `isolates` > 1 runs that many copies of the Worker, each in its own isolate (its own counters
+ * and controller, as Cloudflare runs many) over the same Durable Objects; `isolate(i)` fetches
+ * from the i-th copy (through `dispatchFetch`, which keeps `cf`, by the copy's own route;
+ * `dispatchFetch` alone goes to the first).
  */
-export async function startMiniflare({ origin, bindings, persist, flakyCohorts = false }) {
+export async function startMiniflare({ origin, bindings, persist, flakyCohorts = false, isolates = 1 }) {
   const { Miniflare } = await import('miniflare');
   const lines = [];
   const compatibilityDate = '2026-04-01';
@@ -270,9 +274,18 @@ export async function startMiniflare({ origin, bindings, persist, flakyCohorts =
       REAL: { className: 'Cohorts', scriptName: 'gate', useSQLite: true },
     },
   };
+  // the other isolates: the same script and bindings, the first one's objects
+  const copies = Array.from({ length: Math.max(0, isolates - 1) }, (_, i) => ({
+    ...gate,
+    name: `gate-${i + 1}`,
+    routes: [`isolate-${i + 1}.gate.test/*`],
+    durableObjects: Object.fromEntries(
+      Object.entries(gate.durableObjects).map(([k, v]) => [k, { className: v.className, scriptName: v.scriptName ?? 'gate' }]),
+    ),
+  }));
   const mf = new Miniflare({
     ...(persist && { durableObjectsPersist: persist }),
-    workers: flakyCohorts ? [gate, flaky] : [gate],
+    workers: [gate, ...(flakyCohorts ? [flaky] : []), ...copies],
     handleRuntimeStdio(stdout, stderr) {
       for (const s of [stdout, stderr]) {
         s.on('data', (d) => {
@@ -282,8 +295,16 @@ export async function startMiniflare({ origin, bindings, persist, flakyCohorts =
     },
   });
   await mf.ready;
+  const on = (i) => (url, init) => {
+    const n = i % isolates;
+    if (n === 0) return mf.dispatchFetch(url, init);
+    const u = new URL(url);
+    u.host = `isolate-${n}.gate.test`;
+    return mf.dispatchFetch(u.toString(), init);
+  };
   return {
     mf,
+    isolate: (i) => ({ fetch: on(i) }),
     logs: () => lines.flatMap((l) => { try { return [JSON.parse(l)]; } catch { return []; } }),
     /** The first log line matching `pred`, waiting up to 5 s (stdout arrives asynchronously); throws if none comes. */
     waitForLog(pred, timeoutMs = 5000) { return waitForLog(() => this.logs(), pred, timeoutMs); },
