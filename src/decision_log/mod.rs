@@ -154,6 +154,10 @@ pub struct OtpLog {
     /// A block's end, ms.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub until_ms: Option<u64>,
+    /// Codes entered over the first-seen period (range, calling code, site), with
+    /// `[otp.first_seen]` on.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub seen: Option<crate::policy::Seen>,
 }
 
 impl OtpLog {
@@ -169,6 +173,7 @@ impl OtpLog {
         let (verdict, until_ms) = match v {
             V::Normal => ("normal".to_string(), None),
             V::Priced { extra_bits, .. } => (format!("priced +{extra_bits}"), None),
+            V::FirstSeen { extra_bits, scope } => (format!("first seen ({scope}) +{extra_bits}"), None),
             V::Blocked { until_ms, .. } => ("blocked".to_string(), Some(*until_ms)),
         };
         OtpLog {
@@ -180,6 +185,11 @@ impl OtpLog {
             conversion: r.conversion_bound(min_sends).map(|c| (c * 1000.0).round() / 1000.0),
             verdict,
             until_ms,
+            seen: (r.seen != crate::policy::Seen::default()).then(|| crate::policy::Seen {
+                range: round(r.seen.range),
+                calling_code: round(r.seen.calling_code),
+                site: round(r.seen.site),
+            }),
         }
     }
 }

@@ -183,11 +183,15 @@ fn range_replayed(
         verified: logged.verified,
         tries: logged.tries,
         blocked_until: None,
+        seen: logged.seen.unwrap_or_default(),
     };
     let why = format!("range {}", logged.range);
     match otp.judge(&reading, t.saturating_mul(1000)) {
         RangeVerdict::Normal => decided,
         RangeVerdict::Priced { extra_bits, .. } => decided.priced_up(extra_bits, &why),
+        RangeVerdict::FirstSeen { extra_bits, scope } => {
+            decided.priced_up(extra_bits, &format!("{why} first seen ({scope})"))
+        }
         RangeVerdict::Blocked { .. } if send => {
             crate::policy::Decision { outcome: Outcome::Busy, why: format!("{why} blocked"), ..decided }
         }

@@ -403,7 +403,7 @@ fn range_rows(read: &StatsRead) -> Vec<RangeRow> {
             OtpCount::Verified => row.1 = e.rate,
             OtpCount::Tries => row.2 = e.rate,
             OtpCount::Block => row.3 = e.panic,
-            OtpCount::Recent => {}
+            OtpCount::Recent | OtpCount::Seen => {}
         }
     }
     let mut rows: Vec<RangeRow> = by_range

@@ -104,7 +104,8 @@ fn observed<'a>(
         Err(e) => return refuse(facts, now, Rejection::new(RejectKind::OriginUnavailable, e)),
     };
     let verified = otp.verified_status.contains(&status);
-    let seen = Seen { range: number.as_ref().map(|n| n.range().to_string()), status, verified, now };
+    let range = number.as_ref().map(|n| n.range().to_string());
+    let seen = Seen { range, status, verified, now, first_seen: otp.first_seen.is_some() };
     let Some(number) = number.filter(|_| verified) else { return Step::done(seen.done(false)) };
     let order = once_per_window(config, otp, &number, now);
     Step::Spend(Spend::new(order, config.ledger_shards, move |answer| {
@@ -124,19 +125,25 @@ struct Seen {
     status: u16,
     verified: bool,
     now: UnixTime,
+    /// `[otp.first_seen]` is on: a counted code also marks its range, calling code and the
+    /// site as seen.
+    first_seen: bool,
 }
 
 impl Seen {
     /// The origin's answer, an `otp_check` log line (the range, never the number) and, when
     /// `counted`, one verified code for the range.
     fn done(self, counted: bool) -> Done {
-        let Seen { range, status, verified, now } = self;
+        let Seen { range, status, verified, now, first_seen } = self;
         let event = range.as_ref().map(|r| {
             let t = now.seconds();
             serde_json::json!({"gate": "otp_check", "t": t, "range": r, "status": status, "verified": verified, "counted": counted})
         });
-        let events =
+        let mut events: Vec<CohortKey> =
             range.iter().filter(|_| counted).map(|r| CohortKey::otp(OtpCount::Verified, r)).collect();
+        if let Some(r) = range.as_ref().filter(|_| counted && first_seen) {
+            events.extend(Otp::seen_keys(r));
+        }
         let counts = crate::control::Counts { events, ..Default::default() };
         Done { answer: Answer::Origin, log: None, event, counts }
     }

@@ -46,12 +46,12 @@ impl RangeAt {
 
     /// Its counters in the read: a send moves its sent counters once the origin sent it and
     /// reads the rest; a sign-up only reads.
-    pub fn count(&self, counted: &mut Counted) {
+    pub fn count(&self, otp: &Otp, counted: &mut Counted) {
         let moved = match self.used {
             RangeUse::Send => Otp::sent_keys(&self.range),
             RangeUse::SignUp => Vec::new(),
         };
-        counted.read_only.extend(Otp::read_keys(&self.range).into_iter().filter(|k| !moved.contains(k)));
+        counted.read_only.extend(otp.read_keys(&self.range).into_iter().filter(|k| !moved.contains(k)));
         counted.keys.extend(moved);
     }
 
@@ -80,8 +80,16 @@ pub(super) fn judge<'a>(
         (RangeVerdict::Blocked { .. }, RangeUse::SignUp) => strongest_price(otp, &reading),
         (v, _) => v,
     };
-    let acts = matches!(verdict, RangeVerdict::Priced { .. } | RangeVerdict::Blocked { new: true, .. });
-    if acts && !p.fresh {
+    let acts = matches!(
+        verdict,
+        RangeVerdict::Priced { .. }
+            | RangeVerdict::FirstSeen { .. }
+            | RangeVerdict::Blocked { new: true, .. }
+    );
+    // first seen: a range or calling code this isolate has not seen is read from its shards
+    // before it is priced or let go (the site's warm-up too)
+    let unsure = otp.first_seen.is_some() && (reading.seen.range < 0.5 || reading.seen.calling_code < 0.5);
+    if (acts || unsure) && !p.fresh {
         return read_now(p, state, unreadable, at);
     }
     line.otp = Some(OtpLog::of(range, &reading, otp.min_sends, &verdict));
@@ -93,6 +101,13 @@ pub(super) fn judge<'a>(
             let why = format!("range {range} conversion ≤ {conversion:.2}");
             let decision = decision.priced_up(extra_bits, &why);
             // the line's outcome is the price asked, the range's bits included
+            line.outcome = Some(decision.outcome.clone());
+            line.why = Some(decision.why.clone());
+            on_price(p, decision, line)
+        }
+        RangeVerdict::FirstSeen { extra_bits, scope } => {
+            let why = format!("range {range}: first seen ({scope})");
+            let decision = decision.priced_up(extra_bits, &why);
             line.outcome = Some(decision.outcome.clone());
             line.why = Some(decision.why.clone());
             on_price(p, decision, line)
@@ -119,7 +134,7 @@ fn read_now<'a>(p: Paid<'a>, state: CohortState, unreadable: Option<String>, at:
         site: false,
         window_secs: config.policy.attack.window_secs,
         capacity: None,
-        read_only: Otp::read_keys(&at.range),
+        read_only: config.policy.otp.as_ref().map(|o| o.read_keys(&at.range)).unwrap_or_default(),
     };
     Step::ReadCohorts(ReadCohorts {
         want,

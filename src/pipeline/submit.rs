@@ -322,8 +322,8 @@ fn verify(sub: Submission<'_>, raw: String, phone: PhoneRead, body: Vec<u8>, ran
     // a number whose range the policy judges: its counters are read (and, for a code sent,
     // moved once the origin sent it)
     let range = ranges::RangeAt::of(&config.policy, &sub.route.path, phone.range.as_deref());
-    if let Some(at) = &range {
-        at.count(&mut counted);
+    if let (Some(at), Some(otp)) = (&range, &config.policy.otp) {
+        at.count(otp, &mut counted);
     }
     let want = counted.clone();
     let paid = Paid {

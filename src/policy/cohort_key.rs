@@ -51,12 +51,22 @@ pub enum OtpCount {
     Tries,
     /// Not a counter: the range's block switch (a panic switch with an end).
     Block,
+    /// Verified codes over `otp.first_seen.learn_days`, for a range (`otp_seen:+86 138`), a
+    /// calling code (`otp_seen:+86`) or the site (`otp_seen:*`): whether people have been seen
+    /// entering codes there at all.
+    Seen,
 }
 
 impl OtpCount {
     /// Every count, in the order their names are tried when parsing.
-    pub const ALL: [OtpCount; 5] =
-        [OtpCount::Sent, OtpCount::Recent, OtpCount::Verified, OtpCount::Tries, OtpCount::Block];
+    pub const ALL: [OtpCount; 6] = [
+        OtpCount::Sent,
+        OtpCount::Recent,
+        OtpCount::Verified,
+        OtpCount::Tries,
+        OtpCount::Block,
+        OtpCount::Seen,
+    ];
 
     /// The prefix of its keys.
     pub fn prefix(self) -> &'static str {
@@ -66,6 +76,7 @@ impl OtpCount {
             OtpCount::Verified => "otp_ok:",
             OtpCount::Tries => "otp_try:",
             OtpCount::Block => "otp_block:",
+            OtpCount::Seen => "otp_seen:",
         }
     }
 }

@@ -35,7 +35,8 @@ pub(crate) use load::toml_location;
 pub use load::{PolicyError, PolicyErrors, load, routes_only};
 pub use nojs::NoJs;
 pub use otp::{
-    Backoff, NumberSource, Otp, RangeAction, RangeLevel, RangeReading, RangeVerdict, wilson_upper,
+    Backoff, FirstSeen, NumberSource, Otp, RangeAction, RangeLevel, RangeReading, RangeVerdict, Seen,
+    wilson_upper,
 };
 pub use rules::{Action, Cidr, Conditions, Rule};
 

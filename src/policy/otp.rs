@@ -34,6 +34,21 @@ pub(super) struct OtpFile {
     #[serde(default)]
     apply_to: Vec<String>,
     backoff: Option<BackoffFile>,
+    first_seen: Option<FirstSeenFile>,
+}
+
+/// `[otp.first_seen]` as written.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FirstSeenFile {
+    #[serde(default = "defaults::learn_days")]
+    learn_days: u32,
+    #[serde(default = "defaults::range_extra_bits")]
+    range_extra_bits: u32,
+    #[serde(default = "defaults::calling_code_extra_bits")]
+    calling_code_extra_bits: u32,
+    #[serde(default = "defaults::warm_up_verified")]
+    warm_up_verified: u32,
 }
 
 /// `[otp.backoff]` as written: every key has a default, so `[otp.backoff]` alone turns it on.
@@ -109,6 +124,18 @@ mod defaults {
     pub(super) fn reset_after_secs() -> u32 {
         86_400
     }
+    pub(super) fn learn_days() -> u32 {
+        7
+    }
+    pub(super) fn range_extra_bits() -> u32 {
+        2
+    }
+    pub(super) fn calling_code_extra_bits() -> u32 {
+        4
+    }
+    pub(super) fn warm_up_verified() -> u32 {
+        100
+    }
     pub(super) fn verified_status() -> Vec<u16> {
         vec![200]
     }
@@ -151,6 +178,32 @@ pub struct Otp {
     pub apply_to: Vec<String>,
     /// The wait between codes sent to one number (`[otp.backoff]`), if on.
     pub backoff: Option<Backoff>,
+    /// A price for ranges and calling codes where nobody has entered a code yet
+    /// (`[otp.first_seen]`), if on.
+    pub first_seen: Option<FirstSeen>,
+}
+
+/// First seen (`[otp.first_seen]`): where no code was ever entered within `learn_days` (a range,
+/// a calling code), a code costs more until one is. Pumping goes where people are not: to
+/// ranges and countries a site has never had a sign-up from. It applies once the site itself
+/// has `warm_up_verified` codes entered in the period, so a new site is not priced everywhere.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub struct FirstSeen {
+    /// How long a verified code keeps a range or calling code "seen", days (a decaying count).
+    pub learn_days: u32,
+    /// Extra bits for a range with no code entered (0: none).
+    pub range_extra_bits: u8,
+    /// Extra bits for a calling code with no code entered (0: none).
+    pub calling_code_extra_bits: u8,
+    /// Codes entered site-wide in the period before anything is judged first seen.
+    pub warm_up_verified: u32,
+}
+
+impl FirstSeen {
+    /// The counting period, seconds.
+    pub fn learn_secs(&self) -> u32 {
+        self.learn_days.saturating_mul(86_400)
+    }
 }
 
 /// How the wait grows.
@@ -243,6 +296,19 @@ pub struct RangeReading {
     pub tries: f64,
     /// The range's block switch, when one is on: its end, ms.
     pub blocked_until: Option<u64>,
+    /// Codes entered over the first-seen period: in the range, its calling code, the site.
+    pub seen: Seen,
+}
+
+/// Verified codes over `otp.first_seen.learn_days` (decayed).
+#[derive(Copy, Clone, Debug, Default, PartialEq, serde::Serialize, Deserialize)]
+pub struct Seen {
+    /// In the range.
+    pub range: f64,
+    /// In its calling code.
+    pub calling_code: f64,
+    /// On the whole site.
+    pub site: f64,
 }
 
 /// What a send to a range gets.
@@ -256,6 +322,14 @@ pub enum RangeVerdict {
         extra_bits: u8,
         /// The conversion's upper bound it was judged on.
         conversion: f64,
+    },
+    /// More work: nobody has entered a code in the range or its calling code yet
+    /// (`[otp.first_seen]`).
+    FirstSeen {
+        /// Extra bits per sub-puzzle.
+        extra_bits: u8,
+        /// What was never seen: `range` or `calling code`.
+        scope: &'static str,
     },
     /// Refused until `until_ms`; `new` when this send starts (or renews) the block, so the
     /// switch is to be written.
@@ -300,7 +374,7 @@ impl Otp {
             return RangeVerdict::Blocked { until_ms, new: false };
         }
         let Some(conversion) = r.conversion_bound(self.min_sends) else {
-            return RangeVerdict::Normal;
+            return self.first_seen_verdict(r);
         };
         let active = r.tries + 1.0 >= f64::from(self.block_at_tries);
         // a range where people entered many codes is theirs too: however many unentered codes
@@ -316,7 +390,35 @@ impl Otp {
                 RangeAction::Price { extra_bits } => return RangeVerdict::Priced { extra_bits, conversion },
             }
         }
-        RangeVerdict::Normal
+        self.first_seen_verdict(r)
+    }
+
+    /// A range or calling code where nobody has entered a code within the period pays the
+    /// first-seen price (the dearer of the two), once the site is warm.
+    fn first_seen_verdict(&self, r: &RangeReading) -> RangeVerdict {
+        let Some(f) = self.first_seen.filter(|f| r.seen.site >= f64::from(f.warm_up_verified)) else {
+            return RangeVerdict::Normal;
+        };
+        // a decayed count: "seen" while at least half a code remains
+        let unseen = |n: f64| n < 0.5;
+        let code = (unseen(r.seen.calling_code) && f.calling_code_extra_bits > 0)
+            .then_some((f.calling_code_extra_bits, "calling code"));
+        let range = (unseen(r.seen.range) && f.range_extra_bits > 0).then_some((f.range_extra_bits, "range"));
+        match code.into_iter().chain(range).max_by_key(|(bits, _)| *bits) {
+            Some((extra_bits, scope)) => RangeVerdict::FirstSeen { extra_bits, scope },
+            None => RangeVerdict::Normal,
+        }
+    }
+
+    /// The keys a range's first-seen judgement reads (and a right code counts): the range, its
+    /// calling code, the site.
+    pub fn seen_keys(range: &str) -> [CohortKey; 3] {
+        let code = range.split(' ').next().unwrap_or(range);
+        [
+            CohortKey::otp(OtpCount::Seen, range),
+            CohortKey::otp(OtpCount::Seen, code),
+            CohortKey::otp(OtpCount::Seen, "*"),
+        ]
     }
 
     /// The strongest price level's extra bits (what a blocked range costs a sign-up), if any.
@@ -330,10 +432,18 @@ impl Otp {
             .max()
     }
 
-    /// The keys a send to `range` reads: its sent, recent, verified and tries counters and its
-    /// block switch.
-    pub fn read_keys(range: &str) -> Vec<CohortKey> {
-        OtpCount::ALL.iter().map(|c| CohortKey::otp(*c, range)).collect()
+    /// The keys a send to `range` reads: its sent, recent, verified and tries counters, its
+    /// block switch and, with first seen on, its seen counts.
+    pub fn read_keys(&self, range: &str) -> Vec<CohortKey> {
+        let mut keys: Vec<CohortKey> = OtpCount::ALL
+            .iter()
+            .filter(|c| **c != OtpCount::Seen)
+            .map(|c| CohortKey::otp(*c, range))
+            .collect();
+        if self.first_seen.is_some() {
+            keys.extend(Otp::seen_keys(range));
+        }
+        keys
     }
 
     /// The keys a send the origin accepted moves.
@@ -348,7 +458,12 @@ impl Otp {
             state.rates.iter().find(|(k, _)| *k == key).map_or(0.0, |(_, r)| *r)
         };
         let block = CohortKey::otp(OtpCount::Block, range);
+        let [in_range, in_code, on_site] = Otp::seen_keys(range);
+        let seen_of = |key: &CohortKey| state.rates.iter().find(|(k, _)| k == key).map_or(0.0, |(_, r)| *r);
+        let seen =
+            Seen { range: seen_of(&in_range), calling_code: seen_of(&in_code), site: seen_of(&on_site) };
         RangeReading {
+            seen,
             sent: rate(OtpCount::Sent),
             recent: rate(OtpCount::Recent),
             verified: rate(OtpCount::Verified),
@@ -362,6 +477,7 @@ impl Otp {
         match count {
             OtpCount::Recent | OtpCount::Tries => self.verify_grace_secs,
             OtpCount::Sent | OtpCount::Verified | OtpCount::Block => self.window_secs,
+            OtpCount::Seen => self.first_seen.map_or(self.window_secs, |f| f.learn_secs()),
         }
     }
 }
@@ -480,8 +596,10 @@ pub(super) fn load(
         }
     }
     let backoff = f.backoff.as_ref().map(|b| backoff(p, b));
+    let first_seen = f.first_seen.as_ref().map(|s| first_seen(p, s));
     Otp {
         backoff,
+        first_seen,
         send_route,
         check,
         check_number,
@@ -493,6 +611,24 @@ pub(super) fn load(
         levels,
         apply_to,
     }
+}
+
+/// Reads `[otp.first_seen]`, every problem into `p`.
+fn first_seen(p: &mut Problems, f: &FirstSeenFile) -> FirstSeen {
+    let mut bounded = |at: &str, v: u32, min: u32, max: u32| {
+        if !(min..=max).contains(&v) {
+            p.add(format!("otp.first_seen.{at}"), format!("{v} is outside {min}..={max}"));
+        }
+        v.clamp(min, max)
+    };
+    let learn_days = bounded("learn_days", f.learn_days, 1, 90);
+    let range_extra_bits = bounded("range_extra_bits", f.range_extra_bits, 0, 15) as u8;
+    let calling_code_extra_bits = bounded("calling_code_extra_bits", f.calling_code_extra_bits, 0, 15) as u8;
+    let warm_up_verified = bounded("warm_up_verified", f.warm_up_verified, 1, 1_000_000);
+    if range_extra_bits == 0 && calling_code_extra_bits == 0 {
+        p.add("otp.first_seen", "prices nothing: give range_extra_bits or calling_code_extra_bits");
+    }
+    FirstSeen { learn_days, range_extra_bits, calling_code_extra_bits, warm_up_verified }
 }
 
 /// Reads `[otp.backoff]`, every problem into `p`.
@@ -573,6 +709,7 @@ mod tests {
             verified,
             tries,
             blocked_until: None,
+            seen: Seen::default(),
         };
         // too few judged sends: nothing is known
         assert_eq!(o.judge(&reading(10.0, 0.0, 50.0), now), RangeVerdict::Normal);
@@ -664,6 +801,46 @@ mod tests {
             assert!(e.contains(want), "{want} in {e}");
         }
         assert!(otp("[otp.backoff]\nwait = 3").unwrap_err().contains("unknown field"));
+    }
+
+    #[test]
+    fn first_seen_prices_ranges_and_calling_codes_nobody_entered_a_code_in_once_the_site_is_warm() {
+        assert_eq!(otp("").unwrap().first_seen, None);
+        let o = otp("[otp.first_seen]\nwarm_up_verified = 50").unwrap();
+        let now = 1_000_000;
+        let read = |range: f64, code: f64, site: f64| RangeReading {
+            seen: Seen { range, calling_code: code, site },
+            ..RangeReading::default()
+        };
+        let fs = |bits: u8, scope: &'static str| RangeVerdict::FirstSeen { extra_bits: bits, scope };
+        // a cold site: nothing is first seen
+        for site in [0.0, 10.0, 49.9] {
+            assert_eq!(o.judge(&read(0.0, 0.0, site), now), RangeVerdict::Normal, "{site}");
+        }
+        // warm: the dearer of the two unseen scopes
+        assert_eq!(o.judge(&read(0.0, 0.0, 50.0), now), fs(4, "calling code"));
+        assert_eq!(o.judge(&read(0.0, 3.0, 500.0), now), fs(2, "range"));
+        assert_eq!(o.judge(&read(0.2, 3.0, 500.0), now), fs(2, "range"), "less than half a code left");
+        assert_eq!(o.judge(&read(1.0, 3.0, 500.0), now), RangeVerdict::Normal);
+        // the conversion, once it can be judged, says more than first seen
+        let low = RangeReading { sent: 200.0, tries: 0.0, ..read(0.0, 0.0, 500.0) };
+        assert!(matches!(o.judge(&low, now), RangeVerdict::Priced { extra_bits: 4, .. }));
+        let people = RangeReading { sent: 200.0, verified: 170.0, ..read(0.0, 3.0, 500.0) };
+        assert_eq!(
+            o.judge(&people, now),
+            fs(2, "range"),
+            "a range whose counts moved to first seen's period"
+        );
+        // its keys: the range, its calling code, the site
+        let keys: Vec<String> = Otp::seen_keys("+996 500").iter().map(|k| k.to_string()).collect();
+        assert_eq!(keys, ["otp_seen:+996 500", "otp_seen:+996", "otp_seen:*"]);
+        assert!(o.read_keys("+996 500").len() == 8 && otp("").unwrap().read_keys("+996 500").len() == 5);
+        assert_eq!(o.window_of(OtpCount::Seen), 7 * 86_400);
+        let e = otp("[otp.first_seen]\nlearn_days = 0\nrange_extra_bits = 0\ncalling_code_extra_bits = 0")
+            .unwrap_err();
+        for want in ["otp.first_seen.learn_days: 0 is outside 1..=90", "otp.first_seen: prices nothing"] {
+            assert!(e.contains(want), "{want} in {e}");
+        }
     }
 
     #[test]
