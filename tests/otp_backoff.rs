@@ -115,19 +115,25 @@ fn a_number_waits_longer_after_each_code_not_entered_and_a_right_code_clears_it(
             let Sent::Wait(secs) = got else { panic!("{number}: code {n} sent at once") };
             let plain = plain_wait(n);
             assert!(secs >= plain && secs <= plain * 5 / 4 + 1, "{number} code {n}: {secs} s, plain {plain}");
-            // a second early: still waiting; once the wait is over the code is sent (with the
-            // same work while its challenge lives: nothing was spent)
-            let again = |g: &mut Gate| if secs <= 60 { resend(g, number, &sol) } else { ask(g, number).0 };
+            // the waiting send's challenge stays spent: its replay costs one ledger call
+            let replay = g.send(&Req::post("/api/otp/send", &form(number)).solution(&sol));
+            assert_eq!(replay.error(), Some("already_spent"), "{replay:?}");
+            // a second early: still waiting; once the wait is over the code is sent
             g.now = g.now.plus(secs - 1);
-            assert!(matches!(again(&mut g), Sent::Wait(1)), "{number}");
+            assert!(matches!(ask(&mut g, number).0, Sent::Wait(1)), "{number}");
             g.now = g.now.plus(1);
-            assert_eq!(again(&mut g), Sent::Forwarded, "{number} code {n} after its wait");
+            assert_eq!(ask(&mut g, number).0, Sent::Forwarded, "{number} code {n} after its wait");
         }
         // a wrong code changes nothing; a right one clears the number
         check(&mut g, number, false);
         assert!(matches!(ask(&mut g, number).0, Sent::Wait(s) if s >= plain_wait(5)));
         check(&mut g, number, true);
         assert_eq!(ask(&mut g, number).0, Sent::Forwarded, "{number}: back at no wait");
+        // a right code checked again (or an origin that says 200 to anything) clears it once
+        // a window, not once a check
+        assert!(matches!(ask(&mut g, number).0, Sent::Wait(_)));
+        check(&mut g, number, true);
+        assert!(matches!(ask(&mut g, number).0, Sent::Wait(_)), "{number}: cleared twice in a window");
     }
 }
 
@@ -143,24 +149,75 @@ fn other_numbers_are_untouched_and_a_send_the_origin_failed_is_given_back() {
     for number in &numbers[1..] {
         assert_eq!(ask(&mut g, number).0, Sent::Forwarded, "{number} is not kept waiting by another's");
     }
-    // the origin failed to send: given back to the number (and the work to its owner), so
-    // the person asks again at once with the same work
+    // the origin did not send (unreachable, refused with a 4xx, a gateway's 502–504): given
+    // back to the number, so the person asks again at once; a 500 (it may have sent, then
+    // failed) keeps the wait
     let fresh = &numbers[1];
-    check(&mut g, fresh, true);
-    g.world.origin = Ok(502);
-    let client = Req::post("/api/otp/send", &form(fresh));
-    let sol = g.solved(&client, "/api/otp/send");
-    let failed = g.send(&client.solution(&sol));
-    assert!(failed.status() == 502 && failed.forwarded().is_some(), "{failed:?}");
-    g.world.origin = Ok(200);
-    assert_eq!(resend(&mut g, fresh, &sol), Sent::Forwarded, "given back: no wait, same work");
-    // an unreachable number cell sends (logged), rather than keep people from their codes
-    g.world.number = Err("ledger shard down".into());
-    let client = Req::post("/api/otp/send", &form(bombed));
-    let sol = g.solved(&client, "/api/otp/send");
-    let run = g.send(&client.solution(&sol));
-    assert_eq!(run.status(), 200);
-    assert!(run.log().counters_unreadable.as_deref().unwrap().contains("number backoff not read"));
+    for (status, given_back) in [
+        (Err("down".to_string()), true),
+        (Ok(400), true),
+        (Ok(429), true),
+        (Ok(502), true),
+        (Ok(504), true),
+        (Ok(500), false),
+    ] {
+        check(&mut g, fresh, true);
+        g.now = g.now.plus(3600);
+        g.world.origin = status.clone();
+        let client = Req::post("/api/otp/send", &form(fresh));
+        let sol = g.solved(&client, "/api/otp/send");
+        let failed = g.send(&client.solution(&sol));
+        assert!(failed.forwarded().is_some(), "{status:?}: {failed:?}");
+        g.world.origin = Ok(200);
+        let again = ask(&mut g, fresh).0;
+        assert_eq!(again == Sent::Forwarded, given_back, "{status:?}: {again:?}");
+    }
+    // an unreachable number cell refuses like an unreachable ledger, or sends with FAIL_OPEN
+    for fail_open in [false, true] {
+        let mut g = Gate::new(
+            &policy(false, "enabled = false", OTP),
+            &[("FAIL_OPEN", if fail_open { "true" } else { "false" })],
+        );
+        g.keep_isolate = true;
+        g.world.cohorts = Cohorts::Live;
+        g.world.number = Err("ledger shard down".into());
+        let client = Req::post("/api/otp/send", &form(bombed));
+        let sol = g.solved(&client, "/api/otp/send");
+        let run = g.send(&client.solution(&sol));
+        if fail_open {
+            assert_eq!(run.status(), 200);
+            assert!(run.log().counters_unreadable.as_deref().unwrap().contains("number backoff not read"));
+        } else {
+            assert_eq!((run.status(), run.error()), (503, Some("ledger_unavailable")), "{run:?}");
+            assert!(run.forwarded().is_none());
+        }
+    }
+}
+
+#[test]
+fn a_national_number_beside_a_calling_code_waits_like_the_same_number_written_whole() {
+    let otp = OTP.to_string();
+    let text = policy(false, "enabled = false", &otp)
+        .replace("phone_field = \"phone\"", "phone_field = \"phone\"\nphone_code_field = \"cc\"");
+    assert!(text.contains("phone_code_field"), "{text}");
+    let mut g = Gate::new(&text, &[]);
+    g.keep_isolate = true;
+    g.world.cohorts = Cohorts::Live;
+    let send = |g: &mut Gate, body: &str| {
+        let client = Req::post("/api/otp/send", body);
+        let sol = g.solved(&client, "/api/otp/send");
+        g.send(&client.solution(&sol)).status()
+    };
+    // one British and one Italian number, each in three spellings
+    for spellings in [
+        ["cc=44&phone=07400123456", "cc=44&phone=%2B447400123456", "cc=44&phone=7400%20123%20456"],
+        ["cc=39&phone=0612345678", "cc=39&phone=%2B390612345678", "cc=39&phone=06%2012345678"],
+    ] {
+        assert_eq!(send(&mut g, spellings[0]), 200, "{}", spellings[0]);
+        for s in &spellings[1..] {
+            assert_eq!(send(&mut g, s), 429, "{s}: the same number");
+        }
+    }
 }
 
 #[test]
@@ -177,6 +234,7 @@ fn over_an_hour_of_random_asking_no_number_is_sent_codes_faster_than_its_backoff
         };
         // per number: forwarded sends since its last right code, and the last one's time
         let mut streak: HashMap<&str, (u32, u64)> = HashMap::new();
+        let mut cleared = std::collections::HashSet::new();
         let mut forwarded = 0;
         let mut t = 0u64;
         while t < 3600 {
@@ -185,7 +243,10 @@ fn over_an_hour_of_random_asking_no_number_is_sent_codes_faster_than_its_backoff
             let number = numbers[(next() % numbers.len() as u64) as usize].as_str();
             if next() % 10 == 0 {
                 check(&mut g, number, true);
-                streak.remove(number);
+                // the first right code in a counting window (an hour) clears the number
+                if cleared.insert((number, t / 3600)) {
+                    streak.remove(number);
+                }
                 continue;
             }
             match ask(&mut g, number).0 {
@@ -225,5 +286,5 @@ fn shadow_mode_logs_a_numbers_wait_and_sends() {
     let sol = g.solved(&client, "/api/otp/send");
     let run = g.send(&client.solution(&sol));
     assert_eq!(run.status(), 200, "shadow mode enforces only the base price");
-    assert!(run.log().why.as_deref().unwrap().contains("shadow: number waits"), "{:?}", run.log());
+    assert!(run.log().why.as_deref().unwrap().contains("shadow: the number waits"), "{:?}", run.log());
 }

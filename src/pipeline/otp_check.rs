@@ -109,12 +109,14 @@ fn observed<'a>(
     let Some(number) = number.filter(|_| verified) else { return Step::done(seen.done(false)) };
     let order = once_per_window(config, otp, &number, now);
     Step::Spend(Spend::new(order, config.ledger_shards, move |answer| {
-        let done = seen.done(answer == SpendAnswer::Fresh);
-        // a right code: the number is back at no wait (every right code took a paid send, so
-        // this is at most one call per code sent)
+        let fresh = answer == SpendAnswer::Fresh;
+        let done = seen.done(fresh);
+        // the number's first right code in the window: it is back at no wait (a right code
+        // checked again, or an origin that answers 200 to anything, clears it at most once a
+        // window)
         match otp.backoff {
-            Some(_) => super::backoff::clear(config, number.e164(), done),
-            None => Step::done(done),
+            Some(_) if fresh => super::backoff::clear(config, number.e164(), done),
+            _ => Step::done(done),
         }
     }))
 }

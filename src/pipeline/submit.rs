@@ -151,15 +151,16 @@ pub(crate) struct Sent {
 fn on_origin<'a>(sub: Submission<'a>, sent: Sent, status: Result<u16, String>) -> Step<'a> {
     let failed = status.as_ref().map_or(true, |s| *s >= 500);
     let give_back = failed.then(|| sent.order.clone());
-    let number = sent.number.clone().filter(|_| failed);
+    let number = sent.number.clone().filter(|_| backoff::not_sent(&status));
     let config = sub.config;
     let done = finished(&sub, sent, status);
-    match give_back {
-        Some(order) => Spend::give_back(&order, config.ledger_shards, move || match number {
-            Some(grant) => backoff::give_back(config, grant, done),
-            None => Step::done(done),
-        }),
+    let then = move || match number {
+        Some(grant) => backoff::give_back(config, grant, done),
         None => Step::done(done),
+    };
+    match give_back {
+        Some(order) => Spend::give_back(&order, config.ledger_shards, then),
+        None => then(),
     }
 }
 
@@ -484,11 +485,25 @@ pub fn phone_code(policy: &Policy, fields: &form::Fields) -> Result<PhoneRead, P
                 Some(n) => Some(phone::parse(n, policy.phone_region).map_err(PhoneField::Invalid)?),
                 None => None,
             };
+            let code = phone::calling_code(code, true).map(str::to_string);
+            // the number the origin texts, for its backoff only: a national number beside the
+            // code, with its trunk zeros where the plan has none (07400… in +44)
+            let e164 = match (&whole, &code, number) {
+                (Some(n), _, _) => Some(n.e164().to_string()),
+                (None, Some(c), Some(n)) => {
+                    let digits: String = n.chars().filter(char::is_ascii_digit).collect();
+                    [digits.as_str(), digits.trim_start_matches('0')]
+                        .into_iter()
+                        .find_map(|d| phone::parse(&format!("+{c}{d}"), None).ok())
+                        .map(|n| n.e164().to_string())
+                }
+                _ => None,
+            };
             PhoneRead {
-                code: phone::calling_code(code, true).map(str::to_string),
+                code,
                 kind: whole.as_ref().map(phone::PhoneNumber::number_type),
                 range: whole.as_ref().map(|n| n.range().to_string()),
-                e164: whole.map(|n| n.e164().to_string()),
+                e164,
             }
         }
         (None, Some(number)) => {

@@ -646,10 +646,11 @@ fn backoff(p: &mut Problems, b: &BackoffFile) -> Backoff {
     if max_secs < base_secs {
         p.add("otp.backoff.max_secs", format!("{max_secs} is below base_secs ({base_secs})"));
     }
-    if reset_after_secs <= max_secs {
+    let longest = f64::from(max_secs) * (1.0 + b.jitter.clamp(0.0, 1.0));
+    if f64::from(reset_after_secs) <= longest {
         p.add(
             "otp.backoff.reset_after_secs",
-            "must be longer than max_secs (else the longest wait is never reached)",
+            format!("must be longer than the longest wait, max_secs × (1 + jitter) = {longest:.0} s"),
         );
     }
     let factor = if (1.0..=10.0).contains(&b.factor) {
