@@ -288,3 +288,39 @@ fn shadow_mode_logs_a_numbers_wait_and_sends() {
     assert_eq!(run.status(), 200, "shadow mode enforces only the base price");
     assert!(run.log().why.as_deref().unwrap().contains("shadow: the number waits"), "{:?}", run.log());
 }
+
+#[test]
+fn nothing_that_is_not_a_paid_spent_send_touches_a_numbers_cell() {
+    use gate::memory::Io;
+    let mut g = gate(false);
+    let number = &people(1)[0];
+    let touched = |run: &Run| run.io.iter().filter(|io| matches!(io, Io::Number(_))).count();
+    // no solution, a broken one, a number that is not one, a wrong code on the check route
+    let client = Req::post("/api/otp/send", &form(number));
+    g.world.origin = Ok(400);
+    for run in [
+        g.send(&client.clone()),
+        g.send(&client.clone().solution("garbage")),
+        g.send(&Req::post("/api/otp/send", "phone=%2B8612")),
+        g.send(&Req::post("/api/otp/check", &format!("{}&code=1", form(number)))),
+    ] {
+        assert_eq!(touched(&run), 0, "{run:?}");
+    }
+    g.world.origin = Ok(200);
+    // a paid send: one call; its replay: none (refused at the ledger)
+    let sol = g.solved(&client, "/api/otp/send");
+    let first = g.send(&client.clone().solution(&sol));
+    assert_eq!((first.status(), touched(&first)), (200, 1));
+    let replay = g.send(&client.clone().solution(&sol));
+    assert_eq!((replay.error(), touched(&replay)), (Some("already_spent"), 0));
+    // a waiting number: one call, nothing given back
+    let sol = g.solved(&client, "/api/otp/send");
+    let waits = g.send(&client.clone().solution(&sol));
+    assert_eq!((waits.error(), touched(&waits)), (Some("phone_number_wait"), 1));
+    // a right code: the once-a-window row, then one call to clear; again: the row only
+    g.world.origin = Ok(200);
+    let right = g.send(&Req::post("/api/otp/check", &format!("{}&code=1", form(number))));
+    assert_eq!(touched(&right), 1);
+    let again = g.send(&Req::post("/api/otp/check", &format!("{}&code=1", form(number))));
+    assert_eq!(touched(&again), 0);
+}
