@@ -80,8 +80,8 @@ pub enum RejectKind {
     /// entered (SMS pumping). `Retry-After` says when the block ends.
     PhoneRangeBlocked,
     /// A code was sent to this number a moment ago: the next waits its backoff
-    /// (`[otp.backoff]`, growing with each code not entered). Nothing was spent;
-    /// `Retry-After` says when.
+    /// (`[otp.backoff]`, growing with each code not entered). The challenge is spent (ask
+    /// again with a new one); `Retry-After` says when.
     PhoneNumberWait,
     /// The origin is full and there is a waiting line: this challenge's place has not come
     /// yet. Nothing was spent; send the same request again after `Retry-After` (the body says
