@@ -98,22 +98,21 @@ pub(super) fn judge<'a>(
         _ if policy.shadow => on_price(p, decision, line),
         RangeVerdict::Normal => on_price(p, decision, line),
         RangeVerdict::Priced { extra_bits, conversion } => {
-            let why = format!("range {range} conversion ≤ {conversion:.2}");
-            let decision = decision.priced_up(extra_bits, &why);
-            // the line's outcome is the price asked, the range's bits included
-            line.outcome = Some(decision.outcome.clone());
-            line.why = Some(decision.why.clone());
-            on_price(p, decision, line)
+            priced(p, decision, line, extra_bits, &format!("range {range} conversion ≤ {conversion:.2}"))
         }
         RangeVerdict::FirstSeen { extra_bits, scope } => {
-            let why = format!("range {range}: first seen ({scope})");
-            let decision = decision.priced_up(extra_bits, &why);
-            line.outcome = Some(decision.outcome.clone());
-            line.why = Some(decision.why.clone());
-            on_price(p, decision, line)
+            priced(p, decision, line, extra_bits, &format!("range {range}: first seen ({scope})"))
         }
         RangeVerdict::Blocked { until_ms, new } => blocked(&p, &at, until_ms, new, line),
     }
+}
+
+/// The range raises the price: the line's outcome is the price asked, the range's bits included.
+fn priced<'a>(p: Paid<'a>, decision: Decision, mut line: DecisionLog, extra_bits: u8, why: &str) -> Step<'a> {
+    let decision = decision.priced_up(extra_bits, why);
+    line.outcome = Some(decision.outcome.clone());
+    line.why = Some(decision.why.clone());
+    on_price(p, decision, line)
 }
 
 /// The strongest price level (a blocked range, for a sign-up), with the bound it was judged on.
