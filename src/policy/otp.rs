@@ -13,7 +13,11 @@ use super::load::Problems;
 use super::{CohortKey, OtpCount};
 use crate::request::route::{self, Route};
 use serde::Deserialize;
-use sha2::{Digest, Sha256};
+
+mod backoff;
+mod first_seen;
+pub use backoff::Backoff;
+pub use first_seen::FirstSeen;
 
 /// The `[otp]` section as written.
 #[derive(Debug, Deserialize)]
@@ -33,40 +37,8 @@ pub(super) struct OtpFile {
     levels: Vec<RangeLevelFile>,
     #[serde(default)]
     apply_to: Vec<String>,
-    backoff: Option<BackoffFile>,
-    first_seen: Option<FirstSeenFile>,
-}
-
-/// `[otp.first_seen]` as written.
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct FirstSeenFile {
-    #[serde(default = "defaults::learn_days")]
-    learn_days: u32,
-    #[serde(default = "defaults::range_extra_bits")]
-    range_extra_bits: u32,
-    #[serde(default = "defaults::calling_code_extra_bits")]
-    calling_code_extra_bits: u32,
-    #[serde(default = "defaults::warm_up_verified")]
-    warm_up_verified: u32,
-}
-
-/// `[otp.backoff]` as written: every key has a default, so `[otp.backoff]` alone turns it on.
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct BackoffFile {
-    #[serde(default = "defaults::free_sends")]
-    free_sends: u32,
-    #[serde(default = "defaults::base_secs")]
-    base_secs: u32,
-    #[serde(default = "defaults::factor")]
-    factor: f64,
-    #[serde(default = "defaults::max_secs")]
-    max_secs: u32,
-    #[serde(default = "defaults::jitter")]
-    jitter: f64,
-    #[serde(default = "defaults::reset_after_secs")]
-    reset_after_secs: u32,
+    backoff: Option<backoff::BackoffFile>,
+    first_seen: Option<first_seen::FirstSeenFile>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -105,36 +77,6 @@ mod defaults {
     }
     pub(super) fn block_at_tries() -> u32 {
         3
-    }
-    pub(super) fn free_sends() -> u32 {
-        1
-    }
-    pub(super) fn base_secs() -> u32 {
-        30
-    }
-    pub(super) fn factor() -> f64 {
-        2.0
-    }
-    pub(super) fn max_secs() -> u32 {
-        3600
-    }
-    pub(super) fn jitter() -> f64 {
-        0.25
-    }
-    pub(super) fn reset_after_secs() -> u32 {
-        86_400
-    }
-    pub(super) fn learn_days() -> u32 {
-        7
-    }
-    pub(super) fn range_extra_bits() -> u32 {
-        2
-    }
-    pub(super) fn calling_code_extra_bits() -> u32 {
-        4
-    }
-    pub(super) fn warm_up_verified() -> u32 {
-        100
     }
     pub(super) fn verified_status() -> Vec<u16> {
         vec![200]
@@ -181,73 +123,6 @@ pub struct Otp {
     /// A price for ranges and calling codes where nobody has entered a code yet
     /// (`[otp.first_seen]`), if on.
     pub first_seen: Option<FirstSeen>,
-}
-
-/// First seen (`[otp.first_seen]`): where no code was ever entered within `learn_days` (a range,
-/// a calling code), a code costs more until one is. Pumping goes where people are not: to
-/// ranges and countries a site has never had a sign-up from. It applies once the site itself
-/// has `warm_up_verified` codes entered in the period, so a new site is not priced everywhere.
-#[derive(Copy, Clone, Debug, PartialEq, Eq)]
-pub struct FirstSeen {
-    /// How long a verified code keeps a range or calling code "seen", days (a decaying count).
-    pub learn_days: u32,
-    /// Extra bits for a range with no code entered (0: none).
-    pub range_extra_bits: u8,
-    /// Extra bits for a calling code with no code entered (0: none).
-    pub calling_code_extra_bits: u8,
-    /// Codes entered site-wide in the period before anything is judged first seen.
-    pub warm_up_verified: u32,
-}
-
-impl FirstSeen {
-    /// The counting period, seconds.
-    pub fn learn_secs(&self) -> u32 {
-        self.learn_days.saturating_mul(86_400)
-    }
-}
-
-/// How the wait grows.
-#[derive(Copy, Clone, Debug, PartialEq, serde::Serialize, Deserialize)]
-pub struct Backoff {
-    /// Sends in a row without a wait (the first code).
-    pub free_sends: u32,
-    /// The wait before the first send past the free ones, seconds; then times `factor` each.
-    pub base_secs: u32,
-    /// How much each further send multiplies the wait by.
-    pub factor: f64,
-    /// The longest wait, seconds.
-    pub max_secs: u32,
-    /// Each wait is stretched by up to this fraction (derived from the number's key and the
-    /// streak, so every isolate computes the same wait and nobody can predict it).
-    pub jitter: f64,
-    /// A number idle this long starts over, seconds (and its cell is forgotten).
-    pub reset_after_secs: u32,
-}
-
-impl Backoff {
-    /// The wait after `sends` sends in a row to the number with this key, ms: none within the
-    /// free sends, then `base · factor^(sends − free)` up to `max`, stretched by the jitter.
-    pub fn wait_ms(&self, key: &str, sends: u32) -> u64 {
-        if sends < self.free_sends {
-            return 0;
-        }
-        let over = i32::try_from(sends - self.free_sends).unwrap_or(i32::MAX).min(64);
-        let secs =
-            (f64::from(self.base_secs) * self.factor.max(1.0).powi(over)).min(f64::from(self.max_secs));
-        let stretched = secs * (1.0 + self.jitter.clamp(0.0, 1.0) * unit(key, sends));
-        (stretched * 1000.0) as u64
-    }
-}
-
-/// A number in [0, 1) derived from the number's key and the streak: the jitter, the same in
-/// every isolate, unpredictable without the key the hash was made with.
-fn unit(key: &str, sends: u32) -> f64 {
-    let digest = Sha256::new().chain_update(key.as_bytes()).chain_update(sends.to_be_bytes()).finalize();
-    let mut four = [0u8; 4];
-    for (f, d) in four.iter_mut().zip(digest.iter()) {
-        *f = *d;
-    }
-    f64::from(u32::from_be_bytes(four)) / 4_294_967_296.0
 }
 
 /// Where a check request carries the phone number.
@@ -540,16 +415,10 @@ pub(super) fn load(
     if f.check.verified_status.is_empty() || f.check.verified_status.iter().any(|s| !(200..400).contains(s)) {
         p.add("otp.check.verified_status", "lists the origin's 2xx or 3xx statuses for a right code");
     }
-    let mut bounded = |at: &str, v: u32, min: u32, max: u32| {
-        if !(min..=max).contains(&v) {
-            p.add(format!("otp.{at}"), format!("{v} is outside {min}..={max}"));
-        }
-        v.clamp(min, max)
-    };
-    let window_secs = bounded("window_secs", f.window_secs, 60, 7 * 86_400);
-    let verify_grace_secs = bounded("verify_grace_secs", f.verify_grace_secs, 1, 3600);
-    let min_sends = bounded("min_sends", f.min_sends, 1, 100_000);
-    let block_at_tries = bounded("block_at_tries", f.block_at_tries, 1, 100_000);
+    let window_secs = within(p, "otp.window_secs", f.window_secs, 60, 7 * 86_400);
+    let verify_grace_secs = within(p, "otp.verify_grace_secs", f.verify_grace_secs, 1, 3600);
+    let min_sends = within(p, "otp.min_sends", f.min_sends, 1, 100_000);
+    let block_at_tries = within(p, "otp.block_at_tries", f.block_at_tries, 1, 100_000);
     if verify_grace_secs >= window_secs {
         p.add("otp.verify_grace_secs", "must be shorter than otp.window_secs");
     }
@@ -595,8 +464,8 @@ pub(super) fn load(
             apply_to.push(normalized);
         }
     }
-    let backoff = f.backoff.as_ref().map(|b| backoff(p, b));
-    let first_seen = f.first_seen.as_ref().map(|s| first_seen(p, s));
+    let backoff = f.backoff.as_ref().map(|b| backoff::load(p, b));
+    let first_seen = f.first_seen.as_ref().map(|s| first_seen::load(p, s));
     Otp {
         backoff,
         first_seen,
@@ -613,59 +482,12 @@ pub(super) fn load(
     }
 }
 
-/// Reads `[otp.first_seen]`, every problem into `p`.
-fn first_seen(p: &mut Problems, f: &FirstSeenFile) -> FirstSeen {
-    let mut bounded = |at: &str, v: u32, min: u32, max: u32| {
-        if !(min..=max).contains(&v) {
-            p.add(format!("otp.first_seen.{at}"), format!("{v} is outside {min}..={max}"));
-        }
-        v.clamp(min, max)
-    };
-    let learn_days = bounded("learn_days", f.learn_days, 1, 90);
-    let range_extra_bits = bounded("range_extra_bits", f.range_extra_bits, 0, 15) as u8;
-    let calling_code_extra_bits = bounded("calling_code_extra_bits", f.calling_code_extra_bits, 0, 15) as u8;
-    let warm_up_verified = bounded("warm_up_verified", f.warm_up_verified, 1, 1_000_000);
-    if range_extra_bits == 0 && calling_code_extra_bits == 0 {
-        p.add("otp.first_seen", "prices nothing: give range_extra_bits or calling_code_extra_bits");
+/// `v` if within `min..=max`, else the nearest bound, with the problem at `at` added to `p`.
+fn within(p: &mut Problems, at: &str, v: u32, min: u32, max: u32) -> u32 {
+    if !(min..=max).contains(&v) {
+        p.add(at, format!("{v} is outside {min}..={max}"));
     }
-    FirstSeen { learn_days, range_extra_bits, calling_code_extra_bits, warm_up_verified }
-}
-
-/// Reads `[otp.backoff]`, every problem into `p`.
-fn backoff(p: &mut Problems, b: &BackoffFile) -> Backoff {
-    let mut bounded = |at: &str, v: u32, min: u32, max: u32| {
-        if !(min..=max).contains(&v) {
-            p.add(format!("otp.backoff.{at}"), format!("{v} is outside {min}..={max}"));
-        }
-        v.clamp(min, max)
-    };
-    let free_sends = bounded("free_sends", b.free_sends, 1, 10);
-    let base_secs = bounded("base_secs", b.base_secs, 1, 3600);
-    let max_secs = bounded("max_secs", b.max_secs, 1, 7 * 86_400);
-    let reset_after_secs = bounded("reset_after_secs", b.reset_after_secs, 60, 30 * 86_400);
-    if max_secs < base_secs {
-        p.add("otp.backoff.max_secs", format!("{max_secs} is below base_secs ({base_secs})"));
-    }
-    let longest = f64::from(max_secs) * (1.0 + b.jitter.clamp(0.0, 1.0));
-    if f64::from(reset_after_secs) <= longest {
-        p.add(
-            "otp.backoff.reset_after_secs",
-            format!("must be longer than the longest wait, max_secs × (1 + jitter) = {longest:.0} s"),
-        );
-    }
-    let factor = if (1.0..=10.0).contains(&b.factor) {
-        b.factor
-    } else {
-        p.add("otp.backoff.factor", format!("{} is outside 1..=10", b.factor));
-        2.0
-    };
-    let jitter = if (0.0..=1.0).contains(&b.jitter) {
-        b.jitter
-    } else {
-        p.add("otp.backoff.jitter", format!("{} is outside 0..=1", b.jitter));
-        0.0
-    };
-    Backoff { free_sends, base_secs, factor, max_secs, jitter, reset_after_secs }
+    v.clamp(min, max)
 }
 
 #[cfg(test)]
