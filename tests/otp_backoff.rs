@@ -208,10 +208,13 @@ fn a_national_number_beside_a_calling_code_waits_like_the_same_number_written_wh
         let sol = g.solved(&client, "/api/otp/send");
         g.send(&client.solution(&sol)).status()
     };
-    // one British and one Italian number, each in three spellings
+    // British, Italian, Russian and Hungarian numbers, each in three spellings
     for spellings in [
         ["cc=44&phone=07400123456", "cc=44&phone=%2B447400123456", "cc=44&phone=7400%20123%20456"],
         ["cc=39&phone=0612345678", "cc=39&phone=%2B390612345678", "cc=39&phone=06%2012345678"],
+        // a trunk prefix that is not a zero
+        ["cc=7&phone=89161234567", "cc=7&phone=%2B79161234567", "cc=7&phone=8%20916%20123-45-67"],
+        ["cc=36&phone=06201234567", "cc=36&phone=%2B36201234567", "cc=36&phone=06%2020%20123%204567"],
     ] {
         assert_eq!(send(&mut g, spellings[0]), 200, "{}", spellings[0]);
         for s in &spellings[1..] {

@@ -487,16 +487,10 @@ pub fn phone_code(policy: &Policy, fields: &form::Fields) -> Result<PhoneRead, P
             };
             let code = phone::calling_code(code, true).map(str::to_string);
             // the number the origin texts, for its backoff only: a national number beside the
-            // code, with its trunk zeros where the plan has none (07400… in +44)
+            // code, read with the numbering data (trunk prefixes included)
             let e164 = match (&whole, &code, number) {
                 (Some(n), _, _) => Some(n.e164().to_string()),
-                (None, Some(c), Some(n)) => {
-                    let digits: String = n.chars().filter(char::is_ascii_digit).collect();
-                    [digits.as_str(), digits.trim_start_matches('0')]
-                        .into_iter()
-                        .find_map(|d| phone::parse(&format!("+{c}{d}"), None).ok())
-                        .map(|n| n.e164().to_string())
-                }
+                (None, Some(c), Some(n)) => national(n, c),
                 _ => None,
             };
             PhoneRead {
@@ -517,6 +511,12 @@ pub fn phone_code(policy: &Policy, fields: &form::Fields) -> Result<PhoneRead, P
         }
         (None, None) => PhoneRead::default(),
     })
+}
+
+/// A national number (`07400 123456`, `8 916 …`) beside calling code `code`, in E.164: read
+/// as `+<code><number>`, whose trunk prefix the numbering data drops.
+fn national(number: &str, code: &str) -> Option<String> {
+    phone::parse(&format!("+{code}{number}"), None).ok().map(|n| n.e164().to_string())
 }
 
 /// What the gate keeps of a sign-up's phone number (never the number itself).
