@@ -136,7 +136,7 @@ pub fn apply(
 
 /// Hex of a number's keyed hash: its cell's key.
 pub fn key_of(hash: &[u8; 16]) -> String {
-    hash.iter().map(|b| format!("{b:02x}")).collect()
+    crate::protocol::key::hex(hash)
 }
 
 #[cfg(test)]
