@@ -100,12 +100,7 @@ impl DurableObject for Ledger {
             None
         };
         if fresh {
-            let storage = self.state.storage();
-            let due_ms = ledger::alarm_at_ms(forget_after);
-            match storage.get_alarm().await? {
-                Some(at) if at <= due_ms => {}
-                _ => storage.set_alarm(worker::ScheduledTime::from(due_ms)).await?,
-            }
+            self.alarm_by(forget_after).await?;
         }
         Response::from_json(&ledger::answer(fresh, stored.as_deref(), key.as_deref()))
     }
@@ -131,6 +126,17 @@ impl DurableObject for Ledger {
 }
 
 impl Ledger {
+    /// Makes the alarm run by the time a row forgotten after `forget_after` (Unix seconds) may
+    /// go, unless it already runs earlier.
+    async fn alarm_by(&self, forget_after: i64) -> Result<()> {
+        let storage = self.state.storage();
+        let due_ms = ledger::alarm_at_ms(forget_after);
+        match storage.get_alarm().await? {
+            Some(at) if at <= due_ms => Ok(()),
+            _ => storage.set_alarm(worker::ScheduledTime::from(due_ms)).await,
+        }
+    }
+
     /// A number's cell: read, judged by `store::numbers` at the object's clock, written. The
     /// object runs one event at a time and `sql.exec` is synchronous, so two sends to one
     /// number cannot both pass inside its wait.
@@ -169,12 +175,7 @@ impl Ledger {
                         SqlStorageValue::Integer(forget_after),
                     ],
                 )?;
-                let storage = self.state.storage();
-                let due_ms = ledger::alarm_at_ms(forget_after);
-                match storage.get_alarm().await? {
-                    Some(at) if at <= due_ms => {}
-                    _ => storage.set_alarm(worker::ScheduledTime::from(due_ms)).await?,
-                }
+                self.alarm_by(forget_after).await?;
             }
         }
         Response::from_json(&reply)
@@ -188,50 +189,37 @@ pub async fn number(
     hash: &[u8; 16],
     request: &NumberRequest,
 ) -> std::result::Result<NumberReply, String> {
-    let name = shard_name(shard(hash, shards));
+    ask(env, &shard_name(shard(hash, shards)), "number", request).await
+}
+
+/// Records the spend of `order.id` in its shard.
+pub async fn spend(env: &Env, shards: u32, order: &SpendOrder) -> SpendAnswer {
+    let name = shard_name(shard(&order.id, shards));
+    match ask::<_, SpendReply>(env, &name, "spend", &SpendRequest::of(order)).await {
+        Ok(reply) => reply.into(),
+        Err(why) => SpendAnswer::Unavailable(why),
+    }
+}
+
+/// Posts `message` to `path` of the ledger object `name`; its 200 answer, or why not.
+async fn ask<Q: serde::Serialize, A: serde::de::DeserializeOwned>(
+    env: &Env,
+    name: &str,
+    path: &str,
+    message: &Q,
+) -> std::result::Result<A, String> {
     let stub = env
         .durable_object(BINDING)
-        .and_then(|ns| ns.id_from_name(&name)?.get_stub())
+        .and_then(|ns| ns.id_from_name(name)?.get_stub())
         .map_err(|e| format!("stub: {e}"))?;
-    let body = serde_json::to_string(request).map_err(|e| format!("encode: {e}"))?;
+    let body = serde_json::to_string(message).map_err(|e| format!("encode: {e}"))?;
     let mut init = RequestInit::new();
     init.with_method(Method::Post).with_body(Some(body.into()));
-    let req = Request::new_with_init("https://ledger.internal/number", &init)
+    let req = Request::new_with_init(&format!("https://ledger.internal/{path}"), &init)
         .map_err(|e| format!("request: {e}"))?;
     let mut resp = stub.fetch_with_request(req).await.map_err(|e| format!("fetch: {e}"))?;
     if resp.status_code() != 200 {
         return Err(format!("ledger answered {}", resp.status_code()));
     }
-    resp.json::<NumberReply>().await.map_err(|e| format!("reply: {e}"))
-}
-
-/// Records the spend of `order.id` in its shard.
-pub async fn spend(env: &Env, shards: u32, order: &SpendOrder) -> SpendAnswer {
-    let fail = |stage: &str, e: worker::Error| SpendAnswer::Unavailable(format!("{stage}: {e}"));
-    let name = shard_name(shard(&order.id, shards));
-    let stub = match env.durable_object(BINDING).and_then(|ns| ns.id_from_name(&name)?.get_stub()) {
-        Ok(s) => s,
-        Err(e) => return fail("stub", e),
-    };
-    let body = match serde_json::to_string(&SpendRequest::of(order)) {
-        Ok(b) => b,
-        Err(e) => return SpendAnswer::Unavailable(format!("encode: {e}")),
-    };
-    let mut init = RequestInit::new();
-    init.with_method(Method::Post).with_body(Some(body.into()));
-    let req = match Request::new_with_init("https://ledger.internal/spend", &init) {
-        Ok(r) => r,
-        Err(e) => return fail("request", e),
-    };
-    let mut resp = match stub.fetch_with_request(req).await {
-        Ok(r) => r,
-        Err(e) => return fail("fetch", e),
-    };
-    if resp.status_code() != 200 {
-        return SpendAnswer::Unavailable(format!("ledger answered {}", resp.status_code()));
-    }
-    match resp.json::<SpendReply>().await {
-        Ok(reply) => reply.into(),
-        Err(e) => fail("reply", e),
-    }
+    resp.json::<A>().await.map_err(|e| format!("reply: {e}"))
 }
