@@ -155,7 +155,7 @@ pub struct OtpLog {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub until_ms: Option<u64>,
     /// Codes entered over the first-seen period (range, calling code, site), with
-    /// `[otp.first_seen]` on.
+    /// `[otp.first_seen]` on; the site's alone with `otp.unentered_block_sends`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub seen: Option<crate::policy::Seen>,
 }

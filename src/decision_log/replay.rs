@@ -280,6 +280,19 @@ mod tests {
             replay(&policy(""), &send(200.0, 0.0, "/signup")).unwrap().after.outcome.to_string(),
             "price 18x32"
         );
+        // sends too recent to judge, none entered, on a site with codes entered: blocked at
+        // once with `unentered_block_sends`, as logged without it or on a cold site
+        let young = |site: f64| {
+            let text = serde_json::to_string(&send(25.0, 0.0, "/api/otp/send")).unwrap().replace(
+                r#""recent":0.0"#,
+                &format!(r#""recent":25.0,"seen":{{"range":0.0,"calling_code":0.0,"site":{site}}}"#),
+            );
+            serde_json::from_str::<DecisionLog>(&text).unwrap()
+        };
+        let fast = otp("unentered_block_sends = 20\n");
+        assert_eq!(replay(&fast, &young(40.0)).unwrap().after.outcome, Outcome::Busy);
+        assert_eq!(replay(&fast, &young(3.0)).unwrap().after.outcome.to_string(), "price 18x32");
+        assert_eq!(replay(&shipped, &young(40.0)).unwrap().after.outcome.to_string(), "price 18x32");
     }
 
     #[test]

@@ -396,7 +396,8 @@ fn range_rows(read: &StatsRead) -> Vec<RangeRow> {
     let mut by_range: BTreeMap<String, (f64, f64, f64, bool)> = BTreeMap::new();
     for e in &read.cohorts {
         let Some(key) = CohortKey::parse(&e.key) else { continue };
-        let Some(count) = key.otp_count() else { continue };
+        // first seen's and the site's entered codes are not a range's row
+        let Some(count) = key.otp_count().filter(|c| *c != OtpCount::Seen) else { continue };
         let row = by_range.entry(key.value().to_string()).or_default();
         match count {
             OtpCount::Sent => row.0 = e.rate,

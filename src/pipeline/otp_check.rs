@@ -105,7 +105,14 @@ fn observed<'a>(
     };
     let verified = otp.verified_status.contains(&status);
     let range = number.as_ref().map(|n| n.range().to_string());
-    let seen = Seen { range, status, verified, now, first_seen: otp.first_seen.is_some() };
+    let seen = Seen {
+        range,
+        status,
+        verified,
+        now,
+        first_seen: otp.first_seen.is_some(),
+        site: otp.unentered_block_sends > 0,
+    };
     let Some(number) = number.filter(|_| verified) else { return Step::done(seen.done(false)) };
     let order = once_per_window(config, otp, &number, now);
     Step::Spend(Spend::new(order, config.ledger_shards, move |answer| {
@@ -130,13 +137,16 @@ struct Seen {
     /// `[otp.first_seen]` is on: a counted code also marks its range, calling code and the
     /// site as seen.
     first_seen: bool,
+    /// `otp.unentered_block_sends` is on: a counted code also counts for the site (a block of
+    /// a range nobody entered a code in waits until the site has had codes entered).
+    site: bool,
 }
 
 impl Seen {
     /// The origin's answer, an `otp_check` log line (the range, never the number) and, when
     /// `counted`, one verified code for the range.
     fn done(self, counted: bool) -> Done {
-        let Seen { range, status, verified, now, first_seen } = self;
+        let Seen { range, status, verified, now, first_seen, site } = self;
         let event = range.as_ref().map(|r| {
             let t = now.seconds();
             serde_json::json!({"gate": "otp_check", "t": t, "range": r, "status": status, "verified": verified, "counted": counted})
@@ -145,6 +155,8 @@ impl Seen {
             range.iter().filter(|_| counted).map(|r| CohortKey::otp(OtpCount::Verified, r)).collect();
         if let Some(r) = range.as_ref().filter(|_| counted && first_seen) {
             events.extend(Otp::seen_keys(r));
+        } else if range.is_some() && counted && site {
+            events.push(Otp::site_seen_key());
         }
         let counts = crate::control::Counts { events, ..Default::default() };
         Done { answer: Answer::Origin, log: None, event, counts }

@@ -33,6 +33,8 @@ pub(super) struct OtpFile {
     min_sends: u32,
     #[serde(default = "defaults::block_at_tries")]
     block_at_tries: u32,
+    #[serde(default)]
+    unentered_block_sends: u32,
     #[serde(default = "defaults::levels")]
     levels: Vec<RangeLevelFile>,
     #[serde(default)]
@@ -113,6 +115,16 @@ pub struct Otp {
     /// was pumped and is quiet is priced until its counters decay. A range with `min_sends`
     /// verified codes or more in the window is never blocked, only priced.
     pub block_at_tries: u32,
+    /// Sends in the window (this one included) from which a range where nobody entered a code
+    /// in the window, and used now (`block_at_tries`), is blocked for `verify_grace_secs` at
+    /// once, without waiting for its sends to be judged (0: off). Conversion needs about 22
+    /// judged sends to block a range, and a send is judged only after the grace period: a pump
+    /// spread over many ranges would get that many per range and the grace period's worth on
+    /// top. This block is short, renews while the range is used, and yields to the range's first
+    /// right code. Only once the site has had `min_sends` codes entered in the window (its
+    /// warm-up: on a cold start every busy range would look pumped); a busy range of people
+    /// nobody has entered a code in yet waits until one of them enters theirs.
+    pub unentered_block_sends: u32,
     /// By conversion, strongest first (lowest `conversion_below`).
     pub levels: Vec<RangeLevel>,
     /// Sign-up routes (normalized paths) whose `routes.phone_field` is priced by its range too
@@ -248,6 +260,28 @@ impl Otp {
         if let Some(until_ms) = r.blocked_until.filter(|u| *u > now_ms) {
             return RangeVerdict::Blocked { until_ms, new: false };
         }
+        let by_conversion = self.judge_conversion(r, now_ms);
+        if matches!(by_conversion, RangeVerdict::Blocked { .. }) {
+            return by_conversion;
+        }
+        // sends that cost their challenge, none entered in the window (a range of people has its
+        // right codes within a minute or two; a pumped one never has), and used now: the block
+        // renews at the first send after it ends until a code is entered or conversion blocks.
+        // Not on a cold site (nobody's codes counted yet: every busy range would look pumped)
+        let unentered = r.verified < 0.5
+            && self.unentered_block_sends > 0
+            && r.seen.site >= f64::from(self.min_sends)
+            && r.sent + 1.0 >= f64::from(self.unentered_block_sends)
+            && r.tries + 1.0 >= f64::from(self.block_at_tries);
+        if unentered {
+            let until_ms = now_ms.saturating_add(u64::from(self.verify_grace_secs) * 1000);
+            return RangeVerdict::Blocked { until_ms, new: true };
+        }
+        by_conversion
+    }
+
+    /// The verdict of the range's conversion (or first seen, when it cannot be judged yet).
+    fn judge_conversion(&self, r: &RangeReading, now_ms: u64) -> RangeVerdict {
         let Some(conversion) = r.conversion_bound(self.min_sends) else {
             return self.first_seen_verdict(r);
         };
@@ -289,11 +323,12 @@ impl Otp {
     /// calling code, the site.
     pub fn seen_keys(range: &str) -> [CohortKey; 3] {
         let code = range.split(' ').next().unwrap_or(range);
-        [
-            CohortKey::otp(OtpCount::Seen, range),
-            CohortKey::otp(OtpCount::Seen, code),
-            CohortKey::otp(OtpCount::Seen, "*"),
-        ]
+        [CohortKey::otp(OtpCount::Seen, range), CohortKey::otp(OtpCount::Seen, code), Otp::site_seen_key()]
+    }
+
+    /// Codes entered on the whole site (first seen's site count; the unentered block's warm-up).
+    pub fn site_seen_key() -> CohortKey {
+        CohortKey::otp(OtpCount::Seen, "*")
     }
 
     /// The strongest price level's extra bits (what a blocked range costs a sign-up), if any.
@@ -317,6 +352,8 @@ impl Otp {
             .collect();
         if self.first_seen.is_some() {
             keys.extend(Otp::seen_keys(range));
+        } else if self.unentered_block_sends > 0 {
+            keys.push(Otp::site_seen_key());
         }
         keys
     }
@@ -419,6 +456,7 @@ pub(super) fn load(
     let verify_grace_secs = within(p, "otp.verify_grace_secs", f.verify_grace_secs, 1, 3600);
     let min_sends = within(p, "otp.min_sends", f.min_sends, 1, 100_000);
     let block_at_tries = within(p, "otp.block_at_tries", f.block_at_tries, 1, 100_000);
+    let unentered_block_sends = within(p, "otp.unentered_block_sends", f.unentered_block_sends, 0, 100_000);
     if verify_grace_secs >= window_secs {
         p.add("otp.verify_grace_secs", "must be shorter than otp.window_secs");
     }
@@ -477,6 +515,7 @@ pub(super) fn load(
         verify_grace_secs,
         min_sends,
         block_at_tries,
+        unentered_block_sends,
         levels,
         apply_to,
     }
@@ -570,6 +609,56 @@ mod tests {
         }
         // a pumped range that enters a few codes to look used is still blocked below min_sends
         assert!(matches!(o.judge(&reading(500.0, 19.0, 10.0), now), RangeVerdict::Blocked { .. }));
+    }
+
+    #[test]
+    fn a_range_nobody_entered_a_code_in_is_blocked_at_once_for_the_grace_period_until_one_is() {
+        assert_eq!(otp("").unwrap().unentered_block_sends, 0, "off unless asked for");
+        let o = otp("unentered_block_sends = 20").unwrap();
+        let now = 1_000_000;
+        let grace_end = now + u64::from(o.verify_grace_secs) * 1000;
+        let read = |sent: f64, recent: f64, verified: f64, tries: f64| RangeReading {
+            sent,
+            recent,
+            verified,
+            tries,
+            seen: Seen { site: 20.0, ..Seen::default() },
+            ..RangeReading::default()
+        };
+        // every reading of a used range with the sends and no code entered: blocked for the grace
+        // period, whether its sends are judged yet or not
+        for sent in [19.0, 20.0, 25.0, 200.0] {
+            for recent in [0.0, sent / 2.0, sent] {
+                let v = o.judge(&read(sent, recent, 0.0, 5.0), now);
+                let hour = RangeVerdict::Blocked { until_ms: now + 3_600_000, new: true };
+                let short = RangeVerdict::Blocked { until_ms: grace_end, new: true };
+                assert!(v == short || v == hour, "{sent} {recent}: {v:?}");
+                // conversion's own block, when it can judge, is the longer one
+                assert_eq!(v == hour, sent - recent >= 22.0, "{sent} {recent}: {v:?}");
+            }
+        }
+        // not yet: fewer sends, a code entered, or nobody using the range now
+        for (r, why) in [
+            (read(18.0, 18.0, 0.0, 50.0), "fewer sends"),
+            (read(200.0, 200.0, 0.5, 50.0), "half a code entered"),
+            (read(200.0, 200.0, 3.0, 50.0), "three codes entered"),
+            (read(200.0, 200.0, 0.0, 1.0), "quiet now"),
+            (
+                RangeReading {
+                    seen: Seen { site: 19.0, ..Seen::default() },
+                    ..read(200.0, 200.0, 0.0, 50.0)
+                },
+                "cold site",
+            ),
+        ] {
+            assert!(!matches!(o.judge(&r, now), RangeVerdict::Blocked { .. }), "{why}");
+        }
+        // while on, refused until its end; then renewed by the next send if still nobody entered one
+        let on = RangeReading { blocked_until: Some(grace_end), ..read(30.0, 30.0, 0.0, 40.0) };
+        assert_eq!(o.judge(&on, now), RangeVerdict::Blocked { until_ms: grace_end, new: false });
+        let after = RangeReading { blocked_until: Some(grace_end), ..read(30.0, 0.0, 0.0, 40.0) };
+        assert!(matches!(o.judge(&after, grace_end), RangeVerdict::Blocked { new: true, .. }));
+        assert!(otp("unentered_block_sends = 100001").unwrap_err().contains("otp.unentered_block_sends"));
     }
 
     #[test]
