@@ -399,7 +399,7 @@ fn fleet_table(reports: &[Report]) -> String {
     o
 }
 
-/// People per segment under one defence (the eight largest countries).
+/// People per segment under one defence (countries with people enough to say something).
 fn segment_table(reports: &[Report]) -> String {
     let mut o = String::new();
     let Some(r0) = reports.first() else { return o };
@@ -409,14 +409,7 @@ fn segment_table(reports: &[Report]) -> String {
          | by | segment | people | admitted | FP | FP outside | shed once | no-JS turned away |\n|---|---|---:|---:|---:|---:|---:|---:|",
         r0.defence
     );
-    let mut countries = 0;
-    for s in &r0.people.segments {
-        if s.by == "country" {
-            countries += 1;
-            if countries > 8 {
-                continue;
-            }
-        }
+    for s in r0.people.segments.iter().filter(|s| crate::drill::report::segments::shown(s)) {
         let of = |f: fn(&crate::drill::report::SegmentRow) -> f64| {
             move |r: &Report| r.people.segments.iter().find(|x| x.by == s.by && x.segment == s.segment).map(f)
         };

@@ -3,7 +3,7 @@
 //! serialized) and a self-contained HTML page ([`html`]).
 
 pub mod html;
-mod segments;
+pub mod segments;
 mod text;
 
 use crate::drill::engine::Defence;

@@ -111,7 +111,16 @@ fn row(by: &str, segment: String, g: &[&PersonEnd], outside: &dyn Fn(&PersonEnd)
     }
 }
 
-/// The rows as text, the eight largest countries only.
+/// People in a country from which its row is shown: every country a scenario gives people in,
+/// not the handful a VPN's exit or a stray draw puts elsewhere.
+pub const COUNTRY_SHOWN_FROM: u64 = 20;
+
+/// Whether a row is shown in the tables (every row but a country with few people).
+pub fn shown(r: &SegmentRow) -> bool {
+    r.by != "country" || r.offered >= COUNTRY_SHOWN_FROM
+}
+
+/// The rows as text, countries with at least [`COUNTRY_SHOWN_FROM`] people.
 pub(super) fn text(rows: &[SegmentRow]) -> String {
     let mut o = String::new();
     if rows.is_empty() {
@@ -133,14 +142,7 @@ pub(super) fn text(rows: &[SegmentRow]) -> String {
         "out FP %",
         "p95 s"
     );
-    let mut countries = 0;
-    for r in rows {
-        if r.by == "country" {
-            countries += 1;
-            if countries > 8 {
-                continue;
-            }
-        }
+    for r in rows.iter().filter(|r| shown(r)) {
         let _ = writeln!(
             o,
             "  {:<13} {:<12} {:>7} {:>5.1}% {:>6.1}% {:>6.1}% {:>5.1}% {:>5.1}% {:>6.1}% {:>8.1}% {:>7.1}",
