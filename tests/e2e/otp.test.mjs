@@ -5,7 +5,9 @@
 // reaches the origin), while a person in another country gets a code and enters it, and the
 // gate counts the verified code for that person's range. A number asked for a second code at once
 // waits (429 phone_number_wait, its backoff in the ledger object), and entering the first code
-// clears it. The native `gate` CLI solves.
+// clears it. Once the site has had codes entered, a range nobody enters a code in is blocked
+// after its first sends, for the grace period (`unentered_block_sends`). The native `gate` CLI
+// solves.
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { liveGate, testPolicy } from './harness.mjs';
@@ -21,6 +23,9 @@ const OTP = [
   'verify_grace_secs = 1',
   'min_sends = 5',
   'block_at_tries = 2',
+  // a range nobody entered a code in is blocked at its third send, once the site has had
+  // min_sends (5) codes entered: not during the first test (one code entered so far)
+  'unentered_block_sends = 3',
   'levels = [{ conversion_below = 0.3, block_secs = 300 }]',
   // per-number backoff: the second code to one number waits 30 s or a little more
   '[otp.backoff]',
@@ -125,5 +130,40 @@ describe('SMS by number range', () => {
     });
     assert.equal(checked.status, 200, checked.text);
     assert.equal((await send(person, phone)).status, 200, 'a right code cleared the wait');
+  });
+
+  it('on a site where codes are entered, blocks a range nobody enters a code in at once, for the grace period', async () => {
+    // people enter four more codes: six on the site (min_sends is 5, and the count decays),
+    // counted by the check route's isolate and read back from the counter shards by the send's
+    for (const phone of ['+447400123460', '+447400123461', '+4915123456781', '+4915123456782']) {
+      assert.equal((await send(person, phone)).status, 200);
+      const code = (await (await fetch(`${live.origin.url}/__origin/otp?phone=${encodeURIComponent(phone)}`)).json()).code;
+      const checked = await person.post('/api/otp/check', new URLSearchParams({ phone, code }).toString(), {
+        'Content-Type': 'application/x-www-form-urlencoded',
+      });
+      assert.equal(checked.status, 200, checked.text);
+    }
+    await sleep(2500); // the counts' flush and the snapshot's staleness
+    // +358 41, a Finnish mobile range nobody entered a code in: blocked after its first sends,
+    // long before conversion could judge it (9 judged sends with none entered), for 1 s
+    const sentBefore = (await live.origin.posts('/api/otp/send')).length;
+    let blockedAt = null;
+    let retry = null;
+    for (let i = 0; i < 9 && blockedAt === null; i++) {
+      const r = await send(fleet, `+3584112345${String(i).padStart(2, '0')}`);
+      if (r.status === 429) {
+        assert.equal(r.json.error, 'phone_range_blocked', r.text);
+        [blockedAt, retry] = [i, Number(r.headers.get('retry-after'))];
+      } else {
+        assert.equal(r.status, 200, r.text);
+      }
+      await sleep(300);
+    }
+    const seen = live.gate.logs().filter((l) => l.otp?.range === '+358 41').map((l) => JSON.stringify(l.otp));
+    assert.ok(blockedAt !== null && blockedAt >= 2 && blockedAt <= 5, `blocked at send ${blockedAt}: ${seen.join('\n')}`);
+    assert.ok(retry >= 1 && retry <= 2, `for the grace period (1 s), not the level's 300 s: ${retry}`);
+    assert.equal((await live.origin.posts('/api/otp/send')).length - sentBefore, blockedAt);
+    const line = await live.gate.waitForLog((l) => l.gate === 'decision' && l.otp?.range === '+358 41' && l.otp?.verdict === 'blocked');
+    assert.ok(line.otp.seen.site >= 5 && line.otp.verified === 0, JSON.stringify(line.otp));
   });
 });
