@@ -182,7 +182,15 @@ fn a_range_whose_codes_are_never_entered_is_blocked_while_people_everywhere_get_
         // the stats page names the pumped range first, blocked, and people's ranges open
         let stats =
             g.send(&Req::get("/__gate/stats").header("authorization", &format!("Bearer {STATS_TOKEN}")));
-        let ranges = stats.json()["otp_ranges"].as_array().unwrap().clone();
+        let rows = stats.json()["otp_ranges"].as_array().unwrap().clone();
+        // each range's calling code has its row too, with the same counts here (one range each)
+        let code = pumped.split(' ').next().unwrap();
+        let code_row = rows.iter().find(|r| r["range"] == code).unwrap();
+        assert_eq!(
+            (code_row["scope"].as_str(), code_row["verified"].as_f64()),
+            (Some("calling code"), Some(0.0))
+        );
+        let ranges: Vec<_> = rows.into_iter().filter(|r| r["scope"] == "range").collect();
         assert_eq!(ranges[0]["range"], *pumped, "{ranges:?}");
         if !matches!(shape, Pumping::Pulsed) {
             assert_eq!(ranges[0]["state"], "blocked", "{ranges:?}");
@@ -254,6 +262,76 @@ fn a_range_nobody_enters_a_code_in_is_blocked_after_its_first_sends_not_after_th
     let (_, o) = play_on(warm(gate_with(&unentered(0))), "+996 500", &people, Pumping::Sequential);
     let without = o.pumped.iter().filter(|s| **s != Got::Blocked).count();
     assert!(without >= 60, "without it: {without}");
+}
+
+#[test]
+fn a_pump_spread_over_the_ranges_of_one_calling_code_pays_the_evidence_once() {
+    // one send a second, each to the next range of five Kyrgyz ranges in turn, none entered;
+    // people in Britain enter theirs
+    let kg = ["+996 500", "+996 700", "+996 550", "+996 770", "+996 990"];
+    let mut g = warm(gate_with(&unentered(20)));
+    let mut targets: Vec<Vec<String>> = kg.iter().map(|r| numbers_in(r, 80)).collect();
+    let people = numbers_in("+44 7400", 60);
+    let (mut sent, mut by_code) = (0, 0);
+    for t in 0..300u64 {
+        g.now = NOW.plus(t);
+        let number = targets[t as usize % kg.len()].pop().unwrap();
+        let (got, run) = send(&mut g, &number);
+        if got == Got::Blocked {
+            let otp = run.log().otp.clone().unwrap();
+            by_code += usize::from(otp.calling_code.as_ref().is_some_and(|c| c.decided));
+        } else {
+            sent += 1;
+        }
+        if t % 5 == 0 {
+            let person = &people[(t / 5) as usize];
+            assert_eq!(send(&mut g, person).0, Got::Base, "people elsewhere are not touched");
+            check(&mut g, person, true);
+        }
+    }
+    // 20 sends to the calling code (and the lag of its counts), not 20 to each of its ranges
+    assert!((19..=22).contains(&sent), "{sent} of 300 sent");
+    assert!(by_code >= 250, "refused as the calling code: {by_code}");
+    // a Kyrgyz person's number in another range of the code is refused too, for the grace
+    // period, until someone in Kyrgyzstan enters a code
+    let person = numbers_in("+996 312", 1).pop().unwrap();
+    assert_eq!(send(&mut g, &person).0, Got::Blocked);
+}
+
+#[test]
+fn a_quiet_range_closed_by_unentered_sends_lets_a_send_through_as_the_count_decays_and_a_code_opens_it() {
+    // someone pays for 20 sends to a range nobody entered a code in, then only replays
+    let mut g = warm(gate_with(&unentered(20)));
+    let numbers = numbers_in("+44 7400", 60);
+    let mut last = String::new();
+    for (t, number) in numbers.iter().take(20).enumerate() {
+        g.now = NOW.plus(t as u64);
+        let client = Req::post("/api/otp/send", &form(number, ""));
+        last = g.solved(&client, "/api/otp/send");
+        g.send(&client.solution(&last));
+    }
+    // a person asks every 37 s; between them, the spent solution is replayed to other numbers
+    let mut got = None;
+    for k in 0..40u64 {
+        let t = 20 + 37 * k;
+        g.now = NOW.plus(t);
+        let replay =
+            g.send(&Req::post("/api/otp/send", &form(&numbers[40 + (k as usize % 10)], "")).solution(&last));
+        assert!(replay.forwarded().is_none(), "a replay never reaches the origin");
+        g.now = NOW.plus(t + 1);
+        if send(&mut g, &numbers[20 + k as usize]).0 != Got::Blocked {
+            got = Some((t, numbers[20 + k as usize].clone()));
+            break;
+        }
+    }
+    let (t, number) = got.expect("a person got a code within 25 minutes");
+    println!("the first person's code went out at {t} s");
+    assert!(t <= 600, "within ten minutes: {t} s");
+    // they enter it: the range is open for the next person (priced by conversion, not refused)
+    g.now = NOW.plus(t + 30);
+    check(&mut g, &number, true);
+    g.now = NOW.plus(t + 200);
+    assert_ne!(send(&mut g, &numbers[59]).0, Got::Blocked);
 }
 
 #[test]
@@ -344,7 +422,8 @@ fn a_right_code_counts_once_per_number_and_window_and_unreadable_checks_pass() {
     let mut g = gate();
     let n = numbers_in("+86 138", 2);
     let first = check(&mut g, &n[0], true);
-    assert_eq!(first.done().counts.events.len(), 1, "{first:?}");
+    let counted: Vec<String> = first.done().counts.events.iter().map(|k| k.to_string()).collect();
+    assert_eq!(counted, ["otp_ok:+86 138", "otp_ok:+86"], "the range and its calling code: {first:?}");
     assert!(first.spent(), "the once-per-window row");
     let again = check(&mut g, &n[0], true);
     assert!(again.done().counts.events.is_empty(), "the same number again: not counted twice");
@@ -352,10 +431,10 @@ fn a_right_code_counts_once_per_number_and_window_and_unreadable_checks_pass() {
     // another spelling of the same number is the same number
     let spelled = format!("{} {}", &n[0][..3], &n[0][3..]);
     assert!(check(&mut g, &spelled, true).done().counts.events.is_empty());
-    assert_eq!(check(&mut g, &n[1], true).done().counts.events.len(), 1, "another number counts");
+    assert_eq!(check(&mut g, &n[1], true).done().counts.events.len(), 2, "another number counts");
     // the next window counts it again
     g.now = NOW.plus(1800);
-    assert_eq!(check(&mut g, &n[0], true).done().counts.events.len(), 1);
+    assert_eq!(check(&mut g, &n[0], true).done().counts.events.len(), 2);
     // no number, an unreadable one, or the field twice: forwarded untouched, nothing counted
     for body in [
         "code=1",
@@ -450,6 +529,20 @@ fn sign_ups_on_apply_to_routes_are_priced_by_their_range_never_refused() {
     let run = g.send(&open.solution(&sol));
     assert_eq!(run.status(), 200, "{run:?}");
     assert_eq!(run.log().otp.as_ref().unwrap().verdict, "normal");
+    // a range blocked because nobody entered a code in it, before its sends could be judged:
+    // a sign-up with a number in it pays the strongest price level too, never a refusal
+    let otp = format!("{}apply_to = [\"/signup\"]\n", unentered(5));
+    let mut g = warm(gate_with(&otp));
+    for number in numbers_in("+358 41", 6) {
+        send(&mut g, &number);
+    }
+    let fresh = numbers_in("+358 41", 8).pop().unwrap();
+    assert_eq!(send(&mut g, &fresh).0, Got::Blocked, "codes to the range are refused");
+    let client = signup(&fresh);
+    let sol = g.solved(&client, "/signup");
+    let run = g.send(&client.clone().solution(&sol));
+    assert_eq!((run.status(), run.error()), (402, Some("more_work")), "{run:?}");
+    assert_eq!(run.log().otp.as_ref().unwrap().verdict, "priced +2", "{:?}", run.log().otp);
     // apply_to names protected routes other than the send route
     for (bad, want) in [
         ("apply_to = [\"/login\"]", "otp.apply_to[0]: \"/login\" is not a protected route"),
@@ -489,7 +582,7 @@ fn only_the_check_route_as_configured_counts_a_verified_code() {
         assert!(!counted, "{method} {target}: {run:?}");
     }
     // the route as configured counts
-    assert_eq!(check(&mut g, &n, true).done().counts.events.len(), 1);
+    assert_eq!(check(&mut g, &n, true).done().counts.events.len(), 2, "the range and its calling code");
 }
 
 #[test]

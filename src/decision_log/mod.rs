@@ -158,9 +158,49 @@ pub struct OtpLog {
     /// `[otp.first_seen]` on; the site's alone with `otp.unentered_block_sends`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub seen: Option<crate::policy::Seen>,
+    /// The range's calling code's counts (counted beside the range's).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub calling_code: Option<CallingCodeLog>,
+}
+
+/// A range's calling code, as the log keeps it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct CallingCodeLog {
+    /// The calling code (`+996`).
+    pub code: String,
+    /// Sends over the window.
+    pub sent: f64,
+    /// Sends too recent to judge.
+    pub recent: f64,
+    /// Verified codes over the window.
+    pub verified: f64,
+    /// Tries over the grace period.
+    pub tries: f64,
+    /// The verdict is the calling code's (its block), not the range's.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub decided: bool,
 }
 
 impl OtpLog {
+    /// With the calling code's counts, and whose the verdict is.
+    pub fn with_calling_code(
+        mut self,
+        code: Option<&crate::policy::RangeReading>,
+        scope: crate::policy::RangeScope,
+    ) -> OtpLog {
+        let round = |x: f64| (x * 100.0).round() / 100.0;
+        self.calling_code =
+            crate::policy::calling_code_of(&self.range).zip(code).map(|(c, r)| CallingCodeLog {
+                code: c.to_string(),
+                sent: round(r.sent),
+                recent: round(r.recent),
+                verified: round(r.verified),
+                tries: round(r.tries),
+                decided: scope == crate::policy::RangeScope::CallingCode,
+            });
+        self
+    }
+
     /// The line's record of a range's reading and verdict.
     pub fn of(
         range: &str,
@@ -190,6 +230,7 @@ impl OtpLog {
                 calling_code: round(r.seen.calling_code),
                 site: round(r.seen.site),
             }),
+            calling_code: None,
         }
     }
 }

@@ -185,8 +185,16 @@ fn range_replayed(
         blocked_until: None,
         seen: logged.seen.unwrap_or_default(),
     };
+    let code = logged.calling_code.as_ref().map(|c| RangeReading {
+        sent: c.sent,
+        recent: c.recent,
+        verified: c.verified,
+        tries: c.tries,
+        blocked_until: None,
+        seen: reading.seen,
+    });
     let why = format!("range {}", logged.range);
-    match otp.judge(&reading, t.saturating_mul(1000)) {
+    match otp.judge_number(&reading, code.as_ref(), t.saturating_mul(1000)).0 {
         RangeVerdict::Normal => decided,
         RangeVerdict::Priced { extra_bits, .. } => decided.priced_up(extra_bits, &why),
         RangeVerdict::FirstSeen { extra_bits, scope } => {

@@ -35,8 +35,10 @@ pub struct StatsView {
 /// A number range's row (SMS by number range).
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct RangeRow {
-    /// The range (`+996 500`).
+    /// The range (`+996 500`), or a calling code (`+996`: its ranges together).
     pub range: String,
+    /// `range` or `calling code`.
+    pub scope: &'static str,
     /// Codes sent over the window, one decimal.
     pub sent: f64,
     /// Codes verified over the window, one decimal.
@@ -321,7 +323,7 @@ impl StatsView {
             })
             .collect();
         format!(
-            "<h2>SMS by number range</h2><table><tr><th>range</th><th>codes sent</th><th>entered</th><th>conversion</th><th>tries (grace)</th><th>state</th></tr>{rows}</table>"
+            "<h2>SMS by number range</h2><table><tr><th>range or calling code</th><th>codes sent</th><th>entered</th><th>conversion</th><th>tries (grace)</th><th>state</th></tr>{rows}</table>"
         )
     }
 
@@ -410,12 +412,13 @@ fn range_rows(read: &StatsRead) -> Vec<RangeRow> {
     let mut rows: Vec<RangeRow> = by_range
         .into_iter()
         .map(|(range, (sent, verified, tries, blocked))| RangeRow {
-            range,
             sent: tenth(sent),
             verified: tenth(verified),
             tries: tenth(tries),
             conversion: (sent > 0.0).then(|| (verified / sent).min(1.0)),
             state: if blocked { "blocked" } else { "open" },
+            scope: if crate::policy::calling_code_of(&range).is_some() { "range" } else { "calling code" },
+            range,
         })
         .collect();
     rows.sort_by(|a, b| {

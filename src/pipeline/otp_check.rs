@@ -152,7 +152,7 @@ impl Seen {
             serde_json::json!({"gate": "otp_check", "t": t, "range": r, "status": status, "verified": verified, "counted": counted})
         });
         let mut events: Vec<CohortKey> =
-            range.iter().filter(|_| counted).map(|r| CohortKey::otp(OtpCount::Verified, r)).collect();
+            range.iter().filter(|_| counted).flat_map(|r| Otp::scope_keys(OtpCount::Verified, r)).collect();
         if let Some(r) = range.as_ref().filter(|_| counted && first_seen) {
             events.extend(Otp::seen_keys(r));
         } else if range.is_some() && counted && site {

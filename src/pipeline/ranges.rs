@@ -8,7 +8,9 @@ use crate::control::{Control, Counted};
 use crate::decision_log::{DecisionLog, OtpLog};
 use crate::pipeline::refusal::Refusal;
 use crate::pipeline::step::{ReadCohorts, SetPanic, Step};
-use crate::policy::{CohortKey, CohortState, Decision, Otp, OtpCount, Policy, RangeVerdict};
+use crate::policy::{
+    CohortKey, CohortState, Decision, Otp, OtpCount, Policy, RangeScope, RangeVerdict, calling_code_of,
+};
 use crate::protocol::reject::{RejectKind, Rejection};
 use crate::protocol::time::UnixTime;
 
@@ -55,9 +57,13 @@ impl RangeAt {
         counted.keys.extend(moved);
     }
 
-    /// A send's try (counted whatever the answer: a block renews while the range is used).
-    pub fn tries(&self) -> Option<CohortKey> {
-        (self.used == RangeUse::Send).then(|| CohortKey::otp(OtpCount::Tries, &self.range))
+    /// A send's try, for its range and calling code (counted whatever the answer: a block
+    /// renews while the range is used).
+    pub fn tries(&self) -> Vec<CohortKey> {
+        match self.used {
+            RangeUse::Send => Otp::scope_keys(OtpCount::Tries, &self.range),
+            RangeUse::SignUp => Vec::new(),
+        }
     }
 }
 
@@ -75,7 +81,9 @@ pub(super) fn judge<'a>(
     let Some(otp) = policy.otp.as_ref() else { return on_price(p, decision, line) };
     let range = at.range.as_str();
     let reading = Otp::reading(range, &state);
-    let verdict = match (otp.judge(&reading, p.sub.now.millis()), &at.used) {
+    let code = calling_code_of(range).map(|c| Otp::reading(c, &state));
+    let (verdict, scope) = otp.judge_number(&reading, code.as_ref(), p.sub.now.millis());
+    let verdict = match (verdict, &at.used) {
         // a sign-up is not an SMS: a blocked range costs its strongest price
         (RangeVerdict::Blocked { .. }, RangeUse::SignUp) => strongest_price(otp, &reading),
         (v, _) => v,
@@ -92,7 +100,8 @@ pub(super) fn judge<'a>(
     if (acts || unsure) && !p.fresh {
         return read_now(p, state, unreadable, at);
     }
-    line.otp = Some(OtpLog::of(range, &reading, otp.min_sends, &verdict));
+    line.otp =
+        Some(OtpLog::of(range, &reading, otp.min_sends, &verdict).with_calling_code(code.as_ref(), scope));
     // global shadow mode logs the range's verdict and enforces only the base price
     match verdict {
         _ if policy.shadow => on_price(p, decision, line),
@@ -103,7 +112,7 @@ pub(super) fn judge<'a>(
         RangeVerdict::FirstSeen { extra_bits, scope } => {
             priced(p, decision, line, extra_bits, &format!("range {range}: first seen ({scope})"))
         }
-        RangeVerdict::Blocked { until_ms, new } => blocked(&p, &at, until_ms, new, line),
+        RangeVerdict::Blocked { until_ms, new } => blocked(&p, &at, scope, until_ms, new, line),
     }
 }
 
@@ -115,11 +124,15 @@ fn priced<'a>(p: Paid<'a>, decision: Decision, mut line: DecisionLog, extra_bits
     on_price(p, decision, line)
 }
 
-/// The strongest price level (a blocked range, for a sign-up), with the bound it was judged on.
+/// The strongest price level (a blocked range, for a sign-up), with the bound it was judged on
+/// (0 for a range blocked before its sends could be judged: nobody entered a code in it).
 fn strongest_price(otp: &Otp, reading: &crate::policy::RangeReading) -> RangeVerdict {
-    match (otp.strongest_price_bits(), reading.conversion_bound(otp.min_sends)) {
-        (Some(extra_bits), Some(conversion)) => RangeVerdict::Priced { extra_bits, conversion },
-        _ => RangeVerdict::Normal,
+    match otp.strongest_price_bits() {
+        Some(extra_bits) => RangeVerdict::Priced {
+            extra_bits,
+            conversion: reading.conversion_bound(otp.min_sends).unwrap_or(0.0),
+        },
+        None => RangeVerdict::Normal,
     }
 }
 
@@ -156,12 +169,26 @@ fn read_now<'a>(p: Paid<'a>, state: CohortState, unreadable: Option<String>, at:
 /// The range is blocked: `429 phone_range_blocked` until the block ends (nothing spent: the
 /// same work may ask for a code to another number). A new block is written first, to the
 /// switch's shard, so every isolate refuses the range within the staleness bound.
-fn blocked<'a>(p: &Paid<'a>, at: &RangeAt, until_ms: u64, new: bool, line: DecisionLog) -> Step<'a> {
+fn blocked<'a>(
+    p: &Paid<'a>,
+    at: &RangeAt,
+    scope: RangeScope,
+    until_ms: u64,
+    new: bool,
+    line: DecisionLog,
+) -> Step<'a> {
     let range = at.range.as_str();
     let wait_ms = until_ms.saturating_sub(p.sub.now.millis());
     let secs = u32::try_from(wait_ms.div_ceil(1000)).unwrap_or(u32::MAX).max(1);
-    let r = Rejection::new(RejectKind::PhoneRangeBlocked, format!("range {range} blocked for {secs} s"))
-        .retry_after(secs);
+    let what = match scope {
+        RangeScope::Range => "range",
+        RangeScope::CallingCode => "calling code",
+    };
+    let r = Rejection::new(
+        RejectKind::PhoneRangeBlocked,
+        format!("{what} {} blocked for {secs} s", scope.of(range)),
+    )
+    .retry_after(secs);
     let url = (!p.sub.no_js).then(|| p.sub.challenge_url());
     let mut done = Refusal::on(r, line).audience(&p.sub.audience).challenge(url).done();
     done.counts.events.extend(at.tries());
@@ -169,7 +196,7 @@ fn blocked<'a>(p: &Paid<'a>, at: &RangeAt, until_ms: u64, new: bool, line: Decis
         return Step::done(done);
     }
     let shards = p.sub.config.cohort_shards;
-    let key = CohortKey::otp(OtpCount::Block, range);
+    let key = CohortKey::otp(OtpCount::Block, scope.of(range));
     let write = Control::panic_write(&key, Some(UnixTime::from_millis(until_ms)), shards);
     Step::SetPanic(SetPanic {
         key,

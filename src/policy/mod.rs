@@ -35,8 +35,8 @@ pub(crate) use load::toml_location;
 pub use load::{PolicyError, PolicyErrors, load, routes_only};
 pub use nojs::NoJs;
 pub use otp::{
-    Backoff, FirstSeen, NumberSource, Otp, RangeAction, RangeLevel, RangeReading, RangeVerdict, Seen,
-    wilson_upper,
+    Backoff, FirstSeen, NumberSource, Otp, RangeAction, RangeLevel, RangeReading, RangeScope, RangeVerdict,
+    Seen, calling_code_of, wilson_upper,
 };
 pub use rules::{Action, Cidr, Conditions, Rule};
 

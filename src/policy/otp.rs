@@ -15,8 +15,10 @@ use crate::request::route::{self, Route};
 use serde::Deserialize;
 
 mod backoff;
+mod calling_code;
 mod first_seen;
 pub use backoff::Backoff;
+pub use calling_code::{RangeScope, calling_code_of};
 pub use first_seen::FirstSeen;
 
 /// The `[otp]` section as written.
@@ -115,13 +117,13 @@ pub struct Otp {
     /// was pumped and is quiet is priced until its counters decay. A range with `min_sends`
     /// verified codes or more in the window is never blocked, only priced.
     pub block_at_tries: u32,
-    /// Sends in the window (this one included) from which a range where nobody entered a code
-    /// in the window, and used now (`block_at_tries`), is blocked for `verify_grace_secs` at
-    /// once, without waiting for its sends to be judged (0: off). Conversion needs about 22
-    /// judged sends to block a range, and a send is judged only after the grace period: a pump
-    /// spread over many ranges would get that many per range and the grace period's worth on
-    /// top. This block is short, renews while the range is used, and yields to the range's first
-    /// right code. Only once the site has had `min_sends` codes entered in the window (its
+    /// Sends in the window (this one included) from which a range (or a calling code) where
+    /// nobody entered a code in the window is blocked for `verify_grace_secs` at once, without
+    /// waiting for its sends to be judged (0: off). Conversion needs about 22 judged sends to
+    /// block a range, and a send is judged only after the grace period: a pump spread over many
+    /// ranges would get that many per range and the grace period's worth on top. This block is
+    /// short, is written again while the count holds, and yields to the range's first right
+    /// code. Only once the site has had `min_sends` codes entered in the window (its
     /// warm-up: on a cold start every busy range would look pumped); a busy range of people
     /// nobody has entered a code in yet waits until one of them enters theirs.
     pub unentered_block_sends: u32,
@@ -264,20 +266,24 @@ impl Otp {
         if matches!(by_conversion, RangeVerdict::Blocked { .. }) {
             return by_conversion;
         }
-        // sends that cost their challenge, none entered in the window (a range of people has its
-        // right codes within a minute or two; a pumped one never has), and used now: the block
-        // renews at the first send after it ends until a code is entered or conversion blocks.
-        // Not on a cold site (nobody's codes counted yet: every busy range would look pumped)
+        self.unentered_block(r, now_ms).unwrap_or(by_conversion)
+    }
+
+    /// The short block of a scope (range or calling code) nobody entered a code in: sends that
+    /// cost their challenge, none entered in the window (people's ranges have their right codes
+    /// within a minute or two; a pumped one never has). It is written again at the next send
+    /// after it ends while that holds, so one send goes through each time the decaying count
+    /// falls a send short (every few minutes): a probe only a paid send can take (a replayed
+    /// solution is refused at the ledger and counts nothing), whose code, if a person enters
+    /// it, opens the range. Not on a cold site (nobody's codes counted yet: every busy range
+    /// would look pumped).
+    fn unentered_block(&self, r: &RangeReading, now_ms: u64) -> Option<RangeVerdict> {
         let unentered = r.verified < 0.5
             && self.unentered_block_sends > 0
             && r.seen.site >= f64::from(self.min_sends)
-            && r.sent + 1.0 >= f64::from(self.unentered_block_sends)
-            && r.tries + 1.0 >= f64::from(self.block_at_tries);
-        if unentered {
-            let until_ms = now_ms.saturating_add(u64::from(self.verify_grace_secs) * 1000);
-            return RangeVerdict::Blocked { until_ms, new: true };
-        }
-        by_conversion
+            && r.sent + 1.0 >= f64::from(self.unentered_block_sends);
+        let until_ms = now_ms.saturating_add(u64::from(self.verify_grace_secs) * 1000);
+        unentered.then_some(RangeVerdict::Blocked { until_ms, new: true })
     }
 
     /// The verdict of the range's conversion (or first seen, when it cannot be judged yet).
@@ -342,13 +348,15 @@ impl Otp {
             .max()
     }
 
-    /// The keys a send to `range` reads: its sent, recent, verified and tries counters, its
-    /// block switch and, with first seen on, its seen counts.
+    /// The keys a send to `range` reads: the sent, recent, verified and tries counters and the
+    /// block switch of the range and of its calling code and, with first seen on, its seen
+    /// counts (with the unentered block, the site's).
     pub fn read_keys(&self, range: &str) -> Vec<CohortKey> {
-        let mut keys: Vec<CohortKey> = OtpCount::ALL
-            .iter()
-            .filter(|c| **c != OtpCount::Seen)
-            .map(|c| CohortKey::otp(*c, range))
+        let mut keys: Vec<CohortKey> = std::iter::once(range)
+            .chain(calling_code_of(range))
+            .flat_map(|scope| {
+                OtpCount::ALL.iter().filter(|c| **c != OtpCount::Seen).map(move |c| CohortKey::otp(*c, scope))
+            })
             .collect();
         if self.first_seen.is_some() {
             keys.extend(Otp::seen_keys(range));
@@ -358,9 +366,22 @@ impl Otp {
         keys
     }
 
-    /// The keys a send the origin accepted moves.
+    /// The keys a send the origin accepted moves: its range's and its calling code's.
     pub fn sent_keys(range: &str) -> Vec<CohortKey> {
-        vec![CohortKey::otp(OtpCount::Sent, range), CohortKey::otp(OtpCount::Recent, range)]
+        std::iter::once(range)
+            .chain(calling_code_of(range))
+            .flat_map(|scope| {
+                [CohortKey::otp(OtpCount::Sent, scope), CohortKey::otp(OtpCount::Recent, scope)]
+            })
+            .collect()
+    }
+
+    /// The keys one kind of count moves for a range: the range's and its calling code's.
+    pub fn scope_keys(count: OtpCount, range: &str) -> Vec<CohortKey> {
+        std::iter::once(range)
+            .chain(calling_code_of(range))
+            .map(|scope| CohortKey::otp(count, scope))
+            .collect()
     }
 
     /// A send's reading from the cohort state read for it.
@@ -637,12 +658,13 @@ mod tests {
                 assert_eq!(v == hour, sent - recent >= 22.0, "{sent} {recent}: {v:?}");
             }
         }
-        // not yet: fewer sends, a code entered, or nobody using the range now
+        // not yet, or not any more: fewer sends (the count decayed a send short: the probe), a
+        // code entered
         for (r, why) in [
             (read(18.0, 18.0, 0.0, 50.0), "fewer sends"),
+            (read(18.9, 0.0, 0.0, 0.0), "decayed a send short"),
             (read(200.0, 200.0, 0.5, 50.0), "half a code entered"),
             (read(200.0, 200.0, 3.0, 50.0), "three codes entered"),
-            (read(200.0, 200.0, 0.0, 1.0), "quiet now"),
             (
                 RangeReading {
                     seen: Seen { site: 19.0, ..Seen::default() },
@@ -746,7 +768,8 @@ mod tests {
         // its keys: the range, its calling code, the site
         let keys: Vec<String> = Otp::seen_keys("+996 500").iter().map(|k| k.to_string()).collect();
         assert_eq!(keys, ["otp_seen:+996 500", "otp_seen:+996", "otp_seen:*"]);
-        assert!(o.read_keys("+996 500").len() == 8 && otp("").unwrap().read_keys("+996 500").len() == 5);
+        // the range's and its calling code's five counts each, and the three seen
+        assert!(o.read_keys("+996 500").len() == 13 && otp("").unwrap().read_keys("+996 500").len() == 10);
         assert_eq!(o.window_of(OtpCount::Seen), 7 * 86_400);
         let e = otp("[otp.first_seen]\nlearn_days = 0\nrange_extra_bits = 0\ncalling_code_extra_bits = 0")
             .unwrap_err();

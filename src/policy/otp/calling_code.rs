@@ -1,0 +1,113 @@
+//! A range's calling code as a second, coarser scope: its sends, verified codes and tries are
+//! counted beside the range's (`otp_sent:+996` beside `otp_sent:+996 500`), so the stats page
+//! shows each calling code's conversion, and a calling code nobody entered a code in gets the
+//! unentered block for all its ranges at once: a pump spread over many ranges of one calling
+//! code pays the evidence once, not once per range. Levels by conversion stay per range: a
+//! country's people are never priced for a pump in one of its ranges.
+
+use super::{Otp, RangeReading, RangeVerdict};
+
+/// The calling code of a range (`+996` of `+996 500`), when the range is narrower than it.
+pub fn calling_code_of(range: &str) -> Option<&str> {
+    range.split_once(' ').map(|(code, _)| code).filter(|c| c.starts_with('+') && c.len() > 1)
+}
+
+/// Which scope a verdict is about (whose block switch it reads or writes).
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub enum RangeScope {
+    /// The number's range.
+    Range,
+    /// The range's calling code.
+    CallingCode,
+}
+
+impl RangeScope {
+    /// The scope's counter value for `range` (the range, or its calling code).
+    pub fn of(self, range: &str) -> &str {
+        match self {
+            RangeScope::Range => range,
+            RangeScope::CallingCode => calling_code_of(range).unwrap_or(range),
+        }
+    }
+}
+
+impl Otp {
+    /// The verdict for a send to a number in a range, from the range's reading and its calling
+    /// code's: a calling code's block applies to every range in it; otherwise the range's
+    /// verdict, unless the calling code as a whole is one nobody entered a code in.
+    pub fn judge_number(
+        &self,
+        range: &RangeReading,
+        code: Option<&RangeReading>,
+        now_ms: u64,
+    ) -> (RangeVerdict, RangeScope) {
+        if let Some(until_ms) = code.and_then(|c| c.blocked_until).filter(|u| *u > now_ms) {
+            return (RangeVerdict::Blocked { until_ms, new: false }, RangeScope::CallingCode);
+        }
+        let verdict = self.judge(range, now_ms);
+        if matches!(verdict, RangeVerdict::Blocked { .. }) {
+            return (verdict, RangeScope::Range);
+        }
+        match code.and_then(|c| self.unentered_block(c, now_ms)) {
+            Some(block) => (block, RangeScope::CallingCode),
+            None => (verdict, RangeScope::Range),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)] // tests may panic
+    use super::super::Seen;
+    use super::*;
+
+    #[test]
+    fn a_calling_code_is_the_ranges_first_part() {
+        assert_eq!(calling_code_of("+996 500"), Some("+996"));
+        assert_eq!(calling_code_of("+55 11 9"), Some("+55"));
+        assert_eq!(calling_code_of("+996"), None);
+        assert_eq!(calling_code_of(""), None);
+        assert_eq!(RangeScope::CallingCode.of("+358 41"), "+358");
+        assert_eq!(RangeScope::Range.of("+358 41"), "+358 41");
+    }
+
+    #[test]
+    fn a_calling_code_nobody_entered_a_code_in_blocks_its_ranges_and_one_people_use_never_does() {
+        let text = "version = 1\n[routes]\nprotected = [\"POST /api/otp/send\"]\nphone_field = \"phone\"\n\
+                    [otp]\nsend = { route = \"/api/otp/send\" }\ncheck = { route = \"POST /api/otp/check\", field = \"phone\" }\n\
+                    unentered_block_sends = 20\n";
+        let o = crate::policy::load(text).unwrap().otp.unwrap();
+        let now = 1_000_000;
+        let warm = Seen { site: 50.0, ..Seen::default() };
+        let read = |sent: f64, verified: f64| RangeReading {
+            sent,
+            verified,
+            tries: 10.0,
+            seen: warm,
+            ..RangeReading::default()
+        };
+        let short = RangeVerdict::Blocked { until_ms: now + 120_000, new: true };
+        // a fresh range (3 sends) of a calling code with 30 sends, none entered: blocked as the code
+        assert_eq!(
+            o.judge_number(&read(3.0, 0.0), Some(&read(30.0, 0.0)), now),
+            (short, RangeScope::CallingCode)
+        );
+        // the calling code's people enter codes: the range alone is judged
+        for verified in [0.5, 5.0, 300.0] {
+            let (v, scope) = o.judge_number(&read(3.0, 0.0), Some(&read(400.0, verified)), now);
+            assert_eq!((v, scope), (RangeVerdict::Normal, RangeScope::Range), "{verified}");
+        }
+        // ... and its pumped range is still blocked on its own evidence (sends not judged yet)
+        let pumped = RangeReading { recent: 30.0, ..read(30.0, 0.0) };
+        assert_eq!(o.judge_number(&pumped, Some(&read(400.0, 300.0)), now), (short, RangeScope::Range));
+        // a calling code's block holds for every range in it; without a code, the range alone
+        let on = RangeReading { blocked_until: Some(now + 9), ..read(30.0, 0.0) };
+        let held = o.judge_number(&read(0.0, 0.0), Some(&on), now);
+        assert_eq!(held, (RangeVerdict::Blocked { until_ms: now + 9, new: false }, RangeScope::CallingCode));
+        assert_eq!(o.judge_number(&read(3.0, 0.0), None, now), (RangeVerdict::Normal, RangeScope::Range));
+        // with the unentered block off, a calling code never blocks
+        let off =
+            crate::policy::load(&text.replace("unentered_block_sends = 20\n", "")).unwrap().otp.unwrap();
+        assert_eq!(off.judge_number(&read(3.0, 0.0), Some(&read(300.0, 0.0)), now).0, RangeVerdict::Normal);
+    }
+}
