@@ -379,10 +379,16 @@ impl Control {
             }
         }
         entries.sort_by(|a, b| b.rate.total_cmp(&a.rate).then_with(|| a.key.cmp(&b.key)));
-        // the busiest cohorts and, apart, the busiest number ranges' counters (neither crowds
-        // the other out)
-        let is_otp = |e: &Entry| CohortKey::parse(&e.key).is_some_and(|k| k.otp_count().is_some());
-        let otp: Vec<Entry> = entries.iter().filter(|e| is_otp(e)).take(60).cloned().collect();
+        // the busiest cohorts and, apart, the busiest number ranges' counters, the busiest
+        // calling codes' and every block switch (none crowds the others out)
+        let otp_key = |e: &Entry| CohortKey::parse(&e.key).filter(|k| k.otp_count().is_some());
+        let is_otp = |e: &Entry| otp_key(e).is_some();
+        let is_code = |e: &Entry| otp_key(e).is_some_and(|k| crate::policy::is_calling_code_scope(k.value()));
+        let (switches, otp_counts): (Vec<Entry>, Vec<Entry>) =
+            entries.iter().filter(|e| is_otp(e)).cloned().partition(|e| e.panic);
+        let (codes, ranges): (Vec<Entry>, Vec<Entry>) = otp_counts.into_iter().partition(|e| is_code(e));
+        let otp: Vec<Entry> =
+            ranges.into_iter().take(60).chain(codes.into_iter().take(30)).chain(switches).collect();
         entries.retain(|e| !is_otp(e));
         entries.truncate(20);
         entries.extend(otp);

@@ -417,15 +417,21 @@ fn range_rows(read: &StatsRead) -> Vec<RangeRow> {
             tries: tenth(tries),
             conversion: (sent > 0.0).then(|| (verified / sent).min(1.0)),
             state: if blocked { "blocked" } else { "open" },
-            scope: if crate::policy::calling_code_of(&range).is_some() { "range" } else { "calling code" },
-            range,
+            scope: if crate::policy::is_calling_code_scope(&range) { "calling code" } else { "range" },
+            range: range.trim_end_matches(" *").to_string(),
         })
         .collect();
     rows.sort_by(|a, b| {
         (b.sent - b.verified).total_cmp(&(a.sent - a.verified)).then_with(|| a.range.cmp(&b.range))
     });
-    rows.truncate(20);
-    rows
+    // the worst 20 ranges and, apart, the worst 10 calling codes (a calling code's counts are
+    // at least its ranges': they would crowd the ranges out)
+    let (mut codes, mut ranges): (Vec<RangeRow>, Vec<RangeRow>) =
+        rows.into_iter().partition(|r| r.scope == "calling code");
+    ranges.truncate(20);
+    codes.truncate(10);
+    ranges.extend(codes);
+    ranges
 }
 
 fn capacity_rows(policy: &Policy, read: &StatsRead) -> Vec<CapacityRow> {

@@ -9,7 +9,7 @@ use crate::decision_log::{DecisionLog, OtpLog};
 use crate::pipeline::refusal::Refusal;
 use crate::pipeline::step::{ReadCohorts, SetPanic, Step};
 use crate::policy::{
-    CohortKey, CohortState, Decision, Otp, OtpCount, Policy, RangeScope, RangeVerdict, calling_code_of,
+    CohortKey, CohortState, Decision, Otp, OtpCount, Policy, RangeScope, RangeVerdict, calling_code_scope,
 };
 use crate::protocol::reject::{RejectKind, Rejection};
 use crate::protocol::time::UnixTime;
@@ -81,7 +81,7 @@ pub(super) fn judge<'a>(
     let Some(otp) = policy.otp.as_ref() else { return on_price(p, decision, line) };
     let range = at.range.as_str();
     let reading = Otp::reading(range, &state);
-    let code = calling_code_of(range).map(|c| Otp::reading(c, &state));
+    let code = calling_code_scope(range).map(|c| Otp::reading(&c, &state));
     let (verdict, scope) = otp.judge_number(&reading, code.as_ref(), p.sub.now.millis());
     let verdict = match (verdict, &at.used) {
         // a sign-up is not an SMS: a blocked range costs its strongest price
@@ -180,15 +180,9 @@ fn blocked<'a>(
     let range = at.range.as_str();
     let wait_ms = until_ms.saturating_sub(p.sub.now.millis());
     let secs = u32::try_from(wait_ms.div_ceil(1000)).unwrap_or(u32::MAX).max(1);
-    let what = match scope {
-        RangeScope::Range => "range",
-        RangeScope::CallingCode => "calling code",
-    };
-    let r = Rejection::new(
-        RejectKind::PhoneRangeBlocked,
-        format!("{what} {} blocked for {secs} s", scope.of(range)),
-    )
-    .retry_after(secs);
+    let r =
+        Rejection::new(RejectKind::PhoneRangeBlocked, format!("{} blocked for {secs} s", scope.named(range)))
+            .retry_after(secs);
     let url = (!p.sub.no_js).then(|| p.sub.challenge_url());
     let mut done = Refusal::on(r, line).audience(&p.sub.audience).challenge(url).done();
     done.counts.events.extend(at.tries());
@@ -196,7 +190,7 @@ fn blocked<'a>(
         return Step::done(done);
     }
     let shards = p.sub.config.cohort_shards;
-    let key = CohortKey::otp(OtpCount::Block, scope.of(range));
+    let key = CohortKey::otp(OtpCount::Block, &scope.of(range));
     let write = Control::panic_write(&key, Some(UnixTime::from_millis(until_ms)), shards);
     Step::SetPanic(SetPanic {
         key,

@@ -18,7 +18,7 @@ mod backoff;
 mod calling_code;
 mod first_seen;
 pub use backoff::Backoff;
-pub use calling_code::{RangeScope, calling_code_of};
+pub use calling_code::{RangeScope, calling_code_of, calling_code_scope, is_calling_code_scope};
 pub use first_seen::FirstSeen;
 
 /// The `[otp]` section as written.
@@ -114,7 +114,8 @@ pub struct Otp {
     pub min_sends: u32,
     /// Send attempts within `verify_grace_secs` from which a low range is blocked rather than
     /// priced: a block is for a range being pumped now (and so renews while it is); a range that
-    /// was pumped and is quiet is priced until its counters decay. A range with `min_sends`
+    /// was pumped and is quiet is priced until its counters decay (or refused, with
+    /// `unentered_block_sends`, while nobody entered a code in it). A range with `min_sends`
     /// verified codes or more in the window is never blocked, only priced.
     pub block_at_tries: u32,
     /// Sends in the window (this one included) from which a range (or a calling code) where
@@ -274,8 +275,8 @@ impl Otp {
     /// within a minute or two; a pumped one never has). It is written again at the next send
     /// after it ends while that holds, so one send goes through each time the decaying count
     /// falls a send short (every few minutes): a probe only a paid send can take (a replayed
-    /// solution is refused at the ledger and counts nothing), whose code, if a person enters
-    /// it, opens the range. Not on a cold site (nobody's codes counted yet: every busy range
+    /// solution is refused and never counts as a send), whose code, if a person enters it,
+    /// opens the range. Not on a cold site (nobody's codes counted yet: every busy range
     /// would look pumped).
     fn unentered_block(&self, r: &RangeReading, now_ms: u64) -> Option<RangeVerdict> {
         let unentered = r.verified < 0.5
@@ -352,10 +353,13 @@ impl Otp {
     /// block switch of the range and of its calling code and, with first seen on, its seen
     /// counts (with the unentered block, the site's).
     pub fn read_keys(&self, range: &str) -> Vec<CohortKey> {
-        let mut keys: Vec<CohortKey> = std::iter::once(range)
-            .chain(calling_code_of(range))
+        let mut keys: Vec<CohortKey> = Otp::scopes(range)
+            .into_iter()
             .flat_map(|scope| {
-                OtpCount::ALL.iter().filter(|c| **c != OtpCount::Seen).map(move |c| CohortKey::otp(*c, scope))
+                OtpCount::ALL
+                    .iter()
+                    .filter(|c| **c != OtpCount::Seen)
+                    .map(move |c| CohortKey::otp(*c, &scope))
             })
             .collect();
         if self.first_seen.is_some() {
@@ -368,20 +372,22 @@ impl Otp {
 
     /// The keys a send the origin accepted moves: its range's and its calling code's.
     pub fn sent_keys(range: &str) -> Vec<CohortKey> {
-        std::iter::once(range)
-            .chain(calling_code_of(range))
+        Otp::scopes(range)
+            .into_iter()
             .flat_map(|scope| {
-                [CohortKey::otp(OtpCount::Sent, scope), CohortKey::otp(OtpCount::Recent, scope)]
+                [CohortKey::otp(OtpCount::Sent, &scope), CohortKey::otp(OtpCount::Recent, &scope)]
             })
             .collect()
     }
 
     /// The keys one kind of count moves for a range: the range's and its calling code's.
     pub fn scope_keys(count: OtpCount, range: &str) -> Vec<CohortKey> {
-        std::iter::once(range)
-            .chain(calling_code_of(range))
-            .map(|scope| CohortKey::otp(count, scope))
-            .collect()
+        Otp::scopes(range).into_iter().map(|scope| CohortKey::otp(count, &scope)).collect()
+    }
+
+    /// The counter values a range's counts go under: the range's and its calling code's.
+    fn scopes(range: &str) -> Vec<String> {
+        std::iter::once(range.to_string()).chain(calling_code_scope(range)).collect()
     }
 
     /// A send's reading from the cohort state read for it.

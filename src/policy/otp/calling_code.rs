@@ -7,9 +7,22 @@
 
 use super::{Otp, RangeReading, RangeVerdict};
 
-/// The calling code of a range (`+996` of `+996 500`), when the range is narrower than it.
+/// The calling code of a range (`+996` of `+996 500`; `+683` of `+683`, a range with no
+/// destination digits).
 pub fn calling_code_of(range: &str) -> Option<&str> {
-    range.split_once(' ').map(|(code, _)| code).filter(|c| c.starts_with('+') && c.len() > 1)
+    range.split(' ').next().filter(|c| c.starts_with('+') && c.len() > 1)
+}
+
+/// The counters' value for a range's calling code as a whole: `+996 *`, spelled apart from
+/// every range (a range with no destination digits is spelled `+683`, its calling code's
+/// scope `+683 *`).
+pub fn calling_code_scope(range: &str) -> Option<String> {
+    calling_code_of(range).map(|c| format!("{c} *"))
+}
+
+/// Whether a counter value is a calling code's scope (`+996 *`), not a range.
+pub fn is_calling_code_scope(value: &str) -> bool {
+    value.ends_with(" *")
 }
 
 /// Which scope a verdict is about (whose block switch it reads or writes).
@@ -22,11 +35,19 @@ pub enum RangeScope {
 }
 
 impl RangeScope {
-    /// The scope's counter value for `range` (the range, or its calling code).
-    pub fn of(self, range: &str) -> &str {
+    /// The scope's counter value for `range` (the range, or its calling code's `+996 *`).
+    pub fn of(self, range: &str) -> String {
         match self {
-            RangeScope::Range => range,
-            RangeScope::CallingCode => calling_code_of(range).unwrap_or(range),
+            RangeScope::Range => range.to_string(),
+            RangeScope::CallingCode => calling_code_scope(range).unwrap_or_else(|| range.to_string()),
+        }
+    }
+
+    /// The scope named for people (`range +996 500`, `calling code +996`).
+    pub fn named(self, range: &str) -> String {
+        match self {
+            RangeScope::Range => format!("range {range}"),
+            RangeScope::CallingCode => format!("calling code {}", calling_code_of(range).unwrap_or(range)),
         }
     }
 }
@@ -65,10 +86,18 @@ mod tests {
     fn a_calling_code_is_the_ranges_first_part() {
         assert_eq!(calling_code_of("+996 500"), Some("+996"));
         assert_eq!(calling_code_of("+55 11 9"), Some("+55"));
-        assert_eq!(calling_code_of("+996"), None);
+        assert_eq!(calling_code_of("+683"), Some("+683"), "a range with no destination digits");
         assert_eq!(calling_code_of(""), None);
-        assert_eq!(RangeScope::CallingCode.of("+358 41"), "+358");
+        assert_eq!(RangeScope::CallingCode.of("+358 41"), "+358 *");
         assert_eq!(RangeScope::Range.of("+358 41"), "+358 41");
+        // a calling code's counters never share a key with a range, even one with no digits
+        assert_eq!(calling_code_scope("+683").as_deref(), Some("+683 *"));
+        assert!(
+            is_calling_code_scope("+683 *")
+                && !is_calling_code_scope("+683")
+                && !is_calling_code_scope("+996 500")
+        );
+        assert_eq!(RangeScope::CallingCode.named("+358 41"), "calling code +358");
     }
 
     #[test]
