@@ -188,14 +188,13 @@ impl OtpLog {
         code: Option<&crate::policy::RangeReading>,
         scope: crate::policy::RangeScope,
     ) -> OtpLog {
-        let round = |x: f64| (x * 100.0).round() / 100.0;
         self.calling_code =
             crate::policy::calling_code_of(&self.range).zip(code).map(|(c, r)| CallingCodeLog {
                 code: c.to_string(),
-                sent: round(r.sent),
-                recent: round(r.recent),
-                verified: round(r.verified),
-                tries: round(r.tries),
+                sent: hundredth(r.sent),
+                recent: hundredth(r.recent),
+                verified: hundredth(r.verified),
+                tries: hundredth(r.tries),
                 decided: scope == crate::policy::RangeScope::CallingCode,
             });
         self
@@ -209,7 +208,6 @@ impl OtpLog {
         v: &crate::policy::RangeVerdict,
     ) -> OtpLog {
         use crate::policy::RangeVerdict as V;
-        let round = |x: f64| (x * 100.0).round() / 100.0;
         let (verdict, until_ms) = match v {
             V::Normal => ("normal".to_string(), None),
             V::Priced { extra_bits, .. } => (format!("priced +{extra_bits}"), None),
@@ -218,21 +216,26 @@ impl OtpLog {
         };
         OtpLog {
             range: range.to_string(),
-            sent: round(r.sent),
-            recent: round(r.recent),
-            verified: round(r.verified),
-            tries: round(r.tries),
+            sent: hundredth(r.sent),
+            recent: hundredth(r.recent),
+            verified: hundredth(r.verified),
+            tries: hundredth(r.tries),
             conversion: r.conversion_bound(min_sends).map(|c| (c * 1000.0).round() / 1000.0),
             verdict,
             until_ms,
             seen: (r.seen != crate::policy::Seen::default()).then(|| crate::policy::Seen {
-                range: round(r.seen.range),
-                calling_code: round(r.seen.calling_code),
-                site: round(r.seen.site),
+                range: hundredth(r.seen.range),
+                calling_code: hundredth(r.seen.calling_code),
+                site: hundredth(r.seen.site),
             }),
             calling_code: None,
         }
     }
+}
+
+/// A count to two decimals, for the log's range readings.
+fn hundredth(x: f64) -> f64 {
+    (x * 100.0).round() / 100.0
 }
 
 /// A rate to one decimal, for the log and the stats page; a non-finite one (which JSON cannot

@@ -411,14 +411,20 @@ fn range_rows(read: &StatsRead) -> Vec<RangeRow> {
     }
     let mut rows: Vec<RangeRow> = by_range
         .into_iter()
-        .map(|(range, (sent, verified, tries, blocked))| RangeRow {
-            sent: tenth(sent),
-            verified: tenth(verified),
-            tries: tenth(tries),
-            conversion: (sent > 0.0).then(|| (verified / sent).min(1.0)),
-            state: if blocked { "blocked" } else { "open" },
-            scope: if crate::policy::is_calling_code_scope(&range) { "calling code" } else { "range" },
-            range: range.trim_end_matches(" *").to_string(),
+        .map(|(value, (sent, verified, tries, blocked))| {
+            let (scope, range) = match crate::policy::calling_code_in_scope(&value) {
+                Some(code) => ("calling code", code.to_string()),
+                None => ("range", value),
+            };
+            RangeRow {
+                range,
+                scope,
+                sent: tenth(sent),
+                verified: tenth(verified),
+                tries: tenth(tries),
+                conversion: (sent > 0.0).then(|| (verified / sent).min(1.0)),
+                state: if blocked { "blocked" } else { "open" },
+            }
         })
         .collect();
     rows.sort_by(|a, b| {

@@ -36,7 +36,7 @@ pub use load::{PolicyError, PolicyErrors, load, routes_only};
 pub use nojs::NoJs;
 pub use otp::{
     Backoff, FirstSeen, NumberSource, Otp, RangeAction, RangeLevel, RangeReading, RangeScope, RangeVerdict,
-    Seen, calling_code_of, calling_code_scope, is_calling_code_scope, wilson_upper,
+    Seen, calling_code_in_scope, calling_code_of, calling_code_scope, is_calling_code_scope, wilson_upper,
 };
 pub use rules::{Action, Cidr, Conditions, Rule};
 

@@ -2,7 +2,7 @@
 //! What a number's cell does with it is `store::numbers`; the send's steps `pipeline::backoff`.
 
 use super::super::load::Problems;
-use super::within;
+use super::load::within;
 use serde::Deserialize;
 use sha2::{Digest, Sha256};
 

@@ -1,9 +1,9 @@
 //! A range's calling code as a second, coarser scope: its sends, verified codes and tries are
-//! counted beside the range's (`otp_sent:+996` beside `otp_sent:+996 500`), so the stats page
+//! counted beside the range's (`otp_sent:+996 *` beside `otp_sent:+996 500`), so the stats page
 //! shows each calling code's conversion, and a calling code nobody entered a code in gets the
 //! unentered block for all its ranges at once: a pump spread over many ranges of one calling
 //! code pays the evidence once, not once per range. Levels by conversion stay per range: a
-//! country's people are never priced for a pump in one of its ranges.
+//! calling code's people are never priced for a pump in one of its ranges.
 
 use super::{Otp, RangeReading, RangeVerdict};
 
@@ -20,9 +20,14 @@ pub fn calling_code_scope(range: &str) -> Option<String> {
     calling_code_of(range).map(|c| format!("{c} *"))
 }
 
+/// The calling code a counter value is the scope of (`+996` of `+996 *`), or `None` for a range.
+pub fn calling_code_in_scope(value: &str) -> Option<&str> {
+    value.strip_suffix(" *")
+}
+
 /// Whether a counter value is a calling code's scope (`+996 *`), not a range.
 pub fn is_calling_code_scope(value: &str) -> bool {
-    value.ends_with(" *")
+    calling_code_in_scope(value).is_some()
 }
 
 /// Which scope a verdict is about (whose block switch it reads or writes).
@@ -98,6 +103,8 @@ mod tests {
                 && !is_calling_code_scope("+996 500")
         );
         assert_eq!(RangeScope::CallingCode.named("+358 41"), "calling code +358");
+        assert_eq!(calling_code_in_scope("+358 *"), Some("+358"));
+        assert_eq!(calling_code_in_scope("+358 41"), None);
     }
 
     #[test]

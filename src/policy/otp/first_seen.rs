@@ -2,7 +2,7 @@
 //! entered a code lately. Judged in `Otp::judge` from a reading's [`super::Seen`] counts.
 
 use super::super::load::Problems;
-use super::within;
+use super::load::within;
 use serde::Deserialize;
 
 /// `[otp.first_seen]` as written.
