@@ -298,6 +298,56 @@ fn a_pump_spread_over_the_ranges_of_one_calling_code_pays_the_evidence_once() {
     assert_eq!(send(&mut g, &person).0, Got::Blocked);
 }
 
+/// Five minutes: a pump at one send a second over four Kyrgyz ranges of one operator, none
+/// entered, while Kyrgyz people in another range enter their codes (the calling code stays
+/// open); returns the pumped sends sent, those refused as the network, and the people's sends.
+fn pump_one_network(networks: &str) -> (usize, usize, Vec<Got>) {
+    let mut g = warm(gate_with(&format!("{}{networks}", unentered(20))));
+    let ranges = ["+996 500", "+996 700", "+996 550", "+996 770"];
+    let mut targets: Vec<Vec<String>> = ranges.iter().map(|r| numbers_in(r, 80)).collect();
+    let people = numbers_in("+996 990", 60);
+    let (mut sent, mut by_network, mut theirs) = (0, 0, Vec::new());
+    for t in 0..300u64 {
+        g.now = NOW.plus(t);
+        let number = targets[t as usize % ranges.len()].pop().unwrap();
+        let (got, run) = send(&mut g, &number);
+        if got == Got::Blocked {
+            let otp = run.log().otp.clone().unwrap();
+            by_network += usize::from(otp.network.as_ref().is_some_and(|n| n.decided && n.name == "kg-b"));
+        } else {
+            sent += 1;
+        }
+        if t % 5 == 0 {
+            let person = &people[(t / 5) as usize];
+            theirs.push(send(&mut g, person).0);
+            check(&mut g, person, true);
+        }
+    }
+    (sent, by_network, theirs)
+}
+
+#[test]
+fn a_pump_spread_over_the_ranges_of_one_network_pays_the_evidence_once_while_its_country_is_open() {
+    // the operator's ranges named as a network, by prefix and by whole range
+    for networks in [
+        "[[otp.networks]]\nname = \"kg-b\"\nranges = [\"+996 5\", \"+996 7\"]\n",
+        "[[otp.networks]]\nname = \"kg-b\"\nranges = [\"+996 500\", \"+996 550\", \"+996 700\", \"+996 770\"]\n\
+         [[otp.networks]]\nname = \"kg-a\"\nranges = [\"+996 99\"]\n",
+    ] {
+        let (sent, by_network, people) = pump_one_network(networks);
+        println!("network: {sent} sent, {by_network} refused as the network");
+        // 20 sends to the network (and the lag of its counts), not 20 to each of its ranges
+        assert!((19..=22).contains(&sent), "{sent} of 300 sent");
+        assert!(by_network >= 250, "refused as the network: {by_network}");
+        assert!(people.iter().all(|g| *g == Got::Base), "Kyrgyz people in another network: {people:?}");
+    }
+    // without the network, the calling code has people: each range pays the evidence itself
+    let (sent, by_network, people) = pump_one_network("");
+    println!("no network: {sent} sent");
+    assert!(sent >= 70 && by_network == 0, "{sent} sent without the network");
+    assert!(people.iter().all(|g| *g == Got::Base));
+}
+
 #[test]
 fn a_quiet_range_closed_by_unentered_sends_lets_a_send_through_as_the_count_decays_and_a_code_opens_it() {
     // someone pays for 20 sends to a range nobody entered a code in, then only replays

@@ -380,10 +380,15 @@ impl Control {
         }
         entries.sort_by(|a, b| b.rate.total_cmp(&a.rate).then_with(|| a.key.cmp(&b.key)));
         // the busiest cohorts and, apart, the busiest number ranges' counters, the busiest
-        // calling codes' and every block switch (none crowds the others out)
+        // calling codes' and networks' and every block switch (none crowds the others out)
         let otp_key = |e: &Entry| CohortKey::parse(&e.key).filter(|k| k.otp_count().is_some());
         let is_otp = |e: &Entry| otp_key(e).is_some();
-        let is_code = |e: &Entry| otp_key(e).is_some_and(|k| crate::policy::is_calling_code_scope(k.value()));
+        let is_code = |e: &Entry| {
+            otp_key(e).is_some_and(|k| {
+                crate::policy::is_calling_code_scope(k.value())
+                    || crate::policy::network_in_scope(k.value()).is_some()
+            })
+        };
         let (switches, otp_counts): (Vec<Entry>, Vec<Entry>) =
             entries.iter().filter(|e| is_otp(e)).cloned().partition(|e| e.panic);
         let (codes, ranges): (Vec<Entry>, Vec<Entry>) = otp_counts.into_iter().partition(|e| is_code(e));

@@ -161,13 +161,14 @@ pub struct OtpLog {
     /// The range's calling code's counts (counted beside the range's).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub calling_code: Option<CallingCodeLog>,
+    /// The range's network's counts, when the policy names one it belongs to.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub network: Option<NetworkLog>,
 }
 
-/// A range's calling code, as the log keeps it.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct CallingCodeLog {
-    /// The calling code (`+996`).
-    pub code: String,
+/// A wider scope's counts (a calling code's, a network's), as the log keeps them.
+#[derive(Copy, Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct ScopeCounts {
     /// Sends over the window.
     pub sent: f64,
     /// Sends too recent to judge.
@@ -176,27 +177,79 @@ pub struct CallingCodeLog {
     pub verified: f64,
     /// Tries over the grace period.
     pub tries: f64,
+}
+
+impl ScopeCounts {
+    /// A reading's counts, to two decimals.
+    fn of(r: &crate::policy::RangeReading) -> ScopeCounts {
+        ScopeCounts {
+            sent: hundredth(r.sent),
+            recent: hundredth(r.recent),
+            verified: hundredth(r.verified),
+            tries: hundredth(r.tries),
+        }
+    }
+
+    /// The reading a replay judges (no block switch: a logged block is replayed from its counts).
+    pub fn reading(&self, seen: crate::policy::Seen) -> crate::policy::RangeReading {
+        crate::policy::RangeReading {
+            sent: self.sent,
+            recent: self.recent,
+            verified: self.verified,
+            tries: self.tries,
+            blocked_until: None,
+            seen,
+        }
+    }
+}
+
+/// A range's calling code, as the log keeps it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct CallingCodeLog {
+    /// The calling code (`+996`).
+    pub code: String,
+    /// Its counts.
+    #[serde(flatten)]
+    pub counts: ScopeCounts,
     /// The verdict is the calling code's (its block), not the range's.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub decided: bool,
 }
 
+/// A range's network (`[[otp.networks]]`), as the log keeps it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct NetworkLog {
+    /// The network's name.
+    pub name: String,
+    /// Its counts.
+    #[serde(flatten)]
+    pub counts: ScopeCounts,
+    /// The verdict is the network's (its block), not the range's.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub decided: bool,
+}
+
 impl OtpLog {
-    /// With the calling code's counts, and whose the verdict is.
-    pub fn with_calling_code(
+    /// With the wider scopes' counts, and whose the verdict is.
+    pub fn with_wider(
         mut self,
-        code: Option<&crate::policy::RangeReading>,
-        scope: crate::policy::RangeScope,
+        wider: crate::policy::WiderReadings<'_>,
+        scope: &crate::policy::RangeScope,
     ) -> OtpLog {
+        use crate::policy::RangeScope;
         self.calling_code =
-            crate::policy::calling_code_of(&self.range).zip(code).map(|(c, r)| CallingCodeLog {
-                code: c.to_string(),
-                sent: hundredth(r.sent),
-                recent: hundredth(r.recent),
-                verified: hundredth(r.verified),
-                tries: hundredth(r.tries),
-                decided: scope == crate::policy::RangeScope::CallingCode,
+            crate::policy::calling_code_of(&self.range).zip(wider.calling_code).map(|(c, r)| {
+                CallingCodeLog {
+                    code: c.to_string(),
+                    counts: ScopeCounts::of(r),
+                    decided: *scope == RangeScope::CallingCode,
+                }
             });
+        self.network = wider.network.map(|(name, r)| NetworkLog {
+            name: name.to_string(),
+            counts: ScopeCounts::of(r),
+            decided: matches!(scope, RangeScope::Network(n) if n == name),
+        });
         self
     }
 
@@ -229,6 +282,7 @@ impl OtpLog {
                 site: hundredth(r.seen.site),
             }),
             calling_code: None,
+            network: None,
         }
     }
 }

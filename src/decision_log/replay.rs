@@ -185,16 +185,14 @@ fn range_replayed(
         blocked_until: None,
         seen: logged.seen.unwrap_or_default(),
     };
-    let code = logged.calling_code.as_ref().map(|c| RangeReading {
-        sent: c.sent,
-        recent: c.recent,
-        verified: c.verified,
-        tries: c.tries,
-        blocked_until: None,
-        seen: reading.seen,
-    });
+    let code = logged.calling_code.as_ref().map(|c| c.counts.reading(reading.seen));
+    let network = logged.network.as_ref().map(|n| (n.name.as_str(), n.counts.reading(reading.seen)));
+    let wider = crate::policy::WiderReadings {
+        calling_code: code.as_ref(),
+        network: network.as_ref().map(|(n, r)| (*n, r)),
+    };
     let why = format!("range {}", logged.range);
-    match otp.judge_number(&reading, code.as_ref(), t.saturating_mul(1000)).0 {
+    match otp.judge_number(&reading, wider, t.saturating_mul(1000)).0 {
         RangeVerdict::Normal => decided,
         RangeVerdict::Priced { extra_bits, .. } => decided.priced_up(extra_bits, &why),
         RangeVerdict::FirstSeen { extra_bits, scope } => {
@@ -301,6 +299,20 @@ mod tests {
         assert_eq!(replay(&fast, &young(40.0)).unwrap().after.outcome, Outcome::Busy);
         assert_eq!(replay(&fast, &young(3.0)).unwrap().after.outcome.to_string(), "price 18x32");
         assert_eq!(replay(&shipped, &young(40.0)).unwrap().after.outcome.to_string(), "price 18x32");
+        // a range with two sends in a network with thirty, logged with the network's counts:
+        // blocked as the network while nobody entered a code in it, as logged once someone did
+        let in_network = |verified: f64| {
+            let text = serde_json::to_string(&send(2.0, 0.0, "/api/otp/send")).unwrap().replace(
+                r#""recent":0.0"#,
+                &format!(
+                    r#""recent":2.0,"seen":{{"range":0.0,"calling_code":0.0,"site":40.0}},"network":{{"name":"kg-b","sent":30.0,"recent":30.0,"verified":{verified},"tries":5.0}}"#
+                ),
+            );
+            serde_json::from_str::<DecisionLog>(&text).unwrap()
+        };
+        assert_eq!(in_network(0.0).otp.as_ref().unwrap().network.as_ref().unwrap().counts.sent, 30.0);
+        assert_eq!(replay(&fast, &in_network(0.0)).unwrap().after.outcome, Outcome::Busy);
+        assert_eq!(replay(&fast, &in_network(3.0)).unwrap().after.outcome.to_string(), "price 18x32");
     }
 
     #[test]

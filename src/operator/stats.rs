@@ -35,9 +35,10 @@ pub struct StatsView {
 /// A number range's row (SMS by number range).
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct RangeRow {
-    /// The range (`+996 500`), or a calling code (`+996`: its ranges together).
+    /// The range (`+996 500`), a calling code (`+996`: its ranges together) or a network's
+    /// name (`[[otp.networks]]`).
     pub range: String,
-    /// `range` or `calling code`.
+    /// `range`, `calling code` or `network`.
     pub scope: &'static str,
     /// Codes sent over the window, one decimal.
     pub sent: f64,
@@ -314,7 +315,7 @@ impl StatsView {
                 let conversion = r.conversion.map_or("–".to_string(), |c| format!("{:.0} %", c * 100.0));
                 format!(
                     "<tr><td>{}</td><td>{:.1}</td><td>{:.1}</td><td>{conversion}</td><td>{:.1}</td><td>{}</td></tr>",
-                    escape(&r.range),
+                    escape(&if r.scope == "network" { format!("network {}", r.range) } else { r.range.clone() }),
                     r.sent,
                     r.verified,
                     r.tries,
@@ -323,7 +324,7 @@ impl StatsView {
             })
             .collect();
         format!(
-            "<h2>SMS by number range</h2><table><tr><th>range or calling code</th><th>codes sent</th><th>entered</th><th>conversion</th><th>tries (grace)</th><th>state</th></tr>{rows}</table>"
+            "<h2>SMS by number range</h2><table><tr><th>range, calling code or network</th><th>codes sent</th><th>entered</th><th>conversion</th><th>tries (grace)</th><th>state</th></tr>{rows}</table>"
         )
     }
 
@@ -412,10 +413,13 @@ fn range_rows(read: &StatsRead) -> Vec<RangeRow> {
     let mut rows: Vec<RangeRow> = by_range
         .into_iter()
         .map(|(value, (sent, verified, tries, blocked))| {
-            let (scope, range) = match crate::policy::calling_code_in_scope(&value) {
-                Some(code) => ("calling code", code.to_string()),
-                None => ("range", value),
-            };
+            let (scope, range) =
+                match (crate::policy::calling_code_in_scope(&value), crate::policy::network_in_scope(&value))
+                {
+                    (Some(code), _) => ("calling code", code.to_string()),
+                    (None, Some(name)) => ("network", name.to_string()),
+                    (None, None) => ("range", value),
+                };
             RangeRow {
                 range,
                 scope,
@@ -430,13 +434,13 @@ fn range_rows(read: &StatsRead) -> Vec<RangeRow> {
     rows.sort_by(|a, b| {
         (b.sent - b.verified).total_cmp(&(a.sent - a.verified)).then_with(|| a.range.cmp(&b.range))
     });
-    // the worst 20 ranges and, apart, the worst 10 calling codes (a calling code's counts are
-    // at least its ranges': they would crowd the ranges out)
-    let (mut codes, mut ranges): (Vec<RangeRow>, Vec<RangeRow>) =
-        rows.into_iter().partition(|r| r.scope == "calling code");
+    // the worst 20 ranges and, apart, the worst 10 calling codes and networks (their counts are
+    // at least their ranges': they would crowd the ranges out)
+    let (mut wider, mut ranges): (Vec<RangeRow>, Vec<RangeRow>) =
+        rows.into_iter().partition(|r| r.scope != "range");
     ranges.truncate(20);
-    codes.truncate(10);
-    ranges.extend(codes);
+    wider.truncate(10);
+    ranges.extend(wider);
     ranges
 }
 

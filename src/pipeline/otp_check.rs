@@ -105,14 +105,8 @@ fn observed<'a>(
     };
     let verified = otp.verified_status.contains(&status);
     let range = number.as_ref().map(|n| n.range().to_string());
-    let seen = Seen {
-        range,
-        status,
-        verified,
-        now,
-        first_seen: otp.first_seen.is_some(),
-        site: otp.unentered_block_sends > 0,
-    };
+    let counts = Seen::counts(otp, range.as_deref());
+    let seen = Seen { range, status, verified, now, counts };
     let Some(number) = number.filter(|_| verified) else { return Step::done(seen.done(false)) };
     let order = once_per_window(config, otp, &number, now);
     Step::Spend(Spend::new(order, config.ledger_shards, move |answer| {
@@ -134,30 +128,35 @@ struct Seen {
     status: u16,
     verified: bool,
     now: UnixTime,
-    /// `[otp.first_seen]` is on: a counted code also marks its range, calling code and the
-    /// site as seen.
-    first_seen: bool,
-    /// `otp.unentered_block_sends` is on: a counted code also counts for the site (a block of
-    /// a range nobody entered a code in waits until the site has had codes entered).
-    site: bool,
+    /// What a counted right code moves: its range's, calling code's and network's verified
+    /// counts and, with `[otp.first_seen]`, its range, calling code and the site as seen (with
+    /// `otp.unentered_block_sends`, the site alone: a block of a range nobody entered a code in
+    /// waits until the site has had codes entered).
+    counts: Vec<CohortKey>,
 }
 
 impl Seen {
+    /// What a check of a number in `range` moves when its code is right, under `otp`.
+    fn counts(otp: &Otp, range: Option<&str>) -> Vec<CohortKey> {
+        let Some(r) = range else { return Vec::new() };
+        let mut keys = otp.scope_keys(OtpCount::Verified, r);
+        if otp.first_seen.is_some() {
+            keys.extend(Otp::seen_keys(r));
+        } else if otp.unentered_block_sends > 0 {
+            keys.push(Otp::site_seen_key());
+        }
+        keys
+    }
+
     /// The origin's answer, an `otp_check` log line (the range, never the number) and, when
     /// `counted`, one verified code for the range.
     fn done(self, counted: bool) -> Done {
-        let Seen { range, status, verified, now, first_seen, site } = self;
+        let Seen { range, status, verified, now, counts } = self;
         let event = range.as_ref().map(|r| {
             let t = now.seconds();
             serde_json::json!({"gate": "otp_check", "t": t, "range": r, "status": status, "verified": verified, "counted": counted})
         });
-        let mut events: Vec<CohortKey> =
-            range.iter().filter(|_| counted).flat_map(|r| Otp::scope_keys(OtpCount::Verified, r)).collect();
-        if let Some(r) = range.as_ref().filter(|_| counted && first_seen) {
-            events.extend(Otp::seen_keys(r));
-        } else if range.is_some() && counted && site {
-            events.push(Otp::site_seen_key());
-        }
+        let events = if counted { counts } else { Vec::new() };
         let counts = crate::control::Counts { events, ..Default::default() };
         Done { answer: Answer::Origin, log: None, event, counts }
     }

@@ -9,7 +9,8 @@ use crate::decision_log::{DecisionLog, OtpLog};
 use crate::pipeline::refusal::Refusal;
 use crate::pipeline::step::{ReadCohorts, SetPanic, Step};
 use crate::policy::{
-    CohortKey, CohortState, Decision, Otp, OtpCount, Policy, RangeScope, RangeVerdict, calling_code_scope,
+    CohortKey, CohortState, Decision, Otp, OtpCount, Policy, RangeScope, RangeVerdict, WiderReadings,
+    calling_code_scope, network_scope,
 };
 use crate::protocol::reject::{RejectKind, Rejection};
 use crate::protocol::time::UnixTime;
@@ -50,19 +51,19 @@ impl RangeAt {
     /// reads the rest; a sign-up only reads.
     pub fn count(&self, otp: &Otp, counted: &mut Counted) {
         let moved = match self.used {
-            RangeUse::Send => Otp::sent_keys(&self.range),
+            RangeUse::Send => otp.sent_keys(&self.range),
             RangeUse::SignUp => Vec::new(),
         };
         counted.read_only.extend(otp.read_keys(&self.range).into_iter().filter(|k| !moved.contains(k)));
         counted.keys.extend(moved);
     }
 
-    /// A send's try, for its range and calling code (counted whatever the answer: a block
-    /// renews while the range is used).
-    pub fn tries(&self) -> Vec<CohortKey> {
-        match self.used {
-            RangeUse::Send => Otp::scope_keys(OtpCount::Tries, &self.range),
-            RangeUse::SignUp => Vec::new(),
+    /// A send's try, for its range, calling code and network (counted whatever the answer: a
+    /// block renews while the range is used).
+    pub fn tries(&self, policy: &Policy) -> Vec<CohortKey> {
+        match (&self.used, policy.otp.as_ref()) {
+            (RangeUse::Send, Some(otp)) => otp.scope_keys(OtpCount::Tries, &self.range),
+            _ => Vec::new(),
         }
     }
 }
@@ -82,7 +83,10 @@ pub(super) fn judge<'a>(
     let range = at.range.as_str();
     let reading = Otp::reading(range, &state);
     let code = calling_code_scope(range).map(|c| Otp::reading(&c, &state));
-    let (verdict, scope) = otp.judge_number(&reading, code.as_ref(), p.sub.now.millis());
+    let network = otp.network_of(range).map(|n| (n, Otp::reading(&network_scope(n), &state)));
+    let wider =
+        WiderReadings { calling_code: code.as_ref(), network: network.as_ref().map(|(n, r)| (*n, r)) };
+    let (verdict, scope) = otp.judge_number(&reading, wider, p.sub.now.millis());
     let verdict = match (verdict, &at.used) {
         // a sign-up is not an SMS: a blocked range costs its strongest price
         (RangeVerdict::Blocked { .. }, RangeUse::SignUp) => strongest_price(otp, &reading),
@@ -100,8 +104,7 @@ pub(super) fn judge<'a>(
     if (acts || unsure) && !p.fresh {
         return read_now(p, state, unreadable, at);
     }
-    line.otp =
-        Some(OtpLog::of(range, &reading, otp.min_sends, &verdict).with_calling_code(code.as_ref(), scope));
+    line.otp = Some(OtpLog::of(range, &reading, otp.min_sends, &verdict).with_wider(wider, &scope));
     // global shadow mode logs the range's verdict and enforces only the base price
     match verdict {
         _ if policy.shadow => on_price(p, decision, line),
@@ -185,7 +188,7 @@ fn blocked<'a>(
             .retry_after(secs);
     let url = (!p.sub.no_js).then(|| p.sub.challenge_url());
     let mut done = Refusal::on(r, line).audience(&p.sub.audience).challenge(url).done();
-    done.counts.events.extend(at.tries());
+    done.counts.events.extend(at.tries(&p.sub.config.policy));
     if !new {
         return Step::done(done);
     }

@@ -450,7 +450,7 @@ fn on_spend(p: Paid<'_>, decision: Decision, mut line: DecisionLog, answer: Spen
         line,
         tallies: Tally::of_decision(Action::Forward, &decision),
         counted: p.counted,
-        events: p.range.as_ref().map(ranges::RangeAt::tries).unwrap_or_default(),
+        events: p.range.as_ref().map(|r| r.tries(&p.sub.config.policy)).unwrap_or_default(),
         issued_ms: challenge.issued_at.millis(),
         number: None,
     };

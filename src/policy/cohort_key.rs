@@ -162,7 +162,12 @@ impl CohortKey {
         }
         for count in OtpCount::ALL {
             if let Some(range) = text.strip_prefix(count.prefix()) {
-                return (range.starts_with('+') && range.len() > 1).then(|| CohortKey::otp(count, range));
+                // a range or calling code (`+86 138`, `+86 *`), a network (`network kg-b`), the site's
+                // entered codes (`otp_seen:*`)
+                let network = crate::policy::network_in_scope(range).is_some_and(|n| !n.is_empty());
+                let site = count == OtpCount::Seen && range == "*";
+                let ok = (range.starts_with('+') && range.len() > 1) || network || site;
+                return ok.then(|| CohortKey::otp(count, range));
             }
         }
         if let Some(rest) = text.strip_prefix(NO_JS) {
@@ -302,6 +307,8 @@ mod tests {
             asn.on_capacity("/api/otp/send").unwrap(),
             CohortKey::otp(OtpCount::Sent, "+86 138"),
             CohortKey::otp(OtpCount::Block, "+996 500"),
+            CohortKey::otp(OtpCount::Sent, "network kg-b"),
+            CohortKey::otp(OtpCount::Seen, "*"),
         ];
         let texts: Vec<&str> = keys.iter().map(CohortKey::as_str).collect();
         assert_eq!(
@@ -316,7 +323,9 @@ mod tests {
                 "cap:/signup",
                 "cap:/api/otp/send|asn:16509",
                 "otp_sent:+86 138",
-                "otp_block:+996 500"
+                "otp_block:+996 500",
+                "otp_sent:network kg-b",
+                "otp_seen:*"
             ]
         );
         for k in &keys {
@@ -338,6 +347,8 @@ mod tests {
             "otp_ok:",
             "otp_ok:+",
             "otp_sent:86",
+            "otp_sent:*",
+            "otp_sent:network ",
         ] {
             assert!(CohortKey::parse(bad).is_none(), "{bad}");
         }

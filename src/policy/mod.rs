@@ -35,8 +35,9 @@ pub(crate) use load::toml_location;
 pub use load::{PolicyError, PolicyErrors, load, routes_only};
 pub use nojs::NoJs;
 pub use otp::{
-    Backoff, FirstSeen, NumberSource, Otp, RangeAction, RangeLevel, RangeReading, RangeScope, RangeVerdict,
-    Seen, calling_code_in_scope, calling_code_of, calling_code_scope, is_calling_code_scope, wilson_upper,
+    Backoff, FirstSeen, Network, NumberSource, Otp, RangeAction, RangeLevel, RangeReading, RangeScope,
+    RangeVerdict, Seen, WiderReadings, calling_code_in_scope, calling_code_of, calling_code_scope,
+    is_calling_code_scope, network_in_scope, network_of, network_scope, wilson_upper,
 };
 pub use rules::{Action, Cidr, Conditions, Rule};
 

@@ -17,12 +17,15 @@ mod backoff;
 mod calling_code;
 mod first_seen;
 mod load;
+mod network;
 pub use backoff::Backoff;
 pub use calling_code::{
-    RangeScope, calling_code_in_scope, calling_code_of, calling_code_scope, is_calling_code_scope,
+    RangeScope, WiderReadings, calling_code_in_scope, calling_code_of, calling_code_scope,
+    is_calling_code_scope,
 };
 pub use first_seen::FirstSeen;
 pub(super) use load::{OtpFile, load};
+pub use network::{Network, network_in_scope, network_of, network_scope};
 
 /// SMS by number range.
 #[derive(Clone, Debug, PartialEq)]
@@ -68,6 +71,8 @@ pub struct Otp {
     /// A price for ranges and calling codes where nobody has entered a code yet
     /// (`[otp.first_seen]`), if on.
     pub first_seen: Option<FirstSeen>,
+    /// Named groups of ranges (`[[otp.networks]]`), counted and blocked like a calling code.
+    pub networks: Vec<Network>,
 }
 
 /// Where a check request carries the phone number.
@@ -280,10 +285,11 @@ impl Otp {
     }
 
     /// The keys a send to `range` reads: the sent, recent, verified and tries counters and the
-    /// block switch of the range and of its calling code and, with first seen on, its seen
-    /// counts (with the unentered block, the site's).
+    /// block switch of the range, its calling code and its network and, with first seen on,
+    /// its seen counts (with the unentered block, the site's).
     pub fn read_keys(&self, range: &str) -> Vec<CohortKey> {
-        let mut keys: Vec<CohortKey> = Otp::scopes(range)
+        let mut keys: Vec<CohortKey> = self
+            .scopes(range)
             .into_iter()
             .flat_map(|scope| {
                 OtpCount::ALL
@@ -300,19 +306,29 @@ impl Otp {
         keys
     }
 
-    /// The keys a send the origin accepted moves: its range's and its calling code's.
-    pub fn sent_keys(range: &str) -> Vec<CohortKey> {
-        [OtpCount::Sent, OtpCount::Recent].into_iter().flat_map(|c| Otp::scope_keys(c, range)).collect()
+    /// The keys a send the origin accepted moves: its range's, calling code's and network's.
+    pub fn sent_keys(&self, range: &str) -> Vec<CohortKey> {
+        [OtpCount::Sent, OtpCount::Recent].into_iter().flat_map(|c| self.scope_keys(c, range)).collect()
     }
 
-    /// The keys one kind of count moves for a range: the range's and its calling code's.
-    pub fn scope_keys(count: OtpCount, range: &str) -> Vec<CohortKey> {
-        Otp::scopes(range).into_iter().map(|scope| CohortKey::otp(count, &scope)).collect()
+    /// The keys one kind of count moves for a range: the range's, its calling code's and its
+    /// network's.
+    pub fn scope_keys(&self, count: OtpCount, range: &str) -> Vec<CohortKey> {
+        self.scopes(range).into_iter().map(|scope| CohortKey::otp(count, &scope)).collect()
     }
 
-    /// The counter values a range's counts go under: the range's and its calling code's.
-    fn scopes(range: &str) -> Vec<String> {
-        std::iter::once(range.to_string()).chain(calling_code_scope(range)).collect()
+    /// The network a range belongs to, if the policy names one.
+    pub fn network_of(&self, range: &str) -> Option<&str> {
+        network_of(&self.networks, range).map(|n| n.name.as_str())
+    }
+
+    /// The counter values a range's counts go under: the range's, its calling code's, its
+    /// network's.
+    fn scopes(&self, range: &str) -> Vec<String> {
+        std::iter::once(range.to_string())
+            .chain(calling_code_scope(range))
+            .chain(self.network_of(range).map(network_scope))
+            .collect()
     }
 
     /// A send's reading from the cohort state read for it.

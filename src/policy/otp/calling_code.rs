@@ -5,7 +5,7 @@
 //! code pays the evidence once, not once per range. Levels by conversion stay per range: a
 //! calling code's people are never priced for a pump in one of its ranges.
 
-use super::{Otp, RangeReading, RangeVerdict};
+use super::{Otp, RangeReading, RangeVerdict, network_scope};
 
 /// The calling code of a range (`+996` of `+996 500`; `+683` of `+683`, a range with no
 /// destination digits).
@@ -31,50 +31,75 @@ pub fn is_calling_code_scope(value: &str) -> bool {
 }
 
 /// Which scope a verdict is about (whose block switch it reads or writes).
-#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub enum RangeScope {
     /// The number's range.
     Range,
     /// The range's calling code.
     CallingCode,
+    /// The named network the range belongs to (`[[otp.networks]]`).
+    Network(String),
 }
 
 impl RangeScope {
-    /// The scope's counter value for `range` (the range, or its calling code's `+996 *`).
-    pub fn of(self, range: &str) -> String {
+    /// The scope's counter value for `range` (the range, its calling code's `+996 *`, its
+    /// network's `network kg-operator`).
+    pub fn of(&self, range: &str) -> String {
         match self {
             RangeScope::Range => range.to_string(),
             RangeScope::CallingCode => calling_code_scope(range).unwrap_or_else(|| range.to_string()),
+            RangeScope::Network(name) => network_scope(name),
         }
     }
 
-    /// The scope named for people (`range +996 500`, `calling code +996`).
-    pub fn named(self, range: &str) -> String {
+    /// The scope named for people (`range +996 500`, `calling code +996`, `network kg-operator`).
+    pub fn named(&self, range: &str) -> String {
         match self {
             RangeScope::Range => format!("range {range}"),
             RangeScope::CallingCode => format!("calling code {}", calling_code_of(range).unwrap_or(range)),
+            RangeScope::Network(name) => format!("network {name}"),
         }
     }
 }
 
+/// The readings of a range's wider scopes, for [`Otp::judge_number`].
+#[derive(Copy, Clone, Debug, Default)]
+pub struct WiderReadings<'a> {
+    /// Its calling code's.
+    pub calling_code: Option<&'a RangeReading>,
+    /// Its network's, with the network's name.
+    pub network: Option<(&'a str, &'a RangeReading)>,
+}
+
 impl Otp {
-    /// The verdict for a send to a number in a range, from the range's reading and its calling
-    /// code's: a calling code's block applies to every range in it; otherwise the range's
-    /// verdict, unless the calling code as a whole is one nobody entered a code in.
+    /// The verdict for a send to a number in a range, from the range's reading and its wider
+    /// scopes': a calling code's or a network's block applies to every range in it; otherwise
+    /// the range's verdict, unless its network, or its calling code, as a whole is one nobody
+    /// entered a code in.
     pub fn judge_number(
         &self,
         range: &RangeReading,
-        code: Option<&RangeReading>,
+        wider: WiderReadings<'_>,
         now_ms: u64,
     ) -> (RangeVerdict, RangeScope) {
-        if let Some(until_ms) = code.and_then(|c| c.blocked_until).filter(|u| *u > now_ms) {
+        let on = |r: &RangeReading| r.blocked_until.filter(|u| *u > now_ms);
+        if let Some(until_ms) = wider.calling_code.and_then(on) {
             return (RangeVerdict::Blocked { until_ms, new: false }, RangeScope::CallingCode);
+        }
+        let network = |(name, _): (&str, &RangeReading)| RangeScope::Network(name.to_string());
+        if let Some((until_ms, n)) = wider.network.and_then(|n| on(n.1).map(|u| (u, n))) {
+            return (RangeVerdict::Blocked { until_ms, new: false }, network(n));
         }
         let verdict = self.judge(range, now_ms);
         if matches!(verdict, RangeVerdict::Blocked { .. }) {
             return (verdict, RangeScope::Range);
         }
-        match code.and_then(|c| self.unentered_block(c, now_ms)) {
+        if let Some((block, n)) =
+            wider.network.and_then(|n| self.unentered_block(n.1, now_ms).map(|b| (b, n)))
+        {
+            return (block, network(n));
+        }
+        match wider.calling_code.and_then(|c| self.unentered_block(c, now_ms)) {
             Some(block) => (block, RangeScope::CallingCode),
             None => (verdict, RangeScope::Range),
         }
@@ -86,6 +111,7 @@ mod tests {
     #![allow(clippy::unwrap_used)] // tests may panic
     use super::super::Seen;
     use super::*;
+    use crate::policy::OtpCount;
 
     #[test]
     fn a_calling_code_is_the_ranges_first_part() {
@@ -107,6 +133,11 @@ mod tests {
         assert_eq!(calling_code_in_scope("+358 41"), None);
     }
 
+    /// A calling code's reading alone.
+    fn code(r: &RangeReading) -> WiderReadings<'_> {
+        WiderReadings { calling_code: Some(r), network: None }
+    }
+
     #[test]
     fn a_calling_code_nobody_entered_a_code_in_blocks_its_ranges_and_one_people_use_never_does() {
         let text = "version = 1\n[routes]\nprotected = [\"POST /api/otp/send\"]\nphone_field = \"phone\"\n\
@@ -125,25 +156,78 @@ mod tests {
         let short = RangeVerdict::Blocked { until_ms: now + 120_000, new: true };
         // a fresh range (3 sends) of a calling code with 30 sends, none entered: blocked as the code
         assert_eq!(
-            o.judge_number(&read(3.0, 0.0), Some(&read(30.0, 0.0)), now),
+            o.judge_number(&read(3.0, 0.0), code(&read(30.0, 0.0)), now),
             (short, RangeScope::CallingCode)
         );
         // the calling code's people enter codes: the range alone is judged
         for verified in [0.5, 5.0, 300.0] {
-            let (v, scope) = o.judge_number(&read(3.0, 0.0), Some(&read(400.0, verified)), now);
+            let (v, scope) = o.judge_number(&read(3.0, 0.0), code(&read(400.0, verified)), now);
             assert_eq!((v, scope), (RangeVerdict::Normal, RangeScope::Range), "{verified}");
         }
         // ... and its pumped range is still blocked on its own evidence (sends not judged yet)
         let pumped = RangeReading { recent: 30.0, ..read(30.0, 0.0) };
-        assert_eq!(o.judge_number(&pumped, Some(&read(400.0, 300.0)), now), (short, RangeScope::Range));
+        assert_eq!(o.judge_number(&pumped, code(&read(400.0, 300.0)), now), (short, RangeScope::Range));
         // a calling code's block holds for every range in it; without a code, the range alone
         let on = RangeReading { blocked_until: Some(now + 9), ..read(30.0, 0.0) };
-        let held = o.judge_number(&read(0.0, 0.0), Some(&on), now);
+        let held = o.judge_number(&read(0.0, 0.0), code(&on), now);
         assert_eq!(held, (RangeVerdict::Blocked { until_ms: now + 9, new: false }, RangeScope::CallingCode));
-        assert_eq!(o.judge_number(&read(3.0, 0.0), None, now), (RangeVerdict::Normal, RangeScope::Range));
+        assert_eq!(
+            o.judge_number(&read(3.0, 0.0), WiderReadings::default(), now),
+            (RangeVerdict::Normal, RangeScope::Range)
+        );
         // with the unentered block off, a calling code never blocks
         let off =
             crate::policy::load(&text.replace("unentered_block_sends = 20\n", "")).unwrap().otp.unwrap();
-        assert_eq!(off.judge_number(&read(3.0, 0.0), Some(&read(300.0, 0.0)), now).0, RangeVerdict::Normal);
+        assert_eq!(off.judge_number(&read(3.0, 0.0), code(&read(300.0, 0.0)), now).0, RangeVerdict::Normal);
+    }
+
+    #[test]
+    fn a_network_nobody_entered_a_code_in_blocks_its_ranges_while_its_calling_code_has_people() {
+        let text = "version = 1\n[routes]\nprotected = [\"POST /api/otp/send\"]\nphone_field = \"phone\"\n\
+                    [otp]\nsend = { route = \"/api/otp/send\" }\ncheck = { route = \"POST /api/otp/check\", field = \"phone\" }\n\
+                    unentered_block_sends = 20\n[[otp.networks]]\nname = \"kg-b\"\nranges = [\"+996 77\"]\n";
+        let o = crate::policy::load(text).unwrap().otp.unwrap();
+        assert_eq!(o.network_of("+996 775"), Some("kg-b"));
+        assert_eq!(o.network_of("+996 500"), None);
+        let keys: Vec<String> =
+            o.scope_keys(OtpCount::Sent, "+996 775").iter().map(|k| k.to_string()).collect();
+        assert_eq!(keys, ["otp_sent:+996 775", "otp_sent:+996 *", "otp_sent:network kg-b"]);
+        assert_eq!(o.scope_keys(OtpCount::Sent, "+996 500").len(), 2, "a range in no network");
+        let now = 1_000_000;
+        let read = |sent: f64, verified: f64| RangeReading {
+            sent,
+            verified,
+            tries: 10.0,
+            seen: Seen { site: 50.0, ..Seen::default() },
+            ..RangeReading::default()
+        };
+        let kg_b = RangeScope::Network("kg-b".into());
+        let short = RangeVerdict::Blocked { until_ms: now + 120_000, new: true };
+        // people enter codes in the calling code (another operator); nobody in this network
+        let people = read(400.0, 300.0);
+        for (range_sent, network_sent) in [(1.0, 19.0), (3.0, 30.0), (0.0, 500.0)] {
+            let pumped = read(network_sent, 0.0);
+            let wider = WiderReadings { calling_code: Some(&people), network: Some(("kg-b", &pumped)) };
+            assert_eq!(o.judge_number(&read(range_sent, 0.0), wider, now), (short, kg_b.clone()));
+        }
+        // fewer sends in the network, or a code entered in it: the range alone
+        for (sent, verified) in [(18.0, 0.0), (500.0, 0.5), (500.0, 40.0)] {
+            let net = read(sent, verified);
+            let wider = WiderReadings { calling_code: Some(&people), network: Some(("kg-b", &net)) };
+            assert_eq!(
+                o.judge_number(&read(3.0, 0.0), wider, now).0,
+                RangeVerdict::Normal,
+                "{sent} {verified}"
+            );
+        }
+        // a network's block holds for every range in it; a calling code's block comes first
+        let on = RangeReading { blocked_until: Some(now + 9), ..read(30.0, 0.0) };
+        let held = RangeVerdict::Blocked { until_ms: now + 9, new: false };
+        let wider = WiderReadings { calling_code: Some(&people), network: Some(("kg-b", &on)) };
+        assert_eq!(o.judge_number(&read(0.0, 0.0), wider, now), (held, kg_b.clone()));
+        let wider = WiderReadings { calling_code: Some(&on), network: Some(("kg-b", &on)) };
+        assert_eq!(o.judge_number(&read(0.0, 0.0), wider, now).1, RangeScope::CallingCode);
+        assert_eq!(kg_b.of("+996 775"), "network kg-b");
+        assert_eq!(kg_b.named("+996 775"), "network kg-b");
     }
 }

@@ -1,7 +1,7 @@
 //! Reading `[otp]`: the section as written, its defaults, and every problem at once.
 
 use super::super::load::Problems;
-use super::{NumberSource, Otp, RangeAction, RangeLevel, backoff, first_seen};
+use super::{NumberSource, Otp, RangeAction, RangeLevel, backoff, first_seen, network};
 use crate::request::route::{self, Route};
 use serde::Deserialize;
 
@@ -27,6 +27,8 @@ pub(in crate::policy) struct OtpFile {
     apply_to: Vec<String>,
     backoff: Option<backoff::BackoffFile>,
     first_seen: Option<first_seen::FirstSeenFile>,
+    #[serde(default)]
+    networks: Vec<network::NetworkFile>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -188,7 +190,9 @@ pub(in crate::policy) fn load(
     }
     let backoff = f.backoff.as_ref().map(|b| backoff::load(p, b));
     let first_seen = f.first_seen.as_ref().map(|s| first_seen::load(p, s));
+    let networks = network::load(p, &f.networks);
     Otp {
+        networks,
         backoff,
         first_seen,
         send_route,
