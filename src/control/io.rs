@@ -391,9 +391,24 @@ impl Control {
         };
         let (switches, otp_counts): (Vec<Entry>, Vec<Entry>) =
             entries.iter().filter(|e| is_otp(e)).cloned().partition(|e| e.panic);
+        // the site's sends are every share's base; a usual count (days long: larger than any
+        // window's) goes with its scope's other counts, never in their place
+        let value = |e: &Entry| otp_key(e).map(|k| k.value().to_string()).unwrap_or_default();
+        let (site, otp_counts): (Vec<Entry>, Vec<Entry>) =
+            otp_counts.into_iter().partition(|e| value(e) == "*");
+        let (usual, otp_counts): (Vec<Entry>, Vec<Entry>) = otp_counts
+            .into_iter()
+            .partition(|e| otp_key(e).is_some_and(|k| k.otp_count() == Some(crate::policy::OtpCount::Usual)));
         let (codes, ranges): (Vec<Entry>, Vec<Entry>) = otp_counts.into_iter().partition(|e| is_code(e));
-        let otp: Vec<Entry> =
-            ranges.into_iter().take(60).chain(codes.into_iter().take(30)).chain(switches).collect();
+        let mut otp: Vec<Entry> = ranges
+            .into_iter()
+            .take(60)
+            .chain(codes.into_iter().take(30))
+            .chain(switches)
+            .chain(site)
+            .collect();
+        let shown: std::collections::BTreeSet<String> = otp.iter().map(value).collect();
+        otp.extend(usual.into_iter().filter(|e| shown.contains(&value(e))));
         entries.retain(|e| !is_otp(e));
         entries.truncate(20);
         entries.extend(otp);

@@ -45,6 +45,8 @@ pub struct Windows {
     pub otp_grace: u32,
     /// `otp.first_seen.learn_days` in seconds (where people were seen entering codes).
     pub otp_seen: u32,
+    /// `otp.surge.usual_days` in seconds (the usual shares' slow counts).
+    pub otp_usual: u32,
 }
 
 impl Windows {
@@ -53,7 +55,15 @@ impl Windows {
         let (otp, otp_grace) =
             policy.otp.as_ref().map_or((3600, 120), |o| (o.window_secs, o.verify_grace_secs));
         let otp_seen = policy.otp.as_ref().and_then(|o| o.first_seen).map_or(otp, |f| f.learn_secs());
-        Windows { js: policy.attack.window_secs, no_js: policy.no_js.window_secs, otp, otp_grace, otp_seen }
+        let otp_usual = policy.otp.as_ref().and_then(|o| o.surge).map_or(otp, |s| s.usual_secs());
+        Windows {
+            js: policy.attack.window_secs,
+            no_js: policy.no_js.window_secs,
+            otp,
+            otp_grace,
+            otp_seen,
+            otp_usual,
+        }
     }
 
     /// The windows for one read: the caller's window for every key of its kind it names.
@@ -74,6 +84,7 @@ impl Windows {
             Some(OtpCount::Recent | OtpCount::Tries) => self.otp_grace,
             Some(OtpCount::Sent | OtpCount::Verified | OtpCount::Block) => self.otp,
             Some(OtpCount::Seen) => self.otp_seen,
+            Some(OtpCount::Usual) => self.otp_usual,
             None if key.is_no_js() => self.no_js,
             None => self.js,
         }
@@ -374,7 +385,8 @@ mod tests {
     use crate::policy::{CohortKind, Turn};
     use crate::store::cohorts::Shard;
 
-    pub(super) const W: Windows = Windows { js: 60, no_js: 600, otp: 3600, otp_grace: 120, otp_seen: 3600 };
+    pub(super) const W: Windows =
+        Windows { js: 60, no_js: 600, otp: 3600, otp_grace: 120, otp_seen: 3600, otp_usual: 3600 };
 
     /// The next number of a xorshift stream (the fleet tests' draws).
     pub(super) fn xorshift(x: &mut u64) -> u64 {

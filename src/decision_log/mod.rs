@@ -138,18 +138,13 @@ pub struct DecisionLog {
 pub struct OtpLog {
     /// The range (`+86 138`).
     pub range: String,
-    /// Sends over the window.
-    pub sent: f64,
-    /// Sends too recent to judge.
-    pub recent: f64,
-    /// Verified codes over the window.
-    pub verified: f64,
-    /// Tries over the grace period.
-    pub tries: f64,
+    /// Its counts.
+    #[serde(flatten)]
+    pub counts: ScopeCounts,
     /// The conversion's upper bound, where there were enough sends to judge.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub conversion: Option<f64>,
-    /// `normal`, `priced +N` or `blocked`.
+    /// `normal`, `priced +N`, `first seen (…) +N`, `surge +N` or `blocked`.
     pub verdict: String,
     /// A block's end, ms.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -158,6 +153,9 @@ pub struct OtpLog {
     /// `[otp.first_seen]` on; the site's alone with `otp.unentered_block_sends`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub seen: Option<crate::policy::Seen>,
+    /// The site's sends, now and usually, with `[otp.surge]` on.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub site: Option<crate::policy::SiteSends>,
     /// The range's calling code's counts (counted beside the range's).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub calling_code: Option<CallingCodeLog>,
@@ -177,6 +175,13 @@ pub struct ScopeCounts {
     pub verified: f64,
     /// Tries over the grace period.
     pub tries: f64,
+    /// Sends over the usual share's period (with `[otp.surge]` on).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub usual: f64,
+}
+
+fn is_zero(x: &f64) -> bool {
+    *x == 0.0
 }
 
 impl ScopeCounts {
@@ -187,11 +192,17 @@ impl ScopeCounts {
             recent: hundredth(r.recent),
             verified: hundredth(r.verified),
             tries: hundredth(r.tries),
+            usual: hundredth(r.usual),
         }
     }
 
-    /// The reading a replay judges (no block switch: a logged block is replayed from its counts).
-    pub fn reading(&self, seen: crate::policy::Seen) -> crate::policy::RangeReading {
+    /// The reading a replay judges (no block switch: a logged block is replayed from its
+    /// counts), with the site's counts logged beside the range's.
+    pub fn reading(
+        &self,
+        seen: crate::policy::Seen,
+        site: crate::policy::SiteSends,
+    ) -> crate::policy::RangeReading {
         crate::policy::RangeReading {
             sent: self.sent,
             recent: self.recent,
@@ -199,6 +210,8 @@ impl ScopeCounts {
             tries: self.tries,
             blocked_until: None,
             seen,
+            usual: self.usual,
+            site,
         }
     }
 }
@@ -265,14 +278,12 @@ impl OtpLog {
             V::Normal => ("normal".to_string(), None),
             V::Priced { extra_bits, .. } => (format!("priced +{extra_bits}"), None),
             V::FirstSeen { extra_bits, scope } => (format!("first seen ({scope}) +{extra_bits}"), None),
+            V::Surge { extra_bits, .. } => (format!("surge +{extra_bits}"), None),
             V::Blocked { until_ms, .. } => ("blocked".to_string(), Some(*until_ms)),
         };
         OtpLog {
             range: range.to_string(),
-            sent: hundredth(r.sent),
-            recent: hundredth(r.recent),
-            verified: hundredth(r.verified),
-            tries: hundredth(r.tries),
+            counts: ScopeCounts::of(r),
             conversion: r.conversion_bound(min_sends).map(|c| (c * 1000.0).round() / 1000.0),
             verdict,
             until_ms,
@@ -280,6 +291,10 @@ impl OtpLog {
                 range: hundredth(r.seen.range),
                 calling_code: hundredth(r.seen.calling_code),
                 site: hundredth(r.seen.site),
+            }),
+            site: (r.site != crate::policy::SiteSends::default()).then(|| crate::policy::SiteSends {
+                sent: hundredth(r.site.sent),
+                usual: hundredth(r.site.usual),
             }),
             calling_code: None,
             network: None,

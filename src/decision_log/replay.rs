@@ -172,21 +172,15 @@ fn range_replayed(
     t: u64,
     decided: crate::policy::Decision,
 ) -> crate::policy::Decision {
-    use crate::policy::{RangeReading, RangeVerdict};
+    use crate::policy::RangeVerdict;
     let send = otp.send_route == route;
     if !send && !otp.apply_to.iter().any(|r| r == route) {
         return decided;
     }
-    let reading = RangeReading {
-        sent: logged.sent,
-        recent: logged.recent,
-        verified: logged.verified,
-        tries: logged.tries,
-        blocked_until: None,
-        seen: logged.seen.unwrap_or_default(),
-    };
-    let code = logged.calling_code.as_ref().map(|c| c.counts.reading(reading.seen));
-    let network = logged.network.as_ref().map(|n| (n.name.as_str(), n.counts.reading(reading.seen)));
+    let site = logged.site.unwrap_or_default();
+    let reading = logged.counts.reading(logged.seen.unwrap_or_default(), site);
+    let code = logged.calling_code.as_ref().map(|c| c.counts.reading(reading.seen, site));
+    let network = logged.network.as_ref().map(|n| (n.name.as_str(), n.counts.reading(reading.seen, site)));
     let wider = crate::policy::WiderReadings {
         calling_code: code.as_ref(),
         network: network.as_ref().map(|(n, r)| (*n, r)),
@@ -198,6 +192,7 @@ fn range_replayed(
         RangeVerdict::FirstSeen { extra_bits, scope } => {
             decided.priced_up(extra_bits, &format!("{why} first seen ({scope})"))
         }
+        RangeVerdict::Surge { extra_bits, .. } => decided.priced_up(extra_bits, &format!("{why} surge")),
         RangeVerdict::Blocked { .. } if send => {
             crate::policy::Decision { outcome: Outcome::Busy, why: format!("{why} blocked"), ..decided }
         }

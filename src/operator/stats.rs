@@ -48,6 +48,12 @@ pub struct RangeRow {
     pub tries: f64,
     /// `verified / sent` (none without sends).
     pub conversion: Option<f64>,
+    /// Its share of the site's codes over the window, with `[otp.surge]` on.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub share: Option<f64>,
+    /// Its usual share (of the codes over `otp.surge.usual_days`), with `[otp.surge]` on.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub usual_share: Option<f64>,
     /// `blocked` or `open`.
     pub state: &'static str,
 }
@@ -312,9 +318,11 @@ impl StatsView {
             .otp_ranges
             .iter()
             .map(|r| {
-                let conversion = r.conversion.map_or("–".to_string(), |c| format!("{:.0} %", c * 100.0));
+                let percent = |x: Option<f64>| x.map_or("–".to_string(), |c| format!("{:.0} %", c * 100.0));
+                let conversion = percent(r.conversion);
+                let share = format!("{} ({})", percent(r.share), percent(r.usual_share));
                 format!(
-                    "<tr><td>{}</td><td>{:.1}</td><td>{:.1}</td><td>{conversion}</td><td>{:.1}</td><td>{}</td></tr>",
+                    "<tr><td>{}</td><td>{:.1}</td><td>{:.1}</td><td>{conversion}</td><td>{share}</td><td>{:.1}</td><td>{}</td></tr>",
                     escape(&if r.scope == "network" { format!("network {}", r.range) } else { r.range.clone() }),
                     r.sent,
                     r.verified,
@@ -324,7 +332,7 @@ impl StatsView {
             })
             .collect();
         format!(
-            "<h2>SMS by number range</h2><table><tr><th>range, calling code or network</th><th>codes sent</th><th>entered</th><th>conversion</th><th>tries (grace)</th><th>state</th></tr>{rows}</table>"
+            "<h2>SMS by number range</h2><table><tr><th>range, calling code or network</th><th>codes sent</th><th>entered</th><th>conversion</th><th>share of codes (usual)</th><th>tries (grace)</th><th>state</th></tr>{rows}</table>"
         )
     }
 
@@ -396,23 +404,36 @@ fn cohort_row(policy: &Policy, key: &str, rate: f64, panic: bool) -> CohortRow {
 /// The ranges among the busiest keys, by codes sent and not entered (most first).
 fn range_rows(read: &StatsRead) -> Vec<RangeRow> {
     use crate::policy::OtpCount;
-    let mut by_range: BTreeMap<String, (f64, f64, f64, bool)> = BTreeMap::new();
+    /// A scope's counts as the stats read has them.
+    #[derive(Default)]
+    struct Counts {
+        sent: f64,
+        verified: f64,
+        tries: f64,
+        usual: f64,
+        blocked: bool,
+    }
+    let mut by_range: BTreeMap<String, Counts> = BTreeMap::new();
+    let mut site = Counts::default();
     for e in &read.cohorts {
         let Some(key) = CohortKey::parse(&e.key) else { continue };
-        // first seen's and the site's entered codes are not a range's row
+        // first seen's entered codes are not a range's row; the site's sends are every row's base
         let Some(count) = key.otp_count().filter(|c| *c != OtpCount::Seen) else { continue };
-        let row = by_range.entry(key.value().to_string()).or_default();
+        let row =
+            if key.value() == "*" { &mut site } else { by_range.entry(key.value().to_string()).or_default() };
         match count {
-            OtpCount::Sent => row.0 = e.rate,
-            OtpCount::Verified => row.1 = e.rate,
-            OtpCount::Tries => row.2 = e.rate,
-            OtpCount::Block => row.3 = e.panic,
+            OtpCount::Sent => row.sent = e.rate,
+            OtpCount::Verified => row.verified = e.rate,
+            OtpCount::Tries => row.tries = e.rate,
+            OtpCount::Usual => row.usual = e.rate,
+            OtpCount::Block => row.blocked = e.panic,
             OtpCount::Recent | OtpCount::Seen => {}
         }
     }
+    let share = |part: f64, whole: f64| (whole > 0.0).then(|| (part / whole).clamp(0.0, 1.0));
     let mut rows: Vec<RangeRow> = by_range
         .into_iter()
-        .map(|(value, (sent, verified, tries, blocked))| {
+        .map(|(value, Counts { sent, verified, tries, usual, blocked })| {
             let (scope, range) =
                 match (crate::policy::calling_code_in_scope(&value), crate::policy::network_in_scope(&value))
                 {
@@ -427,6 +448,8 @@ fn range_rows(read: &StatsRead) -> Vec<RangeRow> {
                 verified: tenth(verified),
                 tries: tenth(tries),
                 conversion: (sent > 0.0).then(|| (verified / sent).min(1.0)),
+                share: share(sent, site.sent),
+                usual_share: share(usual, site.usual),
                 state: if blocked { "blocked" } else { "open" },
             }
         })

@@ -9,8 +9,8 @@ use crate::decision_log::{DecisionLog, OtpLog};
 use crate::pipeline::refusal::Refusal;
 use crate::pipeline::step::{ReadCohorts, SetPanic, Step};
 use crate::policy::{
-    CohortKey, CohortState, Decision, Otp, OtpCount, Policy, RangeScope, RangeVerdict, WiderReadings,
-    calling_code_scope, network_scope,
+    CohortKey, CohortState, Decision, Otp, OtpCount, Policy, RangeReading, RangeScope, RangeVerdict,
+    WiderReadings, calling_code_scope, network_scope,
 };
 use crate::protocol::reject::{RejectKind, Rejection};
 use crate::protocol::time::UnixTime;
@@ -96,6 +96,7 @@ pub(super) fn judge<'a>(
         verdict,
         RangeVerdict::Priced { .. }
             | RangeVerdict::FirstSeen { .. }
+            | RangeVerdict::Surge { .. }
             | RangeVerdict::Blocked { new: true, .. }
     );
     // first seen: a range or calling code this isolate has not seen is read from its shards
@@ -105,6 +106,10 @@ pub(super) fn judge<'a>(
         return read_now(p, state, unreadable, at);
     }
     line.otp = Some(OtpLog::of(range, &reading, otp.min_sends, &verdict).with_wider(wider, &scope));
+    let mut p = p;
+    if !learns(otp, &reading, &verdict, &p.random) {
+        p.counted.keys.retain(|k| k.otp_count() != Some(OtpCount::Usual));
+    }
     // global shadow mode logs the range's verdict and enforces only the base price
     match verdict {
         _ if policy.shadow => on_price(p, decision, line),
@@ -115,8 +120,31 @@ pub(super) fn judge<'a>(
         RangeVerdict::FirstSeen { extra_bits, scope } => {
             priced(p, decision, line, extra_bits, &format!("range {range}: first seen ({scope})"))
         }
+        RangeVerdict::Surge { extra_bits, share, usual } => {
+            let why = format!(
+                "{}: {:.1} % of codes, usually {:.1} %",
+                scope.named(range),
+                share * 100.0,
+                usual * 100.0
+            );
+            priced(p, decision, line, extra_bits, &why)
+        }
         RangeVerdict::Blocked { until_ms, new } => blocked(&p, &at, scope, until_ms, new, line),
     }
+}
+
+/// Whether this send's code counts in the usual shares (`Surge::learn_chance`), drawn from the
+/// request's random bytes (not the challenge's id, which a client could pick), hashed so the
+/// draw is as even as the bytes are unpredictable whatever their layout.
+fn learns(otp: &Otp, reading: &RangeReading, verdict: &RangeVerdict, random: &[u8; 16]) -> bool {
+    let Some(surge) = otp.surge else { return true };
+    // standing out, priced or not (with no extra bits the shares are only watched)
+    let stands_out = matches!(verdict, RangeVerdict::Surge { .. })
+        || surge.share(reading, otp.min_sends).is_some_and(|s| surge.stands_out(s));
+    let chance = surge.learn_chance(&reading.site, otp.window_secs, stands_out);
+    let digest: [u8; 32] = <sha2::Sha256 as sha2::Digest>::digest(random).into();
+    let [a, b, ..] = digest;
+    f64::from(u16::from_be_bytes([a, b])) / 65_536.0 < chance
 }
 
 /// The range raises the price: the line's outcome is the price asked, the range's bits included.

@@ -55,17 +55,21 @@ pub enum OtpCount {
     /// calling code (`otp_seen:+86`) or the site (`otp_seen:*`): whether people have been seen
     /// entering codes there at all.
     Seen,
+    /// Sends over `otp.surge.usual_days`, for a range, calling code, network or the site
+    /// (`otp_usual:*`): the usual share's slow counts.
+    Usual,
 }
 
 impl OtpCount {
     /// Every count, in the order their names are tried when parsing.
-    pub const ALL: [OtpCount; 6] = [
+    pub const ALL: [OtpCount; 7] = [
         OtpCount::Sent,
         OtpCount::Recent,
         OtpCount::Verified,
         OtpCount::Tries,
         OtpCount::Block,
         OtpCount::Seen,
+        OtpCount::Usual,
     ];
 
     /// The prefix of its keys.
@@ -77,6 +81,7 @@ impl OtpCount {
             OtpCount::Tries => "otp_try:",
             OtpCount::Block => "otp_block:",
             OtpCount::Seen => "otp_seen:",
+            OtpCount::Usual => "otp_usual:",
         }
     }
 }
@@ -162,10 +167,10 @@ impl CohortKey {
         }
         for count in OtpCount::ALL {
             if let Some(range) = text.strip_prefix(count.prefix()) {
-                // a range or calling code (`+86 138`, `+86 *`), a network (`network kg-b`), the site's
-                // entered codes (`otp_seen:*`)
+                // a range or calling code (`+86 138`, `+86 *`), a network (`network kg-b`), the
+                // site's sends and entered codes (`otp_sent:*`, `otp_usual:*`, `otp_seen:*`)
                 let network = crate::policy::network_in_scope(range).is_some_and(|n| !n.is_empty());
-                let site = count == OtpCount::Seen && range == "*";
+                let site = matches!(count, OtpCount::Seen | OtpCount::Sent | OtpCount::Usual) && range == "*";
                 let ok = (range.starts_with('+') && range.len() > 1) || network || site;
                 return ok.then(|| CohortKey::otp(count, range));
             }
@@ -309,6 +314,7 @@ mod tests {
             CohortKey::otp(OtpCount::Block, "+996 500"),
             CohortKey::otp(OtpCount::Sent, "network kg-b"),
             CohortKey::otp(OtpCount::Seen, "*"),
+            CohortKey::otp(OtpCount::Usual, "+996 *"),
         ];
         let texts: Vec<&str> = keys.iter().map(CohortKey::as_str).collect();
         assert_eq!(
@@ -325,7 +331,8 @@ mod tests {
                 "otp_sent:+86 138",
                 "otp_block:+996 500",
                 "otp_sent:network kg-b",
-                "otp_seen:*"
+                "otp_seen:*",
+                "otp_usual:+996 *"
             ]
         );
         for k in &keys {
@@ -347,7 +354,7 @@ mod tests {
             "otp_ok:",
             "otp_ok:+",
             "otp_sent:86",
-            "otp_sent:*",
+            "otp_ok:*",
             "otp_sent:network ",
         ] {
             assert!(CohortKey::parse(bad).is_none(), "{bad}");

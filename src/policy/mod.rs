@@ -36,8 +36,8 @@ pub use load::{PolicyError, PolicyErrors, load, routes_only};
 pub use nojs::NoJs;
 pub use otp::{
     Backoff, FirstSeen, Network, NumberSource, Otp, RangeAction, RangeLevel, RangeReading, RangeScope,
-    RangeVerdict, Seen, WiderReadings, calling_code_in_scope, calling_code_of, calling_code_scope,
-    is_calling_code_scope, network_in_scope, network_of, network_scope, wilson_upper,
+    RangeVerdict, Seen, Share, SiteSends, Surge, WiderReadings, calling_code_in_scope, calling_code_of,
+    calling_code_scope, is_calling_code_scope, network_in_scope, network_of, network_scope, wilson_upper,
 };
 pub use rules::{Action, Cidr, Conditions, Rule};
 

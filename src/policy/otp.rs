@@ -18,6 +18,7 @@ mod calling_code;
 mod first_seen;
 mod load;
 mod network;
+mod surge;
 pub use backoff::Backoff;
 pub use calling_code::{
     RangeScope, WiderReadings, calling_code_in_scope, calling_code_of, calling_code_scope,
@@ -26,6 +27,7 @@ pub use calling_code::{
 pub use first_seen::FirstSeen;
 pub(super) use load::{OtpFile, load};
 pub use network::{Network, network_in_scope, network_of, network_scope};
+pub use surge::{Share, Surge};
 
 /// SMS by number range.
 #[derive(Clone, Debug, PartialEq)]
@@ -73,6 +75,8 @@ pub struct Otp {
     pub first_seen: Option<FirstSeen>,
     /// Named groups of ranges (`[[otp.networks]]`), counted and blocked like a calling code.
     pub networks: Vec<Network>,
+    /// The usual share and the price of standing out above it (`[otp.surge]`), if on.
+    pub surge: Option<Surge>,
 }
 
 /// Where a check request carries the phone number.
@@ -123,6 +127,19 @@ pub struct RangeReading {
     pub blocked_until: Option<u64>,
     /// Codes entered over the first-seen period: in the range, its calling code, the site.
     pub seen: Seen,
+    /// Sends over `otp.surge.usual_days` (the usual share's slow count; 0 with surge off).
+    pub usual: f64,
+    /// The site's sends, now and usually (with surge on).
+    pub site: SiteSends,
+}
+
+/// The whole site's sends, for a scope's share of them.
+#[derive(Copy, Clone, Debug, Default, PartialEq, serde::Serialize, Deserialize)]
+pub struct SiteSends {
+    /// Over `otp.window_secs`.
+    pub sent: f64,
+    /// Over `otp.surge.usual_days`.
+    pub usual: f64,
 }
 
 /// Verified codes over `otp.first_seen.learn_days` (decayed).
@@ -156,6 +173,16 @@ pub enum RangeVerdict {
         /// What was never seen: `range` or `calling code`.
         scope: &'static str,
     },
+    /// More work: the scope's share of the site's codes stands out above its usual share
+    /// (`[otp.surge]`).
+    Surge {
+        /// Extra bits per sub-puzzle.
+        extra_bits: u8,
+        /// Its share of the window's sends.
+        share: f64,
+        /// Its usual share.
+        usual: f64,
+    },
     /// Refused until `until_ms`; `new` when this send starts (or renews) the block, so the
     /// switch is to be written.
     Blocked {
@@ -164,6 +191,19 @@ pub enum RangeVerdict {
         /// Whether to write the switch.
         new: bool,
     },
+}
+
+impl RangeVerdict {
+    /// The extra bits it asks (`Some(0)` for the usual price; `None` for a block).
+    pub fn extra_bits(&self) -> Option<u8> {
+        match self {
+            RangeVerdict::Normal => Some(0),
+            RangeVerdict::Priced { extra_bits, .. }
+            | RangeVerdict::FirstSeen { extra_bits, .. }
+            | RangeVerdict::Surge { extra_bits, .. } => Some(*extra_bits),
+            RangeVerdict::Blocked { .. } => None,
+        }
+    }
 }
 
 impl RangeReading {
@@ -202,7 +242,23 @@ impl Otp {
         if matches!(by_conversion, RangeVerdict::Blocked { .. }) {
             return by_conversion;
         }
-        self.unentered_block(r, now_ms).unwrap_or(by_conversion)
+        let verdict = self.unentered_block(r, now_ms).unwrap_or(by_conversion);
+        self.surge_over(r, verdict)
+    }
+
+    /// `verdict`, or the surge price where the reading's share stands out above its usual share
+    /// and that costs more (a block stays a block).
+    pub(crate) fn surge_over(&self, r: &RangeReading, verdict: RangeVerdict) -> RangeVerdict {
+        let Some(surge) = self.surge else { return verdict };
+        let Some(share) = surge.share(r, self.min_sends).filter(|s| surge.stands_out(*s)) else {
+            return verdict;
+        };
+        match verdict.extra_bits() {
+            Some(bits) if bits < surge.extra_bits => {
+                RangeVerdict::Surge { extra_bits: surge.extra_bits, share: share.now, usual: share.usual }
+            }
+            _ => verdict,
+        }
     }
 
     /// The short block of a scope (range or calling code) nobody entered a code in: sends that
@@ -285,30 +341,43 @@ impl Otp {
     }
 
     /// The keys a send to `range` reads: the sent, recent, verified and tries counters and the
-    /// block switch of the range, its calling code and its network and, with first seen on,
-    /// its seen counts (with the unentered block, the site's).
+    /// block switch of the range, its calling code and its network; with first seen on, its
+    /// seen counts (with the unentered block, the site's); with surge on, their usual counts
+    /// and the site's sends.
     pub fn read_keys(&self, range: &str) -> Vec<CohortKey> {
+        let counts = [OtpCount::Sent, OtpCount::Recent, OtpCount::Verified, OtpCount::Tries, OtpCount::Block];
         let mut keys: Vec<CohortKey> = self
             .scopes(range)
             .into_iter()
-            .flat_map(|scope| {
-                OtpCount::ALL
-                    .iter()
-                    .filter(|c| **c != OtpCount::Seen)
-                    .map(move |c| CohortKey::otp(*c, &scope))
-            })
+            .flat_map(|scope| counts.iter().map(move |c| CohortKey::otp(*c, &scope)))
             .collect();
         if self.first_seen.is_some() {
             keys.extend(Otp::seen_keys(range));
         } else if self.unentered_block_sends > 0 {
             keys.push(Otp::site_seen_key());
         }
+        if self.surge.is_some() {
+            keys.extend(self.scope_keys(OtpCount::Usual, range));
+            keys.extend(Otp::site_sends_keys());
+        }
         keys
     }
 
-    /// The keys a send the origin accepted moves: its range's, calling code's and network's.
+    /// The keys a send the origin accepted moves: its range's, calling code's and network's
+    /// sent counts; with surge on, their usual counts and the site's.
     pub fn sent_keys(&self, range: &str) -> Vec<CohortKey> {
-        [OtpCount::Sent, OtpCount::Recent].into_iter().flat_map(|c| self.scope_keys(c, range)).collect()
+        let mut keys: Vec<CohortKey> =
+            [OtpCount::Sent, OtpCount::Recent].into_iter().flat_map(|c| self.scope_keys(c, range)).collect();
+        if self.surge.is_some() {
+            keys.extend(self.scope_keys(OtpCount::Usual, range));
+            keys.extend(Otp::site_sends_keys());
+        }
+        keys
+    }
+
+    /// The site's sends, now and over the usual period (`otp_sent:*`, `otp_usual:*`).
+    pub fn site_sends_keys() -> [CohortKey; 2] {
+        [CohortKey::otp(OtpCount::Sent, "*"), CohortKey::otp(OtpCount::Usual, "*")]
     }
 
     /// The keys one kind of count moves for a range: the range's, its calling code's and its
@@ -342,8 +411,11 @@ impl Otp {
         let seen_of = |key: &CohortKey| state.rates.iter().find(|(k, _)| k == key).map_or(0.0, |(_, r)| *r);
         let seen =
             Seen { range: seen_of(&in_range), calling_code: seen_of(&in_code), site: seen_of(&on_site) };
+        let [site_sent, site_usual] = Otp::site_sends_keys();
         RangeReading {
             seen,
+            usual: rate(OtpCount::Usual),
+            site: SiteSends { sent: seen_of(&site_sent), usual: seen_of(&site_usual) },
             sent: rate(OtpCount::Sent),
             recent: rate(OtpCount::Recent),
             verified: rate(OtpCount::Verified),
@@ -358,6 +430,7 @@ impl Otp {
             OtpCount::Recent | OtpCount::Tries => self.verify_grace_secs,
             OtpCount::Sent | OtpCount::Verified | OtpCount::Block => self.window_secs,
             OtpCount::Seen => self.first_seen.map_or(self.window_secs, |f| f.learn_secs()),
+            OtpCount::Usual => self.surge.map_or(self.window_secs, |s| s.usual_secs()),
         }
     }
 }
@@ -403,8 +476,7 @@ mod tests {
             recent: 0.0,
             verified,
             tries,
-            blocked_until: None,
-            seen: Seen::default(),
+            ..RangeReading::default()
         };
         // too few judged sends: nothing is known
         assert_eq!(o.judge(&reading(10.0, 0.0, 50.0), now), RangeVerdict::Normal);

@@ -8,6 +8,8 @@ pub mod corpus;
 pub mod driver;
 #[cfg(not(target_arch = "wasm32"))]
 pub mod fixtures;
+#[cfg(not(target_arch = "wasm32"))]
+pub mod otp;
 #[cfg(all(target_arch = "wasm32", feature = "solver"))]
 pub mod solver;
 pub mod vectors;

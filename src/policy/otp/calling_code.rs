@@ -99,8 +99,20 @@ impl Otp {
         {
             return (block, network(n));
         }
-        match wider.calling_code.and_then(|c| self.unentered_block(c, now_ms)) {
-            Some(block) => (block, RangeScope::CallingCode),
+        if let Some(block) = wider.calling_code.and_then(|c| self.unentered_block(c, now_ms)) {
+            return (block, RangeScope::CallingCode);
+        }
+        // a wider scope whose share of the site's codes stands out prices its ranges (the
+        // network's first: it is the narrower)
+        let surging = |r: &RangeReading| {
+            let v = self.surge_over(r, verdict);
+            (v != verdict).then_some(v)
+        };
+        if let Some((v, n)) = wider.network.and_then(|n| surging(n.1).map(|v| (v, n))) {
+            return (v, network(n));
+        }
+        match wider.calling_code.and_then(surging) {
+            Some(v) => (v, RangeScope::CallingCode),
             None => (verdict, RangeScope::Range),
         }
     }

@@ -1,7 +1,7 @@
 //! Reading `[otp]`: the section as written, its defaults, and every problem at once.
 
 use super::super::load::Problems;
-use super::{NumberSource, Otp, RangeAction, RangeLevel, backoff, first_seen, network};
+use super::{NumberSource, Otp, RangeAction, RangeLevel, backoff, first_seen, network, surge};
 use crate::request::route::{self, Route};
 use serde::Deserialize;
 
@@ -29,6 +29,7 @@ pub(in crate::policy) struct OtpFile {
     first_seen: Option<first_seen::FirstSeenFile>,
     #[serde(default)]
     networks: Vec<network::NetworkFile>,
+    surge: Option<surge::SurgeFile>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -191,8 +192,10 @@ pub(in crate::policy) fn load(
     let backoff = f.backoff.as_ref().map(|b| backoff::load(p, b));
     let first_seen = f.first_seen.as_ref().map(|s| first_seen::load(p, s));
     let networks = network::load(p, &f.networks);
+    let surge = f.surge.as_ref().map(|s| surge::load(p, s));
     Otp {
         networks,
+        surge,
         backoff,
         first_seen,
         send_route,
