@@ -6,8 +6,10 @@
 // gate counts the verified code for that person's range. A number asked for a second code at once
 // waits (429 phone_number_wait, its backoff in the ledger object), and entering the first code
 // clears it. Once the site has had codes entered, a range nobody enters a code in is blocked
-// after its first sends, for the grace period (`unentered_block_sends`). The native `gate` CLI
-// solves.
+// after its first sends, for the grace period (`unentered_block_sends`), and a named network
+// nobody enters a code in is blocked as a whole while its country's people enter theirs in
+// another range; the usual shares' counters round-trip through the shards. The native `gate`
+// CLI solves.
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { liveGate, testPolicy } from './harness.mjs';
@@ -30,6 +32,14 @@ const OTP = [
   // per-number backoff: the second code to one number waits 30 s or a little more
   '[otp.backoff]',
   'base_secs = 30',
+  // the usual shares, watched (learned from the first code, priced never)
+  '[otp.surge]',
+  'warm_up_sends = 1',
+  'extra_bits = 0',
+  // two Swedish mobile ranges named as one operator's
+  '[[otp.networks]]',
+  'name = "se-b"',
+  'ranges = ["+46 70", "+46 73"]',
 ].join('\n');
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
@@ -165,5 +175,37 @@ describe('SMS by number range', () => {
     assert.equal((await live.origin.posts('/api/otp/send')).length - sentBefore, blockedAt);
     const line = await live.gate.waitForLog((l) => l.gate === 'decision' && l.otp?.range === '+358 41' && l.otp?.verdict === 'blocked');
     assert.ok(line.otp.seen.site >= 5 && line.otp.verified === 0, JSON.stringify(line.otp));
+  });
+
+  it('blocks a named network nobody enters a code in as a whole while its country enters codes elsewhere', async () => {
+    // a Swedish person enters a code in +46 76: the calling code is open
+    const phone = '+46761234567';
+    assert.equal((await send(person, phone)).status, 200);
+    const code = (await (await fetch(`${live.origin.url}/__origin/otp?phone=${encodeURIComponent(phone)}`)).json()).code;
+    const checked = await person.post('/api/otp/check', new URLSearchParams({ phone, code }).toString(), {
+      'Content-Type': 'application/x-www-form-urlencoded',
+    });
+    assert.equal(checked.status, 200, checked.text);
+    await sleep(2500);
+    // codes to +46 70 and +46 73 in turn: the network has its third send first
+    let blockedAt = null;
+    for (let i = 0; i < 8 && blockedAt === null; i++) {
+      const r = await send(fleet, `+46${i % 2 ? 73 : 70}12345${String(i).padStart(2, '0')}`);
+      if (r.status === 429) {
+        assert.equal(r.json.error, 'phone_range_blocked', r.text);
+        blockedAt = i;
+      } else {
+        assert.equal(r.status, 200, r.text);
+      }
+      await sleep(300);
+    }
+    const lines = live.gate.logs().filter((l) => l.otp?.network?.name === 'se-b');
+    assert.ok(blockedAt !== null && blockedAt >= 2 && blockedAt <= 5, `blocked at send ${blockedAt}: ${lines.map((l) => JSON.stringify(l.otp)).join('\n')}`);
+    const blocked = lines.find((l) => l.otp.verdict === 'blocked');
+    assert.ok(blocked?.otp.network.decided && blocked.otp.calling_code.verified >= 1, JSON.stringify(blocked?.otp));
+    // the site's sends and their usual counts came back from the shards
+    assert.ok(blocked.otp.site?.sent > 0 && blocked.otp.site?.usual > 0, JSON.stringify(blocked.otp));
+    // the Swedish person's range is not in the network: another code goes out
+    assert.equal((await send(person, '+46761234568')).status, 200);
   });
 });
