@@ -208,6 +208,14 @@ fn pump_one_network(networks: &str) -> (usize, usize, Vec<Got>) {
             check(&mut g, person, true);
         }
     }
+    // the stats page has the network's row beside its ranges'
+    if !networks.is_empty() {
+        let stats =
+            g.send(&Req::get("/__gate/stats").header("authorization", &format!("Bearer {STATS_TOKEN}")));
+        let rows = stats.json()["otp_ranges"].as_array().unwrap().clone();
+        let row = rows.iter().find(|r| r["scope"] == "network").unwrap();
+        assert_eq!((row["range"].as_str(), row["verified"].as_f64()), (Some("kg-b"), Some(0.0)), "{row}");
+    }
     (sent, by_network, theirs)
 }
 

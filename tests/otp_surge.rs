@@ -108,6 +108,13 @@ fn a_pump_that_enters_its_codes_stands_out_by_volume_and_pays_more_while_people_
         assert!(count(&ours, Got::Dearer) >= 560, "{pumped:?}: {} of 600 dearer", count(&ours, Got::Dearer));
         assert_eq!(count(&ours, Got::Blocked), 0);
         assert_eq!(count(&theirs, Got::Base), theirs.len(), "{pumped:?}: people {theirs:?}");
+        // the stats page shows the pumped calling code's share now beside its usual share
+        let stats =
+            g.send(&Req::get("/__gate/stats").header("authorization", &format!("Bearer {STATS_TOKEN}")));
+        let rows = stats.json()["otp_ranges"].as_array().unwrap().clone();
+        let code = rows.iter().find(|r| r["range"] == "+996" && r["scope"] == "calling code").unwrap();
+        let (now, usual) = (code["share"].as_f64().unwrap(), code["usual_share"].as_f64().unwrap());
+        assert!(now > 0.6 && usual < 0.1, "{code}");
     }
     // the same pump without [otp.surge]: every code at the base price
     let mut people = Numbers::of(&PEOPLE, 400);
