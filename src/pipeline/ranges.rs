@@ -9,8 +9,8 @@ use crate::decision_log::{DecisionLog, OtpLog};
 use crate::pipeline::refusal::Refusal;
 use crate::pipeline::step::{ReadCohorts, SetPanic, Step};
 use crate::policy::{
-    CohortKey, CohortState, Decision, Otp, OtpCount, Policy, RangeReading, RangeScope, RangeVerdict,
-    WiderReadings, calling_code_scope, network_scope,
+    CohortKey, CohortState, Decision, Otp, OtpCount, Policy, RangeScope, RangeVerdict, WiderReadings,
+    calling_code_scope, network_scope,
 };
 use crate::protocol::reject::{RejectKind, Rejection};
 use crate::protocol::time::UnixTime;
@@ -107,9 +107,8 @@ pub(super) fn judge<'a>(
     }
     line.otp = Some(OtpLog::of(range, &reading, otp.min_sends, &verdict).with_wider(wider, &scope));
     let mut p = p;
-    if !learns(otp, &reading, &verdict, &p.random) {
-        p.counted.keys.retain(|k| k.otp_count() != Some(OtpCount::Usual));
-    }
+    let left_out = otp.usual_left_out(range, &reading, wider, draw(&p.random));
+    p.counted.keys.retain(|k| !left_out.contains(k));
     // global shadow mode logs the range's verdict and enforces only the base price
     match verdict {
         _ if policy.shadow => on_price(p, decision, line),
@@ -133,18 +132,13 @@ pub(super) fn judge<'a>(
     }
 }
 
-/// Whether this send's code counts in the usual shares (`Surge::learn_chance`), drawn from the
+/// A uniform draw in [0, 1) for the usual shares' sampling (`Otp::usual_left_out`), from the
 /// request's random bytes (not the challenge's id, which a client could pick), hashed so the
 /// draw is as even as the bytes are unpredictable whatever their layout.
-fn learns(otp: &Otp, reading: &RangeReading, verdict: &RangeVerdict, random: &[u8; 16]) -> bool {
-    let Some(surge) = otp.surge else { return true };
-    // standing out, priced or not (with no extra bits the shares are only watched)
-    let stands_out = matches!(verdict, RangeVerdict::Surge { .. })
-        || surge.share(reading, otp.min_sends).is_some_and(|s| surge.stands_out(s));
-    let chance = surge.learn_chance(&reading.site, otp.window_secs, stands_out);
+fn draw(random: &[u8; 16]) -> f64 {
     let digest: [u8; 32] = <sha2::Sha256 as sha2::Digest>::digest(random).into();
     let [a, b, ..] = digest;
-    f64::from(u16::from_be_bytes([a, b])) / 65_536.0 < chance
+    f64::from(u16::from_be_bytes([a, b])) / 65_536.0
 }
 
 /// The range raises the price: the line's outcome is the price asked, the range's bits included.

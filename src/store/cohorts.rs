@@ -8,7 +8,7 @@
 //! cohort per persist, at most about once a second, [`Shard::take_dirty`]) and reloads them
 //! when it starts ([`Shard::load`]), so an evicted object does not forget a busy cohort.
 
-use crate::policy::Counter;
+use crate::policy::{Counter, OtpCount};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use std::collections::{BTreeSet, HashMap};
@@ -255,7 +255,7 @@ impl Shard {
         let mut hot: Vec<Known> = self
             .cells
             .iter()
-            .filter(|(_, c)| c.rate(now) >= at)
+            .filter(|(k, c)| !long_count(k) && c.rate(now) >= at)
             .map(|(k, c)| Known { key: k.clone(), cell: *c })
             .collect();
         hot.sort_by(|a, b| b.cell.rate(now).total_cmp(&a.cell.rate(now)));
@@ -324,7 +324,12 @@ impl Shard {
             }
         }
         entries.sort_by(|a, b| b.rate.total_cmp(&a.rate).then_with(|| a.key.cmp(&b.key)));
+        // counts over days are listed apart, up to n of them: they would crowd out every window's
+        let (mut long, mut entries): (Vec<Entry>, Vec<Entry>) =
+            entries.into_iter().partition(|e| long_count(&e.key));
         entries.truncate(n);
+        long.truncate(n);
+        entries.extend(long);
         entries
     }
 
@@ -337,6 +342,13 @@ impl Shard {
     pub fn is_empty(&self) -> bool {
         self.cells.is_empty()
     }
+}
+
+/// Keys whose counts run over days (a range's usual share, its entered codes): far above any
+/// window's counts, so never "hot" (they would fill the hot list and push out the cohorts of an
+/// attack) and listed apart by [`Shard::top`].
+fn long_count(key: &str) -> bool {
+    [OtpCount::Usual, OtpCount::Seen].iter().any(|c| key.starts_with(c.prefix()))
 }
 
 #[cfg(test)]

@@ -102,11 +102,13 @@ impl Otp {
         if let Some(block) = wider.calling_code.and_then(|c| self.unentered_block(c, now_ms)) {
             return (block, RangeScope::CallingCode);
         }
-        // a wider scope whose share of the site's codes stands out prices its ranges (the
-        // network's first: it is the narrower)
+        // a wider scope whose share of the site's codes stands out prices its ranges whose own
+        // share is above usual (the network's first: it is the narrower); a range at its usual
+        // share (people, in a country with a pump elsewhere) is not priced for it
+        let range_above = self.surge.is_some_and(|s| super::surge::above_usual(&s, range));
         let surging = |r: &RangeReading| {
             let v = self.surge_over(r, verdict);
-            (v != verdict).then_some(v)
+            (range_above && v != verdict).then_some(v)
         };
         if let Some((v, n)) = wider.network.and_then(|n| surging(n.1).map(|v| (v, n))) {
             return (v, network(n));

@@ -7,8 +7,9 @@
 //! move together (a launch crowd) keeps every share where it was.
 
 use super::super::load::Problems;
-use super::RangeReading;
 use super::load::within;
+use super::{Otp, OtpCount, RangeReading, WiderReadings, calling_code_scope, network_scope};
+use crate::policy::CohortKey;
 use serde::Deserialize;
 
 /// `[otp.surge]` as written.
@@ -118,6 +119,45 @@ impl Surge {
     pub fn stands_out(&self, s: Share) -> bool {
         s.now >= s.usual + self.share_above_usual && s.now >= self.times_usual * s.usual
     }
+}
+
+impl Otp {
+    /// The usual counts a code sent to `range` leaves out, for a uniform `draw` in [0, 1): each
+    /// scope's (the range's, its calling code's, its network's) against its own
+    /// [`Surge::learn_chance`], slowed while that scope stands out, and the site's against the
+    /// volume's alone, so a pump spread thin (no range standing out, its network or calling code
+    /// well above usual) is learned slowly where it shows.
+    pub fn usual_left_out(
+        &self,
+        range: &str,
+        r: &RangeReading,
+        wider: WiderReadings<'_>,
+        draw: f64,
+    ) -> Vec<CohortKey> {
+        let Some(surge) = self.surge else { return Vec::new() };
+        let stands_out =
+            |r: &RangeReading| surge.share(r, self.min_sends).is_some_and(|s| surge.stands_out(s));
+        let scopes = [
+            Some((range.to_string(), stands_out(r))),
+            calling_code_scope(range).zip(wider.calling_code).map(|(c, r)| (c, stands_out(r))),
+            wider.network.map(|(name, r)| (network_scope(name), stands_out(r))),
+            Some(("*".to_string(), false)),
+        ];
+        scopes
+            .into_iter()
+            .flatten()
+            .filter(|(_, out)| draw >= surge.learn_chance(&r.site, self.window_secs, *out))
+            .map(|(value, _)| CohortKey::otp(OtpCount::Usual, &value))
+            .collect()
+    }
+}
+
+/// Whether a range's share now is above its usual share (a wider scope's surge prices only
+/// such ranges: a calling code's people whose share is where it usually is are never priced for
+/// a pump elsewhere in it).
+pub(super) fn above_usual(surge: &Surge, r: &RangeReading) -> bool {
+    let warm = r.site.usual >= f64::from(surge.warm_up_sends) && r.site.sent > 0.0;
+    warm && r.sent / r.site.sent > r.usual / r.site.usual
 }
 
 /// Reads `[otp.surge]`, every problem into `p`.
