@@ -235,9 +235,9 @@ fn a_pump_spread_over_the_ranges_of_one_network_pays_the_evidence_once_while_its
         assert!(people.iter().all(|g| *g == Got::Base), "Kyrgyz people in another network: {people:?}");
     }
     // without the network, the calling code has people: each range pays the evidence itself
-    let (sent, by_network, people) = pump_one_network("");
+    let (sent, _, people) = pump_one_network("");
     println!("no network: {sent} sent");
-    assert!(sent >= 70 && by_network == 0, "{sent} sent without the network");
+    assert!(sent >= 70, "{sent} sent without the network");
     assert!(people.iter().all(|g| *g == Got::Base));
 }
 

@@ -109,7 +109,7 @@ fn a_pump_that_enters_its_codes_stands_out_by_volume_and_pays_more_while_people_
         let rows = stats.json()["otp_ranges"].as_array().unwrap().clone();
         let code = rows.iter().find(|r| r["range"] == "+996" && r["scope"] == "calling code").unwrap();
         let (now, usual) = (code["share"].as_f64().unwrap(), code["usual_share"].as_f64().unwrap());
-        assert!(now > 0.6 && usual < 0.1, "{code}");
+        assert!(now > 0.6 && now > 3.0 * usual, "{code}");
     }
     // the same pump without [otp.surge]: every code at the base price
     let mut people = Numbers::of(&PEOPLE, 400);

@@ -383,12 +383,9 @@ impl Control {
         // calling codes' and networks' and every block switch (none crowds the others out)
         let otp_key = |e: &Entry| CohortKey::parse(&e.key).filter(|k| k.otp_count().is_some());
         let is_otp = |e: &Entry| otp_key(e).is_some();
-        let is_code = |e: &Entry| {
-            otp_key(e).is_some_and(|k| {
-                crate::policy::is_calling_code_scope(k.value())
-                    || crate::policy::network_in_scope(k.value()).is_some()
-            })
-        };
+        let is_code = |e: &Entry| otp_key(e).is_some_and(|k| crate::policy::is_calling_code_scope(k.value()));
+        let is_network =
+            |e: &Entry| otp_key(e).is_some_and(|k| crate::policy::network_in_scope(k.value()).is_some());
         let (switches, otp_counts): (Vec<Entry>, Vec<Entry>) =
             entries.iter().filter(|e| is_otp(e)).cloned().partition(|e| e.panic);
         // the site's sends are every share's base; a usual count (days long: larger than any
@@ -399,11 +396,14 @@ impl Control {
         let (usual, otp_counts): (Vec<Entry>, Vec<Entry>) = otp_counts
             .into_iter()
             .partition(|e| otp_key(e).is_some_and(|k| k.otp_count() == Some(crate::policy::OtpCount::Usual)));
+        let (networks, otp_counts): (Vec<Entry>, Vec<Entry>) =
+            otp_counts.into_iter().partition(|e| is_network(e));
         let (codes, ranges): (Vec<Entry>, Vec<Entry>) = otp_counts.into_iter().partition(|e| is_code(e));
         let mut otp: Vec<Entry> = ranges
             .into_iter()
             .take(60)
             .chain(codes.into_iter().take(30))
+            .chain(networks.into_iter().take(30))
             .chain(switches)
             .chain(site)
             .collect();

@@ -180,7 +180,12 @@ fn range_replayed(
     let site = logged.site.unwrap_or_default();
     let reading = logged.counts.reading(logged.seen.unwrap_or_default(), site);
     let code = logged.calling_code.as_ref().map(|c| c.counts.reading(reading.seen, site));
-    let network = logged.network.as_ref().map(|n| (n.name.as_str(), n.counts.reading(reading.seen, site)));
+    // the logged network only where the replayed policy puts the range in it too
+    let network = logged
+        .network
+        .as_ref()
+        .filter(|n| otp.network_of(&logged.range) == Some(n.name.as_str()))
+        .map(|n| (n.name.as_str(), n.counts.reading(reading.seen, site)));
     let wider = crate::policy::WiderReadings {
         calling_code: code.as_ref(),
         network: network.as_ref().map(|(n, r)| (*n, r)),
@@ -306,8 +311,16 @@ mod tests {
             serde_json::from_str::<DecisionLog>(&text).unwrap()
         };
         assert_eq!(in_network(0.0).otp.as_ref().unwrap().network.as_ref().unwrap().counts.sent, 30.0);
-        assert_eq!(replay(&fast, &in_network(0.0)).unwrap().after.outcome, Outcome::Busy);
-        assert_eq!(replay(&fast, &in_network(3.0)).unwrap().after.outcome.to_string(), "price 18x32");
+        let named =
+            otp("unentered_block_sends = 20\n[[otp.networks]]\nname = \"kg-b\"\nranges = [\"+996 5\"]\n");
+        assert_eq!(replay(&named, &in_network(0.0)).unwrap().after.outcome, Outcome::Busy);
+        assert_eq!(replay(&named, &in_network(3.0)).unwrap().after.outcome.to_string(), "price 18x32");
+        // a policy without the network, or with the range in another: the range alone
+        let other =
+            otp("unentered_block_sends = 20\n[[otp.networks]]\nname = \"kg-a\"\nranges = [\"+996 5\"]\n");
+        for p in [&fast, &other] {
+            assert_eq!(replay(p, &in_network(0.0)).unwrap().after.outcome.to_string(), "price 18x32");
+        }
     }
 
     #[test]

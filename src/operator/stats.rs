@@ -457,14 +457,13 @@ fn range_rows(read: &StatsRead) -> Vec<RangeRow> {
     rows.sort_by(|a, b| {
         (b.sent - b.verified).total_cmp(&(a.sent - a.verified)).then_with(|| a.range.cmp(&b.range))
     });
-    // the worst 20 ranges and, apart, the worst 10 calling codes and networks (their counts are
-    // at least their ranges': they would crowd the ranges out)
-    let (mut wider, mut ranges): (Vec<RangeRow>, Vec<RangeRow>) =
-        rows.into_iter().partition(|r| r.scope != "range");
-    ranges.truncate(20);
-    wider.truncate(10);
-    ranges.extend(wider);
-    ranges
+    // the worst 20 ranges and, apart, the worst 10 calling codes and the worst 10 networks (a
+    // wider scope's counts are at least its ranges': they would crowd the ranges out, and a
+    // calling code's would crowd out its networks)
+    let of = |scope: &str, n: usize| -> Vec<RangeRow> {
+        rows.iter().filter(|r| r.scope == scope).take(n).cloned().collect()
+    };
+    [of("range", 20), of("calling code", 10), of("network", 10)].concat()
 }
 
 fn capacity_rows(policy: &Policy, read: &StatsRead) -> Vec<CapacityRow> {

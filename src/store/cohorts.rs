@@ -435,6 +435,26 @@ mod tests {
     }
 
     #[test]
+    fn counts_over_days_are_never_hot_and_are_listed_apart() {
+        let mut s = Shard::default();
+        for (key, n) in
+            [("otp_usual:+86 138", 900), ("otp_seen:*", 800), ("asn:1", 50), ("otp_sent:+86 138", 12)]
+        {
+            s.exchange(&add(1_000, key, n));
+        }
+        let r = s.exchange(&Exchange { now_ms: 2_000, hot_at: 10.0, ..Exchange::default() });
+        let hot: Vec<&str> = r.hot.iter().map(|k| k.key.as_str()).collect();
+        assert_eq!(
+            hot,
+            ["asn:1", "otp_sent:+86 138"],
+            "the usual and seen counts are far larger, yet not hot"
+        );
+        // the top two of the window's counts, and apart the top two of the long ones
+        let top: Vec<String> = s.top(2_000, 2).into_iter().map(|e| e.key).collect();
+        assert_eq!(top, ["asn:1", "otp_sent:+86 138", "otp_usual:+86 138", "otp_seen:*"]);
+    }
+
+    #[test]
     fn one_row_per_active_cohort_per_persist_and_reload_keeps_the_rate() {
         let mut s = Shard::default();
         for i in 0..100 {

@@ -123,7 +123,7 @@ impl Otp {
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used)] // tests may panic
-    use super::super::Seen;
+    use super::super::{Seen, SiteSends};
     use super::*;
     use crate::policy::OtpCount;
 
@@ -243,5 +243,48 @@ mod tests {
         assert_eq!(o.judge_number(&read(0.0, 0.0), wider, now).1, RangeScope::CallingCode);
         assert_eq!(kg_b.of("+996 775"), "network kg-b");
         assert_eq!(kg_b.named("+996 775"), "network kg-b");
+    }
+
+    #[test]
+    fn a_wider_scope_that_stands_out_prices_its_ranges_above_their_usual_share_only() {
+        let text = "version = 1\n[routes]\nprotected = [\"POST /api/otp/send\"]\nphone_field = \"phone\"\n\
+                    [otp]\nsend = { route = \"/api/otp/send\" }\ncheck = { route = \"POST /api/otp/check\", field = \"phone\" }\n\
+                    [otp.surge]\nwarm_up_sends = 500\n";
+        let o = crate::policy::load(text).unwrap().otp.unwrap();
+        let now = 1_000_000;
+        let site = SiteSends { sent: 1000.0, usual: 10_000.0 };
+        // a scope with `sent` of the site's 1000 codes now and `usual` of its 10,000 usually
+        let read = |sent: f64, usual: f64| RangeReading {
+            sent,
+            verified: sent,
+            usual,
+            site,
+            ..RangeReading::default()
+        };
+        let surge = |v: &RangeVerdict| matches!(v, RangeVerdict::Surge { extra_bits: 2, .. });
+        // the calling code at 40 % (usually 5 %), the network at 30 % (usually 1 %)
+        let (code, net) = (read(400.0, 500.0), read(300.0, 100.0));
+        for (wider, scope) in [
+            (WiderReadings { calling_code: Some(&code), network: None }, RangeScope::CallingCode),
+            (
+                WiderReadings { calling_code: Some(&code), network: Some(("kg-b", &net)) },
+                RangeScope::Network("kg-b".into()),
+            ),
+        ] {
+            // a range of the pump: 2 % now, never before (not standing out on its own)
+            let (v, s) = o.judge_number(&read(20.0, 0.0), wider, now);
+            assert!(surge(&v) && s == scope, "{v:?} {s:?}");
+            // a range of people at or under their usual share: as it is
+            for (sent, usual) in [(10.0, 100.0), (5.0, 100.0), (0.0, 0.0)] {
+                assert_eq!(
+                    o.judge_number(&read(sent, usual), wider, now),
+                    (RangeVerdict::Normal, RangeScope::Range)
+                );
+            }
+        }
+        // neither wider scope standing out: the range alone
+        let calm = read(50.0, 500.0);
+        let wider = WiderReadings { calling_code: Some(&calm), network: Some(("kg-b", &calm)) };
+        assert_eq!(o.judge_number(&read(20.0, 0.0), wider, now).0, RangeVerdict::Normal);
     }
 }

@@ -99,11 +99,13 @@ impl Surge {
     /// counts; when the site sends `n` times that (a launch crowd, a pump) one in `n` does, so
     /// busy minutes weigh about what quiet ones do and a surge cannot make itself usual by its
     /// own volume. (Twice, not once: the usual count is a decaying count, and one held to its
-    /// own rate would never grow past where it stands.) A
-    /// code to a scope that stands out counts one time in `times_usual` on top (learned
-    /// slowly, yet a lasting shift, such as a country that stays popular, still settles: at
-    /// that rate its share stops standing out before the usual share reaches it). Every code
-    /// counts on a cold site (fewer than `warm_up_sends` usual sends): it is learning.
+    /// own rate would never grow past where it stands.) A code to a scope that stands out
+    /// counts `2 / times_usual` as often on top: learned slowly, yet a lasting shift (a country
+    /// that stays popular) settles, since at that rate its usual share heads for twice the
+    /// `1 / times_usual` of its share where it stops standing out, and gets there in about
+    /// `ln 2` (0.7) of `usual_days` (at `1 / times_usual` it would head for exactly that point
+    /// and stand out for ever). Every code counts on a cold site (fewer than `warm_up_sends`
+    /// usual sends): it is learning.
     pub fn learn_chance(&self, site: &super::SiteSends, window_secs: u32, stands_out: bool) -> f64 {
         if site.usual < f64::from(self.warm_up_sends) {
             return 1.0;
@@ -111,7 +113,7 @@ impl Surge {
         let usual_rate = PEAK * site.usual / f64::from(self.usual_secs().max(1));
         let rate_now = site.sent / f64::from(window_secs.max(1));
         let by_volume = if rate_now > usual_rate { usual_rate / rate_now } else { 1.0 };
-        let by_standing = if stands_out { 1.0 / self.times_usual } else { 1.0 };
+        let by_standing = if stands_out { (2.0 / self.times_usual).min(1.0) } else { 1.0 };
         (by_volume * by_standing).clamp(0.0, 1.0)
     }
 
@@ -281,13 +283,49 @@ mod tests {
         for (times, want) in [(0.0, 1.0), (1.0, 1.0), (2.0, 1.0), (4.0, 0.5), (10.0, 0.2), (100.0, 0.02)] {
             let chance = s.learn_chance(&at(times), 3600, false);
             assert!((chance - want).abs() < 1e-9, "{times}: {chance}");
-            // a code to a scope that stands out counts one time in times_usual on top
+            // a code to a scope that stands out counts 2 / times_usual as often on top
             let standing = s.learn_chance(&at(times), 3600, true);
-            assert!((standing - want / 3.0).abs() < 1e-9, "{times}: {standing}");
+            assert!((standing - want * 2.0 / 3.0).abs() < 1e-9, "{times}: {standing}");
         }
         // a cold site learns every code
         let cold = SiteSends { sent: 10_000.0, usual: 99.0 };
         assert_eq!(s.learn_chance(&cold, 3600, true), 1.0);
+    }
+
+    #[test]
+    fn a_lasting_shift_settles_within_about_ln_2_of_the_usual_period_and_a_burst_does_not() {
+        // the counts' expected course, hour by hour: a site of 360 codes an hour whose usual
+        // shares were learned; from hour 0 one scope takes `share` of the codes for good (a
+        // country that stays popular), or for two hours only (a burst)
+        let o = otp("[otp.surge]\nusual_days = 7\nwarm_up_sends = 100").unwrap();
+        let s = o.surge.unwrap();
+        let (rate, window, usual_secs) = (360.0, 3600u32, f64::from(s.usual_secs()));
+        let settle = |share: f64, hours: u32| -> Option<u32> {
+            let (mut site_usual, mut scope_usual) = (rate * usual_secs / 3600.0, 0.0);
+            let keep = (-3600.0 / usual_secs).exp();
+            for hour in 0..hours {
+                let r = RangeReading {
+                    sent: share * rate,
+                    usual: scope_usual,
+                    site: SiteSends { sent: rate, usual: site_usual },
+                    ..RangeReading::default()
+                };
+                let out = s.share(&r, o.min_sends).is_some_and(|sh| s.stands_out(sh));
+                if !out {
+                    return Some(hour);
+                }
+                site_usual = site_usual * keep + rate * s.learn_chance(&r.site, window, false);
+                scope_usual = scope_usual * keep + share * rate * s.learn_chance(&r.site, window, true);
+            }
+            None
+        };
+        for share in [0.06, 0.1, 0.3, 0.6] {
+            let hours = settle(share, 24 * 30).unwrap_or(u32::MAX);
+            // ln 2 of seven days is 116 hours
+            assert!((1..=120).contains(&hours), "{share}: stood out {hours} hours");
+        }
+        // a two-hour burst is far from learned when it ends
+        assert_eq!(settle(0.6, 2), None);
     }
 
     #[test]
