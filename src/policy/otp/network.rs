@@ -57,8 +57,9 @@ pub fn network_of<'a>(networks: &'a [Network], range: &str) -> Option<&'a Networ
     })
 }
 
-/// Reads `[[otp.networks]]`, every problem into `p`: names unique and plain, ranges readable,
-/// no range in two networks (a send counts for one network).
+/// Reads `[[otp.networks]]`, every problem into `p`: names unique and plain, ranges readable and
+/// no longer than the gate's range for their numbers, no range in two networks (a send counts
+/// for one network).
 pub(super) fn load(p: &mut Problems, files: &[NetworkFile]) -> Vec<Network> {
     if files.len() > MAX_NETWORKS {
         p.add("otp.networks", format!("{} networks, at most {MAX_NETWORKS}", files.len()));
@@ -90,6 +91,13 @@ pub(super) fn load(p: &mut Problems, files: &[NetworkFile]) -> Vec<Network> {
                 Ok(r) if r.digits().is_empty() => {
                     p.add(at, format!("{text:?} is a whole calling code (counted as one already)"))
                 }
+                Ok(r) if read_range(&r).is_some_and(|g| g.digits().len() < r.digits().len()) => {
+                    let read = read_range(&r).map(|g| g.to_string()).unwrap_or_default();
+                    p.add(
+                        at,
+                        format!("{text:?} is longer than the range the gate reads for its numbers ({read}): it would hold no range"),
+                    )
+                }
                 Ok(r) => {
                     let overlaps = |o: &Range| {
                         o.calling_code() == r.calling_code()
@@ -109,6 +117,15 @@ pub(super) fn load(p: &mut Problems, files: &[NetworkFile]) -> Vec<Network> {
         networks.push(Network { name: f.name.clone(), ranges });
     }
     networks
+}
+
+/// The range the gate reads for numbers that start with `r` (the first valid number of it,
+/// padded with zeros), if any is valid: an entry longer than that range would hold no range.
+fn read_range(r: &Range) -> Option<Range> {
+    (1..=10).find_map(|pad| {
+        let candidate = format!("+{}{}{}", r.calling_code(), r.digits(), "0".repeat(pad));
+        crate::request::phone::parse(&candidate, None).ok().map(|n| n.range().clone())
+    })
 }
 
 #[cfg(test)]
@@ -165,6 +182,15 @@ mod tests {
             "otp.networks[2].name: \"x\" names another network too",
             "otp.networks[2].ranges[0]: \"+996 501\" overlaps a range of network \"a b\"",
             "otp.networks[2].ranges[1]: \"+999 1\" is not a number range",
+        ] {
+            assert!(e.contains(want), "{want} in {e}");
+        }
+        // an entry longer than the gate's range for its numbers would hold none
+        let e = load_text("[[otp.networks]]\nname = \"a\"\nranges = [\"+996 5001\", \"+358 4123\"]\n")
+            .unwrap_err();
+        for want in [
+            "otp.networks[0].ranges[0]: \"+996 5001\" is longer than the range the gate reads for its numbers (+996 500)",
+            "otp.networks[0].ranges[1]: \"+358 4123\" is longer than the range the gate reads for its numbers (+358 41)",
         ] {
             assert!(e.contains(want), "{want} in {e}");
         }
