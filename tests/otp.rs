@@ -14,6 +14,7 @@ mod common;
 
 use common::driver::*;
 use common::otp::*;
+use gate::decision_log::OtpLog;
 
 /// The shapes of pumping: one number after another, at random in the range, in bursts.
 #[derive(Clone, Copy, Debug)]
@@ -154,26 +155,10 @@ fn a_pump_spread_over_the_ranges_of_one_calling_code_pays_the_evidence_once() {
     // one send a second, each to the next range of five Kyrgyz ranges in turn, none entered;
     // people in Britain enter theirs
     let kg = ["+996 500", "+996 700", "+996 550", "+996 770", "+996 990"];
-    let mut g = warm(gate_with(&unentered(20)));
-    let mut targets: Vec<Vec<String>> = kg.iter().map(|r| numbers_in(r, 80)).collect();
-    let people = numbers_in("+44 7400", 60);
-    let (mut sent, mut by_code) = (0, 0);
-    for t in 0..300u64 {
-        g.now = NOW.plus(t);
-        let number = targets[t as usize % kg.len()].pop().unwrap();
-        let (got, run) = send(&mut g, &number);
-        if got == Got::Blocked {
-            let otp = run.log().otp.clone().unwrap();
-            by_code += usize::from(otp.calling_code.as_ref().is_some_and(|c| c.decided));
-        } else {
-            sent += 1;
-        }
-        if t % 5 == 0 {
-            let person = &people[(t / 5) as usize];
-            assert_eq!(send(&mut g, person).0, Got::Base, "people elsewhere are not touched");
-            check(&mut g, person, true);
-        }
-    }
+    let calling_code = |otp: &OtpLog| otp.calling_code.as_ref().is_some_and(|c| c.decided);
+    let (sent, by_code, people, mut g) =
+        pump_spread(warm(gate_with(&unentered(20))), &kg, "+44 7400", calling_code);
+    assert!(people.iter().all(|g| *g == Got::Base), "people elsewhere are not touched: {people:?}");
     // 20 sends to the calling code (and the lag of its counts), not 20 to each of its ranges
     assert!((19..=22).contains(&sent), "{sent} of 300 sent");
     assert!(by_code >= 250, "refused as the calling code: {by_code}");
@@ -183,22 +168,24 @@ fn a_pump_spread_over_the_ranges_of_one_calling_code_pays_the_evidence_once() {
     assert_eq!(send(&mut g, &person).0, Got::Blocked);
 }
 
-/// Five minutes: a pump at one send a second over four Kyrgyz ranges of one operator, none
-/// entered, while Kyrgyz people in another range enter their codes (the calling code stays
-/// open); returns the pumped sends sent, those refused as the network, and the people's sends.
-fn pump_one_network(networks: &str) -> (usize, usize, Vec<Got>) {
-    let mut g = warm(gate_with(&format!("{}{networks}", unentered(20))));
-    let ranges = ["+996 500", "+996 700", "+996 550", "+996 770"];
+/// Five minutes at one send a second to `ranges` in turn, none entered, while a person in
+/// `people` asks for a code every five seconds and enters it: the pumped sends sent, those
+/// refused where `decided` says the wider scope's verdict it was, the people's sends, the gate.
+fn pump_spread(
+    mut g: Gate,
+    ranges: &[&str],
+    people: &str,
+    decided: impl Fn(&OtpLog) -> bool,
+) -> (usize, usize, Vec<Got>, Gate) {
     let mut targets: Vec<Vec<String>> = ranges.iter().map(|r| numbers_in(r, 80)).collect();
-    let people = numbers_in("+996 990", 60);
-    let (mut sent, mut by_network, mut theirs) = (0, 0, Vec::new());
+    let people = numbers_in(people, 60);
+    let (mut sent, mut by_scope, mut theirs) = (0, 0, Vec::new());
     for t in 0..300u64 {
         g.now = NOW.plus(t);
         let number = targets[t as usize % ranges.len()].pop().unwrap();
         let (got, run) = send(&mut g, &number);
         if got == Got::Blocked {
-            let otp = run.log().otp.clone().unwrap();
-            by_network += usize::from(otp.network.as_ref().is_some_and(|n| n.decided && n.name == "kg-b"));
+            by_scope += usize::from(decided(run.log().otp.as_ref().unwrap()));
         } else {
             sent += 1;
         }
@@ -208,6 +195,17 @@ fn pump_one_network(networks: &str) -> (usize, usize, Vec<Got>) {
             check(&mut g, person, true);
         }
     }
+    (sent, by_scope, theirs, g)
+}
+
+/// The spread pump over four Kyrgyz ranges of one operator while Kyrgyz people in another range
+/// enter their codes (the calling code stays open): the pumped sends sent, those refused as the
+/// network, and the people's sends.
+fn pump_one_network(networks: &str) -> (usize, usize, Vec<Got>) {
+    let ranges = ["+996 500", "+996 700", "+996 550", "+996 770"];
+    let network = |otp: &OtpLog| otp.network.as_ref().is_some_and(|n| n.decided && n.name == "kg-b");
+    let gate = warm(gate_with(&format!("{}{networks}", unentered(20))));
+    let (sent, by_network, theirs, mut g) = pump_spread(gate, &ranges, "+996 990", network);
     // the stats page has the network's row beside its ranges'
     if !networks.is_empty() {
         let stats =

@@ -140,11 +140,7 @@ impl Seen {
     fn counts(otp: &Otp, range: Option<&str>) -> Vec<CohortKey> {
         let Some(r) = range else { return Vec::new() };
         let mut keys = otp.scope_keys(OtpCount::Verified, r);
-        if otp.first_seen.is_some() {
-            keys.extend(Otp::seen_keys(r));
-        } else if otp.unentered_block_sends > 0 {
-            keys.push(Otp::site_seen_key());
-        }
+        keys.extend(otp.entered_keys(r));
         keys
     }
 

@@ -107,8 +107,10 @@ pub(super) fn judge<'a>(
     }
     line.otp = Some(OtpLog::of(range, &reading, otp.min_sends, &verdict).with_wider(wider, &scope));
     let mut p = p;
-    let left_out = otp.usual_left_out(range, &reading, wider, draw(&p.random));
-    p.counted.keys.retain(|k| !left_out.contains(k));
+    if otp.surge.is_some() {
+        let left_out = otp.usual_left_out(range, &reading, wider, draw(&p.random));
+        p.counted.keys.retain(|k| !left_out.contains(k));
+    }
     // global shadow mode logs the range's verdict and enforces only the base price
     match verdict {
         _ if policy.shadow => on_price(p, decision, line),

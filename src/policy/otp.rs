@@ -351,15 +351,8 @@ impl Otp {
             .into_iter()
             .flat_map(|scope| counts.iter().map(move |c| CohortKey::otp(*c, &scope)))
             .collect();
-        if self.first_seen.is_some() {
-            keys.extend(Otp::seen_keys(range));
-        } else if self.unentered_block_sends > 0 {
-            keys.push(Otp::site_seen_key());
-        }
-        if self.surge.is_some() {
-            keys.extend(self.scope_keys(OtpCount::Usual, range));
-            keys.extend(Otp::site_sends_keys());
-        }
+        keys.extend(self.entered_keys(range));
+        keys.extend(self.usual_keys(range));
         keys
     }
 
@@ -368,10 +361,31 @@ impl Otp {
     pub fn sent_keys(&self, range: &str) -> Vec<CohortKey> {
         let mut keys: Vec<CohortKey> =
             [OtpCount::Sent, OtpCount::Recent].into_iter().flat_map(|c| self.scope_keys(c, range)).collect();
-        if self.surge.is_some() {
-            keys.extend(self.scope_keys(OtpCount::Usual, range));
-            keys.extend(Otp::site_sends_keys());
+        keys.extend(self.usual_keys(range));
+        keys
+    }
+
+    /// The "seen" counts of a right code to a number in `range` (read by a send, moved by a
+    /// check): with first seen on, its range's, calling code's and the site's; with only the
+    /// unentered block on, the site's (its warm-up).
+    pub fn entered_keys(&self, range: &str) -> Vec<CohortKey> {
+        if self.first_seen.is_some() {
+            Otp::seen_keys(range).to_vec()
+        } else if self.unentered_block_sends > 0 {
+            vec![Otp::site_seen_key()]
+        } else {
+            Vec::new()
         }
+    }
+
+    /// With surge on, the usual counts of `range`'s scopes and the site's sends (now and
+    /// usually): read by a send and moved by it.
+    fn usual_keys(&self, range: &str) -> Vec<CohortKey> {
+        if self.surge.is_none() {
+            return Vec::new();
+        }
+        let mut keys = self.scope_keys(OtpCount::Usual, range);
+        keys.extend(Otp::site_sends_keys());
         keys
     }
 
@@ -435,19 +449,25 @@ impl Otp {
     }
 }
 
+/// The `[otp]` section `extra` adds to, in a policy that protects the send route and passes the
+/// check route, as loaded (or every problem, as text): what this module's tests load.
+#[cfg(test)]
+pub(super) fn test_otp(extra: &str) -> Result<Otp, String> {
+    let text = format!(
+        "version = 1\n[routes]\nprotected = [\"POST /api/otp/send\", \"POST /signup\"]\n\
+         pass = [\"POST /api/otp/check\"]\nphone_field = \"phone\"\n\
+         [otp]\nsend = {{ route = \"/api/otp/send\" }}\ncheck = {{ route = \"POST /api/otp/check\", field = \"phone\" }}\n{extra}"
+    );
+    let policy = crate::policy::load(&text).map_err(|e| e.to_string())?;
+    policy.otp.ok_or_else(|| "no [otp]".to_string())
+}
+
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used)] // tests may panic
     use super::*;
 
-    fn otp(extra: &str) -> Result<Otp, String> {
-        let text = format!(
-            "version = 1\n[routes]\nprotected = [\"POST /api/otp/send\", \"POST /signup\"]\n\
-             pass = [\"POST /api/otp/check\"]\nphone_field = \"phone\"\n\
-             [otp]\nsend = {{ route = \"/api/otp/send\" }}\ncheck = {{ route = \"POST /api/otp/check\", field = \"phone\" }}\n{extra}"
-        );
-        crate::policy::load(&text).map(|p| p.otp.unwrap()).map_err(|e| e.to_string())
-    }
+    use super::test_otp as otp;
 
     #[test]
     fn the_wilson_bound_is_optimistic_for_small_ranges_only() {

@@ -154,10 +154,8 @@ mod tests {
 
     #[test]
     fn a_calling_code_nobody_entered_a_code_in_blocks_its_ranges_and_one_people_use_never_does() {
-        let text = "version = 1\n[routes]\nprotected = [\"POST /api/otp/send\"]\nphone_field = \"phone\"\n\
-                    [otp]\nsend = { route = \"/api/otp/send\" }\ncheck = { route = \"POST /api/otp/check\", field = \"phone\" }\n\
-                    unentered_block_sends = 20\n";
-        let o = crate::policy::load(text).unwrap().otp.unwrap();
+        let text = "unentered_block_sends = 20\n";
+        let o = super::super::test_otp(text).unwrap();
         let now = 1_000_000;
         let warm = Seen { site: 50.0, ..Seen::default() };
         let read = |sent: f64, verified: f64| RangeReading {
@@ -190,17 +188,14 @@ mod tests {
             (RangeVerdict::Normal, RangeScope::Range)
         );
         // with the unentered block off, a calling code never blocks
-        let off =
-            crate::policy::load(&text.replace("unentered_block_sends = 20\n", "")).unwrap().otp.unwrap();
+        let off = super::super::test_otp(&text.replace("unentered_block_sends = 20\n", "")).unwrap();
         assert_eq!(off.judge_number(&read(3.0, 0.0), code(&read(300.0, 0.0)), now).0, RangeVerdict::Normal);
     }
 
     #[test]
     fn a_network_nobody_entered_a_code_in_blocks_its_ranges_while_its_calling_code_has_people() {
-        let text = "version = 1\n[routes]\nprotected = [\"POST /api/otp/send\"]\nphone_field = \"phone\"\n\
-                    [otp]\nsend = { route = \"/api/otp/send\" }\ncheck = { route = \"POST /api/otp/check\", field = \"phone\" }\n\
-                    unentered_block_sends = 20\n[[otp.networks]]\nname = \"kg-b\"\nranges = [\"+996 77\"]\n";
-        let o = crate::policy::load(text).unwrap().otp.unwrap();
+        let text = "unentered_block_sends = 20\n[[otp.networks]]\nname = \"kg-b\"\nranges = [\"+996 77\"]\n";
+        let o = super::super::test_otp(text).unwrap();
         assert_eq!(o.network_of("+996 775"), Some("kg-b"));
         assert_eq!(o.network_of("+996 500"), None);
         let keys: Vec<String> =
@@ -247,10 +242,8 @@ mod tests {
 
     #[test]
     fn a_wider_scope_that_stands_out_prices_its_ranges_above_their_usual_share_only() {
-        let text = "version = 1\n[routes]\nprotected = [\"POST /api/otp/send\"]\nphone_field = \"phone\"\n\
-                    [otp]\nsend = { route = \"/api/otp/send\" }\ncheck = { route = \"POST /api/otp/check\", field = \"phone\" }\n\
-                    [otp.surge]\nwarm_up_sends = 500\n";
-        let o = crate::policy::load(text).unwrap().otp.unwrap();
+        let text = "[otp.surge]\nwarm_up_sends = 500\n";
+        let o = super::super::test_otp(text).unwrap();
         let now = 1_000_000;
         let site = SiteSends { sent: 1000.0, usual: 10_000.0 };
         // a scope with `sent` of the site's 1000 codes now and `usual` of its 10,000 usually

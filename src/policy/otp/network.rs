@@ -134,11 +134,7 @@ mod tests {
     use super::*;
 
     fn load_text(networks: &str) -> Result<Vec<Network>, String> {
-        let text = format!(
-            "version = 1\n[routes]\nprotected = [\"POST /api/otp/send\"]\nphone_field = \"phone\"\n\
-             [otp]\nsend = {{ route = \"/api/otp/send\" }}\ncheck = {{ route = \"POST /api/otp/check\", field = \"phone\" }}\n{networks}"
-        );
-        crate::policy::load(&text).map(|p| p.otp.unwrap().networks).map_err(|e| e.to_string())
+        super::super::test_otp(networks).map(|o| o.networks)
     }
 
     #[test]

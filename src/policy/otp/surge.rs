@@ -86,9 +86,8 @@ impl Surge {
     /// The scope's shares, once the site is warm and the scope has `min_sends` sends in the
     /// window (a share of a handful of codes says nothing).
     pub fn share(&self, r: &RangeReading, min_sends: u32) -> Option<Share> {
-        let warm = r.site.usual >= f64::from(self.warm_up_sends) && r.site.sent > 0.0;
         let enough = r.sent >= f64::from(min_sends.max(1));
-        (warm && enough).then(|| Share {
+        (self.warm(r) && enough).then(|| Share {
             now: (r.sent / r.site.sent).clamp(0.0, 1.0),
             usual: (r.usual / r.site.usual).clamp(0.0, 1.0),
         })
@@ -115,6 +114,11 @@ impl Surge {
         let by_volume = if rate_now > usual_rate { usual_rate / rate_now } else { 1.0 };
         let by_standing = if stands_out { (2.0 / self.times_usual).min(1.0) } else { 1.0 };
         (by_volume * by_standing).clamp(0.0, 1.0)
+    }
+
+    /// Whether the site has the usual codes to trust usual shares, and codes now to share.
+    fn warm(&self, r: &RangeReading) -> bool {
+        r.site.usual >= f64::from(self.warm_up_sends) && r.site.sent > 0.0
     }
 
     /// Whether a share stands out above its usual share.
@@ -158,8 +162,7 @@ impl Otp {
 /// such ranges: a calling code's people whose share is where it usually is are never priced for
 /// a pump elsewhere in it).
 pub(super) fn above_usual(surge: &Surge, r: &RangeReading) -> bool {
-    let warm = r.site.usual >= f64::from(surge.warm_up_sends) && r.site.sent > 0.0;
-    warm && r.sent / r.site.sent > r.usual / r.site.usual
+    surge.warm(r) && r.sent / r.site.sent > r.usual / r.site.usual
 }
 
 /// Reads `[otp.surge]`, every problem into `p`.
@@ -188,13 +191,7 @@ mod tests {
     use super::super::{RangeVerdict, SiteSends};
     use super::*;
 
-    fn otp(surge: &str) -> Result<super::super::Otp, String> {
-        let text = format!(
-            "version = 1\n[routes]\nprotected = [\"POST /api/otp/send\"]\nphone_field = \"phone\"\n\
-             [otp]\nsend = {{ route = \"/api/otp/send\" }}\ncheck = {{ route = \"POST /api/otp/check\", field = \"phone\" }}\n{surge}"
-        );
-        crate::policy::load(&text).map(|p| p.otp.unwrap()).map_err(|e| e.to_string())
-    }
+    use super::super::test_otp as otp;
 
     /// A scope with `sent` of the site's `site_sent` codes now and `usual` of `site_usual`
     /// usually, most of them entered.
