@@ -60,8 +60,10 @@ mod input;
 mod metadata;
 mod parse;
 mod pattern;
+mod prefix;
 
 pub use parse::{ParseOptions, parse, parse_with};
+pub use prefix::{PREFIX_DIGITS, Prefix, prefix_of, read_prefix};
 
 use hmac::{Hmac, KeyInit, Mac};
 use serde::{Deserialize, Serialize};

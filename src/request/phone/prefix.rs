@@ -1,0 +1,90 @@
+//! A number's first digits, as the widget sends them ahead of a submission (with a challenge
+//! or a top-up request): enough for the gate to find the number's range and price it before
+//! the form is posted, never the subscriber's last four digits. The submission still reads the
+//! whole number; a prefix only lets the price be paid ahead (a wrong one costs its sender a
+//! top-up at submission, nothing else).
+
+use super::{Range, input, metadata, parse};
+
+/// The most leading digits (calling code included) the widget sends: one more than the longest
+/// range of libphonenumber's example numbers of every region, calling code included (eight,
+/// `tests::prefixes_find_the_range_of_every_example_number_they_can`).
+pub const PREFIX_DIGITS: usize = 9;
+
+/// Digits a range never holds at a number's end (`parse::HIDDEN_DIGITS`): never sent either.
+const UNSENT_DIGITS: usize = 4;
+
+/// What a prefix tells: the calling code, and the range where the digits decide it.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Prefix {
+    /// The calling code (`86`).
+    pub calling_code: Option<&'static str>,
+    /// The range (`+86 138`), when the digits sent hold all of it.
+    pub range: Option<Range>,
+}
+
+/// The prefix the widget sends for a number as typed (`+86 138 0013 8000` → `861380013`): the
+/// digits after `+` or `00`, the first three always (the calling code, while the number is
+/// being typed), else all but the last four, at most `most` (read up to anything that is not a
+/// digit or a separator). Empty for a number not typed in international form. `www/gate/gate.js`'s `phonePrefix` is the same rule.
+pub fn prefix_of(value: &str, most: usize) -> String {
+    let mut digits = String::new();
+    let mut plus = false;
+    for c in value.trim().chars() {
+        if let Some(d) = input::digit(c) {
+            digits.push(d);
+        } else if matches!(c, '+' | '\u{FF0B}' | '\u{FE62}') && digits.is_empty() && !plus {
+            plus = true;
+        } else if !input::is_separator(c) {
+            // an extension, or text: the digits so far
+            break;
+        }
+    }
+    let digits = match (plus, digits.strip_prefix("00")) {
+        (true, _) => digits.as_str(),
+        (false, Some(rest)) => rest,
+        (false, None) => return String::new(),
+    };
+    let keep = digits.len().min(3).max(most.min(digits.len().saturating_sub(UNSENT_DIGITS)));
+    digits.get(..keep).unwrap_or_default().to_string()
+}
+
+/// Reads a prefix (`861380013`, `+86 138`, `0086138`; at most 15 digits are read): its calling
+/// code, and its range where a number that starts with these digits and is in use has a
+/// range that lies within them (the first such number found, filled with zeros, fives or
+/// ones). Bounded work on any input: at most 30 parses.
+pub fn read_prefix(value: &str) -> Prefix {
+    let mut digits = String::with_capacity(16);
+    for c in value.trim().chars() {
+        if digits.len() >= 15 {
+            break;
+        }
+        if let Some(d) = input::digit(c) {
+            digits.push(d);
+        } else if !(matches!(c, '+' | '\u{FF0B}' | '\u{FE62}') && digits.is_empty() || input::is_separator(c))
+        {
+            return Prefix::default();
+        }
+    }
+    let digits = digits.strip_prefix("00").unwrap_or(&digits);
+    let Some((code, national)) = metadata::split_code(digits) else { return Prefix::default() };
+    let calling_code = metadata::code_str(code);
+    let range = if national.is_empty() { None } else { range_within(code, national) };
+    Prefix { calling_code, range }
+}
+
+/// The range of the first number in use that starts with `national` and whose range lies
+/// within those digits.
+fn range_within(code: u16, national: &str) -> Option<Range> {
+    for fill in ['0', '5', '1'] {
+        for pad in UNSENT_DIGITS..UNSENT_DIGITS + 10 {
+            let candidate = format!("+{code}{national}{}", fill.to_string().repeat(pad));
+            let Ok(number) = parse::parse(&candidate, None) else { continue };
+            let given = number.national_number().len().saturating_sub(pad);
+            if number.range().digits().len() <= given {
+                return Some(number.range().clone());
+            }
+        }
+    }
+    None
+}
