@@ -327,6 +327,7 @@ fn a_sign_up_is_counted_only_when_the_origin_accepts_it() {
             window_secs: 10,
             capacity: None,
             read_only: Vec::new(),
+            peek: Vec::new(),
         });
         assert_eq!(run.done().counts.signup, want, "origin {status}");
     }

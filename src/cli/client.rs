@@ -39,8 +39,9 @@ pub fn agent() -> ureq::Agent {
 }
 
 /// Fetches a challenge for `route` from the gate at `base` (e.g. `http://127.0.0.1:8787`).
-/// `phone` (the sign-up's number or just its calling code) lets the gate price phone rules up
-/// front; only its first digits are sent.
+/// `phone` (the sign-up's number or just its calling code) lets the gate price phone rules and
+/// the number's range up front; only its first digits are sent (as the widget sends them: never
+/// the last four).
 pub fn fetch_challenge(
     agent: &ureq::Agent,
     base: &str,
@@ -56,7 +57,10 @@ pub fn fetch_challenge(
         .header("User-Agent", user_agent)
         .header("Accept", "application/json");
     if let Some(p) = phone {
-        let digits: String = p.chars().filter(char::is_ascii_digit).take(4).collect();
+        let digits = match crate::request::phone::prefix_of(p, crate::request::phone::PREFIX_DIGITS) {
+            d if !d.is_empty() => d,
+            _ => p.chars().filter(char::is_ascii_digit).take(3).collect(),
+        };
         req = req.query("phone", &digits);
     }
     let mut resp = req.call().map_err(|e| ClientError::Http(e.to_string()))?;

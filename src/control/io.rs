@@ -31,6 +31,10 @@ pub struct Counted {
     /// Keys read for the decision but never moved by it (an OTP range's verified codes,
     /// tries and block switch).
     pub read_only: Vec<CohortKey>,
+    /// Keys read only from what this isolate already holds, never asked of their shard (a
+    /// number range's counts ahead of a submission: a request that costs its client nothing
+    /// adds no read); [`CohortState::peeked`] holds those it has a reading of.
+    pub peek: Vec<CohortKey>,
 }
 
 impl Counted {
@@ -249,6 +253,7 @@ impl Control {
         let w = Windows::for_read(policy, &want.keys, want.window_secs);
         let mut state = self.state(&want.read_keys(), want.site, shards, w, want.capacity.as_ref(), now_ms);
         state.degraded = degraded;
+        state.peeked = self.snapshot.peek(&want.peek, |k| w.of_key(k), now_ms);
         Ok(state)
     }
 
@@ -446,7 +451,14 @@ mod tests {
     }
 
     fn want(keys: Vec<CohortKey>) -> Counted {
-        Counted { keys, site: false, window_secs: 60, capacity: None, read_only: Vec::new() }
+        Counted {
+            keys,
+            site: false,
+            window_secs: 60,
+            capacity: None,
+            read_only: Vec::new(),
+            peek: Vec::new(),
+        }
     }
 
     /// Answers calls from real shards, or fails them all.
@@ -501,6 +513,34 @@ mod tests {
         let failed = answer(&mut shards, calls, true);
         let closed = c.read(&p, SHARDS, &no_js, failed, t1);
         assert!(closed.is_err_and(|e| e.contains("unreachable")));
+    }
+
+    #[test]
+    fn peeked_keys_are_never_asked_of_a_shard_and_known_once_another_request_read_them() {
+        let mut c = Control::default();
+        let p = policy();
+        let mut shards: Vec<Shard> = (0..SHARDS).map(|_| Shard::default()).collect();
+        let range = CohortKey::parse("otp_sent:+996 500").unwrap();
+        let t0 = UnixTime::from_secs(1_000);
+        // a request that peeks: nothing of its key is asked, now or at the next refreshes
+        let peeking = Counted { peek: vec![range.clone()], ..want(vec![asn()]) };
+        let calls = c.cold_calls(&p, SHARDS, &peeking, t0);
+        assert!(calls.iter().all(|call| call.exchange.read.iter().all(|(k, _)| k != range.as_str())));
+        let answers = answer(&mut shards, calls, false);
+        let state = c.read(&p, SHARDS, &peeking, answers, t0).unwrap();
+        assert!(state.peeked.is_empty(), "unknown: {state:?}");
+        for i in 1..5 {
+            let (calls, _) = c.background(20.0, t0.millis() + i * 1000);
+            assert!(calls.iter().all(|call| call.exchange.read.iter().all(|(k, _)| k != range.as_str())));
+        }
+        // a request that reads it (a submission): the next peek knows it (0: the shard has none)
+        let reading = Counted { read_only: vec![range.clone()], ..want(vec![asn()]) };
+        let t1 = UnixTime::from_secs(1_010);
+        let calls = c.fresh_calls(&p, SHARDS, &reading, t1);
+        let answers = answer(&mut shards, calls, false);
+        c.read(&p, SHARDS, &reading, answers, t1).unwrap();
+        let state = c.read(&p, SHARDS, &peeking, Vec::new(), t1).unwrap();
+        assert_eq!(state.peeked, vec![(range.clone(), 0.0)]);
     }
 
     #[test]

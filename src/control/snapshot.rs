@@ -28,6 +28,10 @@ use std::collections::{BTreeMap, HashMap};
 pub const REFRESH_MS: u64 = 1000;
 /// A shard unheard from for longer is cold: the next decision on its keys waits for it, ms.
 pub const STALE_MS: u64 = 2000;
+
+/// How recent a key's answer must be to be peeked (`Counted::peek`): a minute, so that a
+/// range judged at a submission in this isolate is priced ahead for the next person.
+pub const PEEK_MS: u64 = 60_000;
 /// A failing shard's condition is logged at most once per this interval, ms.
 pub const LOG_EVERY_MS: u64 = 10_000;
 /// Keys kept before the coldest are dropped.
@@ -265,8 +269,9 @@ impl Snapshot {
             if !reply.keys.iter().any(|k| &k.key == key) {
                 let n = pending(key);
                 if n == 0 {
+                    // read as none (a reading, for `peek`)
                     self.cells.remove(key);
-                    self.read_ms.remove(key);
+                    self.read_ms.insert(key.clone(), now_ms);
                 }
             }
         }
@@ -378,11 +383,37 @@ impl Snapshot {
         self.cells.get(key).map_or(0.0, |c| c.rate(now_ms))
     }
 
+    /// The rates of `keys` this isolate has a reading of from their shard, at most
+    /// [`PEEK_MS`] old (0 for a key the shard answered it holds none of); the others are left
+    /// out: unknown.
+    pub fn peek(
+        &self,
+        keys: &[CohortKey],
+        window: impl Fn(&CohortKey) -> u32,
+        now_ms: u64,
+    ) -> Vec<(CohortKey, f64)> {
+        keys.iter()
+            .filter(|k| self.read_ms.get(k.as_str()).is_some_and(|t| now_ms.saturating_sub(*t) <= PEEK_MS))
+            .map(|k| {
+                let rate = self
+                    .cells
+                    .get(k.as_str())
+                    .map_or(0.0, |c| Cell { window_secs: window(k), ..*c }.rate(now_ms));
+                (k.clone(), rate)
+            })
+            .collect()
+    }
+
     fn prune(&mut self, now_ms: u64) {
         if self.cells.len() > MAX_KEYS {
             self.cells.retain(|_, c| c.rate(now_ms) >= 0.05);
+        }
+        if self.read_ms.len() > MAX_KEYS {
             let cells = &self.cells;
-            self.read_ms.retain(|k, _| cells.contains_key(k));
+            self.read_ms.retain(|k, t| cells.contains_key(k) || now_ms.saturating_sub(*t) <= PEEK_MS);
+            if self.read_ms.len() > MAX_KEYS {
+                self.read_ms.retain(|k, _| cells.contains_key(k));
+            }
         }
     }
 }
@@ -449,6 +480,31 @@ mod tests {
         assert_eq!(snap.health().calls.request_path, 0);
         // idle for 3 s: cold again, the next decision waits for one refresh
         assert_eq!(snap.cold(&[k.clone()], false, SHARDS, 13_000), vec![s]);
+    }
+
+    #[test]
+    fn a_peek_knows_what_a_shard_answered_within_a_minute_and_nothing_else() {
+        let mut snap = Snapshot::default();
+        let mut remote = Shard::default();
+        let (counted, none, never) = (asn(11), asn(12), asn(13));
+        remote.exchange(&Exchange {
+            now_ms: 0,
+            add: vec![Delta { key: counted.as_str().to_string(), n: 30, window_secs: 60 }],
+            ..Exchange::default()
+        });
+        // one exchange per key (each key's own shard): `none` is answered as holding nothing
+        refresh(&mut snap, &mut remote, &[counted.clone()], 1000);
+        refresh(&mut snap, &mut remote, &[none.clone()], 1000);
+        let all = [counted.clone(), none.clone(), never.clone()];
+        let peeked = snap.peek(&all, |_| 60, 2000);
+        assert_eq!(peeked.len(), 2, "a key never asked is unknown, not 0: {peeked:?}");
+        assert!(peeked.iter().any(|(k, r)| *k == counted && *r > 25.0));
+        assert!(peeked.iter().any(|(k, r)| *k == none && *r == 0.0), "answered as none: 0");
+        // a count this isolate added itself is no reading of the shard
+        snap.add_local(&never, 60, 2000);
+        assert_eq!(snap.peek(&all, |_| 60, 2000).len(), 2);
+        // a minute later nothing is known any more
+        assert!(snap.peek(&all, |_| 60, 1000 + PEEK_MS + 1).is_empty());
     }
 
     #[test]

@@ -139,10 +139,13 @@ pub fn replay(policy: &Policy, line: &DecisionLog) -> Option<Replayed> {
         switches: Vec::new(),
         capacity: line.capacity.clone(),
         degraded: None,
+        peeked: Vec::new(),
     };
     let decided = policy.decide(&subject, &state);
     let after = match (&policy.otp, &line.otp) {
-        (Some(otp), Some(logged)) if !policy.shadow => range_replayed(otp, route, logged, line.t, decided),
+        (Some(otp), Some(logged)) if !policy.shadow => {
+            range_replayed(otp, route, logged, line.t, stage == Stage::Issue, decided)
+        }
         _ => decided,
     };
     // a send refused for its range was priced by the rest of the policy and then refused
@@ -163,13 +166,15 @@ pub fn replay(policy: &Policy, line: &DecisionLog) -> Option<Replayed> {
 
 /// The range's verdict under the new policy on the logged counts, applied to the decision: a
 /// price level adds its bits; a block (on the send route) refuses, shown as `busy` (try later),
-/// and on a sign-up route costs the strongest price level. The block switches other decisions
+/// and on a sign-up route costs the strongest price level. Ahead of a submission (`ahead`: a
+/// challenge or top-up priced on the number's first digits) a send's block adds nothing. The block switches other decisions
 /// wrote are not in the line: a logged block is replayed from its counts.
 fn range_replayed(
     otp: &crate::policy::Otp,
     route: &str,
     logged: &super::OtpLog,
     t: u64,
+    ahead: bool,
     decided: crate::policy::Decision,
 ) -> crate::policy::Decision {
     use crate::policy::RangeVerdict;
@@ -198,6 +203,7 @@ fn range_replayed(
             decided.priced_up(extra_bits, &format!("{why} first seen ({scope})"))
         }
         RangeVerdict::Surge { extra_bits, .. } => decided.priced_up(extra_bits, &format!("{why} surge")),
+        RangeVerdict::Blocked { .. } if send && ahead => decided,
         RangeVerdict::Blocked { .. } if send => {
             crate::policy::Decision { outcome: Outcome::Busy, why: format!("{why} blocked"), ..decided }
         }

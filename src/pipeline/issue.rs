@@ -36,6 +36,7 @@ struct Asking<'a> {
     facts: &'a RequestFacts,
     route: Route,
     subject: Subject<'a>,
+    range: Option<super::ranges::RangeAt>,
     random: [u8; 16],
     now: UnixTime,
 }
@@ -50,16 +51,17 @@ pub fn start<'a>(config: &'a Config, facts: &'a RequestFacts, random: [u8; 16], 
         return Step::done(Refusal::new(r, facts, now).done());
     };
     // What the client claims about itself: its signals (the price is set at issue time) and,
-    // once the form has one, its phone's calling code (only the first digits are sent).
-    let phone = match query_param(query, "phone") {
-        None => Known::Unknown,
-        Some(p) => Known::Is(crate::request::phone::calling_code(&p, true).map(str::to_string)),
-    };
+    // once the form has one, its phone number's first digits (its calling code, and its range
+    // where the policy judges it)
+    let (phone, range) = super::ranges::phone_ahead(policy, &route.path, query);
     let assessment = signals::assess(facts, &client_signals(query));
-    // the widget sends only the code: the number's type is known at submission
+    // the widget sends only the first digits: the number's type is known at submission
     let subject = super::subject(facts, &route.path, assessment, phone, Known::Unknown);
-    let want = super::counted(policy, &subject);
-    let asking = Asking { config, facts, route, subject, random, now };
+    let mut want = super::counted(policy, &subject);
+    if let Some(at) = &range {
+        at.peek(policy, &mut want);
+    }
+    let asking = Asking { config, facts, route, subject, range, random, now };
     super::read_cohorts(policy, config.cohort_shards, want, move |state| on_cohorts(asking, state))
 }
 
@@ -74,11 +76,16 @@ fn phone_code(subject: &Subject<'_>) -> Option<String> {
 fn on_cohorts(a: Asking<'_>, read: Result<CohortState, String>) -> Step<'_> {
     let policy = &a.config.policy;
     let (state, unreadable) = super::state_read(read);
-    let decision = policy.decide(&a.subject, &state);
+    let mut decision = policy.decide(&a.subject, &state);
+    let ahead = a.range.as_ref().and_then(|at| super::ranges::ahead(policy, at, &state, a.now));
+    if let Some((bits, why)) = ahead.as_ref().and_then(|r| r.price.as_ref()) {
+        decision = decision.priced_up(*bits, why);
+    }
     let code = phone_code(&a.subject);
     let mut line = DecisionLog::new(Action::Issue, 200, a.facts, a.now)
         .assessed(&a.subject.assessment)
         .decided(&decision, &state, code.as_deref());
+    line.otp = ahead.map(|r| r.log);
     line.stage = Some(Stage::Issue);
     line.route = Some(a.route.path.clone());
     line.counters_unreadable = unreadable;
@@ -111,6 +118,7 @@ fn on_cohorts(a: Asking<'_>, read: Result<CohortState, String>) -> Step<'_> {
         json.phone_field = policy.phone_field.clone().or_else(|| policy.phone_code_field.clone());
     }
     json.phone_code = code;
+    json.phone_digits = json.phone_field.as_ref().map(|_| crate::request::phone::PREFIX_DIGITS as u8);
     json.work = super::work::quote(&decision, &state);
     Step::done(Done {
         answer: Answer::Reply(Reply::json(200, &json)),

@@ -107,6 +107,7 @@ pub fn counted(policy: &Policy, subject: &Subject<'_>) -> Counted {
             window_secs: attack.window_secs,
             capacity: None,
             read_only: Vec::new(),
+            peek: Vec::new(),
         };
     }
     let mut keys = subject.cohorts(&attack.cohorts);
@@ -122,6 +123,7 @@ pub fn counted(policy: &Policy, subject: &Subject<'_>) -> Counted {
         window_secs: attack.window_secs,
         capacity,
         read_only: Vec::new(),
+        peek: Vec::new(),
     }
 }
 

@@ -9,7 +9,7 @@ use crate::decision_log::{DecisionLog, OtpLog};
 use crate::pipeline::refusal::Refusal;
 use crate::pipeline::step::{ReadCohorts, SetPanic, Step};
 use crate::policy::{
-    CohortKey, CohortState, Decision, Otp, OtpCount, Policy, RangeScope, RangeVerdict, WiderReadings,
+    CohortKey, CohortState, Decision, Known, Otp, OtpCount, Policy, RangeScope, RangeVerdict, WiderReadings,
     calling_code_scope, network_scope,
 };
 use crate::protocol::reject::{RejectKind, Rejection};
@@ -114,24 +114,95 @@ pub(super) fn judge<'a>(
     // global shadow mode logs the range's verdict and enforces only the base price
     match verdict {
         _ if policy.shadow => on_price(p, decision, line),
-        RangeVerdict::Normal => on_price(p, decision, line),
-        RangeVerdict::Priced { extra_bits, conversion } => {
-            priced(p, decision, line, extra_bits, &format!("range {range} conversion ≤ {conversion:.2}"))
-        }
-        RangeVerdict::FirstSeen { extra_bits, scope } => {
-            priced(p, decision, line, extra_bits, &format!("range {range}: first seen ({scope})"))
-        }
-        RangeVerdict::Surge { extra_bits, share, usual } => {
-            let why = format!(
-                "{}: {:.1} % of codes, usually {:.1} %",
-                scope.named(range),
-                share * 100.0,
-                usual * 100.0
-            );
-            priced(p, decision, line, extra_bits, &why)
-        }
         RangeVerdict::Blocked { until_ms, new } => blocked(&p, &at, scope, until_ms, new, line),
+        v => match extra_bits(&v, &scope.named(range)) {
+            Some((bits, why)) => priced(p, decision, line, bits, &why),
+            None => on_price(p, decision, line),
+        },
     }
+}
+
+/// The extra bits a range's verdict asks, and why (none for its usual price or a block).
+fn extra_bits(verdict: &RangeVerdict, scope: &str) -> Option<(u8, String)> {
+    match *verdict {
+        RangeVerdict::Normal | RangeVerdict::Blocked { .. } => None,
+        RangeVerdict::Priced { extra_bits, conversion } => {
+            Some((extra_bits, format!("{scope} conversion ≤ {conversion:.2}")))
+        }
+        RangeVerdict::FirstSeen { extra_bits, scope: seen } => {
+            Some((extra_bits, format!("{scope}: first seen ({seen})")))
+        }
+        RangeVerdict::Surge { extra_bits, share, usual } => Some((
+            extra_bits,
+            format!("{scope}: {:.1} % of codes, usually {:.1} %", share * 100.0, usual * 100.0),
+        )),
+    }
+}
+
+/// What a challenge or top-up request says of its number: the widget's first digits
+/// (`phone`, [`crate::request::phone::prefix_of`]), read for the calling code, and for the
+/// range where the policy judges one on `route` (its counts are then peeked, never asked).
+pub(super) fn phone_ahead(
+    policy: &Policy,
+    route: &str,
+    query: Option<&str>,
+) -> (Known<Option<String>>, Option<RangeAt>) {
+    let Some(sent) = super::front::query_param(query, "phone") else { return (Known::Unknown, None) };
+    let prefix = crate::request::phone::read_prefix(&sent);
+    let range = prefix.range.map(|r| r.to_string());
+    let at = RangeAt::of(policy, route, range.as_deref());
+    (Known::Is(prefix.calling_code.map(str::to_string)), at)
+}
+
+impl RangeAt {
+    /// Its counters, peeked ahead of a submission (`Counted::peek`).
+    pub fn peek(&self, policy: &Policy, counted: &mut Counted) {
+        if let Some(otp) = &policy.otp {
+            counted.peek.extend(otp.read_keys(&self.range));
+        }
+    }
+}
+
+/// The range's price ahead of a submission, and its log.
+pub(super) struct Ahead {
+    /// The bits the submission would add for the range, and why.
+    pub price: Option<(u8, String)>,
+    /// The range as judged, for the line.
+    pub log: OtpLog,
+}
+
+/// The range's price ahead of a submission (a challenge or top-up request whose widget sent
+/// the number's first digits): the bits the submission would ask for it, so that a plain form
+/// pays them before it is posted. Judged only on counts this isolate read from their shards
+/// within the last minute (a range a submission here was judged on), never on a read now, a
+/// count or a block: those requests cost a client nothing. `None` while a count is unknown
+/// (the submission judges alone). A blocked range costs a sign-up its strongest price and a
+/// send nothing more (its submission is refused, nothing spent).
+pub(super) fn ahead(policy: &Policy, at: &RangeAt, state: &CohortState, now: UnixTime) -> Option<Ahead> {
+    let otp = policy.otp.as_ref()?;
+    let range = at.range.as_str();
+    let known = otp.read_keys(range).iter().all(|k| state.peeked.iter().any(|(p, _)| p == k));
+    if !known {
+        return None;
+    }
+    let state = CohortState {
+        rates: state.peeked.clone(),
+        switches: state.switches.clone(),
+        ..CohortState::default()
+    };
+    let reading = Otp::reading(range, &state);
+    let code = calling_code_scope(range).map(|c| Otp::reading(&c, &state));
+    let network = otp.network_of(range).map(|n| (n, Otp::reading(&network_scope(n), &state)));
+    let wider =
+        WiderReadings { calling_code: code.as_ref(), network: network.as_ref().map(|(n, r)| (*n, r)) };
+    let (verdict, scope) = otp.judge_number(&reading, wider, now.millis());
+    let verdict = match (verdict, &at.used) {
+        (RangeVerdict::Blocked { .. }, RangeUse::SignUp) => strongest_price(otp, &reading),
+        (v, _) => v,
+    };
+    let log = OtpLog::of(range, &reading, otp.min_sends, &verdict).with_wider(wider, &scope);
+    let price = extra_bits(&verdict, &scope.named(range)).filter(|_| !policy.shadow);
+    Some(Ahead { price, log })
 }
 
 /// A uniform draw in [0, 1) for the usual shares' sampling (`Otp::usual_left_out`), from the
@@ -174,6 +245,7 @@ fn read_now<'a>(p: Paid<'a>, state: CohortState, unreadable: Option<String>, at:
         window_secs: config.policy.attack.window_secs,
         capacity: None,
         read_only: config.policy.otp.as_ref().map(|o| o.read_keys(&at.range)).unwrap_or_default(),
+        peek: Vec::new(),
     };
     Step::ReadCohorts(ReadCohorts {
         want,

@@ -33,6 +33,7 @@ struct Asking<'a> {
     facts: &'a RequestFacts,
     first: Challenge,
     subject: Subject<'a>,
+    range: Option<super::ranges::RangeAt>,
     paid: u64,
     want: u64,
     random: [u8; 16],
@@ -75,15 +76,24 @@ pub fn start<'a>(config: &'a Config, facts: &'a RequestFacts, random: [u8; 16], 
         Ok(c) => c,
         Err(r) => return refuse(r),
     };
-    let phone = match query_param(query, "phone") {
-        None => Known::Unknown,
-        Some(p) => Known::Is(crate::request::phone::calling_code(&p, true).map(str::to_string)),
-    };
+    let (phone, range) = super::ranges::phone_ahead(policy, &route.path, query);
     let assessment = signals::assess(facts, &super::issue::client_signals(query));
     let subject = super::subject(facts, &route.path, assessment, phone, Known::Unknown);
-    let want_counted = super::counted(policy, &subject);
-    let asking =
-        Asking { config, facts, first, subject, paid: number("paid"), want: number("want"), random, now };
+    let mut want_counted = super::counted(policy, &subject);
+    if let Some(at) = &range {
+        at.peek(policy, &mut want_counted);
+    }
+    let asking = Asking {
+        config,
+        facts,
+        first,
+        subject,
+        range,
+        paid: number("paid"),
+        want: number("want"),
+        random,
+        now,
+    };
     super::read_cohorts(policy, config.cohort_shards, want_counted, move |state| on_cohorts(asking, state))
 }
 
@@ -91,10 +101,15 @@ pub fn start<'a>(config: &'a Config, facts: &'a RequestFacts, random: [u8; 16], 
 fn on_cohorts(a: Asking<'_>, read: Result<CohortState, String>) -> Step<'_> {
     let policy = &a.config.policy;
     let (state, unreadable) = super::state_read(read);
-    let decision = policy.decide(&a.subject, &state);
+    let mut decision = policy.decide(&a.subject, &state);
+    let ahead = a.range.as_ref().and_then(|at| super::ranges::ahead(policy, at, &state, a.now));
+    if let Some((bits, why)) = ahead.as_ref().and_then(|r| r.price.as_ref()) {
+        decision = decision.priced_up(*bits, why);
+    }
     let mut line = DecisionLog::new(Action::Issue, 200, a.facts, a.now)
         .assessed(&a.subject.assessment)
         .decided(&decision, &state, None);
+    line.otp = ahead.map(|r| r.log);
     line.stage = Some(Stage::Issue);
     line.route = Some(a.first.route.clone());
     line.id = Some(URL_SAFE_NO_PAD.encode(a.first.id));

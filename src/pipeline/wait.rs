@@ -89,6 +89,7 @@ pub(crate) fn submission<'a>(
         window_secs: policy.no_js.window_secs,
         capacity: None,
         read_only: Vec::new(),
+        peek: Vec::new(),
     };
     let js = super::counted(policy, &subject);
     let capacity = Counted {
@@ -97,6 +98,7 @@ pub(crate) fn submission<'a>(
         window_secs: js.window_secs,
         capacity: js.capacity.clone(),
         read_only: Vec::new(),
+        peek: Vec::new(),
     };
     let path = Path { sub, kind, body, read: read.clone(), fields, phone, subject, budget, capacity };
     let next = match token {

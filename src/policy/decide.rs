@@ -134,7 +134,11 @@ impl Policy {
             return false;
         }
         let counted = self.attack.enabled && self.attack.cohorts.contains(&CohortKind::PhoneCode);
+        // a number range is judged on the route: its price is paid ahead
+        let ranged =
+            self.otp.as_ref().is_some_and(|o| o.send_route == route || o.apply_to.iter().any(|r| r == route));
         counted
+            || ranged
             || self.rules.iter().any(|r| {
                 (r.routes.is_empty() || r.routes.iter().any(|p| p == route))
                     && (!r.when.phone_codes.is_empty()

@@ -276,6 +276,7 @@ impl SignedChallenge {
             token: self.token(),
             phone_field: None,
             phone_code: None,
+            phone_digits: None,
             work: None,
         }
     }
@@ -308,13 +309,18 @@ pub struct ChallengeJson {
     pub signature: String,
     /// The whole signed token, base64url: what the solver hashes and the client sends back.
     pub token: String,
-    /// The form/JSON field whose phone calling code the policy prices (the widget sends the
-    /// code with its challenge request once the field is filled).
+    /// The form/JSON field whose phone number the policy prices (the widget sends its first
+    /// digits with its challenge and top-up requests once the field is filled).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub phone_field: Option<String>,
     /// The calling code this challenge was priced for.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub phone_code: Option<String>,
+    /// With `phone_field`: the most leading digits of the number (after `+` or `00`, calling
+    /// code included) the widget sends as `phone`, never the last four
+    /// ([`crate::request::phone::prefix_of`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub phone_digits: Option<u8>,
     /// The work the gate asks now and suggests banking toward, in expected hashes.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub work: Option<WorkJson>,

@@ -8,12 +8,13 @@
 // clears it. Once the site has had codes entered, a range nobody enters a code in is blocked
 // after its first sends, for the grace period (`unentered_block_sends`), and a named network
 // nobody enters a code in is blocked as a whole while its country's people enter theirs in
-// another range; the usual shares' counters round-trip through the shards. The native `gate`
-// CLI solves.
+// another range; the usual shares' counters round-trip through the shards. A challenge and a
+// top-up carrying a number's first digits are judged on the range's counts the isolate read.
+// The native `gate` CLI solves.
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { liveGate, testPolicy } from './harness.mjs';
-import { chromeClient as client, CF } from './clients.mjs';
+import { chromeClient as client, CF, CHROME } from './clients.mjs';
 
 // a short grace period and a low minimum, so a test-sized run judges the range; one level,
 // the block, so no top-up is involved (the pipeline tests cover the price level)
@@ -88,6 +89,19 @@ describe('SMS by number range', () => {
     assert.equal(line.otp.range, '+996 500');
     assert.ok(!JSON.stringify(line).includes('996500123'), 'never the number');
     assert.equal((await live.origin.posts('/api/otp/send')).length, sent);
+    // ahead of a post, the widget's challenge and top-up carry the number's first digits: the
+    // range is judged on the counts this isolate read for the sends (blocked: nothing more is
+    // asked of a send, whose post is refused, nothing spent), and logged, never the number
+    const ahead = await fleet.challenge('/api/otp/send', { phone: '996500123' });
+    assert.equal(ahead.status, 200, ahead.text);
+    assert.equal(ahead.json.phone_digits, 9, 'the challenge says how many digits to send');
+    const q = new URLSearchParams({ token: ahead.json.token, paid: String(ahead.json.work.asked), phone: '996500123' });
+    const topup = await fleet.get(`/__gate/topup?${q}`, CHROME.fetch);
+    assert.equal(topup.status, 200, topup.text);
+    assert.equal(topup.json.topup, null, 'a blocked send is not priced ahead');
+    const judged = await live.gate.waitForLog((l) => l.stage === 'issue' && l.otp?.range === '+996 500');
+    assert.equal(judged.otp.verdict, 'blocked');
+    assert.ok(!JSON.stringify(judged).includes('996500123'), 'never the digits sent');
 
     // a person in Britain asks for a code, reads it (the demo origin logs it) and enters it
     const phone = '+447400123456';

@@ -10,9 +10,10 @@
 // data-gate-lang="<a language of www/i18n/, e.g. de or zh-CN>". For single-page apps: `gate.solve(route)` resolves
 // to the solution string; events gate:progress, gate:solved, gate:error bubble from the form
 // (or fire on document for gate.solve); gate:solved says which solver ran (detail.solver:
-// 'wasm-simd', 'wasm' or 'js'), and so does the form's data-gate-solver attribute. When the gate prices by phone calling code, the
-// widget sends the code of the form's phone field (only its first digits) with the challenge
-// request, and solves again if the code changes before the form is sent. While the person
+// 'wasm-simd', 'wasm' or 'js'), and so does the form's data-gate-solver attribute. When the gate prices by phone number, the
+// widget sends the first digits of the form's phone field (never its last four) with the challenge
+// request and the top-up before the form is sent (so the number's range is paid for ahead), and
+// solves again if the calling code changes before the form is sent. While the person
 // types, one worker banks work toward the gate's suggestion (paused while the tab is hidden,
 // data-gate-bank says what it does); on submit the work is topped up to the price asked now
 // with every core, so a price that rose meanwhile is paid, not refused. `gate.topUp(solution,
@@ -124,12 +125,17 @@
   const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
   /**
-   * The first digits of an international number (+86 138…, 0086…): enough for the gate to
-   * find the calling code (at most three digits), never the number itself.
+   * The first digits of an international number (+86 138 0013 8000 → 861380013, 0086…): the
+   * first three while it is typed (its calling code), then all but the last four, at most
+   * `most` (the challenge's phone_digits): enough for the gate to find the number's range and
+   * price it before the form is sent, never the number itself. The same rule as the gate's
+   * `phone::prefix_of`.
    */
-  function phonePrefix(value) {
-    const m = /^(?:\+|00)(\d{1,3})/.exec(String(value || '').replace(/[\s().-]/g, ''));
-    return m ? m[1] : '';
+  function phonePrefix(value, most = 9) {
+    const m = /^(?:\+|00)(\d+)/.exec(String(value || '').replace(/[\s().-]/g, ''));
+    if (!m) return '';
+    const d = m[1];
+    return d.slice(0, Math.max(Math.min(3, d.length), Math.min(most, d.length - 4)));
   }
 
   /**
@@ -443,11 +449,13 @@
     let result = null;
     let holding = null; // the submitter waiting for a solution
     let state = 'idle';
-    // The phone field, when the gate prices by calling code (it says so in the challenge).
+    // The phone field, when the gate prices by the number (it says so in the challenge), and
+    // how many of its first digits to send.
     let phoneField = null;
+    let phoneDigits = 9;
     const phoneNow = () => {
       const el = phoneField && form.elements.namedItem(phoneField);
-      return el && 'value' in el ? phonePrefix(el.value) : '';
+      return el && 'value' in el ? phonePrefix(el.value, phoneDigits) : '';
     };
     // Whether the solution was priced for another calling code than the form now has.
     const phoneStale = () => {
@@ -495,6 +503,7 @@
         (r) => {
           result = r;
           phoneField = r.challenge.phone_field || null;
+          phoneDigits = r.challenge.phone_digits || 9;
           pending = null;
           field.value = r.solution;
           form.setAttribute('data-gate-solver', r.solver);
@@ -570,6 +579,8 @@
     const finish = async () => {
       const r = result;
       await banking;
+      // the number as typed now: the price of its range is paid before the form goes
+      r.phone = phoneNow() || r.phone;
       try {
         let offer = await topUp(r).catch(() => null); // unreachable: send what is banked
         let shownMinutes = null;

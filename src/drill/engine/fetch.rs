@@ -131,7 +131,7 @@ impl Run<'_, '_> {
             events.push(t, Ev::Submit(idx));
             return;
         }
-        let facts = topup_facts(&att.client.fetch, sol, att.want);
+        let facts = topup_facts(&att.client.fetch, sol, att.want, att.client.phone.as_deref());
         let isolate = isolates.pick(t);
         g.serve(isolate);
         let answer = g.request(&facts, &[], EPOCH_MS + t, engine_rng.bytes16(), &mut || 502);

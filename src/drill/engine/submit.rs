@@ -198,6 +198,7 @@ impl Run<'_, '_> {
                     && att.solution.as_ref().is_some_and(|s| s.topups.len() < MAX_TOP_UPS) =>
             {
                 // the price moved since the last top-up: add what is missing, keep the rest
+                report.pop_mut(p).more_work_at_post += 1;
                 events.push(t + rtt, Ev::TopUp(idx));
             }
             Outcome::Refused(kind) => {

@@ -102,8 +102,14 @@ pub(super) fn paid(sol: &Solution) -> u64 {
 }
 
 /// The widget's `GET <prefix>/topup` for a bundle, from its challenge request (same
-/// headers, signals and calling code).
-pub(super) fn topup_facts(fetch: &RequestFacts, sol: &Solution, want: u64) -> RequestFacts {
+/// headers and signals), with the first digits of the number typed by now (`phone`), as the
+/// widget sends them.
+pub(super) fn topup_facts(
+    fetch: &RequestFacts,
+    sol: &Solution,
+    want: u64,
+    phone: Option<&str>,
+) -> RequestFacts {
     let mut q = form_urlencoded::Serializer::new(String::new());
     q.append_pair("token", &URL_SAFE_NO_PAD.encode(&sol.token));
     q.append_pair("paid", &paid(sol).to_string());
@@ -111,8 +117,14 @@ pub(super) fn topup_facts(fetch: &RequestFacts, sol: &Solution, want: u64) -> Re
         q.append_pair("want", &want.to_string());
     }
     for (k, v) in form_urlencoded::parse(fetch.query.as_deref().unwrap_or("").as_bytes()) {
-        if k == "signals" || k == "phone" {
+        if k == "signals" || (k == "phone" && phone.is_none()) {
             q.append_pair(&k, &v);
+        }
+    }
+    if let Some(p) = phone {
+        let prefix = crate::request::phone::prefix_of(p, crate::request::phone::PREFIX_DIGITS);
+        if !prefix.is_empty() {
+            q.append_pair("phone", &prefix);
         }
     }
     let path = fetch.path.replace("/challenge", "/topup");

@@ -73,6 +73,9 @@ pub struct PopStats {
     pub ever_shed: u64,
     /// Answers "over capacity" from the origin itself (it refuses sign-ups past its capacity).
     pub origin_full: u64,
+    /// Posts answered `402 more_work`: a price known only at the post (the drill's widget tops up
+    /// and posts again; on a plain form a person would see the retry page).
+    pub more_work_at_post: u64,
     /// Attempts refused as `denied` (people: wrongly denied).
     pub ever_denied: u64,
     /// Replays of an admitted solution that got through / were refused.

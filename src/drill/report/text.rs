@@ -82,9 +82,12 @@ impl Report {
         let pe = &self.people;
         let origin_full: u64 =
             self.populations.iter().filter(|p| p.kind == "people").map(|p| p.origin_full).sum();
+        let more_work: u64 =
+            self.populations.iter().filter(|p| p.kind == "people").map(|p| p.more_work_at_post).sum();
         let _ = writeln!(
             o,
-            "\npeople: {origin_full} \"over capacity\" answers from the origin itself (the gate forwarded them)"
+            "\npeople: {origin_full} \"over capacity\" answers from the origin itself (the gate forwarded them); \
+             {more_work} posts answered 402 more_work (topped up and posted again; a plain form shows the retry page)"
         );
         let _ = writeln!(
             o,
