@@ -267,6 +267,49 @@ proptest! {
         prop_assert_eq!((n.region(), n.number_type(), n.range()), (reference.region(), reference.number_type(), reference.range()));
     }
 
+    /// The widget's prefix of a number however it is typed (scripts, separators, `＋`, `00`, an
+    /// extension after it): the same digits as typed plainly, never the last four, and the
+    /// gate reads the same calling code from it and, where it reads a range, one that contains
+    /// the number or none at all for the few example numbers it gets wrong.
+    #[test]
+    fn a_prefix_keeps_the_calling_code_and_never_the_last_four_digits(
+        e in example(),
+        script in prop::sample::select(SCRIPTS.to_vec()),
+        seps in prop::collection::vec(0..SEPARATORS.len(), 1..6),
+        wide_plus in any::<bool>(),
+        double_zero in any::<bool>(),
+        extension in prop::option::of("[0-9]{1,5}"),
+        most in 3usize..12,
+    ) {
+        let number = phone::parse(&format!("+{}{}", e.code, e.nsn), None).unwrap();
+        let intl = format!("{}{}", e.code, e.nsn);
+        let plain = if double_zero { format!("00{intl}") } else { format!("+{intl}") };
+        let mut typed = respell(&plain, script, &seps, wide_plus);
+        if let Some(x) = &extension {
+            typed.push_str(&format!(" ext. {x}"));
+        }
+        let sent = phone::prefix_of(&typed, most);
+        prop_assert_eq!(&sent, &phone::prefix_of(&format!("+{intl}"), most), "{:?}", typed);
+        prop_assert!(intl.starts_with(&sent) && sent.len() <= most.max(3));
+        prop_assert!(sent.len() <= 3 || sent.len() + 4 <= intl.len(), "{} of {}", sent, intl);
+        let read = phone::read_prefix(&sent);
+        let code = e.code.to_string();
+        prop_assert_eq!(read.calling_code, Some(code.as_str()), "{}", sent);
+        if let Some(r) = read.range {
+            prop_assert!(r.calling_code() == e.code && sent.len() >= code.len() + r.digits().len());
+        }
+        prop_assert!(number.range().digits().len() + code.len() < phone::PREFIX_DIGITS);
+    }
+
+    /// Any text: read without a panic, and a prefix is only ever digits.
+    #[test]
+    fn prefixes_of_any_text_are_digits_and_read_without_a_panic(text in any::<String>(), most in 0usize..20) {
+        let sent = phone::prefix_of(&text, most);
+        prop_assert!(sent.bytes().all(|b| b.is_ascii_digit()));
+        let _ = phone::read_prefix(&text);
+        let _ = phone::read_prefix(&sent);
+    }
+
     /// Whatever parses, its E.164 form parses to the same number, region, type and range.
     #[test]
     fn e164_round_trips(e in example(), digit in 0u8..10, at in any::<prop::sample::Index>(), op in 0..3, home in any_region()) {

@@ -52,7 +52,7 @@ pub fn prefix_of(value: &str, most: usize) -> String {
 /// Reads a prefix (`861380013`, `+86 138`, `0086138`; at most 15 digits are read): its calling
 /// code, and its range where a number that starts with these digits and is in use has a
 /// range that lies within them (the first such number found, filled with zeros, fives or
-/// ones). Bounded work on any input: at most 30 parses.
+/// ones). Bounded work on any input: at most 36 parses.
 pub fn read_prefix(value: &str) -> Prefix {
     let mut digits = String::with_capacity(16);
     for c in value.trim().chars() {
@@ -76,8 +76,10 @@ pub fn read_prefix(value: &str) -> Prefix {
 /// The range of the first number in use that starts with `national` and whose range lies
 /// within those digits.
 fn range_within(code: u16, national: &str) -> Option<Range> {
-    for fill in ['0', '5', '1'] {
-        for pad in UNSENT_DIGITS..UNSENT_DIGITS + 10 {
+    // at least the four digits the widget never sends first, then fewer (longer prefixes, a
+    // whole number)
+    for pad in (UNSENT_DIGITS..=12).chain((0..UNSENT_DIGITS).rev()) {
+        for fill in ['0', '5', '1'] {
             let candidate = format!("+{code}{national}{}", fill.to_string().repeat(pad));
             let Ok(number) = parse::parse(&candidate, None) else { continue };
             let given = number.national_number().len().saturating_sub(pad);

@@ -338,7 +338,9 @@ fn prefixes_find_the_range_of_every_example_number_they_can() {
         "ranges from prefixes: {found} found, {unknown} unknown, {} wrong; longest {longest}",
         wrong.len()
     );
-    // 2026-12-05: 2254 found, 26 unknown (priced at submission), 2 wrong (PY 980 for 9800)
+    println!("{wrong:?}");
+    // 2026-12-05: 2254 found, 24 unknown (priced at submission), 4 wrong (PY +595 980 for
+    // +595 9800, NF +672 3 for +672 10)
     let total = found + unknown + wrong.len();
     assert!(found * 100 >= total * 97, "{found} of {total}");
     assert!(wrong.len() * 200 <= total, "{wrong:?}");
@@ -354,6 +356,9 @@ fn a_prefix_is_read_whatever_it_holds_and_never_panics() {
     assert_eq!(read("861380013").range.map(|r| r.to_string()), Some("+86 138".into()));
     assert_eq!(read("+86 138 0013").range.map(|r| r.to_string()), Some("+86 138".into()));
     assert_eq!(read("0086138001").range.map(|r| r.to_string()), Some("+86 138".into()));
+    // more digits than the widget sends (an API client's): still the range
+    assert_eq!(read("996500123").range.map(|r| r.to_string()), Some("+996 500".into()));
+    assert_eq!(read("8613800138000").range.map(|r| r.to_string()), Some("+86 138".into()));
     for bad in ["", "0", "abc", "+", "++86", "86a", "999"] {
         assert_eq!(read(bad).range, None, "{bad}");
     }
