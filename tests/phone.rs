@@ -292,7 +292,7 @@ proptest! {
         prop_assert_eq!(&sent, &phone::prefix_of(&format!("+{intl}"), most), "{:?}", typed);
         prop_assert!(intl.starts_with(&sent) && sent.len() <= most.max(3));
         prop_assert!(sent.len() <= 3 || sent.len() + 4 <= intl.len(), "{} of {}", sent, intl);
-        let read = phone::read_prefix(&sent);
+        let read = phone::read_prefix(&sent, true);
         let code = e.code.to_string();
         prop_assert_eq!(read.calling_code, Some(code.as_str()), "{}", sent);
         if let Some(r) = read.range {
@@ -306,8 +306,8 @@ proptest! {
     fn prefixes_of_any_text_are_digits_and_read_without_a_panic(text in any::<String>(), most in 0usize..20) {
         let sent = phone::prefix_of(&text, most);
         prop_assert!(sent.bytes().all(|b| b.is_ascii_digit()));
-        let _ = phone::read_prefix(&text);
-        let _ = phone::read_prefix(&sent);
+        let _ = phone::read_prefix(&text, true);
+        let _ = phone::read_prefix(&sent, true);
     }
 
     /// Whatever parses, its E.164 form parses to the same number, region, type and range.

@@ -57,11 +57,20 @@ pub fn fetch_challenge(
         .header("User-Agent", user_agent)
         .header("Accept", "application/json");
     if let Some(p) = phone {
-        let digits = match crate::request::phone::prefix_of(p, crate::request::phone::PREFIX_DIGITS) {
-            d if !d.is_empty() => d,
-            _ => p.chars().filter(char::is_ascii_digit).take(3).collect(),
+        // a number in international form, or just a calling code (`+86`, `86`); a national
+        // number says nothing the gate can read here
+        let prefix = crate::request::phone::prefix_of(p, crate::request::phone::PREFIX_DIGITS);
+        let code = p.trim().trim_start_matches('+');
+        let digits = match prefix {
+            d if !d.is_empty() => Some(d),
+            _ if (1..=3).contains(&code.len()) && code.bytes().all(|b| b.is_ascii_digit()) => {
+                Some(code.to_string())
+            }
+            _ => None,
         };
-        req = req.query("phone", &digits);
+        if let Some(d) = digits {
+            req = req.query("phone", &d);
+        }
     }
     let mut resp = req.call().map_err(|e| ClientError::Http(e.to_string()))?;
     let status = resp.status().as_u16();

@@ -29,9 +29,14 @@ pub const REFRESH_MS: u64 = 1000;
 /// A shard unheard from for longer is cold: the next decision on its keys waits for it, ms.
 pub const STALE_MS: u64 = 2000;
 
-/// How recent a key's answer must be to be peeked (`Counted::peek`): a minute, so that a
-/// range judged at a submission in this isolate is priced ahead for the next person.
-pub const PEEK_MS: u64 = 60_000;
+/// How recent the answers of peeked keys (`Counted::peek`) must be: ten seconds, so that a
+/// range read for a submission in this isolate just before is priced ahead for the next person
+/// on counts that have not aged apart (each decays from its own reading).
+pub const PEEK_MS: u64 = 10_000;
+
+/// How far apart the answers of the keys peeked together may be: they are judged together (a
+/// conversion, a share), so they must be one reading, not a fresh count beside a stale one.
+pub const PEEK_SPREAD_MS: u64 = 2_000;
 /// A failing shard's condition is logged at most once per this interval, ms.
 pub const LOG_EVERY_MS: u64 = 10_000;
 /// Keys kept before the coldest are dropped.
@@ -265,13 +270,20 @@ impl Snapshot {
         pending: impl Fn(&str) -> u32,
         now_ms: u64,
     ) {
+        // a shard reads at most MAX_KEYS_PER_EXCHANGE keys of a call: past that, an absent key
+        // may be one it never read (unknown to `peek`, 0 to a decision as before)
+        let whole = asked.len() <= crate::store::cohorts::MAX_KEYS_PER_EXCHANGE;
         for key in asked {
             if !reply.keys.iter().any(|k| &k.key == key) {
                 let n = pending(key);
                 if n == 0 {
-                    // read as none (a reading, for `peek`)
                     self.cells.remove(key);
-                    self.read_ms.insert(key.clone(), now_ms);
+                    if whole {
+                        // read as none: a reading, for `peek`
+                        self.read_ms.insert(key.clone(), now_ms);
+                    } else {
+                        self.read_ms.remove(key);
+                    }
                 }
             }
         }
@@ -383,17 +395,24 @@ impl Snapshot {
         self.cells.get(key).map_or(0.0, |c| c.rate(now_ms))
     }
 
-    /// The rates of `keys` this isolate has a reading of from their shard, at most
-    /// [`PEEK_MS`] old (0 for a key the shard answered it holds none of); the others are left
-    /// out: unknown.
+    /// The rates of `keys`, all or none: all when this isolate read every one of them from its
+    /// shard within [`PEEK_MS`] and within [`PEEK_SPREAD_MS`] of each other (0 for a key the
+    /// shard answered it holds none of); none otherwise (unknown).
     pub fn peek(
         &self,
         keys: &[CohortKey],
         window: impl Fn(&CohortKey) -> u32,
         now_ms: u64,
     ) -> Vec<(CohortKey, f64)> {
+        let times: Option<Vec<u64>> = keys.iter().map(|k| self.read_ms.get(k.as_str()).copied()).collect();
+        let Some(times) = times else { return Vec::new() };
+        let (Some(oldest), Some(newest)) = (times.iter().min(), times.iter().max()) else {
+            return Vec::new();
+        };
+        if now_ms.saturating_sub(*oldest) > PEEK_MS || newest - oldest > PEEK_SPREAD_MS {
+            return Vec::new();
+        }
         keys.iter()
-            .filter(|k| self.read_ms.get(k.as_str()).is_some_and(|t| now_ms.saturating_sub(*t) <= PEEK_MS))
             .map(|k| {
                 let rate = self
                     .cells
@@ -483,7 +502,7 @@ mod tests {
     }
 
     #[test]
-    fn a_peek_knows_what_a_shard_answered_within_a_minute_and_nothing_else() {
+    fn a_peek_knows_keys_read_together_and_lately_or_nothing() {
         let mut snap = Snapshot::default();
         let mut remote = Shard::default();
         let (counted, none, never) = (asn(11), asn(12), asn(13));
@@ -495,16 +514,23 @@ mod tests {
         // one exchange per key (each key's own shard): `none` is answered as holding nothing
         refresh(&mut snap, &mut remote, &[counted.clone()], 1000);
         refresh(&mut snap, &mut remote, &[none.clone()], 1000);
-        let all = [counted.clone(), none.clone(), never.clone()];
-        let peeked = snap.peek(&all, |_| 60, 2000);
-        assert_eq!(peeked.len(), 2, "a key never asked is unknown, not 0: {peeked:?}");
-        assert!(peeked.iter().any(|(k, r)| *k == counted && *r > 25.0));
+        let both = [counted.clone(), none.clone()];
+        let peeked = snap.peek(&both, |_| 60, 2000);
+        assert!(peeked.iter().any(|(k, r)| *k == counted && *r > 25.0), "{peeked:?}");
         assert!(peeked.iter().any(|(k, r)| *k == none && *r == 0.0), "answered as none: 0");
-        // a count this isolate added itself is no reading of the shard
+        // a key never asked is unknown, not 0, and so is the whole set with it; a count this
+        // isolate added itself is no reading of the shard
+        let all = [counted.clone(), none.clone(), never.clone()];
+        assert!(snap.peek(&all, |_| 60, 2000).is_empty());
         snap.add_local(&never, 60, 2000);
-        assert_eq!(snap.peek(&all, |_| 60, 2000).len(), 2);
-        // a minute later nothing is known any more
-        assert!(snap.peek(&all, |_| 60, 1000 + PEEK_MS + 1).is_empty());
+        assert!(snap.peek(&all, |_| 60, 2000).is_empty());
+        // read apart (a fresh count beside a stale one): nothing
+        refresh(&mut snap, &mut remote, &[counted.clone()], 1000 + PEEK_SPREAD_MS + 1);
+        assert!(snap.peek(&both, |_| 60, 1000 + PEEK_SPREAD_MS + 1).is_empty());
+        // read together again, then too long ago: nothing
+        refresh(&mut snap, &mut remote, &[none.clone()], 1000 + PEEK_SPREAD_MS + 1);
+        assert_eq!(snap.peek(&both, |_| 60, 1000 + PEEK_SPREAD_MS + 1).len(), 2);
+        assert!(snap.peek(&both, |_| 60, 1000 + PEEK_SPREAD_MS + 2 + PEEK_MS).is_empty());
     }
 
     #[test]

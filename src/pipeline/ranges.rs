@@ -148,7 +148,10 @@ pub(super) fn phone_ahead(
     query: Option<&str>,
 ) -> (Known<Option<String>>, Option<RangeAt>) {
     let Some(sent) = super::front::query_param(query, "phone") else { return (Known::Unknown, None) };
-    let prefix = crate::request::phone::read_prefix(&sent);
+    // the range is looked for only where the policy judges one
+    let judged =
+        policy.otp.as_ref().is_some_and(|o| o.send_route == route || o.apply_to.iter().any(|r| r == route));
+    let prefix = crate::request::phone::read_prefix(&sent, judged);
     let range = prefix.range.map(|r| r.to_string());
     let at = RangeAt::of(policy, route, range.as_deref());
     (Known::Is(prefix.calling_code.map(str::to_string)), at)
@@ -174,7 +177,8 @@ pub(super) struct Ahead {
 /// The range's price ahead of a submission (a challenge or top-up request whose widget sent
 /// the number's first digits): the bits the submission would ask for it, so that a plain form
 /// pays them before it is posted. Judged only on counts this isolate read from their shards
-/// within the last minute (a range a submission here was judged on), never on a read now, a
+/// together in the last ten seconds (`Snapshot::peek`: for a submission here, or pushed by a
+/// shard), never on a read now, a
 /// count or a block: those requests cost a client nothing. `None` while a count is unknown
 /// (the submission judges alone). A blocked range costs a sign-up its strongest price and a
 /// send nothing more (its submission is refused, nothing spent).

@@ -106,9 +106,13 @@ fn on_cohorts(a: Asking<'_>, read: Result<CohortState, String>) -> Step<'_> {
     if let Some((bits, why)) = ahead.as_ref().and_then(|r| r.price.as_ref()) {
         decision = decision.priced_up(*bits, why);
     }
+    let code = match &a.subject.phone_code {
+        Known::Is(Some(c)) => Some(c.as_str()),
+        _ => None,
+    };
     let mut line = DecisionLog::new(Action::Issue, 200, a.facts, a.now)
         .assessed(&a.subject.assessment)
-        .decided(&decision, &state, None);
+        .decided(&decision, &state, code);
     line.otp = ahead.map(|r| r.log);
     line.stage = Some(Stage::Issue);
     line.route = Some(a.first.route.clone());

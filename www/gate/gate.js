@@ -132,7 +132,9 @@
    * `phone::prefix_of`.
    */
   function phonePrefix(value, most = 9) {
-    const m = /^(?:\+|00)(\d+)/.exec(String(value || '').replace(/[\s().-]/g, ''));
+    // NFKC: full-width digits and plus sign as ASCII; the separators the gate drops
+    const typed = String(value || '').normalize('NFKC').trim().replace(/^tel:/, '');
+    const m = /^(?:\+|00)(\d+)/.exec(typed.replace(/[\s().\-\/[\]~\u00AD\u200B\u2010-\u2015\u2212\u30FC\uFEFF]/g, ''));
     if (!m) return '';
     const d = m[1];
     return d.slice(0, Math.max(Math.min(3, d.length), Math.min(most, d.length - 4)));

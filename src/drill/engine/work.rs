@@ -116,16 +116,17 @@ pub(super) fn topup_facts(
     if want > 0 {
         q.append_pair("want", &want.to_string());
     }
+    // the number's prefix, or (a number not in international form) what the challenge had
+    let prefix = phone
+        .map(|p| crate::request::phone::prefix_of(p, crate::request::phone::PREFIX_DIGITS))
+        .filter(|p| !p.is_empty());
     for (k, v) in form_urlencoded::parse(fetch.query.as_deref().unwrap_or("").as_bytes()) {
-        if k == "signals" || (k == "phone" && phone.is_none()) {
+        if k == "signals" || (k == "phone" && prefix.is_none()) {
             q.append_pair(&k, &v);
         }
     }
-    if let Some(p) = phone {
-        let prefix = crate::request::phone::prefix_of(p, crate::request::phone::PREFIX_DIGITS);
-        if !prefix.is_empty() {
-            q.append_pair("phone", &prefix);
-        }
+    if let Some(p) = prefix {
+        q.append_pair("phone", &p);
     }
     let path = fetch.path.replace("/challenge", "/topup");
     RequestFacts { path, query: Some(q.finish()), ..fetch.clone() }

@@ -30,7 +30,8 @@ pub struct Prefix {
 pub fn prefix_of(value: &str, most: usize) -> String {
     let mut digits = String::new();
     let mut plus = false;
-    for c in value.trim().chars() {
+    let trimmed = value.trim();
+    for c in trimmed.strip_prefix("tel:").unwrap_or(trimmed).chars() {
         if let Some(d) = input::digit(c) {
             digits.push(d);
         } else if matches!(c, '+' | '\u{FF0B}' | '\u{FE62}') && digits.is_empty() && !plus {
@@ -49,27 +50,33 @@ pub fn prefix_of(value: &str, most: usize) -> String {
     digits.get(..keep).unwrap_or_default().to_string()
 }
 
-/// Reads a prefix (`861380013`, `+86 138`, `0086138`; at most 15 digits are read): its calling
-/// code, and its range where a number that starts with these digits and is in use has a
-/// range that lies within them (the first such number found, filled with zeros, fives or
-/// ones). Bounded work on any input: at most 36 parses.
-pub fn read_prefix(value: &str) -> Prefix {
-    let mut digits = String::with_capacity(16);
-    for c in value.trim().chars() {
-        if digits.len() >= 15 {
-            break;
-        }
+/// Reads a prefix (`861380013`, `+86 138`, `0086138`, `tel:+86…`; reading stops at anything
+/// that is not a digit or a separator, and at [`PREFIX_DIGITS`] digits): its calling code, and
+/// when `with_range`, its range where a number that starts with these digits and is in use has
+/// a range that lies within them (the first such number found, filled with zeros or fives).
+/// Bounded work on any input: at most 26 parses, none without `with_range`.
+pub fn read_prefix(value: &str, with_range: bool) -> Prefix {
+    let trimmed = value.trim();
+    let trimmed = trimmed.strip_prefix("tel:").unwrap_or(trimmed);
+    let mut digits = String::with_capacity(PREFIX_DIGITS + 2);
+    let mut plus = false;
+    for c in trimmed.chars() {
         if let Some(d) = input::digit(c) {
             digits.push(d);
-        } else if !(matches!(c, '+' | '\u{FF0B}' | '\u{FE62}') && digits.is_empty() || input::is_separator(c))
-        {
-            return Prefix::default();
+            if digits.len() >= PREFIX_DIGITS + 2 {
+                break;
+            }
+        } else if matches!(c, '+' | '\u{FF0B}' | '\u{FE62}') && digits.is_empty() && !plus {
+            plus = true;
+        } else if !input::is_separator(c) {
+            break;
         }
     }
-    let digits = digits.strip_prefix("00").unwrap_or(&digits);
+    let digits = if plus { digits.as_str() } else { digits.strip_prefix("00").unwrap_or(&digits) };
+    let digits = digits.get(..PREFIX_DIGITS).unwrap_or(digits);
     let Some((code, national)) = metadata::split_code(digits) else { return Prefix::default() };
     let calling_code = metadata::code_str(code);
-    let range = if national.is_empty() { None } else { range_within(code, national) };
+    let range = if with_range && !national.is_empty() { range_within(code, national) } else { None };
     Prefix { calling_code, range }
 }
 
@@ -79,7 +86,7 @@ fn range_within(code: u16, national: &str) -> Option<Range> {
     // at least the four digits the widget never sends first, then fewer (longer prefixes, a
     // whole number)
     for pad in (UNSENT_DIGITS..=12).chain((0..UNSENT_DIGITS).rev()) {
-        for fill in ['0', '5', '1'] {
+        for fill in ['0', '5'] {
             let candidate = format!("+{code}{national}{}", fill.to_string().repeat(pad));
             let Ok(number) = parse::parse(&candidate, None) else { continue };
             let given = number.national_number().len().saturating_sub(pad);
