@@ -65,7 +65,8 @@ pub fn start<'a>(config: &'a Config, facts: &'a RequestFacts, random: [u8; 16], 
     super::read_cohorts(policy, config.cohort_shards, want, move |state| on_cohorts(asking, state))
 }
 
-fn phone_code(subject: &Subject<'_>) -> Option<String> {
+/// The calling code a request's subject carries, for its line and its answer.
+pub(super) fn phone_code(subject: &Subject<'_>) -> Option<String> {
     match &subject.phone_code {
         Known::Is(Some(c)) => Some(c.clone()),
         _ => None,
@@ -76,16 +77,13 @@ fn phone_code(subject: &Subject<'_>) -> Option<String> {
 fn on_cohorts(a: Asking<'_>, read: Result<CohortState, String>) -> Step<'_> {
     let policy = &a.config.policy;
     let (state, unreadable) = super::state_read(read);
-    let mut decision = policy.decide(&a.subject, &state);
-    let ahead = a.range.as_ref().and_then(|at| super::ranges::ahead(policy, at, &state, a.now));
-    if let Some((bits, why)) = ahead.as_ref().and_then(|r| r.price.as_ref()) {
-        decision = decision.priced_up(*bits, why);
-    }
+    let decided = policy.decide(&a.subject, &state);
+    let (decision, range_log) = super::ranges::priced_ahead(policy, a.range.as_ref(), &state, a.now, decided);
     let code = phone_code(&a.subject);
     let mut line = DecisionLog::new(Action::Issue, 200, a.facts, a.now)
         .assessed(&a.subject.assessment)
         .decided(&decision, &state, code.as_deref());
-    line.otp = ahead.map(|r| r.log);
+    line.otp = range_log;
     line.stage = Some(Stage::Issue);
     line.route = Some(a.route.path.clone());
     line.counters_unreadable = unreadable;

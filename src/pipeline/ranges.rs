@@ -9,8 +9,8 @@ use crate::decision_log::{DecisionLog, OtpLog};
 use crate::pipeline::refusal::Refusal;
 use crate::pipeline::step::{ReadCohorts, SetPanic, Step};
 use crate::policy::{
-    CohortKey, CohortState, Decision, Known, Otp, OtpCount, Policy, RangeScope, RangeVerdict, WiderReadings,
-    calling_code_scope, network_scope,
+    CohortKey, CohortState, Decision, Known, Otp, OtpCount, Policy, RangeReading, RangeScope, RangeVerdict,
+    WiderReadings, calling_code_scope, network_scope,
 };
 use crate::protocol::reject::{RejectKind, Rejection};
 use crate::protocol::time::UnixTime;
@@ -36,14 +36,8 @@ pub(crate) struct RangeAt {
 impl RangeAt {
     /// The range of a number on `route`, where the policy judges it.
     pub fn of(policy: &Policy, route: &str, range: Option<&str>) -> Option<RangeAt> {
-        let otp = policy.otp.as_ref()?;
-        let used = if otp.send_route == route {
-            RangeUse::Send
-        } else if otp.apply_to.iter().any(|r| r == route) {
-            RangeUse::SignUp
-        } else {
-            return None;
-        };
+        let otp = policy.otp.as_ref().filter(|o| o.judges(route))?;
+        let used = if otp.send_route == route { RangeUse::Send } else { RangeUse::SignUp };
         Some(RangeAt { range: range?.to_string(), used })
     }
 
@@ -81,17 +75,8 @@ pub(super) fn judge<'a>(
     let policy = &p.sub.config.policy;
     let Some(otp) = policy.otp.as_ref() else { return on_price(p, decision, line) };
     let range = at.range.as_str();
-    let reading = Otp::reading(range, &state);
-    let code = calling_code_scope(range).map(|c| Otp::reading(&c, &state));
-    let network = otp.network_of(range).map(|n| (n, Otp::reading(&network_scope(n), &state)));
-    let wider =
-        WiderReadings { calling_code: code.as_ref(), network: network.as_ref().map(|(n, r)| (*n, r)) };
-    let (verdict, scope) = otp.judge_number(&reading, wider, p.sub.now.millis());
-    let verdict = match (verdict, &at.used) {
-        // a sign-up is not an SMS: a blocked range costs its strongest price
-        (RangeVerdict::Blocked { .. }, RangeUse::SignUp) => strongest_price(otp, &reading),
-        (v, _) => v,
-    };
+    let j = Judged::of(otp, &at, &state, p.sub.now);
+    let (reading, wider, verdict, scope) = (&j.reading, j.wider(), j.verdict, j.scope.clone());
     let acts = matches!(
         verdict,
         RangeVerdict::Priced { .. }
@@ -105,10 +90,10 @@ pub(super) fn judge<'a>(
     if (acts || unsure) && !p.fresh {
         return read_now(p, state, unreadable, at);
     }
-    line.otp = Some(OtpLog::of(range, &reading, otp.min_sends, &verdict).with_wider(wider, &scope));
+    line.otp = Some(j.log(otp, range));
     let mut p = p;
     if otp.surge.is_some() {
-        let left_out = otp.usual_left_out(range, &reading, wider, draw(&p.random));
+        let left_out = otp.usual_left_out(range, reading, wider, draw(&p.random));
         p.counted.keys.retain(|k| !left_out.contains(k));
     }
     // global shadow mode logs the range's verdict and enforces only the base price
@@ -149,8 +134,7 @@ pub(super) fn phone_ahead(
 ) -> (Known<Option<String>>, Option<RangeAt>) {
     let Some(sent) = super::front::query_param(query, "phone") else { return (Known::Unknown, None) };
     // the range is looked for only where the policy judges one
-    let judged =
-        policy.otp.as_ref().is_some_and(|o| o.send_route == route || o.apply_to.iter().any(|r| r == route));
+    let judged = policy.otp.as_ref().is_some_and(|o| o.judges(route));
     let prefix = crate::request::phone::read_prefix(&sent, judged);
     let range = prefix.range.map(|r| r.to_string());
     let at = RangeAt::of(policy, route, range.as_deref());
@@ -167,11 +151,11 @@ impl RangeAt {
 }
 
 /// The range's price ahead of a submission, and its log.
-pub(super) struct Ahead {
+struct Ahead {
     /// The bits the submission would add for the range, and why.
-    pub price: Option<(u8, String)>,
+    price: Option<(u8, String)>,
     /// The range as judged, for the line.
-    pub log: OtpLog,
+    log: OtpLog,
 }
 
 /// The range's price ahead of a submission (a challenge or top-up request whose widget sent
@@ -182,7 +166,7 @@ pub(super) struct Ahead {
 /// count or a block: those requests cost a client nothing. `None` while a count is unknown
 /// (the submission judges alone). A blocked range costs a sign-up its strongest price and a
 /// send nothing more (its submission is refused, nothing spent).
-pub(super) fn ahead(policy: &Policy, at: &RangeAt, state: &CohortState, now: UnixTime) -> Option<Ahead> {
+fn ahead(policy: &Policy, at: &RangeAt, state: &CohortState, now: UnixTime) -> Option<Ahead> {
     let otp = policy.otp.as_ref()?;
     let range = at.range.as_str();
     let known = otp.read_keys(range).iter().all(|k| state.peeked.iter().any(|(p, _)| p == k));
@@ -194,19 +178,63 @@ pub(super) fn ahead(policy: &Policy, at: &RangeAt, state: &CohortState, now: Uni
         switches: state.switches.clone(),
         ..CohortState::default()
     };
-    let reading = Otp::reading(range, &state);
-    let code = calling_code_scope(range).map(|c| Otp::reading(&c, &state));
-    let network = otp.network_of(range).map(|n| (n, Otp::reading(&network_scope(n), &state)));
-    let wider =
-        WiderReadings { calling_code: code.as_ref(), network: network.as_ref().map(|(n, r)| (*n, r)) };
-    let (verdict, scope) = otp.judge_number(&reading, wider, now.millis());
-    let verdict = match (verdict, &at.used) {
-        (RangeVerdict::Blocked { .. }, RangeUse::SignUp) => strongest_price(otp, &reading),
-        (v, _) => v,
-    };
-    let log = OtpLog::of(range, &reading, otp.min_sends, &verdict).with_wider(wider, &scope);
-    let price = extra_bits(&verdict, &scope.named(range)).filter(|_| !policy.shadow);
-    Some(Ahead { price, log })
+    let j = Judged::of(otp, at, &state, now);
+    let price = extra_bits(&j.verdict, &j.scope.named(range)).filter(|_| !policy.shadow);
+    Some(Ahead { price, log: j.log(otp, range) })
+}
+
+/// A decision's price with the range's bits ahead, if any, and the range as judged for the line.
+pub(super) fn priced_ahead(
+    policy: &Policy,
+    at: Option<&RangeAt>,
+    state: &CohortState,
+    now: UnixTime,
+    decision: Decision,
+) -> (Decision, Option<OtpLog>) {
+    match at.and_then(|at| ahead(policy, at, state, now)) {
+        Some(Ahead { price: Some((bits, why)), log }) => (decision.priced_up(bits, &why), Some(log)),
+        Some(Ahead { price: None, log }) => (decision, Some(log)),
+        None => (decision, None),
+    }
+}
+
+/// A range judged on a state: its readings (its own, its calling code's, its network's), the
+/// verdict (a blocked range costs a sign-up its strongest price: a sign-up is not an SMS) and
+/// the scope it is the verdict of.
+struct Judged<'o> {
+    reading: RangeReading,
+    code: Option<RangeReading>,
+    network: Option<(&'o str, RangeReading)>,
+    verdict: RangeVerdict,
+    scope: RangeScope,
+}
+
+impl<'o> Judged<'o> {
+    fn of(otp: &'o Otp, at: &RangeAt, state: &CohortState, now: UnixTime) -> Judged<'o> {
+        let range = at.range.as_str();
+        let reading = Otp::reading(range, state);
+        let code = calling_code_scope(range).map(|c| Otp::reading(&c, state));
+        let network = otp.network_of(range).map(|n| (n, Otp::reading(&network_scope(n), state)));
+        let wider =
+            WiderReadings { calling_code: code.as_ref(), network: network.as_ref().map(|(n, r)| (*n, r)) };
+        let (verdict, scope) = otp.judge_number(&reading, wider, now.millis());
+        let verdict = match (verdict, &at.used) {
+            (RangeVerdict::Blocked { .. }, RangeUse::SignUp) => strongest_price(otp, &reading),
+            (v, _) => v,
+        };
+        Judged { reading, code, network, verdict, scope }
+    }
+
+    fn wider(&self) -> WiderReadings<'_> {
+        WiderReadings {
+            calling_code: self.code.as_ref(),
+            network: self.network.as_ref().map(|(n, r)| (*n, r)),
+        }
+    }
+
+    fn log(&self, otp: &Otp, range: &str) -> OtpLog {
+        OtpLog::of(range, &self.reading, otp.min_sends, &self.verdict).with_wider(self.wider(), &self.scope)
+    }
 }
 
 /// A uniform draw in [0, 1) for the usual shares' sampling (`Otp::usual_left_out`), from the

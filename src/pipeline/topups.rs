@@ -101,19 +101,13 @@ pub fn start<'a>(config: &'a Config, facts: &'a RequestFacts, random: [u8; 16], 
 fn on_cohorts(a: Asking<'_>, read: Result<CohortState, String>) -> Step<'_> {
     let policy = &a.config.policy;
     let (state, unreadable) = super::state_read(read);
-    let mut decision = policy.decide(&a.subject, &state);
-    let ahead = a.range.as_ref().and_then(|at| super::ranges::ahead(policy, at, &state, a.now));
-    if let Some((bits, why)) = ahead.as_ref().and_then(|r| r.price.as_ref()) {
-        decision = decision.priced_up(*bits, why);
-    }
-    let code = match &a.subject.phone_code {
-        Known::Is(Some(c)) => Some(c.as_str()),
-        _ => None,
-    };
+    let decided = policy.decide(&a.subject, &state);
+    let (decision, range_log) = super::ranges::priced_ahead(policy, a.range.as_ref(), &state, a.now, decided);
+    let code = super::issue::phone_code(&a.subject);
     let mut line = DecisionLog::new(Action::Issue, 200, a.facts, a.now)
         .assessed(&a.subject.assessment)
-        .decided(&decision, &state, code);
-    line.otp = ahead.map(|r| r.log);
+        .decided(&decision, &state, code.as_deref());
+    line.otp = range_log;
     line.stage = Some(Stage::Issue);
     line.route = Some(a.first.route.clone());
     line.id = Some(URL_SAFE_NO_PAD.encode(a.first.id));

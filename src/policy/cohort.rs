@@ -206,9 +206,10 @@ pub struct CohortState {
     /// Why some of these counters could not be read now (their last known levels are held),
     /// for the log; the policy decides on the state as it is.
     pub degraded: Option<String>,
-    /// The rates of the request's peeked keys (`Counted::peek`) this isolate has a reading of:
-    /// answered by their shard within [`crate::control::snapshot::PEEK_MS`] (0 when the
-    /// shard answered that it holds none). A key missing here is unknown, not 0.
+    /// The rates of the request's peeked keys (`Counted::peek`), all or none: all when this
+    /// isolate read every one from its shard lately and together
+    /// ([`crate::control::snapshot::Snapshot::peek`]; 0 when the shard answered that it holds
+    /// none). A key missing here is unknown, not 0.
     pub peeked: Vec<(CohortKey, f64)>,
 }
 

@@ -135,8 +135,7 @@ impl Policy {
         }
         let counted = self.attack.enabled && self.attack.cohorts.contains(&CohortKind::PhoneCode);
         // a number range is judged on the route: its price is paid ahead
-        let ranged =
-            self.otp.as_ref().is_some_and(|o| o.send_route == route || o.apply_to.iter().any(|r| r == route));
+        let ranged = self.otp.as_ref().is_some_and(|o| o.judges(route));
         counted
             || ranged
             || self.rules.iter().any(|r| {

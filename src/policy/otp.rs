@@ -233,6 +233,11 @@ pub fn wilson_upper(k: f64, n: f64) -> f64 {
 }
 
 impl Otp {
+    /// Whether numbers' ranges are judged on `route`: the send route and `apply_to`.
+    pub fn judges(&self, route: &str) -> bool {
+        self.send_route == route || self.apply_to.iter().any(|r| r == route)
+    }
+
     /// The verdict for a send to a range, at `now_ms`.
     pub fn judge(&self, r: &RangeReading, now_ms: u64) -> RangeVerdict {
         if let Some(until_ms) = r.blocked_until.filter(|u| *u > now_ms) {

@@ -13,7 +13,7 @@ const MIN_NSN: usize = 2;
 const MAX_NSN: usize = 17;
 
 /// Digits at the end of a number no range includes: a range never names a subscriber.
-const HIDDEN_DIGITS: usize = 4;
+pub(super) const HIDDEN_DIGITS: usize = 4;
 
 /// How to read numbers: the site's settings.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

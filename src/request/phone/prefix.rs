@@ -12,8 +12,8 @@ use super::{Range, input, metadata, parse};
 /// 2,282 example prefixes gave another range (`+353 1` for `+353 1800`: the ninth digit tells).
 pub const PREFIX_DIGITS: usize = 9;
 
-/// Digits a range never holds at a number's end (`parse::HIDDEN_DIGITS`): never sent either.
-const UNSENT_DIGITS: usize = 4;
+/// Digits a range never holds at a number's end: never sent either.
+const UNSENT_DIGITS: usize = parse::HIDDEN_DIGITS;
 
 /// What a prefix tells: the calling code, and the range where the digits decide it.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -29,19 +29,7 @@ pub struct Prefix {
 /// being typed), else all but the last four, at most `most` (read up to anything that is not a
 /// digit or a separator). Empty for a number not typed in international form. `www/gate/gate.js`'s `phonePrefix` is the same rule.
 pub fn prefix_of(value: &str, most: usize) -> String {
-    let mut digits = String::new();
-    let mut plus = false;
-    let trimmed = value.trim();
-    for c in trimmed.strip_prefix("tel:").unwrap_or(trimmed).chars() {
-        if let Some(d) = input::digit(c) {
-            digits.push(d);
-        } else if matches!(c, '+' | '\u{FF0B}' | '\u{FE62}') && digits.is_empty() && !plus {
-            plus = true;
-        } else if !input::is_separator(c) {
-            // an extension, or text: the digits so far
-            break;
-        }
-    }
+    let (plus, digits) = leading_digits(value, usize::MAX);
     let digits = match (plus, digits.strip_prefix("00")) {
         (true, _) => digits.as_str(),
         (false, Some(rest)) => rest,
@@ -51,28 +39,36 @@ pub fn prefix_of(value: &str, most: usize) -> String {
     digits.get(..keep).unwrap_or_default().to_string()
 }
 
-/// Reads a prefix (`861380013`, `+86 138`, `0086138`, `tel:+86…`; reading stops at anything
-/// that is not a digit or a separator, and at [`PREFIX_DIGITS`] digits): its calling code, and
-/// when `with_range`, its range where a number that starts with these digits and is in use has
-/// a range that lies within them (the first such number found, filled with zeros or fives).
-/// Bounded work on any input: at most 26 parses, none without `with_range`.
-pub fn read_prefix(value: &str, with_range: bool) -> Prefix {
+/// The digits at the start of a number as typed (after `tel:`, separators dropped, any
+/// script's digits as ASCII, at most `most`), up to anything else (an extension, text); and
+/// whether a plus sign led them.
+fn leading_digits(value: &str, most: usize) -> (bool, String) {
     let trimmed = value.trim();
-    let trimmed = trimmed.strip_prefix("tel:").unwrap_or(trimmed);
-    let mut digits = String::with_capacity(PREFIX_DIGITS + 2);
+    let mut digits = String::new();
     let mut plus = false;
-    for c in trimmed.chars() {
+    for c in trimmed.strip_prefix("tel:").unwrap_or(trimmed).chars() {
         if let Some(d) = input::digit(c) {
-            digits.push(d);
-            if digits.len() >= PREFIX_DIGITS + 2 {
+            if digits.len() >= most {
                 break;
             }
+            digits.push(d);
         } else if matches!(c, '+' | '\u{FF0B}' | '\u{FE62}') && digits.is_empty() && !plus {
             plus = true;
         } else if !input::is_separator(c) {
             break;
         }
     }
+    (plus, digits)
+}
+
+/// Reads a prefix (`861380013`, `+86 138`, `0086138`, `tel:+86…`; reading stops at anything
+/// that is not a digit or a separator, and at [`PREFIX_DIGITS`] digits): its calling code, and
+/// when `with_range`, its range where a number that starts with these digits and is in use has
+/// a range that lies within them (the first such number found, filled with zeros or fives).
+/// Bounded work on any input: at most 26 parses, none without `with_range`.
+pub fn read_prefix(value: &str, with_range: bool) -> Prefix {
+    // two more for a leading `00`
+    let (plus, digits) = leading_digits(value, PREFIX_DIGITS + 2);
     let digits = if plus { digits.as_str() } else { digits.strip_prefix("00").unwrap_or(&digits) };
     let digits = digits.get(..PREFIX_DIGITS).unwrap_or(digits);
     let Some((code, national)) = metadata::split_code(digits) else { return Prefix::default() };
