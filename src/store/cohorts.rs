@@ -11,7 +11,7 @@
 use crate::policy::{Counter, OtpCount};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeSet, HashMap, HashSet};
 
 /// Default number of counter shards: enough that one object carries ~1/64 of the keys.
 pub const DEFAULT_SHARDS: u32 = 64;
@@ -27,6 +27,9 @@ pub const FORGET_BELOW: f64 = 0.01;
 pub const MARKS_KEPT_MS: u64 = 3_600_000;
 /// Minimum time between two persists of a shard's dirty rows, ms.
 pub const PERSIST_EVERY_MS: u64 = 1000;
+/// How far behind the latest exchange another isolate's clock may be and still be answered
+/// from the hot candidates (an exchange further behind rescans every counter), ms.
+const HOT_SLACK_MS: u64 = 5_000;
 
 /// The shard of a key: the first four bytes of its SHA-256, modulo the shard count.
 pub fn shard(key: &str, shards: u32) -> u32 {
@@ -188,6 +191,13 @@ pub struct Shard {
     marks: HashMap<String, (Mark, u64)>,
     dirty: BTreeSet<String>,
     persisted_ms: Option<u64>,
+    /// The keys that may be hot, so that an exchange need not rate every counter: a counter
+    /// only decays until it is added to, so a key below `hot_at` at some time stays below it
+    /// (at any higher `hot_at`) until an exchange adds to it, and is then a candidate again.
+    hot_candidates: HashSet<String>,
+    /// Since when and from which `hot_at` up every key left out of the candidates is below it
+    /// (`None`: every counter must be rated, as after a load).
+    hot_since: Option<(u64, f64)>,
 }
 
 impl Shard {
@@ -203,7 +213,7 @@ impl Shard {
             })
             .collect();
         let panics = panics.into_iter().map(|p| (p.key, p.until_ms)).collect();
-        Shard { cells, panics, marks: HashMap::new(), dirty: BTreeSet::new(), persisted_ms: None }
+        Shard { cells, panics, ..Shard::default() }
     }
 
     /// Applies an isolate's deltas at its `now` and answers its keys, the hot keys and the
@@ -220,10 +230,15 @@ impl Shard {
                 window_secs: window,
             };
             self.dirty.insert(d.key.clone());
+            if !long_count(&d.key) {
+                self.hot_candidates.insert(d.key.clone());
+            }
             reply.keys.push(Known { key: d.key.clone(), cell: *cell });
         }
+        let mut answered: HashSet<&str> =
+            e.add.iter().take(MAX_KEYS_PER_EXCHANGE).map(|d| d.key.as_str()).collect();
         for (key, window) in e.read.iter().take(MAX_KEYS_PER_EXCHANGE) {
-            if reply.keys.iter().any(|k| &k.key == key) {
+            if !answered.insert(key.as_str()) {
                 continue;
             }
             if let Some(cell) = self.cells.get(key) {
@@ -247,18 +262,34 @@ impl Shard {
         reply
     }
 
-    /// The keys at or above `at`, hottest first.
-    fn hot(&self, now: u64, at: f64) -> Vec<Known> {
-        if at.is_nan() || at <= 0.0 {
+    /// The keys at or above `at`, hottest first (equal rates by key).
+    fn hot(&mut self, now: u64, at: f64) -> Vec<Known> {
+        if at.is_nan() || at <= 0.0 || at.is_infinite() {
             return Vec::new();
         }
+        // Candidates are kept while they are hot `HOT_SLACK_MS` before now, so an exchange from
+        // a clock up to that much behind finds every key hot at its own now.
+        let since = now.saturating_sub(HOT_SLACK_MS);
+        let cells = &self.cells;
+        let hot_then = |k: &String| cells.get(k).is_some_and(|c| c.rate(since) >= at);
+        match self.hot_since {
+            Some((t, a)) if now >= t && at >= a => {
+                self.hot_candidates.retain(hot_then);
+                self.hot_since = Some((t.max(since), a.max(at)));
+            }
+            _ => {
+                self.hot_candidates =
+                    cells.keys().filter(|k| !long_count(k) && hot_then(k)).cloned().collect();
+                self.hot_since = Some((since, at));
+            }
+        }
         let mut hot: Vec<Known> = self
-            .cells
+            .hot_candidates
             .iter()
-            .filter(|(k, c)| !long_count(k) && c.rate(now) >= at)
-            .map(|(k, c)| Known { key: k.clone(), cell: *c })
+            .filter_map(|k| cells.get(k).map(|c| Known { key: k.clone(), cell: *c }))
+            .filter(|k| k.cell.rate(now) >= at)
             .collect();
-        hot.sort_by(|a, b| b.cell.rate(now).total_cmp(&a.cell.rate(now)));
+        hot.sort_by(|a, b| b.cell.rate(now).total_cmp(&a.cell.rate(now)).then_with(|| a.key.cmp(&b.key)));
         hot.truncate(MAX_HOT);
         hot
     }
@@ -492,5 +523,53 @@ mod tests {
         });
         let p = s.take_dirty(3_600_000);
         assert_eq!(p.delete, vec!["asn:1".to_string()]);
+    }
+
+    /// The hot list every counter would give: what the candidates must always equal.
+    fn hot_by_rating_all(s: &Shard, now: u64, at: f64) -> Vec<Known> {
+        if at.is_nan() || at <= 0.0 {
+            return Vec::new();
+        }
+        let mut hot: Vec<Known> = (s.cells.iter())
+            .filter(|(k, c)| !long_count(k) && c.rate(now) >= at)
+            .map(|(k, c)| Known { key: k.clone(), cell: *c })
+            .collect();
+        hot.sort_by(|a, b| b.cell.rate(now).total_cmp(&a.cell.rate(now)).then_with(|| a.key.cmp(&b.key)));
+        hot.truncate(MAX_HOT);
+        hot
+    }
+
+    proptest::proptest! {
+        /// Whatever the order of clocks (isolates behind or ahead of each other), the hot
+        /// thresholds, windows and reloads, the hot list is the one rating every counter gives.
+        #[test]
+        fn hot_keys_are_those_every_counter_gives(
+            steps in proptest::collection::vec(
+                (-8_000i64..20_000, proptest::collection::vec((0usize..48, 0u32..30, 0usize..3), 0..6),
+                 0usize..6, proptest::bool::weighted(0.03)),
+                1..120),
+        ) {
+            let thresholds = [0.5, 2.0, 5.0, 10.0, f64::INFINITY, 0.0];
+            let windows = [10, 60, 300];
+            let mut s = Shard::default();
+            let mut now: u64 = 1_000_000;
+            for (step, adds, hot_at, reload) in steps {
+                now = now.saturating_add_signed(step);
+                let key = |i: usize| if i < 40 { format!("asn:{i}") } else { format!("{}{i}", OtpCount::Usual.prefix()) };
+                let e = Exchange {
+                    now_ms: now,
+                    add: adds.iter().map(|&(k, n, w)| Delta { key: key(k), n, window_secs: windows[w] }).collect(),
+                    read: Vec::new(),
+                    hot_at: thresholds[hot_at],
+                    marks: Vec::new(),
+                };
+                if reload {
+                    let rows = s.cells.iter().map(|(k, c)| Row { key: k.clone(), value: c.counter.value, at_ms: c.counter.at_ms, window_secs: c.window_secs }).collect();
+                    s = Shard::load(rows, Vec::new());
+                }
+                let reply = s.exchange(&e);
+                proptest::prop_assert_eq!(reply.hot, hot_by_rating_all(&s, now, e.hot_at));
+            }
+        }
     }
 }
