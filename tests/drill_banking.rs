@@ -1,5 +1,5 @@
 //! Banked effort in the drill (issue 18): people's fill time is free work, a price that moved
-//! is topped up (not refetched), the felt wait is measured over everyone who tried, and
+//! is topped up before the post (not refetched), the felt wait is measured over everyone who tried, and
 //! bots pay every hash. Several scenario shapes, each under the widget before banking and
 //! with banking, capacity pricing on.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)] // tests may panic
@@ -181,4 +181,45 @@ fn fill_times_follow_their_median_and_90th_percentile() {
         assert!((at(0.9) / p90 - 1.0).abs() < 0.06, "p90 {p90}: {}", at(0.9));
     }
     assert_eq!(Fill::default().draw_ms(&mut Rng::new(1)), 0);
+}
+
+/// A price that moved after the widget's last top-up meets the post: a plain form shows the
+/// retry page, so the person goes back and the widget solves a new challenge from the start (it
+/// does not top up a post it never saw answered); a script reads the 402 and tops up.
+#[test]
+fn a_person_whose_post_is_answered_more_work_gets_the_retry_page() {
+    let shapes = [
+        surge(60, (30, 80), "browser_farm", "{ devices = 200 }", 3.0),
+        surge(40, (20, 50), "forged_signals", "{ cores = 64 }", 4.0),
+        surge(90, (45, 120), "full_headers", "{ cores = 32 }", 2.5),
+    ];
+    let (mut people_402, mut fleet_topped_up) = (0, 0);
+    for (i, s) in shapes.iter().enumerate() {
+        for seed in [1, 3] {
+            let lowered = drill::prepare(s, drill::SHIPPED_POLICY).unwrap();
+            let priced = compare::with_capacity(s, &lowered);
+            let defence = Defence::Gate(Box::new(priced), "capacity".into(), Widget::Banking);
+            let mut out = Vec::new();
+            let r = engine::run(s, &defence, seed, None, Some(&mut out));
+            let why = format!("shape {i}, seed {seed}");
+            let mut people_here = 0;
+            for (k, e) in out.iter().enumerate() {
+                if e.step != "submit" || e.answer != "more_work" {
+                    continue;
+                }
+                let next = out[k + 1..].iter().find(|n| n.attempt == e.attempt).map(|n| n.step);
+                if e.population == "people" {
+                    people_here += 1;
+                    assert_ne!(next, Some("topup"), "{why}: a person's post answered 402 is topped up");
+                    assert!(matches!(next, Some("challenge") | None), "{why}: {next:?}");
+                } else if next == Some("topup") {
+                    fleet_topped_up += 1;
+                }
+            }
+            assert_eq!(pop(&r, "people").more_work_at_post, people_here, "{why}");
+            people_402 += people_here;
+        }
+    }
+    // the runs do meet the case, on both sides
+    assert!(people_402 > 0 && fleet_topped_up > 0, "people {people_402}, fleet {fleet_topped_up}");
 }

@@ -194,14 +194,19 @@ impl Run<'_, '_> {
             }
             Outcome::Refused(RejectKind::MoreWork)
                 if widget == Widget::Banking
+                    && p >= people_n
                     && att.topup_asks <= MAX_TOP_UPS as u32
                     && att.solution.as_ref().is_some_and(|s| s.topups.len() < MAX_TOP_UPS) =>
             {
-                // the price moved since the last top-up: add what is missing, keep the rest
-                report.pop_mut(p).more_work_at_post += 1;
+                // a script that reads the 402: adds what is missing, keeps the rest
                 events.push(t + rtt, Ev::TopUp(idx));
             }
             Outcome::Refused(kind) => {
+                if kind == RejectKind::MoreWork && p < people_n {
+                    // a person's plain form: the retry page, back to the form, a new challenge
+                    // solved from the start (react::refused); the felt wait goes on
+                    report.pop_mut(p).more_work_at_post += 1;
+                }
                 let retry_after = gate.as_ref().map_or(120, |g| g.policy().attack.retry_after_secs);
                 let no_js = att.client.segment.no_js;
                 match refused(scenario, report, rngs, att, Some(kind), t, true, retry_after) {

@@ -73,8 +73,9 @@ pub struct PopStats {
     pub ever_shed: u64,
     /// Answers "over capacity" from the origin itself (it refuses sign-ups past its capacity).
     pub origin_full: u64,
-    /// Posts answered `402 more_work`: a price known only at the post (the drill's widget tops up
-    /// and posts again; on a plain form a person would see the retry page).
+    /// People's posts answered `402 more_work`: a price that moved after the widget's last top-up
+    /// (a plain form shows the retry page; the person goes back and the widget solves a new
+    /// challenge from the start).
     pub more_work_at_post: u64,
     /// Attempts refused as `denied` (people: wrongly denied).
     pub ever_denied: u64,

@@ -87,7 +87,7 @@ impl Report {
         let _ = writeln!(
             o,
             "\npeople: {origin_full} \"over capacity\" answers from the origin itself (the gate forwarded them); \
-             {more_work} posts answered 402 more_work (topped up and posted again; a plain form shows the retry page)"
+             {more_work} posts answered 402 more_work (the retry page: back to the form, a new challenge solved from the start)"
         );
         let _ = writeln!(
             o,
