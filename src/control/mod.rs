@@ -163,7 +163,10 @@ impl Control {
         for k in keys.iter().chain(std::iter::once(&CohortKey::site())) {
             let m = self.reads.entry(shard(k.as_str(), shards)).or_default();
             if m.len() < MAX_READS_PER_SHARD {
-                m.insert(k.as_str().to_string(), w.of_key(k));
+                match m.get_mut(k.as_str()) {
+                    Some(window) => *window = w.of_key(k),
+                    None => _ = m.insert(k.as_str().to_string(), w.of_key(k)),
+                }
             }
         }
         let mut state = self.snapshot.state(keys, site, shards, |k| w.of_key(k), now_ms);
