@@ -273,8 +273,9 @@ impl Snapshot {
         // a shard reads at most MAX_KEYS_PER_EXCHANGE keys of a call: past that, an absent key
         // may be one it never read (unknown to `peek`, 0 to a decision as before)
         let whole = asked.len() <= crate::store::cohorts::MAX_KEYS_PER_EXCHANGE;
+        let answered: std::collections::HashSet<&str> = reply.keys.iter().map(|k| k.key.as_str()).collect();
         for key in asked {
-            if !reply.keys.iter().any(|k| &k.key == key) {
+            if !answered.contains(key.as_str()) {
                 let n = pending(key);
                 if n == 0 {
                     self.cells.remove(key);
