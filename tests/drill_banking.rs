@@ -48,6 +48,15 @@ networks = {{ home = 1.0 }}
     .unwrap()
 }
 
+/// Three fleets pushing the origin past capacity: a browser farm, forged signals, full headers.
+fn shapes() -> [Scenario; 3] {
+    [
+        surge(60, (30, 80), "browser_farm", "{ devices = 200 }", 3.0),
+        surge(40, (20, 50), "forged_signals", "{ cores = 64 }", 4.0),
+        surge(90, (45, 120), "full_headers", "{ cores = 32 }", 2.5),
+    ]
+}
+
 fn play(s: &Scenario, widget: Widget, seed: u64) -> Report {
     let lowered = drill::prepare(s, drill::SHIPPED_POLICY).unwrap();
     let priced = compare::with_capacity(s, &lowered);
@@ -64,11 +73,7 @@ fn felt_p95(r: &Report) -> u64 {
 
 #[test]
 fn banking_tops_up_moved_prices_and_bots_pay_every_hash() {
-    let shapes = [
-        surge(60, (30, 80), "browser_farm", "{ devices = 200 }", 3.0),
-        surge(40, (20, 50), "forged_signals", "{ cores = 64 }", 4.0),
-        surge(90, (45, 120), "full_headers", "{ cores = 32 }", 2.5),
-    ];
+    let shapes = shapes();
     // people admitted (before, banked) and offered, over every shape and seed: one run's
     // share moves by a few points with its own random draws
     let mut people = [(0u64, 0u64); 2];
@@ -188,11 +193,7 @@ fn fill_times_follow_their_median_and_90th_percentile() {
 /// does not top up a post it never saw answered); a script reads the 402 and tops up.
 #[test]
 fn a_person_whose_post_is_answered_more_work_gets_the_retry_page() {
-    let shapes = [
-        surge(60, (30, 80), "browser_farm", "{ devices = 200 }", 3.0),
-        surge(40, (20, 50), "forged_signals", "{ cores = 64 }", 4.0),
-        surge(90, (45, 120), "full_headers", "{ cores = 32 }", 2.5),
-    ];
+    let shapes = shapes();
     let (mut people_402, mut fleet_topped_up) = (0, 0);
     for (i, s) in shapes.iter().enumerate() {
         for seed in [1, 3] {
