@@ -259,6 +259,12 @@ impl Shard {
         if self.cells.len() > PRUNE_AT {
             self.cells.retain(|_, c| c.rate(now) >= FORGET_BELOW);
         }
+        if self.hot_candidates.len() > self.cells.len() {
+            // names of forgotten counters (exchanges without a threshold never prune them):
+            // forget them all, the next hot list rates every counter
+            self.hot_candidates.clear();
+            self.hot_since = None;
+        }
         reply
     }
 
@@ -523,6 +529,36 @@ mod tests {
         });
         let p = s.take_dirty(3_600_000);
         assert_eq!(p.delete, vec!["asn:1".to_string()]);
+    }
+
+    /// Exchanges without a threshold (an isolate with no policy) never list hot keys, so never
+    /// prune the candidates: the names of counters the shard forgot must not pile up.
+    #[test]
+    fn hot_candidates_never_outnumber_the_counters() {
+        let mut s = Shard::default();
+        let batch = |now_ms: u64, from: usize| Exchange {
+            now_ms,
+            add: (from..from + MAX_KEYS_PER_EXCHANGE)
+                .map(|i| Delta { key: format!("ip24:{i}"), n: 1, window_secs: 10 })
+                .collect(),
+            hot_at: f64::INFINITY,
+            ..Exchange::default()
+        };
+        let mut from = 0;
+        for round in 0..3u64 {
+            // an hour later (every earlier counter decayed away), then past the prune limit
+            loop {
+                s.exchange(&batch(round * 3_600_000, from));
+                from += MAX_KEYS_PER_EXCHANGE;
+                assert!(s.hot_candidates.len() <= s.cells.len(), "round {round}");
+                if s.cells.len() > PRUNE_AT {
+                    break;
+                }
+            }
+        }
+        // and a threshold again: the list is the full rating's
+        let reply = s.exchange(&Exchange { now_ms: 2 * 3_600_000, hot_at: 0.5, ..Exchange::default() });
+        assert_eq!(reply.hot, hot_by_rating_all(&s, 2 * 3_600_000, 0.5));
     }
 
     /// The hot list every counter would give: what the candidates must always equal.
