@@ -84,10 +84,11 @@ fn range_within(code: u16, national: &str) -> Option<Range> {
     // whole number)
     for pad in (UNSENT_DIGITS..=12).chain((0..UNSENT_DIGITS).rev()) {
         for fill in ['0', '5'] {
-            let candidate = format!("+{code}{national}{}", fill.to_string().repeat(pad));
-            let Ok(number) = parse::parse(&candidate, None) else { continue };
-            let given = number.national_number().len().saturating_sub(pad);
-            if number.range().digits().len() <= given {
+            let padded = format!("{national}{}", fill.to_string().repeat(pad));
+            let Ok(number) = parse::parse(&format!("+{code}{padded}"), None) else { continue };
+            // a number the plan rewrote is another number (Madagascar's seven digits gain the
+            // area code 20: `+261 22 00000` reads as `+261 20 2200000`)
+            if number.national_number() == padded && number.range().digits().len() <= national.len() {
                 return Some(number.range().clone());
             }
         }
