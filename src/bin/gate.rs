@@ -11,13 +11,13 @@
 //! ```
 
 use clap::{Parser, Subcommand};
+use gate::cli::client::{self, Carrier, Submission};
+use std::io::Read as _;
+use std::process::ExitCode;
 
 /// The drill allocates per simulated request: mimalloc plays it faster than the system allocator.
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
-use gate::cli::client::{self, Carrier, Submission};
-use std::io::Read as _;
-use std::process::ExitCode;
 
 #[derive(Parser)]
 #[command(name = "gate", version, about = "Client for the edge sign-up gate")]
