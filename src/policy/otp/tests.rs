@@ -1,0 +1,220 @@
+//! The `[otp]` section: the Wilson bound, a pumped range priced then blocked (people not), a
+//! range nobody entered a code in, first seen, and how the section loads (every problem at once).
+
+#![allow(clippy::unwrap_used)] // tests may panic
+use super::*;
+
+use super::test_otp as otp;
+
+#[test]
+fn the_wilson_bound_is_optimistic_for_small_ranges_only() {
+    assert!((wilson_upper(0.0, 20.0) - 0.161).abs() < 0.01);
+    assert!((wilson_upper(12.0, 20.0) - 0.781).abs() < 0.01);
+    assert!(wilson_upper(0.0, 1000.0) < 0.005);
+    assert!(wilson_upper(850.0, 1000.0) > 0.85);
+    assert_eq!(wilson_upper(0.0, 0.0), 1.0);
+    // monotone in successes and, for a fixed share, falls towards it as n grows
+    for n in [5.0, 20.0, 100.0, 1000.0] {
+        let mut last = 0.0;
+        for k in 0..=(n as u32) {
+            let w = wilson_upper(f64::from(k), n);
+            assert!(w >= last - 1e-12 && w >= f64::from(k) / n - 1e-12, "{k}/{n}");
+            last = w;
+        }
+    }
+}
+
+#[test]
+fn a_pumped_range_is_priced_then_blocked_while_it_is_used_and_people_are_not() {
+    let o = otp("").unwrap();
+    let now = 1_000_000;
+    let reading = |sent: f64, verified: f64, tries: f64| RangeReading {
+        sent,
+        recent: 0.0,
+        verified,
+        tries,
+        ..RangeReading::default()
+    };
+    // too few judged sends: nothing is known
+    assert_eq!(o.judge(&reading(10.0, 0.0, 50.0), now), RangeVerdict::Normal);
+    // people verify most codes: never priced, however many
+    for sent in [20.0, 100.0, 10_000.0] {
+        assert_eq!(o.judge(&reading(sent, sent * 0.8, 50.0), now), RangeVerdict::Normal);
+    }
+    // a range nobody verifies, being used now: blocked for the level's time
+    assert_eq!(
+        o.judge(&reading(200.0, 0.0, 10.0), now),
+        RangeVerdict::Blocked { until_ms: now + 3_600_000, new: true }
+    );
+    // the same range, quiet now: priced at the strongest price level, not blocked
+    assert!(matches!(o.judge(&reading(200.0, 0.0, 0.0), now), RangeVerdict::Priced { extra_bits: 4, .. }));
+    // middling conversion: the milder price
+    assert!(matches!(o.judge(&reading(400.0, 160.0, 9.0), now), RangeVerdict::Priced { extra_bits: 2, .. }));
+    // a block on: refused until its end, whatever the counters say
+    let on = RangeReading { blocked_until: Some(now + 5), ..reading(0.0, 0.0, 0.0) };
+    assert_eq!(o.judge(&on, now), RangeVerdict::Blocked { until_ms: now + 5, new: false });
+    let over = RangeReading { blocked_until: Some(now), ..reading(0.0, 0.0, 0.0) };
+    assert_eq!(o.judge(&over, now), RangeVerdict::Normal);
+    // sends inside the grace period are not judged: a burst is not yet low
+    let burst = RangeReading { recent: 190.0, ..reading(200.0, 0.0, 50.0) };
+    assert_eq!(o.judge(&burst, now), RangeVerdict::Normal);
+    // a range people use (many verified codes), pushed low by unentered sends: priced only
+    for flood in [500.0, 5_000.0, 500_000.0] {
+        let pushed = reading(100.0 + flood, 85.0, 100.0);
+        assert!(matches!(o.judge(&pushed, now), RangeVerdict::Priced { extra_bits: 4, .. }), "{flood}");
+    }
+    // a pumped range that enters a few codes to look used is still blocked below min_sends
+    assert!(matches!(o.judge(&reading(500.0, 19.0, 10.0), now), RangeVerdict::Blocked { .. }));
+}
+
+#[test]
+fn a_range_nobody_entered_a_code_in_is_blocked_at_once_for_the_grace_period_until_one_is() {
+    assert_eq!(otp("").unwrap().unentered_block_sends, 0, "off unless asked for");
+    let o = otp("unentered_block_sends = 20").unwrap();
+    let now = 1_000_000;
+    let grace_end = now + u64::from(o.verify_grace_secs) * 1000;
+    let read = |sent: f64, recent: f64, verified: f64, tries: f64| RangeReading {
+        sent,
+        recent,
+        verified,
+        tries,
+        seen: Seen { site: 20.0, ..Seen::default() },
+        ..RangeReading::default()
+    };
+    // every reading of a used range with the sends and no code entered: blocked for the grace
+    // period, whether its sends are judged yet or not
+    for sent in [19.0, 20.0, 25.0, 200.0] {
+        for recent in [0.0, sent / 2.0, sent] {
+            let v = o.judge(&read(sent, recent, 0.0, 5.0), now);
+            let hour = RangeVerdict::Blocked { until_ms: now + 3_600_000, new: true };
+            let short = RangeVerdict::Blocked { until_ms: grace_end, new: true };
+            assert!(v == short || v == hour, "{sent} {recent}: {v:?}");
+            // conversion's own block, when it can judge, is the longer one
+            assert_eq!(v == hour, sent - recent >= 22.0, "{sent} {recent}: {v:?}");
+        }
+    }
+    // not yet, or not any more: fewer sends (the count decayed a send short: the probe), a
+    // code entered
+    for (r, why) in [
+        (read(18.0, 18.0, 0.0, 50.0), "fewer sends"),
+        (read(18.9, 0.0, 0.0, 0.0), "decayed a send short"),
+        (read(200.0, 200.0, 0.5, 50.0), "half a code entered"),
+        (read(200.0, 200.0, 3.0, 50.0), "three codes entered"),
+        (
+            RangeReading { seen: Seen { site: 19.0, ..Seen::default() }, ..read(200.0, 200.0, 0.0, 50.0) },
+            "cold site",
+        ),
+    ] {
+        assert!(!matches!(o.judge(&r, now), RangeVerdict::Blocked { .. }), "{why}");
+    }
+    // while on, refused until its end; then renewed by the next send if still nobody entered one
+    let on = RangeReading { blocked_until: Some(grace_end), ..read(30.0, 30.0, 0.0, 40.0) };
+    assert_eq!(o.judge(&on, now), RangeVerdict::Blocked { until_ms: grace_end, new: false });
+    let after = RangeReading { blocked_until: Some(grace_end), ..read(30.0, 0.0, 0.0, 40.0) };
+    assert!(matches!(o.judge(&after, grace_end), RangeVerdict::Blocked { new: true, .. }));
+    assert!(otp("unentered_block_sends = 100001").unwrap_err().contains("otp.unentered_block_sends"));
+}
+
+#[test]
+fn every_problem_is_reported_at_once() {
+    let e = otp(
+        "window_secs = 10\nverify_grace_secs = 0\nlevels = [{ conversion_below = 1.5, extra_bits = 2 }, \
+         { conversion_below = 0.1 }, { conversion_below = 0.2, extra_bits = 2, block_secs = 60 }, \
+         { conversion_below = 0.3, block_secs = 5 }]",
+    )
+    .unwrap_err();
+    for want in [
+        "otp.window_secs: 10 is outside 60..=604800",
+        "otp.verify_grace_secs: 0 is outside 1..=3600",
+        "otp.levels[0].conversion_below: 1.5 is outside (0, 1]",
+        "otp.levels[1]: needs exactly one of extra_bits or block_secs",
+        "otp.levels[2]: needs exactly one of",
+        "otp.levels[3].block_secs: 5 is outside",
+    ] {
+        assert!(e.contains(want), "{want} in {e}");
+    }
+    let head = "version = 1\n[routes]\nprotected = [\"POST /signup\", \"POST /api/*\"]\n[otp]\n";
+    let e = crate::policy::load(&format!(
+        "{head}send = {{ route = \"/login\" }}\ncheck = {{ route = \"POST /api/otp/check\", field = \"a\", header = \"b\", verified_status = [500] }}\n"
+    ))
+    .unwrap_err()
+    .to_string();
+    for want in [
+        "otp.send.route: \"/login\" is not a protected route",
+        "otp.send: needs routes.phone_field",
+        "otp.check.route: \"POST /api/otp/check\" is protected",
+        "otp.check: needs exactly one of field or header",
+        "otp.check.verified_status",
+    ] {
+        assert!(e.contains(want), "{want} in {e}");
+    }
+}
+
+#[test]
+fn the_backoff_is_off_unless_asked_for_and_its_problems_are_reported_at_once() {
+    assert_eq!(otp("").unwrap().backoff, None);
+    let on = otp("[otp.backoff]").unwrap().backoff.unwrap();
+    assert_eq!((on.free_sends, on.base_secs, on.max_secs, on.reset_after_secs), (1, 30, 3600, 86_400));
+    let e = otp("[otp.backoff]\nfree_sends = 0\nbase_secs = 600\nmax_secs = 60\nfactor = 0.5\njitter = 2\nreset_after_secs = 30")
+        .unwrap_err();
+    for want in [
+        "otp.backoff.free_sends: 0 is outside 1..=10",
+        "otp.backoff.max_secs: 60 is below base_secs (600)",
+        "otp.backoff.factor: 0.5 is outside 1..=10",
+        "otp.backoff.jitter: 2 is outside 0..=1",
+        "otp.backoff.reset_after_secs: 30 is outside 60..=2592000",
+    ] {
+        assert!(e.contains(want), "{want} in {e}");
+    }
+    assert!(otp("[otp.backoff]\nwait = 3").unwrap_err().contains("unknown field"));
+}
+
+#[test]
+fn first_seen_prices_ranges_and_calling_codes_nobody_entered_a_code_in_once_the_site_is_warm() {
+    assert_eq!(otp("").unwrap().first_seen, None);
+    let o = otp("[otp.first_seen]\nwarm_up_verified = 50").unwrap();
+    let now = 1_000_000;
+    let read = |range: f64, code: f64, site: f64| RangeReading {
+        seen: Seen { range, calling_code: code, site },
+        ..RangeReading::default()
+    };
+    let fs = |bits: u8, scope: &'static str| RangeVerdict::FirstSeen { extra_bits: bits, scope };
+    // a cold site: nothing is first seen
+    for site in [0.0, 10.0, 49.9] {
+        assert_eq!(o.judge(&read(0.0, 0.0, site), now), RangeVerdict::Normal, "{site}");
+    }
+    // warm: the dearer of the two unseen scopes
+    assert_eq!(o.judge(&read(0.0, 0.0, 50.0), now), fs(4, "calling code"));
+    assert_eq!(o.judge(&read(0.0, 3.0, 500.0), now), fs(2, "range"));
+    assert_eq!(o.judge(&read(0.2, 3.0, 500.0), now), fs(2, "range"), "less than half a code left");
+    assert_eq!(o.judge(&read(1.0, 3.0, 500.0), now), RangeVerdict::Normal);
+    // the conversion, once it can be judged, says more than first seen
+    let low = RangeReading { sent: 200.0, tries: 0.0, ..read(0.0, 0.0, 500.0) };
+    assert!(matches!(o.judge(&low, now), RangeVerdict::Priced { extra_bits: 4, .. }));
+    let people = RangeReading { sent: 200.0, verified: 170.0, ..read(0.0, 3.0, 500.0) };
+    assert_eq!(o.judge(&people, now), fs(2, "range"), "a range whose counts moved to first seen's period");
+    // its keys: the range, its calling code, the site
+    let keys: Vec<String> = Otp::seen_keys("+996 500").iter().map(|k| k.to_string()).collect();
+    assert_eq!(keys, ["otp_seen:+996 500", "otp_seen:+996", "otp_seen:*"]);
+    // the range's and its calling code's five counts each, and the three seen
+    assert!(o.read_keys("+996 500").len() == 13 && otp("").unwrap().read_keys("+996 500").len() == 10);
+    assert_eq!(o.window_of(OtpCount::Seen), 7 * 86_400);
+    let e = otp("[otp.first_seen]\nlearn_days = 0\nrange_extra_bits = 0\ncalling_code_extra_bits = 0")
+        .unwrap_err();
+    for want in ["otp.first_seen.learn_days: 0 is outside 1..=90", "otp.first_seen: prices nothing"] {
+        assert!(e.contains(want), "{want} in {e}");
+    }
+}
+
+#[test]
+fn levels_are_kept_strongest_first_and_the_check_may_read_a_header() {
+    let o = otp("").unwrap();
+    let below: Vec<f64> = o.levels.iter().map(|l| l.conversion_below).collect();
+    assert_eq!(below, [0.15, 0.3, 0.5]);
+    assert_eq!(o.check_number, NumberSource::Field("phone".into()));
+    assert_eq!(o.send_route, "/api/otp/send");
+    let text = "version = 1\n[routes]\nprotected = [\"POST /api/otp/send\"]\nphone_field = \"phone\"\n\
+                [otp]\nsend = { route = \"/api/otp/send\" }\ncheck = { route = \"POST /api/otp/check\", header = \"X-Phone\" }\n";
+    let o = crate::policy::load(text).unwrap().otp.unwrap();
+    assert_eq!(o.check_number, NumberSource::Header("x-phone".into()));
+}
