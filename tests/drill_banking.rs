@@ -9,6 +9,8 @@ use gate::drill::report::Report;
 use gate::drill::rng::Rng;
 use gate::drill::scenario::{self, Fill, Scenario};
 use gate::drill::{self, compare};
+use gate::protocol::solution::MAX_TOP_UPS;
+use std::collections::HashMap;
 
 /// A world whose fleet pushes the sign-up route past the origin's capacity mid-run, so the
 /// price rises while people fill the form.
@@ -223,4 +225,46 @@ fn a_person_whose_post_is_answered_more_work_gets_the_retry_page() {
     }
     // the runs do meet the case, on both sides
     assert!(people_402 > 0 && fleet_topped_up > 0, "people {people_402}, fleet {fleet_topped_up}");
+}
+
+/// A price can move while the widget solves the top-up asked on submit (minutes on a slow
+/// phone): it asks the price again before the form goes, while the solution has room for
+/// another part, so the post is not answered 402 for a move it could have seen.
+#[test]
+fn a_person_asks_the_price_again_after_solving_a_top_up_on_submit() {
+    let shapes = shapes();
+    let mut asked_again = 0;
+    for (i, s) in shapes.iter().enumerate() {
+        for seed in [1, 3] {
+            let lowered = drill::prepare(s, drill::SHIPPED_POLICY).unwrap();
+            let priced = compare::with_capacity(s, &lowered);
+            let defence = Defence::Gate(Box::new(priced), "capacity".into(), Widget::Banking);
+            let mut out = Vec::new();
+            engine::run(s, &defence, seed, None, Some(&mut out));
+            // per attempt: the parts offered since its challenge, and whether a top-up solved
+            // on submit (not while typing) is still to be followed by a price check
+            let mut parts: HashMap<u64, (usize, bool)> = HashMap::new();
+            for e in out.iter().filter(|e| e.population == "people") {
+                let (offered, pending) = parts.entry(e.attempt).or_default();
+                match e.step {
+                    "challenge" => (*offered, *pending) = (0, false),
+                    "topup" => {
+                        asked_again += u32::from(*pending);
+                        *pending = false;
+                        if e.answer == "topup" {
+                            *offered += 1;
+                            *pending = e.want == 0 && *offered < MAX_TOP_UPS;
+                        }
+                    }
+                    "submit" => assert!(
+                        !*pending,
+                        "shape {i}, seed {seed}: attempt {} posted straight after a top-up solved on submit",
+                        e.attempt
+                    ),
+                    _ => {}
+                }
+            }
+        }
+    }
+    assert!(asked_again > 0, "the runs meet the case");
 }

@@ -7,6 +7,8 @@
 //    is hidden.
 // 3. The origin is down when a sign-up is forwarded: 502 origin_unavailable, the ledger row is
 //    given back, and the same solution goes through once the origin is back (once only).
+// 4. The price rises again while the widget solves the top-up asked on submit: the widget asks
+//    again before the form goes, so the post is never answered 402 (a retry page).
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { liveGate, testPolicy, gateCli, solved, startOrigin } from './harness.mjs';
@@ -16,7 +18,8 @@ import { person, chromeUserAgent } from './browser.mjs';
 const ATTACK = [
   'enabled = true', 'window_secs = 120', 'cohorts = ["ua_family"]',
   // (ua_family has levels of its own by default, for real traffic's broad cohorts)
-  'cohort_levels = { ua_family = [{ at = 2, extra_bits = 3 }] }',
+  // (the higher levels: the fourth test's second and third rises)
+  'cohort_levels = { ua_family = [{ at = 2, extra_bits = 3 }, { at = 8, extra_bits = 5 }, { at = 14, extra_bits = 7 }] }',
   '[[attack.capacity]]', 'route = "/api/register"', 'signups_per_minute = 2', 'ceiling_bits = 6', 'period_secs = 1',
 ].join('\n');
 
@@ -197,5 +200,72 @@ describe('banked effort in the browser', () => {
     const mine = (await live.origin.posts('/signup')).filter((r) => String(r.body || '').includes('retry%40example.com'));
     assert.equal(mine.length, 1, 'exactly one sign-up reached the origin');
     assert.equal(mine[0].verdict.valid, true);
+  });
+  it('a price that rose again while the top-up was solved is asked again before the form goes: no retry page', async () => {
+    const ua = chromeUserAgent(live.browser);
+    const q = new URLSearchParams({ route: '/signup', signals: Buffer.from(JSON.stringify(personSignals(ua))).toString('base64url') });
+    /** The difficulty the person's Chrome is asked on /signup now. */
+    const asked = async () => {
+      const r = await fetch(`${live.gate.url}/__gate/challenge?${q}`, { headers: { ...personHeaders(ua), ...CHROME.fetch } });
+      return (await r.json()).difficulty;
+    };
+    const base = 10;
+    let n = 100;
+    /** Chrome sign-ups from elsewhere until the Chrome cohort is asked `extra` bits more (bounded). */
+    const raiseTo = async (extra) => {
+      for (let i = 0; i < 20 && (await asked()) < base + extra; i++) await scripted('/signup', ua, n++);
+      assert.ok((await asked()) >= base + extra, `the Chrome cohort is asked ${extra} bits more`);
+    };
+    const context = await person(live.browser);
+    const page = await context.newPage();
+    const seen = { challenge: 0, topup: 0, statuses: [] };
+    let posted = '';
+    page.on('request', (r) => {
+      const u = new URL(r.url());
+      if (u.pathname === '/__gate/challenge') seen.challenge++;
+      if (u.pathname === '/__gate/topup') seen.topup++;
+      if (u.pathname === '/signup' && r.method() === 'POST') posted = r.postData() || '';
+    });
+    page.on('response', (r) => {
+      if (new URL(r.url()).pathname === '/signup' && r.request().method() === 'POST') seen.statuses.push(r.status());
+    });
+    await page.goto(`${live.gate.url}/signup`);
+    await page.focus('#email');
+    await page.waitForSelector('form[data-gate-state=solved]');
+    const solvedBefore = await page.inputValue('input[name=gate-solution]');
+    // while the form is filled the price rises (the top-up asked on submit pays it) ...
+    await raiseTo(3);
+    // ... and rises again between the gate's answer to that top-up and the widget's solving
+    // it: more Chrome sign-ups until the same top-up request is asked more work (bounded)
+    let armed = false;
+    const rise = { before: 0, after: 0 };
+    await page.route('**/__gate/topup*', async (route) => {
+      if (!armed || rise.before) return route.continue();
+      const answer = await route.fetch();
+      rise.before = (await answer.json()).work.asked;
+      const again = () => fetch(route.request().url(), { headers: { ...personHeaders(ua), ...CHROME.fetch } }).then((r) => r.json());
+      for (let i = 0; i < 30 && rise.after <= rise.before; i++) {
+        await scripted('/signup', ua, n++);
+        rise.after = (await again()).work.asked;
+      }
+      await route.fulfill({ response: answer });
+    });
+    await page.fill('#email', 'again@example.com');
+    await page.fill('#password', 'correct horse battery');
+    armed = true;
+    await page.click('button[type=submit]');
+    await page.waitForURL(`${live.gate.url}/signup`, { waitUntil: 'load' });
+    await page.waitForSelector('#result', { timeout: 60_000 });
+    assert.ok(rise.after > rise.before, `the price rose while the top-up was being solved: ${JSON.stringify(rise)}`);
+    assert.equal(await page.textContent('#result'), 'Signed up as again@example.com', 'the origin answered, not a retry page');
+    assert.deepEqual(seen.statuses.filter((s) => s >= 400), [], 'no post was refused');
+    const mine = (await live.origin.records()).filter((r) => r.method === 'POST' && String(r.body || '').includes('again%40example.com'));
+    assert.equal(mine.length, 1, 'exactly one sign-up reached the origin');
+    assert.equal(seen.challenge, 1, 'one challenge: the work before both rises was kept');
+    assert.ok(seen.topup >= 2, `the price was asked again after the top-up was solved (${seen.topup} asks)`);
+    const solution = new URLSearchParams(posted).get('gate-solution') || '';
+    assert.ok(solution.startsWith(`${solvedBefore}~`), 'the post carried the work solved before the rises');
+    assert.ok(solution.split('~').length >= 3, `and a top-up for each rise: ${solution.split('~').length - 1} top-ups, ${seen.topup} asks`);
+    await context.close();
   });
 });

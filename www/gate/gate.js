@@ -23,6 +23,8 @@
   const script = document.currentScript;
   const BASE = new URL('.', (script && script.src) || location.href);
   const FIELD = 'gate-solution';
+  /** The top-ups a solution may carry (the protocol's MAX_TOP_UPS). */
+  const MAX_TOP_UPS = 3;
   /** Refresh a challenge that has less than this many seconds left. */
   const MARGIN = 15;
 
@@ -586,22 +588,28 @@
       try {
         let offer = await topUp(r).catch(() => null); // unreachable: send what is banked
         let shownMinutes = null;
-        while (r.line && result === r) {
-          const minutes = Math.max(1, Math.ceil(r.line.wait_secs / 60));
-          if (minutes !== shownMinutes) {
-            shownMinutes = minutes;
-            show('line', 'in_line', { n: minutes });
+        while (result === r) {
+          if (r.line) {
+            const minutes = Math.max(1, Math.ceil(r.line.wait_secs / 60));
+            if (minutes !== shownMinutes) {
+              shownMinutes = minutes;
+              show('line', 'in_line', { n: minutes });
+            }
+            await new Promise((res) => setTimeout(res, Math.max(1, r.line.retry_after) * 1000));
+            offer = await topUp(r).catch(() => null);
+            continue;
           }
-          await new Promise((res) => setTimeout(res, Math.max(1, r.line.retry_after) * 1000));
-          offer = await topUp(r).catch(() => null);
-        }
-        if (result !== r) return;
-        if (offer) {
+          if (!offer) break;
           show('solving', 'waiting');
           await addTopUp(r, offer, (fraction) => {
             if (!reducedMotion) bar.value = fraction;
           });
+          // the price may have moved while the top-up was solved: ask again before the form
+          // goes (a plain form answered 402 is a retry page), while the solution has room
+          if (r.parts.filter((p) => p.nonces.length).length >= MAX_TOP_UPS) break;
+          offer = await topUp(r).catch(() => null);
         }
+        if (result !== r) return;
       } catch (err) {
         holding = null;
         form.removeAttribute('aria-busy');

@@ -167,6 +167,7 @@ impl Run<'_, '_> {
             }
         };
         let mut ms = 0.0;
+        let mut added = false;
         if let Some(o) = offer
             && let (Ok(bytes), Some(sol)) = (topup::token_bytes(&o.token), att.solution.as_mut())
         {
@@ -183,7 +184,8 @@ impl Run<'_, '_> {
             };
             let hashes = solution::add_top_up(sol, &bytes, &mut more).map_or(0.0, |n| n as f64 * scale);
             let stats = report.pop_mut(p);
-            stats.topups += u64::from(hashes > 0.0);
+            added = hashes > 0.0;
+            stats.topups += u64::from(added);
             stats.topup_hashes += hashes;
             if !banking {
                 ms = match p.checked_sub(people_n) {
@@ -218,6 +220,11 @@ impl Run<'_, '_> {
             }
             return;
         }
-        events.push(ready, Ev::Submit(idx));
+        // the widget asks again after a top-up it solved: a price that moved while it worked is
+        // paid before the form goes, not answered 402 at the post (as many times as a solution
+        // has room for parts)
+        let room = matches!(slab.get(idx as usize), Some(Some(a))
+            if a.solution.as_ref().is_some_and(|s| s.topups.len() < MAX_TOP_UPS));
+        events.push(ready, if added && room { Ev::TopUp(idx) } else { Ev::Submit(idx) });
     }
 }
