@@ -39,6 +39,7 @@ fn a_price_that_rose_is_topped_up_and_the_sign_up_forwarded_once() {
     g.world.cohorts = rate(3.0);
     let refused = g.send(&client().solution(&first));
     assert_eq!((refused.status(), refused.error()), (402, Some("more_work")));
+    assert_eq!(refused.reply().header("Set-Cookie"), None, "an API client reads the JSON");
     assert!(!refused.spent(), "nothing spent: the same challenge is sent again");
     let body = refused.json().clone();
     let (asked, paid) = (body["work"]["asked"].as_u64().unwrap(), body["work"]["paid"].as_u64().unwrap());
@@ -126,10 +127,23 @@ fn a_browser_navigation_short_of_work_gets_a_page_never_a_spend() {
     let person = client().navigation();
     let first = g.solved(&person, "/signup");
     g.world.cohorts = rate(3.0);
-    let run = g.send(&person.solution(&first));
+    let run = g.send(&person.clone().solution(&first));
     assert_eq!(run.status(), 402);
     assert!(run.html().contains("more_work"));
     assert!(!run.spent());
+    // the page has no script: a cookie names the unspent challenge for the widget back on
+    // the form, for the challenge's life left (an API client reads the JSON instead)
+    let bytes = gate::protocol::challenge::token_bytes(first.split('.').next().unwrap()).unwrap();
+    let c = gate::protocol::challenge::decode(&bytes).unwrap().challenge;
+    let id = base64::Engine::encode(&base64::engine::general_purpose::URL_SAFE_NO_PAD, c.id);
+    let cookie = run.reply().header("Set-Cookie").unwrap();
+    assert!(cookie.starts_with(&format!("gate-unspent={id}; Max-Age=")), "{cookie}");
+    let max_age: u64 = cookie.split("Max-Age=").nth(1).unwrap().split(';').next().unwrap().parse().unwrap();
+    assert!(max_age > 0 && max_age <= c.expires_at.seconds() - c.issued_at.seconds(), "{cookie}");
+    assert!(cookie.contains("Path=/") && cookie.contains("SameSite=Strict"));
+    // refusals that spend or cure nothing carry no such cookie
+    let spent = g.send(&person.solution("AAAA.AAAA"));
+    assert_eq!(spent.reply().header("Set-Cookie"), None);
 }
 
 #[test]

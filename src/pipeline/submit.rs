@@ -424,9 +424,25 @@ fn more_work<'a>(p: &Paid<'a>, decision: &Decision, asked: u64, line: DecisionLo
     let refusal = Refusal::on(r, line).audience(&p.sub.audience).challenge(Some(url));
     let done = match p.sub.audience {
         Audience::Api => refusal.answered_with(Reply::json(402, &body)).done(),
-        Audience::Person { .. } => refusal.done(),
+        Audience::Person { .. } => {
+            refusal.header("Set-Cookie", unspent_cookie(&p.verified.challenge, p.sub.now)).done()
+        }
     };
     Step::done(done)
+}
+
+/// The name of the cookie that tells the widget, back on the form after a retry page, that its
+/// challenge was not spent (so it tops up the work it has instead of solving anew).
+pub const UNSPENT_COOKIE: &str = "gate-unspent";
+
+/// `gate-unspent=<challenge id, base64url>` for the challenge's life left: a plain form's retry
+/// page has no script, so the widget learns it from this when the person goes back.
+fn unspent_cookie(challenge: &crate::protocol::challenge::Challenge, now: UnixTime) -> String {
+    let left = challenge.expires_at.seconds().saturating_sub(now.seconds()).clamp(1, 3600);
+    format!(
+        "{UNSPENT_COOKIE}={}; Max-Age={left}; Path=/; SameSite=Strict",
+        URL_SAFE_NO_PAD.encode(challenge.id)
+    )
 }
 
 /// The ledger answered: forward a first use (or a fail-open), refuse a replay.

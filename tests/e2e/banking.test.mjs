@@ -7,7 +7,11 @@
 //    is hidden.
 // 3. The origin is down when a sign-up is forwarded: 502 origin_unavailable, the ledger row is
 //    given back, and the same solution goes through once the origin is back (once only).
-// 4. The price rises again while the widget solves the top-up asked on submit: the widget asks
+// 4. The price rises past the one bit of slack after the widget's last top-up answer: the post
+//    is answered 402 (the retry page, which sets a cookie naming the unspent challenge); back on
+//    the form through the page's link, the widget takes up the work it kept and tops it up:
+//    one challenge in all, one sign-up.
+// 5. The price rises again while the widget solves the top-up asked on submit: the widget asks
 //    again before the form goes, so the post is never answered 402 (a retry page).
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
@@ -18,8 +22,8 @@ import { person, chromeUserAgent } from './browser.mjs';
 const ATTACK = [
   'enabled = true', 'window_secs = 120', 'cohorts = ["ua_family"]',
   // (ua_family has levels of its own by default, for real traffic's broad cohorts)
-  // (the higher levels: the fourth test's second and third rises)
-  'cohort_levels = { ua_family = [{ at = 2, extra_bits = 3 }, { at = 8, extra_bits = 5 }, { at = 14, extra_bits = 7 }] }',
+  // (the higher levels: the fourth and fifth tests' rises, which run last for that reason)
+  'cohort_levels = { ua_family = [{ at = 2, extra_bits = 3 }, { at = 8, extra_bits = 5 }, { at = 14, extra_bits = 7 }, { at = 20, extra_bits = 9 }, { at = 26, extra_bits = 11 }, { at = 32, extra_bits = 13 }, { at = 38, extra_bits = 15 }] }',
   '[[attack.capacity]]', 'route = "/api/register"', 'signups_per_minute = 2', 'ceiling_bits = 6', 'period_secs = 1',
 ].join('\n');
 
@@ -36,7 +40,7 @@ function personSignals(ua) {
 describe('banked effort in the browser', () => {
   // Chrome pays more on the capacity route, so banking toward its suggestion takes a while
   const RULES = '[[rules]]\nname = "chrome registers dearer"\nroutes = ["/api/register"]\nwhen = { user_agent = ["*Chrome/*"] }\naction = "challenge"\ndifficulty = 16';
-  const live = liveGate({ worker: { vars: { POLICY: testPolicy({ difficulty: 10, k: 8, attack: ATTACK, rules: RULES }) } }, browser: true });
+  const live = liveGate({ worker: { vars: { POLICY: testPolicy({ difficulty: 4, k: 8, attack: ATTACK, rules: RULES }) } }, browser: true });
 
   /**
    * A scripted sign-up with this User-Agent, forwarded by the gate: a script that sends the
@@ -56,6 +60,25 @@ describe('banked effort in the browser', () => {
       body: new URLSearchParams({ email: `script${n}@example.com`, password: 'x', 'gate-solution': sol }),
     });
     assert.ok(r.status < 400, `scripted sign-up ${n}: ${r.status} ${await r.text()}`);
+  }
+
+  /** The difficulty the person's Chrome is asked on /signup now (as the widget's challenge request). */
+  async function askedNow() {
+    const ua = chromeUserAgent(live.browser);
+    const q = new URLSearchParams({ route: '/signup', signals: Buffer.from(JSON.stringify(personSignals(ua))).toString('base64url') });
+    const r = await fetch(`${live.gate.url}/__gate/challenge?${q}`, { headers: { ...personHeaders(ua), ...CHROME.fetch } });
+    return (await r.json()).difficulty;
+  }
+  let scriptedN = 100;
+  /** Chrome sign-ups from elsewhere until `done()` (bounded): the Chrome cohort a level up. */
+  async function raiseUntil(done, what) {
+    const ua = chromeUserAgent(live.browser);
+    for (let i = 0; i < 30 && !(await done()); i++) await scripted('/signup', ua, scriptedN++);
+    assert.ok(await done(), what);
+  }
+  /** The work the top-up request `route` holds is asked now (the same request sent again). */
+  async function askedAgain(route) {
+    return (await (await route.fetch()).json()).work.asked;
   }
 
   it('a price that rose while the form was filled is topped up: one submit, one sign-up, no error page', async () => {
@@ -201,21 +224,63 @@ describe('banked effort in the browser', () => {
     assert.equal(mine.length, 1, 'exactly one sign-up reached the origin');
     assert.equal(mine[0].verdict.valid, true);
   });
+  it('a post answered 402 shows the retry page; back on the form the kept work is topped up: one challenge, one sign-up', async () => {
+    const context = await person(live.browser);
+    const page = await context.newPage();
+    const seen = { challenge: 0, statuses: [], posts: [] };
+    page.on('request', (r) => {
+      const u = new URL(r.url());
+      if (u.pathname === '/__gate/challenge') seen.challenge++;
+      if (u.pathname === '/signup' && r.method() === 'POST') seen.posts.push(new URLSearchParams(r.postData() || '').get('gate-solution') || '');
+    });
+    page.on('response', (r) => {
+      if (new URL(r.url()).pathname === '/signup' && r.request().method() === 'POST') seen.statuses.push(r.status());
+    });
+    await page.goto(`${live.gate.url}/signup`);
+    await page.focus('#email');
+    await page.waitForSelector('form[data-gate-state=solved]');
+    await page.fill('#email', 'back@example.com');
+    await page.fill('#password', 'correct horse battery');
+    // the gate's last answer before the post (nothing missing) is held while other Chrome
+    // sign-ups raise the same request's price past the one bit of slack
+    let held = false;
+    await page.route('**/__gate/topup*', async (route) => {
+      const answer = await route.fetch();
+      const body = await answer.json();
+      if (!held && !body.topup) {
+        held = true;
+        // (past the one bit of slack, and past what a form post may be priced below its
+        // top-up request: they differ in a few headers)
+        await raiseUntil(async () => (await askedAgain(route)) > 8 * body.paid, 'the price rose past the slack');
+      }
+      await route.fulfill({ response: answer });
+    });
+    const posted = page.waitForResponse((r) => new URL(r.url()).pathname === '/signup' && r.request().method() === 'POST');
+    await page.click('button[type=submit]');
+    assert.equal((await posted).status(), 402, 'the post met the price of a moment later: the retry page');
+    await page.waitForLoadState('load');
+    const cookie = (await context.cookies()).find((c) => c.name === 'gate-unspent');
+    assert.ok(cookie, 'the retry page named the unspent challenge');
+    await page.unroute('**/__gate/topup*');
+    // the page's own "Go back" link: the form again (a new load), the work kept
+    await page.click('main a');
+    await page.waitForSelector('form[data-gate-state=solved][data-gate-restored=true]');
+    assert.equal((await context.cookies()).some((c) => c.name === 'gate-unspent'), false, 'the cookie is read once');
+    await page.fill('#email', 'back@example.com');
+    await page.fill('#password', 'correct horse battery');
+    await page.click('button[type=submit]');
+    await page.waitForSelector('#result', { timeout: 60_000 });
+    assert.equal(await page.textContent('#result'), 'Signed up as back@example.com');
+    assert.equal(seen.statuses.length, 2);
+    assert.ok(seen.statuses[1] < 400, `the second post was admitted: ${seen.statuses}`);
+    assert.equal(seen.challenge, 1, 'one challenge in all: the work was kept across the retry page');
+    assert.ok(seen.posts[1].startsWith(`${seen.posts[0]}~`), 'the second post extends the first with a top-up');
+    const mine = (await live.origin.records()).filter((r) => r.method === 'POST' && String(r.body || '').includes('back%40example.com'));
+    assert.equal(mine.length, 1, 'exactly one sign-up reached the origin');
+    await context.close();
+  });
+
   it('a price that rose again while the top-up was solved is asked again before the form goes: no retry page', async () => {
-    const ua = chromeUserAgent(live.browser);
-    const q = new URLSearchParams({ route: '/signup', signals: Buffer.from(JSON.stringify(personSignals(ua))).toString('base64url') });
-    /** The difficulty the person's Chrome is asked on /signup now. */
-    const asked = async () => {
-      const r = await fetch(`${live.gate.url}/__gate/challenge?${q}`, { headers: { ...personHeaders(ua), ...CHROME.fetch } });
-      return (await r.json()).difficulty;
-    };
-    const base = 10;
-    let n = 100;
-    /** Chrome sign-ups from elsewhere until the Chrome cohort is asked `extra` bits more (bounded). */
-    const raiseTo = async (extra) => {
-      for (let i = 0; i < 20 && (await asked()) < base + extra; i++) await scripted('/signup', ua, n++);
-      assert.ok((await asked()) >= base + extra, `the Chrome cohort is asked ${extra} bits more`);
-    };
     const context = await person(live.browser);
     const page = await context.newPage();
     const seen = { challenge: 0, topup: 0, statuses: [] };
@@ -233,8 +298,9 @@ describe('banked effort in the browser', () => {
     await page.focus('#email');
     await page.waitForSelector('form[data-gate-state=solved]');
     const solvedBefore = await page.inputValue('input[name=gate-solution]');
-    // while the form is filled the price rises (the top-up asked on submit pays it) ...
-    await raiseTo(3);
+    // while the form is filled the price rises a level (the top-up asked on submit pays it) ...
+    const before = await askedNow();
+    await raiseUntil(async () => (await askedNow()) > before, 'the Chrome cohort is a level up');
     // ... and rises again between the gate's answer to that top-up and the widget's solving
     // it: more Chrome sign-ups until the same top-up request is asked more work (bounded)
     let armed = false;
@@ -242,12 +308,15 @@ describe('banked effort in the browser', () => {
     await page.route('**/__gate/topup*', async (route) => {
       if (!armed || rise.before) return route.continue();
       const answer = await route.fetch();
-      rise.before = (await answer.json()).work.asked;
-      const again = () => fetch(route.request().url(), { headers: { ...personHeaders(ua), ...CHROME.fetch } }).then((r) => r.json());
-      for (let i = 0; i < 30 && rise.after <= rise.before; i++) {
-        await scripted('/signup', ua, n++);
-        rise.after = (await again()).work.asked;
-      }
+      const first = await answer.json();
+      // what the bundle pays once this answer's top-up is solved: the price must pass twice
+      // that (the one bit of slack), and what a form post may be priced below its top-up
+      // request, for the post to be refused without the second ask
+      rise.before = first.paid + first.topup.k * first.topup.each;
+      await raiseUntil(async () => {
+        rise.after = await askedAgain(route);
+        return rise.after > 8 * rise.before;
+      }, 'the same top-up request is asked more than the slack allows');
       await route.fulfill({ response: answer });
     });
     await page.fill('#email', 'again@example.com');
@@ -256,7 +325,7 @@ describe('banked effort in the browser', () => {
     await page.click('button[type=submit]');
     await page.waitForURL(`${live.gate.url}/signup`, { waitUntil: 'load' });
     await page.waitForSelector('#result', { timeout: 60_000 });
-    assert.ok(rise.after > rise.before, `the price rose while the top-up was being solved: ${JSON.stringify(rise)}`);
+    assert.ok(rise.after > 8 * rise.before, `the price rose while the top-up was being solved: ${JSON.stringify(rise)}`);
     assert.equal(await page.textContent('#result'), 'Signed up as again@example.com', 'the origin answered, not a retry page');
     assert.deepEqual(seen.statuses.filter((s) => s >= 400), [], 'no post was refused');
     const mine = (await live.origin.records()).filter((r) => r.method === 'POST' && String(r.body || '').includes('again%40example.com'));

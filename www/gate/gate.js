@@ -23,6 +23,8 @@
   const script = document.currentScript;
   const BASE = new URL('.', (script && script.src) || location.href);
   const FIELD = 'gate-solution';
+  /** The cookie the gate's retry page sets: the id of a challenge it did not spend. */
+  const UNSPENT = 'gate-unspent';
   /** The top-ups a solution may carry (the protocol's MAX_TOP_UPS). */
   const MAX_TOP_UPS = 3;
   /** Refresh a challenge that has less than this many seconds left. */
@@ -532,6 +534,43 @@
 
     const fresh = () => result && secondsLeft(result.challenge) > MARGIN;
 
+    // A plain form's post answered `402 more_work` (the price moved in the last moment) shows
+    // the gate's retry page, which has no script; the gate sets a cookie naming the challenge it
+    // did not spend. Back on the form (from the back/forward cache or loaded again), the widget
+    // takes up the work it kept for that challenge and tops it up on the next submit, instead
+    // of solving a new challenge from the start.
+    const SENT = `gate-sent:${route}`;
+    const keepSent = (r) => {
+      try {
+        sessionStorage.setItem(SENT, JSON.stringify({ ...r, signals: b64.encode(r.signals), solution: undefined }));
+      } catch {
+        // no storage (a private mode, a full quota): a retry page then means a new challenge
+      }
+    };
+    const restoreUnspent = () => {
+      let kept = null;
+      try {
+        kept = JSON.parse(sessionStorage.getItem(SENT) || 'null');
+        sessionStorage.removeItem(SENT);
+      } catch {
+        return false;
+      }
+      const unspent = document.cookie.split('; ').map((c) => c.split('=')).find(([k]) => k === UNSPENT);
+      if (!kept || !kept.challenge || !unspent || unspent[1] !== kept.challenge.id) return false;
+      document.cookie = `${UNSPENT}=; Max-Age=0; Path=/; SameSite=Strict`;
+      if (secondsLeft(kept.challenge) <= MARGIN) return false;
+      kept.signals = b64.decode(kept.signals);
+      kept.line = null;
+      result = kept;
+      pending = null;
+      phoneField = kept.challenge.phone_field || null;
+      phoneDigits = kept.challenge.phone_digits || 9;
+      field.value = bundleOf(kept);
+      form.setAttribute('data-gate-restored', 'true');
+      show('solved', 'verified', { announce: false });
+      return true;
+    };
+
     // Banking: while the person types, one worker adds work toward the gate's suggestion (the
     // price it expects to ask soon), paused while the tab is hidden, stopped at the suggestion
     // or when the person submits. Nothing is shown: the time is the person's own.
@@ -645,7 +684,9 @@
     form.addEventListener('submit', (e) => {
       if (state === 'ready') {
         // This submission spends the solution; a later one (a single-page app that stays on
-        // the page) solves a new challenge when it is submitted.
+        // the page) solves a new challenge when it is submitted, unless the gate said it was
+        // not spent (restoreUnspent).
+        keepSent(result);
         state = 'spent';
         result = null;
         form.setAttribute('data-gate-state', 'spent');
@@ -678,7 +719,7 @@
 
     // A page restored from the back/forward cache must not reuse a spent solution.
     addEventListener('pageshow', (e) => {
-      if (e.persisted) {
+      if (e.persisted && !restoreUnspent()) {
         result = null;
         field.value = '';
         pending = null;
@@ -686,18 +727,22 @@
       }
     });
 
-    if (form.getAttribute('data-gate-start') === 'load') {
+    // work kept for a challenge the gate did not spend is topped up on submit: nothing to start
+    const restored = restoreUnspent();
+    if (restored) {
+      // (solved)
+    } else if (form.getAttribute('data-gate-start') === 'load') {
       start();
     } else {
       const onFirst = () => {
         form.removeEventListener('focusin', onFirst);
         form.removeEventListener('pointerdown', onFirst);
-        start();
+        if (!result) start();
       };
       form.addEventListener('focusin', onFirst);
       form.addEventListener('pointerdown', onFirst);
     }
-    show('idle', 'verifying', { announce: false });
+    if (!restored) show('idle', 'verifying', { announce: false });
   }
 
   const api = {
