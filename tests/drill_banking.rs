@@ -191,10 +191,11 @@ fn fill_times_follow_their_median_and_90th_percentile() {
 }
 
 /// A price that moved after the widget's last top-up meets the post: a plain form shows the
-/// retry page, so the person goes back and the widget solves a new challenge from the start (it
-/// does not top up a post it never saw answered); a script reads the 402 and tops up.
+/// retry page, and the person goes back to the form (seconds, not a round trip) where the
+/// widget takes up the work it kept (the page's cookie names the unspent challenge) and tops
+/// it up, never solving a new challenge; a script reads the 402 and tops up at once.
 #[test]
-fn a_person_whose_post_is_answered_more_work_gets_the_retry_page() {
+fn a_person_whose_post_is_answered_more_work_goes_back_and_tops_up_the_kept_work() {
     let shapes = shapes();
     let (mut people_402, mut fleet_topped_up) = (0, 0);
     for (i, s) in shapes.iter().enumerate() {
@@ -210,11 +211,13 @@ fn a_person_whose_post_is_answered_more_work_gets_the_retry_page() {
                 if e.step != "submit" || e.answer != "more_work" {
                     continue;
                 }
-                let next = out[k + 1..].iter().find(|n| n.attempt == e.attempt).map(|n| n.step);
+                let after = out[k + 1..].iter().find(|n| n.attempt == e.attempt);
+                let next = after.map(|n| n.step);
                 if e.population == "people" {
                     people_here += 1;
-                    assert_ne!(next, Some("topup"), "{why}: a person's post answered 402 is topped up");
-                    assert!(matches!(next, Some("challenge") | None), "{why}: {next:?}");
+                    assert_eq!(next, Some("topup"), "{why}: the kept work is topped up");
+                    let back = after.map_or(0, |n| n.t_ms - e.t_ms);
+                    assert!((2_000..8_000).contains(&back), "{why}: back on the form after {back} ms");
                 } else if next == Some("topup") {
                     fleet_topped_up += 1;
                 }

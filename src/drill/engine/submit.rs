@@ -201,10 +201,21 @@ impl Run<'_, '_> {
                 // a script that reads the 402: adds what is missing, keeps the rest
                 events.push(t + rtt, Ev::TopUp(idx));
             }
+            Outcome::Refused(RejectKind::MoreWork)
+                if widget == Widget::Banking
+                    && p < people_n
+                    && att.solution.as_ref().is_some_and(|s| s.topups.len() < MAX_TOP_UPS) =>
+            {
+                // a person's plain form: the retry page (its cookie names the unspent
+                // challenge); back on the form by its link a few seconds later, the widget
+                // takes up the kept work and the next submit tops it up; the felt wait goes on
+                report.pop_mut(p).more_work_at_post += 1;
+                let back = 2_000 + engine_rng.below(6_000);
+                events.push(t + back, Ev::TopUp(idx));
+            }
             Outcome::Refused(kind) => {
                 if kind == RejectKind::MoreWork && p < people_n {
-                    // a person's plain form: the retry page, back to the form, a new challenge
-                    // solved from the start (react::refused); the felt wait goes on
+                    // (a widget that keeps no work: a new challenge from the start, react::refused)
                     report.pop_mut(p).more_work_at_post += 1;
                 }
                 let retry_after = gate.as_ref().map_or(120, |g| g.policy().attack.retry_after_secs);
