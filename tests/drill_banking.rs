@@ -4,13 +4,14 @@
 //! with banking, capacity pricing on.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)] // tests may panic
 
-use gate::drill::engine::{self, Defence, Widget};
+use gate::drill::engine::{self, Defence, Exported, Widget};
 use gate::drill::report::Report;
 use gate::drill::rng::Rng;
 use gate::drill::scenario::{self, Fill, Scenario};
 use gate::drill::{self, compare};
 use gate::protocol::solution::MAX_TOP_UPS;
 use std::collections::HashMap;
+use std::sync::OnceLock;
 
 /// A world whose fleet pushes the sign-up route past the origin's capacity mid-run, so the
 /// price rises while people fill the form.
@@ -190,41 +191,52 @@ fn fill_times_follow_their_median_and_90th_percentile() {
     assert_eq!(Fill::default().draw_ms(&mut Rng::new(1)), 0);
 }
 
+/// Every shape under capacity pricing with banking, seeds 1 and 3: (label, report, requests),
+/// played once for the tests that read the requests.
+fn banking_runs() -> &'static [(String, Report, Vec<Exported>)] {
+    static RUNS: OnceLock<Vec<(String, Report, Vec<Exported>)>> = OnceLock::new();
+    RUNS.get_or_init(|| {
+        let mut runs = Vec::new();
+        for (i, s) in shapes().iter().enumerate() {
+            for seed in [1, 3] {
+                let lowered = drill::prepare(s, drill::SHIPPED_POLICY).unwrap();
+                let priced = compare::with_capacity(s, &lowered);
+                let defence = Defence::Gate(Box::new(priced), "capacity".into(), Widget::Banking);
+                let mut out = Vec::new();
+                let r = engine::run(s, &defence, seed, None, Some(&mut out));
+                runs.push((format!("shape {i}, seed {seed}"), r, out));
+            }
+        }
+        runs
+    })
+}
+
 /// A price that moved after the widget's last top-up meets the post: a plain form shows the
 /// retry page, and the person goes back to the form (seconds, not a round trip) where the
 /// widget takes up the work it kept (the page's cookie names the unspent challenge) and tops
 /// it up, never solving a new challenge; a script reads the 402 and tops up at once.
 #[test]
 fn a_person_whose_post_is_answered_more_work_goes_back_and_tops_up_the_kept_work() {
-    let shapes = shapes();
     let (mut people_402, mut fleet_topped_up) = (0, 0);
-    for (i, s) in shapes.iter().enumerate() {
-        for seed in [1, 3] {
-            let lowered = drill::prepare(s, drill::SHIPPED_POLICY).unwrap();
-            let priced = compare::with_capacity(s, &lowered);
-            let defence = Defence::Gate(Box::new(priced), "capacity".into(), Widget::Banking);
-            let mut out = Vec::new();
-            let r = engine::run(s, &defence, seed, None, Some(&mut out));
-            let why = format!("shape {i}, seed {seed}");
-            let mut people_here = 0;
-            for (k, e) in out.iter().enumerate() {
-                if e.step != "submit" || e.answer != "more_work" {
-                    continue;
-                }
-                let after = out[k + 1..].iter().find(|n| n.attempt == e.attempt);
-                let next = after.map(|n| n.step);
-                if e.population == "people" {
-                    people_here += 1;
-                    assert_eq!(next, Some("topup"), "{why}: the kept work is topped up");
-                    let back = after.map_or(0, |n| n.t_ms - e.t_ms);
-                    assert!((2_000..8_000).contains(&back), "{why}: back on the form after {back} ms");
-                } else if next == Some("topup") {
-                    fleet_topped_up += 1;
-                }
+    for (why, r, out) in banking_runs() {
+        let mut people_here = 0;
+        for (k, e) in out.iter().enumerate() {
+            if e.step != "submit" || e.answer != "more_work" {
+                continue;
             }
-            assert_eq!(pop(&r, "people").more_work_at_post, people_here, "{why}");
-            people_402 += people_here;
+            let after = out[k + 1..].iter().find(|n| n.attempt == e.attempt);
+            let next = after.map(|n| n.step);
+            if e.population == "people" {
+                people_here += 1;
+                assert_eq!(next, Some("topup"), "{why}: the kept work is topped up");
+                let back = after.map_or(0, |n| n.t_ms - e.t_ms);
+                assert!((2_000..8_000).contains(&back), "{why}: back on the form after {back} ms");
+            } else if next == Some("topup") {
+                fleet_topped_up += 1;
+            }
         }
+        assert_eq!(pop(r, "people").more_work_at_post, people_here, "{why}");
+        people_402 += people_here;
     }
     // the runs do meet the case, on both sides
     assert!(people_402 > 0 && fleet_topped_up > 0, "people {people_402}, fleet {fleet_topped_up}");
@@ -235,37 +247,29 @@ fn a_person_whose_post_is_answered_more_work_goes_back_and_tops_up_the_kept_work
 /// another part, so the post is not answered 402 for a move it could have seen.
 #[test]
 fn a_person_asks_the_price_again_after_solving_a_top_up_on_submit() {
-    let shapes = shapes();
     let mut asked_again = 0;
-    for (i, s) in shapes.iter().enumerate() {
-        for seed in [1, 3] {
-            let lowered = drill::prepare(s, drill::SHIPPED_POLICY).unwrap();
-            let priced = compare::with_capacity(s, &lowered);
-            let defence = Defence::Gate(Box::new(priced), "capacity".into(), Widget::Banking);
-            let mut out = Vec::new();
-            engine::run(s, &defence, seed, None, Some(&mut out));
-            // per attempt: the parts offered since its challenge, and whether a top-up solved
-            // on submit (not while typing) is still to be followed by a price check
-            let mut parts: HashMap<u64, (usize, bool)> = HashMap::new();
-            for e in out.iter().filter(|e| e.population == "people") {
-                let (offered, pending) = parts.entry(e.attempt).or_default();
-                match e.step {
-                    "challenge" => (*offered, *pending) = (0, false),
-                    "topup" => {
-                        asked_again += u32::from(*pending);
-                        *pending = false;
-                        if e.answer == "topup" {
-                            *offered += 1;
-                            *pending = e.want == 0 && *offered < MAX_TOP_UPS;
-                        }
+    for (why, _, out) in banking_runs() {
+        // per attempt: the parts offered since its challenge, and whether a top-up solved
+        // on submit (not while typing) is still to be followed by a price check
+        let mut parts: HashMap<u64, (usize, bool)> = HashMap::new();
+        for e in out.iter().filter(|e| e.population == "people") {
+            let (offered, pending) = parts.entry(e.attempt).or_default();
+            match e.step {
+                "challenge" => (*offered, *pending) = (0, false),
+                "topup" => {
+                    asked_again += u32::from(*pending);
+                    *pending = false;
+                    if e.answer == "topup" {
+                        *offered += 1;
+                        *pending = e.want == 0 && *offered < MAX_TOP_UPS;
                     }
-                    "submit" => assert!(
-                        !*pending,
-                        "shape {i}, seed {seed}: attempt {} posted straight after a top-up solved on submit",
-                        e.attempt
-                    ),
-                    _ => {}
                 }
+                "submit" => assert!(
+                    !*pending,
+                    "{why}: attempt {} posted straight after a top-up solved on submit",
+                    e.attempt
+                ),
+                _ => {}
             }
         }
     }
