@@ -61,9 +61,14 @@ fn shapes() -> [Scenario; 3] {
 }
 
 fn play(s: &Scenario, widget: Widget, seed: u64) -> Report {
+    play_exporting(s, widget, seed, None)
+}
+
+/// As [`play`], with every request the run makes written to `export`.
+fn play_exporting(s: &Scenario, widget: Widget, seed: u64, export: Option<&mut Vec<Exported>>) -> Report {
     let lowered = drill::prepare(s, drill::SHIPPED_POLICY).unwrap();
     let priced = compare::with_capacity(s, &lowered);
-    engine::run(s, &Defence::Gate(Box::new(priced), "capacity".into(), widget), seed, None, None)
+    engine::run(s, &Defence::Gate(Box::new(priced), "capacity".into(), widget), seed, None, export)
 }
 
 fn pop<'a>(r: &'a Report, name: &str) -> &'a gate::drill::report::PopStats {
@@ -199,11 +204,8 @@ fn banking_runs() -> &'static [(String, Report, Vec<Exported>)] {
         let mut runs = Vec::new();
         for (i, s) in shapes().iter().enumerate() {
             for seed in [1, 3] {
-                let lowered = drill::prepare(s, drill::SHIPPED_POLICY).unwrap();
-                let priced = compare::with_capacity(s, &lowered);
-                let defence = Defence::Gate(Box::new(priced), "capacity".into(), Widget::Banking);
                 let mut out = Vec::new();
-                let r = engine::run(s, &defence, seed, None, Some(&mut out));
+                let r = play_exporting(s, Widget::Banking, seed, Some(&mut out));
                 runs.push((format!("shape {i}, seed {seed}"), r, out));
             }
         }

@@ -285,7 +285,7 @@ pub fn submit(
         let offer = body.get("topup").cloned().and_then(|t| serde_json::from_value::<TopUpJson>(t).ok());
         let place = InLine::of(answer.status, &body);
         match (answer.status, offer, place) {
-            (402, Some(offer), _) if solution.topups.len() < solution::MAX_TOP_UPS => {
+            (402, Some(offer), _) if solution.has_room_for_top_up() => {
                 add_top_up(&mut solution, &offer, threads)?;
             }
             (_, _, Some(place)) if waited < MOST_IN_LINE_SECS => {

@@ -92,6 +92,11 @@ fn nonces_of(text: &str, max: usize) -> Result<Vec<u64>, Rejection> {
 }
 
 impl Solution {
+    /// Whether another top-up fits (a bundle carries at most [`MAX_TOP_UPS`]).
+    pub fn has_room_for_top_up(&self) -> bool {
+        self.topups.len() < MAX_TOP_UPS
+    }
+
     /// Encodes to the wire format.
     pub fn encode(&self) -> String {
         let mut s = format!("{}.{}", URL_SAFE_NO_PAD.encode(&self.token), nonces_b64(&self.nonces));

@@ -12,7 +12,7 @@ use crate::drill::fleet::{self, Decision, FleetState};
 use crate::drill::gate::Answered;
 use crate::drill::report::End;
 use crate::drill::scenario::Scenario;
-use crate::protocol::solution::{self, MAX_TOP_UPS};
+use crate::protocol::solution::{self, Solution};
 use crate::protocol::topup;
 
 impl Run<'_, '_> {
@@ -126,7 +126,7 @@ impl Run<'_, '_> {
         let p = att.pop;
         report.pop_mut(p).requests += 1;
         att.topup_asks += 1;
-        if sol.topups.len() >= MAX_TOP_UPS {
+        if !sol.has_room_for_top_up() {
             // no room for another part: submit as it is (the gate asks a new challenge)
             events.push(t, Ev::Submit(idx));
             return;
@@ -224,7 +224,7 @@ impl Run<'_, '_> {
         // paid before the form goes, not answered 402 at the post (as many times as a solution
         // has room for parts)
         let room = matches!(slab.get(idx as usize), Some(Some(a))
-            if a.solution.as_ref().is_some_and(|s| s.topups.len() < MAX_TOP_UPS));
+            if a.solution.as_ref().is_some_and(Solution::has_room_for_top_up));
         events.push(ready, if added && room { Ev::TopUp(idx) } else { Ev::Submit(idx) });
     }
 }

@@ -196,7 +196,7 @@ impl Run<'_, '_> {
                 if widget == Widget::Banking
                     && p >= people_n
                     && att.topup_asks <= MAX_TOP_UPS as u32
-                    && att.solution.as_ref().is_some_and(|s| s.topups.len() < MAX_TOP_UPS) =>
+                    && att.solution.as_ref().is_some_and(Solution::has_room_for_top_up) =>
             {
                 // a script that reads the 402: adds what is missing, keeps the rest
                 events.push(t + rtt, Ev::TopUp(idx));
@@ -204,7 +204,7 @@ impl Run<'_, '_> {
             Outcome::Refused(RejectKind::MoreWork)
                 if widget == Widget::Banking
                     && p < people_n
-                    && att.solution.as_ref().is_some_and(|s| s.topups.len() < MAX_TOP_UPS) =>
+                    && att.solution.as_ref().is_some_and(Solution::has_room_for_top_up) =>
             {
                 // a person's plain form: the retry page (its cookie names the unspent
                 // challenge); back on the form by its link a few seconds later, the widget
