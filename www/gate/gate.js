@@ -291,10 +291,13 @@
     return b64.encode(bytes);
   }
 
+  /** The top-ups of `r` with work in them: those the solution carries. */
+  const partsSent = (r) => r.parts.filter((p) => p.nonces.length);
+
   /** The solution string: the challenge's, then every top-up with work in it (`~token.nonces`). */
   function bundleOf(r) {
     const first = `${r.challenge.token}.${nonceText(r.nonces)}${r.signals.length ? '.' + b64.encode(r.signals) : ''}`;
-    return first + r.parts.filter((p) => p.nonces.length).map((p) => `~${p.offer.token}.${nonceText(p.nonces)}`).join('');
+    return first + partsSent(r).map((p) => `~${p.offer.token}.${nonceText(p.nonces)}`).join('');
   }
 
   /** The work `r` has paid, in expected hashes. */
@@ -560,7 +563,6 @@
       document.cookie = `${UNSPENT}=; Max-Age=0; Path=/; SameSite=Strict`;
       if (secondsLeft(kept.challenge) <= MARGIN) return false;
       kept.signals = b64.decode(kept.signals);
-      kept.line = null;
       result = kept;
       pending = null;
       phoneField = kept.challenge.phone_field || null;
@@ -645,7 +647,7 @@
           });
           // the price may have moved while the top-up was solved: ask again before the form
           // goes (a plain form answered 402 is a retry page), while the solution has room
-          if (r.parts.filter((p) => p.nonces.length).length >= MAX_TOP_UPS) break;
+          if (partsSent(r).length >= MAX_TOP_UPS) break;
           offer = await topUp(r).catch(() => null);
         }
         if (result !== r) return;
@@ -728,21 +730,20 @@
     });
 
     // work kept for a challenge the gate did not spend is topped up on submit: nothing to start
-    const restored = restoreUnspent();
-    if (restored) {
-      // (solved)
-    } else if (form.getAttribute('data-gate-start') === 'load') {
-      start();
-    } else {
-      const onFirst = () => {
-        form.removeEventListener('focusin', onFirst);
-        form.removeEventListener('pointerdown', onFirst);
-        if (!result) start();
-      };
-      form.addEventListener('focusin', onFirst);
-      form.addEventListener('pointerdown', onFirst);
+    if (!restoreUnspent()) {
+      if (form.getAttribute('data-gate-start') === 'load') {
+        start();
+      } else {
+        const onFirst = () => {
+          form.removeEventListener('focusin', onFirst);
+          form.removeEventListener('pointerdown', onFirst);
+          start();
+        };
+        form.addEventListener('focusin', onFirst);
+        form.addEventListener('pointerdown', onFirst);
+      }
+      show('idle', 'verifying', { announce: false });
     }
-    if (!restored) show('idle', 'verifying', { announce: false });
   }
 
   const api = {
