@@ -73,7 +73,8 @@ const WIDGET_SCRIPTS: &[&str] = &[
 ];
 
 /// The page refusals in a catalog's `page` object, each `{title, body}`.
-const PAGE_CASES: &[&str] = &["denied", "no_script", "retry", "too_large", "phone", "closed", "other"];
+const PAGE_CASES: &[&str] =
+    &["denied", "no_script", "retry", "more_work", "too_large", "phone", "closed", "other"];
 /// The wait page's strings in `page.wait`.
 const WAIT_KEYS: &[&str] = &["title", "body", "early", "kept", "button"];
 /// The waiting line's page strings in `page.line`.

@@ -1,5 +1,5 @@
 //! Small HTML pages for people: what a browser shows when the gate refuses a form post
-//! (JavaScript was off, the check expired, the phone number cannot be read, sign-up is closed
+//! (JavaScript was off, the check expired or asks a little more, the phone number cannot be read, sign-up is closed
 //! for a moment), in the visitor's
 //! language. API clients get JSON instead (see `decision::ErrorBody`).
 
@@ -13,6 +13,7 @@ struct Catalog {
     denied: (&'static str, &'static str),
     no_script: (&'static str, &'static str),
     retry: (&'static str, &'static str),
+    more_work: (&'static str, &'static str),
     too_large: (&'static str, &'static str),
     phone: (&'static str, &'static str),
     closed: (&'static str, &'static str),
@@ -73,6 +74,7 @@ pub fn text(kind: RejectKind, lang: Lang) -> (&'static str, &'static str) {
         Denied,
         NoScript,
         Retry,
+        MoreWork,
         TooLarge,
         Phone,
         Closed,
@@ -90,8 +92,8 @@ pub fn text(kind: RejectKind, lang: Lang) -> (&'static str, &'static str) {
         | K::BindingMismatch
         | K::InsufficientWork
         | K::AlreadySpent
-        | K::RiskIncreased
-        | K::MoreWork => Case::Retry,
+        | K::RiskIncreased => Case::Retry,
+        K::MoreWork => Case::MoreWork,
         K::TooLarge => Case::TooLarge,
         K::InvalidPhone => Case::Phone,
         K::LedgerUnavailable
@@ -108,6 +110,7 @@ pub fn text(kind: RejectKind, lang: Lang) -> (&'static str, &'static str) {
         Case::Denied => c.denied,
         Case::NoScript => c.no_script,
         Case::Retry => c.retry,
+        Case::MoreWork => c.more_work,
         Case::TooLarge => c.too_large,
         Case::Phone => c.phone,
         Case::Closed => c.closed,
@@ -358,6 +361,18 @@ mod tests {
                 assert!(page.contains(kind.code()));
                 assert!(!text(kind, lang).0.is_empty());
             }
+        }
+    }
+
+    /// A price that moved while the form was on its way is not "expired or already used": the
+    /// challenge is unspent and the widget keeps its work, so every language says so apart.
+    #[test]
+    fn more_work_has_its_own_text_in_every_language() {
+        for lang in Lang::ALL {
+            let (title, body) = text(RejectKind::MoreWork, lang);
+            assert_ne!((title, body), text(RejectKind::Expired, lang), "{lang:?}");
+            assert_ne!(body, text(RejectKind::AlreadySpent, lang).1, "{lang:?}");
+            assert_eq!(text(RejectKind::RiskIncreased, lang), text(RejectKind::Expired, lang), "{lang:?}");
         }
     }
 
