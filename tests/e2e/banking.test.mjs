@@ -9,8 +9,9 @@
 //    given back, and the same solution goes through once the origin is back (once only).
 // 4. The price rises past the one bit of slack after the widget's last top-up answer: the post
 //    is answered 402 (the retry page, in every language, which sets a cookie naming the
-//    unspent challenge); back on the form through the page's link, the widget takes up the work
-//    it kept and tops it up (when the price still asks more): one challenge, one sign-up.
+//    unspent challenge); back on the form through the page's link or the back button, the
+//    widget takes up the work it kept and tops it up (when the price still asks more): one
+//    challenge, one sign-up, for each of two people.
 // 5. The price rises again while the widget solves the top-up asked on submit: the widget asks
 //    again before the form goes, so the post is never answered 402 (a retry page).
 import { describe, it } from 'node:test';
@@ -25,8 +26,9 @@ import { person, chromeUserAgent } from './browser.mjs';
 const ATTACK = [
   'enabled = true', 'window_secs = 120', 'cohorts = ["ua_family"]',
   // (ua_family has levels of its own by default, for real traffic's broad cohorts)
-  // (the higher levels: the fourth and fifth tests' rises, which run last for that reason)
-  'cohort_levels = { ua_family = [{ at = 2, extra_bits = 3 }, { at = 8, extra_bits = 5 }, { at = 14, extra_bits = 7 }, { at = 20, extra_bits = 9 }, { at = 26, extra_bits = 11 }, { at = 32, extra_bits = 13 }, { at = 38, extra_bits = 15 }] }',
+  // (a bit a level, up to the most a level adds: the fourth and fifth tests' rises, which run
+  // last for that reason, take three bits or more each)
+  'cohort_levels = { ua_family = [{ at = 2, extra_bits = 3 }, { at = 5, extra_bits = 4 }, { at = 8, extra_bits = 5 }, { at = 11, extra_bits = 6 }, { at = 14, extra_bits = 7 }, { at = 17, extra_bits = 8 }, { at = 20, extra_bits = 9 }, { at = 23, extra_bits = 10 }, { at = 26, extra_bits = 11 }, { at = 29, extra_bits = 12 }, { at = 32, extra_bits = 13 }, { at = 35, extra_bits = 14 }, { at = 38, extra_bits = 15 }] }',
   '[[attack.capacity]]', 'route = "/api/register"', 'signups_per_minute = 2', 'ceiling_bits = 6', 'period_secs = 1',
 ].join('\n');
 
@@ -98,6 +100,47 @@ describe('banked effort in the browser', () => {
       if (signUp(r.request())) seen.statuses.push(r.status());
     });
     return seen;
+  }
+
+  /**
+   * Submits each page's form while the gate's last answer before its post (nothing missing)
+   * is held, until other Chrome sign-ups have raised the same request's price past the one bit
+   * of slack: every post is answered 402, the retry page, which names the unspent challenge in
+   * a cookie.
+   */
+  async function postsMeetARise(pages) {
+    const held = [];
+    let release;
+    const raised = new Promise((resolve) => { release = resolve; });
+    for (const page of pages) {
+      let once = false;
+      await page.route('**/__gate/topup*', async (route) => {
+        const answer = await route.fetch();
+        const body = await answer.json();
+        if (!once && !body.topup) {
+          once = true;
+          held.push({ route, paid: body.paid });
+          await raised;
+        }
+        await route.fulfill({ response: answer });
+      });
+    }
+    const posted = pages.map((page) => page.waitForResponse((r) => new URL(r.url()).pathname === '/signup' && r.request().method() === 'POST'));
+    for (const page of pages) await page.click('button[type=submit]');
+    for (let i = 0; i < 200 && held.length < pages.length; i++) await new Promise((res) => setTimeout(res, 50));
+    assert.equal(held.length, pages.length, 'every page asked the price before its post');
+    // (past the one bit of slack, and past what a form post may be priced below its top-up
+    // request: they differ in a few headers)
+    const paid = Math.max(...held.map((h) => h.paid));
+    await raiseUntil(async () => (await askedAgain(held[0].route)) > 8 * paid, 'the price rose past the slack');
+    release();
+    for (const [n, page] of pages.entries()) {
+      assert.equal((await posted[n]).status(), 402, 'the post met the price of a moment later: the retry page');
+      await page.waitForLoadState('load');
+      await page.unroute('**/__gate/topup*');
+      const cookie = (await page.context().cookies()).find((c) => c.name === 'gate-unspent');
+      assert.ok(cookie, 'the retry page named the unspent challenge');
+    }
   }
 
   /** `page` is the retry page of a price that moved, in `tag`'s words: screenshot, axe-core clean. */
@@ -252,39 +295,27 @@ describe('banked effort in the browser', () => {
     assert.equal(mine.length, 1, 'exactly one sign-up reached the origin');
     assert.equal(mine[0].verdict.valid, true);
   });
-  it('a post answered 402 shows the retry page, in every language; back on the form the kept work is taken up: one challenge, one sign-up', async () => {
-    const context = await person(live.browser);
-    const page = await context.newPage();
-    const seen = watch(page);
-    await page.goto(`${live.gate.url}/signup`);
-    await page.focus('#email');
-    await page.waitForSelector('form[data-gate-state=solved]');
-    await page.fill('#email', 'back@example.com');
-    await page.fill('#password', 'correct horse battery');
-    // the gate's last answer before the post (nothing missing) is held while other Chrome
-    // sign-ups raise the same request's price past the one bit of slack
-    let held = false;
-    await page.route('**/__gate/topup*', async (route) => {
-      const answer = await route.fetch();
-      const body = await answer.json();
-      if (!held && !body.topup) {
-        held = true;
-        // (past the one bit of slack, and past what a form post may be priced below its
-        // top-up request: they differ in a few headers)
-        await raiseUntil(async () => (await askedAgain(route)) > 8 * body.paid, 'the price rose past the slack');
-      }
-      await route.fulfill({ response: answer });
-    });
-    const posted = page.waitForResponse((r) => new URL(r.url()).pathname === '/signup' && r.request().method() === 'POST');
-    await page.click('button[type=submit]');
-    assert.equal((await posted).status(), 402, 'the post met the price of a moment later: the retry page');
-    await page.waitForLoadState('load');
-    const cookie = (await context.cookies()).find((c) => c.name === 'gate-unspent');
-    assert.ok(cookie, 'the retry page named the unspent challenge');
-    await page.unroute('**/__gate/topup*');
+  it('a post answered 402 shows the retry page, in every language; back on the form by its link or the back button the kept work is taken up: one challenge, one sign-up each', async () => {
+    // two people on the form: one goes back by the page's link (the form loaded again), the
+    // other by the browser's back button (the form loaded again from history: Playwright's pages
+    // never enter the back/forward cache, so the widget's pageshow path is not played here)
+    const people = [];
+    for (const email of ['back@example.com', 'history@example.com']) {
+      const context = await person(live.browser);
+      const page = await context.newPage();
+      const seen = watch(page);
+      await page.goto(`${live.gate.url}/signup`);
+      await page.focus('#email');
+      await page.waitForSelector('form[data-gate-state=solved]');
+      await page.fill('#email', email);
+      await page.fill('#password', 'correct horse battery');
+      people.push({ email, context, page, seen });
+    }
+    await postsMeetARise(people.map((p) => p.page));
+    const [byLink, ...byBackButton] = people;
     // the page says what happened (not "expired"), in every language: the same post sent again
     // by a browser in each locale is answered 402 again (the challenge stays unspent)
-    await saysMoreWork(page, 'en');
+    await saysMoreWork(byLink.page, 'en');
     for (const [locale, tag] of [['de-DE', 'de'], ['es-ES', 'es'], ['ja-JP', 'ja'], ['zh-CN', 'zh-CN']]) {
       const other = await person(live.browser, { locale });
       const again = await other.newPage();
@@ -301,29 +332,37 @@ describe('banked effort in the browser', () => {
         }
         document.body.appendChild(f);
         f.submit();
-      }, [['email', 'back@example.com'], ['password', 'correct horse battery'], ['gate-solution', seen.posts[0]]]);
+      }, [['email', byLink.email], ['password', 'correct horse battery'], ['gate-solution', byLink.seen.posts[0]]]);
       assert.equal((await answered).status(), 402, locale);
       await again.waitForLoadState('load');
       await saysMoreWork(again, tag);
       await other.close();
     }
     // the page's own "Go back" link: the form again (a new load), the work kept
-    await page.click('main a');
-    await page.waitForSelector('form[data-gate-state=solved][data-gate-restored=true]');
-    assert.equal((await context.cookies()).some((c) => c.name === 'gate-unspent'), false, 'the cookie is read once');
-    await page.fill('#email', 'back@example.com');
-    await page.fill('#password', 'correct horse battery');
-    await page.click('button[type=submit]');
-    await page.waitForSelector('#result', { timeout: 60_000 });
-    assert.equal(await page.textContent('#result'), 'Signed up as back@example.com');
-    assert.equal(seen.statuses.length, 2);
-    assert.ok(seen.statuses[1] < 400, `the second post was admitted: ${seen.statuses}`);
-    assert.equal(seen.challenge, 1, 'one challenge in all: the work was kept across the retry page');
-    // (topped up when the price still asks more; the seconds the other languages' pages took
-    // may let it relax a level, and then the kept bundle goes as it is)
-    assert.ok(seen.posts[1] === seen.posts[0] || seen.posts[1].startsWith(`${seen.posts[0]}~`), 'the second post carries the first one\'s work');
-    assert.equal((await signUpsOf('back@example.com')).length, 1, 'exactly one sign-up reached the origin');
-    await context.close();
+    await byLink.page.click('main a');
+    // the browser's back button: the form as the person left it
+    for (const { page, email } of byBackButton) {
+      await page.goBack();
+      assert.equal(await page.evaluate(() => performance.getEntriesByType('navigation')[0].type), 'back_forward');
+      assert.equal(await page.inputValue('#email'), email, 'back by the back button, the form as it was left');
+    }
+    for (const { email, context, page, seen } of people) {
+      await page.waitForSelector('form[data-gate-state=solved][data-gate-restored=true]');
+      assert.equal((await context.cookies()).some((c) => c.name === 'gate-unspent'), false, 'the cookie is read once');
+      await page.fill('#email', email);
+      await page.fill('#password', 'correct horse battery');
+      await page.click('button[type=submit]');
+      await page.waitForSelector('#result', { timeout: 60_000 });
+      assert.equal(await page.textContent('#result'), `Signed up as ${email}`);
+      assert.equal(seen.statuses.length, 2, email);
+      assert.ok(seen.statuses[1] < 400, `the second post was admitted: ${seen.statuses}`);
+      assert.equal(seen.challenge, 1, `${email}: one challenge in all, the work was kept across the retry page`);
+      // (topped up when the price still asks more; the seconds the other languages' pages took
+      // may let it relax a level, and then the kept bundle goes as it is)
+      assert.ok(seen.posts[1] === seen.posts[0] || seen.posts[1].startsWith(`${seen.posts[0]}~`), `${email}: the second post carries the first one's work`);
+      assert.equal((await signUpsOf(email)).length, 1, `${email}: exactly one sign-up reached the origin`);
+      await context.close();
+    }
   });
 
   it('a price that rose again while the top-up was solved is asked again before the form goes: no retry page', async () => {
