@@ -155,18 +155,24 @@ describe('banked effort in the browser', () => {
     assert.deepEqual(axe.violations.map((v) => `${v.id}: ${v.help}`), [], tag);
   }
 
+  /** A person's Chrome on the sign-up form, its first focus solved; `seen` is `watch(page)`. */
+  async function solvedOnTheForm() {
+    const context = await person(live.browser);
+    const page = await context.newPage();
+    const seen = watch(page);
+    await page.goto(`${live.gate.url}/signup`);
+    await page.focus('#email');
+    await page.waitForSelector('form[data-gate-state=solved]');
+    return { context, page, seen };
+  }
+
   /** The sign-ups with this email that reached the origin. */
   async function signUpsOf(email) {
     return (await live.origin.records()).filter((r) => r.method === 'POST' && String(r.body || '').includes(encodeURIComponent(email)));
   }
 
   it('a price that rose while the form was filled is topped up: one submit, one sign-up, no error page', async () => {
-    const context = await person(live.browser);
-    const page = await context.newPage();
-    const asked = watch(page);
-    await page.goto(`${live.gate.url}/signup`);
-    await page.focus('#email');
-    await page.waitForSelector('form[data-gate-state=solved]');
+    const { context, page, seen: asked } = await solvedOnTheForm();
     const solvedBefore = await page.inputValue('input[name=gate-solution]');
     // meanwhile, three Chrome sign-ups from elsewhere: the Chrome cohort is a level up (+3 bits)
     const ua = chromeUserAgent(live.browser);
@@ -254,9 +260,12 @@ describe('banked effort in the browser', () => {
     assert.equal(seen.most.banking, 1, 'never more than one worker while banking');
     assert.equal(seen.most.paused, 0, 'no worker while paused');
     // the solution now carries the banked work: the challenge's and the top-up's reach the
-    // suggestion, and stop within one of the top-up's sub-puzzles of it
-    const offer = offers.find((o) => o.path === '/__gate/topup')?.body.topup;
+    // suggestion, and stop within one of the top-up's sub-puzzles of it (the suggestion as the
+    // top-up answer has it: the forecast may have relaxed since the challenge, on a slow machine)
+    const answer = offers.find((o) => o.path === '/__gate/topup')?.body;
+    const offer = answer?.topup;
     assert.ok(offer, 'a top-up was offered to bank toward');
+    const target = Math.max(answer.work.asked, Math.min(work.suggested, answer.work.suggested));
     const solution = await page.inputValue('#register input[name=gate-solution]');
     const [first, part] = solution.split('~');
     assert.equal(solution.split('~').length, 2, 'one banked top-up');
@@ -264,7 +273,7 @@ describe('banked effort in the browser', () => {
     const banked = Buffer.from(part.split('.')[1], 'base64url').length / 8;
     assert.ok(solution.startsWith(`${first}~`) && first.startsWith(issued.token));
     const paid = issued.k * 2 ** issued.difficulty + banked * offer.each;
-    assert.ok(paid >= work.suggested && paid < work.suggested + offer.each, `banked ${paid} toward ${work.suggested}`);
+    assert.ok(paid >= target && paid < target + offer.each, `banked ${paid} toward ${target} (${JSON.stringify(answer.work)})`);
     await context.close();
   });
 
@@ -301,12 +310,7 @@ describe('banked effort in the browser', () => {
     // never enter the back/forward cache, so the widget's pageshow path is not played here)
     const people = [];
     for (const email of ['back@example.com', 'history@example.com']) {
-      const context = await person(live.browser);
-      const page = await context.newPage();
-      const seen = watch(page);
-      await page.goto(`${live.gate.url}/signup`);
-      await page.focus('#email');
-      await page.waitForSelector('form[data-gate-state=solved]');
+      const { context, page, seen } = await solvedOnTheForm();
       await page.fill('#email', email);
       await page.fill('#password', 'correct horse battery');
       people.push({ email, context, page, seen });
@@ -366,12 +370,7 @@ describe('banked effort in the browser', () => {
   });
 
   it('a price that rose again while the top-up was solved is asked again before the form goes: no retry page', async () => {
-    const context = await person(live.browser);
-    const page = await context.newPage();
-    const seen = watch(page);
-    await page.goto(`${live.gate.url}/signup`);
-    await page.focus('#email');
-    await page.waitForSelector('form[data-gate-state=solved]');
+    const { context, page, seen } = await solvedOnTheForm();
     const solvedBefore = await page.inputValue('input[name=gate-solution]');
     // while the form is filled the price rises a level (the top-up asked on submit pays it) ...
     const before = await askedNow();
