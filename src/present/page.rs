@@ -1,7 +1,7 @@
 //! Small HTML pages for people: what a browser shows when the gate refuses a form post
-//! (JavaScript was off, the check expired or asks a little more, the phone number cannot be read, sign-up is closed
-//! for a moment), in the visitor's
-//! language. API clients get JSON instead (see `decision::ErrorBody`).
+//! (JavaScript was off, the check expired or asks a little more, the phone number cannot be
+//! read, sign-up is closed for a moment), in the visitor's language. API clients get JSON
+//! instead (see `decision::ErrorBody`).
 
 use crate::protocol::reject::RejectKind;
 

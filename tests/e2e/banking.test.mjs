@@ -21,7 +21,7 @@ import path from 'node:path';
 import { AxeBuilder } from '@axe-core/playwright';
 import { liveGate, testPolicy, gateCli, solved, startOrigin, ROOT } from './harness.mjs';
 import { CHROME, personHeaders } from './clients.mjs';
-import { person, chromeUserAgent } from './browser.mjs';
+import { person, chromeUserAgent, postAsForm } from './browser.mjs';
 
 const ATTACK = [
   'enabled = true', 'window_secs = 120', 'cohorts = ["ua_family"]',
@@ -86,10 +86,12 @@ describe('banked effort in the browser', () => {
     return (await (await route.fetch()).json()).work.asked;
   }
 
+  /** A sign-up form's post (a request). */
+  const signUp = (r) => new URL(r.url()).pathname === '/signup' && r.method() === 'POST';
+
   /** What `page` asks of the gate and posts: challenges and top-ups asked, each sign-up post's solution and status. */
   function watch(page) {
     const seen = { challenge: 0, topup: 0, posts: [], statuses: [] };
-    const signUp = (r) => new URL(r.url()).pathname === '/signup' && r.method() === 'POST';
     page.on('request', (r) => {
       const path = new URL(r.url()).pathname;
       if (path === '/__gate/challenge') seen.challenge++;
@@ -131,15 +133,17 @@ describe('banked effort in the browser', () => {
     let posted = [];
     try {
       for (const page of pages) await page.click('button[type=submit]');
-      const late = new Promise((resolve) => { setTimeout(resolve, 60_000); });
+      let timer;
+      const late = new Promise((resolve) => { timer = setTimeout(resolve, 60_000); });
       await Promise.race([holding, late]);
+      clearTimeout(timer); // (a pending timer would hold the test process open)
       assert.equal(held.length, pages.length, 'every page asked the price before its post');
       // (past the one bit of slack, and past what a form post may be priced below its top-up
       // request: they differ in a few headers)
       const paid = Math.max(...held.map((h) => h.paid));
       await raiseUntil(async () => (await askedAgain(held[0].route)) > 8 * paid, 'the price rose past the slack');
       // (no post goes before its held answer is let through)
-      posted = pages.map((page) => page.waitForResponse((r) => new URL(r.url()).pathname === '/signup' && r.request().method() === 'POST'));
+      posted = pages.map((page) => page.waitForResponse((r) => signUp(r.request())));
       for (const p of posted) p.catch(() => {}); // each is awaited below; a later one may fail first
     } finally {
       release();
@@ -158,8 +162,9 @@ describe('banked effort in the browser', () => {
     const want = JSON.parse(fs.readFileSync(path.join(ROOT, 'www', 'i18n', `${tag}.json`), 'utf8')).page.more_work;
     assert.equal(await page.getAttribute('html', 'lang'), tag);
     assert.equal((await page.textContent('h1')).trim(), want.title, tag);
-    assert.ok((await page.textContent('main')).includes(want.body), tag);
-    assert.ok((await page.textContent('main')).includes('more_work'), tag);
+    const main = await page.textContent('main');
+    assert.ok(main.includes(want.body), tag);
+    assert.ok(main.includes('more_work'), tag);
     await page.screenshot({ path: path.join(ROOT, 'docs', 'screenshots', `more-work-${tag}.png`) });
     const axe = await new AxeBuilder({ page }).analyze();
     assert.deepEqual(axe.violations.map((v) => `${v.id}: ${v.help}`), [], tag);
@@ -336,19 +341,8 @@ describe('banked effort in the browser', () => {
       try {
         const again = await other.newPage();
         await again.goto(`${live.gate.url}/login`);
-        const answered = again.waitForResponse((r) => new URL(r.url()).pathname === '/signup' && r.request().method() === 'POST');
-        await again.evaluate((fields) => {
-          const f = document.createElement('form');
-          f.method = 'post';
-          f.action = '/signup';
-          for (const [name, value] of fields) {
-            const input = document.createElement('input');
-            Object.assign(input, { type: 'hidden', name, value });
-            f.appendChild(input);
-          }
-          document.body.appendChild(f);
-          f.submit();
-        }, [['email', byLink.email], ['password', 'correct horse battery'], ['gate-solution', byLink.seen.posts[0]]]);
+        const answered = again.waitForResponse((r) => signUp(r.request()));
+        await postAsForm(again, '/signup', [['email', byLink.email], ['password', 'correct horse battery'], ['gate-solution', byLink.seen.posts[0]]]);
         assert.equal((await answered).status(), 402, locale);
         await again.waitForURL('**/signup');
         await again.waitForSelector('main >> text=more_work');

@@ -37,3 +37,20 @@ export function person(browser, options = {}) {
     ...options,
   });
 }
+
+/** Posts `fields` (name, value pairs) from `page` to `action` as a plain form navigation, as a
+ * page whose own form carried them would (the response replaces the page). */
+export function postAsForm(page, action, fields) {
+  return page.evaluate(({ action, fields }) => {
+    const f = document.createElement('form');
+    f.method = 'post';
+    f.action = action;
+    for (const [name, value] of fields) {
+      const input = document.createElement('input');
+      Object.assign(input, { type: 'hidden', name, value });
+      f.appendChild(input);
+    }
+    document.body.appendChild(f);
+    f.submit();
+  }, { action, fields });
+}

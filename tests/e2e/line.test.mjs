@@ -11,7 +11,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { AxeBuilder } from '@axe-core/playwright';
 import { liveGate, testPolicy, challenge, gateCliResult, ROOT } from './harness.mjs';
-import { person, chromeUserAgent } from './browser.mjs';
+import { person, chromeUserAgent, postAsForm } from './browser.mjs';
 import { CHROME, personHeaders } from './clients.mjs';
 import { solve, solution, unb64 } from './protocol.mjs';
 
@@ -115,18 +115,7 @@ describe('the waiting line: a small capacity, a burst of scripts and two dozen p
       const sol = solution(unb64(c.token), solve(unb64(c.token)));
       await page.goto(`${live.gate.url}/login`);
       const email = `early-${tag}@example.com`;
-      await page.evaluate(({ sol, email }) => {
-        const f = document.createElement('form');
-        f.method = 'post';
-        f.action = '/signup';
-        for (const [name, value] of [['email', email], ['password', 'correct horse battery'], ['gate-solution', sol]]) {
-          const input = document.createElement('input');
-          Object.assign(input, { type: 'hidden', name, value });
-          f.appendChild(input);
-        }
-        document.body.appendChild(f);
-        f.submit();
-      }, { sol, email });
+      await postAsForm(page, '/signup', [['email', email], ['password', 'correct horse battery'], ['gate-solution', sol]]);
       await page.waitForSelector('#gate-wait-status');
       assert.equal(await page.getAttribute('html', 'lang'), tag);
       assert.equal(await page.inputValue('input[name=email]'), email, 'the fields are kept');
