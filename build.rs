@@ -79,6 +79,8 @@ const PAGE_CASES: &[&str] =
 const WAIT_KEYS: &[&str] = &["title", "body", "early", "kept", "button"];
 /// The waiting line's page strings in `page.line`.
 const LINE_KEYS: &[&str] = &["title", "body", "button"];
+/// The top-up page's strings in `page.topup`.
+const TOPUP_KEYS: &[&str] = &["title", "body", "sending", "failed", "button"];
 
 /// Every catalog as (tag, JSON), English first, then by tag.
 fn catalogs(dir: &Path) -> Result<Vec<(String, Value)>, String> {
@@ -174,6 +176,10 @@ fn generate(catalogs: &[(String, Value)]) -> Result<String, String> {
         code += "    },\n    line: LineText {\n";
         for key in LINE_KEYS {
             code += &format!("        {key}: {},\n", text(&["page", "line", key])?);
+        }
+        code += "    },\n    topup: TopUpText {\n";
+        for key in TOPUP_KEYS {
+            code += &format!("        {key}: {},\n", text(&["page", "topup", key])?);
         }
         code += "    },\n};\n";
     }

@@ -146,6 +146,92 @@ fn a_browser_navigation_short_of_work_gets_a_page_never_a_spend() {
     assert_eq!(spent.reply().header("Set-Cookie"), None);
 }
 
+/// The value of attribute `name` in `html` (the page escapes `&"'<>`).
+fn attribute(html: &str, name: &str) -> String {
+    let start = html.find(&format!("{name}=\"")).unwrap_or_else(|| panic!("no {name}")) + name.len() + 2;
+    let raw = &html[start..start + html[start..].find('"').unwrap()];
+    raw.replace("&quot;", "\"")
+        .replace("&#39;", "'")
+        .replace("&lt;", "<")
+        .replace("&gt;", ">")
+        .replace("&amp;", "&")
+}
+
+#[test]
+fn a_persons_form_post_short_of_work_gets_a_page_that_finishes_it_by_itself() {
+    let mut g = Gate::new(&policy(false, ATTACK, ""), &[]);
+    let first = g.solved(&client().navigation(), "/signup");
+    g.world.cohorts = rate(3.0);
+    let encoded = form_urlencoded::Serializer::new(String::new())
+        .append_pair("email", "a\"<b>@example.com")
+        .append_pair("password", "hunter2hunter2")
+        .append_pair("gate-solution", &first)
+        .finish();
+    let person = Req::post("/signup?from=%22ad%22", &encoded).navigation();
+    let page = g.send(&person);
+    assert_eq!(page.status(), 402);
+    assert!(!page.spent(), "nothing spent");
+    let html = page.html().to_string();
+    // the page allows the widget's script, workers and price ask from the site, nothing inline
+    assert_eq!(page.reply().header("Content-Security-Policy"), Some(gate::pipeline::submit::TOPUP_PAGE_CSP));
+    assert!(html.contains("<script src=\"/__gate/gate.js\" defer></script>"));
+    assert_eq!(html.matches("<script").count(), 1);
+    // the cookie still names the unspent challenge (back on the form, the work is kept)
+    assert!(page.reply().header("Set-Cookie").unwrap().starts_with("gate-unspent="));
+    // the form as posted: the fields, the solution once, posted back to the same address
+    assert!(html.contains("action=\"/signup?from=%22ad%22\""));
+    assert!(html.contains("name=\"email\" value=\"a&quot;&lt;b&gt;@example.com\""));
+    assert!(html.contains("name=\"password\" value=\"hunter2hunter2\""));
+    assert_eq!(attribute(&html, "name=\"gate-solution\" value"), first);
+    assert_eq!(html.matches("name=\"gate-solution\"").count(), 1);
+    // the offer: the same answer an API client reads (what is asked, paid, missing, the top-up)
+    let offer_json: serde_json::Value = serde_json::from_str(&attribute(&html, "data-gate-topup")).unwrap();
+    assert_eq!(offer_json["error"], "more_work");
+    let work = &offer_json["work"];
+    let (asked, paid) = (work["asked"].as_u64().unwrap(), work["paid"].as_u64().unwrap());
+    assert_eq!(paid, 4 << 4, "{offer_json}");
+    assert!(asked > 2 * paid && work["missing"].as_u64() == Some(asked - paid), "{offer_json}");
+    let size = offer_json["topup"]["k"].as_u64().unwrap() * offer_json["topup"]["each"].as_u64().unwrap();
+    assert!(size >= asked - paid && size <= 2 * (asked - paid), "{offer_json}");
+    assert_eq!(attribute(&html, "data-gate-phone"), "", "no number on this form");
+    // what the widget on the page does: solve the offer, append it, post the form back
+    let offer: TopUpJson = serde_json::from_value(offer_json["topup"].clone()).unwrap();
+    let mut s = Solution::parse(&first).unwrap();
+    add(&mut s, &offer, None);
+    let again = form_urlencoded::Serializer::new(String::new())
+        .append_pair("email", "a\"<b>@example.com")
+        .append_pair("password", "hunter2hunter2")
+        .append_pair("gate-solution", &s.encode())
+        .finish();
+    let ok = g.send(&Req::post("/signup?from=%22ad%22", &again).navigation());
+    assert_eq!(ok.status(), 200, "{ok:?}");
+    let (_, body) = ok.forwarded().unwrap();
+    assert!(
+        String::from_utf8_lossy(body).starts_with("email=a%22%3Cb%3E%40example.com&password="),
+        "the person's fields as posted"
+    );
+    // a form that cannot be carried in a page (a file field): the retry page, no script
+    let b = "XyZ";
+    let file = format!(
+        "--{b}\r\nContent-Disposition: form-data; name=\"gate-solution\"\r\n\r\n{first}\r\n\
+         --{b}\r\nContent-Disposition: form-data; name=\"avatar\"; filename=\"a.png\"\r\n\r\nPNG\r\n--{b}--\r\n"
+    );
+    let mut g = Gate::new(&policy(false, ATTACK, ""), &[]);
+    let first_again = g.solved(&client().navigation(), "/signup");
+    let file = file.replace(&first, &first_again);
+    g.world.cohorts = rate(3.0);
+    let retry = g.send(
+        &Req::post("/signup", "")
+            .header("content-type", &format!("multipart/form-data; boundary={b}"))
+            .body(file)
+            .navigation(),
+    );
+    assert_eq!(retry.status(), 402);
+    assert!(!retry.html().contains("<script") && !retry.html().contains("data-gate-topup"));
+    assert_eq!(retry.reply().header("Content-Security-Policy"), None, "the edge's script-free policy");
+    assert!(retry.reply().header("Set-Cookie").unwrap().starts_with("gate-unspent="));
+}
+
 #[test]
 fn work_is_never_lost_to_a_failed_forward_and_an_accepted_one_is_never_repeated() {
     let mut g = Gate::new(&policy(false, ATTACK, ""), &[]);

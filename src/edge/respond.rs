@@ -5,7 +5,7 @@ use crate::present::reply::{Body, Reply};
 use worker::{Headers, Response, Result};
 
 /// The response for a reply. Every gate response is uncached and not sniffed; pages get a
-/// script-free Content-Security-Policy.
+/// script-free Content-Security-Policy unless the reply carries its own (set after, so it wins).
 pub fn reply(r: &Reply) -> Result<Response> {
     let headers = Headers::new();
     headers.set("Cache-Control", "no-store")?;

@@ -9,12 +9,14 @@
 use crate::config::Config;
 use crate::control::{Counted, Counts, Tally};
 use crate::decision_log::{Action, DecisionLog, Stage};
+use crate::pipeline::nojs;
 use crate::pipeline::refusal::Refusal;
 use crate::pipeline::step::{
     Answer, BodyRead, Done, Forward, ReadBody, Spend, SpendAnswer, SpendOrder, Spent, Step,
 };
 use crate::pipeline::{backoff, ranges};
 use crate::policy::{CohortState, Decision, Known, Policy, Subject};
+use crate::present::page::{self, Lang, TopUpPage};
 use crate::present::reply::Audience;
 use crate::present::reply::Reply;
 use crate::protocol::reject::{RejectKind, Rejection};
@@ -424,11 +426,51 @@ fn more_work<'a>(p: &Paid<'a>, decision: &Decision, asked: u64, line: DecisionLo
     let refusal = Refusal::on(r, line).audience(&p.sub.audience).challenge(Some(url));
     let done = match p.sub.audience {
         Audience::Api => refusal.answered_with(Reply::json(402, &body)).done(),
-        Audience::Person { .. } => {
+        Audience::Person { lang, .. } => {
+            // no form to keep (a file field, a body of another kind): the retry page
+            let refusal = match topup_page(p, lang, &body) {
+                Some(html) => refusal.answered_with(
+                    Reply::html(402, html).with_header("Content-Security-Policy", TOPUP_PAGE_CSP),
+                ),
+                None => refusal,
+            };
+            // the cookie names the unspent challenge for the form, should the person go back
             refusal.header("Set-Cookie", unspent_cookie(&p.verified.challenge, p.sub.now)).done()
         }
     };
     Step::done(done)
+}
+
+/// The top-up page's policy: the widget's script, its workers (and Wasm) and its price ask
+/// from this origin; nothing inline, nothing else. (No `form-action`: Chromium checks it on
+/// the redirects that follow a post too, and an origin may answer a sign-up with a redirect to
+/// another of its hosts.)
+pub const TOPUP_PAGE_CSP: &str = "default-src 'none'; style-src 'unsafe-inline'; \
+     script-src 'self' 'wasm-unsafe-eval'; worker-src 'self'; connect-src 'self'; base-uri 'none'";
+
+/// The page that finishes a person's form post the price outran: the fields and the solution
+/// as posted, the top-up on offer, the widget, which adds the rest and posts by itself
+/// (`None` when the body holds no form to keep).
+fn topup_page(p: &Paid<'_>, lang: Lang, answer: &serde_json::Value) -> Option<String> {
+    let kind = BodyKind::of(p.sub.facts.headers.get("content-type"));
+    let read = form::Fields::parse(&kind, &p.body).ok()?;
+    let fields = nojs::person_fields(&read)?;
+    let solution = read.get(solution::FIELD).ok().flatten()?;
+    let action = match &p.sub.facts.query {
+        Some(q) => format!("{}?{q}", p.sub.facts.path),
+        None => p.sub.facts.path.clone(),
+    };
+    let phone = p.number.as_deref().map(|n| phone::prefix_of(n, phone::PREFIX_DIGITS)).unwrap_or_default();
+    Some(page::render_topup(&TopUpPage {
+        lang,
+        action: &action,
+        multipart: matches!(kind, BodyKind::Multipart(_)),
+        fields: &fields,
+        solution,
+        offer: &answer.to_string(),
+        phone: &phone,
+        script: &format!("{}/gate.js", p.sub.config.prefix),
+    }))
 }
 
 /// The name of the cookie that tells the widget, back on the form after a retry page, that its

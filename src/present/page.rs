@@ -21,6 +21,7 @@ struct Catalog {
     back: &'static str,
     wait: WaitText,
     line: LineText,
+    topup: TopUpText,
 }
 
 impl Lang {
@@ -193,6 +194,7 @@ pub fn render_wait(w: &WaitPage<'_>) -> String {
         fields: w.fields,
         carry: (crate::protocol::wait_token::FIELD, w.token),
         button: t.button,
+        widget: None,
     })
 }
 
@@ -247,7 +249,80 @@ pub fn render_line(l: &LinePage<'_>) -> String {
         fields: l.fields,
         carry: l.place,
         button: t.button,
+        widget: None,
     })
+}
+
+/// What the top-up page says: title, what is happening (the status while the browser works),
+/// the status once the form goes, the status when the work could not be done here, the button.
+#[derive(Copy, Clone, Debug)]
+pub struct TopUpText {
+    /// Title and the page's one heading.
+    pub title: &'static str,
+    /// The price moved; the browser adds the rest and sends the form by itself.
+    pub body: &'static str,
+    /// Shown as the form goes.
+    pub sending: &'static str,
+    /// Shown when the widget could not do the work on this page.
+    pub failed: &'static str,
+    /// The button (posts the form as it is: for a page whose script did not run).
+    pub button: &'static str,
+}
+
+/// The top-up page's text in `lang`.
+pub fn topup_text(lang: Lang) -> TopUpText {
+    lang.catalog().topup
+}
+
+/// What the top-up page needs: the form as posted, the top-up on offer, the widget's address.
+#[derive(Clone, Debug)]
+pub struct TopUpPage<'a> {
+    /// Page language.
+    pub lang: Lang,
+    /// The path (and query) the form was posted to; the page posts back there.
+    pub action: &'a str,
+    /// Post as `multipart/form-data` (the original form did) instead of URL-encoded.
+    pub multipart: bool,
+    /// The person's fields, carried as hidden inputs (never the gate's own).
+    pub fields: &'a [(String, String)],
+    /// The solution as posted (`gate-solution`): the widget appends the top-up to it.
+    pub solution: &'a str,
+    /// The `402` answer's JSON (`work` and `topup`), for the widget to solve.
+    pub offer: &'a str,
+    /// The first digits of the number the form carries (never its last four), so the widget's
+    /// last price ask is priced for the number's range as the post will be; empty without one.
+    pub phone: &'a str,
+    /// The widget's script (`<prefix>/gate.js`).
+    pub script: &'a str,
+}
+
+/// The page a person's form post gets when the price moved while it was on its way (`402
+/// more_work`): the fields and the solution kept, the offer in a data attribute, the widget's
+/// script, which solves the rest with every core and posts the form by itself. The status
+/// region says what happens; "Continue" posts it as it is (a page whose script did not run
+/// gets this page again).
+pub fn render_topup(t: &TopUpPage<'_>) -> String {
+    let text = topup_text(t.lang);
+    form_page(&FormPage {
+        lang: t.lang,
+        title: text.title,
+        status: text.body,
+        kept: wait_text(t.lang).kept,
+        action: t.action,
+        multipart: t.multipart,
+        fields: t.fields,
+        carry: (crate::protocol::solution::FIELD, t.solution),
+        button: text.button,
+        widget: Some(Widget { offer: t.offer, phone: t.phone, script: t.script, text }),
+    })
+}
+
+/// The widget on a form page: what it is to do and say.
+struct Widget<'a> {
+    offer: &'a str,
+    phone: &'a str,
+    script: &'a str,
+    text: TopUpText,
 }
 
 /// A page that holds a form for the person: heading, status, the fields kept as hidden inputs
@@ -262,6 +337,8 @@ struct FormPage<'a> {
     fields: &'a [(String, String)],
     carry: (&'static str, &'a str),
     button: &'a str,
+    /// The widget, to finish the form's work and post it (the top-up page); none on the others.
+    widget: Option<Widget<'a>>,
 }
 
 fn form_page(p: &FormPage<'_>) -> String {
@@ -276,12 +353,28 @@ fn form_page(p: &FormPage<'_>) -> String {
             escape(value)
         ));
     }
+    // the widget's orders ride data attributes (the page allows no inline script)
+    let (form_data, script) = match &p.widget {
+        Some(w) => (
+            format!(
+                " data-gate-topup=\"{}\" data-gate-phone=\"{}\" data-gate-sending=\"{}\" data-gate-failed=\"{}\"",
+                escape(w.offer),
+                escape(w.phone),
+                escape(w.text.sending),
+                escape(w.text.failed)
+            ),
+            format!("<script src=\"{}\" defer></script>\n", escape(w.script)),
+        ),
+        None => (String::new(), String::new()),
+    };
+    // the status changes on the top-up page: room for its longest text, so nothing below moves
+    let hold = if p.widget.is_some() { " style=\"min-height:6em\"" } else { "" };
     format!(
         "<!doctype html>\n<html lang=\"{tag}\">\n<head>\n<meta charset=\"utf-8\">\n\
          <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n<title>{title}</title>\n\
-         <meta name=\"robots\" content=\"noindex\">\n</head>\n<body style=\"font:16px/1.5 system-ui,sans-serif;max-width:32rem;margin:3rem auto;padding:0 1rem;color:#1a1a1a;background:#fff\">\n\
-         <main>\n<h1 id=\"gate-wait-title\">{title}</h1>\n<p role=\"status\" id=\"gate-wait-status\">{status}</p>\n<p>{kept}</p>\n\
-         <form method=\"post\" action=\"{action}\"{enctype} aria-labelledby=\"gate-wait-title\" aria-describedby=\"gate-wait-status\">\n\
+         <meta name=\"robots\" content=\"noindex\">\n{script}</head>\n<body style=\"font:16px/1.5 system-ui,sans-serif;max-width:32rem;margin:3rem auto;padding:0 1rem;color:#1a1a1a;background:#fff\">\n\
+         <main>\n<h1 id=\"gate-wait-title\">{title}</h1>\n<p role=\"status\" id=\"gate-wait-status\"{hold}>{status}</p>\n<p>{kept}</p>\n\
+         <form method=\"post\" action=\"{action}\"{enctype}{form_data} aria-labelledby=\"gate-wait-title\" aria-describedby=\"gate-wait-status\">\n\
          {hidden}<input type=\"hidden\" name=\"{field}\" value=\"{value}\">\n\
          <button type=\"submit\" style=\"font:inherit;padding:.5rem 1.25rem;color:#fff;background:#0b57d0;border:0;border-radius:4px\">{button}</button>\n\
          </form>\n</main>\n</body>\n</html>\n",
@@ -425,5 +518,63 @@ mod tests {
             early: false,
         });
         assert!(off_site.contains("action=\"/\""));
+    }
+
+    #[test]
+    fn topup_page_carries_the_form_the_offer_and_the_widget_escaped() {
+        let fields = vec![
+            ("email".to_string(), "a@b.c".to_string()),
+            ("x\"><script>".to_string(), "'&<>\"".to_string()),
+            ("gate-solution".to_string(), "POSTED".to_string()),
+            ("gate-wait".to_string(), "OLD".to_string()),
+        ];
+        let offer = r#"{"topup":{"token":"T<"},"work":{"asked":8}}"#;
+        for lang in Lang::ALL {
+            for multipart in [false, true] {
+                let page = render_topup(&TopUpPage {
+                    lang,
+                    action: "/signup?a=\"b",
+                    multipart,
+                    fields: &fields,
+                    solution: "SOL.N\"",
+                    offer,
+                    phone: "44207",
+                    script: "/__gate/gate.js\"",
+                });
+                let t = topup_text(lang);
+                assert!(page.contains(&format!("<html lang=\"{}\">", lang.tag())));
+                assert_eq!(page.matches("<h1").count(), 1);
+                assert!(page.contains(t.title) && page.contains(t.body) && page.contains(t.button));
+                assert!(page.contains("action=\"/signup?a=&quot;b\""));
+                assert!(page.contains("<input type=\"hidden\" name=\"email\" value=\"a@b.c\">"));
+                assert!(
+                    page.contains("name=\"x&quot;&gt;&lt;script&gt;\" value=\"&#39;&amp;&lt;&gt;&quot;\"")
+                );
+                assert!(
+                    !page.contains("POSTED") && !page.contains("OLD"),
+                    "never the gate's fields as posted"
+                );
+                assert_eq!(page.matches("name=\"gate-solution\" value=\"SOL.N&quot;\"").count(), 1);
+                assert!(page.contains(&format!("data-gate-topup=\"{}\"", escape(offer))));
+                assert!(page.contains("data-gate-phone=\"44207\""));
+                assert!(page.contains(&format!("data-gate-sending=\"{}\"", escape(t.sending))));
+                assert!(page.contains(&format!("data-gate-failed=\"{}\"", escape(t.failed))));
+                // one script, from the gate's prefix, nothing inline
+                assert_eq!(page.matches("<script").count(), 1);
+                assert!(page.contains("<script src=\"/__gate/gate.js&quot;\" defer></script>"));
+                assert_eq!(page.contains("multipart/form-data"), multipart);
+            }
+        }
+        // the other form pages have no script and no orders for one
+        let wait = render_wait(&WaitPage {
+            lang: Lang::En,
+            action: "/signup",
+            multipart: false,
+            fields: &fields,
+            token: "T",
+            secs: 1,
+            early: false,
+        });
+        assert!(!wait.contains("<script") && !wait.contains("data-gate"));
     }
 }

@@ -11,7 +11,8 @@ use serde::Serialize;
 pub enum Body {
     /// `application/json`.
     Json(serde_json::Value),
-    /// `text/html` under a script-free Content-Security-Policy.
+    /// `text/html` under a script-free Content-Security-Policy (unless the reply names its own:
+    /// the top-up page runs the widget).
     Html(String),
     /// `text/css`.
     Css(&'static str),

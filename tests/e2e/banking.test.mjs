@@ -8,9 +8,10 @@
 // 3. The origin is down when a sign-up is forwarded: 502 origin_unavailable, the ledger row is
 //    given back, and the same solution goes through once the origin is back (once only).
 // 4. The price rises past the one bit of slack after the widget's last top-up answer: the post
-//    is answered 402 (the retry page, in every language, which sets a cookie naming the
-//    unspent challenge); back on the form through the page's link or the back button, the
-//    widget takes up the work it kept and tops it up (when the price still asks more): one
+//    is answered 402 with the gate's top-up page (in every language: working, sending, and
+//    Continue when its solver cannot load), whose widget adds the rest and posts the form by
+//    itself; a form with a file gets the retry page. A person who presses the back button
+//    while the page works finds the form with the work kept (the page's cookie): one
 //    challenge, one sign-up, for each of two people.
 // 5. The price rises again while the widget solves the top-up asked on submit: the widget asks
 //    again before the form goes, so the post is never answered 402 (a retry page).
@@ -110,8 +111,14 @@ describe('banked effort in the browser', () => {
    * of slack: every post is answered 402, the retry page, which names the unspent challenge in
    * a cookie.
    */
-  async function postsMeetARise(pages) {
+  async function postsMeetARise(pages, workers = { held: [], released: false }) {
     const held = [];
+    // the top-up page's workers are held from the moment the posts may go until the caller
+    // lets them go (`workers.released`, then each held one continued): the pages stay working
+    let armed = false;
+    for (const page of pages) {
+      await page.route('**/__gate/gate-worker.js', (route) => (armed && !workers.released ? workers.held.push(route) : route.continue()));
+    }
     let release;
     const raised = new Promise((resolve) => { release = resolve; });
     let allHeld;
@@ -146,15 +153,30 @@ describe('banked effort in the browser', () => {
       posted = pages.map((page) => page.waitForResponse((r) => signUp(r.request())));
       for (const p of posted) p.catch(() => {}); // each is awaited below; a later one may fail first
     } finally {
+      armed = true;
       release();
     }
     for (const [n, page] of pages.entries()) {
-      assert.equal((await posted[n]).status(), 402, 'the post met the price of a moment later: the retry page');
-      await page.waitForSelector('main >> text=more_work');
+      assert.equal((await posted[n]).status(), 402, 'the post met the price of a moment later');
+      await page.waitForSelector('form[data-gate-topup][data-gate-state=solving]', { state: 'attached' });
       await page.unroute('**/__gate/topup*');
       const cookie = (await page.context().cookies()).find((c) => c.name === 'gate-unspent');
-      assert.ok(cookie, 'the retry page named the unspent challenge');
+      assert.ok(cookie, 'the page named the unspent challenge');
     }
+  }
+
+  /** `page` is the top-up page in `tag`'s words, in state `state` (its status text `key`): screenshot, axe-core clean. */
+  async function topUpPageSays(page, tag, state, key) {
+    const want = JSON.parse(fs.readFileSync(path.join(ROOT, 'www', 'i18n', `${tag}.json`), 'utf8')).page.topup;
+    await page.waitForSelector(`form[data-gate-topup][data-gate-state=${state}]`, { state: 'attached' });
+    assert.equal(await page.getAttribute('html', 'lang'), tag);
+    assert.equal((await page.textContent('h1')).trim(), want.title, tag);
+    assert.equal((await page.textContent('[role=status]')).trim(), want[key], `${tag} ${state}`);
+    assert.equal(await page.isVisible('form button'), state === 'error', `${tag} ${state}: Continue only when the page could not finish`);
+    const name = state === 'solving' ? `topup-${tag}` : `topup-${state}-${tag}`;
+    await page.screenshot({ path: path.join(ROOT, 'docs', 'screenshots', `${name}.png`) });
+    const axe = await new AxeBuilder({ page }).analyze();
+    assert.deepEqual(axe.violations.map((v) => `${v.id}: ${v.help}`), [], `${tag} ${state}`);
   }
 
   /** `page` is the retry page of a price that moved, in `tag`'s words: screenshot, axe-core clean. */
@@ -319,63 +341,104 @@ describe('banked effort in the browser', () => {
     assert.equal(mine.length, 1, 'exactly one sign-up reached the origin');
     assert.equal(mine[0].verdict.valid, true);
   });
-  it('a post answered 402 shows the retry page, in every language; back on the form by its link or the back button the kept work is taken up: one challenge, one sign-up each', async () => {
-    // two people on the form: one goes back by the page's link (the form loaded again), the
-    // other by the browser's back button (the form loaded again from history: Playwright's pages
-    // never enter the back/forward cache, so the widget's pageshow path is not played here)
+  it('a post answered 402 gets a page that adds the rest and posts the form by itself (in every language, every state); back by the back button the form takes up the kept work: one challenge, one sign-up each', async () => {
+    // two people on the form: one lets the page finish; the other presses the back button while
+    // it works (the form again from history: Playwright's pages never enter the back/forward
+    // cache, so the widget's pageshow path is not played here)
     const people = [];
-    for (const email of ['back@example.com', 'history@example.com']) {
+    for (const email of ['topped@example.com', 'history@example.com']) {
       const { context, page, seen } = await solvedOnTheForm();
       await page.fill('#email', email);
       await page.fill('#password', 'correct horse battery');
       people.push({ email, context, page, seen });
     }
-    await postsMeetARise(people.map((p) => p.page));
-    const [byLink, ...byBackButton] = people;
-    // the page says what happened (not "expired"), in every language: the same post sent again
-    // by a browser in each locale is answered 402 again (the challenge stays unspent)
-    await saysMoreWork(byLink.page, 'en');
+    const workers = { held: [], released: false };
+    await postsMeetARise(people.map((p) => p.page), workers);
+    const [topped, byBackButton] = people;
+    // the page in every language and state: the same post sent again by a browser in each
+    // locale gets it again (the challenge stays unspent), (1) working, (2) sending (the post
+    // held, then dropped), (3) a page whose solver cannot load (Continue comes back); and the
+    // retry page, for a form the page cannot carry (a file field)
     // (all at once: the price relaxes as the counts age, and each must still meet it)
-    await Promise.all([['de-DE', 'de'], ['es-ES', 'es'], ['ja-JP', 'ja'], ['zh-CN', 'zh-CN']].map(async ([locale, tag]) => {
+    const first = topped.seen.posts[0];
+    // (a field named "submit", as a form's button often is, shadows the form's own method)
+    const fields = [['email', topped.email], ['password', 'correct horse battery'], ['submit', 'Sign up'], ['gate-solution', first]];
+    await Promise.all([['en-US', 'en'], ['de-DE', 'de'], ['es-ES', 'es'], ['ja-JP', 'ja'], ['zh-CN', 'zh-CN']].map(async ([locale, tag]) => {
       const other = await person(live.browser, { locale });
       try {
-        const again = await other.newPage();
-        await again.goto(`${live.gate.url}/login`);
-        const answered = again.waitForResponse((r) => signUp(r.request()));
-        await postAsForm(again, '/signup', [['email', byLink.email], ['password', 'correct horse battery'], ['gate-solution', byLink.seen.posts[0]]]);
-        assert.equal((await answered).status(), 402, locale);
-        await again.waitForURL('**/signup');
-        await again.waitForSelector('main >> text=more_work');
-        await saysMoreWork(again, tag);
+        /** A new page of `other` that posts the first post's fields again: answered 402. */
+        const postedAgain = async (prepare, post = (page) => postAsForm(page, '/signup', fields)) => {
+          const page = await other.newPage();
+          await prepare(page);
+          await page.goto(`${live.gate.url}/login`);
+          const answered = page.waitForResponse((r) => signUp(r.request()));
+          await post(page);
+          assert.equal((await answered).status(), 402, `${locale}: the price still asks more`);
+          return page;
+        };
+        // (the three at once: the price relaxes as the counts age, and each must still meet it)
+        const held = [];
+        let holding = true;
+        const [working, failing, retry] = await Promise.all([
+          postedAgain(async (page) => {
+            await page.route('**/__gate/gate-worker.js', (route) => (holding ? held.push(route) : route.continue()));
+            // (on the page the post answered, the form's submit is kept from navigating, so
+            // the sending state stays to be seen: a held navigation blocks the page for Playwright)
+            await page.addInitScript(() => {
+              if (location.pathname === '/signup') HTMLFormElement.prototype.submit = function () { this.setAttribute('data-test-submitted', 'true'); };
+            });
+          }),
+          postedAgain((page) => page.route(/\/__gate\/(gate-worker\.js|gate_solver.*|gate-solver-js\.js)$/, (route) => route.abort())),
+          // a form with a file: the page cannot carry it, so the retry page
+          postedAgain(async () => {}, (page) => page.evaluate(({ fields }) => {
+            const f = document.createElement('form');
+            Object.assign(f, { method: 'post', action: '/signup', enctype: 'multipart/form-data' });
+            for (const [name, value] of fields) f.append(Object.assign(document.createElement('input'), { type: 'hidden', name, value }));
+            const file = Object.assign(document.createElement('input'), { type: 'file', name: 'avatar' });
+            const picked = new DataTransfer();
+            picked.items.add(new File(['PNG'], 'a.png', { type: 'image/png' }));
+            file.files = picked.files;
+            f.append(file);
+            document.body.append(f);
+            HTMLFormElement.prototype.submit.call(f);
+          }, { fields })),
+        ]);
+        await topUpPageSays(working, tag, 'solving', 'body');
+        holding = false;
+        for (const route of held) await route.continue();
+        await working.waitForSelector('form[data-test-submitted=true]', { state: 'attached' });
+        const carried = await working.inputValue('input[name=gate-solution]');
+        assert.ok(carried.startsWith(`${first}~`), `${tag}: the page adds a top-up to the work posted`);
+        await topUpPageSays(working, tag, 'sending', 'sending');
+        await topUpPageSays(failing, tag, 'error', 'failed');
+        await retry.waitForSelector('main >> text=more_work');
+        await saysMoreWork(retry, tag);
       } finally {
         await other.close();
       }
     }));
-    // the page's own "Go back" link: the form again (a new load), the work kept
-    await byLink.page.click('main a');
-    // the browser's back button: the form as the person left it
-    for (const { page, email } of byBackButton) {
-      await page.goBack();
-      assert.equal(await page.evaluate(() => performance.getEntriesByType('navigation')[0].type), 'back_forward');
-      assert.equal(await page.inputValue('#email'), email, 'back by the back button, the form as it was left');
-    }
+    // the browser's back button while the page works: the form as the person left it, the work kept
+    await byBackButton.page.goBack();
+    assert.equal(await byBackButton.page.evaluate(() => performance.getEntriesByType('navigation')[0].type), 'back_forward');
+    assert.equal(await byBackButton.page.inputValue('#email'), byBackButton.email, 'back by the back button, the form as it was left');
+    await byBackButton.page.waitForSelector('form[data-gate-state=solved][data-gate-restored=true]');
+    assert.equal((await byBackButton.context.cookies()).some((c) => c.name === 'gate-unspent'), false, 'the cookie is read once');
+    workers.released = true;
+    await byBackButton.page.fill('#password', 'correct horse battery');
+    await byBackButton.page.click('button[type=submit]');
+    // the other page goes on: nobody presses anything
+    for (const route of workers.held) await route.continue().catch(() => {}); // (the page left by the back button has none to take)
     for (const { email, context, page, seen } of people) {
-      await page.waitForSelector('form[data-gate-state=solved][data-gate-restored=true]');
-      assert.equal((await context.cookies()).some((c) => c.name === 'gate-unspent'), false, 'the cookie is read once');
-      await page.fill('#email', email);
-      await page.fill('#password', 'correct horse battery');
-      await page.click('button[type=submit]');
       await page.waitForSelector('#result', { timeout: 60_000 });
       assert.equal(await page.textContent('#result'), `Signed up as ${email}`);
       assert.equal(seen.statuses.length, 2, email);
       assert.ok(seen.statuses[1] < 400, `the second post was admitted: ${seen.statuses}`);
-      assert.equal(seen.challenge, 1, `${email}: one challenge in all, the work was kept across the retry page`);
-      // (topped up when the price still asks more; the seconds the other languages' pages took
-      // may let it relax a level, and then the kept bundle goes as it is)
-      assert.ok(seen.posts[1] === seen.posts[0] || seen.posts[1].startsWith(`${seen.posts[0]}~`), `${email}: the second post carries the first one's work`);
+      assert.equal(seen.challenge, 1, `${email}: one challenge in all, the work was kept`);
+      assert.ok(seen.posts[1].startsWith(`${seen.posts[0]}~`) || (page === byBackButton.page && seen.posts[1] === seen.posts[0]), `${email}: the second post carries the first one's work and a top-up`);
       assert.equal((await signUpsOf(email)).length, 1, `${email}: exactly one sign-up reached the origin`);
-      await context.close();
     }
+    assert.equal((await topped.context.cookies()).some((c) => c.name === 'gate-unspent'), false, 'the page cleared the cookie as the form went');
+    for (const { context } of people) await context.close();
   });
 
   it('a price that rose again while the top-up was solved is asked again before the form goes: no retry page', async () => {

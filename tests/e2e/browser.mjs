@@ -51,6 +51,6 @@ export function postAsForm(page, action, fields) {
       f.appendChild(input);
     }
     document.body.appendChild(f);
-    f.submit();
+    HTMLFormElement.prototype.submit.call(f); // (a field named "submit" shadows f.submit)
   }, { action, fields });
 }

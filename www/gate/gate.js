@@ -17,7 +17,8 @@
 // types, one worker banks work toward the gate's suggestion (paused while the tab is hidden,
 // data-gate-bank says what it does); on submit the work is topped up to the price asked now
 // with every core, so a price that rose meanwhile is paid, not refused. `gate.topUp(solution,
-// answer)` does the same for a single-page app's `402 more_work` answer.
+// answer)` does the same for a single-page app's `402 more_work` answer; a plain form's `402`
+// is the gate's top-up page, where this script adds the rest and posts the form by itself.
 (() => {
   'use strict';
   const script = document.currentScript;
@@ -300,8 +301,8 @@
     return first + partsSent(r).map((p) => `~${p.offer.token}.${nonceText(p.nonces)}`).join('');
   }
 
-  /** The work `r` has paid, in expected hashes. */
-  const paidOf = (r) => r.challenge.k * 2 ** r.challenge.difficulty + r.parts.reduce((w, p) => w + p.nonces.length * p.offer.each, 0);
+  /** The work `r` has paid, in expected hashes (`r.paid`: what a posted bundle was credited). */
+  const paidOf = (r) => (r.paid ?? r.challenge.k * 2 ** r.challenge.difficulty) + r.parts.reduce((w, p) => w + p.nonces.length * p.offer.each, 0);
 
   /**
    * Asks the gate for the price now and a top-up for what `r` misses (`want`: bank toward
@@ -746,6 +747,63 @@
     }
   }
 
+  /**
+   * The gate's top-up page (a person's form post answered `402 more_work`: the price moved
+   * while it was on its way): the form holds the fields and the solution as posted, and the
+   * offer. Solves it with every core, asks the price once more (as a form's submit does), and
+   * posts the form by itself; the page's status region says so in the page's language. On
+   * failure the Continue button comes back (it posts the form as it is: this page again).
+   */
+  function finishTopUp(form) {
+    const status = document.getElementById(form.getAttribute('aria-describedby'));
+    const button = form.querySelector('button');
+    const field = form.elements.namedItem(FIELD);
+    const say = (next, attr) => {
+      form.setAttribute('data-gate-state', next);
+      if (status && attr) status.textContent = form.getAttribute(attr);
+    };
+    let answer;
+    try {
+      answer = JSON.parse(form.getAttribute('data-gate-topup'));
+    } catch {
+      return;
+    }
+    if (!field || !answer || !answer.topup) return;
+    const posted = field.value;
+    const [token, , signals] = posted.split('~')[0].split('.');
+    const paid = answer.work && answer.work.paid;
+    const r = {
+      challenge: { token },
+      paid: paid || 0,
+      parts: [],
+      signals: signals ? b64.decode(signals) : new Uint8Array(),
+      phone: form.getAttribute('data-gate-phone') || '',
+    };
+    const room = MAX_TOP_UPS - (posted.split('~').length - 1);
+    if (button) button.hidden = true;
+    form.setAttribute('aria-busy', 'true');
+    say('solving');
+    (async () => {
+      let offer = answer.topup;
+      while (offer && r.parts.length < room) {
+        await addTopUp(r, offer, () => {});
+        field.value = posted + r.parts.map((p) => `~${p.offer.token}.${nonceText(p.nonces)}`).join('');
+        // the price may have moved again while it was solved (in a line: the post gets the
+        // line's page); without the paid figure a second ask would price the whole bundle
+        offer = paid && r.parts.length < room ? await topUp(r).catch(() => null) : null;
+      }
+      // the form goes now: a later visit to the form must not take up this challenge again
+      document.cookie = `${UNSPENT}=; Max-Age=0; Path=/; SameSite=Strict`;
+      say('sending', 'data-gate-sending');
+      // (the prototype's: a field named "submit" shadows the form's own method)
+      HTMLFormElement.prototype.submit.call(form);
+    })().catch(() => {
+      form.removeAttribute('aria-busy');
+      if (button) button.hidden = false;
+      say('error', 'data-gate-failed');
+    });
+  }
+
   const api = {
     version: 1,
     /**
@@ -785,7 +843,10 @@
   };
   window.gate = api;
 
-  const init = () => document.querySelectorAll('form[data-gate]').forEach(attach);
+  const init = () => {
+    document.querySelectorAll('form[data-gate]').forEach(attach);
+    document.querySelectorAll('form[data-gate-topup]').forEach(finishTopUp);
+  };
   if (document.readyState === 'loading') document.addEventListener('DOMContentLoaded', init);
   else init();
 })();

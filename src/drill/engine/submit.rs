@@ -206,12 +206,11 @@ impl Run<'_, '_> {
                     && p < people_n
                     && att.solution.as_ref().is_some_and(Solution::has_room_for_top_up) =>
             {
-                // a person's plain form: the retry page (its cookie names the unspent
-                // challenge); back on the form by its link a few seconds later, the widget
-                // takes up the kept work and the next submit tops it up; the felt wait goes on
+                // a person's plain form: the gate's top-up page, whose widget adds the rest
+                // and posts the form by itself once the page has loaded (a round trip for
+                // its script); the felt wait goes on
                 report.pop_mut(p).more_work_at_post += 1;
-                let back = 2_000 + engine_rng.below(6_000);
-                events.push(t + back, Ev::TopUp(idx));
+                events.push(t + rtt, Ev::TopUp(idx));
             }
             Outcome::Refused(kind) => {
                 if kind == RejectKind::MoreWork && p < people_n {

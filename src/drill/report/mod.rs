@@ -74,8 +74,8 @@ pub struct PopStats {
     /// Answers "over capacity" from the origin itself (it refuses sign-ups past its capacity).
     pub origin_full: u64,
     /// People's posts answered `402 more_work`: a price that moved after the widget's last top-up
-    /// (a plain form shows the retry page; the person goes back and the widget tops up the work
-    /// it kept).
+    /// (a plain form gets the top-up page, whose widget tops up the work the post carried and
+    /// posts by itself).
     pub more_work_at_post: u64,
     /// Attempts refused as `denied` (people: wrongly denied).
     pub ever_denied: u64,

@@ -87,7 +87,7 @@ impl Report {
         let _ = writeln!(
             o,
             "\npeople: {origin_full} \"over capacity\" answers from the origin itself (the gate forwarded them); \
-             {more_work} posts answered 402 more_work (the retry page: back to the form, the work kept and topped up)"
+             {more_work} posts answered 402 more_work (the top-up page: the work kept, topped up and posted by itself)"
         );
         let _ = writeln!(
             o,
