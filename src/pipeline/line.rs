@@ -10,7 +10,6 @@
 use crate::control::Counted;
 use crate::control::line::{POLL_SECS, Serving, Stand, Turn};
 use crate::decision_log::DecisionLog;
-use crate::pipeline::nojs;
 use crate::pipeline::refusal::Refusal;
 use crate::pipeline::step::{Hold, Spend, SpendOrder, Step};
 use crate::pipeline::submit::{Paid, Submission};
@@ -21,7 +20,6 @@ use crate::protocol::challenge::Challenge;
 use crate::protocol::reject::{RejectKind, Rejection};
 use crate::protocol::solution;
 use crate::protocol::time::UnixTime;
-use crate::request::form::{BodyKind, Fields};
 
 /// Seconds a place must have left in its challenge's life when its turn comes (the client
 /// sends it again and the origin answers).
@@ -187,20 +185,13 @@ fn in_line<'a>(
 /// The line's page for a form a browser posted before its turn: the person's fields and the
 /// same solution kept, to post again (`None` when the body holds no form to keep).
 fn line_page(p: &Paid<'_>, lang: Lang, wait_secs: u32) -> Option<String> {
-    let kind = BodyKind::of(p.sub.facts.headers.get("content-type"));
-    let read = Fields::parse(&kind, &p.body).ok()?;
-    let fields = nojs::person_fields(&read)?;
-    let solution = read.get(solution::FIELD).ok().flatten()?;
-    let action = match &p.sub.facts.query {
-        Some(q) => format!("{}?{q}", p.sub.facts.path),
-        None => p.sub.facts.path.clone(),
-    };
+    let kept = p.kept_form()?;
     Some(page::render_line(&LinePage {
         lang,
-        action: &action,
-        multipart: matches!(kind, BodyKind::Multipart(_)),
-        fields: &fields,
-        place: (solution::FIELD, solution),
+        action: &kept.action,
+        multipart: kept.multipart,
+        fields: &kept.fields,
+        place: (solution::FIELD, &kept.solution),
         wait_secs: u64::from(wait_secs),
     }))
 }

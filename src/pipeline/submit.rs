@@ -452,25 +452,43 @@ pub const TOPUP_PAGE_CSP: &str = "default-src 'none'; style-src 'unsafe-inline';
 /// as posted, the top-up on offer, the widget, which adds the rest and posts by itself
 /// (`None` when the body holds no form to keep).
 fn topup_page(p: &Paid<'_>, lang: Lang, answer: &serde_json::Value) -> Option<String> {
-    let kind = BodyKind::of(p.sub.facts.headers.get("content-type"));
-    let read = form::Fields::parse(&kind, &p.body).ok()?;
-    let fields = nojs::person_fields(&read)?;
-    let solution = read.get(solution::FIELD).ok().flatten()?;
-    let action = match &p.sub.facts.query {
-        Some(q) => format!("{}?{q}", p.sub.facts.path),
-        None => p.sub.facts.path.clone(),
-    };
+    let kept = p.kept_form()?;
     let phone = p.number.as_deref().map(|n| phone::prefix_of(n, phone::PREFIX_DIGITS)).unwrap_or_default();
     Some(page::render_topup(&TopUpPage {
         lang,
-        action: &action,
-        multipart: matches!(kind, BodyKind::Multipart(_)),
-        fields: &fields,
-        solution,
+        action: &kept.action,
+        multipart: kept.multipart,
+        fields: &kept.fields,
+        solution: &kept.solution,
         offer: &answer.to_string(),
         phone: &phone,
         script: &format!("{}/gate.js", p.sub.config.prefix),
     }))
+}
+
+/// A browser's form post as a gate page keeps it to post again: where it went, how, the
+/// person's fields and the solution it carried.
+pub(super) struct KeptForm {
+    pub(super) action: String,
+    pub(super) multipart: bool,
+    pub(super) fields: Vec<(String, String)>,
+    pub(super) solution: String,
+}
+
+impl Paid<'_> {
+    /// The post as a page keeps it (`None` when its body holds no form a page can carry: a
+    /// file field, JSON, no solution field).
+    pub(super) fn kept_form(&self) -> Option<KeptForm> {
+        let kind = BodyKind::of(self.sub.facts.headers.get("content-type"));
+        let read = form::Fields::parse(&kind, &self.body).ok()?;
+        let fields = nojs::person_fields(&read)?;
+        let solution = read.get(solution::FIELD).ok().flatten()?.to_string();
+        let action = match &self.sub.facts.query {
+            Some(q) => format!("{}?{q}", self.sub.facts.path),
+            None => self.sub.facts.path.clone(),
+        };
+        Some(KeptForm { action, multipart: matches!(kind, BodyKind::Multipart(_)), fields, solution })
+    }
 }
 
 /// The name of the cookie that tells the widget, back on the form after a retry page, that its
