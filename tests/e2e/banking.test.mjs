@@ -145,10 +145,11 @@ describe('banked effort in the browser', () => {
       await Promise.race([holding, late]);
       clearTimeout(timer); // (a pending timer would hold the test process open)
       assert.equal(held.length, pages.length, 'every page asked the price before its post');
-      // (past the one bit of slack, and past what a form post may be priced below its top-up
-      // request: they differ in a few headers)
+      // (past the one bit of slack, past what a form post may be priced below its top-up
+      // request, as they differ in a few headers, and a level more: the price relaxes as the
+      // counts age, and the same post is sent again in five languages after these)
       const paid = Math.max(...held.map((h) => h.paid));
-      await raiseUntil(async () => (await askedAgain(held[0].route)) > 8 * paid, 'the price rose past the slack');
+      await raiseUntil(async () => (await askedAgain(held[0].route)) > 16 * paid, 'the price rose past the slack');
       // (no post goes before its held answer is let through)
       posted = pages.map((page) => page.waitForResponse((r) => signUp(r.request())));
       for (const p of posted) p.catch(() => {}); // each is awaited below; a later one may fail first
@@ -283,7 +284,7 @@ describe('banked effort in the browser', () => {
     const issued = offers.find((o) => o.path === '/__gate/challenge').body;
     const { work } = issued;
     assert.ok(work.suggested > work.asked, `the gate suggests banking ahead: ${JSON.stringify(work)}`);
-    await page.waitForSelector('#register[data-gate-bank=paused]', { timeout: 10_000 });
+    await page.waitForSelector('#register[data-gate-bank=paused]', { timeout: 30_000 });
     await page.waitForTimeout(300);
     assert.equal(await page.evaluate(() => window.gate.bank.threads), 0, 'no worker while hidden');
     assert.equal(await page.inputValue('#register input[name=gate-solution]').then((v) => v.includes('~')), false, 'nothing banked while hidden');
@@ -457,11 +458,12 @@ describe('banked effort in the browser', () => {
       const first = await answer.json();
       // what the bundle pays once this answer's top-up is solved: the price must pass twice
       // that (the one bit of slack), and what a form post may be priced below its top-up
-      // request, for the post to be refused without the second ask
+      // request, for the post to be refused without the second ask, and a level more: the
+      // price relaxes as the counts age while the widget solves (seconds on a busy machine)
       rise.before = first.paid + first.topup.k * first.topup.each;
       await raiseUntil(async () => {
         rise.after = await askedAgain(route);
-        return rise.after > 8 * rise.before;
+        return rise.after > 16 * rise.before;
       }, 'the same top-up request is asked more than the slack allows');
       await route.fulfill({ response: answer });
     });
