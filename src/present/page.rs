@@ -373,7 +373,7 @@ fn form_page(p: &FormPage<'_>) -> String {
         "<!doctype html>\n<html lang=\"{tag}\">\n<head>\n<meta charset=\"utf-8\">\n\
          <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n<title>{title}</title>\n\
          <meta name=\"robots\" content=\"noindex\">\n{script}</head>\n<body style=\"font:16px/1.5 system-ui,sans-serif;max-width:32rem;margin:3rem auto;padding:0 1rem;color:#1a1a1a;background:#fff\">\n\
-         <main>\n<h1 id=\"gate-wait-title\">{title}</h1>\n<p role=\"status\" id=\"gate-wait-status\"{hold}>{status}</p>\n<p>{kept}</p>\n\
+         <main>\n<h1 id=\"gate-wait-title\">{title}</h1>\n<p role=\"status\" id=\"gate-wait-status\"{hold}>{status}</p>\n<p id=\"gate-wait-kept\">{kept}</p>\n\
          <form method=\"post\" action=\"{action}\"{enctype}{form_data} aria-labelledby=\"gate-wait-title\" aria-describedby=\"gate-wait-status\">\n\
          {hidden}<input type=\"hidden\" name=\"{field}\" value=\"{value}\">\n\
          <button type=\"submit\" style=\"font:inherit;padding:.5rem 1.25rem;color:#fff;background:#0b57d0;border:0;border-radius:4px\">{button}</button>\n\

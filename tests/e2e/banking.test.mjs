@@ -174,6 +174,7 @@ describe('banked effort in the browser', () => {
     assert.equal((await page.textContent('h1')).trim(), want.title, tag);
     assert.equal((await page.textContent('[role=status]')).trim(), want[key], `${tag} ${state}`);
     assert.equal(await page.isVisible('form button'), state === 'error', `${tag} ${state}: Continue only when the page could not finish`);
+    assert.equal(await page.isVisible('#gate-wait-kept'), state !== 'sending', `${tag} ${state}: "nothing has been sent yet" until the form goes`);
     const name = state === 'solving' ? `topup-${tag}` : `topup-${state}-${tag}`;
     await page.screenshot({ path: path.join(ROOT, 'docs', 'screenshots', `${name}.png`) });
     const axe = await new AxeBuilder({ page }).analyze();

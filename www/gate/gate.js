@@ -795,6 +795,9 @@
       // the form goes now: a later visit to the form must not take up this challenge again
       document.cookie = `${UNSPENT}=; Max-Age=0; Path=/; SameSite=Strict`;
       say('sending', 'data-gate-sending');
+      // ("nothing has been sent yet" is no longer so)
+      const kept = document.getElementById('gate-wait-kept');
+      if (kept) kept.hidden = true;
       // (the prototype's: a field named "submit" shadows the form's own method)
       HTMLFormElement.prototype.submit.call(form);
     })().catch(() => {
