@@ -295,11 +295,21 @@
   /** The top-ups of `r` with work in them: those the solution carries. */
   const partsSent = (r) => r.parts.filter((p) => p.nonces.length);
 
-  /** The solution string: the challenge's, then every top-up with work in it (`~token.nonces`). */
+  /** Every top-up of `r` with work in it, as a solution carries them (`~token.nonces` each). */
+  const partsText = (r) => partsSent(r).map((p) => `~${p.offer.token}.${nonceText(p.nonces)}`).join('');
+
+  /** The solution string: the challenge's, then every top-up with work in it. */
   function bundleOf(r) {
-    const first = `${r.challenge.token}.${nonceText(r.nonces)}${r.signals.length ? '.' + b64.encode(r.signals) : ''}`;
-    return first + partsSent(r).map((p) => `~${p.offer.token}.${nonceText(p.nonces)}`).join('');
+    return `${r.challenge.token}.${nonceText(r.nonces)}${r.signals.length ? '.' + b64.encode(r.signals) : ''}` + partsText(r);
   }
+
+  /** The parts of a solution string's first challenge: [token, nonces, signals (base64url or undefined)]. */
+  const firstOf = (solution) => solution.split('~')[0].split('.');
+
+  /** Drops the gate's cookie naming an unspent challenge (read once, or the form is going). */
+  const forgetUnspent = () => {
+    document.cookie = `${UNSPENT}=; Max-Age=0; Path=/; SameSite=Strict`;
+  };
 
   /** The work `r` has paid, in expected hashes (`r.paid`: what a posted bundle was credited). */
   const paidOf = (r) => (r.paid ?? r.challenge.k * 2 ** r.challenge.difficulty) + r.parts.reduce((w, p) => w + p.nonces.length * p.offer.each, 0);
@@ -561,7 +571,7 @@
       }
       const unspent = document.cookie.split('; ').map((c) => c.split('=')).find(([k]) => k === UNSPENT);
       if (!kept || !kept.challenge || !unspent || unspent[1] !== kept.challenge.id) return false;
-      document.cookie = `${UNSPENT}=; Max-Age=0; Path=/; SameSite=Strict`;
+      forgetUnspent();
       if (secondsLeft(kept.challenge) <= MARGIN) return false;
       kept.signals = b64.decode(kept.signals);
       result = kept;
@@ -770,7 +780,7 @@
     }
     if (!field || !answer || !answer.topup) return;
     const posted = field.value;
-    const [token, , signals] = posted.split('~')[0].split('.');
+    const [token, , signals] = firstOf(posted);
     const paid = answer.work && answer.work.paid;
     const r = {
       challenge: { token },
@@ -787,13 +797,13 @@
       let offer = answer.topup;
       while (offer && r.parts.length < room) {
         await addTopUp(r, offer, () => {});
-        field.value = posted + r.parts.map((p) => `~${p.offer.token}.${nonceText(p.nonces)}`).join('');
+        field.value = posted + partsText(r);
         // the price may have moved again while it was solved (in a line: the post gets the
         // line's page); without the paid figure a second ask would price the whole bundle
         offer = paid && r.parts.length < room ? await topUp(r).catch(() => null) : null;
       }
       // the form goes now: a later visit to the form must not take up this challenge again
-      document.cookie = `${UNSPENT}=; Max-Age=0; Path=/; SameSite=Strict`;
+      forgetUnspent();
       say('sending', 'data-gate-sending');
       // ("nothing has been sent yet" is no longer so)
       const kept = document.getElementById('gate-wait-kept');
@@ -832,7 +842,7 @@
     async topUp(solution, answer) {
       const offer = answer && answer.topup;
       if (!offer) throw new GateError('no_topup');
-      const signals = solution.split('~')[0].split('.')[2];
+      const signals = firstOf(solution)[2];
       const { nonces } = await solveParts(offer, signals ? b64.decode(signals) : new Uint8Array(), (fraction) => emit(document, 'gate:progress', { fraction }));
       return `${solution}~${offer.token}.${nonceText(nonces)}`;
     },
