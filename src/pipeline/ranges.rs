@@ -107,6 +107,47 @@ pub(super) fn judge<'a>(
     }
 }
 
+/// A code asked for without JavaScript (`no_js.routes` lists the send route): the path has no
+/// price to raise, so a range the JavaScript path would price is `busy` for it and a blocked
+/// one is refused as there; only a range at its usual price sends. Judged on this isolate's
+/// snapshot, never on a read now (the post costs its client nothing): a range this isolate has
+/// not read yet is at its usual price, and the no-JS budget bounds what that lets through. A
+/// block this judgement would start is not written here (the next JavaScript send or read of
+/// the range writes it); the refusal is the same. `None`: let it send.
+pub(super) fn no_js_refusal(
+    policy: &Policy,
+    at: &RangeAt,
+    state: &CohortState,
+    now: UnixTime,
+) -> Option<Rejection> {
+    let otp = policy.otp.as_ref()?;
+    if policy.shadow || at.used != RangeUse::Send {
+        return None;
+    }
+    let range = at.range.as_str();
+    let j = Judged::of(otp, at, state, now);
+    let scope = j.scope.named(range);
+    match j.verdict {
+        RangeVerdict::Normal => None,
+        RangeVerdict::Blocked { until_ms, .. } => {
+            let secs = until_ms.saturating_sub(now.millis()).div_ceil(1000).max(1);
+            let secs = u32::try_from(secs).unwrap_or(u32::MAX);
+            Some(
+                Rejection::new(RejectKind::PhoneRangeBlocked, format!("{scope} blocked for {secs} s"))
+                    .retry_after(secs),
+            )
+        }
+        v => {
+            let why = extra_bits(&v, &scope).map_or_else(|| scope.clone(), |(_, why)| why);
+            let retry = policy.attack.retry_after_secs;
+            Some(
+                Rejection::new(RejectKind::Busy, format!("no-JS: {why}; this path has no price to raise"))
+                    .retry_after(retry),
+            )
+        }
+    }
+}
+
 /// The extra bits a range's verdict asks, and why (none for its usual price or a block).
 fn extra_bits(verdict: &RangeVerdict, scope: &str) -> Option<(u8, String)> {
     match *verdict {

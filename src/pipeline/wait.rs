@@ -13,6 +13,7 @@ use crate::control::{Counted, Tally};
 use crate::decision_log::{Action, DecisionLog};
 use crate::pipeline::line::Place;
 use crate::pipeline::nojs;
+use crate::pipeline::ranges::{RangeAt, RangeUse, no_js_refusal};
 use crate::pipeline::refusal::Refusal;
 use crate::pipeline::step::{Done, Spend, SpendAnswer, SpendOrder, Spent, Step};
 use crate::pipeline::submit::{FAIL_OPEN_REASON, Sent, Submission};
@@ -53,6 +54,9 @@ struct Path<'a> {
     /// The route's capacity counters as the JavaScript path counts them, with the route's
     /// capacity (none without one): a no-JS forward reaches the same origin.
     capacity: Counted,
+    /// The number's range where a code is sent (`otp.send.route`): judged, and its sends
+    /// counted, as on the JavaScript path.
+    range: Option<RangeAt>,
 }
 
 /// A protected post without a solution: this path's, if the policy turns it on for the route
@@ -82,6 +86,8 @@ pub(crate) fn submission<'a>(
     let policy = &sub.config.policy;
     let assessment = signals::assess(sub.facts, &ClientSide::Absent);
     let subject = sub.subject(assessment, &phone);
+    let range =
+        RangeAt::of(policy, &sub.route.path, phone.range.as_deref()).filter(|at| at.used == RangeUse::Send);
     let phone = phone.code;
     let budget = Counted {
         keys: policy.no_js.keys(&subject),
@@ -91,7 +97,10 @@ pub(crate) fn submission<'a>(
         read_only: Vec::new(),
         peek: Vec::new(),
     };
-    let js = super::counted(policy, &subject);
+    let mut js = super::counted(policy, &subject);
+    if let (Some(at), Some(otp)) = (&range, &policy.otp) {
+        js.read_only.extend(otp.read_keys(&at.range));
+    }
     let capacity = Counted {
         keys: js.keys.iter().filter(|k| k.is_capacity()).cloned().collect(),
         site: false,
@@ -100,7 +109,7 @@ pub(crate) fn submission<'a>(
         read_only: Vec::new(),
         peek: Vec::new(),
     };
-    let path = Path { sub, kind, body, read: read.clone(), fields, phone, subject, budget, capacity };
+    let path = Path { sub, kind, body, read: read.clone(), fields, phone, subject, budget, capacity, range };
     let next = match token {
         None => Next::Wait { lang: lang.unwrap_or(Lang::En), id: random },
         Some(token) => match path.verify(&token, lang) {
@@ -182,6 +191,19 @@ fn on_cohorts<'a>(path: Path<'a>, next: Next, read: Result<CohortState, String>)
             .decided(&decision, &state, path.phone.as_deref())
             .typed(&path.subject);
         return path.sub.refuse_on(r, line);
+    }
+    let policy_range = path.range.as_ref().and_then(|at| no_js_refusal(policy, at, &state, path.sub.now));
+    if let Some(r) = policy_range {
+        let line = path
+            .line(Action::Reject, 0)
+            .decided(&decision, &state, path.phone.as_deref())
+            .typed(&path.subject);
+        let mut done = path.sub.refuse_on(r, line);
+        if let (Step::Done(d), Some(at)) = (&mut done, &path.range) {
+            // a send's try, as on the JavaScript path: a block renews while the range is used
+            d.counts.events.extend(at.tries(policy));
+        }
+        return done;
     }
     let want = path.budget.clone();
     let shards = path.sub.config.cohort_shards;
@@ -329,6 +351,13 @@ fn on_spend(path: Path<'_>, wait: Wait, answer: SpendAnswer) -> Step<'_> {
     line = line.typed(&path.subject);
     // the origin gets the person's fields as the browser sent them, without the token
     let body = nojs::without_field(&path.kind, &path.body, &path.read, wait_token::FIELD);
+    let policy = &sub.config.policy;
+    let mut counted = path.budget;
+    let mut events = path.capacity.keys;
+    if let (Some(at), Some(otp)) = (&path.range, &policy.otp) {
+        counted.keys.extend(otp.sent_keys(&at.range));
+        events.extend(at.tries(policy));
+    }
     let sent = Sent {
         id: wait.id,
         order: sub.order(wait.id, wait.expires_at),
@@ -338,11 +367,11 @@ fn on_spend(path: Path<'_>, wait: Wait, answer: SpendAnswer) -> Step<'_> {
         reasons,
         line,
         tallies: vec![Tally::new(Action::Forward, REASON)],
-        // counted in its no-JS cohorts only when the origin accepted it
-        counted: path.budget,
-        // no-JS sends are not judged by range (the path has no price to raise); what the origin
-        // receives counts against the route's capacity whichever path it came by
-        events: path.capacity.keys,
+        // counted in its no-JS cohorts (and a code's range) only when the origin accepted it
+        counted,
+        // what the origin receives counts against the route's capacity whichever path it came
+        // by; a code's try is counted whatever the origin answers
+        events,
         issued_ms: wait.issued_at.millis(),
         number: None,
     };

@@ -203,12 +203,6 @@ pub fn load(text: &str) -> Result<Policy, PolicyErrors> {
         .otp
         .as_ref()
         .map(|o| super::otp::load(&mut p, o, &protected, &pass, file.routes.phone_field.is_some()));
-    if let Some(o) = otp.as_ref().filter(|o| no_js.allows(&o.send_route)) {
-        p.add(
-            "no_js.routes",
-            format!("{:?} sends codes: the no-JS path has no price a range could raise", o.send_route),
-        );
-    }
 
     if !p.0.is_empty() {
         return Err(PolicyErrors(p.0));
