@@ -130,3 +130,61 @@ fn pumped_ranges_get_a_fraction_of_their_codes_while_people_who_enter_theirs_get
         }
     }
 }
+
+/// The shipped policy with the no-JS path on for every protected route.
+fn no_js_on() -> String {
+    let on = drill::SHIPPED_POLICY
+        .replace("\nroutes = []\n", "\nroutes = [\"/signup\", \"/api/register\", \"/api/otp/send\"]\n");
+    assert_ne!(on, drill::SHIPPED_POLICY, "the shipped policy's no_js.routes moved");
+    on
+}
+
+#[test]
+fn a_pump_that_asks_without_javascript_is_bounded_by_its_ranges_and_the_paths_budget_and_people_without_it_are_not_turned_away()
+ {
+    let shapes = [
+        ("stealth", r#""+996 500", "+358 41", "+94 74""#, true),
+        ("full_headers", r#""+996 700", "+998 33""#, false),
+    ];
+    for (realism, ranges, sequential) in shapes {
+        let mut s = world(realism, ranges, sequential);
+        s.people[0].no_js = 0.05;
+        let widget_pump = play(&s, &no_js_on(), 1);
+        s.attackers[0].no_js = true;
+        let off = play(&s, &without_no_js(), 1);
+        let on = play(&s, &no_js_on(), 1);
+        let (pumped_off, pumped_on) = (pop(&off, "pumping").admitted, pop(&on, "pumping").admitted);
+        let pumped_widget = pop(&widget_pump, "pumping").admitted;
+        let (people_off, people_on) = (pop(&off, "people"), pop(&on, "people"));
+        println!(
+            "{realism} [{ranges}]: no-JS pump {pumped_on} codes with the path on, {pumped_off} off \
+             (the widget's pump {pumped_widget}); people {}/{} on (shed {}), {}/{} off",
+            people_on.admitted, people_on.offered, people_on.shed, people_off.admitted, people_off.offered
+        );
+        assert_eq!(pumped_off, 0, "without the path, a form without the widget's work is refused");
+        // what the path lets through is bounded twice, whatever the tier (a script the widget's
+        // path refuses for its missing signals posts here like a browser without JavaScript):
+        // its sends count toward the ranges (blocked at 20 unentered sends each, and the lag of
+        // four isolates' counts), and the path's site budget (30 per 10 minutes) bounds the rest
+        let n_ranges = ranges.matches('+').count() as u64;
+        assert!(pumped_on <= n_ranges * 20 + 20, "{pumped_on}: {n_ranges} ranges");
+        assert!(pumped_on <= 30 * (1 + 900 / 600) + 5, "{pumped_on}: the site budget");
+        // people without JavaScript (a twentieth here) are no longer turned away: beside a pump
+        // on the same path they share its budget (shed with `busy` while it is spent), so they
+        // do no worse than with the path off, and some get their codes
+        let turned_away = people_on.refused.get("missing_solution").copied().unwrap_or(0);
+        assert_eq!(turned_away, 0, "{:?}", people_on.refused);
+        // (the runs draw different people once their requests differ: shares, within a point)
+        let share = |p: &PopStats| p.admitted as f64 / p.offered.max(1) as f64;
+        assert!(share(people_on) + 0.01 >= share(people_off), "{people_on:?}");
+    }
+}
+
+/// The shipped policy with the no-JS path off.
+fn without_no_js() -> String {
+    let shipped = drill::SHIPPED_POLICY;
+    let start = shipped.find("\n[no_js]\n").unwrap() + "\n[no_js]\n".len();
+    let end = start + shipped[start..].find("\nroutes = ").unwrap() + 1;
+    let line_end = end + shipped[end..].find('\n').unwrap();
+    format!("{}routes = []{}", &shipped[..end], &shipped[line_end..])
+}

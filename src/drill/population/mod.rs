@@ -347,6 +347,8 @@ impl<'a> Factory<'a> {
         let profile = pool.get(rng.below(pool.len() as u64) as usize).copied().unwrap_or(0);
         let exit = self.country_at(&loc).unwrap_or_else(|| country(claimed));
         let signals = match a.realism {
+            // a form posted without the widget carries no signals
+            _ if a.no_js => SignalsKind::None,
             Realism::Tool | Realism::CopiedUa | Realism::FullHeaders => SignalsKind::None,
             Realism::ForgedSignals => SignalsKind::Forged,
             Realism::Stealth => SignalsKind::Measured { software_webgl: true, privacy: false },
@@ -378,7 +380,7 @@ impl<'a> Factory<'a> {
                 // (requests, aiohttp, axios); tools and copied User-Agents keep the corpus's
                 http: (library && a.realism.browser_headers()).then_some("HTTP/1.1"),
                 quirk: None,
-                no_js: false,
+                no_js: a.no_js,
                 fetch_only: a.flood,
             },
         )

@@ -188,6 +188,8 @@ pub(super) struct AttackerFile {
     #[serde(default)]
     pub(super) flood: bool,
     #[serde(default)]
+    pub(super) no_js: bool,
+    #[serde(default)]
     pub(super) phone_codes: Vec<String>,
     #[serde(default)]
     pub(super) phone_ranges: Vec<String>,

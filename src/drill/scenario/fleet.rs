@@ -91,6 +91,12 @@ pub(super) fn attacker(
     if f.replays > 100 {
         p.add(format!("{at}.replays"), format!("{} is outside 0..=100", f.replays));
     }
+    if f.no_js && f.flood {
+        p.add(
+            format!("{at}.no_js"),
+            "a challenge flood fetches challenges: it has no form to post without them",
+        );
+    }
     if f.flood && f.replays > 0 {
         p.add(format!("{at}.replays"), "a challenge flood never submits, so it has nothing to replay");
     }
@@ -145,6 +151,7 @@ pub(super) fn attacker(
         retry_on_busy: f.retry_on_busy,
         replays: f.replays,
         flood: f.flood,
+        no_js: f.no_js,
         phone_codes: codes,
         phone_ranges,
         sequential: f.sequential,

@@ -447,6 +447,9 @@ pub struct Attacker {
     pub replays: u32,
     /// Fetch challenges and never submit (a challenge flood).
     pub flood: bool,
+    /// Post the form as a browser without JavaScript (the policy's no-JS path: the wait page,
+    /// then "Continue"): no work, only the path's budget.
+    pub no_js: bool,
     /// Calling codes of the phone numbers it submits (SMS pumping); empty: its countries'.
     pub phone_codes: Vec<String>,
     /// Number ranges it asks codes for (its calling codes come from them).
