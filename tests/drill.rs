@@ -246,19 +246,21 @@ rate = [[0, 0.1], [300, 0.1]]
 budget = { cores = 1 }"#,
     );
     s.people[0].no_js = 1.0;
-    let (shipped, _) = policy_run(&s, 2);
-    assert_eq!(shipped.people.admitted, 0);
-    assert_eq!(shipped.people.turned_away, shipped.people.offered);
+    let shipped_routes = "\nroutes = [\"/signup\", \"/api/register\", \"/api/otp/send\"]\n";
+    let off = drill::SHIPPED_POLICY.replace(shipped_routes, "\nroutes = []\n");
+    assert_ne!(off, drill::SHIPPED_POLICY, "the shipped policy's no_js.routes moved");
+    let lowered = drill::prepare(&s, &off).unwrap();
+    let d = Defence::Gate(Box::new(lowered), "no-JS off".into(), engine::Widget::Banking);
+    let closed = engine::run(&s, &d, 2, None, None);
+    assert_eq!(closed.people.admitted, 0);
+    assert_eq!(closed.people.turned_away, closed.people.offered);
     // the outside figure's misses by how they ended: all of them turned away here
-    assert!(shipped.people.outside_attack_offered > 0);
-    let ends = &shipped.people.outside_attack_not_admitted;
-    assert_eq!(ends.get("turned_away").copied(), Some(shipped.people.outside_attack_offered), "{ends:?}");
+    assert!(closed.people.outside_attack_offered > 0);
+    let ends = &closed.people.outside_attack_not_admitted;
+    assert_eq!(ends.get("turned_away").copied(), Some(closed.people.outside_attack_offered), "{ends:?}");
     assert_eq!(ends.len(), 1, "{ends:?}");
-    let on = drill::SHIPPED_POLICY.replace("routes = []", "routes = [\"/signup\"]");
-    assert_ne!(on, drill::SHIPPED_POLICY);
-    let lowered = drill::prepare(&s, &on).unwrap();
-    let d = Defence::Gate(Box::new(lowered), "no-JS on".into(), engine::Widget::Banking);
-    let r = engine::run(&s, &d, 2, None, None);
+    // the shipped policy lists the route
+    let (r, _) = policy_run(&s, 2);
     // the no-JS budget (busy_at: 30 sign-ups per 10 minutes site-wide) lets some in, after the wait
     assert!(r.people.admitted >= 25, "{}", r.table());
     let missed: u64 = r.people.outside_attack_not_admitted.values().sum();

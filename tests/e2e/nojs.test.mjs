@@ -1,6 +1,6 @@
 // The no-JavaScript sign-up path end to end (docs/policy.md § No JavaScript): one wrangler dev with a
-// policy that turns the path on for /signup (3 s wait, a no-JS budget of 2 per ASN), the real
-// demo origin, and real Chromium with JavaScript disabled. Assertions are on what the origin
+// policy that turns the path on for /signup only (5 s wait, a no-JS budget of 2 per ASN; the phone
+// page's route shows the path off), the real demo origin, and real Chromium with JavaScript disabled. Assertions are on what the origin
 // itself recorded.
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
@@ -93,6 +93,26 @@ describe('signing up without JavaScript', () => {
     assert.equal(v.d, 0);
     assert.equal(v.k, 0);
     assert.ok(await live.gate.waitForLog((l) => l.action === 'forward' && l.no_js === true), 'logged as a no-JS forward');
+    await context.close();
+  });
+
+  it('where the path is off (the phone page\'s route is not listed here), the page says JavaScript is needed and a crafted post gets a page, not the origin', async () => {
+    const context = await person(live.browser, { javaScriptEnabled: false, locale: 'de-DE' });
+    const page = await context.newPage();
+    await page.goto(`${live.gate.url}/phone`);
+    assert.ok(await page.isVisible('#gate-noscript'));
+    assert.match(await page.textContent('#gate-noscript'), /JavaScript is needed to get a code/);
+    assert.equal(await page.isVisible('#gate-nojs'), false);
+    assert.equal(await page.isVisible('form[data-gate]'), false, 'the form is hidden, so it cannot be sent half-verified');
+    await page.screenshot({ path: path.join(ROOT, 'docs', 'screenshots', 'noscript.png') });
+    const before = (await posts()).length;
+    const resp = await page.request.post(`${live.gate.url}/api/otp/send?page=1`, {
+      form: { phone: '+44 7400 123456' },
+      headers: { Accept: 'text/html', 'Sec-Fetch-Mode': 'navigate', 'Accept-Language': 'de-DE,de' },
+    });
+    assert.equal(resp.status(), 401);
+    assert.match(await resp.text(), /Bitte aktivieren Sie JavaScript/);
+    assert.equal((await posts()).length, before);
     await context.close();
   });
 

@@ -265,21 +265,47 @@ describe('the widget on the demo sign-up page', () => {
     await context.close();
   });
 
-  it('with JavaScript disabled, the page explains and the origin receives no sign-up', async () => {
+  it('with JavaScript disabled, the shipped policy\'s demo pages keep the form and a code is sent after the short wait', async () => {
+    // the shipped policy lists every protected route in no_js.routes (a route where it is off:
+    // tests/e2e/nojs.test.mjs)
     const { context, page } = await personPage(live.browser, { javaScriptEnabled: false });
-    await page.goto(`${live.gate.url}/signup`);
-    assert.ok(await page.isVisible('#gate-noscript'));
-    assert.match(await page.textContent('#gate-noscript'), /JavaScript is needed to sign up/);
-    assert.equal(await page.isVisible('form[data-gate]'), false, 'the form is hidden, so it cannot be sent half-verified');
-    await page.screenshot({ path: path.join(SHOTS, 'noscript.png') });
-    // even a crafted navigation post gets a page, not the origin
-    const resp = await page.request.post(`${live.gate.url}/signup`, {
-      form: { email: 'x@example.com', password: 'correct horse battery' },
-      headers: { Accept: 'text/html', 'Sec-Fetch-Mode': 'navigate', 'Accept-Language': 'de-DE,de' },
-    });
-    assert.equal(resp.status(), 401);
-    assert.match(await resp.text(), /Bitte aktivieren Sie JavaScript/);
-    assert.deepEqual(await posts(), []);
+    for (const [url, shot] of [['/signup', 'nojs-form'], ['/phone', 'nojs-phone']]) {
+      await page.goto(`${live.gate.url}${url}`);
+      assert.ok(await page.isVisible('#gate-nojs'), url);
+      assert.equal(await page.isVisible('#gate-noscript'), false, url);
+      assert.ok(await page.isVisible('form[data-gate]'), `${url}: the form works without the widget`);
+      await page.screenshot({ path: path.join(SHOTS, `${shot}.png`) });
+    }
+    // the phone page: the number, the wait page (nothing sent), Continue after the wait, the code
+    await page.fill('#phone', '+44 7400 123457');
+    const [wait] = await Promise.all([page.waitForNavigation(), page.click('button[type=submit]')]);
+    assert.equal(wait.status(), 200);
+    assert.equal(await page.textContent('h1'), 'One moment, please');
+    assert.deepEqual(await posts(), [], 'no code is sent before Continue');
+    const secs = Number((await page.textContent('[role=status]')).match(/wait (\d+) seconds/)[1]);
+    await new Promise((r) => setTimeout(r, (secs + 1) * 1000));
+    const [sent] = await Promise.all([page.waitForNavigation(), page.click('button[type=submit]')]);
+    assert.equal(sent.status(), 200);
+    await page.waitForSelector('#code');
+    const [send] = await posts();
+    assert.equal(send.path, '/api/otp/send');
+    assert.equal(send.body, 'phone=%2B44+7400+123457', 'the number as the browser sent it, without the wait token');
+    assert.equal(send.verdict.valid, true, JSON.stringify(send.verdict));
+    assert.ok(send.verdict.reasons.includes('no_js'), JSON.stringify(send.verdict.reasons));
+    const code = (await (await fetch(`${live.origin.url}/__origin/otp?phone=${encodeURIComponent('+447400123457')}`)).json()).code;
+    await page.fill('#code', code);
+    await Promise.all([page.waitForNavigation(), page.click('button[type=submit]')]);
+    assert.equal((await page.textContent('h1')).trim(), 'Your number is verified');
+    // axe-core needs script: run it on the pages' markup in a context with JavaScript on
+    const { context: axeContext, page: axePage } = await personPage(live.browser);
+    for (const url of ['/signup', '/phone']) {
+      const html = await (await fetch(`${live.gate.url}${url}`)).text();
+      // the body's <noscript> notices shown as a browser without script shows them
+      await axePage.setContent(html.replace(/<noscript>(\s*<p)/, '<div>$1').replace(/(<\/p>\s*)<\/noscript>/, '$1</div>'));
+      const axe = await new AxeBuilder({ page: axePage }).analyze();
+      assert.deepEqual(axe.violations.map((v) => `${v.id}: ${v.help}`), [], url);
+    }
+    await axeContext.close();
     await context.close();
   });
 
