@@ -63,6 +63,10 @@ fn refused(run: &Run) -> Option<NoJs> {
     assert!(run.forwarded().is_none() && !run.spent(), "a refused send is never spent or sent: {run:?}");
     assert!(run.html().contains("<html"), "a page for a person: {run:?}");
     assert!(run.reply().header("retry-after").is_some(), "{run:?}");
+    // a send's try is counted where the widget's path counts one (a block renews while the
+    // range is used), not for a busy answer, which sent nothing
+    let tries = run.done().counts.events.len();
+    assert_eq!(tries > 0, got == NoJs::Blocked, "{got:?}: {:?}", run.done().counts.events);
     Some(got)
 }
 

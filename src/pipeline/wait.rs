@@ -198,8 +198,9 @@ fn on_cohorts<'a>(path: Path<'a>, next: Next, read: Result<CohortState, String>)
             .line(Action::Reject, 0)
             .decided(&decision, &state, path.phone.as_deref())
             .typed(&path.subject);
+        let blocked = r.kind() == RejectKind::PhoneRangeBlocked;
         let mut done = path.sub.refuse_on(r, line);
-        if let (Step::Done(d), Some(at)) = (&mut done, &path.range) {
+        if let (Step::Done(d), Some(at), true) = (&mut done, &path.range, blocked) {
             // a send's try, as on the JavaScript path: a block renews while the range is used
             d.counts.events.extend(at.tries(policy));
         }
