@@ -141,9 +141,11 @@ impl From<Got> for NoJs {
 
 #[test]
 fn a_range_the_widget_pays_more_for_is_busy_without_javascript_and_others_send() {
-    // no block here: a range whose people enter few codes is priced, never blocked
+    // no block here: a range whose people enter few codes is priced, never blocked; sign-ups
+    // carrying a number are priced by its range too, and have the no-JS path
     let otp = OTP.replace(", { conversion_below = 0.2, block_secs = 120 }", "");
-    let mut g = warm(gate_with(&format!("{otp}{NO_JS_SEND}")));
+    let no_js = NO_JS_SEND.replace("[\"/api/otp/send\"]", "[\"/api/otp/send\", \"/signup\"]");
+    let mut g = warm(gate_with(&format!("{otp}apply_to = [\"/signup\"]\n{no_js}")));
     g.now = NOW;
     let low = numbers_in("+996 500", 40);
     // a range where one code in ten is entered: its conversion falls under the price level
@@ -167,6 +169,17 @@ fn a_range_the_widget_pays_more_for_is_busy_without_javascript_and_others_send()
     assert!(detail.contains("+996 500") && detail.contains("no price to raise"), "{detail}");
     // the widget's path still sends to the range at its price
     assert_eq!(send(&mut g, &low[36]).0, Got::Dearer);
+    // a sign-up carrying a number in it: priced on the widget's path, so busy on this one; a
+    // number in a range at its usual price gets the wait page
+    let sign_up = |n: &str| {
+        Req::post("/signup", &format!("email=a%40example.com&password=x&{}", form(n, ""))).navigation()
+    };
+    let run = g.send(&sign_up(&low[37]));
+    assert_eq!(refused(&run), Some(NoJs::Busy), "{run:?}");
+    assert!(run.log().detail.as_deref().unwrap().contains("+996 500"));
+    let elsewhere = g.send(&sign_up(&numbers_in("+44 7400", 1)[0]));
+    assert_eq!(elsewhere.status(), 200, "{elsewhere:?}");
+    assert!(elsewhere.html().contains("gate-wait"));
     // a range at its usual price sends without JavaScript, in any country
     for range in ["+44 7400", "+55 11 9", "+49 1512"] {
         let n = &numbers_in(range, 3)[2];

@@ -107,9 +107,10 @@ pub(super) fn judge<'a>(
     }
 }
 
-/// A code asked for without JavaScript (`no_js.routes` lists the send route): the path has no
-/// price to raise, so a range the JavaScript path would price is `busy` for it and a blocked
-/// one is refused as there; only a range at its usual price sends. Judged on this isolate's
+/// A code asked for without JavaScript (`no_js.routes` lists the send route), or a sign-up on an
+/// `otp.apply_to` route: the path has no price to raise, so a range the JavaScript path would
+/// price is `busy` for it (for a sign-up, a blocked range too: its strongest price) and a
+/// blocked one is refused on the send route as there; only a range at its usual price goes on. Judged on this isolate's
 /// snapshot, never on a read now (the post costs its client nothing): a range this isolate has
 /// not read yet is at its usual price, and the no-JS budget bounds what that lets through. A
 /// block this judgement would start is not written here (the next JavaScript send or read of
@@ -121,7 +122,7 @@ pub(super) fn no_js_refusal(
     now: UnixTime,
 ) -> Option<Rejection> {
     let otp = policy.otp.as_ref()?;
-    if policy.shadow || at.used != RangeUse::Send {
+    if policy.shadow {
         return None;
     }
     let range = at.range.as_str();

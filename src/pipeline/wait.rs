@@ -54,8 +54,8 @@ struct Path<'a> {
     /// The route's capacity counters as the JavaScript path counts them, with the route's
     /// capacity (none without one): a no-JS forward reaches the same origin.
     capacity: Counted,
-    /// The number's range where a code is sent (`otp.send.route`): judged, and its sends
-    /// counted, as on the JavaScript path.
+    /// The number's range where the policy judges one: on the send route judged, and its sends
+    /// counted, as on the JavaScript path; on an `otp.apply_to` sign-up route judged only.
     range: Option<RangeAt>,
 }
 
@@ -86,8 +86,7 @@ pub(crate) fn submission<'a>(
     let policy = &sub.config.policy;
     let assessment = signals::assess(sub.facts, &ClientSide::Absent);
     let subject = sub.subject(assessment, &phone);
-    let range =
-        RangeAt::of(policy, &sub.route.path, phone.range.as_deref()).filter(|at| at.used == RangeUse::Send);
+    let range = RangeAt::of(policy, &sub.route.path, phone.range.as_deref());
     let phone = phone.code;
     let budget = Counted {
         keys: policy.no_js.keys(&subject),
@@ -355,7 +354,9 @@ fn on_spend(path: Path<'_>, wait: Wait, answer: SpendAnswer) -> Step<'_> {
     let policy = &sub.config.policy;
     let mut counted = path.budget;
     let mut events = path.capacity.keys;
-    if let (Some(at), Some(otp)) = (&path.range, &policy.otp) {
+    if let (Some(at), Some(otp)) = (&path.range, &policy.otp)
+        && at.used == RangeUse::Send
+    {
         counted.keys.extend(otp.sent_keys(&at.range));
         events.extend(at.tries(policy));
     }
