@@ -165,12 +165,19 @@ describe('the waiting line: a small capacity, a burst of scripts and two dozen p
         p.page.waitForSelector('#gate-wait-status', { timeout: 600_000 }).then(() => 'page'),
       ]);
       if (where === 'line' && !shot.has(p.tag)) {
-        shot.add(p.tag);
-        const text = await p.page.textContent('form[data-gate] [role=status] span');
-        assert.match(text, /\d/, `${p.tag}: the estimated wait is shown`);
-        await p.page.screenshot({ path: path.join(SHOTS, `line-${p.tag}.png`) });
-        const axe = await new AxeBuilder({ page: p.page }).analyze();
-        assert.deepEqual(axe.violations.map((v) => `${v.id}: ${v.help}`), [], p.tag);
+        // the person's turn may come during the audit (the form goes on to the origin): then
+        // the next person in line in this language is audited instead
+        const inLine = async () => (await p.page.$('form[data-gate-state=line]')) !== null;
+        try {
+          const text = await p.page.textContent('form[data-gate] [role=status] span');
+          assert.match(text, /\d/, `${p.tag}: the estimated wait is shown`);
+          await p.page.screenshot({ path: path.join(SHOTS, `line-${p.tag}.png`) });
+          const axe = await new AxeBuilder({ page: p.page }).analyze();
+          assert.deepEqual(axe.violations.map((v) => `${v.id}: ${v.help}`), [], p.tag);
+          if (await inLine()) shot.add(p.tag);
+        } catch (e) {
+          if (e instanceof assert.AssertionError || !/context was destroyed|navigat/i.test(String(e))) throw e;
+        }
       }
     }
     for (const p of people) {
