@@ -6,7 +6,6 @@
 use super::submit::{Paid, decide, on_price};
 use crate::control::{Control, Counted};
 use crate::decision_log::{DecisionLog, OtpLog};
-use crate::pipeline::refusal::Refusal;
 use crate::pipeline::step::{ReadCohorts, SetPanic, Step};
 use crate::policy::{
     CohortKey, CohortState, Decision, Known, Otp, OtpCount, Policy, RangeReading, RangeScope, RangeVerdict,
@@ -110,11 +109,11 @@ pub(super) fn judge<'a>(
 /// A code asked for without JavaScript (`no_js.routes` lists the send route), or a sign-up on an
 /// `otp.apply_to` route: the path has no price to raise, so a range the JavaScript path would
 /// price is `busy` for it (for a sign-up, a blocked range too: its strongest price) and a
-/// blocked one is refused on the send route as there; only a range at its usual price goes on. Judged on this isolate's
-/// snapshot, never on a read now (the post costs its client nothing): a range this isolate has
-/// not read yet is at its usual price, and the no-JS budget bounds what that lets through. A
-/// block this judgement would start is not written here (the next JavaScript send or read of
-/// the range writes it); the refusal is the same. `None`: let it send.
+/// blocked one is refused on the send route as there; only a range at its usual price goes on.
+/// Judged on this isolate's snapshot, never on a read now (the post costs its client nothing):
+/// a range this isolate has not read yet is at its usual price, and the no-JS budget bounds
+/// what that lets through. A block this judgement would start is not written here (the next
+/// JavaScript send or read of the range writes it); the refusal is the same. `None`: let it go.
 pub(super) fn no_js_refusal(
     policy: &Policy,
     at: &RangeAt,
@@ -130,14 +129,7 @@ pub(super) fn no_js_refusal(
     let scope = j.scope.named(range);
     match j.verdict {
         RangeVerdict::Normal => None,
-        RangeVerdict::Blocked { until_ms, .. } => {
-            let secs = until_ms.saturating_sub(now.millis()).div_ceil(1000).max(1);
-            let secs = u32::try_from(secs).unwrap_or(u32::MAX);
-            Some(
-                Rejection::new(RejectKind::PhoneRangeBlocked, format!("{scope} blocked for {secs} s"))
-                    .retry_after(secs),
-            )
-        }
+        RangeVerdict::Blocked { until_ms, .. } => Some(blocked_until(&scope, until_ms, now)),
         v => {
             let why = extra_bits(&v, &scope).map_or_else(|| scope.clone(), |(_, why)| why);
             let retry = policy.attack.retry_after_secs;
@@ -147,6 +139,13 @@ pub(super) fn no_js_refusal(
             )
         }
     }
+}
+
+/// `429 phone_range_blocked` for `scope` until `until_ms` (at least a second): nothing spent, so
+/// the same work may ask for a code to another number.
+fn blocked_until(scope: &str, until_ms: u64, now: UnixTime) -> Rejection {
+    let secs = u32::try_from(until_ms.saturating_sub(now.millis()).div_ceil(1000)).unwrap_or(u32::MAX).max(1);
+    Rejection::new(RejectKind::PhoneRangeBlocked, format!("{scope} blocked for {secs} s")).retry_after(secs)
 }
 
 /// The extra bits a range's verdict asks, and why (none for its usual price or a block).
@@ -351,13 +350,8 @@ fn blocked<'a>(
     line: DecisionLog,
 ) -> Step<'a> {
     let range = at.range.as_str();
-    let wait_ms = until_ms.saturating_sub(p.sub.now.millis());
-    let secs = u32::try_from(wait_ms.div_ceil(1000)).unwrap_or(u32::MAX).max(1);
-    let r =
-        Rejection::new(RejectKind::PhoneRangeBlocked, format!("{} blocked for {secs} s", scope.named(range)))
-            .retry_after(secs);
-    let url = (!p.sub.no_js).then(|| p.sub.challenge_url());
-    let mut done = Refusal::on(r, line).audience(&p.sub.audience).challenge(url).done();
+    let r = blocked_until(&scope.named(range), until_ms, p.sub.now);
+    let mut done = p.sub.refusal_on(r, line);
     done.counts.events.extend(at.tries(&p.sub.config.policy));
     if !new {
         return Step::done(done);

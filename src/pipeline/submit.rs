@@ -69,8 +69,13 @@ impl<'a> Submission<'a> {
 
     /// A refusal logged on `line` (what was known when it was refused).
     pub fn refuse_on(&self, r: Rejection, line: DecisionLog) -> Step<'a> {
+        Step::done(self.refusal_on(r, line))
+    }
+
+    /// The same refusal, to add counts to before it is done (a range's try).
+    pub fn refusal_on(&self, r: Rejection, line: DecisionLog) -> Done {
         let url = (!self.no_js).then(|| self.challenge_url());
-        Step::done(Refusal::on(r, line).audience(&self.audience).challenge(url).done())
+        Refusal::on(r, line).audience(&self.audience).challenge(url).done()
     }
 
     /// A refusal before anything was known but the request.
@@ -171,9 +176,7 @@ fn finished(sub: &Submission<'_>, sent: Sent, status: Result<u16, String>) -> Do
     let status = match status {
         Ok(s) => s,
         Err(e) => {
-            let r = Rejection::new(RejectKind::OriginUnavailable, e);
-            let url = (!sub.no_js).then(|| sub.challenge_url());
-            return Refusal::on(r, sent.line).audience(&sub.audience).challenge(url).done();
+            return sub.refusal_on(Rejection::new(RejectKind::OriginUnavailable, e), sent.line);
         }
     };
     let mut line = sent.line;

@@ -198,12 +198,12 @@ fn on_cohorts<'a>(path: Path<'a>, next: Next, read: Result<CohortState, String>)
             .decided(&decision, &state, path.phone.as_deref())
             .typed(&path.subject);
         let blocked = r.kind() == RejectKind::PhoneRangeBlocked;
-        let mut done = path.sub.refuse_on(r, line);
-        if let (Step::Done(d), Some(at), true) = (&mut done, &path.range, blocked) {
+        let mut done = path.sub.refusal_on(r, line);
+        if let (Some(at), true) = (&path.range, blocked) {
             // a send's try, as on the JavaScript path: a block renews while the range is used
-            d.counts.events.extend(at.tries(policy));
+            done.counts.events.extend(at.tries(policy));
         }
-        return done;
+        return Step::done(done);
     }
     let want = path.budget.clone();
     let shards = path.sub.config.cohort_shards;
