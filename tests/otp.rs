@@ -168,6 +168,78 @@ fn a_pump_spread_over_the_ranges_of_one_calling_code_pays_the_evidence_once() {
     assert_eq!(send(&mut g, &person).0, Got::Blocked);
 }
 
+#[test]
+fn a_pump_in_a_range_a_few_people_entered_codes_in_is_blocked_after_its_first_sends() {
+    // the range's people entered a few codes this hour and go on entering theirs, so it is not
+    // one "nobody entered a code in": before, the pump paid conversion's evidence on top of the
+    // grace period's sends
+    for (pumped, shape) in
+        [("+996 700", Pumping::Sequential), ("+358 41", Pumping::Scattered), ("+94 74", Pumping::Pulsed)]
+    {
+        for every in [1u64, 3, 5] {
+            let (sent, people) = pump_a_range_people_used(pumped, every, shape, 20);
+            let (without, _) = pump_a_range_people_used(pumped, every, shape, 0);
+            println!("{pumped} {shape:?} every {every} s: {sent} sent ({without} without the count)");
+            // its people before the pump got every code at the base price
+            assert!(people.iter().take(3).all(|g| *g == Got::Base), "{people:?}");
+            // a pump of the count's sends or more per grace period (120 s): the count, the
+            // lag of the isolate's counts and the people's codes entered meanwhile; a third or
+            // less of what conversion alone lets through
+            let pulse = if matches!(shape, Pumping::Pulsed) { 2 } else { 1 };
+            if 120 / (every * pulse) >= 40 {
+                assert!(
+                    sent <= 30 && 3 * sent <= without,
+                    "{pumped} {shape:?} every {every} s: {sent} of {without}"
+                );
+            } else if 120 / (every * pulse) > 20 {
+                // above the count: once the share entered lately is low enough
+                assert!(2 * sent <= without, "{pumped} {shape:?} every {every} s: {sent} of {without}");
+            } else {
+                // at the count or slower (the decaying count never reaches it): conversion's,
+                // no worse
+                assert!(sent <= without, "{pumped} {shape:?} every {every} s: {sent} of {without}");
+            }
+        }
+    }
+}
+
+/// A person in `pumped` asks for a code every two minutes and enters it ten seconds later;
+/// from the fifth minute, for ten minutes, a fleet sends to the range every `every` seconds (in
+/// `shape`; a pulse is a minute on, a minute off) and never enters a code: the pump's sends
+/// that went out and the people's answers (`count`: `otp.unentered_block_sends`).
+fn pump_a_range_people_used(pumped: &str, every: u64, shape: Pumping, count: u32) -> (usize, Vec<Got>) {
+    let mut g = warm(gate_with(&unentered(count)));
+    let mut numbers = numbers_in(pumped, 800);
+    let mut people = Vec::new();
+    let mut to_enter: Vec<(u64, String)> = Vec::new();
+    let mut sent = 0;
+    for t in 0..900u64 {
+        g.now = NOW.plus(t);
+        for (_, n) in to_enter.iter().filter(|(at, _)| *at == t) {
+            assert!(!check(&mut g, n, true).done().counts.events.is_empty(), "a right code counts");
+        }
+        if t % 120 == 30 {
+            let number = numbers.pop().unwrap();
+            let got = send(&mut g, &number).0;
+            if got != Got::Blocked {
+                to_enter.push((t + 10, number));
+            }
+            people.push(got);
+        }
+        let pumping = t >= 300 && t % every == 0 && !(matches!(shape, Pumping::Pulsed) && (t / 60) % 2 == 1);
+        if pumping {
+            let i = match shape {
+                Pumping::Scattered => ((t * 7_919) % 700) as usize,
+                _ => (t as usize) % 700,
+            };
+            if send(&mut g, &numbers[i].clone()).0 != Got::Blocked {
+                sent += 1;
+            }
+        }
+    }
+    (sent, people)
+}
+
 /// Five minutes at one send a second to `ranges` in turn, none entered, while a person in
 /// `people` asks for a code every five seconds and enters it: the pumped sends sent, those
 /// refused where `decided` says the wider scope's verdict it was, the people's sends, the gate.
@@ -364,7 +436,8 @@ fn a_right_code_counts_once_per_number_and_window_and_unreadable_checks_pass() {
     let n = numbers_in("+86 138", 2);
     let first = check(&mut g, &n[0], true);
     let counted: Vec<String> = first.done().counts.events.iter().map(|k| k.to_string()).collect();
-    assert_eq!(counted, ["otp_ok:+86 138", "otp_ok:+86 *"], "the range and its calling code: {first:?}");
+    let want = ["otp_ok:+86 138", "otp_ok:+86 *", "otp_ok_recent:+86 138", "otp_ok_recent:+86 *"];
+    assert_eq!(counted, want, "the range and its calling code, over the window and lately: {first:?}");
     assert!(first.spent(), "the once-per-window row");
     let again = check(&mut g, &n[0], true);
     assert!(again.done().counts.events.is_empty(), "the same number again: not counted twice");
@@ -372,10 +445,10 @@ fn a_right_code_counts_once_per_number_and_window_and_unreadable_checks_pass() {
     // another spelling of the same number is the same number
     let spelled = format!("{} {}", &n[0][..3], &n[0][3..]);
     assert!(check(&mut g, &spelled, true).done().counts.events.is_empty());
-    assert_eq!(check(&mut g, &n[1], true).done().counts.events.len(), 2, "another number counts");
+    assert_eq!(check(&mut g, &n[1], true).done().counts.events.len(), 4, "another number counts");
     // the next window counts it again
     g.now = NOW.plus(1800);
-    assert_eq!(check(&mut g, &n[0], true).done().counts.events.len(), 2);
+    assert_eq!(check(&mut g, &n[0], true).done().counts.events.len(), 4);
     // no number, an unreadable one, or the field twice: forwarded untouched, nothing counted
     for body in [
         "code=1",
@@ -523,7 +596,8 @@ fn only_the_check_route_as_configured_counts_a_verified_code() {
         assert!(!counted, "{method} {target}: {run:?}");
     }
     // the route as configured counts
-    assert_eq!(check(&mut g, &n, true).done().counts.events.len(), 2, "the range and its calling code");
+    let counted = check(&mut g, &n, true).done().counts.events.len();
+    assert_eq!(counted, 4, "the range and its calling code, over the window and lately");
 }
 
 #[test]

@@ -81,7 +81,7 @@ impl Windows {
     pub fn of_key(&self, key: &CohortKey) -> u32 {
         use crate::policy::OtpCount;
         match key.otp_count() {
-            Some(OtpCount::Recent | OtpCount::Tries) => self.otp_grace,
+            Some(OtpCount::Recent | OtpCount::VerifiedRecent | OtpCount::Tries) => self.otp_grace,
             Some(OtpCount::Sent | OtpCount::Verified | OtpCount::Block) => self.otp,
             Some(OtpCount::Seen) => self.otp_seen,
             Some(OtpCount::Usual) => self.otp_usual,

@@ -173,6 +173,10 @@ pub struct ScopeCounts {
     pub recent: f64,
     /// Verified codes over the window.
     pub verified: f64,
+    /// Verified codes over the grace period (absent in logs written before it was counted: a
+    /// replay then reads it as "entered lately", which never blocks).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub verified_recent: Option<f64>,
     /// Tries over the grace period.
     pub tries: f64,
     /// Sends over the usual share's period (with `[otp.surge]` on).
@@ -191,6 +195,7 @@ impl ScopeCounts {
             sent: hundredth(r.sent),
             recent: hundredth(r.recent),
             verified: hundredth(r.verified),
+            verified_recent: Some(hundredth(r.verified_recent)),
             tries: hundredth(r.tries),
             usual: hundredth(r.usual),
         }
@@ -207,6 +212,7 @@ impl ScopeCounts {
             sent: self.sent,
             recent: self.recent,
             verified: self.verified,
+            verified_recent: self.verified_recent.unwrap_or(f64::INFINITY),
             tries: self.tries,
             blocked_until: None,
             seen,

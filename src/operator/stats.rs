@@ -427,7 +427,7 @@ fn range_rows(read: &StatsRead) -> Vec<RangeRow> {
             OtpCount::Tries => row.tries = e.rate,
             OtpCount::Usual => row.usual = e.rate,
             OtpCount::Block => row.blocked = e.panic,
-            OtpCount::Recent | OtpCount::Seen => {}
+            OtpCount::Recent | OtpCount::VerifiedRecent | OtpCount::Seen => {}
         }
     }
     let share = |part: f64, whole: f64| (whole > 0.0).then(|| (part / whole).clamp(0.0, 1.0));

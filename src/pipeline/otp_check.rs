@@ -140,6 +140,7 @@ impl Seen {
     fn counts(otp: &Otp, range: Option<&str>) -> Vec<CohortKey> {
         let Some(r) = range else { return Vec::new() };
         let mut keys = otp.scope_keys(OtpCount::Verified, r);
+        keys.extend(otp.scope_keys(OtpCount::VerifiedRecent, r));
         keys.extend(otp.entered_keys(r));
         keys
     }

@@ -46,6 +46,8 @@ pub enum OtpCount {
     Recent,
     /// Codes verified on the check route (over `otp.window_secs`).
     Verified,
+    /// The same codes over `otp.verify_grace_secs`: whether anyone entered one lately.
+    VerifiedRecent,
     /// Send attempts that paid their work, sent or refused (over `otp.verify_grace_secs`):
     /// whether the range is being used now.
     Tries,
@@ -62,10 +64,11 @@ pub enum OtpCount {
 
 impl OtpCount {
     /// Every count, in the order their names are tried when parsing.
-    pub const ALL: [OtpCount; 7] = [
+    pub const ALL: [OtpCount; 8] = [
         OtpCount::Sent,
         OtpCount::Recent,
         OtpCount::Verified,
+        OtpCount::VerifiedRecent,
         OtpCount::Tries,
         OtpCount::Block,
         OtpCount::Seen,
@@ -78,6 +81,7 @@ impl OtpCount {
             OtpCount::Sent => "otp_sent:",
             OtpCount::Recent => "otp_recent:",
             OtpCount::Verified => "otp_ok:",
+            OtpCount::VerifiedRecent => "otp_ok_recent:",
             OtpCount::Tries => "otp_try:",
             OtpCount::Block => "otp_block:",
             OtpCount::Seen => "otp_seen:",

@@ -121,6 +121,8 @@ pub struct RangeReading {
     pub recent: f64,
     /// Verified codes over the window.
     pub verified: f64,
+    /// Verified codes over the grace period (anyone entering codes in the range lately).
+    pub verified_recent: f64,
     /// Send attempts over the grace period (sent or refused), not counting this one.
     pub tries: f64,
     /// The range's block switch, when one is on: its end, ms.
@@ -212,6 +214,13 @@ impl RangeReading {
         (self.sent - self.recent).max(0.0)
     }
 
+    /// Whether people entered `min_sends` codes or more in the window: the scope is theirs too,
+    /// and however many unentered codes are sent to it (someone pushing it low on purpose), it
+    /// is priced, never blocked.
+    pub fn people_use_it(&self, min_sends: u32) -> bool {
+        self.verified >= f64::from(min_sends)
+    }
+
     /// The Wilson upper bound (z = 1.96) of the range's conversion, or `None` below
     /// `min_sends` judged sends.
     pub fn conversion_bound(&self, min_sends: u32) -> Option<f64> {
@@ -274,11 +283,28 @@ impl Otp {
     /// solution is refused and never counts as a send), whose code, if a person enters it,
     /// opens the range. Not on a cold site (nobody's codes counted yet: every busy range
     /// would look pumped).
+    ///
+    /// A scope where a few codes were entered earlier in the window (fewer than `min_sends`:
+    /// one people use more is only ever priced) gets it too while it is being pumped now: tried
+    /// that often within the grace period with no code entered over it, or sent that often
+    /// within it with the entered codes' share (its Wilson upper bound) below the weakest block
+    /// level's conversion. People enter their codes within a minute or two, so once their sends
+    /// are under way some recent ones are entered (a crowd's first few dozen in one range, in
+    /// the seconds before anyone has typed a code, are the exception: blocked until the block
+    /// ends); a pump's never are, whatever was entered an hour ago. Without this a pump there
+    /// paid conversion's evidence (about 35 judged sends once one code was entered, more with
+    /// each) on top of the grace period's sends.
     fn unentered_block(&self, r: &RangeReading, now_ms: u64) -> Option<RangeVerdict> {
-        let unentered = r.verified < 0.5
+        let count = f64::from(self.unentered_block_sends);
+        let never_entered = r.verified < 0.5;
+        let none_lately = r.verified_recent < 0.5 && r.tries + 1.0 >= count;
+        let few_lately = r.recent + 1.0 >= count
+            && self.block_conversion().is_some_and(|c| wilson_upper(r.verified_recent, r.recent + 1.0) < c);
+        let not_entered_lately = !r.people_use_it(self.min_sends) && (none_lately || few_lately);
+        let unentered = (never_entered || not_entered_lately)
             && self.unentered_block_sends > 0
             && r.seen.site >= f64::from(self.min_sends)
-            && r.sent + 1.0 >= f64::from(self.unentered_block_sends);
+            && r.sent + 1.0 >= count;
         let until_ms = now_ms.saturating_add(u64::from(self.verify_grace_secs) * 1000);
         unentered.then_some(RangeVerdict::Blocked { until_ms, new: true })
     }
@@ -289,9 +315,7 @@ impl Otp {
             return self.first_seen_verdict(r);
         };
         let active = r.tries + 1.0 >= f64::from(self.block_at_tries);
-        // a range where people entered many codes is theirs too: however many unentered codes
-        // are sent to it (someone pushing it low on purpose), it is priced, never blocked
-        let people_use_it = r.verified >= f64::from(self.min_sends);
+        let people_use_it = r.people_use_it(self.min_sends);
         for level in self.levels.iter().filter(|l| conversion < l.conversion_below) {
             match level.action {
                 RangeAction::Block { secs } if active && !people_use_it => {
@@ -334,6 +358,15 @@ impl Otp {
         CohortKey::otp(OtpCount::Seen, "*")
     }
 
+    /// The conversion below which a level blocks (the weakest such level's), if one does.
+    fn block_conversion(&self) -> Option<f64> {
+        self.levels
+            .iter()
+            .filter(|l| matches!(l.action, RangeAction::Block { .. }))
+            .map(|l| l.conversion_below)
+            .reduce(f64::max)
+    }
+
     /// The strongest price level's extra bits (what a blocked range costs a sign-up), if any.
     pub fn strongest_price_bits(&self) -> Option<u8> {
         self.levels
@@ -350,7 +383,14 @@ impl Otp {
     /// seen counts (with the unentered block, the site's); with surge on, their usual counts
     /// and the site's sends.
     pub fn read_keys(&self, range: &str) -> Vec<CohortKey> {
-        let counts = [OtpCount::Sent, OtpCount::Recent, OtpCount::Verified, OtpCount::Tries, OtpCount::Block];
+        let counts = [
+            OtpCount::Sent,
+            OtpCount::Recent,
+            OtpCount::Verified,
+            OtpCount::VerifiedRecent,
+            OtpCount::Tries,
+            OtpCount::Block,
+        ];
         let mut keys: Vec<CohortKey> = self
             .scopes(range)
             .into_iter()
@@ -438,6 +478,7 @@ impl Otp {
             sent: rate(OtpCount::Sent),
             recent: rate(OtpCount::Recent),
             verified: rate(OtpCount::Verified),
+            verified_recent: rate(OtpCount::VerifiedRecent),
             tries: rate(OtpCount::Tries),
             blocked_until: state.switches.iter().find(|(k, _)| *k == block).map(|(_, u)| *u),
         }
@@ -446,7 +487,7 @@ impl Otp {
     /// A key's decay window, for the OTP keys.
     pub fn window_of(&self, count: OtpCount) -> u32 {
         match count {
-            OtpCount::Recent | OtpCount::Tries => self.verify_grace_secs,
+            OtpCount::Recent | OtpCount::VerifiedRecent | OtpCount::Tries => self.verify_grace_secs,
             OtpCount::Sent | OtpCount::Verified | OtpCount::Block => self.window_secs,
             OtpCount::Seen => self.first_seen.map_or(self.window_secs, |f| f.learn_secs()),
             OtpCount::Usual => self.surge.map_or(self.window_secs, |s| s.usual_secs()),

@@ -98,8 +98,8 @@ fn a_range_nobody_entered_a_code_in_is_blocked_at_once_for_the_grace_period_unti
     for (r, why) in [
         (read(18.0, 18.0, 0.0, 50.0), "fewer sends"),
         (read(18.9, 0.0, 0.0, 0.0), "decayed a send short"),
-        (read(200.0, 200.0, 0.5, 50.0), "half a code entered"),
-        (read(200.0, 200.0, 3.0, 50.0), "three codes entered"),
+        (RangeReading { verified_recent: 0.5, ..read(20.0, 19.0, 0.5, 50.0) }, "half a code entered"),
+        (RangeReading { verified_recent: 3.0, ..read(20.0, 19.0, 3.0, 50.0) }, "three codes entered"),
         (
             RangeReading { seen: Seen { site: 19.0, ..Seen::default() }, ..read(200.0, 200.0, 0.0, 50.0) },
             "cold site",
@@ -113,6 +113,64 @@ fn a_range_nobody_entered_a_code_in_is_blocked_at_once_for_the_grace_period_unti
     let after = RangeReading { blocked_until: Some(grace_end), ..read(30.0, 0.0, 0.0, 40.0) };
     assert!(matches!(o.judge(&after, grace_end), RangeVerdict::Blocked { new: true, .. }));
     assert!(otp("unentered_block_sends = 100001").unwrap_err().contains("otp.unentered_block_sends"));
+}
+
+/// A range a few people entered codes in earlier (fewer than `min_sends`) and pumped now, at
+/// every mix of its history and the pump: blocked for the grace period once the pump has the
+/// unentered count's sends or tries within it and its entered share lately is below the block
+/// level's; the same range with people sending now (their codes entered at a share far above)
+/// never is, nor one people use more.
+#[test]
+fn a_range_people_used_earlier_is_blocked_while_it_is_pumped_now_and_not_while_people_use_it() {
+    let o = otp("unentered_block_sends = 20").unwrap();
+    let now = 1_000_000;
+    let short = RangeVerdict::Blocked { until_ms: now + u64::from(o.verify_grace_secs) * 1000, new: true };
+    let read = |verified: f64, recent: f64, verified_recent: f64, tries: f64| RangeReading {
+        // judged sends one short of conversion judging at all (its own, longer block is tested
+        // above)
+        sent: recent + 19.0,
+        recent,
+        verified,
+        verified_recent,
+        tries,
+        seen: Seen { site: 20.0, ..Seen::default() },
+        ..RangeReading::default()
+    };
+    let blocked = |r: &RangeReading| o.judge(r, now) == short;
+    for earlier in [0.5, 1.0, 3.0, 10.0, 19.0] {
+        for pump in [21.0, 25.0, 40.0, 100.0, 1_000.0] {
+            // no code entered lately: blocked on the pump's sends, or on its tries while it is
+            // refused (its sends decayed, the block renewed)
+            assert!(blocked(&read(earlier, pump, 0.0, pump)), "{earlier} {pump}");
+            assert!(blocked(&read(earlier, 2.0, 0.0, pump)), "{earlier} tries {pump}");
+            // one person's code entered among the pump's sends: blocked once the share is low
+            let one = read(earlier, pump, 1.0, pump);
+            assert_eq!(blocked(&one), wilson_upper(1.0, pump + 1.0) < 0.15, "{earlier} {pump}");
+            assert_eq!(blocked(&one), pump >= 35.0, "{earlier} {pump}");
+        }
+        // people sending now: a third or more of their recent sends already entered (most
+        // within a minute or two), however many they are
+        for sends in [19.0, 20.0, 30.0, 60.0, 200.0] {
+            for share in [0.34, 0.5, 0.85] {
+                let people = read(earlier, sends, (sends * share).floor(), sends);
+                assert!(
+                    !matches!(o.judge(&people, now), RangeVerdict::Blocked { .. }),
+                    "{earlier} {sends} {share}"
+                );
+            }
+        }
+        // fewer than the count within the grace period, sent or tried: not yet
+        assert!(!blocked(&read(earlier, 18.0, 0.0, 18.0)), "{earlier}");
+    }
+    // a range people use (min_sends codes entered in the window): priced, never blocked
+    for pump in [25.0, 1_000.0] {
+        assert!(!matches!(o.judge(&read(20.0, pump, 0.0, pump), now), RangeVerdict::Blocked { .. }));
+    }
+    // the same block on a calling code: a pump thinly spread over its ranges pays it once
+    let code = read(3.0, 30.0, 0.0, 30.0);
+    let range = read(3.0, 2.0, 0.0, 2.0);
+    let wider = WiderReadings { calling_code: Some(&code), network: None };
+    assert_eq!(o.judge_number(&range, wider, now), (short, RangeScope::CallingCode));
 }
 
 #[test]
@@ -196,8 +254,8 @@ fn first_seen_prices_ranges_and_calling_codes_nobody_entered_a_code_in_once_the_
     // its keys: the range, its calling code, the site
     let keys: Vec<String> = Otp::seen_keys("+996 500").iter().map(|k| k.to_string()).collect();
     assert_eq!(keys, ["otp_seen:+996 500", "otp_seen:+996", "otp_seen:*"]);
-    // the range's and its calling code's five counts each, and the three seen
-    assert!(o.read_keys("+996 500").len() == 13 && otp("").unwrap().read_keys("+996 500").len() == 10);
+    // the range's and its calling code's six counts each, and the three seen
+    assert!(o.read_keys("+996 500").len() == 15 && otp("").unwrap().read_keys("+996 500").len() == 12);
     assert_eq!(o.window_of(OtpCount::Seen), 7 * 86_400);
     let e = otp("[otp.first_seen]\nlearn_days = 0\nrange_extra_bits = 0\ncalling_code_extra_bits = 0")
         .unwrap_err();
