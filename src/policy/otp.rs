@@ -256,7 +256,10 @@ impl Otp {
         if matches!(by_conversion, RangeVerdict::Blocked { .. }) {
             return by_conversion;
         }
-        let verdict = self.unentered_block(r, now_ms).unwrap_or(by_conversion);
+        let verdict = self
+            .unentered_block(r, now_ms)
+            .or_else(|| self.pumped_now_block(r, now_ms))
+            .unwrap_or(by_conversion);
         self.surge_over(r, verdict)
     }
 
@@ -283,28 +286,37 @@ impl Otp {
     /// solution is refused and never counts as a send), whose code, if a person enters it,
     /// opens the range. Not on a cold site (nobody's codes counted yet: every busy range
     /// would look pumped).
-    ///
-    /// A scope where a few codes were entered earlier in the window (fewer than `min_sends`:
-    /// one people use more is only ever priced) gets it too while it is being pumped now: tried
-    /// that often within the grace period with no code entered over it, or sent that often
-    /// within it with the entered codes' share (its Wilson upper bound) below the weakest block
-    /// level's conversion. People enter their codes within a minute or two, so once their sends
-    /// are under way some recent ones are entered (a crowd's first few dozen in one range, in
-    /// the seconds before anyone has typed a code, are the exception: blocked until the block
-    /// ends); a pump's never are, whatever was entered an hour ago. Without this a pump there
-    /// paid conversion's evidence (about 35 judged sends once one code was entered, more with
-    /// each) on top of the grace period's sends.
     fn unentered_block(&self, r: &RangeReading, now_ms: u64) -> Option<RangeVerdict> {
+        self.short_block(r, now_ms, r.verified < 0.5)
+    }
+
+    /// The same short block for a range a few codes were entered in earlier in the window
+    /// (fewer than `min_sends`: one people use more is only ever priced) while it is pumped
+    /// now: tried `unentered_block_sends` times within the grace period with no code entered
+    /// over it, or sent that many codes within it with the entered share (its Wilson upper
+    /// bound) below the weakest block level's conversion. People enter their codes within a
+    /// minute or two, so once their sends are under way some recent ones are entered (a crowd's
+    /// first few dozen in one range, in the seconds before anyone has typed a code, are the
+    /// exception: refused until the block ends); a pump's never are, whatever was entered an
+    /// hour ago. Without it a pump there paid conversion's evidence (about 35 judged sends once
+    /// one code was entered, more with each) on top of the grace period's sends. A range's
+    /// only: a calling code or network its people use, however thinly, is never closed as a
+    /// whole for it (that would close a country).
+    fn pumped_now_block(&self, r: &RangeReading, now_ms: u64) -> Option<RangeVerdict> {
         let count = f64::from(self.unentered_block_sends);
-        let never_entered = r.verified < 0.5;
         let none_lately = r.verified_recent < 0.5 && r.tries + 1.0 >= count;
         let few_lately = r.recent + 1.0 >= count
             && self.block_conversion().is_some_and(|c| wilson_upper(r.verified_recent, r.recent + 1.0) < c);
-        let not_entered_lately = !r.people_use_it(self.min_sends) && (none_lately || few_lately);
-        let unentered = (never_entered || not_entered_lately)
+        self.short_block(r, now_ms, !r.people_use_it(self.min_sends) && (none_lately || few_lately))
+    }
+
+    /// The short block where `unentered` holds, the count is on, the site warm and the scope
+    /// has had the count's sends in the window.
+    fn short_block(&self, r: &RangeReading, now_ms: u64, unentered: bool) -> Option<RangeVerdict> {
+        let unentered = unentered
             && self.unentered_block_sends > 0
             && r.seen.site >= f64::from(self.min_sends)
-            && r.sent + 1.0 >= count;
+            && r.sent + 1.0 >= f64::from(self.unentered_block_sends);
         let until_ms = now_ms.saturating_add(u64::from(self.verify_grace_secs) * 1000);
         unentered.then_some(RangeVerdict::Blocked { until_ms, new: true })
     }

@@ -166,11 +166,17 @@ fn a_range_people_used_earlier_is_blocked_while_it_is_pumped_now_and_not_while_p
     for pump in [25.0, 1_000.0] {
         assert!(!matches!(o.judge(&read(20.0, pump, 0.0, pump), now), RangeVerdict::Blocked { .. }));
     }
-    // the same block on a calling code: a pump thinly spread over its ranges pays it once
+    // a range's only: a calling code (or network) a few people entered codes in, pumped in
+    // another of its ranges, stays open (the pumped range is blocked on its own counts)
     let code = read(3.0, 30.0, 0.0, 30.0);
-    let range = read(3.0, 2.0, 0.0, 2.0);
-    let wider = WiderReadings { calling_code: Some(&code), network: None };
-    assert_eq!(o.judge_number(&range, wider, now), (short, RangeScope::CallingCode));
+    let quiet = read(3.0, 2.0, 0.0, 2.0);
+    for wider in [
+        WiderReadings { calling_code: Some(&code), network: None },
+        WiderReadings { calling_code: None, network: Some(("kg-b", &code)) },
+    ] {
+        assert!(!matches!(o.judge_number(&quiet, wider, now).0, RangeVerdict::Blocked { .. }));
+        assert_eq!(o.judge_number(&code, wider, now), (short, RangeScope::Range));
+    }
 }
 
 #[test]
