@@ -431,6 +431,49 @@ fn a_block_renews_while_the_range_is_used_and_a_quiet_range_is_priced_not_blocke
 }
 
 #[test]
+fn an_hour_long_block_ends_for_people_when_the_pump_stops_and_starts_again_when_it_returns() {
+    // the level blocks for an hour; the fleet sends one a second (three shapes of number) for
+    // three minutes, then stops
+    let hour = OTP.replace("block_secs = 120", "block_secs = 3600");
+    for shape in [Pumping::Sequential, Pumping::Scattered, Pumping::Pulsed] {
+        let mut g = gate_with(&hour);
+        let targets = numbers_in("+996 500", 400);
+        let number = |t: u64| match shape {
+            Pumping::Scattered => &targets[((t * 7_919) % 380) as usize],
+            _ => &targets[(t % 380) as usize],
+        };
+        let mut blocked = 0;
+        for t in 0..180u64 {
+            g.now = NOW.plus(t);
+            if matches!(shape, Pumping::Pulsed) && (t / 30) % 2 == 1 {
+                continue;
+            }
+            blocked += usize::from(send(&mut g, number(t)).0 == Got::Blocked);
+        }
+        assert!(blocked >= 40, "{shape:?}: blocked {blocked}");
+        // a person in the range, a few minutes later: a code at the strongest price level, not
+        // a refusal for the rest of the hour (the tries within the grace period, 10 s here,
+        // have decayed)
+        g.now = NOW.plus(180 + 60);
+        let (got, run) = send(&mut g, &targets[399]);
+        assert_eq!(got, Got::Dearer, "{shape:?}: {run:?}");
+        // the pump comes back: its third try within the grace period is refused again, until
+        // the block's end, and so is the next person while it goes on
+        let mut back = Vec::new();
+        for t in 241..250u64 {
+            g.now = NOW.plus(t);
+            back.push(send(&mut g, number(t)).0);
+        }
+        let first = back.iter().position(|g| *g == Got::Blocked);
+        assert!(first.is_some_and(|i| i <= 2), "{shape:?}: {back:?}");
+        assert!(back.iter().skip(3).all(|g| *g == Got::Blocked), "{shape:?}: {back:?}");
+        g.now = NOW.plus(250);
+        let (got, run) = send(&mut g, &targets[398]);
+        assert_eq!(got, Got::Blocked, "{shape:?}: {run:?}");
+    }
+}
+
+#[test]
 fn a_right_code_counts_once_per_number_and_window_and_unreadable_checks_pass() {
     let mut g = gate();
     let n = numbers_in("+86 138", 2);

@@ -173,9 +173,11 @@ fn earn(kind: RejectKind) -> (Gate, Req) {
         RejectKind::PhoneRangeBlocked => {
             let otp = "[otp]\nsend = { route = \"/api/otp/send\" }\ncheck = { route = \"POST /api/otp/check\", field = \"phone\" }";
             g = Gate::new(&policy(false, "enabled = false", otp), &[]);
-            // the range's block switch is on (written by an earlier send's decision)
-            let block = gate::policy::CohortKey::otp(gate::policy::OtpCount::Block, "+86 138");
-            g.world.cohorts = Cohorts::Rates(Vec::new(), vec![block]);
+            // the range's block switch is on (written by an earlier send's decision) and the
+            // range is being tried (a block holds only while it is)
+            let key = |c| gate::policy::CohortKey::otp(c, "+86 138");
+            let tries = (key(gate::policy::OtpCount::Tries), 10.0);
+            g.world.cohorts = Cohorts::Rates(vec![tries], vec![key(gate::policy::OtpCount::Block)]);
             let send = Req::post("/api/otp/send", "phone=%2B86%20138%200013%208000");
             let sol = g.solved(&send, "/api/otp/send");
             send.solution(&sol)

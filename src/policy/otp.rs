@@ -249,7 +249,7 @@ impl Otp {
 
     /// The verdict for a send to a range, at `now_ms`.
     pub fn judge(&self, r: &RangeReading, now_ms: u64) -> RangeVerdict {
-        if let Some(until_ms) = r.blocked_until.filter(|u| *u > now_ms) {
+        if let Some(until_ms) = self.block_on(r, now_ms) {
             return RangeVerdict::Blocked { until_ms, new: false };
         }
         let by_conversion = self.judge_conversion(r, now_ms);
@@ -261,6 +261,19 @@ impl Otp {
             .or_else(|| self.pumped_now_block(r, now_ms))
             .unwrap_or(by_conversion);
         self.surge_over(r, verdict)
+    }
+
+    /// The end of the scope's block while it holds: until its end, and only while the scope is
+    /// being tried (`block_at_tries` tries within the grace period, counting this one). A block
+    /// is for a pump going on now; once it stops (its tries decay, a few minutes after its
+    /// last), the scope is judged again as if unblocked: a range people entered codes in is
+    /// priced by its conversion for the person who comes next, where an hour-long block would
+    /// have refused everyone in it for the rest of the hour; one nobody entered a code in is
+    /// blocked again by the unentered count. A pump that comes back is blocked again at its
+    /// `block_at_tries`-th try.
+    pub(crate) fn block_on(&self, r: &RangeReading, now_ms: u64) -> Option<u64> {
+        let tried = r.tries + 1.0 >= f64::from(self.block_at_tries);
+        r.blocked_until.filter(|u| *u > now_ms && tried)
     }
 
     /// `verdict`, or the surge price where the reading's share stands out above its usual share

@@ -82,7 +82,7 @@ impl Otp {
         wider: WiderReadings<'_>,
         now_ms: u64,
     ) -> (RangeVerdict, RangeScope) {
-        let on = |r: &RangeReading| r.blocked_until.filter(|u| *u > now_ms);
+        let on = |r: &RangeReading| self.block_on(r, now_ms);
         if let Some(until_ms) = wider.calling_code.and_then(on) {
             return (RangeVerdict::Blocked { until_ms, new: false }, RangeScope::CallingCode);
         }

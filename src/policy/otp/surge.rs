@@ -268,7 +268,7 @@ mod tests {
         // a milder level (+2) is replaced by the dearer surge
         let middling = RangeReading { verified: 200.0, ..standing };
         assert!(matches!(o.judge(&middling, now), RangeVerdict::Surge { extra_bits: 3, .. }));
-        let on = RangeReading { blocked_until: Some(now + 5), ..standing };
+        let on = RangeReading { blocked_until: Some(now + 5), tries: 5.0, ..standing };
         assert_eq!(o.judge(&on, now), RangeVerdict::Blocked { until_ms: now + 5, new: false });
     }
 

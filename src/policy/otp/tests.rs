@@ -50,10 +50,20 @@ fn a_pumped_range_is_priced_then_blocked_while_it_is_used_and_people_are_not() {
     assert!(matches!(o.judge(&reading(200.0, 0.0, 0.0), now), RangeVerdict::Priced { extra_bits: 4, .. }));
     // middling conversion: the milder price
     assert!(matches!(o.judge(&reading(400.0, 160.0, 9.0), now), RangeVerdict::Priced { extra_bits: 2, .. }));
-    // a block on: refused until its end, whatever the counters say
-    let on = RangeReading { blocked_until: Some(now + 5), ..reading(0.0, 0.0, 0.0) };
-    assert_eq!(o.judge(&on, now), RangeVerdict::Blocked { until_ms: now + 5, new: false });
-    let over = RangeReading { blocked_until: Some(now), ..reading(0.0, 0.0, 0.0) };
+    // a block on: refused until its end while the range is tried, whatever else the counters
+    // say; once quiet (fewer than block_at_tries tries within the grace period, this one
+    // counted), judged as if unblocked: priced, or nothing known
+    for tries in [2.0, 3.0, 50.0] {
+        let on = RangeReading { blocked_until: Some(now + 5), ..reading(0.0, 0.0, tries) };
+        assert_eq!(o.judge(&on, now), RangeVerdict::Blocked { until_ms: now + 5, new: false });
+    }
+    for tries in [0.0, 1.0, 1.9] {
+        let quiet = RangeReading { blocked_until: Some(now + 5), ..reading(0.0, 0.0, tries) };
+        assert_eq!(o.judge(&quiet, now), RangeVerdict::Normal, "{tries}");
+        let low = RangeReading { blocked_until: Some(now + 5), ..reading(200.0, 0.0, tries) };
+        assert!(matches!(o.judge(&low, now), RangeVerdict::Priced { extra_bits: 4, .. }), "{tries}");
+    }
+    let over = RangeReading { blocked_until: Some(now), ..reading(0.0, 0.0, 10.0) };
     assert_eq!(o.judge(&over, now), RangeVerdict::Normal);
     // sends inside the grace period are not judged: a burst is not yet low
     let burst = RangeReading { recent: 190.0, ..reading(200.0, 0.0, 50.0) };
