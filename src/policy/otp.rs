@@ -214,6 +214,12 @@ impl RangeReading {
         (self.sent - self.recent).max(0.0)
     }
 
+    /// Whether the scope is being used now: `block_at_tries` tries within the grace period,
+    /// this one counted (what starts a conversion block and keeps any block holding).
+    pub fn being_tried(&self, block_at_tries: u32) -> bool {
+        self.tries + 1.0 >= f64::from(block_at_tries)
+    }
+
     /// Whether people entered `min_sends` codes or more in the window: the scope is theirs too,
     /// and however many unentered codes are sent to it (someone pushing it low on purpose), it
     /// is priced, never blocked.
@@ -272,7 +278,7 @@ impl Otp {
     /// blocked again by the unentered count. A pump that comes back is blocked again at its
     /// `block_at_tries`-th try.
     pub(crate) fn block_on(&self, r: &RangeReading, now_ms: u64) -> Option<u64> {
-        let tried = r.tries + 1.0 >= f64::from(self.block_at_tries);
+        let tried = r.being_tried(self.block_at_tries);
         r.blocked_until.filter(|u| *u > now_ms && tried)
     }
 
@@ -339,7 +345,7 @@ impl Otp {
         let Some(conversion) = r.conversion_bound(self.min_sends) else {
             return self.first_seen_verdict(r);
         };
-        let active = r.tries + 1.0 >= f64::from(self.block_at_tries);
+        let active = r.being_tried(self.block_at_tries);
         let people_use_it = r.people_use_it(self.min_sends);
         for level in self.levels.iter().filter(|l| conversion < l.conversion_below) {
             match level.action {
