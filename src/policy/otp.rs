@@ -255,8 +255,8 @@ impl Otp {
 
     /// The verdict for a send to a range, at `now_ms`.
     pub fn judge(&self, r: &RangeReading, now_ms: u64) -> RangeVerdict {
-        if let Some(until_ms) = self.block_on(r, now_ms) {
-            return RangeVerdict::Blocked { until_ms, new: false };
+        if let Some(held) = self.held_block(r, now_ms, !r.people_use_it(self.min_sends)) {
+            return held;
         }
         let by_conversion = self.judge_conversion(r, now_ms);
         if matches!(by_conversion, RangeVerdict::Blocked { .. }) {
@@ -282,6 +282,24 @@ impl Otp {
         r.blocked_until.filter(|u| *u > now_ms && tried)
     }
 
+    /// The scope's block while it holds ([`Otp::block_on`]), renewed for the grace period once
+    /// less than half of that is left while the scope is tried as fast as a pump
+    /// (`unentered_block_sends` tries within the grace period, none entered over it) and is
+    /// not one people use (`open`: for a range, fewer than `min_sends` codes entered in the
+    /// window; for a calling code or network, none): the block lasts without the one send each
+    /// lapse let through as the decaying count fell a send short, the probe a pump trying every
+    /// few seconds always took. People asking at people's pace (a person every half minute)
+    /// do not renew it, so they still get that probe, and their code opens the scope.
+    pub(crate) fn held_block(&self, r: &RangeReading, now_ms: u64, open: bool) -> Option<RangeVerdict> {
+        let until_ms = self.block_on(r, now_ms)?;
+        let grace_ms = u64::from(self.verify_grace_secs) * 1000;
+        let ending = until_ms.saturating_sub(now_ms) <= grace_ms / 2;
+        let pumped = r.verified_recent < 0.5 && r.tries + 1.0 >= f64::from(self.unentered_block_sends);
+        let renew = ending && open && pumped && self.short_blocks(r);
+        let until_ms = if renew { now_ms.saturating_add(grace_ms).max(until_ms) } else { until_ms };
+        Some(RangeVerdict::Blocked { until_ms, new: renew })
+    }
+
     /// `verdict`, or the surge price where the reading's share stands out above its usual share
     /// and that costs more (a block stays a block).
     pub(crate) fn surge_over(&self, r: &RangeReading, verdict: RangeVerdict) -> RangeVerdict {
@@ -299,12 +317,13 @@ impl Otp {
 
     /// The short block of a scope (range or calling code) nobody entered a code in: sends that
     /// cost their challenge, none entered in the window (people's ranges have their right codes
-    /// within a minute or two; a pumped one never has). It is written again at the next send
-    /// after it ends while that holds, so one send goes through each time the decaying count
-    /// falls a send short (every few minutes): a probe only a paid send can take (a replayed
-    /// solution is refused and never counts as a send), whose code, if a person enters it,
-    /// opens the range. Not on a cold site (nobody's codes counted yet: every busy range
-    /// would look pumped).
+    /// within a minute or two; a pumped one never has). While the scope is tried as fast as a
+    /// pump it is renewed before it ends ([`Otp::held_block`]); otherwise it ends, and the next
+    /// send is blocked again only while the decaying count holds, so one send goes through
+    /// each time the count falls a send short (every few minutes): a probe only a paid send
+    /// can take (a replayed solution is refused and never counts as a send), whose code, if a
+    /// person enters it, opens the range. Not on a cold site (nobody's codes counted yet: every busy
+    /// range would look pumped).
     fn unentered_block(&self, r: &RangeReading, now_ms: u64) -> Option<RangeVerdict> {
         self.short_block(r, now_ms, r.verified < 0.5)
     }
@@ -332,12 +351,16 @@ impl Otp {
     /// The short block where `unentered` holds, the count is on, the site warm and the scope
     /// has had the count's sends in the window.
     fn short_block(&self, r: &RangeReading, now_ms: u64, unentered: bool) -> Option<RangeVerdict> {
-        let unentered = unentered
-            && self.unentered_block_sends > 0
-            && r.seen.site >= f64::from(self.min_sends)
-            && r.sent + 1.0 >= f64::from(self.unentered_block_sends);
+        let unentered =
+            unentered && self.short_blocks(r) && r.sent + 1.0 >= f64::from(self.unentered_block_sends);
         let until_ms = now_ms.saturating_add(u64::from(self.verify_grace_secs) * 1000);
         unentered.then_some(RangeVerdict::Blocked { until_ms, new: true })
+    }
+
+    /// Whether the short block is on at all: the count is set and the site is warm (`min_sends`
+    /// codes entered in the window; on a cold start every busy range would look pumped).
+    fn short_blocks(&self, r: &RangeReading) -> bool {
+        self.unentered_block_sends > 0 && r.seen.site >= f64::from(self.min_sends)
     }
 
     /// The verdict of the range's conversion (or first seen, when it cannot be judged yet).

@@ -82,13 +82,13 @@ impl Otp {
         wider: WiderReadings<'_>,
         now_ms: u64,
     ) -> (RangeVerdict, RangeScope) {
-        let on = |r: &RangeReading| self.block_on(r, now_ms);
-        if let Some(until_ms) = wider.calling_code.and_then(on) {
-            return (RangeVerdict::Blocked { until_ms, new: false }, RangeScope::CallingCode);
+        let held = |r: &RangeReading| self.held_block(r, now_ms, r.verified < 0.5);
+        if let Some(block) = wider.calling_code.and_then(held) {
+            return (block, RangeScope::CallingCode);
         }
         let network = |(name, _): (&str, &RangeReading)| RangeScope::Network(name.to_string());
-        if let Some((until_ms, n)) = wider.network.and_then(|n| on(n.1).map(|u| (u, n))) {
-            return (RangeVerdict::Blocked { until_ms, new: false }, network(n));
+        if let Some((block, n)) = wider.network.and_then(|n| held(n.1).map(|b| (b, n))) {
+            return (block, network(n));
         }
         let verdict = self.judge(range, now_ms);
         if matches!(verdict, RangeVerdict::Blocked { .. }) {
@@ -180,9 +180,24 @@ mod tests {
         let pumped = RangeReading { recent: 30.0, ..read(30.0, 0.0) };
         assert_eq!(o.judge_number(&pumped, code(&read(400.0, 300.0)), now), (short, RangeScope::Range));
         // a calling code's block holds for every range in it; without a code, the range alone
-        let on = RangeReading { blocked_until: Some(now + 9), ..read(30.0, 0.0) };
+        let on = RangeReading { blocked_until: Some(now + 90_000), ..read(30.0, 0.0) };
         let held = o.judge_number(&read(0.0, 0.0), code(&on), now);
-        assert_eq!(held, (RangeVerdict::Blocked { until_ms: now + 9, new: false }, RangeScope::CallingCode));
+        assert_eq!(
+            held,
+            (RangeVerdict::Blocked { until_ms: now + 90_000, new: false }, RangeScope::CallingCode)
+        );
+        // ... renewed once less than half the grace period is left, while still tried and unentered
+        // (tried as fast as a pump: the count's tries within the grace period)
+        let ending = |sent: f64, verified: f64, tries: f64| RangeReading {
+            blocked_until: Some(now + 9),
+            tries,
+            ..read(sent, verified)
+        };
+        let judged = |r: &RangeReading| o.judge_number(&read(0.0, 0.0), code(r), now);
+        assert_eq!(judged(&ending(5.0, 0.0, 30.0)), (short, RangeScope::CallingCode));
+        let lapsing = (RangeVerdict::Blocked { until_ms: now + 9, new: false }, RangeScope::CallingCode);
+        assert_eq!(judged(&ending(30.0, 1.0, 30.0)), lapsing, "a code entered");
+        assert_eq!(judged(&ending(30.0, 0.0, 10.0)), lapsing, "tried at people's pace");
         assert_eq!(
             o.judge_number(&read(3.0, 0.0), WiderReadings::default(), now),
             (RangeVerdict::Normal, RangeScope::Range)
@@ -230,8 +245,8 @@ mod tests {
             );
         }
         // a network's block holds for every range in it; a calling code's block comes first
-        let on = RangeReading { blocked_until: Some(now + 9), ..read(30.0, 0.0) };
-        let held = RangeVerdict::Blocked { until_ms: now + 9, new: false };
+        let on = RangeReading { blocked_until: Some(now + 90_000), ..read(30.0, 0.0) };
+        let held = RangeVerdict::Blocked { until_ms: now + 90_000, new: false };
         let wider = WiderReadings { calling_code: Some(&people), network: Some(("kg-b", &on)) };
         assert_eq!(o.judge_number(&read(0.0, 0.0), wider, now), (held, kg_b.clone()));
         let wider = WiderReadings { calling_code: Some(&on), network: Some(("kg-b", &on)) };

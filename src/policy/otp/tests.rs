@@ -125,6 +125,71 @@ fn a_range_nobody_entered_a_code_in_is_blocked_at_once_for_the_grace_period_unti
     assert!(otp("unentered_block_sends = 100001").unwrap_err().contains("otp.unentered_block_sends"));
 }
 
+/// A short block is renewed for the grace period once less than half of it is left, while its
+/// range is tried as fast as a pump (the count's tries within the grace period) and no code
+/// was entered over it, whatever its decayed count: a pump trying every few seconds no longer
+/// takes the one send each lapse let through. Not when a code was entered lately, people use
+/// the range, the site is cold, or it is tried at people's pace (then the count alone decides
+/// once it lapses: the probe a person can take).
+#[test]
+fn a_short_block_is_renewed_while_its_range_is_tried_as_fast_as_a_pump() {
+    let o = otp("unentered_block_sends = 20").unwrap();
+    let now = 5_000_000;
+    let grace_ms = u64::from(o.verify_grace_secs) * 1000;
+    let renewed = RangeVerdict::Blocked { until_ms: now + grace_ms, new: true };
+    let read = |sent: f64, verified: f64, tries: f64, left_ms: u64| RangeReading {
+        sent,
+        recent: sent.min(3.0),
+        verified,
+        tries,
+        blocked_until: Some(now + left_ms),
+        seen: Seen { site: 40.0, ..Seen::default() },
+        ..RangeReading::default()
+    };
+    for sent in [0.0, 5.0, 18.9, 19.0, 60.0] {
+        for tries in [2.0, 7.0, 18.0, 19.0, 60.0] {
+            // tried as fast as a pump (the count's tries within the grace period): renewed
+            let pumped = tries + 1.0 >= f64::from(o.unentered_block_sends);
+            for left_ms in [1, grace_ms / 4, grace_ms / 2] {
+                let v = o.judge(&read(sent, 0.0, tries, left_ms), now);
+                let held = RangeVerdict::Blocked { until_ms: now + left_ms, new: false };
+                assert_eq!(
+                    v,
+                    if pumped { renewed } else { held },
+                    "nobody entered: {sent} {tries} {left_ms}"
+                );
+            }
+            for left_ms in [grace_ms / 2 + 1, grace_ms, 3_600_000] {
+                let held = RangeVerdict::Blocked { until_ms: now + left_ms, new: false };
+                assert_eq!(o.judge(&read(sent, 0.0, tries, left_ms), now), held, "{sent} {tries} {left_ms}");
+            }
+        }
+    }
+    // a range a few entered codes in, pumped now (no code entered over the grace period, the
+    // count's tries): renewed too; the same range with a code entered lately, or fewer tries: not
+    let few =
+        |verified_recent: f64, tries: f64| RangeReading { verified_recent, ..read(30.0, 3.0, tries, 1) };
+    assert_eq!(o.judge(&few(0.0, 40.0), now), renewed, "pumped now");
+    let lapsing = RangeVerdict::Blocked { until_ms: now + 1, new: false };
+    for (r, why) in [
+        (few(1.0, 40.0), "a code entered lately"),
+        (few(0.0, 10.0), "tried, not pumped"),
+        (read(30.0, 20.0, 40.0, 1), "people use it"),
+        (RangeReading { seen: Seen::default(), ..read(30.0, 0.0, 40.0, 1) }, "cold site"),
+    ] {
+        assert_eq!(o.judge(&r, now), lapsing, "{why}");
+    }
+    // the tries stopped: no block held; the decayed count alone decides (a send short: the probe)
+    assert_eq!(o.judge(&read(18.9, 0.0, 1.0, 1), now), RangeVerdict::Normal);
+    assert_eq!(
+        o.judge(&read(19.0, 0.0, 1.0, 1), now),
+        RangeVerdict::Blocked { until_ms: now + grace_ms, new: true }
+    );
+    // with the count off, a block is never renewed
+    let off = otp("").unwrap();
+    assert_eq!(off.judge(&read(30.0, 0.0, 40.0, 1), now), lapsing);
+}
+
 /// A range a few people entered codes in earlier (fewer than `min_sends`) and pumped now, at
 /// every mix of its history and the pump: blocked for the grace period once the pump has the
 /// unentered count's sends or tries within it and its entered share lately is below the block
