@@ -348,6 +348,60 @@ fn a_quiet_range_closed_by_unentered_sends_lets_a_send_through_as_the_count_deca
 }
 
 #[test]
+fn a_range_closed_by_unentered_sends_stays_closed_while_a_pump_keeps_trying_and_opens_to_people_after() {
+    // a pump asks for codes to a range nobody entered a code in, for twenty minutes, at two
+    // rates faster than people's pace (the count's 20 tries within the two-minute grace
+    // period: one every 6 s) and two shapes of number; the count (20 in a 30-minute window)
+    // falls a send short about every 90 s, which let one send through each time before
+    for (every, scattered) in [(2u64, false), (2, true), (5, false), (5, true)] {
+        let mut g = warm(gate_with(&unentered(20)));
+        let targets = numbers_in("+996 500", 700);
+        let mut sent = 0;
+        for k in 0..(1200 / every) {
+            g.now = NOW.plus(k * every);
+            let i = if scattered { (k * 7_919) % 600 } else { k } as usize;
+            sent += usize::from(send(&mut g, &targets[i]).0 != Got::Blocked);
+        }
+        println!("a pump every {every} s (scattered: {scattered}): {sent} sent in 20 minutes");
+        // the count's 20, and the one or two its counts lag by; none each time it decays
+        assert!((19..=22).contains(&sent), "every {every} s, scattered {scattered}: {sent} sent");
+        // it stops; people in the range ask every 37 s from three minutes later: once the
+        // tries have decayed the block ends, the count falls a send short, and one gets a code
+        let mut got = None;
+        for (j, number) in targets.iter().skip(650).take(30).enumerate() {
+            let t = 1200 + 180 + 37 * j as u64;
+            g.now = NOW.plus(t);
+            if send(&mut g, number).0 != Got::Blocked {
+                got = Some((t, number.clone()));
+                break;
+            }
+        }
+        let (t, number) = got.expect("a person got a code after the pump stopped");
+        assert!(t <= 1200 + 600, "within ten minutes of the pump's end: {t} s");
+        // they enter it: the range is open to the next person
+        g.now = NOW.plus(t + 30);
+        check(&mut g, &number, true);
+        g.now = NOW.plus(t + 200);
+        assert_ne!(send(&mut g, &targets[699]).0, Got::Blocked);
+    }
+    // a pump at people's pace (every 30 s) does not keep the block: it takes a send each time
+    // the count decays (the limit docs/limitations.md states)
+    let mut g = warm(gate_with(&unentered(20)));
+    let targets = numbers_in("+996 500", 700);
+    let mut sent = 0;
+    for k in 0..20u64 {
+        g.now = NOW.plus(k);
+        sent += usize::from(send(&mut g, &targets[k as usize]).0 != Got::Blocked);
+    }
+    for k in 0..40u64 {
+        g.now = NOW.plus(20 + 30 * k);
+        sent += usize::from(send(&mut g, &targets[20 + k as usize]).0 != Got::Blocked);
+    }
+    println!("a pump every 30 s after its first 20: {sent} sent");
+    assert!(sent >= 25, "{sent} sent");
+}
+
+#[test]
 fn a_busy_range_of_people_who_enter_codes_late_waits_at_most_the_grace_period_once() {
     // a range of people nobody entered a code in yet sending one code every 2 s, each entered
     // a minute later, on a warm site
