@@ -277,7 +277,7 @@ impl Otp {
     /// have refused everyone in it for the rest of the hour; one nobody entered a code in is
     /// blocked again by the unentered count. A pump that comes back is blocked again at its
     /// `block_at_tries`-th try.
-    pub(crate) fn block_on(&self, r: &RangeReading, now_ms: u64) -> Option<u64> {
+    fn block_on(&self, r: &RangeReading, now_ms: u64) -> Option<u64> {
         let tried = r.being_tried(self.block_at_tries);
         r.blocked_until.filter(|u| *u > now_ms && tried)
     }
@@ -292,12 +292,22 @@ impl Otp {
     /// do not renew it, so they still get that probe, and their code opens the scope.
     pub(crate) fn held_block(&self, r: &RangeReading, now_ms: u64, open: bool) -> Option<RangeVerdict> {
         let until_ms = self.block_on(r, now_ms)?;
-        let grace_ms = u64::from(self.verify_grace_secs) * 1000;
-        let ending = until_ms.saturating_sub(now_ms) <= grace_ms / 2;
-        let pumped = r.verified_recent < 0.5 && r.tries + 1.0 >= f64::from(self.unentered_block_sends);
-        let renew = ending && open && pumped && self.short_blocks(r);
-        let until_ms = if renew { now_ms.saturating_add(grace_ms).max(until_ms) } else { until_ms };
+        let ending = until_ms.saturating_sub(now_ms) <= self.grace_ms() / 2;
+        let renew = ending && open && self.tried_as_fast_as_a_pump(r) && self.short_blocks(r);
+        let until_ms = if renew { now_ms.saturating_add(self.grace_ms()) } else { until_ms };
         Some(RangeVerdict::Blocked { until_ms, new: renew })
+    }
+
+    /// Whether the scope was tried `unentered_block_sends` times within the grace period, this
+    /// one counted, with no code entered over it: a pump's pace (people asking that fast enter
+    /// their codes within a minute or two).
+    fn tried_as_fast_as_a_pump(&self, r: &RangeReading) -> bool {
+        r.verified_recent < 0.5 && r.tries + 1.0 >= f64::from(self.unentered_block_sends)
+    }
+
+    /// The grace period, ms: how long a short block lasts.
+    fn grace_ms(&self) -> u64 {
+        u64::from(self.verify_grace_secs) * 1000
     }
 
     /// `verdict`, or the surge price where the reading's share stands out above its usual share
@@ -322,8 +332,8 @@ impl Otp {
     /// send is blocked again only while the decaying count holds, so one send goes through
     /// each time the count falls a send short (every few minutes): a probe only a paid send
     /// can take (a replayed solution is refused and never counts as a send), whose code, if a
-    /// person enters it, opens the range. Not on a cold site (nobody's codes counted yet: every busy
-    /// range would look pumped).
+    /// person enters it, opens the range. Not on a cold site (nobody's codes counted yet: every
+    /// busy range would look pumped).
     fn unentered_block(&self, r: &RangeReading, now_ms: u64) -> Option<RangeVerdict> {
         self.short_block(r, now_ms, r.verified < 0.5)
     }
@@ -342,7 +352,7 @@ impl Otp {
     /// whole for it (that would close a country).
     fn pumped_now_block(&self, r: &RangeReading, now_ms: u64) -> Option<RangeVerdict> {
         let count = f64::from(self.unentered_block_sends);
-        let none_lately = r.verified_recent < 0.5 && r.tries + 1.0 >= count;
+        let none_lately = self.tried_as_fast_as_a_pump(r);
         let few_lately = r.recent + 1.0 >= count
             && self.block_conversion().is_some_and(|c| wilson_upper(r.verified_recent, r.recent + 1.0) < c);
         self.short_block(r, now_ms, !r.people_use_it(self.min_sends) && (none_lately || few_lately))
@@ -353,7 +363,7 @@ impl Otp {
     fn short_block(&self, r: &RangeReading, now_ms: u64, unentered: bool) -> Option<RangeVerdict> {
         let unentered =
             unentered && self.short_blocks(r) && r.sent + 1.0 >= f64::from(self.unentered_block_sends);
-        let until_ms = now_ms.saturating_add(u64::from(self.verify_grace_secs) * 1000);
+        let until_ms = now_ms.saturating_add(self.grace_ms());
         unentered.then_some(RangeVerdict::Blocked { until_ms, new: true })
     }
 
