@@ -77,6 +77,9 @@ struct PendingCheck {
     pop: usize,
     facts: crate::request::facts::RequestFacts,
     body: Vec<u8>,
+    /// Its own draws (the isolate, the gate's bytes), taken from the population's stream when
+    /// the code was sent whether or not a gate sees the check.
+    luck: Rng,
 }
 
 struct Attempt {
@@ -187,7 +190,10 @@ struct Run<'s, 'x> {
     setup: Setup,
     factory: Factory<'s>,
     rngs: Vec<Rng>,
-    engine_rng: Rng,
+    /// Each population's own stream for what the engine draws on its requests' behalf (the
+    /// gate's random bytes, the isolate, entering a code): a defence that treats one fleet
+    /// differently leaves everyone else's draws as they were (common random numbers).
+    luck: Vec<Rng>,
     isolates: Isolates,
     report: Report,
     gate: Option<MemoryGate>,
@@ -325,7 +331,7 @@ impl<'s, 'x> Run<'s, 'x> {
             },
             factory,
             rngs,
-            engine_rng: Rng::derive(seed, 0),
+            luck: (0..pops).map(|i| Rng::derive(seed, 30_000 + i as u64)).collect(),
             isolates,
             report: Report::new(scenario, defence, seed, minutes),
             gate,

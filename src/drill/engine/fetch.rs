@@ -20,17 +20,16 @@ impl Run<'_, '_> {
     pub(super) fn fetch(&mut self, idx: u32, t: u64) {
         let scenario: &Scenario = self.scenario;
         let Setup { people_n, rtt, scale, bits, base, widget, .. } = self.setup;
-        let Run {
-            report, rngs, engine_rng, isolates, gate, fleets, slab, free, events, ends, export, ..
-        } = self;
+        let Run { report, rngs, luck, isolates, gate, fleets, slab, free, events, ends, export, .. } = self;
         let Some(Some(att)) = slab.get_mut(idx as usize) else { return };
         let Some(g) = gate.as_mut() else { return };
         let p = att.pop;
+        let Some(luck) = luck.get_mut(p) else { return };
         let stats = report.pop_mut(p);
         stats.requests += 1;
-        let isolate = isolates.pick(t);
+        let isolate = isolates.pick(t, luck);
         g.serve(isolate);
-        let answer = g.request(&att.client.fetch, &[], EPOCH_MS + t, engine_rng.bytes16(), &mut || 502);
+        let answer = g.request(&att.client.fetch, &[], EPOCH_MS + t, luck.bytes16(), &mut || 502);
         let (outcome, label) = match answer {
             Answered::Challenge { token, difficulty, k, suggested } => {
                 stats.challenges += 1;
@@ -118,12 +117,11 @@ impl Run<'_, '_> {
     pub(super) fn topup(&mut self, idx: u32, t: u64, minute: usize) {
         let scenario: &Scenario = self.scenario;
         let Setup { people_n, rtt, scale, .. } = self.setup;
-        let Run {
-            report, rngs, engine_rng, isolates, gate, fleets, slab, free, events, ends, export, ..
-        } = self;
+        let Run { report, rngs, luck, isolates, gate, fleets, slab, free, events, ends, export, .. } = self;
         let Some(Some(att)) = slab.get_mut(idx as usize) else { return };
         let (Some(g), Some(sol)) = (gate.as_mut(), att.solution.as_ref()) else { return };
         let p = att.pop;
+        let Some(luck) = luck.get_mut(p) else { return };
         report.pop_mut(p).requests += 1;
         att.topup_asks += 1;
         if !sol.has_room_for_top_up() {
@@ -132,9 +130,9 @@ impl Run<'_, '_> {
             return;
         }
         let facts = topup_facts(&att.client.fetch, sol, att.want, att.client.phone.as_deref());
-        let isolate = isolates.pick(t);
+        let isolate = isolates.pick(t, luck);
         g.serve(isolate);
-        let answer = g.request(&facts, &[], EPOCH_MS + t, engine_rng.bytes16(), &mut || 502);
+        let answer = g.request(&facts, &[], EPOCH_MS + t, luck.bytes16(), &mut || 502);
         let label = match &answer {
             Answered::Priced { offer: Some(_), .. } => "topup",
             Answered::Priced { offer: None, .. } => "priced",

@@ -8,6 +8,7 @@ use super::requests::{exported, form_body, route_of};
 use super::{Defence, Ev, Outcome, PendingCheck, Run, Setup, Widget, react};
 use crate::drill::gate::Answered;
 use crate::drill::report::End;
+use crate::drill::rng::Rng;
 use crate::drill::scenario::Scenario;
 use crate::protocol::reject::RejectKind;
 use crate::protocol::solution::{MAX_TOP_UPS, Solution};
@@ -21,7 +22,7 @@ impl Run<'_, '_> {
         let Run {
             report,
             rngs,
-            engine_rng,
+            luck,
             isolates,
             gate,
             checks,
@@ -36,6 +37,7 @@ impl Run<'_, '_> {
         } = self;
         let Some(Some(att)) = slab.get_mut(idx as usize) else { return };
         let p = att.pop;
+        let Some(luck) = luck.get_mut(p) else { return };
         let route = route_of(scenario, p);
         let otp = otp_route.as_deref() == Some(route.as_str());
         report.pop_mut(p).requests += 1;
@@ -76,16 +78,10 @@ impl Run<'_, '_> {
                         att.solution.as_ref().map(Solution::encode).as_deref(),
                         att.wait_token.as_deref(),
                     );
-                    let iso = isolates.pick(t);
+                    let iso = isolates.pick(t, luck);
                     isolate = iso.index;
                     g.serve(iso);
-                    match g.request(
-                        &att.client.submit,
-                        &body,
-                        EPOCH_MS + t,
-                        engine_rng.bytes16(),
-                        &mut origin,
-                    ) {
+                    match g.request(&att.client.submit, &body, EPOCH_MS + t, luck.bytes16(), &mut origin) {
                         Answered::Forwarded(status) => from_origin(status),
                         Answered::Refused { code, .. } => Outcome::Refused(
                             RejectKind::ALL
@@ -128,7 +124,7 @@ impl Run<'_, '_> {
                 // the wait page: press Continue a moment after the wait is over
                 att.wait_token = Some(token);
                 let wait = gate.as_ref().map_or(5, |g| g.policy().no_js.wait_secs);
-                let think = 1_000 + engine_rng.below(3_000);
+                let think = 1_000 + luck.below(3_000);
                 events.push(t + u64::from(wait) * 1000 + think, Ev::Submit(idx));
             }
             Outcome::Admitted => {
@@ -139,17 +135,21 @@ impl Run<'_, '_> {
                 } else {
                     scenario.attackers.get(p - people_n).and_then(|a| a.verify)
                 };
-                let enters = otp && verify.is_some_and(|v| engine_rng.chance(v.probability));
+                let enters = otp && verify.is_some_and(|v| luck.chance(v.probability));
+                // when and with what luck it is entered: drawn whether or not a gate sees the
+                // check, so defences with and without one keep the same draws
+                let entry = verify.filter(|_| enters).map(|v| {
+                    let (lo, hi) = v.delay_secs;
+                    (u64::from(lo) + luck.below(u64::from(hi - lo) + 1), Rng::new(luck.next_u64()))
+                });
                 if enters && (gate.is_none() || check_path.is_none()) {
                     // entered at the origin, with no gate on the check route to see it
                     report.pop_mut(p).codes_entered += 1;
                 }
-                if let (true, Some(path), Some(v), Some(phone)) =
-                    (enters, &check_path, verify, att.client.phone.as_deref())
+                if let (Some((delay, luck)), Some(path), Some(phone)) =
+                    (entry, &check_path, att.client.phone.as_deref())
                     && gate.is_some()
                 {
-                    let (lo, hi) = v.delay_secs;
-                    let delay = u64::from(lo) + engine_rng.below(u64::from(hi - lo) + 1);
                     let mut facts = att.client.submit.clone();
                     facts.path = path.clone();
                     let body = form_urlencoded::Serializer::new(String::new())
@@ -157,7 +157,7 @@ impl Run<'_, '_> {
                         .append_pair("code", "right")
                         .finish()
                         .into_bytes();
-                    checks.push(PendingCheck { pop: p, facts, body });
+                    checks.push(PendingCheck { pop: p, facts, body, luck });
                     let ci = u32::try_from(checks.len() - 1).unwrap_or(u32::MAX);
                     events.push(t + delay * 1000, Ev::Check(ci));
                 }
@@ -235,12 +235,13 @@ impl Run<'_, '_> {
 
     /// Pending check `ci` enters its code at `t`.
     pub(super) fn check(&mut self, ci: u32, t: u64) {
-        let Run { report, engine_rng, isolates, gate, checks, .. } = self;
-        let (Some(g), Some(c)) = (gate.as_mut(), checks.get(ci as usize)) else { return };
-        let iso = isolates.pick(t);
+        let Run { report, isolates, gate, checks, .. } = self;
+        let (Some(g), Some(c)) = (gate.as_mut(), checks.get_mut(ci as usize)) else { return };
+        let luck = &mut c.luck;
+        let iso = isolates.pick(t, luck);
         g.serve(iso);
         // the origin knows the code was right: the check passes through and is counted
-        let answer = g.request(&c.facts, &c.body, EPOCH_MS + t, engine_rng.bytes16(), &mut || 200);
+        let answer = g.request(&c.facts, &c.body, EPOCH_MS + t, luck.bytes16(), &mut || 200);
         if matches!(answer, Answered::Forwarded(200)) {
             report.pop_mut(c.pop).codes_entered += 1;
         }
