@@ -3,12 +3,13 @@
 //! reshuffled luck. Over several shapes (people on the sign-up route or asking for codes,
 //! a pump scattered or one number after another, several seeds), the shipped policy with and
 //! without `[otp]` — which changes only what the pump gets — gives people the very same
-//! requests and answers, while the pump's differ.
+//! requests and answers, while the pump's differ; and `--against`'s table of paired
+//! differences shows exactly that.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)] // tests may panic
 
 use gate::drill::engine::{self, Defence, Exported, Widget};
 use gate::drill::scenario::{self, Scenario};
-use gate::drill::{self};
+use gate::drill::{self, compare};
 
 /// People on `people_route` in `countries`; a pump on the code route over other ranges
 /// (through residential proxies on networks people do not use).
@@ -106,4 +107,31 @@ fn a_defence_that_changes_only_what_a_pump_gets_leaves_peoples_requests_and_answ
             assert!(people == requests_of(&s, &plain, seed, "people"), "{shape}: people's requests differ");
         }
     }
+}
+
+#[test]
+fn against_prints_each_figure_seed_by_seed_and_a_change_that_touches_only_the_pump_moves_only_the_pump() {
+    let s = world("/api/otp/send", "GB = 0.5, FI = 0.5", true);
+    let gate = |policy: &str, name: &str| {
+        Defence::Gate(Box::new(drill::prepare(&s, policy).unwrap()), name.into(), Widget::Banking)
+    };
+    let list = [gate(&without_ranges(), "blind"), gate(drill::SHIPPED_POLICY, "shipped")];
+    let c = compare::run(&s, &list, &[1, 2, 3, 4, 5], 2, None);
+    let rows = compare::paired::rows(&c.runs[0], &c.runs[1]);
+    let row = |f: &str| rows.iter().find(|r| r.figure == f).unwrap_or_else(|| panic!("{f}: {rows:?}"));
+    for same in [
+        "all people: admitted",
+        "people: admitted",
+        "people outside attacking networks: admitted",
+        "people outside attacking networks: charged more or denied",
+    ] {
+        let r = row(same);
+        assert_eq!((r.higher, r.lower, r.diff.min, r.diff.max), (0, 0, 0.0, 0.0), "{r:?}");
+    }
+    let pump = row("pump: admitted");
+    assert_eq!((pump.higher, pump.lower), (0, 5), "{pump:?}");
+    assert!(pump.diff.max < -50.0 && pump.standard_error > 0.0, "{pump:?}");
+    let t = compare::paired::table(&c, "blind", "shipped");
+    assert!(t.contains("A = blind, B = shipped") && t.contains("| pump: admitted |"), "{t}");
+    assert!(t.contains("| 0 / 5 of 5 |"), "{t}");
 }

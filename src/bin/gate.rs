@@ -146,8 +146,13 @@ struct DrillArgs {
     /// figure.
     #[arg(long)]
     compare: bool,
-    /// Seeds per defence with --compare (from the scenario's seed or --seed upwards; at
-    /// least 5).
+    /// Play the scenario under this policy (A) and under --policy (B; default: the shipped
+    /// one) as paired runs over --seeds seeds, and print each figure seed by seed as B − A
+    /// (docs/drill.md#paired-runs): whether a policy edit helped, told apart from a seed's luck.
+    #[arg(long, conflicts_with_all = ["compare", "export_requests"])]
+    against: Option<std::path::PathBuf>,
+    /// Seeds per defence with --compare or --against (from the scenario's seed or --seed
+    /// upwards; at least 5).
     #[arg(long, default_value_t = gate::drill::compare::DEFAULT_SEEDS, value_parser = clap::value_parser!(u32).range(5..=100))]
     seeds: u32,
     /// Runs played at once with --compare (default: the machine's cores).
@@ -415,6 +420,38 @@ fn drill(args: &DrillArgs) -> Result<ExitCode, Box<dyn std::error::Error>> {
     };
     #[allow(clippy::disallowed_methods)] // the CLI measures its own wall-clock speed
     let started = std::time::Instant::now();
+    if let Some(against) = &args.against {
+        let text = std::fs::read_to_string(against).map_err(|e| format!("{}: {e}", against.display()))?;
+        let a = match drill::prepare(&scenario, &text) {
+            Ok(l) => l,
+            Err(problems) => {
+                eprintln!("{}: {} problem(s) with this policy", against.display(), problems.len());
+                for e in &problems {
+                    eprintln!("  {e}");
+                }
+                return Ok(ExitCode::from(1));
+            }
+        };
+        let seeds: Vec<u64> = (0..u64::from(args.seeds)).map(|i| seed.wrapping_add(i)).collect();
+        let jobs = args.jobs.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
+        let a_name = against.display().to_string();
+        let b_name = args.policy.as_ref().map_or("the shipped policy".into(), |p| p.display().to_string());
+        let gate = |l, name: &str| engine::Defence::Gate(Box::new(l), name.into(), engine::Widget::Banking);
+        let list = [gate(a, &a_name), gate(lowered, &b_name)];
+        let cb = |done: usize, all: usize| {
+            bar(&format!("{done}/{all} runs ({jobs} at once)"), done as f64 / all as f64)
+        };
+        let comparison = compare::run(&scenario, &list, &seeds, jobs, Some(&cb));
+        if !quiet {
+            eprintln!();
+        }
+        print!("{}", compare::paired::table(&comparison, &a_name, &b_name));
+        println!("\n{} runs in {:.1} s wall", list.len() * seeds.len(), started.elapsed().as_secs_f64());
+        if let Some(j) = &args.json {
+            std::fs::write(j, serde_json::to_string_pretty(&comparison.runs)?)?;
+        }
+        return Ok(ExitCode::SUCCESS);
+    }
     if args.compare {
         let seeds: Vec<u64> = (0..u64::from(args.seeds)).map(|i| seed.wrapping_add(i)).collect();
         let jobs = args.jobs.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));

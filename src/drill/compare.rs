@@ -21,6 +21,8 @@ use std::fmt::Write as _;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
+pub mod paired;
+
 /// The waiting line's bound in the line row, seconds (a challenge on a route with a line lives
 /// this much longer, so its place is kept through the wait).
 pub const LINE_MAX_WAIT_SECS: u32 = 900;

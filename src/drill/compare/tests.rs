@@ -95,3 +95,44 @@ proptest! {
         prop_assert_eq!(Spread::of(v).unwrap(), s);
     }
 }
+
+/// A report of `seed` with people admitted at `people` % and one fleet at `fleet` %.
+fn paired_report(seed: u64, people: f64, fleet: f64) -> Report {
+    let mut r = Report::default();
+    r.seed = seed;
+    r.people.admitted_pct = people;
+    r.populations = vec![PopStats {
+        name: "pump".into(),
+        kind: "attacker".into(),
+        admitted_of_attempts_pct: fleet,
+        ..Default::default()
+    }];
+    r
+}
+
+#[test]
+fn paired_rows_are_differences_seed_by_seed_with_their_mean_and_standard_error() {
+    let a: Vec<Report> = [(1, 60.0, 90.0), (2, 70.0, 80.0), (3, 65.0, 85.0)]
+        .into_iter()
+        .map(|(s, p, f)| paired_report(s, p, f))
+        .collect();
+    let b: Vec<Report> = [(1, 61.0, 5.0), (2, 69.0, 4.0), (3, 68.0, 6.0)]
+        .into_iter()
+        .map(|(s, p, f)| paired_report(s, p, f))
+        .collect();
+    let rows = paired::rows(&a, &b);
+    let people = rows.iter().find(|r| r.figure == "all people: admitted").expect("people row");
+    // +1, -1, +3: the medians of each side alone (65 and 68) would say +3
+    assert_eq!((people.diff.median, people.diff.min, people.diff.max), (1.0, -1.0, 3.0));
+    assert!((people.mean - 1.0).abs() < 1e-12);
+    // sample standard deviation 2, over the square root of 3
+    assert!((people.standard_error - 2.0 / 3f64.sqrt()).abs() < 1e-12, "{}", people.standard_error);
+    assert_eq!((people.higher, people.lower), (2, 1));
+    let pump = rows.iter().find(|r| r.figure == "pump: admitted").expect("fleet row");
+    assert_eq!((pump.higher, pump.lower), (0, 3));
+    assert_eq!((pump.diff.median, pump.diff.min, pump.diff.max), (-79.0, -85.0, -76.0));
+    // a seed missing on one side is left out, not paired with another seed
+    let rows = paired::rows(&a, &b[1..]);
+    let people = rows.iter().find(|r| r.figure == "all people: admitted").expect("people row");
+    assert_eq!((people.diff.min, people.diff.max, people.higher, people.lower), (-1.0, 3.0, 1, 1));
+}
