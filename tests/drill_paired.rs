@@ -7,6 +7,8 @@
 //! differences shows exactly that.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)] // tests may panic
 
+mod common;
+use common::fixtures::shipped_policy_without_otp;
 use gate::drill::engine::{self, Defence, Exported, Widget};
 use gate::drill::scenario::{self, Scenario};
 use gate::drill::{self, compare};
@@ -62,14 +64,6 @@ verify = {{ probability = 0.0 }}
     .unwrap()
 }
 
-/// The shipped policy without its `[otp]` section: the same gate, blind to ranges.
-fn without_ranges() -> String {
-    let shipped = drill::SHIPPED_POLICY;
-    let start = shipped.find("\n[otp]").unwrap();
-    let end = start + 1 + shipped[start + 1..].find("\n# Example").unwrap();
-    format!("{}{}", &shipped[..start], &shipped[end..])
-}
-
 /// Every request of `who`, as (time, step, answer, isolate).
 fn requests_of(s: &Scenario, policy: &str, seed: u64, who: &str) -> Vec<(u64, &'static str, String, usize)> {
     let lowered = drill::prepare(s, policy).unwrap();
@@ -81,7 +75,7 @@ fn requests_of(s: &Scenario, policy: &str, seed: u64, who: &str) -> Vec<(u64, &'
 
 #[test]
 fn a_defence_that_changes_only_what_a_pump_gets_leaves_peoples_requests_and_answers_as_they_were() {
-    let plain = without_ranges();
+    let plain = shipped_policy_without_otp();
     let shapes = [
         ("/signup", "US = 0.5, DE = 0.5", false),
         ("/api/otp/send", "GB = 0.5, FI = 0.5", false),
@@ -115,7 +109,7 @@ fn against_prints_each_figure_seed_by_seed_and_a_change_that_touches_only_the_pu
     let gate = |policy: &str, name: &str| {
         Defence::Gate(Box::new(drill::prepare(&s, policy).unwrap()), name.into(), Widget::Banking)
     };
-    let list = [gate(&without_ranges(), "blind"), gate(drill::SHIPPED_POLICY, "shipped")];
+    let list = [gate(&shipped_policy_without_otp(), "blind"), gate(drill::SHIPPED_POLICY, "shipped")];
     let c = compare::run(&s, &list, &[1, 2, 3, 4, 5], 2, None);
     let rows = compare::paired::rows(&c.runs[0], &c.runs[1]);
     let row = |f: &str| rows.iter().find(|r| r.figure == f).unwrap_or_else(|| panic!("{f}: {rows:?}"));

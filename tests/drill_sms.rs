@@ -7,6 +7,8 @@
 //! docs state).
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)] // tests may panic
 
+mod common;
+use common::fixtures::shipped_policy_without_otp;
 use gate::drill::engine::{self, Defence, Widget};
 use gate::drill::report::{PopStats, Report};
 use gate::drill::scenario::{self, Scenario};
@@ -73,17 +75,9 @@ fn pop<'a>(r: &'a Report, name: &str) -> &'a PopStats {
     r.populations.iter().find(|p| p.name == name).unwrap()
 }
 
-/// The shipped policy without its `[otp]` section: the same gate, blind to ranges.
-fn without_ranges() -> String {
-    let shipped = drill::SHIPPED_POLICY;
-    let start = shipped.find("\n[otp]").unwrap();
-    let end = start + 1 + shipped[start + 1..].find("\n# Example").unwrap();
-    format!("{}{}", &shipped[..start], &shipped[end..])
-}
-
 #[test]
 fn pumped_ranges_get_a_fraction_of_their_codes_while_people_who_enter_theirs_get_them() {
-    let blind = without_ranges();
+    let blind = shipped_policy_without_otp();
     let shapes = [
         ("stealth", r#""+996 500", "+358 41", "+94 74""#, true),
         ("browser_farm", r#""+996 700", "+998 33""#, false),

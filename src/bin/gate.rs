@@ -373,6 +373,24 @@ fn replay(
     Ok(ExitCode::SUCCESS)
 }
 
+/// A policy lowered for a drill of `scenario`, or every problem with it on stderr (`None`).
+fn lower_for_drill(
+    scenario: &gate::drill::scenario::Scenario,
+    label: &str,
+    text: &str,
+) -> Option<gate::drill::gate::Lowered> {
+    match gate::drill::prepare(scenario, text) {
+        Ok(l) => Some(l),
+        Err(problems) => {
+            eprintln!("{label}: {} problem(s) with this policy", problems.len());
+            for e in &problems {
+                eprintln!("  {e}");
+            }
+            None
+        }
+    }
+}
+
 fn drill(args: &DrillArgs) -> Result<ExitCode, Box<dyn std::error::Error>> {
     use gate::drill::{self, compare, engine, scenario};
     use std::io::Write as _;
@@ -393,17 +411,13 @@ fn drill(args: &DrillArgs) -> Result<ExitCode, Box<dyn std::error::Error>> {
         Some(p) => std::fs::read_to_string(p).map_err(|e| format!("{}: {e}", p.display()))?,
         None => drill::SHIPPED_POLICY.to_string(),
     };
-    let lowered = match drill::prepare(&scenario, &policy_text) {
-        Ok(l) => l,
-        Err(problems) => {
-            eprintln!("{}: {} problem(s) with this policy", path.display(), problems.len());
-            for e in &problems {
-                eprintln!("  {e}");
-            }
-            return Ok(ExitCode::from(1));
-        }
+    let policy_label = args.policy.as_ref().map_or("the shipped policy".into(), |p| p.display().to_string());
+    let Some(lowered) = lower_for_drill(&scenario, &policy_label, &policy_text) else {
+        return Ok(ExitCode::from(1));
     };
     let seed = args.seed.unwrap_or(scenario.seed);
+    let seeds: Vec<u64> = (0..u64::from(args.seeds)).map(|i| seed.wrapping_add(i)).collect();
+    let jobs = args.jobs.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
     let quiet = args.quiet;
     let bar = |label: &str, f: f64| {
         if quiet {
@@ -422,20 +436,11 @@ fn drill(args: &DrillArgs) -> Result<ExitCode, Box<dyn std::error::Error>> {
     let started = std::time::Instant::now();
     if let Some(against) = &args.against {
         let text = std::fs::read_to_string(against).map_err(|e| format!("{}: {e}", against.display()))?;
-        let a = match drill::prepare(&scenario, &text) {
-            Ok(l) => l,
-            Err(problems) => {
-                eprintln!("{}: {} problem(s) with this policy", against.display(), problems.len());
-                for e in &problems {
-                    eprintln!("  {e}");
-                }
-                return Ok(ExitCode::from(1));
-            }
-        };
-        let seeds: Vec<u64> = (0..u64::from(args.seeds)).map(|i| seed.wrapping_add(i)).collect();
-        let jobs = args.jobs.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
         let a_name = against.display().to_string();
-        let b_name = args.policy.as_ref().map_or("the shipped policy".into(), |p| p.display().to_string());
+        let Some(a) = lower_for_drill(&scenario, &a_name, &text) else {
+            return Ok(ExitCode::from(1));
+        };
+        let b_name = policy_label;
         let gate = |l, name: &str| engine::Defence::Gate(Box::new(l), name.into(), engine::Widget::Banking);
         let list = [gate(a, &a_name), gate(lowered, &b_name)];
         let cb = |done: usize, all: usize| {
@@ -453,8 +458,6 @@ fn drill(args: &DrillArgs) -> Result<ExitCode, Box<dyn std::error::Error>> {
         return Ok(ExitCode::SUCCESS);
     }
     if args.compare {
-        let seeds: Vec<u64> = (0..u64::from(args.seeds)).map(|i| seed.wrapping_add(i)).collect();
-        let jobs = args.jobs.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
         let list: Vec<engine::Defence> = compare::defences(&scenario, &lowered)
             .into_iter()
             .filter(|d| args.only.as_deref().is_none_or(|o| compare::name(d).contains(o)))

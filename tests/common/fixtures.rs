@@ -44,3 +44,12 @@ pub fn assert_bad_fixtures<E: Display>(dir: &str, min: usize, problems: impl Fn(
         assert_errors(&f, &got.iter().map(ToString::to_string).collect::<Vec<_>>());
     }
 }
+
+/// The shipped policy without its `[otp]` section: the same gate, blind to number ranges (the
+/// drills' "before ranges" side).
+pub fn shipped_policy_without_otp() -> String {
+    let shipped = gate::drill::SHIPPED_POLICY;
+    let start = shipped.find("\n[otp]").expect("the shipped policy has [otp]");
+    let end = start + 1 + shipped[start + 1..].find("\n# Example").expect("an example follows [otp]");
+    format!("{}{}", &shipped[..start], &shipped[end..])
+}
