@@ -332,9 +332,58 @@ pub fn table(c: &Comparison) -> String {
         ));
         let _ = writeln!(o, "| {} |", row.join(" | "));
     }
+    o.push_str(&paired_with_the_policy(c));
     for reports in c.runs.iter().filter(|r| r.first().is_some_and(|r| r.defence.contains("the policy"))) {
         o.push_str(&fleet_table(reports));
         o.push_str(&segment_table(reports));
+    }
+    o
+}
+
+/// The defence every other row is paired with.
+const BASE: &str = "gate: the policy";
+
+/// Every other row against the shipped policy's, seed by seed (the engine's draws are per
+/// population, so a seed's difference is what the defence did: docs/drill.md § Paired runs).
+fn paired_with_the_policy(c: &Comparison) -> String {
+    let mut o = String::new();
+    let Some(base) = c.runs.iter().find(|r| r.first().is_some_and(|r| r.defence == BASE)) else { return o };
+    let others: Vec<&Vec<Report>> =
+        c.runs.iter().filter(|r| r.first().is_some_and(|r| r.defence != BASE)).collect();
+    if others.is_empty() {
+        return o;
+    }
+    let mut figures: Vec<(&str, paired::Figure)> = vec![
+        ("people admitted", Box::new(|r: &Report| Some(r.people.admitted_pct))),
+        (
+            "outside attacking networks",
+            Box::new(|r: &Report| {
+                (r.people.outside_attack_offered > 0).then_some(r.people.outside_attack_pct)
+            }),
+        ),
+    ];
+    for (name, tiers) in GROUPS {
+        figures.push((name, Box::new(move |r: &Report| group_share(r, tiers))));
+    }
+    let _ = writeln!(
+        o,
+        "\nEach row against \"{BASE}\", seed by seed: the difference in points, median [min–max]; \
+         seeds up, down."
+    );
+    let head: Vec<&str> = figures.iter().map(|f| f.0).collect();
+    let _ = writeln!(o, "\n| defence | {} |", head.join(" | "));
+    let _ = writeln!(o, "|---|{}", "---:|".repeat(head.len()));
+    for reports in others {
+        let Some(r0) = reports.first() else { continue };
+        let cells: Vec<String> = figures
+            .iter()
+            .map(|(name, f)| {
+                paired::row((*name).into(), base, reports, &**f).map_or("-".into(), |r| {
+                    format!("{}; {} up, {} down", paired::show_diff(&r), r.higher, r.lower)
+                })
+            })
+            .collect();
+        let _ = writeln!(o, "| {} | {} |", r0.defence, cells.join(" | "));
     }
     o
 }

@@ -30,7 +30,7 @@ pub struct PairedRow {
 }
 
 /// A figure of one report, %.
-type Figure = Box<dyn Fn(&Report) -> Option<f64>>;
+pub type Figure = Box<dyn Fn(&Report) -> Option<f64>>;
 
 /// The figures compared: people's headline figures, then each population's admitted share
 /// (people: of their attempts; fleets: of all attempts, the unaffordable included).
@@ -62,37 +62,41 @@ fn figures(first: &Report) -> Vec<(String, Figure)> {
 /// seed played on one side only is left out).
 pub fn rows(a: &[Report], b: &[Report]) -> Vec<PairedRow> {
     let Some(first) = a.first() else { return Vec::new() };
-    let mut out = Vec::new();
-    for (figure, f) in figures(first) {
-        let pairs: Vec<(f64, f64)> =
-            a.iter().filter_map(|x| Some((f(x)?, f(b.iter().find(|y| y.seed == x.seed)?)?))).collect();
-        let diffs: Vec<f64> = pairs.iter().map(|(x, y)| y - x).collect();
-        let (Some(sa), Some(sb), Some(sd)) = (
-            Spread::of(pairs.iter().map(|p| p.0)),
-            Spread::of(pairs.iter().map(|p| p.1)),
-            Spread::of(diffs.iter().copied()),
-        ) else {
-            continue;
-        };
-        let n = diffs.len() as f64;
-        let mean = diffs.iter().sum::<f64>() / n;
-        let standard_error = if diffs.len() > 1 {
-            (diffs.iter().map(|d| (d - mean).powi(2)).sum::<f64>() / (n - 1.0)).sqrt() / n.sqrt()
-        } else {
-            0.0
-        };
-        out.push(PairedRow {
-            figure,
-            a: sa,
-            b: sb,
-            diff: sd,
-            mean,
-            standard_error,
-            higher: diffs.iter().filter(|d| **d > 0.0).count(),
-            lower: diffs.iter().filter(|d| **d < 0.0).count(),
-        });
-    }
-    out
+    figures(first).into_iter().filter_map(|(figure, f)| row(figure, a, b, &*f)).collect()
+}
+
+/// One figure `f` of `a` and `b`, paired by seed (`None` when no seed has it on both sides).
+pub fn row(
+    figure: String,
+    a: &[Report],
+    b: &[Report],
+    f: &dyn Fn(&Report) -> Option<f64>,
+) -> Option<PairedRow> {
+    let pairs: Vec<(f64, f64)> =
+        a.iter().filter_map(|x| Some((f(x)?, f(b.iter().find(|y| y.seed == x.seed)?)?))).collect();
+    let diffs: Vec<f64> = pairs.iter().map(|(x, y)| y - x).collect();
+    let n = diffs.len() as f64;
+    let mean = diffs.iter().sum::<f64>() / n;
+    let standard_error = if diffs.len() > 1 {
+        (diffs.iter().map(|d| (d - mean).powi(2)).sum::<f64>() / (n - 1.0)).sqrt() / n.sqrt()
+    } else {
+        0.0
+    };
+    Some(PairedRow {
+        figure,
+        a: Spread::of(pairs.iter().map(|p| p.0))?,
+        b: Spread::of(pairs.iter().map(|p| p.1))?,
+        diff: Spread::of(diffs.iter().copied())?,
+        mean,
+        standard_error,
+        higher: diffs.iter().filter(|d| **d > 0.0).count(),
+        lower: diffs.iter().filter(|d| **d < 0.0).count(),
+    })
+}
+
+/// `median [min–max]` of a difference in points.
+pub fn show_diff(r: &PairedRow) -> String {
+    r.diff.show(&points)
 }
 
 fn points(x: f64) -> String {

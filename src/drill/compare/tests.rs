@@ -136,3 +136,28 @@ fn paired_rows_are_differences_seed_by_seed_with_their_mean_and_standard_error()
     let people = rows.iter().find(|r| r.figure == "all people: admitted").expect("people row");
     assert_eq!((people.diff.min, people.diff.max, people.higher, people.lower), (-1.0, 3.0, 1, 1));
 }
+
+#[test]
+fn the_compare_table_pairs_every_other_row_with_the_policy_seed_by_seed() {
+    let run = |defence: &str, people: [f64; 3]| -> Vec<Report> {
+        (0..3)
+            .map(|i| {
+                let mut r = paired_report(i as u64 + 1, people[i], 0.0);
+                r.defence = defence.into();
+                r
+            })
+            .collect()
+    };
+    let c = Comparison {
+        seeds: vec![1, 2, 3],
+        runs: vec![run("no gate", [90.0, 95.0, 99.0]), run("gate: the policy", [91.0, 93.0, 99.5])],
+    };
+    let t = table(&c);
+    let line = t.lines().find(|l| l.starts_with("| no gate |") && l.contains("up,")).expect("a paired row");
+    // -1, +2, -0.5: the median -0.50, two seeds down, one up
+    assert!(line.contains("| -0.50 [-1.00–+2.00]; 1 up, 2 down |"), "{line}");
+    assert!(!t.lines().any(|l| l.starts_with("| gate: the policy |") && l.contains("up,")), "{t}");
+    // without the policy's row there is nothing to pair with
+    let alone = Comparison { seeds: vec![1, 2, 3], runs: vec![run("no gate", [90.0, 95.0, 99.0])] };
+    assert!(!table(&alone).contains("seed by seed"));
+}
