@@ -138,7 +138,7 @@ fn paired_rows_are_differences_seed_by_seed_with_their_mean_and_standard_error()
 }
 
 #[test]
-fn the_compare_table_pairs_every_other_row_with_the_policy_seed_by_seed() {
+fn the_compare_table_pairs_every_other_row_with_no_gate_seed_by_seed() {
     let run = |defence: &str, people: [f64; 3]| -> Vec<Report> {
         (0..3)
             .map(|i| {
@@ -150,14 +150,15 @@ fn the_compare_table_pairs_every_other_row_with_the_policy_seed_by_seed() {
     };
     let c = Comparison {
         seeds: vec![1, 2, 3],
-        runs: vec![run("no gate", [90.0, 95.0, 99.0]), run("gate: the policy", [91.0, 93.0, 99.5])],
+        runs: vec![run("no gate", [91.0, 93.0, 99.5]), run("gate: the policy", [90.0, 95.0, 99.0])],
     };
     let t = table(&c);
-    let line = t.lines().find(|l| l.starts_with("| no gate |") && l.contains("up,")).expect("a paired row");
+    let line =
+        t.lines().find(|l| l.starts_with("| gate: the policy |") && l.contains("up,")).expect("a paired row");
     // -1, +2, -0.5: the median -0.50, two seeds down, one up
     assert!(line.contains("| -0.50 [-1.00–+2.00]; 1 up, 2 down |"), "{line}");
-    assert!(!t.lines().any(|l| l.starts_with("| gate: the policy |") && l.contains("up,")), "{t}");
-    // without the policy's row there is nothing to pair with
-    let alone = Comparison { seeds: vec![1, 2, 3], runs: vec![run("no gate", [90.0, 95.0, 99.0])] };
+    assert!(!t.lines().any(|l| l.starts_with("| no gate |") && l.contains("up,")), "{t}");
+    // without the no-gate row there is nothing to pair with
+    let alone = Comparison { seeds: vec![1, 2, 3], runs: vec![run("gate: the policy", [90.0, 95.0, 99.0])] };
     assert!(!table(&alone).contains("seed by seed"));
 }
