@@ -434,6 +434,17 @@ fn drill(args: &DrillArgs) -> Result<ExitCode, Box<dyn std::error::Error>> {
     };
     #[allow(clippy::disallowed_methods)] // the CLI measures its own wall-clock speed
     let started = std::time::Instant::now();
+    // several defences over the seeds (--against, --compare), with the progress bar
+    let play_all = |list: &[engine::Defence]| {
+        let cb = |done: usize, all: usize| {
+            bar(&format!("{done}/{all} runs ({jobs} at once)"), done as f64 / all as f64)
+        };
+        let comparison = compare::run(&scenario, list, &seeds, jobs, Some(&cb));
+        if !quiet {
+            eprintln!();
+        }
+        comparison
+    };
     if let Some(against) = &args.against {
         let text = std::fs::read_to_string(against).map_err(|e| format!("{}: {e}", against.display()))?;
         let a_name = against.display().to_string();
@@ -443,13 +454,7 @@ fn drill(args: &DrillArgs) -> Result<ExitCode, Box<dyn std::error::Error>> {
         let b_name = policy_label;
         let gate = |l, name: &str| engine::Defence::Gate(Box::new(l), name.into(), engine::Widget::Banking);
         let list = [gate(a, &a_name), gate(lowered, &b_name)];
-        let cb = |done: usize, all: usize| {
-            bar(&format!("{done}/{all} runs ({jobs} at once)"), done as f64 / all as f64)
-        };
-        let comparison = compare::run(&scenario, &list, &seeds, jobs, Some(&cb));
-        if !quiet {
-            eprintln!();
-        }
+        let comparison = play_all(&list);
         print!("{}", compare::paired::table(&comparison, &a_name, &b_name));
         println!("\n{} runs in {:.1} s wall", list.len() * seeds.len(), started.elapsed().as_secs_f64());
         if let Some(j) = &args.json {
@@ -463,14 +468,8 @@ fn drill(args: &DrillArgs) -> Result<ExitCode, Box<dyn std::error::Error>> {
             .filter(|d| args.only.as_deref().is_none_or(|o| compare::name(d).contains(o)))
             .collect();
         let total = list.len() * seeds.len();
-        let cb = |done: usize, all: usize| {
-            bar(&format!("{done}/{all} runs ({jobs} at once)"), done as f64 / all as f64)
-        };
-        let comparison = compare::run(&scenario, &list, &seeds, jobs, Some(&cb));
+        let comparison = play_all(&list);
         let wall = started.elapsed().as_secs_f64();
-        if !quiet {
-            eprintln!();
-        }
         let requests: u64 = comparison.runs.iter().flatten().map(|r| r.requests).sum();
         let cpu: f64 = comparison.runs.iter().flatten().map(|r| r.wall_secs).sum();
         print!("{}", compare::table(&comparison));
