@@ -75,6 +75,7 @@ pub fn row(
     let pairs: Vec<(f64, f64)> =
         a.iter().filter_map(|x| Some((f(x)?, f(b.iter().find(|y| y.seed == x.seed)?)?))).collect();
     let diffs: Vec<f64> = pairs.iter().map(|(x, y)| y - x).collect();
+    let diff = Spread::of(diffs.iter().copied())?;
     let n = diffs.len() as f64;
     let mean = diffs.iter().sum::<f64>() / n;
     let standard_error = if diffs.len() > 1 {
@@ -86,7 +87,7 @@ pub fn row(
         figure,
         a: Spread::of(pairs.iter().map(|p| p.0))?,
         b: Spread::of(pairs.iter().map(|p| p.1))?,
-        diff: Spread::of(diffs.iter().copied())?,
+        diff,
         mean,
         standard_error,
         higher: diffs.iter().filter(|d| **d > 0.0).count(),
@@ -132,7 +133,7 @@ pub fn table(c: &Comparison, a_name: &str, b_name: &str) -> String {
             r.figure,
             r.a.show(&pc),
             r.b.show(&pc),
-            r.diff.show(&points),
+            show_diff(&r),
             r.mean,
             r.standard_error,
             r.higher,
