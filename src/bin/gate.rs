@@ -155,7 +155,7 @@ struct DrillArgs {
     /// upwards; at least 5).
     #[arg(long, default_value_t = gate::drill::compare::DEFAULT_SEEDS, value_parser = clap::value_parser!(u32).range(5..=100))]
     seeds: u32,
-    /// Runs played at once with --compare (default: the machine's cores).
+    /// Runs played at once with --compare or --against (default: the machine's cores).
     #[arg(long)]
     jobs: Option<usize>,
     /// With --compare, play only the defences whose name contains this (e.g. "policy").
