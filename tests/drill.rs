@@ -7,6 +7,8 @@ use gate::drill::engine::{self, Defence};
 use gate::drill::{self, compare, scenario};
 mod common;
 
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use common::fixtures::{assert_bad_fixtures, toml_files};
 use std::fs;
 use std::path::Path;
@@ -268,4 +270,47 @@ budget = { cores = 1 }"#,
     assert!(missed > 0 && r.people.outside_attack_admitted > 0, "{:?}", r.people.outside_attack_not_admitted);
     let p50 = r.people.admission.iter().map(|a| a.p50_ms).max().unwrap();
     assert!(p50 >= 5_000, "{p50}");
+}
+
+/// The round trip the gate checks is its own measure (the ping chain's stamp, played by the
+/// engine through the gate for every client with signals): a forger reporting a short round
+/// trip is still seen behind its proxy, and people's stamps count. Under a policy that refuses
+/// both a gap and signals without a measure, people all get in, the forger through a
+/// long-detour proxy gets nothing, and the same forger without a proxy gets in.
+#[test]
+fn a_forgers_reported_round_trip_does_not_hide_its_proxy_and_peoples_stamps_count() {
+    let policy = format!(
+        "{}\n[[rules]]\nname = \"relayed or unmeasured round trips\"\nwhen = {{ reasons = [\"rtt_gap\", \"rtt_unmeasured\"] }}\naction = \"deny\"\n",
+        drill::SHIPPED_POLICY
+    );
+    for (proxy, proxied) in [("proxy = { extra_rtt_ms = [400, 600] }", true), ("", false)] {
+        let s = world(
+            300,
+            "",
+            &format!(
+                "realism = \"forged_signals\"\ntls = \"impersonated\"\nrate = [[0, 2.0], [300, 2.0]]\nbudget = {{ cores = 64 }}\n{proxy}"
+            ),
+        );
+        let lowered = drill::prepare(&s, &policy).unwrap();
+        let d = Defence::Gate(Box::new(lowered), "the policy".into(), engine::Widget::Banking);
+        let mut out = Vec::new();
+        let r = engine::run(&s, &d, 4, None, Some(&mut out));
+        let (people, fleet) = (&r.populations[0], &r.populations[1]);
+        assert!(people.offered > 400 && people.admitted == people.offered, "{}", r.table());
+        assert!(fleet.offered > 400, "{}", r.table());
+        if proxied {
+            assert_eq!(fleet.admitted, 0, "{}", r.table());
+        } else {
+            assert!(fleet.admitted * 10 > fleet.offered * 9, "{}", r.table());
+        }
+        // every challenge request with signals carried a stamp
+        let stamped = out
+            .iter()
+            .filter(|x| x.step == "challenge")
+            .map(|x| x.signals.as_str())
+            .filter(|s| !s.is_empty())
+            .map(|s| String::from_utf8(URL_SAFE_NO_PAD.decode(s).unwrap()).unwrap())
+            .all(|s| s.contains("\"rttStamp\":\""));
+        assert!(stamped);
+    }
 }

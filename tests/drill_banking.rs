@@ -196,14 +196,15 @@ fn fill_times_follow_their_median_and_90th_percentile() {
     assert_eq!(Fill::default().draw_ms(&mut Rng::new(1)), 0);
 }
 
-/// Every shape under capacity pricing with banking, seeds 1 and 3: (label, report, requests),
+/// Every shape under capacity pricing with banking, seeds 1, 3, 5 and 7 (a post answered 402
+/// is rare: two seeds did not meet it once the signals carried a stamp): (label, report, requests),
 /// played once for the tests that read the requests.
 fn banking_runs() -> &'static [(String, Report, Vec<Exported>)] {
     static RUNS: OnceLock<Vec<(String, Report, Vec<Exported>)>> = OnceLock::new();
     RUNS.get_or_init(|| {
         let mut runs = Vec::new();
         for (i, s) in shapes().iter().enumerate() {
-            for seed in [1, 3] {
+            for seed in [1, 3, 5, 7] {
                 let mut out = Vec::new();
                 let r = play_exporting(s, Widget::Banking, seed, Some(&mut out));
                 runs.push((format!("shape {i}, seed {seed}"), r, out));

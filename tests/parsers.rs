@@ -45,10 +45,11 @@ prop_compose! {
         ua_data in proptest::option::of(ua_data()),
         cores in proptest::option::of(any::<u32>()),
         rtt in proptest::option::of(any::<u32>()),
+        rtt_stamp in proptest::option::of("[A-Za-z0-9_-]{0,88}"),
     ) -> ClientSignals {
         ClientSignals {
             v, webdriver, automation, software_renderer, outer, screen, time_zone, languages,
-            plugins, ua_data, cores, rtt,
+            plugins, ua_data, cores, rtt, rtt_stamp, edge_rtt: Default::default(),
         }
     }
 }
@@ -80,6 +81,7 @@ fn as_the_widget_writes(s: &ClientSignals) -> Vec<u8> {
     );
     put("cores", s.cores.map(Value::from));
     put("rtt", s.rtt.map(Value::from));
+    put("rttStamp", s.rtt_stamp.clone().map(Value::from));
     serde_json::to_vec(&Value::Object(o)).unwrap()
 }
 

@@ -211,6 +211,29 @@ impl MemoryGate {
         self.stores.calls
     }
 
+    /// The widget's ping chain from this client (`fetch`: its challenge request's facts):
+    /// `GET <prefix>/ping` answered at `at_ms`, its stamp echoed back and answered one
+    /// `rtt_ms` later, both through the front door. The stamp of the second answer, if the
+    /// gate gave one. A ping counts nothing and touches no store, so the chain is played at
+    /// once rather than as events.
+    pub fn ping_chain(&mut self, fetch: &RequestFacts, at_ms: u64, rtt_ms: u64) -> Option<String> {
+        let mut stamp: Option<String> = None;
+        for now_ms in [at_ms, at_ms.saturating_add(rtt_ms)] {
+            let mut facts = fetch.clone();
+            facts.path = format!("{}/ping", self.loaded.prefix);
+            facts.query = stamp.as_ref().map(|s| format!("{}={s}", crate::protocol::rtt_stamp::PARAM));
+            let step =
+                crate::pipeline::start(&self.loaded, &facts, Ok([0; 16]), UnixTime::from_millis(now_ms));
+            let crate::pipeline::step::Step::Done(done) = step else { return None };
+            let json = match done.own_reply().map(|r| &r.body) {
+                Some(crate::present::reply::Body::Json(v)) => v.clone(),
+                _ => return None,
+            };
+            stamp = Some(json.get("stamp")?.as_str()?.to_string());
+        }
+        stamp
+    }
+
     /// One request, from the front door to its end; `origin` answers a forward (and a
     /// pass-through).
     pub fn request(

@@ -11,6 +11,7 @@ use crate::policy::{CohortState, Known, Subject};
 use crate::present::reply::Reply;
 use crate::protocol::challenge::{self, Terms};
 use crate::protocol::reject::{RejectKind, Rejection};
+use crate::protocol::rtt_stamp::Reading;
 use crate::protocol::time::UnixTime;
 use crate::request::facts::RequestFacts;
 use crate::request::route::{self, Route};
@@ -54,7 +55,8 @@ pub fn start<'a>(config: &'a Config, facts: &'a RequestFacts, random: [u8; 16], 
     // once the form has one, its phone number's first digits (its calling code, and its range
     // where the policy judges it)
     let (phone, range) = super::ranges::phone_ahead(policy, &route.path, query);
-    let assessment = signals::assess(facts, &client_signals(query));
+    let at = Reading::AtIssue { address: super::address_digest(facts), now };
+    let assessment = signals::assess(facts, &super::read_rtt(&config.keys, facts, client_signals(query), at));
     // the widget sends only the first digits: the number's type is known at submission
     let subject = super::subject(facts, &route.path, assessment, phone, Known::Unknown);
     let mut want = super::counted(policy, &subject);

@@ -20,6 +20,7 @@ mod line;
 pub mod nojs;
 pub mod operator;
 pub mod otp_check;
+mod ping;
 pub(crate) mod ranges;
 pub mod refusal;
 pub mod siteverify;
@@ -33,11 +34,13 @@ use crate::config::Loaded;
 use crate::control::Counted;
 use crate::policy::{CohortState, Decision, Known, Outcome, Policy, Subject};
 use crate::protocol::binding::{Binding, ClientView};
+use crate::protocol::key::KeyRing;
 use crate::protocol::reject::{RejectKind, Rejection};
+use crate::protocol::rtt_stamp::{self, AddressDigest, Reading};
 use crate::protocol::time::UnixTime;
 use crate::request::facts::RequestFacts;
 use crate::request::phone::NumberType;
-use crate::signals::Assessment;
+use crate::signals::{Assessment, ClientSide, EdgeRtt};
 use step::{ReadCohorts, Step};
 
 pub use step::finish;
@@ -74,6 +77,26 @@ pub fn binding(facts: &RequestFacts) -> Binding {
         country: facts.cf.country.as_deref(),
         user_agent: facts.user_agent(),
     })
+}
+
+/// The digest of the address prefix the edge sees (`/24`, `/48`) for round-trip stamps.
+pub fn address_digest(facts: &RequestFacts) -> AddressDigest {
+    let ip = facts.client_ip.as_deref().and_then(|ip| ip.parse::<std::net::IpAddr>().ok());
+    AddressDigest::of(ip.map(crate::policy::ip_prefix).as_deref())
+}
+
+/// Reads the round-trip stamp in a request's signals (the key is here, not in `signals`):
+/// the round trip the edge measured, or why there is none.
+pub fn read_rtt(keys: &KeyRing, facts: &RequestFacts, side: ClientSide, at: Reading) -> ClientSide {
+    let ClientSide::Present(mut s) = side else { return side };
+    s.edge_rtt = match s.rtt_stamp.as_deref() {
+        None | Some("") => EdgeRtt::Unmeasured("no round-trip stamp in the signals".into()),
+        Some(stamp) => match rtt_stamp::measured(keys, &binding(facts), stamp, at) {
+            Ok(ms) => EdgeRtt::Measured(ms),
+            Err(e) => EdgeRtt::Unmeasured(e.to_string()),
+        },
+    };
+    ClientSide::Present(s)
 }
 
 /// What the policy decides on, for a request on `route`.

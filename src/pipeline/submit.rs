@@ -20,6 +20,7 @@ use crate::present::page::{self, Lang, TopUpPage};
 use crate::present::reply::Audience;
 use crate::present::reply::Reply;
 use crate::protocol::reject::{RejectKind, Rejection};
+use crate::protocol::rtt_stamp::Reading;
 use crate::protocol::solution::{self, Expectation, Verified};
 use crate::protocol::time::UnixTime;
 use crate::protocol::topup::{self, TopUpJson};
@@ -322,7 +323,10 @@ fn verify(sub: Submission<'_>, raw: String, phone: PhoneRead, body: Vec<u8>, ran
         Err(r) => return sub.refuse(r),
     };
     // fingerprint the submission with the signals the work was bound to
-    let assessment = signals::assess(sub.facts, &ClientSide::parse(&verified.signals));
+    // (their stamp's address was checked when the challenge was issued)
+    let side = ClientSide::parse(&verified.signals);
+    let at = Reading::OfChallenge { issued_at: verified.challenge.issued_at };
+    let assessment = signals::assess(sub.facts, &super::read_rtt(&config.keys, sub.facts, side, at));
     let subject = sub.subject(assessment, &phone);
     let mut counted = super::counted(&config.policy, &subject);
     // a number whose range the policy judges: its counters are read (and, for a code sent,

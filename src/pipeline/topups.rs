@@ -16,6 +16,7 @@ use crate::policy::{CohortState, Known, Subject};
 use crate::present::reply::Reply;
 use crate::protocol::challenge::{self, Challenge};
 use crate::protocol::reject::{RejectKind, Rejection};
+use crate::protocol::rtt_stamp::Reading;
 use crate::protocol::solution::{self, Expectation};
 use crate::protocol::time::UnixTime;
 use crate::protocol::topup::{self, TopUpJson};
@@ -77,7 +78,10 @@ pub fn start<'a>(config: &'a Config, facts: &'a RequestFacts, random: [u8; 16], 
         Err(r) => return refuse(r),
     };
     let (phone, range) = super::ranges::phone_ahead(policy, &route.path, query);
-    let assessment = signals::assess(facts, &super::issue::client_signals(query));
+    // the signals the challenge was issued for: their stamp's address was checked then
+    let side = super::issue::client_signals(query);
+    let at = Reading::OfChallenge { issued_at: first.issued_at };
+    let assessment = signals::assess(facts, &super::read_rtt(&config.keys, facts, side, at));
     let subject = super::subject(facts, &route.path, assessment, phone, Known::Unknown);
     let mut want_counted = super::counted(policy, &subject);
     if let Some(at) = &range {

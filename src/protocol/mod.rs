@@ -5,6 +5,7 @@ pub mod binding;
 pub mod challenge;
 pub mod key;
 pub mod reject;
+pub mod rtt_stamp;
 pub mod solution;
 pub mod time;
 pub mod topup;

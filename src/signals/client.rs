@@ -45,8 +45,27 @@ pub struct ClientSignals {
     pub ua_data: Option<UaData>,
     /// `navigator.hardwareConcurrency`.
     pub cores: Option<u32>,
-    /// Round trip to the gate measured in JavaScript, ms.
+    /// Round trip to the gate measured in JavaScript, ms: what the browser says, kept for
+    /// the operator's log; the checks read [`ClientSignals::edge_rtt`].
     pub rtt: Option<u32>,
+    /// The last round-trip stamp of the widget's ping chain (`protocol::rtt_stamp`).
+    pub rtt_stamp: Option<String>,
+    /// What the gate read from `rtt_stamp` (filled by the pipeline, which holds the key).
+    #[serde(skip)]
+    pub edge_rtt: EdgeRtt,
+}
+
+/// The round trip the edge measured itself, read from the signals' stamp.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub enum EdgeRtt {
+    /// Not read: a caller without the gate key (the signals' unit tests) compares the
+    /// browser's own `rtt`, as the gate did before stamps.
+    #[default]
+    NotRead,
+    /// The stamp verified: its best round trip, ms.
+    Measured(u32),
+    /// No stamp, or one that does not count for this request: why.
+    Unmeasured(String),
 }
 
 /// The client side of an observation.

@@ -2,7 +2,7 @@
 //! round trip against the headers and the network location the edge saw.
 
 use super::server::{brands_disagree, hints_required, webview_by_header};
-use super::{Assessment, ClientSignals, ReasonCode};
+use super::{Assessment, ClientSignals, EdgeRtt, ReasonCode};
 use crate::request::facts::RequestFacts;
 use crate::request::user_agent::{Family, Platform, UserAgent};
 
@@ -94,12 +94,27 @@ pub(super) fn cross(
     // address. On a hosting network the relay is already known (`hosting_asn` prices it), and
     // a VPN user's tunnel abroad would otherwise stack both onto one fact, to a refusal with
     // the time zone (docs/drill-tiers.md § What the drill found).
+    // The round trip is the edge's own measure (the ping chain's stamp): a browser's report
+    // would be whatever a forger recorded. Over HTTP/3 the edge has no TCP round trip to
+    // compare with, and nothing is checked.
     let hosting = facts.cf.asn.is_some_and(super::hosting_asn);
-    if let (Some(js), Some(tcp)) = (s.rtt, facts.cf.client_tcp_rtt.filter(|t| *t > 0))
-        && !hosting
-        && js > tcp.saturating_mul(3).saturating_add(150)
-    {
-        a.add(ReasonCode::RttGap, format!("JS round trip {js} ms, TCP {tcp} ms"));
+    let Some(tcp) = facts.cf.client_tcp_rtt.filter(|t| *t > 0) else { return };
+    if hosting {
+        return;
+    }
+    let (js, whose) = match &s.edge_rtt {
+        EdgeRtt::Measured(ms) => (*ms, "edge-measured"),
+        EdgeRtt::NotRead => match s.rtt {
+            Some(ms) => (ms, "JS"),
+            None => return,
+        },
+        EdgeRtt::Unmeasured(why) => {
+            a.add(ReasonCode::RttUnmeasured, why.clone());
+            return;
+        }
+    };
+    if js > tcp.saturating_mul(3).saturating_add(150) {
+        a.add(ReasonCode::RttGap, format!("{whose} round trip {js} ms, TCP {tcp} ms"));
     }
 }
 

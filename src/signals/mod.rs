@@ -33,7 +33,7 @@ mod server;
 mod tests;
 mod tls;
 
-pub use client::{ClientSide, ClientSignals, MAX_SIGNALS_LEN, UaData};
+pub use client::{ClientSide, ClientSignals, EdgeRtt, MAX_SIGNALS_LEN, UaData};
 pub use hosting::hosting_asn;
 pub use reason::{REASON_CODES, Reason, ReasonCode, reason_code, weight};
 pub use risk::{RiskAction, RiskPolicy};

@@ -116,6 +116,10 @@ reason_codes! {
     UadMissing = "uad_missing", 25;
     /// The JavaScript-measured round trip is far above the TCP round trip (a relay).
     RttGap = "rtt_gap", 20;
+    /// Signals without a round trip the edge measured (no round-trip stamp, or one that does
+    /// not verify for this client and address): as much as a gap, so that leaving the stamp
+    /// out never pays.
+    RttUnmeasured = "rtt_unmeasured", 20;
     /// A ClientHello without the post-quantum key share the claimed desktop Chrome or Edge
     /// sends: another TLS stack (a script's library, or an intercepting middlebox).
     TlsHelloShort = "tls_hello_short", 15;

@@ -276,6 +276,34 @@ fn a_round_trip_gap_on_a_hosting_network_is_not_counted_twice() {
     assert!(a.score < RiskPolicy::default().deny_at, "{:?} = {}", a.codes(), a.score);
 }
 
+/// The round trip read is the edge's own (the stamp), never the one the browser reports:
+/// a short report does not hide a long measure, and signals without a measure cost as much as
+/// a gap; nothing is compared over HTTP/3 (no TCP round trip) or on a hosting network.
+#[test]
+fn the_round_trip_checked_is_the_edges_own_measure() {
+    let f = chrome_nav();
+    for (reported, edge, want_gap, want_unmeasured) in [
+        (Some(35), EdgeRtt::Measured(400), true, false),
+        (Some(400), EdgeRtt::Measured(40), false, false),
+        (Some(35), EdgeRtt::Unmeasured("no stamp".into()), false, true),
+        (None, EdgeRtt::Unmeasured("no stamp".into()), false, true),
+        (Some(400), EdgeRtt::NotRead, true, false),
+    ] {
+        let s = ClientSignals { rtt: reported, edge_rtt: edge.clone(), ..chrome_signals() };
+        let a = assess(&f, &present(s.clone()));
+        assert_eq!(a.has(ReasonCode::RttGap), want_gap, "{reported:?} {edge:?}: {:?}", a.codes());
+        assert_eq!(a.has(ReasonCode::RttUnmeasured), want_unmeasured, "{reported:?} {edge:?}");
+        let mut quic = f.clone();
+        quic.cf.client_tcp_rtt = Some(0);
+        let a = assess(&quic, &present(s.clone()));
+        assert!(!a.has(ReasonCode::RttGap) && !a.has(ReasonCode::RttUnmeasured), "{:?}", a.codes());
+        let mut hosting = f.clone();
+        hosting.cf.asn = Some(16509);
+        let a = assess(&hosting, &present(s));
+        assert!(!a.has(ReasonCode::RttGap) && !a.has(ReasonCode::RttUnmeasured), "{:?}", a.codes());
+    }
+}
+
 #[test]
 fn tools_and_headless_are_named_browsers_checks_skip_api_clients() {
     let cases = [

@@ -483,6 +483,12 @@ pub fn solve(token: &str) -> String {
     solution::solve(&bytes, b"").unwrap().encode()
 }
 
+/// Solves a challenge token (base64url) with the signal bytes it was asked with.
+pub fn solve_with_signals(token: &str, signals: &[u8]) -> String {
+    let bytes = gate::protocol::challenge::token_bytes(token).unwrap();
+    solution::solve(&bytes, signals).unwrap().encode()
+}
+
 /// A solved token for `client` at the test price (4 x 4) signed by `secret` and issued at
 /// `issued_at` for `ttl` seconds: an old deployment's, a forger's, an expired or a future one.
 pub fn minted(secret: &str, client: &Req, route: &str, issued_at: u64, ttl: u64) -> String {

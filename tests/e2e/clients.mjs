@@ -73,6 +73,26 @@ export const SIGNALS = {
   rtt: 40,
 };
 
+/**
+ * The widget's ping chain against a Worker (`fetch(url, init)`: Miniflare's dispatchFetch, or a
+ * copy's), with the client's headers and `cf`: a first stamp, echoed `echoes` times, each echo
+ * sent `holdMs` after the last answer (a relay's detour: the gate measures it). Returns the
+ * signals with the last stamp as `rttStamp` (as JSON text; without one where the gate gave none).
+ */
+export async function stampedSignals(fetch, { headers = {}, cf = CF, signals = SIGNALS, echoes = 1, holdMs = 0 } = {}) {
+  let stamp;
+  for (let i = 0; i <= echoes; i++) {
+    if (i && holdMs) await new Promise((r) => setTimeout(r, holdMs));
+    const q = stamp ? `?stamp=${stamp}` : '';
+    const r = await fetch(`${HOST}/__gate/ping${q}`, { headers, cf });
+    const body = r.status === 200 ? await r.json() : (await r.text(), {});
+    // a gate without a configuration has no key: no stamp (the suites that price check it)
+    if (!body.stamp) return JSON.stringify(signals);
+    stamp = body.stamp;
+  }
+  return JSON.stringify({ ...signals, rttStamp: stamp });
+}
+
 /** A residential connection in Berlin over HTTP/2. */
 export const CF = { asn: 3320, asOrganization: 'Deutsche Telekom AG', country: 'DE', timezone: 'Europe/Berlin', httpProtocol: 'HTTP/2', tlsVersion: 'TLSv1.3', clientTcpRtt: 25, botManagement: { score: 90, verifiedBot: false } };
 /** A spiking network for the attack-mode suites, otherwise a residential client like CF. */
@@ -96,13 +116,16 @@ export function chromeClient(edge, { cf = CF, ip = '198.51.100.7', headers = {} 
     return { status: r.status, json, text, headers: r.headers };
   };
   return {
+    /** A challenge asked with the widget's signals (its round trip measured first); the
+     * answer carries the signals sent (`signals`), which the solution must repeat. */
     async challenge(route = '/signup', { phone } = {}) {
-      const q = new URLSearchParams({ route, signals: Buffer.from(JSON.stringify(SIGNALS)).toString('base64url') });
+      const signals = await stampedSignals((u, i) => mf().dispatchFetch(u, i), { headers: h(CHROME.fetch), cf });
+      const q = new URLSearchParams({ route, signals: Buffer.from(signals).toString('base64url') });
       if (phone !== undefined) q.set('phone', phone);
-      return read(await mf().dispatchFetch(`${HOST}/__gate/challenge?${q}`, { headers: h(CHROME.fetch), cf }));
+      return { ...(await read(await mf().dispatchFetch(`${HOST}/__gate/challenge?${q}`, { headers: h(CHROME.fetch), cf }))), signals };
     },
     async solve(challenge) {
-      return gateCli('solve', '--token', challenge.json.token, '--signals', JSON.stringify(SIGNALS));
+      return gateCli('solve', '--token', challenge.json.token, '--signals', challenge.signals ?? JSON.stringify(SIGNALS));
     },
     /** Posts `fields` (form, or JSON with `json: true`) with the solution to `route`. */
     async submit(route, solution, { fields = { email: 'a@example.com' }, json = false, extra = {} } = {}) {

@@ -31,7 +31,7 @@ describe('client signals from a real browser', () => {
     const [rec] = await posts();
     assert.equal(rec.verdict.valid, true);
     assert.ok(rec.verdict.score < 30, JSON.stringify(rec.verdict));
-    for (const r of ['webdriver', 'automation_globals', 'tz_mismatch', 'lang_mismatch', 'uad_mismatch', 'uad_missing', 'ua_headless'])
+    for (const r of ['webdriver', 'automation_globals', 'tz_mismatch', 'lang_mismatch', 'uad_mismatch', 'uad_missing', 'ua_headless', 'rtt_gap', 'rtt_unmeasured'])
       assert.ok(!rec.verdict.reasons.includes(r), `${r} in ${rec.verdict.reasons}`);
     await context.close();
   });
@@ -91,6 +91,12 @@ describe('client signals from a real browser', () => {
     assert.ok(signals, 'the solution carries the signals');
     const honest = JSON.parse(Buffer.from(signals, 'base64url').toString());
     assert.equal(honest.webdriver, false);
+    // the gate measured the round trip: the ping chain's last stamp, three echoes, a measure
+    const stamp = Buffer.from(honest.rttStamp, 'base64url');
+    assert.equal(stamp.length, 66, honest.rttStamp);
+    assert.equal(stamp[0], 0x52, 'a round-trip stamp');
+    assert.equal(stamp[17], 3, 'three round trips measured');
+    assert.ok(stamp.readUInt32BE(13) < 10_000, `best round trip ${stamp.readUInt32BE(13)} ms`);
     const swapped = Buffer.from(JSON.stringify({ ...honest, timeZone: 'Europe/Paris' })).toString('base64url');
     const post = (sol) => page.request.post(`${live.gate.url}/signup`, { form: { email: 'x@example.com', 'gate-solution': sol } });
     const bad = await post(`${token}.${nonces}.${swapped}`);

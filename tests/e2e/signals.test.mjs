@@ -5,24 +5,30 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { liveGate, testPolicy, gateCli } from './harness.mjs';
-import { UA, HOST, CHROME, SIGNALS, CF } from './clients.mjs';
+import { UA, HOST, CHROME, SIGNALS, CF, stampedSignals } from './clients.mjs';
 
 describe('fingerprint checks with per-request request.cf (Miniflare)', () => {
   // the fingerprint's own pricing: no rules, no attack mode
   const live = liveGate({ runtime: 'miniflare', worker: { bindings: { POLICY: testPolicy() } } });
 
-  const challenge = async ({ cf = CF, signals = SIGNALS, headers = {} } = {}) => {
+  /** A challenge asked with `signals` after the widget's ping chain (`stamp: false`: none;
+   * `holdMs`: each echo held that long, as a relay's detour would). */
+  const challenge = async ({ cf = CF, signals = SIGNALS, headers = {}, stamp = true, holdMs = 0 } = {}) => {
+    const h = { ...CHROME.common, ...CHROME.fetch, ...headers };
+    const text = !signals ? '' : stamp
+      ? await stampedSignals((u, i) => live.gate.mf.dispatchFetch(u, i), { headers: h, cf, signals, holdMs })
+      : JSON.stringify(signals);
     const q = new URLSearchParams({ route: '/signup' });
-    if (signals) q.set('signals', Buffer.from(JSON.stringify(signals)).toString('base64url'));
-    const r = await live.gate.mf.dispatchFetch(`${HOST}/__gate/challenge?${q}`, { headers: { ...CHROME.common, ...CHROME.fetch, ...headers }, cf });
-    return { status: r.status, body: await r.json() };
+    if (text) q.set('signals', Buffer.from(text).toString('base64url'));
+    const r = await live.gate.mf.dispatchFetch(`${HOST}/__gate/challenge?${q}`, { headers: h, cf });
+    return { status: r.status, body: await r.json(), signals: text };
   };
 
   /** Fetches a challenge and posts the solved sign-up with the same client, cf per phase. */
-  async function signUp({ cf = CF, submitCf = cf, signals = SIGNALS, headers = {} } = {}) {
-    const c = await challenge({ cf, signals, headers });
+  async function signUp({ cf = CF, submitCf = cf, signals = SIGNALS, headers = {}, stamp = true, holdMs = 0 } = {}) {
+    const c = await challenge({ cf, signals, headers, stamp, holdMs });
     if (c.status !== 200) return { issue: c };
-    const signalText = signals ? JSON.stringify(signals) : '';
+    const signalText = c.signals;
     const solution = await gateCli('solve', '--token', c.body.token, '--signals', signalText);
     const r = await live.gate.mf.dispatchFetch(`${HOST}/signup`, {
       method: 'POST',
@@ -69,11 +75,22 @@ describe('fingerprint checks with per-request request.cf (Miniflare)', () => {
     assert.ok(!en.record.verdict.reasons.includes('lang_country'));
   });
 
-  it('a JavaScript round trip far above the TCP round trip suggests a relay', async () => {
-    const relay = await signUp({ cf: { ...CF, clientTcpRtt: 15 }, signals: { ...SIGNALS, rtt: 480 } });
+  it('a round trip the gate measures far above the TCP round trip suggests a relay; a reported one is not read', async () => {
+    // the echo held 480 ms (a proxy's detour) while the page reports a short round trip
+    const relay = await signUp({ cf: { ...CF, clientTcpRtt: 15 }, signals: { ...SIGNALS, rtt: 30 }, holdMs: 480 });
     assert.ok(relay.record.verdict.reasons.includes('rtt_gap'), relay.record.verdict.reasons);
-    const far = await signUp({ cf: { ...CF, clientTcpRtt: 160 }, signals: { ...SIGNALS, rtt: 480 } });
+    const far = await signUp({ cf: { ...CF, clientTcpRtt: 160 }, holdMs: 480 });
     assert.ok(!far.record.verdict.reasons.includes('rtt_gap'), 'a slow but direct connection is fine');
+    // signals without the stamp cost as much as a gap
+    const bare = await signUp({ stamp: false });
+    assert.deepEqual(bare.record.verdict.reasons, ['rtt_unmeasured']);
+    // a stamp measured from another address (a fast path) does not count for a proxy's exit
+    const elsewhere = await stampedSignals((u, i) => live.gate.mf.dispatchFetch(u, i), {
+      headers: { ...CHROME.common, ...CHROME.fetch, 'CF-Connecting-IP': '192.0.2.9' },
+    });
+    const q = new URLSearchParams({ route: '/signup', signals: Buffer.from(elsewhere).toString('base64url') });
+    const r = await live.gate.mf.dispatchFetch(`${HOST}/__gate/challenge?${q}`, { headers: { ...CHROME.common, ...CHROME.fetch, 'CF-Connecting-IP': '198.51.100.7' }, cf: CF });
+    assert.equal((await r.json()).risk, 20, 'rtt_unmeasured');
   });
 
   it('Bot Management fields count when the zone has them', async () => {

@@ -349,20 +349,29 @@
     '__nightmare', 'domAutomation', 'domAutomationController', '_selenium', '__selenium_unwrapped', '__webdriver_evaluate',
     '__driver_evaluate', '__webdriver_script_fn', '__fxdriver_unwrapped', '_Selenium_IDE_Recorder', '__lastWatirAlert', 'Cypress'];
 
-  /** Round trip to the gate in ms: the best of three tiny requests. */
+  /**
+   * Round trip to the gate, measured by the gate: a first ping, then its stamp sent straight
+   * back three times (the gate keeps the best gap between its answers). Returns the last stamp
+   * and the best round trip as this page saw it.
+   */
   async function roundTrip() {
-    let best;
-    for (let i = 0; i < 3; i++) {
+    let best, stamp;
+    for (let i = 0; i < 4; i++) {
       const t0 = performance.now();
       try {
-        await fetch(new URL('ping', BASE), { cache: 'no-store', credentials: 'omit' });
+        const url = new URL('ping', BASE);
+        if (stamp) url.searchParams.set('stamp', stamp);
+        const resp = await fetch(url, { cache: 'no-store', credentials: 'omit' });
+        const body = resp.ok ? await resp.json() : {};
+        // a stamp refused (the address moved): start the chain again
+        stamp = body.stamp;
       } catch {
-        return undefined;
+        return {};
       }
       const ms = performance.now() - t0;
-      best = best === undefined ? ms : Math.min(best, ms);
+      if (i) best = best === undefined ? ms : Math.min(best, ms);
     }
-    return Math.round(best);
+    return { rtt: best === undefined ? undefined : Math.round(best), stamp };
   }
 
   /**
@@ -396,7 +405,9 @@
     const uad = navigator.userAgentData;
     if (uad) s.uaData = { brands: uad.brands.map((b) => [b.brand, b.version]), mobile: uad.mobile, platform: uad.platform };
     s.cores = navigator.hardwareConcurrency;
-    s.rtt = await roundTrip();
+    const trip = await roundTrip();
+    s.rtt = trip.rtt;
+    s.rttStamp = trip.stamp;
     return new TextEncoder().encode(JSON.stringify(s));
   }
 

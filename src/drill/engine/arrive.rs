@@ -1,7 +1,7 @@
 //! An arrival: a person focuses the form, or a fleet starts an attempt (if its price and its
 //! solvers' queue allow); the attempt's first request is scheduled.
 
-use super::{Attempt, Ev, Run, Setup, next_arrival};
+use super::{Attempt, EPOCH_MS, Ev, Run, Setup, next_arrival};
 use crate::drill::population::Location;
 use crate::drill::report::End;
 use crate::drill::scenario::Scenario;
@@ -86,6 +86,17 @@ impl Run<'_, '_> {
             client.segment.country = crate::drill::population::country(&claimed).code;
             (client, start as u64, start as u64)
         };
+        // the widget (or a forger's script) measures its round trip before asking for a
+        // challenge: the chain's stamp goes into the signals
+        let mut client = client;
+        if let Some(g) = gate.as_mut()
+            && !client.signals.is_empty()
+        {
+            let rtt = u64::from(client.round_trip_ms);
+            if let Some(stamp) = g.ping_chain(&client.fetch, EPOCH_MS + start.saturating_sub(rtt), rtt) {
+                client.stamped(&stamp);
+            }
+        }
         if p >= people_n {
             attacker_asns.insert(client.asn);
             attacker_prefixes.insert(client.prefix);

@@ -111,6 +111,30 @@ pub struct Client {
     pub network: usize,
     /// What the person is (attackers: their network and country, no quirk).
     pub segment: Segment,
+    /// What the widget's ping chain measures over this client's path, ms (a forger's chain
+    /// runs through its proxy too: the stamp is bound to the exit's address).
+    pub round_trip_ms: u32,
+}
+
+impl Client {
+    /// Puts the ping chain's last stamp into the signals and the challenge request that
+    /// carries them, as the widget does before asking for a challenge.
+    pub fn stamped(&mut self, stamp: &str) {
+        let Ok(mut s) = serde_json::from_slice::<ClientSignals>(&self.signals) else { return };
+        s.rtt_stamp = Some(stamp.to_string());
+        let Ok(bytes) = serde_json::to_vec(&s) else { return };
+        let query = self.fetch.query.as_deref().unwrap_or("");
+        let mut q = form_urlencoded::Serializer::new(String::new());
+        for (k, v) in form_urlencoded::parse(query.as_bytes()) {
+            if k == "signals" {
+                q.append_pair("signals", &URL_SAFE_NO_PAD.encode(&bytes));
+            } else {
+                q.append_pair(&k, &v);
+            }
+        }
+        self.fetch.query = Some(q.finish());
+        self.signals = bytes;
+    }
 }
 
 /// Where networks' /24s start in a synthetic address plan: network `n` owns prefixes
@@ -407,6 +431,7 @@ impl<'a> Factory<'a> {
                 prefix: loc.prefix,
                 network: loc.network,
                 segment,
+                round_trip_ms: 0,
             };
         };
         let hosting = segment.kind == NetworkKind::Hosting;
@@ -461,7 +486,9 @@ impl<'a> Factory<'a> {
             SignalsKind::Measured { software_webgl, privacy } => {
                 signals_for(pr, spec.home, software_webgl, privacy, js)
             }
-            // a forger reports a round trip it recorded from a real browser
+            // a forger reports a round trip it recorded from a real browser (the edge reads
+            // its own measure from the stamp, which the forger's ping chain gets through the
+            // proxy: leaving it out costs as much as the widest gap)
             SignalsKind::Forged => signals_for(pr, spec.home, false, false, 30 + rng.below(91) as u32),
         };
         let code = spec.phone_code.unwrap_or_else(|| spec.home.calling_code.to_string());
@@ -488,6 +515,7 @@ impl<'a> Factory<'a> {
             prefix: loc.prefix,
             network: loc.network,
             segment,
+            round_trip_ms: js,
         }
     }
 }
@@ -549,6 +577,8 @@ fn signals_for(pr: &Profile, country: &Country, software_webgl: bool, privacy: b
         ua_data,
         cores: Some(8),
         rtt: Some(rtt),
+        rtt_stamp: None,
+        edge_rtt: Default::default(),
     };
     serde_json::to_vec(&s).unwrap_or_default()
 }

@@ -48,8 +48,16 @@ devices = {{ desktop = 1.0, phone = 1.0, old_phone = 0.2, no_simd = 0.2, js_fall
     scenario::load(&text).unwrap()
 }
 
+/// The checks on a client's challenge request and post, with the round trip the gate's ping
+/// chain measures over its path (what the engine's stamp carries).
 fn judged(c: &Client) -> (Assessment, Assessment) {
-    let side = ClientSide::parse(&c.signals);
+    let side = match ClientSide::parse(&c.signals) {
+        ClientSide::Present(mut s) => {
+            s.edge_rtt = crate::signals::EdgeRtt::Measured(c.round_trip_ms);
+            ClientSide::Present(s)
+        }
+        other => other,
+    };
     (assess(&c.fetch, &side), assess(&c.submit, &side))
 }
 
@@ -171,11 +179,13 @@ fn each_tier_shows_what_it_is_at_the_edge() {
         // a stealth browser: software WebGL
         let c = attacker_client("stealth", "", seed);
         assert!(judged(&c).1.has(ReasonCode::SoftwareRenderer));
-        // behind a residential proxy with a long detour, its measured round trip gives it away;
-        // a forger reports a recorded one
+        // behind a residential proxy with a long detour, the round trip the gate measures gives
+        // it away, whatever a forger reports
         let c = attacker_client("stealth", "proxy = { extra_rtt_ms = [400, 600] }", seed);
         assert!(judged(&c).1.has(ReasonCode::RttGap), "{:?}", c.submit.cf.client_tcp_rtt);
         let c = attacker_client("forged_signals", "proxy = { extra_rtt_ms = [400, 600] }", seed);
-        assert!(!judged(&c).1.has(ReasonCode::RttGap));
+        assert!(judged(&c).1.has(ReasonCode::RttGap), "{:?}", c.submit.cf.client_tcp_rtt);
+        let reported = serde_json::from_slice::<crate::signals::ClientSignals>(&c.signals).unwrap().rtt;
+        assert!(reported.is_some_and(|r| r <= 120), "the forger still reports a recorded round trip");
     }
 }
