@@ -314,3 +314,69 @@ fn a_forgers_reported_round_trip_does_not_hide_its_proxy_and_peoples_stamps_coun
         assert!(stamped);
     }
 }
+
+/// "Outside every attacking cohort" counts the people who share none of the cohorts the policy
+/// counts (ASN, /24, country, browser family, calling code) with any attacker request:
+/// recounted here from the requests the run made.
+#[test]
+fn people_outside_every_attacking_cohort_are_those_sharing_none_with_an_attacker_request() {
+    // the fleet on networks of its own, in the US; people in the US and Germany
+    let s = scenario::load(
+        r#"
+version = 1
+name = "t"
+duration_secs = 300
+seed = 3
+[origin]
+signup_capacity_per_min = 100000
+[[networks]]
+name = "home"
+kind = "residential"
+asns = 50
+prefixes = 8
+[[networks]]
+name = "proxies"
+kind = "residential"
+asns = 20
+prefixes = 8
+[[people]]
+name = "people"
+rate = [[0, 2.0], [300, 2.0]]
+networks = { home = 1.0 }
+countries = { US = 0.5, DE = 0.5 }
+devices = { desktop = 0.5, phone = 0.5 }
+[[attackers]]
+name = "fleet"
+realism = "forged_signals"
+tls = "impersonated"
+rate = [[0, 2.0], [300, 2.0]]
+budget = { cores = 64 }
+networks = { proxies = 1.0 }
+countries = { US = 1.0 }
+"#,
+    )
+    .unwrap();
+    let (r, out) = policy_run(&s, 2);
+    let keys = |x: &engine::Exported| {
+        let ua = x.headers.iter().find(|(k, _)| k == "user-agent").map_or("", |(_, v)| v.as_str());
+        let family = gate::request::user_agent::UserAgent::parse(ua).family.name().to_string();
+        let prefix = x.ip.rsplit_once('.').map_or(x.ip.clone(), |(p, _)| p.to_string());
+        let mut k = vec![
+            format!("asn:{}", x.cf.asn.unwrap_or(0)),
+            format!("prefix:{prefix}"),
+            format!("country:{}", x.cf.country.as_deref().unwrap_or("-")),
+            format!("ua_family:{family}"),
+        ];
+        k.extend(x.phone_code.as_ref().map(|c| format!("phone_code:{c}")));
+        k
+    };
+    let attackers: std::collections::HashSet<String> =
+        out.iter().filter(|x| x.population != "people").flat_map(keys).collect();
+    let mut people: std::collections::BTreeMap<u64, Vec<String>> = Default::default();
+    for x in out.iter().filter(|x| x.population == "people" && x.step == "challenge") {
+        people.entry(x.attempt).or_insert_with(|| keys(x));
+    }
+    let apart = people.values().filter(|k| !k.iter().any(|k| attackers.contains(k))).count() as u64;
+    assert!(apart > 0 && apart < people.len() as u64, "{apart} of {}", people.len());
+    assert_eq!(r.people.outside_cohorts_offered, apart, "{}", r.table());
+}

@@ -175,6 +175,7 @@ impl Ends {
                     ms: t.saturating_sub(att.first_ms),
                     device: att.client.device,
                     felt_ms: (t + self.rtt).saturating_sub(att.press_ms),
+                    cohorts: att.client.cohorts(),
                 });
             }
             free.push(idx);
@@ -208,6 +209,8 @@ struct Run<'s, 'x> {
     check_path: Option<String>,
     attacker_asns: HashSet<u32>,
     attacker_prefixes: HashSet<u32>,
+    /// The country, browser family and calling code cohorts attacker requests came in.
+    attacker_cohorts: HashSet<String>,
     slab: Vec<Option<Attempt>>,
     free: Vec<u32>,
     events: Events,
@@ -271,7 +274,7 @@ pub fn run(
         r.report.store_calls = g.store_calls();
     }
     r.report.cold_starts = r.isolates.cold_starts;
-    r.report.finish(scenario, &r.ends.people, &r.attacker_asns, &r.attacker_prefixes);
+    r.report.finish(scenario, &r.ends.people, &r.attacker_asns, &r.attacker_prefixes, &r.attacker_cohorts);
     if let Some(cb) = progress {
         cb(1.0);
     }
@@ -344,6 +347,7 @@ impl<'s, 'x> Run<'s, 'x> {
             check_path,
             attacker_asns: HashSet::new(),
             attacker_prefixes: HashSet::new(),
+            attacker_cohorts: HashSet::new(),
             slab: Vec::new(),
             free: Vec::new(),
             events: Events::default(),

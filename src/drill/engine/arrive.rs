@@ -21,6 +21,7 @@ impl Run<'_, '_> {
             range_next,
             attacker_asns,
             attacker_prefixes,
+            attacker_cohorts,
             slab,
             free,
             events,
@@ -100,6 +101,7 @@ impl Run<'_, '_> {
         if p >= people_n {
             attacker_asns.insert(client.asn);
             attacker_prefixes.insert(client.prefix);
+            attacker_cohorts.extend(client.cohorts());
         }
         let replays = scenario.attackers.get(p.wrapping_sub(people_n)).map_or(0, |a| a.replays);
         let no_js = client.segment.no_js;

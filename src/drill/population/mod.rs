@@ -117,6 +117,20 @@ pub struct Client {
 }
 
 impl Client {
+    /// The cohorts the policy counts beyond the network (ASN, /24), as the report names them:
+    /// `country:…` (where the edge sees the request), `ua_family:…` (the browser family, as
+    /// `policy::cohort` counts it) and `phone_code:…`.
+    pub fn cohorts(&self) -> Vec<String> {
+        let ua = self.fetch.user_agent().unwrap_or("");
+        let family = crate::request::user_agent::UserAgent::parse(ua).family.name().to_string();
+        let country = self.fetch.cf.country.as_deref().unwrap_or("-");
+        let mut out = vec![format!("country:{country}"), format!("ua_family:{family}")];
+        if let Some(code) = &self.phone_code {
+            out.push(format!("phone_code:{code}"));
+        }
+        out
+    }
+
     /// Puts the ping chain's last stamp into the signals and the challenge request that
     /// carries them, as the widget does before asking for a challenge.
     pub fn stamped(&mut self, stamp: &str) {

@@ -212,6 +212,8 @@ pub struct PersonEnd {
     pub device: usize,
     /// From pressing submit to the end (admitted, refused, given up), ms.
     pub felt_ms: u64,
+    /// Its cohorts beyond the network: `country:…`, `ua_family:…`, `phone_code:…`.
+    pub cohorts: Vec<String>,
 }
 
 /// The wait people feel (from pressing submit to the end of their attempt), over everyone
@@ -247,6 +249,14 @@ pub struct PeopleSummary {
     pub outside_attack_pct: f64,
     /// Of those, charged more than the base price or denied (false positives), %.
     pub outside_attack_false_positive_pct: f64,
+    /// People who share no cohort the policy counts with any attacker request: besides the
+    /// ASN and /24, their country, browser family and calling code too (what the issue's
+    /// "outside the attacking cohorts" names; everyone on a browser a fleet copies is inside).
+    pub outside_cohorts_offered: u64,
+    /// Of those, admitted, %.
+    pub outside_cohorts_pct: f64,
+    /// Of those, charged more than the base price or denied, %.
+    pub outside_cohorts_false_positive_pct: f64,
     /// Of those not admitted, how their attempts ended (`denied`, `shed`, `gave_up`,
     /// `turned_away`, `other`): what stands between the outside figure and all of them.
     pub outside_attack_not_admitted: BTreeMap<String, u64>,
@@ -447,6 +457,7 @@ impl Report {
         people_ends: &[PersonEnd],
         attacker_asns: &HashSet<u32>,
         attacker_prefixes: &HashSet<u32>,
+        attacker_cohorts: &HashSet<String>,
     ) {
         let minutes = f64::from(s.duration_secs) / 60.0;
         let mut all = self.people.admission.clone();
@@ -491,6 +502,7 @@ impl Report {
         let outside =
             |e: &PersonEnd| !attacker_asns.contains(&e.asn) && !attacker_prefixes.contains(&e.prefix);
         let mut outside_fp = 0;
+        let (mut apart, mut apart_admitted, mut apart_fp) = (0u64, 0u64, 0u64);
         let mut felt: Vec<Vec<u32>> = vec![Vec::new(); s.devices.len()];
         for e in people_ends {
             if let Some(f) = felt.get_mut(e.device) {
@@ -507,6 +519,11 @@ impl Report {
             }
             if !outside(e) {
                 continue;
+            }
+            if !e.cohorts.iter().any(|c| attacker_cohorts.contains(c)) {
+                apart += 1;
+                apart_admitted += u64::from(e.end == End::Admitted);
+                apart_fp += u64::from(segments::false_positive(e));
             }
             self.people.outside_attack_offered += 1;
             self.people.outside_attack_admitted += u64::from(e.end == End::Admitted);
@@ -533,6 +550,9 @@ impl Report {
         self.people.outside_attack_pct =
             pct(self.people.outside_attack_admitted, self.people.outside_attack_offered);
         self.people.outside_attack_false_positive_pct = pct(outside_fp, self.people.outside_attack_offered);
+        self.people.outside_cohorts_offered = apart;
+        self.people.outside_cohorts_pct = pct(apart_admitted, apart);
+        self.people.outside_cohorts_false_positive_pct = pct(apart_fp, apart);
         self.people.segments = segments::rows(s, people_ends, &outside);
         // by the scenario's end: a bound the same for every defence (how long people linger in
         // a line after it depends on the defence)

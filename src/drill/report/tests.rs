@@ -20,7 +20,7 @@ fn minutes_after_the_end_are_minutes_of_their_own_for_the_origin_and_the_capacit
     // bounded: far past the end is scratch
     r.minutes_mut(40 + AFTER_END_MINUTES).signups_forwarded = 999;
     assert_eq!(r.after_end.len(), 2);
-    r.finish(&s, &[], &HashSet::new(), &HashSet::new());
+    r.finish(&s, &[], &HashSet::new(), &HashSet::new(), &HashSet::new());
     assert_eq!(r.minutes_over_capacity, 1, "minute 40 (250 of 240) is over; 39 and 41 are not");
 }
 

@@ -92,7 +92,8 @@ impl Report {
         let _ = writeln!(
             o,
             "people admitted {:.2}% ({} of {}; the origin's capacity admits at most {:.2}%); outside the attacking ASNs and /24s {:.2}% ({} of {}), \
-             charged more or denied {:.2}%;\n  wrongly shed {} (a busy answer at least once), wrongly denied {}, \
+             charged more or denied {:.2}%;\n  outside every attacking cohort (network, /24, country, browser family, calling code) \
+             {:.2}% of {}, charged more or denied {:.2}%;\n  wrongly shed {} (a busy answer at least once), wrongly denied {}, \
              charged more {}, without JavaScript turned away {}",
             pe.admitted_pct,
             pe.admitted,
@@ -102,6 +103,9 @@ impl Report {
             pe.outside_attack_admitted,
             pe.outside_attack_offered,
             pe.outside_attack_false_positive_pct,
+            pe.outside_cohorts_pct,
+            pe.outside_cohorts_offered,
+            pe.outside_cohorts_false_positive_pct,
             pe.wrongly_shed,
             pe.wrongly_denied,
             pe.charged_more,
