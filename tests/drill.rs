@@ -208,11 +208,13 @@ budget = {{ cores = 64 }}
     let f = &free.populations[1];
     assert!(f.admitted > 1000 && f.held_back == 0 && f.declined == 0);
     assert!((f.money - f.core_seconds / 3600.0 * 0.01).abs() < 1e-12, "{} {}", f.money, f.core_seconds);
-    // a ceiling below the base price: the first challenge is declined and the fleet stops
+    // a ceiling below the base price: the first challenge is declined and the fleet stops;
+    // the attempts it started while that challenge was on its way (the ping chain's round trips
+    // come first) are declined too
     let (stopped, _) =
         policy_run(&world(300, "", &fleet("ceiling = { solver_seconds = 0.05, then = \"stop\" }")), 1);
     let f = &stopped.populations[1];
-    assert_eq!((f.offered, f.declined, f.admitted), (1, 1, 0), "{f:?}");
+    assert!(f.offered <= 5 && f.declined == f.offered && f.admitted == 0, "{f:?}");
     assert!(f.held_back > 1000);
     // a ceiling above it: nothing changes
     let (paid, _) =

@@ -6,6 +6,10 @@ use crate::drill::population::Location;
 use crate::drill::report::End;
 use crate::drill::scenario::Scenario;
 
+/// Round trips the widget's ping chain takes before it asks for a challenge: a ping and three
+/// echoes (`www/gate/gate.js`, `roundTrip`).
+const PING_ROUND_TRIPS: u64 = 4;
+
 impl Run<'_, '_> {
     /// Population `p` arrives at `t`.
     pub(super) fn arrive(&mut self, p: usize, t: u64) {
@@ -88,15 +92,18 @@ impl Run<'_, '_> {
             (client, start as u64, start as u64)
         };
         // the widget (or a forger's script) measures its round trip before asking for a
-        // challenge: the chain's stamp goes into the signals
+        // challenge: the chain's stamp goes into the signals, and the challenge is asked after
+        // the widget's ping and three echoes
         let mut client = client;
+        let mut fetch_at = start;
         if let Some(g) = gate.as_mut()
             && !client.signals.is_empty()
         {
             let rtt = u64::from(client.round_trip_ms);
-            if let Some(stamp) = g.ping_chain(&client.fetch, EPOCH_MS + start.saturating_sub(rtt), rtt) {
+            if let Some(stamp) = g.ping_chain(&client.fetch, EPOCH_MS + start, rtt) {
                 client.stamped(&stamp);
             }
+            fetch_at = start + PING_ROUND_TRIPS * rtt;
         }
         if p >= people_n {
             attacker_asns.insert(client.asn);
@@ -144,7 +151,7 @@ impl Run<'_, '_> {
         }
         // a person without JavaScript posts the form as it is, once filled in
         if gate.is_some() && !no_js {
-            events.push(start.max(t), Ev::Fetch(idx));
+            events.push(fetch_at.max(t), Ev::Fetch(idx));
         } else {
             events.push(press.max(start), Ev::Submit(idx));
         }
