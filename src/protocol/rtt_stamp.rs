@@ -182,19 +182,7 @@ pub fn answer(
     echoed: Option<&str>,
     now: UnixTime,
 ) -> Result<(String, Stamp), StampError> {
-    let previous = match echoed {
-        None => None,
-        Some(s) => {
-            let p = verify(keys, binding, s)?;
-            if p.address != address {
-                return Err(StampError::OtherAddress);
-            }
-            if p.issued_at.millis() > now.millis().saturating_add(SKEW_MS) {
-                return Err(StampError::NotYetValid);
-            }
-            Some(p)
-        }
-    };
+    let previous = echoed.map(|s| read(keys, binding, s, Reading::AtIssue { address, now })).transpose()?;
     let (best_ms, rounds) = match previous {
         None => (None, 0),
         Some(p) => {
@@ -211,8 +199,8 @@ pub fn answer(
 /// Where a stamp in the signals is read.
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
 pub enum Reading {
-    /// At a challenge request: the stamp must have been measured from this request's address
-    /// (the price is signed into the challenge here).
+    /// At a challenge request (and a ping's echo): the stamp must have been measured from
+    /// this request's address (the price is signed into the challenge here).
     AtIssue {
         /// This request's address prefix.
         address: AddressDigest,
@@ -224,30 +212,35 @@ pub enum Reading {
     /// within their network while they typed keeps their round trip. It must predate the
     /// challenge.
     OfChallenge {
-        /// When the challenge was issued (or now, for a top-up).
+        /// When the challenge was issued.
         issued_at: UnixTime,
     },
 }
 
 /// The round trip a stamp in the signals shows, ms.
 pub fn measured(keys: &KeyRing, binding: &Binding, stamp: &str, reading: Reading) -> Result<u32, StampError> {
+    let s = read(keys, binding, stamp, reading)?;
+    s.best_ms.filter(|_| s.rounds > 0).ok_or(StampError::NotMeasured)
+}
+
+/// A stamp verified for this client and read as `reading` says: measured from this request's
+/// address and not issued in the future (a challenge request, a ping's echo), or made before
+/// its challenge.
+fn read(keys: &KeyRing, binding: &Binding, stamp: &str, reading: Reading) -> Result<Stamp, StampError> {
     let s = verify(keys, binding, stamp)?;
-    let not_after = match reading {
+    let (not_after, late) = match reading {
         Reading::AtIssue { address, now } => {
             if s.address != address {
                 return Err(StampError::OtherAddress);
             }
-            if s.issued_at.millis() > now.millis().saturating_add(SKEW_MS) {
-                return Err(StampError::NotYetValid);
-            }
-            now
+            (now, StampError::NotYetValid)
         }
-        Reading::OfChallenge { issued_at } => issued_at,
+        Reading::OfChallenge { issued_at } => (issued_at, StampError::AfterChallenge),
     };
     if s.issued_at.millis() > not_after.millis().saturating_add(SKEW_MS) {
-        return Err(StampError::AfterChallenge);
+        return Err(late);
     }
-    s.best_ms.filter(|_| s.rounds > 0).ok_or(StampError::NotMeasured)
+    Ok(s)
 }
 
 #[cfg(test)]
