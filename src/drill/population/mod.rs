@@ -117,18 +117,14 @@ pub struct Client {
 }
 
 impl Client {
-    /// The cohorts the policy counts beyond the network (ASN, /24), as the report names them:
-    /// `country:…` (where the edge sees the request), `ua_family:…` (the browser family, as
-    /// `policy::cohort` counts it) and `phone_code:…`.
+    /// The cohorts the policy counts beyond the network (ASN, /24), keyed as the gate keys
+    /// them (`country:…` where the edge sees the request, `ua_family:…`, `phone_code:…`).
     pub fn cohorts(&self) -> Vec<String> {
-        let ua = self.fetch.user_agent().unwrap_or("");
-        let family = crate::request::user_agent::UserAgent::parse(ua).family.name().to_string();
-        let country = self.fetch.cf.country.as_deref().unwrap_or("-");
-        let mut out = vec![format!("country:{country}"), format!("ua_family:{family}")];
-        if let Some(code) = &self.phone_code {
-            out.push(format!("phone_code:{code}"));
-        }
-        out
+        use crate::policy::{CohortKind, Known};
+        let phone = Known::Is(self.phone_code.clone());
+        let subject = crate::pipeline::subject(&self.fetch, "", Default::default(), phone, Known::Unknown);
+        let kinds = [CohortKind::Country, CohortKind::UaFamily, CohortKind::PhoneCode];
+        subject.cohorts(&kinds).iter().map(ToString::to_string).collect()
     }
 
     /// Puts the ping chain's last stamp into the signals and the challenge request that
