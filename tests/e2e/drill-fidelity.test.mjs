@@ -21,24 +21,10 @@ import os from 'node:os';
 import path from 'node:path';
 import { liveGate, gateCli, ROOT } from './harness.mjs';
 import { solve, solution } from './protocol.mjs';
+import { stampedSignals } from './clients.mjs';
 
 /** Allowed difference per population: 5 admitted sign-ups or 5 % of its attempts, the larger. */
 const tolerance = (offered) => Math.max(5, Math.ceil(offered * 0.05));
-
-/** The widget's ping chain on `worker` (a first stamp, echoed once), put into the signals. */
-async function stamped(worker, headers, cf, signalsB64) {
-  let stamp;
-  for (let i = 0; i < 2; i++) {
-    const q = stamp ? `?stamp=${stamp}` : '';
-    const resp = await worker.fetch(`https://example.com/__gate/ping${q}`, { headers, cf });
-    const body = await resp.json().catch(() => ({}));
-    if (!body.stamp) return signalsB64;
-    stamp = body.stamp;
-  }
-  const s = JSON.parse(Buffer.from(signalsB64, 'base64url').toString());
-  s.rttStamp = stamp;
-  return Buffer.from(JSON.stringify(s)).toString('base64url');
-}
 
 describe('attack drill fidelity: native drill vs the built Worker (Miniflare)', () => {
   let drill;
@@ -84,7 +70,11 @@ describe('attack drill fidelity: native drill vs the built Worker (Miniflare)', 
           // the widget's ping chain against this Worker: its stamp replaces the drill's (signed
           // with the drill's key at virtual times); the replay's scenarios have no detour, so
           // both round trips stay under the gap check
-          const signals = r.signals ? await stamped(on(r), headers, cf(r.cf), r.signals) : '';
+          const signals = r.signals
+            ? Buffer.from(await stampedSignals((u, i) => on(r).fetch(u, i), {
+              headers, cf: cf(r.cf), signals: JSON.parse(Buffer.from(r.signals, 'base64url').toString()),
+            })).toString('base64url')
+            : '';
           signalsOf.set(r.attempt, signals);
           const q = new URLSearchParams({ route: r.route });
           if (signals) q.set('signals', signals);
