@@ -13,8 +13,11 @@ use crate::protocol::time::UnixTime;
 use crate::store::cohorts::{Panic, Reply, Shard};
 use crate::store::ledger::{self, Admission, SpendRequest};
 use crate::store::numbers::{self, NumberCell, NumberReply, NumberRequest, Write};
-use crate::store::stats::{self, Count};
-use std::collections::HashMap;
+use crate::store::stats::{self, Action, Count};
+use std::collections::{BTreeMap, HashMap};
+
+/// A stats shard's rows: counts by (minute, action, code), as the Durable Object upserts them.
+type StatsRows = BTreeMap<(i64, Action, String), i64>;
 
 /// What the Durable Objects hold, in memory.
 #[derive(Clone, Debug, Default)]
@@ -25,8 +28,8 @@ pub struct Stores {
     ledger: HashMap<String, (i64, Option<String>)>,
     /// The ledger's number cells: key → (cell, forget after, ms).
     numbers: HashMap<String, (NumberCell, u64)>,
-    /// The stats shards' rows.
-    stats: Vec<Vec<Count>>,
+    /// The stats shards' rows, by (minute, action, code): a flush adds to its rows in place.
+    stats: Vec<StatsRows>,
     /// Object calls made.
     pub calls: u64,
     last_prune: u64,
@@ -37,7 +40,7 @@ impl Stores {
     pub fn new(shards: u32) -> Stores {
         Stores {
             shards: (0..shards.max(1)).map(|_| Shard::default()).collect(),
-            stats: vec![Vec::new(); stats::SHARDS as usize],
+            stats: vec![StatsRows::new(); stats::SHARDS as usize],
             ..Stores::default()
         }
     }
@@ -107,8 +110,10 @@ impl Stores {
     pub fn add_stats(&mut self, shard: u32, rows: Vec<Count>) -> Result<(), String> {
         self.calls += 1;
         let s = self.stats.get_mut(shard as usize).ok_or_else(|| format!("no stats shard {shard}"))?;
-        let merged = stats::merge(std::mem::take(s).into_iter().chain(rows));
-        *s = merged;
+        for c in rows {
+            let n = s.entry((c.minute, c.action, c.code)).or_insert(0);
+            *n = n.saturating_add(c.n);
+        }
         Ok(())
     }
 
@@ -118,7 +123,17 @@ impl Stores {
         let counts = self
             .stats
             .iter()
-            .map(|s| Ok(s.iter().filter(|c| c.minute >= since).cloned().collect()))
+            .map(|s| {
+                Ok(s.iter()
+                    .filter(|((minute, ..), _)| *minute >= since)
+                    .map(|((minute, action, code), n)| Count {
+                        minute: *minute,
+                        action: *action,
+                        code: code.clone(),
+                        n: *n,
+                    })
+                    .collect())
+            })
             .collect();
         let tops = tops
             .iter()

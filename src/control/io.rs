@@ -186,7 +186,7 @@ impl Control {
     pub fn cold_calls(&mut self, policy: &Policy, shards: u32, want: &Counted, now: UnixTime) -> Vec<Call> {
         let now_ms = self.clock(now);
         let w = Windows::for_read(policy, &want.keys, want.window_secs);
-        self.cold(&want.read_keys(), want.site, shards, w, hot_at(policy), now_ms)
+        self.cold(&want.read_keys(), shards, w, hot_at(policy), now_ms)
     }
 
     /// The calls that read every key of `want` from its shard now, warm or not (awaited).
@@ -239,7 +239,11 @@ impl Control {
         }
         let now_ms = self.clock(now);
         let failing = self.snapshot.health().failing_shards;
-        let unreachable = want.keys.iter().find(|k| failing.contains(&shard(k.as_str(), shards)));
+        let unreachable = if failing.is_empty() {
+            None
+        } else {
+            want.keys.iter().find(|k| failing.contains(&shard(k.as_str(), shards)))
+        };
         let why = |key: &CohortKey| {
             let error = self.snapshot.health().last_error.unwrap_or_default();
             format!("counters unreachable (shard of {key}: {error})")

@@ -43,7 +43,7 @@ fn crowd(n_isolates: usize, per_minute: u64, minutes: u64, seed: u64) -> Played 
         let Some((place, turn_came)) = people.get(who).copied() else { continue };
         let i = (xorshift(&mut x) % n_isolates as u64) as usize;
         let keys = keys_of(64_500 + (xorshift(&mut x) % 50) as u32);
-        let cold = w.isolates[i].cold(&keys, false, n_shards, W, 20.0, t);
+        let cold = w.isolates[i].cold(&keys, n_shards, W, 20.0, t);
         w.run(i, cold, t);
         let st = w.isolates[i].state(&keys, false, n_shards, W, Some(&cap), t);
         let draw = (xorshift(&mut x) >> 11) as f64 / (1u64 << 53) as f64;

@@ -115,12 +115,12 @@ pub struct Call {
 }
 
 impl Call {
-    fn asked(&self) -> Vec<String> {
+    fn asked(&self) -> Vec<&str> {
         self.exchange
             .add
             .iter()
-            .map(|d| d.key.clone())
-            .chain(self.exchange.read.iter().map(|(k, _)| k.clone()))
+            .map(|d| d.key.as_str())
+            .chain(self.exchange.read.iter().map(|(k, _)| k.as_str()))
             .collect()
     }
 }
@@ -265,24 +265,24 @@ impl Control {
         self.batch.count(minute, action, code);
     }
 
-    /// The calls to await before deciding on `keys`: their cold shards (never answered, or
-    /// unheard from for more than the staleness bound), each at most once per bound.
+    /// The calls to await before deciding on `keys` and the site key (always read, so a site
+    /// panic reaches the isolate): their cold shards (never answered, or unheard from for more
+    /// than the staleness bound), each at most once per bound.
     pub fn cold(
         &mut self,
         keys: &[CohortKey],
-        site: bool,
         shards: u32,
         w: Windows,
         hot_at: f64,
         now_ms: u64,
     ) -> Vec<Call> {
-        let mut with_site: Vec<CohortKey> = keys.to_vec();
-        with_site.push(CohortKey::site());
-        let cold = self.snapshot.cold(&with_site, site, shards, now_ms);
+        let site_key = CohortKey::site();
+        let cold = self.snapshot.cold(keys, true, shards, now_ms);
         let mut calls = Vec::new();
         for s in cold {
-            let read: Vec<(String, u32)> = with_site
+            let read: Vec<(String, u32)> = keys
                 .iter()
+                .chain(std::iter::once(&site_key))
                 .filter(|k| shard(k.as_str(), shards) == s)
                 .map(|k| (k.as_str().to_string(), w.of_key(k)))
                 .collect();
@@ -448,7 +448,7 @@ mod tests {
         /// the background calls.
         fn request(&mut self, i: usize, keys: &[CohortKey], signup: bool, now: u64) -> CohortState {
             let n = self.shards.len() as u32;
-            let cold = self.isolates[i].cold(keys, false, n, W, 20.0, now);
+            let cold = self.isolates[i].cold(keys, n, W, 20.0, now);
             self.run(i, cold, now);
             let st = self.isolates[i].state(keys, false, n, W, None, now);
             if signup {
@@ -556,7 +556,7 @@ mod tests {
                 t += 40;
                 let i = (n % 2) as usize;
                 let n_shards = w.shards.len() as u32;
-                let cold = w.isolates[i].cold(&bots, false, n_shards, W, 20.0, t);
+                let cold = w.isolates[i].cold(&bots, n_shards, W, 20.0, t);
                 w.run(i, cold, t);
                 let st = w.isolates[i].state(&bots, false, n_shards, W, Some(&cap), t);
                 let Some(price) = st.capacity else { panic!("a capacity route is priced") };
@@ -618,7 +618,7 @@ mod tests {
                 let t = start + n * 100;
                 let i = (x % n_isolates as u64) as usize;
                 let keys = keys_of(64_500 + (x >> 32) as u32 % 50);
-                let cold = w.isolates[i].cold(&keys, false, n_shards, W, 20.0, t);
+                let cold = w.isolates[i].cold(&keys, n_shards, W, 20.0, t);
                 w.run(i, cold, t);
                 let st = w.isolates[i].state(&keys, false, n_shards, W, Some(&cap), t);
                 // a place served long ago, drawn like the pipeline draws it

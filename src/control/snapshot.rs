@@ -56,8 +56,8 @@ struct ShardSeen {
     in_flight: bool,
     /// Failing since (cleared by the next answer).
     failing_since: Option<u64>,
-    /// Its panic switches, as last answered.
-    panics: Vec<(String, u64)>,
+    /// Its panic switches, as last answered (parsed once here, not on every decision).
+    panics: Vec<(CohortKey, u64)>,
 }
 
 /// Object calls this isolate made, by purpose (the stats page shows them; the tests count them).
@@ -107,18 +107,28 @@ pub struct Health {
     pub calls: Calls,
 }
 
+/// What this isolate knows of one key: its counter (as its shard last answered it, plus what
+/// was counted here since) and when its shard last answered it. A key read as none has a
+/// reading and no counter; a key counted here and not yet read has a counter and no reading.
+#[derive(Clone, Copy, Debug, Default)]
+struct KeySeen {
+    cell: Option<Cell>,
+    /// When the key was last answered by its shard (ms): a key this isolate reads rarely
+    /// holds its last answer, decayed, which is no reading of its cohort's rate.
+    read_ms: Option<u64>,
+}
+
 /// The isolate-local snapshot.
 #[derive(Clone, Debug, Default)]
 pub struct Snapshot {
-    cells: HashMap<String, Cell>,
+    /// Every key known, in one map: a shard's answer updates each of its keys in place (the
+    /// hot lists bring up to `MAX_HOT` keys per shard per second).
+    keys: HashMap<String, KeySeen>,
     shards: BTreeMap<u32, ShardSeen>,
     health: Health,
     last_log_ms: Option<u64>,
     /// Waiting lines' marks as the shards last answered them.
     marks: BTreeMap<String, Mark>,
-    /// When each key was last answered by its shard (ms): a key this isolate reads rarely
-    /// holds its last answer, decayed, which is no reading of its cohort's rate.
-    read_ms: HashMap<String, u64>,
 }
 
 impl Snapshot {
@@ -138,10 +148,11 @@ impl Snapshot {
         let mut stale = false;
         let site_key = CohortKey::site();
         let all = keys.iter().chain(site.then_some(&site_key));
+        // a key's shard matters only while some shard fails (held or stale levels)
+        let any_failing = self.shards.values().any(|x| x.failing_since.is_some());
         for key in all {
-            let s = shard(key.as_str(), shards);
-            let seen = self.shards.get(&s);
-            let Some(cell) = self.cells.get(key.as_str()) else {
+            let seen = if any_failing { self.shards.get(&shard(key.as_str(), shards)) } else { None };
+            let Some(cell) = self.cell(key.as_str()) else {
                 if seen.is_some_and(|x| x.failing_since.is_some()) {
                     stale = true;
                 }
@@ -173,18 +184,17 @@ impl Snapshot {
         // panic switches: any shard's answer (a site switch is written to every shard)
         for seen in self.shards.values() {
             for (key, until) in &seen.panics {
-                let Some(key) = CohortKey::parse(key) else { continue };
                 if *until <= now_ms {
                     continue;
                 }
                 if key.otp_count().is_some() {
                     // a range's block: kept with its end (the latest wins)
-                    match state.switches.iter_mut().find(|(k, _)| *k == key) {
+                    match state.switches.iter_mut().find(|(k, _)| k == key) {
                         Some((_, u)) => *u = (*u).max(*until),
-                        None => state.switches.push((key, *until)),
+                        None => state.switches.push((key.clone(), *until)),
                     }
-                } else if !state.panicked.contains(&key) {
-                    state.panicked.push(key);
+                } else if !state.panicked.contains(key) {
+                    state.panicked.push(key.clone());
                 }
             }
         }
@@ -199,10 +209,11 @@ impl Snapshot {
 
     /// Counts one sign-up locally, at once (the batch sends it to the shard later).
     pub fn add_local(&mut self, key: &CohortKey, window_secs: u32, now_ms: u64) {
-        let cell = self
-            .cells
-            .entry(key.as_str().to_string())
-            .or_insert(Cell { counter: Counter::default(), window_secs });
+        let seen = match self.keys.get_mut(key.as_str()) {
+            Some(seen) => seen,
+            None => self.keys.entry(key.as_str().to_string()).or_default(),
+        };
+        let cell = seen.cell.get_or_insert(Cell { counter: Counter::default(), window_secs });
         let value = cell.rate(now_ms) + 1.0;
         *cell =
             Cell { counter: Counter { value, at_ms: (now_ms as f64).max(cell.counter.at_ms) }, window_secs };
@@ -265,7 +276,7 @@ impl Snapshot {
     pub fn answered(
         &mut self,
         shard: u32,
-        asked: &[String],
+        asked: &[impl AsRef<str>],
         reply: &Reply,
         pending: impl Fn(&str) -> u32,
         now_ms: u64,
@@ -275,15 +286,18 @@ impl Snapshot {
         let whole = asked.len() <= crate::store::cohorts::MAX_KEYS_PER_EXCHANGE;
         let answered: std::collections::HashSet<&str> = reply.keys.iter().map(|k| k.key.as_str()).collect();
         for key in asked {
-            if !answered.contains(key.as_str()) {
+            let key = key.as_ref();
+            if !answered.contains(key) {
                 let n = pending(key);
                 if n == 0 {
-                    self.cells.remove(key);
-                    if whole {
-                        // read as none: a reading, for `peek`
-                        self.read_ms.insert(key.clone(), now_ms);
-                    } else {
-                        self.read_ms.remove(key);
+                    // read as none: a reading, for `peek`
+                    let read_ms = whole.then_some(now_ms);
+                    match self.keys.get_mut(key) {
+                        Some(seen) => *seen = KeySeen { cell: None, read_ms },
+                        None if whole => {
+                            _ = self.keys.insert(key.to_string(), KeySeen { cell: None, read_ms })
+                        }
+                        None => {}
                     }
                 }
             }
@@ -295,14 +309,18 @@ impl Snapshot {
                 let value = cell.rate(now_ms) + f64::from(n);
                 cell.counter = Counter { value, at_ms: (now_ms as f64).max(cell.counter.at_ms) };
             }
-            self.cells.insert(known.key.clone(), cell);
-            self.read_ms.insert(known.key.clone(), now_ms);
+            let seen = KeySeen { cell: Some(cell), read_ms: Some(now_ms) };
+            match self.keys.get_mut(known.key.as_str()) {
+                Some(held) => *held = seen,
+                None => _ = self.keys.insert(known.key.clone(), seen),
+            }
         }
         let s = self.shards.entry(shard).or_default();
         s.in_flight = false;
         s.ok_ms = Some(now_ms);
         s.failing_since = None;
-        s.panics = reply.panics.clone();
+        s.panics =
+            reply.panics.iter().filter_map(|(k, until)| Some((CohortKey::parse(k)?, *until))).collect();
         for (key, m) in &reply.marks {
             let held = self.marks.entry(key.clone()).or_default();
             *held = held.merge(*m);
@@ -350,9 +368,9 @@ impl Snapshot {
         };
         for t in targets {
             let s = self.shards.entry(t).or_default();
-            s.panics.retain(|(k, _)| *k != key.as_str());
+            s.panics.retain(|(k, _)| k != key);
             if until_ms > 0 {
-                s.panics.push((key.as_str().to_string(), until_ms));
+                s.panics.push((key.clone(), until_ms));
             }
         }
     }
@@ -370,8 +388,12 @@ impl Snapshot {
 
     /// This isolate's view of its busiest keys (the stats page adds the shards' own).
     pub fn top(&self, now_ms: u64, n: usize) -> Vec<(String, f64)> {
-        let mut v: Vec<(String, f64)> =
-            self.cells.iter().map(|(k, c)| (k.clone(), c.rate(now_ms))).filter(|(_, r)| *r >= 0.5).collect();
+        let mut v: Vec<(String, f64)> = self
+            .keys
+            .iter()
+            .filter_map(|(k, s)| Some((k.clone(), s.cell?.rate(now_ms))))
+            .filter(|(_, r)| *r >= 0.5)
+            .collect();
         v.sort_by(|a, b| b.1.total_cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
         v.truncate(n);
         v
@@ -382,10 +404,10 @@ impl Snapshot {
     /// what was read rather than what was last known.
     pub fn under_read(&self, prefix: &str, since_ms: u64, now_ms: u64) -> Vec<(String, f64)> {
         let mut v: Vec<(String, f64)> = self
-            .cells
+            .keys
             .iter()
-            .filter(|(k, _)| self.read_ms.get(k.as_str()).is_some_and(|t| *t >= since_ms))
-            .filter_map(|(k, c)| k.strip_prefix(prefix).map(|rest| (rest.to_string(), c.rate(now_ms))))
+            .filter(|(_, s)| s.read_ms.is_some_and(|t| t >= since_ms))
+            .filter_map(|(k, s)| Some((k.strip_prefix(prefix)?.to_string(), s.cell?.rate(now_ms))))
             .collect();
         v.sort_by(|a, b| a.0.cmp(&b.0));
         v
@@ -393,7 +415,11 @@ impl Snapshot {
 
     /// One key's count (0 when unknown).
     pub fn count_of(&self, key: &str, now_ms: u64) -> f64 {
-        self.cells.get(key).map_or(0.0, |c| c.rate(now_ms))
+        self.cell(key).map_or(0.0, |c| c.rate(now_ms))
+    }
+
+    fn cell(&self, key: &str) -> Option<&Cell> {
+        self.keys.get(key)?.cell.as_ref()
     }
 
     /// The rates of `keys`, all or none: all when this isolate read every one of them from its
@@ -405,7 +431,7 @@ impl Snapshot {
         window: impl Fn(&CohortKey) -> u32,
         now_ms: u64,
     ) -> Vec<(CohortKey, f64)> {
-        let times: Option<Vec<u64>> = keys.iter().map(|k| self.read_ms.get(k.as_str()).copied()).collect();
+        let times: Option<Vec<u64>> = keys.iter().map(|k| self.keys.get(k.as_str())?.read_ms).collect();
         let Some(times) = times else { return Vec::new() };
         let (Some(oldest), Some(newest)) = (times.iter().min(), times.iter().max()) else {
             return Vec::new();
@@ -415,25 +441,29 @@ impl Snapshot {
         }
         keys.iter()
             .map(|k| {
-                let rate = self
-                    .cells
-                    .get(k.as_str())
-                    .map_or(0.0, |c| Cell { window_secs: window(k), ..*c }.rate(now_ms));
+                let rate =
+                    self.cell(k.as_str()).map_or(0.0, |c| Cell { window_secs: window(k), ..*c }.rate(now_ms));
                 (k.clone(), rate)
             })
             .collect()
     }
 
+    /// Past [`MAX_KEYS`]: drops the counters decayed to almost nothing, then the readings of
+    /// keys with no counter older than [`PEEK_MS`], then those of keys with no counter.
     fn prune(&mut self, now_ms: u64) {
-        if self.cells.len() > MAX_KEYS {
-            self.cells.retain(|_, c| c.rate(now_ms) >= 0.05);
+        if self.keys.len() <= MAX_KEYS {
+            return;
         }
-        if self.read_ms.len() > MAX_KEYS {
-            let cells = &self.cells;
-            self.read_ms.retain(|k, t| cells.contains_key(k) || now_ms.saturating_sub(*t) <= PEEK_MS);
-            if self.read_ms.len() > MAX_KEYS {
-                self.read_ms.retain(|k, _| cells.contains_key(k));
+        for seen in self.keys.values_mut() {
+            if seen.cell.is_some_and(|c| c.rate(now_ms) < 0.05) {
+                seen.cell = None;
             }
+        }
+        self.keys.retain(|_, s| {
+            s.cell.is_some() || s.read_ms.is_some_and(|t| now_ms.saturating_sub(t) <= PEEK_MS)
+        });
+        if self.keys.len() > MAX_KEYS {
+            self.keys.retain(|_, s| s.cell.is_some());
         }
     }
 }
