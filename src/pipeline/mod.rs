@@ -20,6 +20,7 @@ mod line;
 pub mod nojs;
 pub mod operator;
 pub mod otp_check;
+pub mod phone_field;
 mod ping;
 pub(crate) mod ranges;
 pub mod refusal;

@@ -67,7 +67,7 @@ pub(crate) fn submission<'a>(
     kind: BodyKind,
     body: Vec<u8>,
     read: &form::Fields,
-    phone: crate::pipeline::submit::PhoneRead,
+    phone: crate::pipeline::phone_field::PhoneRead,
     random: [u8; 16],
 ) -> Option<Step<'a>> {
     if !sub.config.policy.no_js.allows(&sub.route.path) {
