@@ -238,7 +238,8 @@ impl Control {
             self.on_answer(call, answer, now);
         }
         let now_ms = self.clock(now);
-        let failing = self.snapshot.health().failing_shards;
+        // on every decision: the failing shards alone, not a copy of the whole health
+        let failing: Vec<u32> = self.snapshot.failing_shards().collect();
         let unreachable = if failing.is_empty() {
             None
         } else {

@@ -149,7 +149,7 @@ impl Snapshot {
         let site_key = CohortKey::site();
         let all = keys.iter().chain(site.then_some(&site_key));
         // a key's shard matters only while some shard fails (held or stale levels)
-        let any_failing = self.shards.values().any(|x| x.failing_since.is_some());
+        let any_failing = self.failing_shards().next().is_some();
         for key in all {
             let seen = if any_failing { self.shards.get(&shard(key.as_str(), shards)) } else { None };
             let Some(cell) = self.cell(key.as_str()) else {
@@ -375,10 +375,14 @@ impl Snapshot {
         }
     }
 
+    /// The counter shards failing now.
+    pub fn failing_shards(&self) -> impl Iterator<Item = u32> + '_ {
+        self.shards.iter().filter(|(_, s)| s.failing_since.is_some()).map(|(k, _)| *k)
+    }
+
     /// The condition and the counters.
     pub fn health(&self) -> Health {
-        let failing: Vec<u32> =
-            self.shards.iter().filter(|(_, s)| s.failing_since.is_some()).map(|(k, _)| *k).collect();
+        let failing: Vec<u32> = self.failing_shards().collect();
         Health {
             condition: if failing.is_empty() { "ok" } else { "degraded" },
             failing_shards: failing,
