@@ -47,6 +47,8 @@ pub struct Windows {
     pub otp_seen: u32,
     /// `otp.surge.usual_days` in seconds (the usual shares' slow counts).
     pub otp_usual: u32,
+    /// `attack.usual.usual_days` in seconds (the cohorts' usual shares' slow counts).
+    pub usual: u32,
 }
 
 impl Windows {
@@ -56,6 +58,7 @@ impl Windows {
             policy.otp.as_ref().map_or((3600, 120), |o| (o.window_secs, o.verify_grace_secs));
         let otp_seen = policy.otp.as_ref().and_then(|o| o.first_seen).map_or(otp, |f| f.learn_secs());
         let otp_usual = policy.otp.as_ref().and_then(|o| o.surge).map_or(otp, |s| s.usual_secs());
+        let usual = policy.attack.usual.map_or(policy.attack.window_secs, |u| u.usual_secs());
         Windows {
             js: policy.attack.window_secs,
             no_js: policy.no_js.window_secs,
@@ -63,6 +66,7 @@ impl Windows {
             otp_grace,
             otp_seen,
             otp_usual,
+            usual,
         }
     }
 
@@ -86,6 +90,7 @@ impl Windows {
             Some(OtpCount::Seen) => self.otp_seen,
             Some(OtpCount::Usual) => self.otp_usual,
             None if key.is_no_js() => self.no_js,
+            None if key.is_usual() => self.usual,
             None => self.js,
         }
     }
@@ -388,8 +393,15 @@ mod tests {
     use crate::policy::{CohortKind, Turn};
     use crate::store::cohorts::Shard;
 
-    pub(super) const W: Windows =
-        Windows { js: 60, no_js: 600, otp: 3600, otp_grace: 120, otp_seen: 3600, otp_usual: 3600 };
+    pub(super) const W: Windows = Windows {
+        js: 60,
+        no_js: 600,
+        otp: 3600,
+        otp_grace: 120,
+        otp_seen: 3600,
+        otp_usual: 3600,
+        usual: 3600,
+    };
 
     /// The next number of a xorshift stream (the fleet tests' draws).
     pub(super) fn xorshift(x: &mut u64) -> u64 {

@@ -6,7 +6,7 @@ use crate::config::Loaded;
 use crate::control::StatsRead;
 use crate::control::snapshot::Health;
 use crate::decision_log::tenth;
-use crate::policy::{CapacityOf, CohortKey, Level, Policy};
+use crate::policy::{CapacityOf, CohortKey, CohortState, Level, Policy};
 use crate::present::page::escape;
 use crate::store::stats::Action;
 use serde::Serialize;
@@ -133,6 +133,10 @@ pub struct CohortRow {
     pub key: String,
     /// Its rate, one decimal.
     pub rate: f64,
+    /// Its usual share of the site's sign-ups, with `[attack.usual]` on a warm site (the
+    /// level counts only its rate beyond that share of the site's rate now).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub usual_share: Option<f64>,
     /// The level reached.
     pub level: usize,
     /// `normal`, `escalated` or `busy`.
@@ -210,13 +214,19 @@ impl StatsView {
         let (policy, cohorts, capacity, otp_ranges) = match &loaded.config {
             Ok(config) => {
                 let p = &config.policy;
+                // the busiest counters as the levels read them (usual counts and the site's)
+                let rates: Vec<(CohortKey, f64)> =
+                    read.cohorts.iter().filter_map(|e| Some((CohortKey::parse(&e.key)?, e.rate))).collect();
+                let site_rate = rates.iter().find(|(k, _)| k.is_site()).map_or(0.0, |(_, r)| *r);
+                let state = CohortState { rates, site_rate, ..CohortState::default() };
                 let rows = read
                     .cohorts
                     .iter()
                     .filter(|e| {
-                        !CohortKey::parse(&e.key).is_some_and(|k| k.is_capacity() || k.otp_count().is_some())
+                        !CohortKey::parse(&e.key)
+                            .is_some_and(|k| k.is_capacity() || k.otp_count().is_some() || k.is_usual())
                     })
-                    .map(|e| cohort_row(p, &e.key, e.rate, e.panic))
+                    .map(|e| cohort_row(p, &state, &e.key, e.rate, e.panic))
                     .collect();
                 let view = PolicyView {
                     source: config.policy_source.clone(),
@@ -284,8 +294,10 @@ impl StatsView {
             .cohorts
             .iter()
             .map(|c| {
+                let usual =
+                    c.usual_share.map(|s| format!(" (usual share {:.1} %)", s * 100.0)).unwrap_or_default();
                 format!(
-                    "<tr><td>{}</td><td>{:.1}</td><td>{}</td><td>{}</td></tr>",
+                    "<tr><td>{}</td><td>{:.1}{usual}</td><td>{}</td><td>{}</td></tr>",
                     escape(&c.key),
                     c.rate,
                     c.level,
@@ -381,11 +393,15 @@ impl StatsView {
 }
 
 /// A cohort's row: its level under the policy and whether it is shed.
-fn cohort_row(policy: &Policy, key: &str, rate: f64, panic: bool) -> CohortRow {
+fn cohort_row(policy: &Policy, state: &CohortState, key: &str, rate: f64, panic: bool) -> CohortRow {
     let parsed = CohortKey::parse(key);
-    let level = match &parsed {
-        Some(k) if !k.is_site() => policy.level_for(k, rate),
-        _ => 0,
+    let (level, usual_share) = match &parsed {
+        Some(k) if k.kind().is_some() => {
+            let (counted, share) = policy.attack.counted_rate(state, k, rate);
+            (policy.level_for(k, counted), share)
+        }
+        Some(k) if !k.is_site() => (policy.level_for(k, rate), None),
+        _ => (0, None),
     };
     let busy = panic
         || parsed
@@ -398,7 +414,7 @@ fn cohort_row(policy: &Policy, key: &str, rate: f64, panic: bool) -> CohortRow {
     } else {
         "normal"
     };
-    CohortRow { key: key.to_string(), rate: tenth(rate), level, state, panic }
+    CohortRow { key: key.to_string(), rate: tenth(rate), usual_share, level, state, panic }
 }
 
 /// The ranges among the busiest keys, by codes sent and not entered (most first).

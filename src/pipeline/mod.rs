@@ -33,7 +33,7 @@ pub mod work;
 
 use crate::config::Loaded;
 use crate::control::Counted;
-use crate::policy::{CohortState, Decision, Known, Outcome, Policy, Subject};
+use crate::policy::{CohortKey, CohortState, Decision, Known, Outcome, Policy, Subject};
 use crate::protocol::binding::{Binding, ClientView};
 use crate::protocol::key::KeyRing;
 use crate::protocol::reject::{RejectKind, Rejection};
@@ -136,18 +136,33 @@ pub fn counted(policy: &Policy, subject: &Subject<'_>) -> Counted {
     }
     let mut keys = subject.cohorts(&attack.cohorts);
     let capacity = attack.capacity.iter().find(|c| c.route == subject.route).cloned();
+    // usual shares: the cohorts' slow counts and the site's, read with the rates (a sign-up
+    // that does not count in them drops them, `usual_left_out`)
+    let usual: Vec<_> = match attack.usual {
+        Some(_) => keys.iter().filter_map(CohortKey::usual).chain([CohortKey::usual_site()]).collect(),
+        None => Vec::new(),
+    };
     if let Some(c) = &capacity {
         let on_route: Vec<_> = keys.iter().filter_map(|k| c.cohort_key(k)).collect();
         keys.push(c.total_key());
         keys.extend(on_route);
     }
+    keys.extend(usual);
     Counted {
         keys,
-        site: attack.global_ceiling.is_some(),
+        site: attack.global_ceiling.is_some() || attack.usual.is_some(),
         window_secs: attack.window_secs,
         capacity,
         read_only: Vec::new(),
         peek: Vec::new(),
+    }
+}
+
+/// Drops the usual shares' counts from what an accepted sign-up moves, unless it counts in
+/// them (`Attack::learns`, drawn from the request's random bytes: a client cannot pick it).
+pub(crate) fn usual_left_out(policy: &Policy, state: &CohortState, random: &[u8; 16], counted: &mut Counted) {
+    if policy.attack.usual.is_some() && !policy.attack.learns(state, ranges::draw(random, 1)) {
+        counted.keys.retain(|k| !k.is_usual());
     }
 }
 

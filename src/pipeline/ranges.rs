@@ -92,7 +92,7 @@ pub(super) fn judge<'a>(
     line.otp = Some(j.log(otp, range));
     let mut p = p;
     if otp.surge.is_some() {
-        let left_out = otp.usual_left_out(range, reading, wider, draw(&p.random));
+        let left_out = otp.usual_left_out(range, reading, wider, draw(&p.random, 0));
         p.counted.keys.retain(|k| !left_out.contains(k));
     }
     // global shadow mode logs the range's verdict and enforces only the base price
@@ -278,13 +278,15 @@ impl<'o> Judged<'o> {
     }
 }
 
-/// A uniform draw in [0, 1) for the usual shares' sampling (`Otp::usual_left_out`), from the
-/// request's random bytes (not the challenge's id, which a client could pick), hashed so the
-/// draw is as even as the bytes are unpredictable whatever their layout.
-fn draw(random: &[u8; 16]) -> f64 {
+/// A uniform draw in [0, 1) for the usual shares' sampling (`Otp::usual_left_out`: `nth` 0;
+/// the cohorts' usual shares, `super::usual_left_out`: 1), from the request's random bytes
+/// (not the challenge's id, which a client could pick), hashed so the draw is as even as the
+/// bytes are unpredictable whatever their layout; each `nth` (0–15) independent of the others.
+pub(super) fn draw(random: &[u8; 16], nth: usize) -> f64 {
     let digest: [u8; 32] = <sha2::Sha256 as sha2::Digest>::digest(random).into();
-    let [a, b, ..] = digest;
-    f64::from(u16::from_be_bytes([a, b])) / 65_536.0
+    let i = (nth % 16) * 2;
+    let pair = digest.get(i..i + 2).and_then(|b| <[u8; 2]>::try_from(b).ok()).unwrap_or([0, 0]);
+    f64::from(u16::from_be_bytes(pair)) / 65_536.0
 }
 
 /// The range raises the price: the line's outcome is the price asked, the range's bits included.

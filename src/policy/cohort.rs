@@ -30,6 +30,9 @@ pub struct Attack {
     pub retry_after_secs: u32,
     /// Capacity-driven pricing, per protected route.
     pub capacity: Vec<Capacity>,
+    /// Usual shares (`[attack.usual]`): levels count a cohort's sign-ups beyond its usual
+    /// share of the site's (`None`: the whole rate, as written).
+    pub usual: Option<super::UsualShares>,
 }
 
 /// What one protected route's origin (or SMS provider) can take: the capacity controller
@@ -106,6 +109,18 @@ impl Attack {
     pub fn levels_for(&self, cohort: &CohortKey) -> &[Level] {
         let kind = cohort.kind();
         self.cohort_levels.iter().find(|(k, _)| Some(*k) == kind).map_or(&self.levels, |(_, l)| l)
+    }
+
+    /// The part of a cohort's rate its levels count: beyond its usual share of the site's
+    /// sign-ups now with `[attack.usual]` on a warm site, else all of it; and the share.
+    pub fn counted_rate(&self, state: &CohortState, cohort: &CohortKey, rate: f64) -> (f64, Option<f64>) {
+        self.usual.map_or((rate, None), |u| u.over_usual(state, cohort, rate))
+    }
+
+    /// Whether a sign-up accepted on `state` counts in the usual shares, for a uniform `draw`
+    /// in [0, 1) (all its usual counts or none, so the shares stay shares).
+    pub fn learns(&self, state: &CohortState, draw: f64) -> bool {
+        self.usual.is_some_and(|u| draw < u.learn_chance(state, self.window_secs))
     }
 
     /// The most extra bits a cohort's levels charge short of shedding (0: none).

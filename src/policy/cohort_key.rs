@@ -35,6 +35,9 @@ pub enum Scope {
     /// A phone number range's SMS counter on the OTP routes (`otp_sent:+86 138`): the value
     /// is the range as `phone::Range` writes it (calling code and destination code).
     Otp(OtpCount),
+    /// A cohort's sign-ups over `attack.usual.usual_days` (`usual:asn:16509`), or the site's
+    /// (`usual:site`, kind `None`): the slow counts its usual share is learned from.
+    Usual(Option<CohortKind>),
 }
 
 /// What an OTP counter counts for one number range.
@@ -101,6 +104,7 @@ pub struct CohortKey {
 
 const NO_JS: &str = "nojs:";
 const CAPACITY: &str = "cap:";
+const USUAL: &str = "usual:";
 
 impl CohortKey {
     fn of(scope: Scope, value: String) -> CohortKey {
@@ -116,6 +120,8 @@ impl CohortKey {
                 [CAPACITY, route, "|", kind.name(), ":", &value].concat()
             }
             Scope::Otp(count) => [count.prefix(), &value].concat(),
+            Scope::Usual(None) => [USUAL, "site"].concat(),
+            Scope::Usual(Some(k)) => [USUAL, k.name(), ":", &value].concat(),
         };
         CohortKey { scope, value, text }
     }
@@ -159,6 +165,19 @@ impl CohortKey {
         }
     }
 
+    /// The site's sign-ups over the usual period (`usual:site`).
+    pub fn usual_site() -> CohortKey {
+        CohortKey::of(Scope::Usual(None), String::new())
+    }
+
+    /// This cohort's sign-ups over the usual period (`None` for a key that is not a JS cohort).
+    pub fn usual(&self) -> Option<CohortKey> {
+        match self.scope {
+            Scope::Cohort(kind) => Some(CohortKey::of(Scope::Usual(Some(kind)), self.value.clone())),
+            _ => None,
+        }
+    }
+
     /// A number range's OTP counter (`range` as `phone::Range` writes it: `+86 138`).
     pub fn otp(count: OtpCount, range: &str) -> CohortKey {
         CohortKey::of(Scope::Otp(count), range.to_string())
@@ -182,6 +201,13 @@ impl CohortKey {
                 let ok = (range.starts_with('+') && range.len() > 1) || network || site;
                 return ok.then(|| CohortKey::otp(count, range));
             }
+        }
+        if let Some(rest) = text.strip_prefix(USUAL) {
+            if rest == "site" {
+                return Some(CohortKey::usual_site());
+            }
+            let (kind, value) = cohort(rest)?;
+            return Some(CohortKey::of(Scope::Usual(Some(kind)), value));
         }
         if let Some(rest) = text.strip_prefix(NO_JS) {
             if rest == "site" {
@@ -236,6 +262,11 @@ impl CohortKey {
     /// Whether this counts the no-JavaScript path (its own window and budget).
     pub fn is_no_js(&self) -> bool {
         matches!(self.scope, Scope::NoJs(_) | Scope::NoJsSite)
+    }
+
+    /// Whether this is a usual share's slow count (`usual:…`).
+    pub fn is_usual(&self) -> bool {
+        matches!(self.scope, Scope::Usual(_))
     }
 
     /// Whether this is one of the capacity controller's keys (not a cohort people see).
@@ -323,6 +354,8 @@ mod tests {
             CohortKey::otp(OtpCount::Sent, "network kg-b"),
             CohortKey::otp(OtpCount::Seen, "*"),
             CohortKey::otp(OtpCount::Usual, "+996 *"),
+            CohortKey::usual_site(),
+            asn.usual().unwrap(),
         ];
         let texts: Vec<&str> = keys.iter().map(CohortKey::as_str).collect();
         assert_eq!(
@@ -340,7 +373,9 @@ mod tests {
                 "otp_block:+996 500",
                 "otp_sent:network kg-b",
                 "otp_seen:*",
-                "otp_usual:+996 *"
+                "otp_usual:+996 *",
+                "usual:site",
+                "usual:asn:16509"
             ]
         );
         for k in &keys {
@@ -364,6 +399,9 @@ mod tests {
             "otp_sent:86",
             "otp_ok:*",
             "otp_sent:network ",
+            "usual:",
+            "usual:asn:",
+            "usual:planet:1",
         ] {
             assert!(CohortKey::parse(bad).is_none(), "{bad}");
         }

@@ -286,15 +286,24 @@ impl Policy {
             // the worst-placed counted cohort decides: shedding beats extra bits, more bits
             // beat fewer (each kind has its own levels, so raw rates are not compared)
             let severity = |bits: Option<u8>| bits.map_or(u16::MAX, u16::from);
-            let mut worst: Option<(&CohortKey, f64, usize, &Level)> = None;
+            // with usual shares, a level counts only the cohort's sign-ups beyond its usual
+            // share of the site's now (`policy::usual`)
+            let mut worst: Option<(&CohortKey, String, usize, &Level)> = None;
             for (cohort, rate) in &cohorts.rates {
                 if !cohort.kind().is_some_and(|k| self.attack.cohorts.contains(&k)) {
                     continue;
                 }
-                if let (n, Some(l)) = self.reached(cohort, *rate)
-                    && worst.is_none_or(|(w, _, _, wl)| severity(asks(cohort, l)) > severity(asks(w, wl)))
+                let (counted, share) = self.attack.counted_rate(cohorts, cohort, *rate);
+                if let (n, Some(l)) = self.reached(cohort, counted)
+                    && worst
+                        .as_ref()
+                        .is_none_or(|(w, _, _, wl)| severity(asks(cohort, l)) > severity(asks(w, wl)))
                 {
-                    worst = Some((cohort, *rate, n, l));
+                    let at = match share {
+                        Some(s) => format!("{counted:.0}/window over its usual share ({:.1} %)", s * 100.0),
+                        None => format!("{rate:.0}/window"),
+                    };
+                    worst = Some((cohort, at, n, l));
                 }
             }
             if let Some((cohort, rate, n, l)) = worst {
@@ -302,7 +311,7 @@ impl Policy {
                 let Some(extra) = asks(cohort, l) else {
                     return decision(
                         Outcome::Busy,
-                        format!("cohort {cohort} at {rate:.0}/window (level {level})"),
+                        format!("cohort {cohort} at {rate} (level {level})"),
                         rule,
                         level,
                     );
@@ -313,7 +322,7 @@ impl Policy {
                 } else {
                     ""
                 };
-                why.push(format!("cohort {cohort} at {rate:.0}/window +{extra}{not_shed}"));
+                why.push(format!("cohort {cohort} at {rate} +{extra}{not_shed}"));
             }
             // the capacity controller: on top of the static levels it measured under
             if let Some(cap) = &cohorts.capacity {

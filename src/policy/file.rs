@@ -111,6 +111,25 @@ pub(super) struct AttackFile {
     pub(super) panic_cohorts: Vec<String>,
     pub(super) retry_after_secs: u32,
     pub(super) capacity: Vec<CapacityFile>,
+    pub(super) usual: Option<UsualFile>,
+}
+
+/// `[attack.usual]`: the usual shares levels are measured against.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct UsualFile {
+    #[serde(default = "default_usual_days")]
+    pub(super) usual_days: u32,
+    #[serde(default = "default_warm_up_signups")]
+    pub(super) warm_up_signups: u32,
+}
+
+fn default_usual_days() -> u32 {
+    7
+}
+
+fn default_warm_up_signups() -> u32 {
+    500
 }
 
 /// `[[attack.capacity]]`: what the origin (or its SMS provider) can take on one route.
@@ -168,6 +187,7 @@ impl Default for AttackFile {
             panic_cohorts: Vec::new(),
             retry_after_secs: 120,
             capacity: Vec::new(),
+            usual: None,
         }
     }
 }

@@ -5,7 +5,7 @@
 use super::file::{AttackFile, CapacityFile, ConditionsFile, File, LevelFile, NoJsFile, RoutesFile};
 use super::{
     Action, Attack, Capacity, CapacityOf, Cidr, CohortKey, CohortKind, Conditions, Level, NoJs, Policy, Rule,
-    VERSION,
+    UsualShares, VERSION,
 };
 use crate::request::route::{self, Route};
 use crate::signals::{ReasonCode, RiskPolicy};
@@ -419,6 +419,16 @@ fn attack(p: &mut Problems, a: &AttackFile) -> Attack {
     if a.retry_after_secs == 0 || a.retry_after_secs > 86_400 {
         p.add("attack.retry_after_secs", format!("{} is outside 1..=86400", a.retry_after_secs));
     }
+    let mut within = |at: &str, v: u32, min: u32, max: u32| {
+        if !(min..=max).contains(&v) {
+            p.add(at, format!("{v} is outside {min}..={max}"));
+        }
+        v.clamp(min, max)
+    };
+    let usual = a.usual.as_ref().map(|u| UsualShares {
+        usual_days: within("attack.usual.usual_days", u.usual_days, 1, 90),
+        warm_up_signups: within("attack.usual.warm_up_signups", u.warm_up_signups, 1, 10_000_000),
+    });
     Attack {
         enabled: a.enabled,
         window_secs: a.window_secs,
@@ -430,6 +440,7 @@ fn attack(p: &mut Problems, a: &AttackFile) -> Attack {
         panic_cohorts,
         retry_after_secs: a.retry_after_secs,
         capacity: Vec::new(),
+        usual,
     }
 }
 

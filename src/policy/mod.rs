@@ -21,6 +21,7 @@ mod load;
 mod nojs;
 mod otp;
 mod rules;
+mod usual;
 
 pub use cohort::{
     Attack, Capacity, CapacityOf, CapacityPrice, CohortKind, CohortState, Counter, Level, Serving, Turn,
@@ -40,6 +41,7 @@ pub use otp::{
     calling_code_scope, is_calling_code_scope, network_in_scope, network_of, network_scope, wilson_upper,
 };
 pub use rules::{Action, Cidr, Conditions, Rule};
+pub use usual::UsualShares;
 
 use crate::request::route::Route;
 use crate::signals::{Assessment, RiskPolicy};

@@ -385,7 +385,7 @@ impl Shard {
 /// window's counts, so never "hot" (they would fill the hot list and push out the cohorts of an
 /// attack) and listed apart by [`Shard::top`].
 fn long_count(key: &str) -> bool {
-    [OtpCount::Usual, OtpCount::Seen].iter().any(|c| key.starts_with(c.prefix()))
+    [OtpCount::Usual, OtpCount::Seen].iter().any(|c| key.starts_with(c.prefix())) || key.starts_with("usual:")
 }
 
 #[cfg(test)]
