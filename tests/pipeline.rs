@@ -328,6 +328,7 @@ fn a_sign_up_is_counted_only_when_the_origin_accepts_it() {
             capacity: None,
             read_only: Vec::new(),
             peek: Vec::new(),
+            weighted: Vec::new(),
         });
         assert_eq!(run.done().counts.signup, want, "origin {status}");
     }

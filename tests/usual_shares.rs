@@ -38,16 +38,22 @@ fn price(g: &mut Gate, asn: u32) -> Result<u64, String> {
 #[test]
 fn a_level_counts_only_the_sign_ups_beyond_the_cohorts_usual_share() {
     let mut g = gate(100);
-    let rates = |site_now: f64, cohort: f64, usual_site: f64, usual: f64| {
+    // the site now, the cohort now, the site's usual sign-ups (which saw it at `usual_rate` on
+    // average) and the cohort's
+    let rates_at = |site_now: f64, cohort: f64, usual_site: f64, usual: f64, usual_rate: f64| {
         Cohorts::Rates(
             vec![
                 (CohortKey::site(), site_now),
                 (key("asn:64500"), cohort),
                 (CohortKey::usual_site(), usual_site),
                 (key("usual:asn:64500"), usual),
+                (CohortKey::usual_site_rate(), usual_site * usual_rate * 10.0),
             ],
             vec![],
         )
+    };
+    let rates = |site_now: f64, cohort: f64, usual_site: f64, usual: f64| {
+        rates_at(site_now, cohort, usual_site, usual, site_now)
     };
     let expect = |beyond: f64| {
         if beyond >= 4.0 { Err("busy".to_string()) } else { Ok(if beyond >= 2.0 { 6 } else { 4 }) }
@@ -66,6 +72,12 @@ fn a_level_counts_only_the_sign_ups_beyond_the_cohorts_usual_share() {
             }
         }
     }
+    // an attack that multiplies the site's volume: a cohort at its usual share of ten times the
+    // usual rate counts what is past its share of twice the usual rate
+    for (share, want) in [(0.01, Ok(4)), (0.03, Ok(6)), (0.1, Err("busy".to_string()))] {
+        g.world.cohorts = rates_at(100.0, share * 100.0, 1000.0, share * 1000.0, 10.0);
+        assert_eq!(price(&mut g, 64500), want, "attack volume, share {share}");
+    }
     // a cold site (fewer usual sign-ups than the warm-up): the whole rate counts, as written
     for (cohort, want) in [(1.0, Ok(4)), (3.0, Ok(6)), (8.0, Err("busy".to_string()))] {
         g.world.cohorts = rates(20.0, cohort, 99.0, 40.0);
@@ -73,7 +85,12 @@ fn a_level_counts_only_the_sign_ups_beyond_the_cohorts_usual_share() {
     }
     // a network the warm site never saw: share 0, its whole rate counts
     g.world.cohorts = Cohorts::Rates(
-        vec![(CohortKey::site(), 20.0), (key("asn:64501"), 8.0), (CohortKey::usual_site(), 1000.0)],
+        vec![
+            (CohortKey::site(), 20.0),
+            (key("asn:64501"), 8.0),
+            (CohortKey::usual_site(), 1000.0),
+            (CohortKey::usual_site_rate(), 200_000.0),
+        ],
         vec![],
     );
     assert_eq!(price(&mut g, 64501), Err("busy".to_string()));

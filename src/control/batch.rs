@@ -34,14 +34,14 @@ pub struct Flush {
 }
 
 impl Batch {
-    /// Counts one sign-up for `key` (in `shard`, decaying over `window_secs`).
-    pub fn add_signup(&mut self, shard: u32, key: &str, window_secs: u32) {
+    /// Counts `n` sign-ups for `key` (in `shard`, decaying over `window_secs`).
+    pub fn add_signup(&mut self, shard: u32, key: &str, n: u32, window_secs: u32) {
         let d = self.adds.entry(shard).or_default().entry(key.to_string()).or_insert_with(|| Delta {
             key: key.to_string(),
             n: 0,
             window_secs,
         });
-        d.n = d.n.saturating_add(1);
+        d.n = d.n.saturating_add(n);
     }
 
     /// Counts one decision.
@@ -128,7 +128,7 @@ mod tests {
         for i in 0..1000u64 {
             let now = 1_000_000 + i * 5;
             for k in keys {
-                b.add_signup(shard(k, 64), k, 60);
+                b.add_signup(shard(k, 64), k, 1, 60);
             }
             if b.due(now) {
                 let f = b.take(now);
@@ -145,13 +145,13 @@ mod tests {
     #[test]
     fn a_full_batch_flushes_early_and_shards_group_the_keys() {
         let mut b = Batch::default();
-        b.add_signup(1, "asn:1", 60);
+        b.add_signup(1, "asn:1", 1, 60);
         assert!(b.due(0), "the first flush of an isolate is not delayed");
         let _ = b.take(0);
         for i in 0..MAX_PENDING {
             assert!(!b.due(10), "not yet full at {i}");
             let k = format!("asn:{i}");
-            b.add_signup(shard(&k, 64), &k, 60);
+            b.add_signup(shard(&k, 64), &k, 1, 60);
         }
         assert!(b.due(10), "full");
         let f = b.take(10);
@@ -168,13 +168,13 @@ mod tests {
             b.count(7, Action::Reject, "malformed_solution");
         }
         b.count(7, Action::Issue, "-");
-        b.add_signup(3, "asn:1", 60);
+        b.add_signup(3, "asn:1", 1, 60);
         let f = b.take(0);
         assert_eq!(f.stats.len(), 2);
         assert_eq!(f.stats.iter().map(|c| c.n).sum::<i64>(), 501);
         b.restore_stats(f.stats);
         b.restore_signups(3, f.signups.get(&3).cloned().unwrap_or_default());
-        b.add_signup(3, "asn:1", 60);
+        b.add_signup(3, "asn:1", 1, 60);
         assert_eq!(b.pending(3, "asn:1"), 2);
         assert_eq!(b.len(), 3);
         assert!(!b.due(500), "a retry waits for the next second too");

@@ -35,6 +35,9 @@ pub struct Counted {
     /// number range's counts ahead of a submission: a request that costs its client nothing
     /// adds no read); [`CohortState::peeked`] holds those it has a reading of.
     pub peek: Vec<CohortKey>,
+    /// Keys an accepted sign-up moves by more than one (the usual site rate's sum,
+    /// `policy::usual`; read with `read_only`).
+    pub weighted: Vec<(CohortKey, u32)>,
 }
 
 impl Counted {
@@ -309,6 +312,9 @@ impl Control {
         {
             let w = Windows::for_read(policy, &c.keys, c.window_secs);
             self.count_signup(&c.keys, c.site, shards, w, now_ms);
+            for (key, n) in &c.weighted {
+                self.count_by(key, *n, shards, w, now_ms);
+            }
         }
         if let Some((route, place_ms)) = &counts.served_place {
             self.capacity.entry(route.clone()).or_default().served(*place_ms);
@@ -463,6 +469,7 @@ mod tests {
             capacity: None,
             read_only: Vec::new(),
             peek: Vec::new(),
+            weighted: Vec::new(),
         }
     }
 

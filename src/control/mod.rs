@@ -260,9 +260,14 @@ impl Control {
     pub fn count_signup(&mut self, keys: &[CohortKey], site: bool, shards: u32, w: Windows, now_ms: u64) {
         let site_key = CohortKey::site();
         for k in keys.iter().chain(site.then_some(&site_key)) {
-            self.snapshot.add_local(k, w.of_key(k), now_ms);
-            self.batch.add_signup(shard(k.as_str(), shards), k.as_str(), w.of_key(k));
+            self.count_by(k, 1, shards, w, now_ms);
         }
+    }
+
+    /// Adds `n` to one key (the snapshot at once, its shard with the next flush).
+    pub fn count_by(&mut self, key: &CohortKey, n: u32, shards: u32, w: Windows, now_ms: u64) {
+        self.snapshot.add_local(key, n, w.of_key(key), now_ms);
+        self.batch.add_signup(shard(key.as_str(), shards), key.as_str(), n, w.of_key(key));
     }
 
     /// Counts a decision for the stats.

@@ -207,14 +207,14 @@ impl Snapshot {
         state
     }
 
-    /// Counts one sign-up locally, at once (the batch sends it to the shard later).
-    pub fn add_local(&mut self, key: &CohortKey, window_secs: u32, now_ms: u64) {
+    /// Counts `n` sign-ups locally, at once (the batch sends them to the shard later).
+    pub fn add_local(&mut self, key: &CohortKey, n: u32, window_secs: u32, now_ms: u64) {
         let seen = match self.keys.get_mut(key.as_str()) {
             Some(seen) => seen,
             None => self.keys.entry(key.as_str().to_string()).or_default(),
         };
         let cell = seen.cell.get_or_insert(Cell { counter: Counter::default(), window_secs });
-        let value = cell.rate(now_ms) + 1.0;
+        let value = cell.rate(now_ms) + f64::from(n);
         *cell =
             Cell { counter: Counter { value, at_ms: (now_ms as f64).max(cell.counter.at_ms) }, window_secs };
         self.prune(now_ms);
@@ -557,7 +557,7 @@ mod tests {
         // isolate added itself is no reading of the shard
         let all = [counted.clone(), none.clone(), never.clone()];
         assert!(snap.peek(&all, |_| 60, 2000).is_empty());
-        snap.add_local(&never, 60, 2000);
+        snap.add_local(&never, 1, 60, 2000);
         assert!(snap.peek(&all, |_| 60, 2000).is_empty());
         // read apart (a fresh count beside a stale one): nothing
         refresh(&mut snap, &mut remote, &[counted.clone()], 1000 + PEEK_SPREAD_MS + 1);
@@ -574,7 +574,7 @@ mod tests {
         let mut remote = Shard::default();
         let k = asn(1);
         for _ in 0..5 {
-            snap.add_local(&k, 60, 1000);
+            snap.add_local(&k, 1, 60, 1000);
         }
         assert!((rate(&snap.state(&[k.clone()], false, SHARDS, |_| 60, 1000), &k) - 5.0).abs() < 1e-9);
         // the 5 are still in the batch when an answer (with 40 from elsewhere) arrives

@@ -132,6 +132,7 @@ pub fn counted(policy: &Policy, subject: &Subject<'_>) -> Counted {
             capacity: None,
             read_only: Vec::new(),
             peek: Vec::new(),
+            weighted: Vec::new(),
         };
     }
     let mut keys = subject.cohorts(&attack.cohorts);
@@ -153,15 +154,21 @@ pub fn counted(policy: &Policy, subject: &Subject<'_>) -> Counted {
         site: attack.global_ceiling.is_some() || attack.usual.is_some(),
         window_secs: attack.window_secs,
         capacity,
-        read_only: Vec::new(),
+        read_only: attack.usual.map(|_| CohortKey::usual_site_rate()).into_iter().collect(),
         peek: Vec::new(),
+        weighted: Vec::new(),
     }
 }
 
-/// Drops the usual shares' counts from what an accepted sign-up moves, unless it counts in
-/// them (`Attack::learns`, drawn from the request's random bytes: a client cannot pick it).
-pub(crate) fn usual_left_out(policy: &Policy, state: &CohortState, random: &[u8; 16], counted: &mut Counted) {
-    if policy.attack.usual.is_some() && !policy.attack.learns(state, ranges::draw(random, 1)) {
+/// What an accepted sign-up moves in the usual shares: nothing unless it counts in them
+/// (`Attack::learns`, drawn from the request's random bytes: a client cannot pick it); then
+/// one for each of its cohorts and the site, and the site's rate it saw (`policy::usual`).
+pub(crate) fn usual_learned(policy: &Policy, state: &CohortState, random: &[u8; 16], counted: &mut Counted) {
+    let Some(usual) = policy.attack.usual else { return };
+    counted.weighted.retain(|(k, _)| !k.is_usual());
+    if policy.attack.learns(state, ranges::draw(random, 1)) {
+        counted.weighted.push((CohortKey::usual_site_rate(), usual.rate_weight(state)));
+    } else {
         counted.keys.retain(|k| !k.is_usual());
     }
 }

@@ -321,6 +321,7 @@ fn read_now<'a>(p: Paid<'a>, state: CohortState, unreadable: Option<String>, at:
         capacity: None,
         read_only: config.policy.otp.as_ref().map(|o| o.read_keys(&at.range)).unwrap_or_default(),
         peek: Vec::new(),
+        weighted: Vec::new(),
     };
     Step::ReadCohorts(ReadCohorts {
         want,

@@ -365,7 +365,7 @@ pub(super) fn decide(mut p: Paid<'_>, state: CohortState, unreadable: Option<Str
     p.serving = state.capacity.as_ref().and_then(|c| c.line);
     let policy = &p.sub.config.policy;
     let decision = policy.decide(&p.subject, &state);
-    super::usual_left_out(policy, &state, &p.random, &mut p.counted);
+    super::usual_learned(policy, &state, &p.random, &mut p.counted);
     let mut line = p.sub.line(Action::Forward, 200).assessed(&p.subject.assessment).decided(
         &decision,
         &state,

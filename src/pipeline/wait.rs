@@ -95,6 +95,7 @@ pub(crate) fn submission<'a>(
         capacity: None,
         read_only: Vec::new(),
         peek: Vec::new(),
+        weighted: Vec::new(),
     };
     let mut js = super::counted(policy, &subject);
     if let (Some(at), Some(otp)) = (&range, &policy.otp) {
@@ -107,6 +108,7 @@ pub(crate) fn submission<'a>(
         capacity: js.capacity.clone(),
         read_only: Vec::new(),
         peek: Vec::new(),
+        weighted: Vec::new(),
     };
     let path = Path { sub, kind, body, read: read.clone(), fields, phone, subject, budget, capacity, range };
     let next = match token {

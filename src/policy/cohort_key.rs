@@ -38,6 +38,9 @@ pub enum Scope {
     /// A cohort's sign-ups over `attack.usual.usual_days` (`usual:asn:16509`), or the site's
     /// (`usual:site`, kind `None`): the slow counts its usual share is learned from.
     Usual(Option<CohortKind>),
+    /// The site's rate (tenths of sign-ups per window) each of those sign-ups saw, summed over
+    /// the same period (`usual:site_rate`): ÷ `usual:site`, the site's usual rate.
+    UsualSiteRate,
 }
 
 /// What an OTP counter counts for one number range.
@@ -121,6 +124,7 @@ impl CohortKey {
             }
             Scope::Otp(count) => [count.prefix(), &value].concat(),
             Scope::Usual(None) => [USUAL, "site"].concat(),
+            Scope::UsualSiteRate => [USUAL, "site_rate"].concat(),
             Scope::Usual(Some(k)) => [USUAL, k.name(), ":", &value].concat(),
         };
         CohortKey { scope, value, text }
@@ -170,6 +174,11 @@ impl CohortKey {
         CohortKey::of(Scope::Usual(None), String::new())
     }
 
+    /// The site's rates summed over the usual period (`usual:site_rate`).
+    pub fn usual_site_rate() -> CohortKey {
+        CohortKey::of(Scope::UsualSiteRate, String::new())
+    }
+
     /// This cohort's sign-ups over the usual period (`None` for a key that is not a JS cohort).
     pub fn usual(&self) -> Option<CohortKey> {
         match self.scope {
@@ -205,6 +214,9 @@ impl CohortKey {
         if let Some(rest) = text.strip_prefix(USUAL) {
             if rest == "site" {
                 return Some(CohortKey::usual_site());
+            }
+            if rest == "site_rate" {
+                return Some(CohortKey::usual_site_rate());
             }
             let (kind, value) = cohort(rest)?;
             return Some(CohortKey::of(Scope::Usual(Some(kind)), value));
@@ -266,7 +278,7 @@ impl CohortKey {
 
     /// Whether this is a usual share's slow count (`usual:…`).
     pub fn is_usual(&self) -> bool {
-        matches!(self.scope, Scope::Usual(_))
+        matches!(self.scope, Scope::Usual(_) | Scope::UsualSiteRate)
     }
 
     /// Whether this is one of the capacity controller's keys (not a cohort people see).
@@ -356,6 +368,7 @@ mod tests {
             CohortKey::otp(OtpCount::Usual, "+996 *"),
             CohortKey::usual_site(),
             asn.usual().unwrap(),
+            CohortKey::usual_site_rate(),
         ];
         let texts: Vec<&str> = keys.iter().map(CohortKey::as_str).collect();
         assert_eq!(
@@ -375,7 +388,8 @@ mod tests {
                 "otp_seen:*",
                 "otp_usual:+996 *",
                 "usual:site",
-                "usual:asn:16509"
+                "usual:asn:16509",
+                "usual:site_rate"
             ]
         );
         for k in &keys {

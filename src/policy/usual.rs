@@ -23,6 +23,9 @@ use super::{CohortKey, CohortState};
 /// past where it stands).
 const PEAK: f64 = 2.0;
 
+/// `usual:site_rate` counts the site's rate in tenths (a count is whole).
+const RATE_SCALE: f64 = 10.0;
+
 /// `[attack.usual]`: how usual shares are learned.
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
 pub struct UsualShares {
@@ -52,12 +55,36 @@ impl UsualShares {
         Some((own / site).clamp(0.0, 1.0))
     }
 
+    /// The site's usual rate (sign-ups per window): the rate its usual sign-ups saw, on
+    /// average (a ratio of two counts over the same period, so a young site reads it as well
+    /// as an old one). `None` before any was counted.
+    pub fn site_rate(&self, state: &CohortState) -> Option<f64> {
+        let site = rate_of(state, &CohortKey::usual_site())?;
+        let sum = rate_of(state, &CohortKey::usual_site_rate())?;
+        (site > 0.0).then(|| sum / RATE_SCALE / site)
+    }
+
+    /// What a sign-up counted in the usual shares adds to `usual:site_rate`: the site's rate
+    /// it saw, in tenths.
+    pub fn rate_weight(&self, state: &CohortState) -> u32 {
+        (state.site_rate.max(0.0) * RATE_SCALE).round().min(f64::from(u32::MAX)) as u32
+    }
+
     /// The part of a cohort's `rate` (sign-ups per window) beyond its usual share of the
     /// site's sign-ups now, with the share it was measured against (`None` on a cold site,
-    /// where the whole rate counts).
+    /// where the whole rate counts). The site's rate it is a share of is at most twice its
+    /// usual rate (a daily peak): an attack that multiplies the site's volume does not widen
+    /// every cohort's allowance with it, so a fleet spread over the site's own cohorts counts
+    /// where its volume goes past what they usually bring.
     pub fn over_usual(&self, state: &CohortState, cohort: &CohortKey, rate: f64) -> (f64, Option<f64>) {
         match self.share(state, cohort) {
-            Some(share) => ((rate - share * state.site_rate).max(0.0), Some(share)),
+            Some(share) => {
+                let site = match self.site_rate(state) {
+                    Some(usual) => state.site_rate.min(PEAK * usual),
+                    None => 0.0,
+                };
+                ((rate - share * site).max(0.0), Some(share))
+            }
             None => (rate, None),
         }
     }
@@ -83,13 +110,28 @@ mod tests {
     use super::*;
     use crate::policy::CohortKind;
 
-    fn state(site_rate: f64, usual_site: f64, cohorts: &[(&CohortKey, f64, f64)]) -> CohortState {
-        let mut rates = vec![(CohortKey::usual_site(), usual_site)];
+    /// The state with the site at `site_rate` now, `usual_site` usual sign-ups that saw the
+    /// site at `usual_rate` on average, and each cohort's rate now and usual count.
+    fn state_at(
+        site_rate: f64,
+        usual_site: f64,
+        usual_rate: f64,
+        cohorts: &[(&CohortKey, f64, f64)],
+    ) -> CohortState {
+        let mut rates = vec![
+            (CohortKey::usual_site(), usual_site),
+            (CohortKey::usual_site_rate(), usual_site * usual_rate * RATE_SCALE),
+        ];
         for (k, rate, usual) in cohorts {
             rates.push(((*k).clone(), *rate));
             rates.push((k.usual().unwrap(), *usual));
         }
         CohortState { rates, site_rate, ..CohortState::default() }
+    }
+
+    /// The same with the site now at its usual rate.
+    fn state(site_rate: f64, usual_site: f64, cohorts: &[(&CohortKey, f64, f64)]) -> CohortState {
+        state_at(site_rate, usual_site, site_rate, cohorts)
     }
 
     #[test]
@@ -112,6 +154,18 @@ mod tests {
                 let (over, _) = u.over_usual(&s, &cn, rate);
                 assert!((over - (rate - share * (site_rate + 75.0))).abs() < 1e-6);
             }
+        }
+        // an attack that multiplies the site's volume widens no allowance past twice the
+        // site's usual rate: a cohort at its share of ten times the usual volume counts what
+        // goes past its share of twice it
+        for share in [0.05f64, 0.39, 0.8] {
+            let (usual_rate, now) = (240.0, 2400.0);
+            let s = state_at(now, 5000.0, usual_rate, &[(&cn, share * now, share * 5000.0)]);
+            let (over, _) = u.over_usual(&s, &cn, share * now);
+            assert!((over - share * (now - 2.0 * usual_rate)).abs() < 1e-6, "{share}: {over}");
+            assert!((u.site_rate(&s).unwrap() - usual_rate).abs() < 1e-9);
+            // and what a sign-up adds to the site's rate sum is the rate it saw, in tenths
+            assert_eq!(u.rate_weight(&s), 24_000);
         }
         // a cold site, or one whose usual count was not read: the whole rate
         for s in [
