@@ -166,7 +166,9 @@ pub fn counted(policy: &Policy, subject: &Subject<'_>) -> Counted {
 pub(crate) fn usual_learned(policy: &Policy, state: &CohortState, random: &[u8; 16], counted: &mut Counted) {
     let Some(usual) = policy.attack.usual else { return };
     counted.weighted.retain(|(k, _)| !k.is_usual());
-    if policy.attack.learns(state, ranges::draw(random, 1)) {
+    // (a decision taken again on a fresher read keeps the first one's choice to leave out)
+    let kept = counted.keys.iter().any(CohortKey::is_usual);
+    if kept && policy.attack.learns(state, ranges::draw(random, 1)) {
         counted.weighted.push((CohortKey::usual_site_rate(), usual.rate_weight(state)));
     } else {
         counted.keys.retain(|k| !k.is_usual());
