@@ -138,7 +138,7 @@ pub fn counted(policy: &Policy, subject: &Subject<'_>) -> Counted {
     let mut keys = subject.cohorts(&attack.cohorts);
     let capacity = attack.capacity.iter().find(|c| c.route == subject.route).cloned();
     // usual shares: the cohorts' slow counts and the site's, read with the rates (a sign-up
-    // that does not count in them drops them, `usual_left_out`)
+    // that does not count in them drops them, `usual_learned`)
     let usual: Vec<_> = match attack.usual {
         Some(_) => keys.iter().filter_map(CohortKey::usual).chain([CohortKey::usual_site()]).collect(),
         None => Vec::new(),
