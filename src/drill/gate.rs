@@ -336,7 +336,8 @@ mod tests {
     fn lowering_takes_the_bits_off_every_stated_price() {
         let l = lower(SHIPPED, 12).unwrap();
         assert_eq!(l.policy.difficulty, 5);
-        let hosting = l.policy.rules.iter().find(|r| r.name == "hosting networks pay more").unwrap();
+        let hosting =
+            l.policy.rules.iter().find(|r| r.name == "hosting networks with another sign pay more").unwrap();
         assert_eq!(hosting.action, policy::Action::Challenge { difficulty: Some(7), k: None });
         assert!(MemoryGate::new(&l, 1).is_ok());
         assert!(lower(SHIPPED, 17).unwrap_err().contains("defaults.difficulty = 17"));

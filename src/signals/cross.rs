@@ -14,8 +14,13 @@ pub(super) fn cross(
     s: &ClientSignals,
     a: &mut Assessment,
 ) {
+    // On a hosting network the location the edge sees is the relay's (a VPN's exit, a proxy's),
+    // not the person's: the checks against it would count `hosting_asn` again (a VPN user
+    // exiting abroad charged for one fact twice), so they are skipped there, like the round trip.
+    let hosting = facts.cf.asn.is_some_and(super::hosting_asn);
     // Time zone vs where the network is.
     if let (Some(client), Some(edge)) = (s.time_zone.as_deref(), facts.cf.timezone.as_deref())
+        && !hosting
         && !client.eq_ignore_ascii_case(edge)
     {
         if continent(client) != continent(edge) {
@@ -40,7 +45,7 @@ pub(super) fn cross(
                 );
             }
         }
-        if let Some(country) = facts.cf.country.as_deref()
+        if let Some(country) = facts.cf.country.as_deref().filter(|_| !hosting)
             && let Some(spoken) = country_languages(country)
         {
             let bases: Vec<String> = langs.iter().map(|l| base_lang(l)).collect();
@@ -91,13 +96,12 @@ pub(super) fn cross(
         }
     }
     // JavaScript round trip vs the TCP round trip the edge measured: a relay hidden behind the
-    // address. On a hosting network the relay is already known (`hosting_asn` prices it), and
+    // address. On a hosting network the relay is already known (`hosting_asn` names it), and
     // a VPN user's tunnel abroad would otherwise stack both onto one fact, to a refusal with
     // the time zone (docs/drill-tiers.md § What the drill found).
     // The round trip is the edge's own measure (the ping chain's stamp): a browser's report
     // would be whatever a forger recorded. Over HTTP/3 the edge has no TCP round trip to
     // compare with, and nothing is checked.
-    let hosting = facts.cf.asn.is_some_and(super::hosting_asn);
     let Some(tcp) = facts.cf.client_tcp_rtt.filter(|t| *t > 0) else { return };
     if hosting {
         return;

@@ -76,7 +76,7 @@ reason_codes! {
     /// TLS 1.0 or 1.1 (no current browser offers them).
     TlsOld = "tls_old", 20;
     /// The network is a hosting/cloud/colocation ASN (data/hosting-asns.txt).
-    HostingAsn = "hosting_asn", 30;
+    HostingAsn = "hosting_asn", 25;
     /// Cloudflare Bot Management score below 30: 2 × (30 − score) points (see
     /// [`ReasonCode::bot_score_weight`]), so the weight here is the most it adds.
     BotScoreLow = "bot_score_low", 60;

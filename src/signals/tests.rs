@@ -276,6 +276,56 @@ fn a_round_trip_gap_on_a_hosting_network_is_not_counted_twice() {
     assert!(a.score < RiskPolicy::default().deny_at, "{:?} = {}", a.codes(), a.score);
 }
 
+/// On a hosting network the edge's location is the relay's: a VPN user's time zone or
+/// languages against it say nothing `hosting_asn` has not said, so alone they stay below
+/// `more_work_at` wherever the exit is; off a hosting network the same mismatches are named.
+#[test]
+fn location_checks_do_not_count_a_hosting_networks_exit_again() {
+    let zones =
+        ["Europe/Berlin", "Europe/Paris", "Asia/Tokyo", "America/New_York", "UTC", "Australia/Sydney"];
+    let exits = [
+        ("DE", "Europe/Berlin"),
+        ("NL", "Europe/Amsterdam"),
+        ("US", "America/Chicago"),
+        ("SG", "Asia/Singapore"),
+    ];
+    let languages = [vec!["de-DE", "de"], vec!["ja"], vec!["en-US", "en"], vec!["zh-CN", "zh"]];
+    let location = [ReasonCode::TzMismatch, ReasonCode::TzRegionDiffers, ReasonCode::LangCountry];
+    for zone in zones {
+        for (country, exit_zone) in exits {
+            for langs in &languages {
+                let mut f = chrome_nav();
+                f.cf.country = Some(country.into());
+                f.cf.timezone = Some(exit_zone.into());
+                let header = langs.join(",");
+                f.headers = Headers::from_pairs(f.headers.0.iter().map(|(k, v)| {
+                    (k.clone(), if k == "accept-language" { header.clone() } else { v.clone() })
+                }));
+                let s = ClientSignals {
+                    time_zone: Some(zone.into()),
+                    languages: Some(langs.iter().map(|l| (*l).to_string()).collect()),
+                    ..chrome_signals()
+                };
+                let home = assess(&f, &present(s.clone()));
+                f.cf.asn = Some(16509);
+                let vpn = assess(&f, &present(s));
+                let case = format!("{zone} via {country} {langs:?}");
+                assert!(location.iter().all(|c| !vpn.has(*c)), "{case}: {:?}", vpn.codes());
+                assert!(vpn.has(ReasonCode::HostingAsn), "{case}");
+                assert!(
+                    vpn.score < RiskPolicy::default().more_work_at,
+                    "{case}: {:?} = {}",
+                    vpn.codes(),
+                    vpn.score
+                );
+                // the same person at home: each location mismatch is still named
+                let moved = zone != exit_zone;
+                assert_eq!(location[..2].iter().any(|c| home.has(*c)), moved, "{case}: {:?}", home.codes());
+            }
+        }
+    }
+}
+
 /// The round trip read is the edge's own (the stamp), never the one the browser reports:
 /// a short report does not hide a long measure, and signals without a measure cost as much as
 /// a gap; nothing is compared over HTTP/3 (no TCP round trip) or on a hosting network.

@@ -52,12 +52,22 @@ describe('fingerprint checks with per-request request.cf (Miniflare)', () => {
     assert.deepEqual(r.record.verdict.reasons, []);
   });
 
-  it('a hosting ASN raises the price and is named', async () => {
-    const r = await signUp({ cf: { ...CF, asn: 16509, asOrganization: 'Amazon.com, Inc.' } });
+  it('a hosting ASN is named; alone it leaves the price, with another sign it raises it', async () => {
+    const aws = { ...CF, asn: 16509, asOrganization: 'Amazon.com, Inc.' };
+    const vpn = await signUp({ cf: aws });
+    assert.equal(vpn.issue.body.risk, 25, 'a VPN user is one of many: below risk.more_work_at');
+    assert.equal(vpn.issue.body.difficulty, 12);
+    assert.equal(vpn.status, 201, vpn.body);
+    assert.deepEqual(vpn.record.verdict.reasons, ['hosting_asn']);
+    // the exit's location is not a second sign (a VPN abroad): another time zone adds nothing
+    const abroad = await signUp({ cf: { ...aws, timezone: 'America/New_York', country: 'US' } });
+    assert.equal(abroad.issue.body.risk, 25);
+    assert.deepEqual(abroad.record.verdict.reasons, ['hosting_asn']);
+    const r = await signUp({ cf: { ...aws, httpProtocol: 'HTTP/1.1' } });
+    assert.deepEqual([...r.record.verdict.reasons].sort(), ['hosting_asn', 'http1_browser']);
     assert.equal(r.issue.body.risk, 30);
     assert.equal(r.issue.body.difficulty, 13, 'one extra bit doubles the work');
     assert.equal(r.status, 201, r.body);
-    assert.deepEqual(r.record.verdict.reasons, ['hosting_asn']);
   });
 
   it('a browser time zone on another continent than the network is named', async () => {
