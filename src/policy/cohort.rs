@@ -102,6 +102,12 @@ pub enum CohortKind {
     UaFamily,
     /// Phone calling code of the sign-up.
     PhoneCode,
+    /// The kind of network, when it is a hosting one: every hosting, cloud, colocation and VPN
+    /// network together (`network_kind:hosting`; other networks are in none). VPN users and
+    /// company egress share these networks with scripts, so a hosting network alone does not
+    /// raise the price; a fleet spread over many of them does, once together they stand out
+    /// above their usual share.
+    NetworkKind,
 }
 
 impl Attack {
@@ -131,12 +137,13 @@ impl Attack {
 
 impl CohortKind {
     /// Every kind.
-    pub const ALL: [CohortKind; 5] = [
+    pub const ALL: [CohortKind; 6] = [
         CohortKind::Asn,
         CohortKind::IpPrefix,
         CohortKind::Country,
         CohortKind::UaFamily,
         CohortKind::PhoneCode,
+        CohortKind::NetworkKind,
     ];
 
     /// The name used in the policy and in cohort keys.
@@ -147,7 +154,13 @@ impl CohortKind {
             CohortKind::Country => "country",
             CohortKind::UaFamily => "ua_family",
             CohortKind::PhoneCode => "phone_code",
+            CohortKind::NetworkKind => "network_kind",
         }
+    }
+
+    /// Every kind's name, for the errors that list them (`asn, ip_prefix, …`).
+    pub fn names() -> String {
+        CohortKind::ALL.map(CohortKind::name).join(", ")
     }
 
     /// Whether a cohort of this kind can hold a whole population of people: a network (a mobile
@@ -162,6 +175,9 @@ impl CohortKind {
         CohortKind::ALL.into_iter().find(|k| k.name() == name)
     }
 }
+
+/// The `network_kind` cohort's one value: a hosting, cloud, colocation or VPN network.
+pub const HOSTING: &str = "hosting";
 
 /// The cohort an address belongs to: IPv4 /24, IPv6 /48.
 pub fn ip_prefix(ip: IpAddr) -> String {
@@ -196,6 +212,9 @@ impl Subject<'_> {
                     Known::Is(Some(code)) => Some(code.clone()),
                     _ => None,
                 },
+                CohortKind::NetworkKind => {
+                    self.assessment.has(crate::signals::ReasonCode::HostingAsn).then(|| HOSTING.to_string())
+                }
             };
             if let Some(v) = value {
                 out.push(CohortKey::new(*kind, &v));

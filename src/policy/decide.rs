@@ -641,4 +641,55 @@ country = [{ at = 100, extra_bits = 1 }, { at = 400, extra_bits = 3 }]
         assert!(p.route_for(&["POST"], "/api/login").is_none());
         assert!(p.route_for(&["POST"], "/api/register").is_some());
     }
+
+    /// A fleet spread over many datacentres keeps each network under its levels; together, as
+    /// `network_kind:hosting`, it stands out and is priced (never shed: VPN users share it),
+    /// while a VPN user with no fleet about pays the base price. Shipped policy, a cold site
+    /// (whole rates counted), every spread of 1–12 networks at rates under the ASN level.
+    #[test]
+    fn a_fleet_spread_over_hosting_networks_is_priced_together() {
+        let p = load(include_str!("../../policy/gate.toml")).unwrap();
+        let hosting = Assessment {
+            score: 25,
+            reasons: vec![Reason { code: ReasonCode::HostingAsn, weight: 25, detail: "AS16509".into() }],
+        };
+        let vpn = Subject { asn: Some(16509), ..subject(&hosting) };
+        let base = Outcome::Price { difficulty: 17, k: 32 };
+        assert_eq!(p.decide(&vpn, &CohortState::default()).outcome, base, "a VPN user alone");
+        assert!(vpn.cohorts(&CohortKind::ALL).contains(&CohortKey::new(CohortKind::NetworkKind, "hosting")));
+        let home = Assessment::default();
+        assert!(
+            subject(&home)
+                .cohorts(&CohortKind::ALL)
+                .iter()
+                .all(|c| c.kind() != Some(CohortKind::NetworkKind))
+        );
+        for networks in 1..=12u32 {
+            for per_network in [2.0, 5.0, 10.0, 19.0] {
+                let together = f64::from(networks) * per_network;
+                let state = CohortState {
+                    rates: vec![
+                        (CohortKey::new(CohortKind::Asn, "16509"), per_network),
+                        (CohortKey::new(CohortKind::NetworkKind, "hosting"), together),
+                    ],
+                    site_rate: 300.0,
+                    ..Default::default()
+                };
+                let d = p.decide(&vpn, &state);
+                let want = match together {
+                    t if t >= 60.0 => 21,
+                    t if t >= 20.0 => 19,
+                    _ => 17,
+                };
+                let case = format!("{networks} networks at {per_network}/window");
+                assert_eq!(d.outcome, Outcome::Price { difficulty: want, k: 32 }, "{case}: {}", d.why);
+            }
+        }
+        // named in the policy's errors with the other kinds
+        let bad =
+            load("version = 1\n[routes]\nprotected = [\"POST /s\"]\n[attack]\ncohorts = [\"planet\"]\n")
+                .unwrap_err()
+                .to_string();
+        assert!(bad.contains("phone_code, network_kind"), "{bad}");
+    }
 }

@@ -172,6 +172,7 @@ impl Default for AttackFile {
                 ("country", vec![(600, Some(1)), (2000, Some(3))]),
                 ("ua_family", vec![(600, Some(1)), (2000, Some(3))]),
                 ("phone_code", vec![(60, Some(2)), (200, Some(4)), (600, None)]),
+                ("network_kind", vec![(20, Some(2)), (60, Some(4))]),
             ]
             .into_iter()
             .map(|(kind, levels)| {

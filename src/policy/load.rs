@@ -263,7 +263,7 @@ fn no_js(p: &mut Problems, f: &NoJsFile, protected: &[Route], phone_known: bool)
             other => CohortKind::parse(other).map(Some),
         };
         match kind {
-            None => p.add(place, "not one of site, asn, ip_prefix, country, ua_family, phone_code"),
+            None => p.add(place, format!("not one of site, {}", CohortKind::names())),
             Some(kind) => {
                 if *at == 0 {
                     p.add(
@@ -393,7 +393,7 @@ fn attack(p: &mut Problems, a: &AttackFile) -> Attack {
             Some(k) => cohorts.push(k),
             None => p.add(
                 format!("attack.cohorts[{i}]"),
-                format!("{name:?} is not one of asn, ip_prefix, country, ua_family, phone_code"),
+                format!("{name:?} is not one of {}", CohortKind::names()),
             ),
         }
     }
@@ -403,7 +403,7 @@ fn attack(p: &mut Problems, a: &AttackFile) -> Attack {
         let at = format!("attack.cohort_levels.{name}");
         match CohortKind::parse(name) {
             Some(kind) => cohort_levels.push((kind, level_list(p, &at, list))),
-            None => p.add(at, "not one of asn, ip_prefix, country, ua_family, phone_code"),
+            None => p.add(at, format!("not one of {}", CohortKind::names())),
         }
     }
     let mut panic_cohorts = Vec::new();

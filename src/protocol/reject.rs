@@ -267,7 +267,7 @@ impl RejectKind {
                 "Send {\"scope\": \"site\" or \"kind:value\", \"on\": true|false, \"minutes\": n}."
             }
             RejectKind::BadScope => {
-                "scope is \"site\" or kind:value, kind one of asn, ip_prefix, country, ua_family, phone_code"
+                "scope is \"site\" or kind:value, kind one of asn, ip_prefix, country, ua_family, phone_code, network_kind"
             }
             RejectKind::TooEarly => "Wait before continuing.",
             RejectKind::StatsUnavailable => "The stats cannot be read right now.",
