@@ -157,9 +157,6 @@ pub struct Controller {
     raised_at: Vec<u64>,
     /// Load (admitted ÷ capacity) at the last tick.
     load: f64,
-    /// Whether the last tick found the route over `high`: the period's load and the window's
-    /// both (see [`Controller::tick`]).
-    over: bool,
     /// The waiting line, on a route that has one.
     line: Line,
     /// Calm periods measured (load under `low`, no line open): before [`CALM_PERIODS`], no usual share is
@@ -281,13 +278,6 @@ impl Controller {
         let cap = p.capacity_per_minute;
         let load = admitted / cap;
         self.load = load;
-        // A period's count wanders: a route at 77 % of a 300-a-minute capacity counts 38 ± 6
-        // sign-ups in 10 s and reads over 90 % in one period of seven. Over is when the whole
-        // window's rate (the decaying count, rate × window) agrees, so a steady load under
-        // capacity never opens a line or raises a price on a period's noise, while a real
-        // surge, which lifts the window within a period or two, still does.
-        let window_load = site_value / w * 60.0 / cap;
-        self.over = load > p.high && window_load > p.high;
         let alpha = (p.period_ms as f64 / p.usual_ms.max(1) as f64).min(1.0);
         // a period the line itself holds under `low` is not calm: the mix served is the line's
         if load < p.low && !self.line.is_open() {
@@ -301,8 +291,8 @@ impl Controller {
                 c.learned = true;
             }
         }
-        let changed = if self.over { self.raise(p, admitted, now_ms) } else { self.relax(p, admitted) };
-        if changed && self.over {
+        let changed = if load > p.high { self.raise(p, admitted, now_ms) } else { self.relax(p, admitted) };
+        if changed && load > p.high {
             self.raised_at.push(now_ms);
         }
         self.raised_at.retain(|t| now_ms.saturating_sub(*t) < FORECAST_MS);
@@ -455,7 +445,7 @@ impl Controller {
             Price::Shed(_) => return p.ceiling,
         };
         let recent = self.raised_at.iter().filter(|t| now_ms.saturating_sub(**t) < FORECAST_MS).count();
-        let trend = u8::try_from(recent).unwrap_or(u8::MAX).max(u8::from(self.over));
+        let trend = u8::try_from(recent).unwrap_or(u8::MAX).max(u8::from(self.load > p.high));
         now.saturating_add(trend).min(p.ceiling)
     }
 
@@ -537,7 +527,6 @@ impl Controller {
         self.line.tick(
             Readings {
                 load: self.measured.then_some(self.load),
-                over: self.measured && self.over,
                 served_place: self.served_place_ms,
                 asked_front: self.asked_front_ms.take(),
                 held: (

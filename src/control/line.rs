@@ -9,7 +9,7 @@
 //! keeps its challenge unspent. No object is called per waiting request.
 //!
 //! - **Opening.** At a controller tick that measures admitted sign-ups above `high` of
-//!   capacity, over the period and over the counters' window alike, the line opens at the latest place this isolate served (the newest challenge
+//!   capacity, the line opens at the latest place this isolate served (the newest challenge
 //!   issue time among the sign-ups it forwarded), at most a minute behind now: the challenges
 //!   issued since (forms still being filled in, which would all arrive over capacity) wait
 //!   their turn; an isolate that served none opens a minute behind now.
@@ -151,10 +151,6 @@ pub struct Readings {
     /// Admitted ÷ capacity over the last period (`None`: not measured yet, a cold isolate's
     /// first reading).
     pub load: Option<f64>,
-    /// Whether the route is over `high`: the period's load and the counters' window agree (a
-    /// period's count alone wanders over it under a steady load below capacity). A line
-    /// opens only then.
-    pub over: bool,
     /// The latest place this isolate served (ms): a new line opens there.
     pub served_place: Option<u64>,
     /// The earliest place it answered `in_line` (ms): the front of the places still asking.
@@ -228,7 +224,7 @@ impl Line {
         period_ms: u64,
         now_ms: u64,
     ) -> bool {
-        let Readings { load, over, served_place, asked_front, held } = readings;
+        let Readings { load, served_place, asked_front, held } = readings;
         let period = now_ms / period_ms.max(1);
         let had = self.state.is_some();
         match self.latest(published, period_ms, now_ms) {
@@ -267,7 +263,7 @@ impl Line {
                     });
                 }
             }
-            None if over && load.is_some_and(|l| l > high) => {
+            None if load.is_some_and(|l| l > high) => {
                 // a new line: the challenges issued after the latest served are still being
                 // filled in and would all arrive over capacity, so they wait their turn
                 let speed = load.map_or(1.0, |l| target / l).min(1.0);
@@ -293,9 +289,9 @@ mod tests {
 
     const P: u64 = 10_000;
 
-    /// A tick's readings with only the load (the window agreeing with the period's).
+    /// A tick's readings with only the load.
     fn at(load: Option<f64>) -> Readings {
-        Readings { load, over: load.is_some_and(|l| l > 0.9), ..Readings::default() }
+        Readings { load, ..Readings::default() }
     }
 
     #[test]
@@ -357,7 +353,7 @@ mod tests {
         ] {
             let mut l = Line::default();
             assert!(l.tick(
-                Readings { load: Some(2.0), over: true, served_place: served, ..Readings::default() },
+                Readings { load: Some(2.0), served_place: served, ..Readings::default() },
                 (0.8, 0.9),
                 None,
                 P,
