@@ -68,4 +68,17 @@ mod tests {
             assert_eq!(read(body, now).unwrap_err().kind(), kind);
         }
     }
+
+    /// The refusal's hint is a fixed text listing the cohort kinds: it names every kind there
+    /// is, and each is accepted as a scope.
+    #[test]
+    fn the_bad_scope_hint_names_every_cohort_kind() {
+        let now = UnixTime::from_secs(1_000);
+        let hint = RejectKind::BadScope.public_message();
+        assert!(hint.ends_with(&format!("kind one of {}", crate::policy::CohortKind::names())), "{hint}");
+        for kind in crate::policy::CohortKind::ALL {
+            let body = format!(r#"{{"scope":"{}:x","on":true}}"#, kind.name());
+            assert!(read(body.as_bytes(), now).is_ok(), "{body}");
+        }
+    }
 }
