@@ -93,10 +93,18 @@ impl UsualShares {
     /// site's usual rate, `usual ÷ now` above it; 1 on a cold site (it is learning).
     pub fn learn_chance(&self, state: &CohortState, window_secs: u32) -> f64 {
         let Some(site) = self.warm_site(state) else { return 1.0 };
-        let usual_rate = PEAK * site / f64::from(self.usual_secs().max(1));
-        let rate_now = state.site_rate / f64::from(window_secs.max(1));
-        if rate_now > usual_rate { (usual_rate / rate_now).clamp(0.0, 1.0) } else { 1.0 }
+        of_time(site, self.usual_secs(), state.site_rate, window_secs)
     }
+}
+
+/// The chance that keeps a usual share one of time, not volume (here and in the OTP surge's
+/// `super::otp::surge`): 1 while the count now (`now` over `window_secs`) is at most [`PEAK`]
+/// times the usual count's rate (`usual` over `usual_secs`), the ratio of the two rates above
+/// it, so a burst counts as a usual day's peak would, however large.
+pub(crate) fn of_time(usual: f64, usual_secs: u32, now: f64, window_secs: u32) -> f64 {
+    let usual_rate = PEAK * usual / f64::from(usual_secs.max(1));
+    let rate_now = now / f64::from(window_secs.max(1));
+    if rate_now > usual_rate { (usual_rate / rate_now).clamp(0.0, 1.0) } else { 1.0 }
 }
 
 /// A key's rate in the state read, if it was read.

@@ -46,10 +46,6 @@ mod defaults {
     }
 }
 
-/// The site's rate of codes, as a multiple of its usual rate, up to which every code counts in
-/// the usual shares.
-const PEAK: f64 = 2.0;
-
 /// The usual share and what standing out above it costs.
 #[derive(Copy, Clone, Debug, PartialEq)]
 pub struct Surge {
@@ -109,9 +105,7 @@ impl Surge {
         if site.usual < f64::from(self.warm_up_sends) {
             return 1.0;
         }
-        let usual_rate = PEAK * site.usual / f64::from(self.usual_secs().max(1));
-        let rate_now = site.sent / f64::from(window_secs.max(1));
-        let by_volume = if rate_now > usual_rate { usual_rate / rate_now } else { 1.0 };
+        let by_volume = super::super::usual::of_time(site.usual, self.usual_secs(), site.sent, window_secs);
         let by_standing = if stands_out { (2.0 / self.times_usual).min(1.0) } else { 1.0 };
         (by_volume * by_standing).clamp(0.0, 1.0)
     }
