@@ -140,6 +140,13 @@ describe('the waiting line: a small capacity, a burst of scripts and two dozen p
     assert.ok(Number(r.headers.get('retry-after')) >= 1);
   });
 
+  /** What a page stuck on neither the origin's answer nor the line's page shows (for the failure). */
+  async function seen(page) {
+    const state = await page.getAttribute('form[data-gate]', 'data-gate-state', { timeout: 1000 }).catch(() => null);
+    const text = (await page.textContent('body', { timeout: 1000 }).catch(() => '')) || '';
+    return `at ${page.url()}, widget ${state}, page: ${text.replace(/\s+/g, ' ').trim().slice(0, 300)}`;
+  }
+
   it('two dozen people sign up through the widget: each in turn, fields intact, shown the place, never "busy"', async () => {
     const shot = new Set();
     const people = [];
@@ -160,10 +167,10 @@ describe('the waiting line: a small capacity, a burst of scripts and two dozen p
     for (const p of people) {
       // in line: the widget shows the place (once per language, a screenshot and an audit)
       const where = await Promise.race([
-        p.page.waitForSelector('#result', { timeout: 600_000 }).then(() => 'admitted'),
-        p.page.waitForSelector('form[data-gate-state=line]', { timeout: 600_000 }).then(() => 'line'),
-        p.page.waitForSelector('#gate-wait-status', { timeout: 600_000 }).then(() => 'page'),
-      ]);
+        p.page.waitForSelector('#result', { timeout: 300_000 }).then(() => 'admitted'),
+        p.page.waitForSelector('form[data-gate-state=line]', { timeout: 300_000 }).then(() => 'line'),
+        p.page.waitForSelector('#gate-wait-status', { timeout: 300_000 }).then(() => 'page'),
+      ]).catch(async (e) => assert.fail(`${p.email}: ${e.message.split('\n')[0]}; ${await seen(p.page)}`));
       if (where === 'line' && !shot.has(p.tag)) {
         // the person's turn may come during the audit (the form goes on to the origin): then
         // the next person in line in this language is audited instead
@@ -184,9 +191,9 @@ describe('the waiting line: a small capacity, a burst of scripts and two dozen p
       // a post that raced a full minute gets the line's page: the person presses Continue
       for (let tries = 0; tries < 60; tries++) {
         const where = await Promise.race([
-          p.page.waitForSelector('#result', { timeout: 600_000 }).then(() => 'admitted'),
-          p.page.waitForSelector('#gate-wait-status', { timeout: 600_000 }).then(() => 'page'),
-        ]);
+          p.page.waitForSelector('#result', { timeout: 300_000 }).then(() => 'admitted'),
+          p.page.waitForSelector('#gate-wait-status', { timeout: 300_000 }).then(() => 'page'),
+        ]).catch(async (e) => assert.fail(`${p.email} after ${tries} presses: ${e.message.split('\n')[0]}; ${await seen(p.page)}`));
         if (where === 'admitted') break;
         await sleep(5000);
         await p.page.click('button[type=submit]');
