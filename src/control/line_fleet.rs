@@ -13,6 +13,9 @@ use std::collections::BinaryHeap;
 struct Played {
     served_waits: Vec<u64>,
     forwarded: Vec<u64>,
+    /// Per place whose turn came, the wait it was first told (ms) and the wait it had (ms),
+    /// both from that first answer.
+    told: Vec<(u64, u64)>,
 }
 
 /// `per_minute` people a minute for `minutes` minutes against a capacity of 300, spread over
@@ -28,13 +31,16 @@ fn crowd(n_isolates: usize, per_minute: u64, minutes: u64, seed: u64) -> Played 
     // (when, person): a person is its place (arrival) and the first time its turn came
     let mut asks: BinaryHeap<Reverse<(u64, usize)>> = BinaryHeap::new();
     let mut people: Vec<(u64, Option<u64>)> = Vec::new();
+    // per person, the first `in_line` answer ahead of the mark: (when, the wait it stated, ms)
+    let mut first_told: Vec<Option<(u64, u64)>> = Vec::new();
     let gap = 60_000 / per_minute.max(1);
     for n in 0..per_minute * minutes {
         let place = start + n * gap;
         people.push((place, None));
+        first_told.push(None);
         asks.push(Reverse((place + 20_000 + xorshift(&mut x) % 30_000, people.len() - 1)));
     }
-    let mut played = Played { served_waits: Vec::new(), forwarded: Vec::new() };
+    let mut played = Played { served_waits: Vec::new(), forwarded: Vec::new(), told: Vec::new() };
     let end = start + (minutes + 30) * 60_000;
     while let Some(Reverse((t, who))) = asks.pop() {
         if t > end {
@@ -67,11 +73,19 @@ fn crowd(n_isolates: usize, per_minute: u64, minutes: u64, seed: u64) -> Played 
             w.isolates[i].capacity.entry(cap.route.clone()).or_default().asked(place, stand);
         }
         let served = !matches!(turn, Turn::Wait { ahead_secs: 1.., .. });
+        if let (Turn::Wait { wait_secs, ahead_secs: 1.. }, Some(told @ None)) =
+            (turn, first_told.get_mut(who))
+        {
+            *told = Some((t, u64::from(wait_secs) * 1000));
+        }
         if let Some(person) = people.get_mut(who)
             && served
             && person.1.is_none()
         {
             person.1 = Some(t);
+            if let Some(Some((asked_at, stated))) = first_told.get(who) {
+                played.told.push((*stated, t.saturating_sub(*asked_at)));
+            }
         }
         if let Some((r, _)) = asked {
             let spread = xorshift(&mut x) % 4;
@@ -99,6 +113,21 @@ fn a_served_place_comes_in_soon_after_its_turn_whatever_the_crowd() {
         let p95 = waits.get(waits.len() * 95 / 100).copied().unwrap_or(0);
         let most = waits.last().copied().unwrap_or(0);
         let at = format!("{n_isolates} isolates, {per_minute} a minute");
+        // the wait a place is first told against the wait it has from then: never much longer
+        // (people leave on a long estimate; 2026-12-07 p95 2–10 s over, and at 20 isolates and
+        // three times capacity told ~95 s too short at the median, see docs/drill.md)
+        let mut over: Vec<i64> = p.told.iter().map(|(s, a)| *s as i64 - *a as i64).collect();
+        over.sort_unstable();
+        let over_p95 = over.get(over.len() * 95 / 100).copied().unwrap_or(0);
+        assert!(
+            p.told.len() as u64 > per_minute * 6 / 4,
+            "{at}: only {} places were told a wait",
+            p.told.len()
+        );
+        assert!(
+            over_p95 <= 15_000,
+            "{at}: 5 % of places were told a wait {over_p95} ms or more over the one they had"
+        );
         assert!(waits.len() as u64 > per_minute * 6 / 2, "{at}: only {} admitted", waits.len());
         assert!(p95 <= 60_000, "{at}: 95 % of served places came in within {p95} ms of their turn");
         assert!(most <= 120_000, "{at}: a served place waited {most} ms after its turn");
