@@ -18,6 +18,14 @@ struct Played {
     told: Vec<(u64, u64)>,
 }
 
+/// One person in the crowd: their place (the challenge's issue time), when their turn first
+/// came, and the first `in_line` answer ahead of the mark (when, the wait it stated, ms).
+struct Person {
+    place: u64,
+    turn_came: Option<u64>,
+    first_told: Option<(u64, u64)>,
+}
+
 /// `per_minute` people a minute for `minutes` minutes against a capacity of 300, spread over
 /// `n_isolates`; each fills the form in for 20–50 s after its challenge (its place), then
 /// submits and asks again when told (at most 10 s on), until admitted.
@@ -28,16 +36,13 @@ fn crowd(n_isolates: usize, per_minute: u64, minutes: u64, seed: u64) -> Played 
     let n_shards = w.shards.len() as u32;
     let start = 1_000_000u64;
     let mut x = 0x9e37_79b9_u64 ^ seed;
-    // (when, person): a person is its place (arrival) and the first time its turn came
+    // (when, person)
     let mut asks: BinaryHeap<Reverse<(u64, usize)>> = BinaryHeap::new();
-    let mut people: Vec<(u64, Option<u64>)> = Vec::new();
-    // per person, the first `in_line` answer ahead of the mark: (when, the wait it stated, ms)
-    let mut first_told: Vec<Option<(u64, u64)>> = Vec::new();
+    let mut people: Vec<Person> = Vec::new();
     let gap = 60_000 / per_minute.max(1);
     for n in 0..per_minute * minutes {
         let place = start + n * gap;
-        people.push((place, None));
-        first_told.push(None);
+        people.push(Person { place, turn_came: None, first_told: None });
         asks.push(Reverse((place + 20_000 + xorshift(&mut x) % 30_000, people.len() - 1)));
     }
     let mut played = Played { served_waits: Vec::new(), forwarded: Vec::new(), told: Vec::new() };
@@ -46,7 +51,7 @@ fn crowd(n_isolates: usize, per_minute: u64, minutes: u64, seed: u64) -> Played 
         if t > end {
             break;
         }
-        let Some((place, turn_came)) = people.get(who).copied() else { continue };
+        let Some(&Person { place, turn_came, .. }) = people.get(who) else { continue };
         let i = (xorshift(&mut x) % n_isolates as u64) as usize;
         let keys = keys_of(64_500 + (xorshift(&mut x) % 50) as u32);
         let cold = w.isolates[i].cold(&keys, n_shards, W, 20.0, t);
@@ -72,19 +77,18 @@ fn crowd(n_isolates: usize, per_minute: u64, minutes: u64, seed: u64) -> Played 
         if let Some((_, stand)) = asked {
             w.isolates[i].capacity.entry(cap.route.clone()).or_default().asked(place, stand);
         }
-        let served = !matches!(turn, Turn::Wait { ahead_secs: 1.., .. });
-        if let (Turn::Wait { wait_secs, ahead_secs: 1.. }, Some(told @ None)) =
-            (turn, first_told.get_mut(who))
-        {
-            *told = Some((t, u64::from(wait_secs) * 1000));
-        }
-        if let Some(person) = people.get_mut(who)
-            && served
-            && person.1.is_none()
-        {
-            person.1 = Some(t);
-            if let Some(Some((asked_at, stated))) = first_told.get(who) {
-                played.told.push((*stated, t.saturating_sub(*asked_at)));
+        if let Some(person) = people.get_mut(who) {
+            match turn {
+                Turn::Wait { wait_secs, ahead_secs: 1.. } => {
+                    person.first_told.get_or_insert((t, u64::from(wait_secs) * 1000));
+                }
+                _ if person.turn_came.is_none() => {
+                    person.turn_came = Some(t);
+                    if let Some((asked_at, stated)) = person.first_told {
+                        played.told.push((stated, t.saturating_sub(asked_at)));
+                    }
+                }
+                _ => {}
             }
         }
         if let Some((r, _)) = asked {
