@@ -12,7 +12,11 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-const root = process.argv[2] || path.join(path.dirname(fileURLToPath(import.meta.url)), '..');
+// `--check`: read every fixture and count the seeds, write nothing, and fail when a target gets
+// none (scripts/test lint runs it, so a moved fixture breaks the lint, not the next fuzz run).
+const args = process.argv.slice(2);
+const check = args.includes('--check');
+const root = args.find((a) => !a.startsWith('--')) || path.join(path.dirname(fileURLToPath(import.meta.url)), '..');
 const at = (...p) => path.join(root, ...p);
 const read = (...p) => fs.readFileSync(at(...p), 'utf8');
 const exists = (...p) => fs.existsSync(at(...p));
@@ -21,12 +25,13 @@ const toml = (dir) => (exists(dir) ? fs.readdirSync(at(dir)).filter((f) => f.end
 const counts = {};
 function seed(target, content) {
   const bytes = Buffer.isBuffer(content) ? content : Buffer.from(content, 'utf8');
+  counts[target] = (counts[target] || 0) + 1;
+  if (check) return;
   const dir = at('fuzz', 'corpus', target);
   fs.mkdirSync(dir, { recursive: true });
   // named by content, as libFuzzer names its own units: seeding twice adds nothing
   const name = 'seed-' + crypto.createHash('sha1').update(bytes).digest('hex').slice(0, 16);
   fs.writeFileSync(path.join(dir, name), bytes);
-  counts[target] = (counts[target] || 0) + 1;
 }
 
 // The string literals of a Rust file ("..." with escapes, r"..." and r#"..."#).
@@ -113,7 +118,7 @@ for (const f of [...toml('drills'), ...toml('tests/data/drills/good'), ...toml('
 }
 
 // decision_log: the README's and the replay tests' lines (and the hand-picked seeds below)
-for (const f of ['README.md', ...(exists('docs') ? fs.readdirSync(at('docs')).filter((d) => d.endsWith('.md')).map((d) => 'docs/' + d) : []), 'src/pipeline/replay.rs']) {
+for (const f of ['README.md', ...(exists('docs') ? fs.readdirSync(at('docs')).filter((d) => d.endsWith('.md')).map((d) => 'docs/' + d) : []), 'src/decision_log/replay.rs']) {
   for (const s of f.endsWith('.rs') ? rustStrings(f) : read(f).split('```')) {
     if (s.includes('"gate":"decision"')) seed('decision_log', s.replace(/^json\n/, ''));
   }
@@ -127,3 +132,13 @@ if (exists('fuzz', 'seeds')) {
 }
 
 for (const [target, n] of Object.entries(counts).sort()) console.log(`${target.padEnd(14)} ${n} seeds`);
+if (check) {
+  // a target fed raw bytes (`|data: &[u8]|`) needs seeds; a structured one (`arbitrary`) does not
+  const raw = (f) => read('fuzz', 'fuzzers', f).includes('&[u8]');
+  const targets = fs.readdirSync(at('fuzz', 'fuzzers')).filter((f) => f.endsWith('.rs') && raw(f)).map((f) => f.slice(0, -3));
+  const unseeded = targets.filter((t) => !counts[t]);
+  if (unseeded.length) {
+    console.error(`fuzz/seed.js: no seeds for ${unseeded.join(', ')}`);
+    process.exit(1);
+  }
+}
