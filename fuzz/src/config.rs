@@ -8,7 +8,7 @@ use gate::policy::{self, PolicyErrors};
 use serde_json::Value;
 
 /// Top-level keys of a policy file, the places an error may name besides a syntax position.
-const POLICY_KEYS: &[&str] = &["version", "defaults", "risk", "routes", "attack", "rules", "no_js"];
+const POLICY_KEYS: &[&str] = &["version", "defaults", "risk", "routes", "attack", "rules", "no_js", "otp"];
 
 /// A policy file, TOML or JSON: every error has a place; a valid TOML policy's JSON form (what
 /// `gate policy json` prints for the Worker) loads to the same policy; the routes a broken
